@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh clone: set up, quality gates, then every test
+# (unit tests need no service; integration tests start a real local stack).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+
+echo "== ruff (lint)";   .venv/bin/ruff check .
+echo "== ruff (format)"; .venv/bin/ruff format --check .
+echo "== mypy (strict)"; .venv/bin/mypy
+echo "== pytest";        exec .venv/bin/pytest tests/unit tests/integration "$@"

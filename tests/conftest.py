@@ -1,0 +1,108 @@
+"""Fixtures shared by the whole suite.
+
+Unit tests (tests/unit) need no service and run in seconds. Integration tests
+(tests/integration) are marked ``integration`` and get real ZooKeeper and Kafka from the
+``services`` fixture; if the services cannot be had, they fail and say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support.services import (
+    Services,
+    create_topic,
+    services_from_environment,
+    start_private_stack,
+    unique_name,
+)
+from turnout.devstack import StackError
+from turnout.zk import ZkGateway
+
+_SERVICES_KEY = pytest.StashKey[Services]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def services(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
+    """Real ZooKeeper and Kafka for the session: from the environment, or started here."""
+    try:
+        found = services_from_environment()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if found is not None:
+        request.config.stash[_SERVICES_KEY] = found
+        yield found
+        return
+    state_dir = tmp_path_factory.mktemp("stack")
+    try:
+        started = start_private_stack(state_dir)
+    except StackError as exc:
+        pytest.fail(f"the local stack for the integration tests did not start:\n{exc.render()}")
+    request.config.stash[_SERVICES_KEY] = started
+    try:
+        yield started
+    finally:
+        assert started.stack is not None
+        started.stack.down(purge=True)
+
+
+@pytest.fixture
+def zk_root(services: Services, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A connect string with a chroot of this test's own: ``host:port/t-<name>-<id>``."""
+    chroot = "/" + unique_name(f"t-{request.node.name}")
+    admin = ZkGateway(services.zookeeper)
+    admin.start()
+    admin.ensure_path(chroot)
+    try:
+        yield services.zookeeper + chroot
+    finally:
+        admin.delete(chroot, recursive=True)
+        admin.stop()
+
+
+@pytest.fixture
+def zk(zk_root: str) -> Iterator[ZkGateway]:
+    """A started gateway inside the test's chroot."""
+    gateway = ZkGateway(zk_root)
+    gateway.start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture
+def topic_factory(services: Services, request: pytest.FixtureRequest) -> Callable[..., str]:
+    """``topic_factory(partitions=1) -> name``: creates a topic unique to this test."""
+
+    def make(partitions: int = 1) -> str:
+        name = unique_name(f"t-{request.node.name}")
+        create_topic(services.kafka, name, partitions)
+        return name
+
+    return make
+
+
+@pytest.fixture
+def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """``unique("group") -> "group-<test>-<id>"`` for group ids and other names."""
+    return lambda label: unique_name(f"{label}-{request.node.name}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report: pytest.TestReport = yield
+    if report.failed and "services" in getattr(item, "fixturenames", ()):
+        found = item.config.stash.get(_SERVICES_KEY, None)
+        if found is not None:
+            for name, tail in found.log_tails().items():
+                report.sections.append((f"{name} log (last lines)", tail or "(empty)"))
+    return report

@@ -1,0 +1,87 @@
+"""The real services the integration tests talk to, and helpers to use them.
+
+By default the test session starts its own local stack (the same code as
+`turnout dev up`) on free ports under a temporary state dir. To run against services
+that are already up, set both ``TURNOUT_TEST_ZK`` (host:port) and ``TURNOUT_TEST_KAFKA``
+(bootstrap servers). A missing or broken service fails the test that needs it, with the
+reason: it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from turnout.devstack import LocalStack, StackSettings
+from turnout.devstack.errors import read_log_tail
+from turnout.devstack.process import free_port
+
+#: Creating a topic on a one-node KRaft cluster takes tens of milliseconds idle; a
+#: loaded CI box needs more, never this much.
+TOPIC_CREATE_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Services:
+    zookeeper: str
+    kafka: str
+    log_files: dict[str, Path] = field(default_factory=dict)
+    stack: LocalStack | None = None
+
+    def log_tails(self, lines: int = 40) -> dict[str, str]:
+        return {name: read_log_tail(path, lines) for name, path in self.log_files.items()}
+
+
+def services_from_environment() -> Services | None:
+    zk = os.environ.get("TURNOUT_TEST_ZK")
+    kafka = os.environ.get("TURNOUT_TEST_KAFKA")
+    if zk is None and kafka is None:
+        return None
+    if not (zk and kafka):
+        raise RuntimeError(
+            "set both TURNOUT_TEST_ZK and TURNOUT_TEST_KAFKA to use running services, "
+            "or neither to let the tests start their own"
+        )
+    return Services(zookeeper=zk, kafka=kafka)
+
+
+def start_private_stack(state_dir: Path) -> Services:
+    settings = StackSettings(
+        state_dir=state_dir,
+        zookeeper_port=free_port(),
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+    )
+    stack = LocalStack(settings)
+    stack.up()
+    return Services(
+        zookeeper=settings.zookeeper_connect,
+        kafka=settings.kafka_bootstrap,
+        log_files={name: stack.log_file(name) for name in ("zookeeper", "kafka")},
+        stack=stack,
+    )
+
+
+def unique_name(label: str) -> str:
+    """A Kafka- and ZooKeeper-safe name unique to this call: ``<label>-<8 hex>``."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")[-60:] or "t"
+    return f"{safe}-{uuid.uuid4().hex[:8]}"
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=partitions, replication_factor=1)],
+        operation_timeout=TOPIC_CREATE_TIMEOUT_S,
+    )
+    try:
+        futures[name].result(timeout=TOPIC_CREATE_TIMEOUT_S)
+    except KafkaException as exc:
+        raise RuntimeError(f"could not create topic {name}: {exc}") from exc

@@ -1,0 +1,20 @@
+"""The `turnout` command."""
+
+from __future__ import annotations
+
+import typer
+
+from turnout.demo import demo
+from turnout.devstack.cli import app as dev_app
+
+app = typer.Typer(
+    help="Turnout: blue/green consumer orchestration for Apache Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dev_app, name="dev")
+app.command(name="demo")(demo)
+
+
+def main() -> None:
+    app()

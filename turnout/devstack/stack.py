@@ -1,0 +1,232 @@
+"""`up`, `down`, `status` and `logs` of the local stack.
+
+States of the stack, as `up` sees them:
+
+    DOWN ──up──▶ STARTING ──both probes pass──▶ UP
+      ▲              │ probe deadline, crash, port taken
+      │              ▼
+      └──────── FAILED (everything started is stopped again; the error names the cause)
+
+`up` on an UP stack is a no-op that says so; `up` on a half-dead stack (a service died)
+stops what is left and starts afresh. `down` stops Kafka first (its controlled shutdown
+needs nothing from ZooKeeper, but agents watching ZooKeeper should see Kafka go first),
+then ZooKeeper, then sweeps for any process still carrying the stack's marker.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from turnout.devstack import artifacts, process, services
+from turnout.devstack.errors import StackError, read_log_tail
+from turnout.devstack.settings import StackSettings
+
+#: ZooKeeper serves within 1-3 s of the JVM starting on an idle machine; on a loaded
+#: 2-core CI box that can stretch to tens of seconds.
+ZOOKEEPER_START_TIMEOUT_S = 60.0
+#: Kafka (KRaft, one node) elects itself and serves metadata in 3-8 s idle; the same
+#: allowance for a loaded machine, plus the readiness topic's creation.
+KAFKA_START_TIMEOUT_S = 120.0
+_PROBE_INTERVAL_S = 0.25
+
+SERVICES = ("zookeeper", "kafka")
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    pid: int | None
+    address: str
+    running: bool
+    healthy: bool
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class UpResult:
+    already_running: bool
+    services: list[ServiceStatus]
+
+
+@dataclass
+class _Record:
+    pid: int
+    address: str
+    log_file: str
+    version: str
+
+
+class LocalStack:
+    """One local ZooKeeper + Kafka, identified by its state directory."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.marker = process.stack_marker(settings.state_dir)
+
+    # ---- state file -------------------------------------------------------------------
+
+    @property
+    def _state_file(self) -> Path:
+        return self.settings.state_dir / "state.json"
+
+    def _load(self) -> dict[str, _Record]:
+        try:
+            raw = json.loads(self._state_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+        return {name: _Record(**fields) for name, fields in raw.get("services", {}).items()}
+
+    def _save(self, records: dict[str, _Record]) -> None:
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        payload = {"services": {name: asdict(rec) for name, rec in records.items()}}
+        tmp = self._state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(payload, indent=2))
+        tmp.replace(self._state_file)
+
+    # ---- queries ----------------------------------------------------------------------
+
+    def _probe(self, name: str) -> bool:
+        if name == "zookeeper":
+            return services.zookeeper_is_ready(self.settings)
+        return services.kafka_is_ready(self.settings)
+
+    def status(self) -> list[ServiceStatus]:
+        records = self._load()
+        result = []
+        for name in SERVICES:
+            rec = records.get(name)
+            log_file = services.layout(self.settings, name).log_file
+            if rec is None:
+                result.append(ServiceStatus(name, None, "-", False, False, log_file))
+                continue
+            running = process.is_ours(rec.pid, self.marker)
+            healthy = running and self._probe(name)
+            result.append(ServiceStatus(name, rec.pid, rec.address, running, healthy, log_file))
+        return result
+
+    def is_up(self) -> bool:
+        return all(s.healthy for s in self.status())
+
+    def log_file(self, name: str) -> Path:
+        if name not in SERVICES:
+            raise StackError(f"unknown service {name!r}; the stack runs {', '.join(SERVICES)}")
+        return services.layout(self.settings, name).log_file
+
+    # ---- up ---------------------------------------------------------------------------
+
+    def up(self, progress: Callable[[str], None] = lambda _: None) -> UpResult:
+        if self.is_up():
+            return UpResult(already_running=True, services=self.status())
+        if self._load() or process.find_ours(self.marker):
+            progress("a previous stack is half up; stopping what is left of it")
+            self.down()
+        self._check_prerequisites()
+        progress("fetching ZooKeeper and Kafka (Maven, cached after the first time)")
+        zk_lib = artifacts.fetch(
+            self.settings.cache_dir, artifacts.zookeeper_runtime(self.settings.zookeeper_version)
+        )
+        kafka_lib = artifacts.fetch(
+            self.settings.cache_dir, artifacts.kafka_runtime(self.settings.kafka_version)
+        )
+        self._check_ports()
+        records: dict[str, _Record] = {}
+        try:
+            progress(f"starting ZooKeeper on {self.settings.zookeeper_connect}")
+            records["zookeeper"] = self._start_zookeeper(zk_lib)
+            self._save(records)
+            progress(f"starting Kafka on {self.settings.kafka_bootstrap}")
+            records["kafka"] = self._start_kafka(kafka_lib)
+            self._save(records)
+        except BaseException:
+            self.down()
+            raise
+        return UpResult(already_running=False, services=self.status())
+
+    def _check_prerequisites(self) -> None:
+        if shutil.which("java") is None:
+            raise StackError(
+                "Java is not on PATH; Kafka and ZooKeeper need a JVM (17 or newer; "
+                "Debian: apt-get install openjdk-17-jre-headless)"
+            )
+
+    def _check_ports(self) -> None:
+        wanted = {
+            "ZooKeeper client": self.settings.zookeeper_port,
+            "Kafka": self.settings.kafka_port,
+            "Kafka controller": self.settings.kafka_controller_port,
+        }
+        if len(set(wanted.values())) != len(wanted):
+            raise StackError(f"the stack's ports must differ: {wanted}")
+        for role, port in wanted.items():
+            if not process.port_is_free(self.settings.host, port):
+                raise StackError(
+                    f"port {port} ({role}) on {self.settings.host} is taken by another "
+                    "process; free it or choose another port"
+                )
+
+    def _start_zookeeper(self, lib: Path) -> _Record:
+        zk = services.write_zookeeper_config(self.settings)
+        pid = process.spawn_detached(
+            services.zookeeper_command(self.settings, lib, self.marker), zk.log_file, zk.home
+        )
+        self._await_ready("zookeeper", pid, zk.log_file, ZOOKEEPER_START_TIMEOUT_S)
+        return _Record(
+            pid, self.settings.zookeeper_connect, str(zk.log_file), self.settings.zookeeper_version
+        )
+
+    def _start_kafka(self, lib: Path) -> _Record:
+        kafka = services.write_kafka_config(self.settings)
+        if not services.kafka_storage_is_formatted(self.settings):
+            services.format_kafka_storage(self.settings, lib, self.marker)
+        pid = process.spawn_detached(
+            services.kafka_command(self.settings, lib, self.marker), kafka.log_file, kafka.home
+        )
+        self._await_ready("kafka", pid, kafka.log_file, KAFKA_START_TIMEOUT_S)
+        return _Record(
+            pid, self.settings.kafka_bootstrap, str(kafka.log_file), self.settings.kafka_version
+        )
+
+    def _await_ready(self, name: str, pid: int, log_file: Path, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not process.is_ours(pid, self.marker):
+                code = process.exit_code(pid)
+                raise StackError(
+                    f"{name} exited during start (exit code {code})",
+                    read_log_tail(log_file),
+                    log_file,
+                )
+            if self._probe(name):
+                return
+            time.sleep(_PROBE_INTERVAL_S)
+        process.stop(pid, self.marker)
+        raise StackError(
+            f"{name} did not become ready within {timeout_s:.0f} s",
+            read_log_tail(log_file),
+            log_file,
+        )
+
+    # ---- down -------------------------------------------------------------------------
+
+    def down(self, purge: bool = False) -> list[str]:
+        """Stop every process of the stack; with ``purge`` also delete its data."""
+        stopped = []
+        records = self._load()
+        for name in reversed(SERVICES):
+            rec = records.get(name)
+            if rec is not None and process.is_ours(rec.pid, self.marker):
+                process.stop(rec.pid, self.marker)
+                stopped.append(name)
+        for pid in process.find_ours(self.marker):
+            process.stop(pid, self.marker)
+            stopped.append(f"stray pid {pid}")
+        self._state_file.unlink(missing_ok=True)
+        if purge:
+            for name in SERVICES:
+                shutil.rmtree(services.layout(self.settings, name).home, ignore_errors=True)
+        return stopped

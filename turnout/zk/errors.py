@@ -1,0 +1,36 @@
+"""What the gateway raises. Callers never see a kazoo exception.
+
+ZkError
+├── ZkUnavailableError   connection lost, session expired, request timed out:
+│                        the outcome of the operation is unknown
+├── ZkNoNodeError        the node (or its parent) does not exist
+├── ZkNodeExistsError    create() of a node that exists
+├── ZkBadVersionError    a compare-and-set lost: the node changed since it was read
+└── ZkNotEmptyError      delete() of a node that has children
+"""
+
+from __future__ import annotations
+
+
+class ZkError(Exception):
+    """Base of every ZooKeeper error the gateway raises."""
+
+
+class ZkUnavailableError(ZkError):
+    """ZooKeeper could not be reached or the session is gone; the outcome is unknown."""
+
+
+class ZkNoNodeError(ZkError):
+    """The node does not exist."""
+
+
+class ZkNodeExistsError(ZkError):
+    """The node already exists."""
+
+
+class ZkBadVersionError(ZkError):
+    """The expected version did not match: someone else wrote first."""
+
+
+class ZkNotEmptyError(ZkError):
+    """The node has children."""
