@@ -1,0 +1,37 @@
+"""The contract between the control plane and the agents: ZooKeeper paths and JSON shapes.
+
+Both sides import this package and nothing else of each other. docs/protocol.md is the
+prose version; tests/unit/protocol pins the wire format.
+"""
+
+from turnout.protocol.models import (
+    AbsentPinPolicy,
+    Binding,
+    Colour,
+    CommitMetadata,
+    Directive,
+    InstanceRegistration,
+    InstanceStatus,
+    OwnedPartition,
+    Ownership,
+    PartitionRef,
+    Role,
+    Strategy,
+)
+from turnout.protocol.paths import DeploymentPaths
+
+__all__ = [
+    "AbsentPinPolicy",
+    "Binding",
+    "Colour",
+    "CommitMetadata",
+    "DeploymentPaths",
+    "Directive",
+    "InstanceRegistration",
+    "InstanceStatus",
+    "OwnedPartition",
+    "Ownership",
+    "PartitionRef",
+    "Role",
+    "Strategy",
+]

@@ -1,0 +1,246 @@
+"""JSON shapes written to ZooKeeper. Every model round-trips through ``to_bytes``/``from_bytes``.
+
+Unknown fields are ignored on read (``extra="ignore"``) so a newer writer does not break
+an older reader during a rolling upgrade.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from turnout.protocol.paths import validate_name
+
+#: Kafka brokers accept commit metadata up to offset.metadata.max.bytes (4096 by default).
+MAX_COMMIT_METADATA_BYTES = 4096
+
+
+class Colour(StrEnum):
+    BLUE = "blue"
+    GREEN = "green"
+
+
+class Role(StrEnum):
+    """What a colour does. Exactly one colour is LIVE; the other is PREVIEW or STANDBY."""
+
+    LIVE = "live"  # owns the live binding's partitions
+    PREVIEW = "preview"  # owns the preview binding's partitions (if the deployment has one)
+    STANDBY = "standby"  # registered and warm, owns nothing
+
+
+class Strategy(StrEnum):
+    RANGE = "range"
+    ROUND_ROBIN = "round_robin"
+    STICKY = "sticky"
+    MANUAL = "manual"
+
+
+class AbsentPinPolicy(StrEnum):
+    """What a manual pin to an instance that is not registered does."""
+
+    LEAVE_UNOWNED = "leave_unowned"  # the partition stays unowned and is reported
+    FALLBACK = "fallback"  # the partition goes to the range strategy among live members
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        return cls.model_validate_json(data)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PartitionRef(_Wire):
+    topic: str
+    partition: int = Field(ge=0)
+
+    @property
+    def key(self) -> str:
+        """``"<topic>/<partition>"``: the form used as a JSON object key (pins)."""
+        return f"{self.topic}/{self.partition}"
+
+    @classmethod
+    def parse(cls, key: str) -> PartitionRef:
+        topic, _, number = key.rpartition("/")
+        if not topic or not number.isdigit():
+            raise ValueError(f"partition {key!r} must look like '<topic>/<partition number>'")
+        return cls(topic=topic, partition=int(number))
+
+
+class Binding(_Wire):
+    """A consumer group and the topics it consumes."""
+
+    group: str
+    topics: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("group")
+    @classmethod
+    def _group_is_a_name(cls, value: str) -> str:
+        return validate_name("group", value)
+
+    @field_validator("topics")
+    @classmethod
+    def _topics_are_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for topic in value:
+            validate_name("topic", topic)
+        if len(set(value)) != len(value):
+            raise ValueError("topics must not repeat")
+        return tuple(sorted(value))
+
+
+class Directive(_Wire):
+    """Desired state of one deployment, written by the control plane with compare-and-set.
+
+    ``epoch`` grows by one with every write. Agents act on the newest directive they
+    read and ignore any older one; they may never see some epochs at all.
+    """
+
+    epoch: int = Field(ge=1)
+    deployment: str
+    live: Binding
+    preview: Binding | None = None
+    roles: dict[Colour, Role]
+    strategy: Strategy = Strategy.RANGE
+    #: Manual assignment: ``"<topic>/<partition>"`` of the live binding → instance name.
+    pins: dict[str, str] = Field(default_factory=dict)
+    absent_pin_policy: AbsentPinPolicy = AbsentPinPolicy.LEAVE_UNOWNED
+    paused: bool = False
+    #: How long a releasing owner may finish in-flight work before it gives up the partition.
+    drain_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
+    #: The switch (or other operation) that wrote this epoch, for tracing; None if none.
+    operation_id: str | None = None
+    written_at: datetime = Field(default_factory=utc_now)
+
+    @field_validator("deployment")
+    @classmethod
+    def _deployment_is_a_name(cls, value: str) -> str:
+        return validate_name("deployment", value)
+
+    @field_validator("pins")
+    @classmethod
+    def _pins_are_well_formed(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, instance in value.items():
+            PartitionRef.parse(key)
+            validate_name("instance", instance)
+        return value
+
+    @model_validator(mode="after")
+    def _roles_are_consistent(self) -> Directive:
+        if set(self.roles) != set(Colour):
+            raise ValueError("roles must name both colours, blue and green")
+        live = [c for c, r in self.roles.items() if r is Role.LIVE]
+        if len(live) != 1:
+            raise ValueError("exactly one colour must be live")
+        if Role.PREVIEW in self.roles.values() and self.preview is None:
+            raise ValueError(
+                "a colour has the preview role but the deployment has no preview binding"
+            )
+        return self
+
+    @property
+    def live_colour(self) -> Colour:
+        return next(c for c, r in self.roles.items() if r is Role.LIVE)
+
+    def binding_for(self, colour: Colour) -> Binding | None:
+        """The binding a colour consumes under this directive, or None (standby)."""
+        role = self.roles[colour]
+        if role is Role.LIVE:
+            return self.live
+        if role is Role.PREVIEW:
+            return self.preview
+        return None
+
+
+class InstanceRegistration(_Wire):
+    """An agent's ephemeral registration: who it is and where it runs."""
+
+    instance: str
+    colour: Colour
+    version: str
+    host: str
+    pid: int
+    started_at: datetime
+    session_id: int
+
+    @field_validator("instance")
+    @classmethod
+    def _instance_is_a_name(cls, value: str) -> str:
+        return validate_name("instance", value)
+
+
+class Ownership(_Wire):
+    """The data of an owner node: which instance, under which session and epoch, owns it."""
+
+    instance: str
+    colour: Colour
+    session_id: int
+    epoch: int
+    claimed_at: datetime = Field(default_factory=utc_now)
+
+
+class OwnedPartition(_Wire):
+    group: str
+    topic: str
+    partition: int
+    committed_offset: int | None = None
+    processed: int = 0
+
+
+class InstanceStatus(_Wire):
+    """Observed state: what an instance owns and at which directive epoch it last converged."""
+
+    instance: str
+    colour: Colour
+    version: str
+    #: The newest directive epoch this instance has fully applied (released and claimed).
+    epoch: int
+    state: str
+    owned: tuple[OwnedPartition, ...] = ()
+    fenced: bool = False
+    counters: dict[str, float] = Field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class CommitMetadata(_Wire):
+    """Kafka commit metadata (and the ZooKeeper backend's record) of a committed offset.
+
+    ``done`` lists offsets above the committed one that were already completed (past the
+    first gap), so a successor skips them instead of processing them twice. Compact JSON
+    keys keep it well under the broker's 4 KB limit.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    epoch: int = Field(alias="e")
+    instance: str = Field(alias="i")
+    done: tuple[int, ...] = Field(default=(), alias="d")
+
+    def encode(self) -> str:
+        text = json.dumps(
+            {"e": self.epoch, "i": self.instance, "d": list(self.done)}, separators=(",", ":")
+        )
+        if len(text.encode()) > MAX_COMMIT_METADATA_BYTES:
+            raise ValueError(f"commit metadata of {len(text)} bytes exceeds the broker's limit")
+        return text
+
+    @classmethod
+    def decode(cls, text: str | None) -> CommitMetadata | None:
+        """Parse metadata written by Turnout; anything else (other tools, empty) is None."""
+        if not text:
+            return None
+        try:
+            return cls.model_validate_json(text)
+        except ValueError:
+            return None

@@ -1,0 +1,81 @@
+"""Where everything lives in ZooKeeper.
+
+    <root>                                    default /turnout
+    └── deployments/<deployment>/
+        ├── directive                         persistent  Directive (desired state; CAS on version)
+        ├── instances/<instance>              ephemeral   InstanceRegistration
+        ├── status/<instance>                 ephemeral   InstanceStatus (observed state)
+        ├── owners/<group>/<topic>/<partition> ephemeral  Ownership (at most one owner)
+        └── offsets/<group>/<topic>/<partition> persistent ZooKeeper offset backend's commits
+
+Names are validated (see ``NAME_PATTERN``) so they are safe as single path segments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_ROOT = "/turnout"
+#: Deployment, instance and group names: what Kafka allows for a topic, minus nothing.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+
+
+def validate_name(kind: str, value: str) -> str:
+    if not NAME_PATTERN.fullmatch(value) or value in {".", ".."}:
+        raise ValueError(
+            f"{kind} {value!r} must be 1-200 characters of letters, digits, '.', '_' or '-'"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class DeploymentPaths:
+    root: str
+    deployment: str
+
+    def __post_init__(self) -> None:
+        if not self.root.startswith("/") or (self.root != "/" and self.root.endswith("/")):
+            raise ValueError(f"ZooKeeper root {self.root!r} must be absolute, without a trailing /")
+        validate_name("deployment", self.deployment)
+
+    @property
+    def base(self) -> str:
+        prefix = "" if self.root == "/" else self.root
+        return f"{prefix}/deployments/{self.deployment}"
+
+    @property
+    def directive(self) -> str:
+        return f"{self.base}/directive"
+
+    @property
+    def instances(self) -> str:
+        return f"{self.base}/instances"
+
+    def instance(self, name: str) -> str:
+        return f"{self.instances}/{validate_name('instance', name)}"
+
+    @property
+    def statuses(self) -> str:
+        return f"{self.base}/status"
+
+    def status(self, name: str) -> str:
+        return f"{self.statuses}/{validate_name('instance', name)}"
+
+    @property
+    def owners(self) -> str:
+        return f"{self.base}/owners"
+
+    def owner(self, group: str, topic: str, partition: int) -> str:
+        return f"{self.owners}/{group}/{topic}/{partition}"
+
+    @property
+    def offsets(self) -> str:
+        return f"{self.base}/offsets"
+
+    def offset(self, group: str, topic: str, partition: int) -> str:
+        return f"{self.offsets}/{group}/{topic}/{partition}"
+
+
+def deployments_path(root: str = DEFAULT_ROOT) -> str:
+    return f"{'' if root == '/' else root}/deployments"
