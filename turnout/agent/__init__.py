@@ -1,0 +1,1 @@
+"""The Turnout agent: the library embedded in a user's consumer process."""

@@ -1,0 +1,1 @@
+"""The Turnout control plane: deployments, switches and assignments over REST."""
