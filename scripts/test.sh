@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/system-deps.sh
 
 echo "== ruff (lint)";   .venv/bin/ruff check .
 echo "== ruff (format)"; .venv/bin/ruff format --check .
