@@ -15,8 +15,10 @@ from turnout.protocol.models import (
     OwnedPartition,
     Ownership,
     PartitionRef,
+    PublishedAssignment,
     Role,
     Strategy,
+    ZkOffset,
 )
 from turnout.protocol.paths import DeploymentPaths
 
@@ -32,6 +34,8 @@ __all__ = [
     "OwnedPartition",
     "Ownership",
     "PartitionRef",
+    "PublishedAssignment",
     "Role",
     "Strategy",
+    "ZkOffset",
 ]

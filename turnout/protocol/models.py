@@ -244,3 +244,45 @@ class CommitMetadata(_Wire):
             return cls.model_validate_json(text)
         except ValueError:
             return None
+
+
+class PublishedAssignment(_Wire):
+    """The owner map the agents of a binding agreed on, written with compare-and-set.
+
+    Every agent computes the assignment from the same inputs; the first to write it
+    publishes it, the others adopt it when their inputs match (``inputs``), so all
+    instances act on one map even for strategies that depend on history (sticky uses the
+    previous published map as ``previous``). The control plane may read it to show the
+    plan; it never writes it.
+    """
+
+    epoch: int
+    colour: Colour
+    strategy: Strategy
+    #: A digest of every input (epoch, colour, sorted members, partitions, strategy, pins,
+    #: absent-pin policy): equal digests mean an agent may adopt ``owners`` as is.
+    inputs: str
+    members: tuple[str, ...]
+    #: ``"<topic>/<partition>"`` -> instance.
+    owners: dict[str, str]
+    unowned: tuple[str, ...] = ()
+    #: ``"<topic>/<partition>"`` -> pinned instance that is not a member.
+    absent_pins: dict[str, str] = Field(default_factory=dict)
+    written_by: str
+    written_at: datetime = Field(default_factory=utc_now)
+
+
+class ZkOffset(_Wire):
+    """The data of a ZooKeeper offset node (``offsets/<group>/<topic>/<partition>``).
+
+    ``offset`` is the next offset to consume (None: claimed but never committed).
+    ``claimed_by`` is rewritten by every new owner at claim time; that write bumps the
+    node's version, which fences commits of any earlier owner (they CAS on the version
+    they saw).
+    """
+
+    offset: int | None = None
+    metadata: str | None = None
+    claimed_by: str | None = None
+    epoch: int = 0
+    updated_at: datetime = Field(default_factory=utc_now)

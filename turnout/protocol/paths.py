@@ -6,7 +6,10 @@
         ├── instances/<instance>              ephemeral   InstanceRegistration
         ├── status/<instance>                 ephemeral   InstanceStatus (observed state)
         ├── owners/<group>/<topic>/<partition> ephemeral  Ownership (at most one owner)
-        └── offsets/<group>/<topic>/<partition> persistent ZooKeeper offset backend's commits
+        ├── offsets/<group>/<topic>/<partition> persistent ZooKeeper offset backend's commits
+        └── assignments/<group>               persistent PublishedAssignment (CAS; the
+                                                         agents' agreed owner map, the
+                                                         sticky strategy's ``previous``)
 
 Names are validated (see ``NAME_PATTERN``) so they are safe as single path segments.
 """
@@ -75,6 +78,13 @@ class DeploymentPaths:
 
     def offset(self, group: str, topic: str, partition: int) -> str:
         return f"{self.offsets}/{group}/{topic}/{partition}"
+
+    @property
+    def assignments(self) -> str:
+        return f"{self.base}/assignments"
+
+    def assignment(self, group: str) -> str:
+        return f"{self.assignments}/{validate_name('group', group)}"
 
 
 def deployments_path(root: str = DEFAULT_ROOT) -> str:

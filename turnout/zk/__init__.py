@@ -8,16 +8,38 @@ from turnout.zk.errors import (
     ZkNotEmptyError,
     ZkUnavailableError,
 )
-from turnout.zk.gateway import ConnectionState, NodeStat, ZkGateway
+from turnout.zk.gateway import (
+    CheckOp,
+    ConnectionState,
+    CreateOp,
+    DeleteOp,
+    NodeStat,
+    SetOp,
+    TxnOp,
+    WatchCallback,
+    WatchEvent,
+    WatchKind,
+    ZkGateway,
+    ZkTransactionError,
+)
 
 __all__ = [
+    "CheckOp",
     "ConnectionState",
+    "CreateOp",
+    "DeleteOp",
     "NodeStat",
+    "SetOp",
+    "TxnOp",
+    "WatchCallback",
+    "WatchEvent",
+    "WatchKind",
     "ZkBadVersionError",
     "ZkError",
     "ZkGateway",
     "ZkNoNodeError",
     "ZkNodeExistsError",
     "ZkNotEmptyError",
+    "ZkTransactionError",
     "ZkUnavailableError",
 ]

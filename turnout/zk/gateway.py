@@ -1,14 +1,21 @@
 """A small typed surface over kazoo: the only module that imports it.
 
 Error handling: every call translates kazoo's exceptions into the tree in
-:mod:`turnout.zk.errors`. Connection-state listeners run on kazoo's event thread and
-must not block (kazoo#355): they may only record the state or hand work to a thread.
+:mod:`turnout.zk.errors`. Connection-state listeners and watch callbacks run on kazoo's
+event thread and must not block (kazoo#355): they may only record the state or hand work
+to a thread.
+
+Every request is bounded by ``request_timeout_s``. kazoo queues requests made while the
+connection is down and would otherwise block the caller until it reconnects; on timeout
+the gateway raises :class:`ZkUnavailableError` and the request's outcome is unknown (it
+may still run after a reconnect within the same session, so callers that create
+ephemerals must look for their own leftovers, see ``NodeStat.ephemeral_owner``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -16,11 +23,14 @@ from typing import Any
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
     BadVersionError,
+    ConnectionClosedError,
     ConnectionLoss,
     NodeExistsError,
     NoNodeError,
     NotEmptyError,
     OperationTimeoutError,
+    RolledBackError,
+    RuntimeInconsistency,
     SessionExpiredError,
 )
 from kazoo.handlers.threading import KazooTimeoutError
@@ -86,8 +96,92 @@ def _translated() -> Iterator[None]:
         raise ZkBadVersionError(str(exc) or "bad version") from exc
     except NotEmptyError as exc:
         raise ZkNotEmptyError(str(exc) or "node has children") from exc
-    except (ConnectionLoss, SessionExpiredError, OperationTimeoutError, KazooTimeoutError) as exc:
+    except (
+        ConnectionLoss,
+        ConnectionClosedError,
+        SessionExpiredError,
+        OperationTimeoutError,
+        KazooTimeoutError,
+    ) as exc:
         raise ZkUnavailableError(f"ZooKeeper unavailable: {type(exc).__name__}") from exc
+
+
+class WatchKind(StrEnum):
+    """What a one-shot watch saw (kazoo's EventType, minus NONE which is a state change)."""
+
+    CREATED = "CREATED"
+    DELETED = "DELETED"
+    CHANGED = "CHANGED"
+    CHILD = "CHILD"
+    NONE = "NONE"
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    kind: WatchKind
+    path: str
+
+
+#: A watch callback. It runs on kazoo's event thread: set a flag or enqueue, never block.
+WatchCallback = Callable[[WatchEvent], None]
+
+
+def _relay(callback: WatchCallback | None) -> Callable[[Any], None] | None:
+    if callback is None:
+        return None
+
+    def relay(event: Any) -> None:
+        callback(WatchEvent(WatchKind(str(event.type)), str(event.path)))
+
+    return relay
+
+
+@dataclass(frozen=True)
+class CheckOp:
+    """Transaction step: fail unless ``path`` exists at ``version``."""
+
+    path: str
+    version: int
+
+
+@dataclass(frozen=True)
+class CreateOp:
+    path: str
+    data: bytes = b""
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True)
+class SetOp:
+    path: str
+    data: bytes
+    version: int = -1
+
+
+@dataclass(frozen=True)
+class DeleteOp:
+    path: str
+    version: int = -1
+
+
+TxnOp = CheckOp | CreateOp | SetOp | DeleteOp
+
+_TXN_ERRORS: tuple[tuple[type[BaseException], type[ZkError]], ...] = (
+    (NoNodeError, ZkNoNodeError),
+    (NodeExistsError, ZkNodeExistsError),
+    (BadVersionError, ZkBadVersionError),
+    (NotEmptyError, ZkNotEmptyError),
+)
+
+
+class ZkTransactionError(ZkError):
+    """A transaction was rolled back. ``failed`` is the index of the step that failed and
+    ``cause`` what it raised (ZkBadVersionError, ZkNoNodeError, ...)."""
+
+    def __init__(self, failed: int, cause: ZkError) -> None:
+        super().__init__(f"transaction step {failed} failed: {type(cause).__name__}: {cause}")
+        self.failed = failed
+        self.cause = cause
 
 
 class ZkGateway:
@@ -100,15 +194,30 @@ class ZkGateway:
         session_timeout_s: float = 10.0,
         auth: list[tuple[str, str]] | None = None,
         default_acl: list[Any] | None = None,
+        request_timeout_s: float | None = None,
+        client_id: tuple[int, bytes] | None = None,
     ) -> None:
+        """``request_timeout_s`` bounds every request (default: the session timeout, after
+        which the outcome could not be known anyway). ``client_id`` (session id, password)
+        attaches to an existing session: tests use it to close another client's session
+        server-side, the standard way to force a real expiry."""
         self.hosts = hosts
+        self.request_timeout_s = (
+            request_timeout_s if request_timeout_s is not None else session_timeout_s
+        )
         self._client = KazooClient(
             hosts=hosts,
             timeout=session_timeout_s,
             auth_data=auth,
             default_acl=default_acl,
+            client_id=client_id,
             connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0},
         )
+
+    def _wait(self, async_result: Any) -> Any:
+        """Wait for a kazoo async result, bounded by ``request_timeout_s``."""
+        with _translated():
+            return async_result.get(timeout=self.request_timeout_s)
 
     # ---- session ------------------------------------------------------------------------
 
@@ -138,6 +247,12 @@ class ZkGateway:
         return int(client_id[0]) if client_id else 0
 
     @property
+    def client_id(self) -> tuple[int, bytes] | None:
+        """(session id, password) of the current session, or None before the first."""
+        raw = self._client.client_id
+        return (int(raw[0]), bytes(raw[1])) if raw else None
+
+    @property
     def negotiated_session_timeout_s(self) -> float:
         return float(self._client._session_timeout) / 1000.0  # kazoo keeps it private
 
@@ -149,31 +264,33 @@ class ZkGateway:
 
     # ---- reads --------------------------------------------------------------------------
 
-    def exists(self, path: str) -> NodeStat | None:
-        with _translated():
-            raw = self._client.exists(path)
+    def exists(self, path: str, *, watch: WatchCallback | None = None) -> NodeStat | None:
+        """The node's stat or None. ``watch`` fires once on its creation, change or
+        deletion (kazoo re-sends watches after a reconnect within the same session; after
+        a new session they are gone, so callers re-read everything on reconnect)."""
+        raw = self._wait(self._client.exists_async(path, watch=_relay(watch)))
         return _stat(raw) if raw is not None else None
 
-    def get(self, path: str) -> tuple[bytes, NodeStat]:
-        with _translated():
-            data, raw = self._client.get(path)
+    def get(self, path: str, *, watch: WatchCallback | None = None) -> tuple[bytes, NodeStat]:
+        """Data and stat; ``watch`` fires once on the next change or deletion."""
+        data, raw = self._wait(self._client.get_async(path, watch=_relay(watch)))
         return bytes(data or b""), _stat(raw)
 
-    def children(self, path: str) -> list[str]:
-        with _translated():
-            names: list[str] = self._client.get_children(path)
+    def children(self, path: str, *, watch: WatchCallback | None = None) -> list[str]:
+        """Sorted child names; ``watch`` fires once on the next child change or deletion."""
+        names: list[str] = self._wait(
+            self._client.get_children_async(path, watch=_relay(watch))
+        )
         return sorted(names)
 
     def sync(self, path: str) -> None:
         """Make the next read of ``path`` at least as new as the leader's state."""
-        with _translated():
-            self._client.sync(path)
+        self._wait(self._client.sync_async(path))
 
     # ---- writes -------------------------------------------------------------------------
 
     def ensure_path(self, path: str) -> None:
-        with _translated():
-            self._client.ensure_path(path)
+        self._wait(self._client.ensure_path_async(path))
 
     def create(
         self,
@@ -184,21 +301,66 @@ class ZkGateway:
         sequence: bool = False,
         makepath: bool = False,
     ) -> str:
-        with _translated():
-            created: str = self._client.create(
+        created: str = self._wait(
+            self._client.create_async(
                 path, data, ephemeral=ephemeral, sequence=sequence, makepath=makepath
             )
+        )
         return created
 
     def set(self, path: str, data: bytes, *, version: int = -1) -> NodeStat:
         """Write ``data``; with ``version`` >= 0 this is a compare-and-set."""
-        with _translated():
-            raw = self._client.set(path, data, version=version)
+        raw = self._wait(self._client.set_async(path, data, version=version))
         return _stat(raw)
 
     def delete(self, path: str, *, version: int = -1, recursive: bool = False) -> None:
-        with _translated():
-            self._client.delete(path, version=version, recursive=recursive)
+        if recursive:
+            # kazoo's recursive delete is a client-side walk with no async form.
+            with _translated():
+                self._client.delete(path, version=version, recursive=True)
+            return
+        self._wait(self._client.delete_async(path, version=version))
+
+    def transaction(self, ops: Sequence[TxnOp]) -> None:
+        """Apply ``ops`` atomically (ZooKeeper multi): all or none.
+
+        Raises ZkTransactionError naming the failed step, or ZkUnavailableError when the
+        outcome is unknown.
+        """
+        txn = self._client.transaction()
+        for op in ops:
+            if isinstance(op, CheckOp):
+                txn.check(op.path, op.version)
+            elif isinstance(op, CreateOp):
+                txn.create(op.path, op.data, ephemeral=op.ephemeral)
+            elif isinstance(op, SetOp):
+                txn.set_data(op.path, op.data, version=op.version)
+            else:
+                txn.delete(op.path, version=op.version)
+        results = self._wait(txn.commit_async())
+        for index, result in enumerate(results):
+            if not isinstance(result, BaseException) or isinstance(
+                result, RolledBackError | RuntimeInconsistency
+            ):
+                continue
+            for kazoo_error, ours in _TXN_ERRORS:
+                if isinstance(result, kazoo_error):
+                    raise ZkTransactionError(index, ours(str(result) or ours.__name__))
+            raise ZkTransactionError(index, ZkError(f"{type(result).__name__}: {result}"))
 
 
-__all__ = ["ConnectionState", "NodeStat", "ZkError", "ZkGateway"]
+__all__ = [
+    "CheckOp",
+    "ConnectionState",
+    "CreateOp",
+    "DeleteOp",
+    "NodeStat",
+    "SetOp",
+    "TxnOp",
+    "WatchCallback",
+    "WatchEvent",
+    "WatchKind",
+    "ZkError",
+    "ZkGateway",
+    "ZkTransactionError",
+]
