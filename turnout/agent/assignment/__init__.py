@@ -1,0 +1,11 @@
+"""Who owns which partition: pure, deterministic assignment strategies.
+
+The runtime calls ``compute_assignment`` on every rebalance and hands off the partitions
+``moves`` lists; the control plane calls the same functions for its plan preview.
+"""
+
+from turnout.agent.assignment.compute import compute_assignment
+from turnout.agent.assignment.result import AssignmentResult, Move, moves
+from turnout.agent.assignment.sticky import max_kept
+
+__all__ = ["AssignmentResult", "Move", "compute_assignment", "max_kept", "moves"]
