@@ -1,0 +1,51 @@
+"""Verification toolkit: event logs, a logging handler and the history checker.
+
+Integration tests of the agent, the control plane's end-to-end tests and the benchmarks
+run real processes that write JSON-lines logs (``EventLog``, ``ProducedLog``), read them
+back (``read_history``) and judge them with ``check`` (docs/verification.md).
+"""
+
+from turnout.agent.verify.checker import check
+from turnout.agent.verify.events import (
+    Claimed,
+    Committed,
+    Event,
+    Fenced,
+    Processed,
+    Produced,
+    Released,
+)
+from turnout.agent.verify.handler import make_verifying_handler
+from turnout.agent.verify.log import (
+    EventLog,
+    History,
+    InstanceEventLog,
+    ProducedLog,
+    read_events,
+    read_history,
+    read_produced,
+)
+from turnout.agent.verify.report import MAX_EXAMPLES, Anomaly, CheckReport, Duplicates
+
+__all__ = [
+    "MAX_EXAMPLES",
+    "Anomaly",
+    "CheckReport",
+    "Claimed",
+    "Committed",
+    "Duplicates",
+    "Event",
+    "EventLog",
+    "Fenced",
+    "History",
+    "InstanceEventLog",
+    "Processed",
+    "Produced",
+    "ProducedLog",
+    "Released",
+    "check",
+    "make_verifying_handler",
+    "read_events",
+    "read_history",
+    "read_produced",
+]
