@@ -1,0 +1,185 @@
+/** Shapes of the control-plane REST API (docs/api.md is the contract). */
+
+export type Colour = "blue" | "green";
+export const COLOURS: readonly Colour[] = ["blue", "green"];
+
+export type ColourRole = "live" | "preview" | "standby";
+export type Role = "viewer" | "operator" | "admin";
+export type LagStatus = "OK" | "WARN" | "STALL" | "STOP";
+export type AbsentPinPolicy = "leave_unowned" | "fallback";
+
+export interface Whoami {
+  name: string;
+  role: Role;
+}
+
+export interface ListPage<T> {
+  data: T[];
+  count: number;
+}
+
+export interface BindingSpec {
+  group: string;
+  topics: string[];
+}
+
+export interface ColourSpec {
+  version: string;
+  role: ColourRole;
+}
+
+export type SwitchState = "pending" | "releasing" | "claiming" | "completed" | "failed" | "timed_out";
+export const SWITCH_STATES: readonly SwitchState[] = [
+  "pending",
+  "releasing",
+  "claiming",
+  "completed",
+  "failed",
+  "timed_out",
+];
+export type PhaseName = "requested" | "directive_written" | "released" | "claimed" | "completed";
+export const PHASE_NAMES: readonly PhaseName[] = [
+  "requested",
+  "directive_written",
+  "released",
+  "claimed",
+  "completed",
+];
+
+export interface SwitchPhase {
+  name: PhaseName | string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_ms: number | null;
+}
+
+export interface Switch {
+  id: string;
+  deployment: string;
+  kind: "switch" | "rollback" | string;
+  from_colour: Colour;
+  to_colour: Colour;
+  epoch: number;
+  state: SwitchState;
+  reason: string | null;
+  requested_by: string;
+  requested_at: string;
+  finished_at: string | null;
+  phases: SwitchPhase[];
+}
+
+export interface Deployment {
+  name: string;
+  cluster: string;
+  live: BindingSpec;
+  preview: BindingSpec | null;
+  strategy: string;
+  ordering: string;
+  workers: number;
+  drain_timeout_ms: number;
+  absent_pin_policy: AbsentPinPolicy;
+  colours: Record<Colour, ColourSpec>;
+  active_colour: Colour;
+  pins: Record<string, string>;
+  paused: boolean;
+  epoch: number;
+  /** The API may embed the last Switch or leave it null. */
+  last_switch: Switch | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export interface InstanceState {
+  instance: string;
+  colour: Colour;
+  version: string;
+  host: string;
+  pid: number;
+  epoch: number;
+  state: string;
+  partitions: number;
+  fenced: boolean;
+  rate_per_s: number;
+  errors: number;
+}
+
+export interface PartitionState {
+  binding: "live" | "preview" | string;
+  topic: string;
+  partition: number;
+  owner_instance: string | null;
+  owner_colour: Colour | null;
+  owner_epoch: number | null;
+  committed_offset: number | null;
+  end_offset: number | null;
+  lag: number | null;
+}
+
+export interface DeploymentState {
+  deployment: string;
+  epoch: number;
+  active_colour: Colour;
+  paused: boolean;
+  /** "ok" or "unreachable: <reason>". */
+  zookeeper: string;
+  instances: InstanceState[];
+  partitions: PartitionState[];
+  lag_total: number;
+  lag_status: LagStatus;
+}
+
+export interface LagPoint {
+  at: string;
+  total: number;
+  partitions: Record<string, number>;
+}
+
+export interface LagHistory {
+  points: LagPoint[];
+}
+
+export interface PinRequest {
+  pins: Record<string, string>;
+  absent_pin_policy: AbsentPinPolicy;
+}
+
+export interface PinMove {
+  partition: string;
+  from_instance: string | null;
+  to_instance: string | null;
+}
+
+export interface PinPlan {
+  moves: PinMove[];
+  unowned: string[];
+}
+
+export type ResetTarget = "earliest" | "latest" | "timestamp" | "explicit";
+
+export interface OffsetResetRequest {
+  binding: "live" | "preview";
+  to: ResetTarget;
+  timestamp_ms?: number;
+  offsets?: Record<string, number>;
+  dry_run: boolean;
+}
+
+export interface OffsetResetPlan {
+  executed: boolean;
+  partitions: { partition: string; current: number | null; target: number }[];
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  deployment: string | null;
+  detail: unknown;
+}
+
+/** "<topic>/<partition>": the key the API uses for partitions (pins, lag points). */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
+}

@@ -1,0 +1,32 @@
+import { NavLink, Outlet } from "react-router-dom";
+import { useAuth } from "../auth/AuthContext";
+
+export function Layout() {
+  const { identity, logout } = useAuth();
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <span className="brand">Turnout</span>
+        <nav aria-label="Main">
+          <NavLink to="/" end>
+            Deployments
+          </NavLink>
+          <NavLink to="/switches">Switch history</NavLink>
+          <NavLink to="/audit">Audit log</NavLink>
+        </nav>
+        <span className="who" data-testid="whoami">
+          {identity?.name} · <span className={`role role-${identity?.role}`}>{identity?.role}</span>
+        </span>
+        <button type="button" onClick={() => logout()}>
+          Log out
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+import type { Deployment, DeploymentState, PartitionState, Switch } from "../api/types";
+
+export function partition(n: number, owner: string | null, colour: "blue" | "green" | null, lag = 0): PartitionState {
+  return {
+    binding: "live",
+    topic: "payments",
+    partition: n,
+    owner_instance: owner,
+    owner_colour: colour,
+    owner_epoch: owner ? 7 : null,
+    committed_offset: 100 + n,
+    end_offset: 100 + n + lag,
+    lag,
+  };
+}
+
+export function makeDeployment(over: Partial<Deployment> = {}): Deployment {
+  return {
+    name: "billing",
+    cluster: "local",
+    live: { group: "billing", topics: ["payments"] },
+    preview: null,
+    strategy: "range",
+    ordering: "partition",
+    workers: 8,
+    drain_timeout_ms: 10000,
+    absent_pin_policy: "leave_unowned",
+    colours: { blue: { version: "1.4.0", role: "live" }, green: { version: "1.5.0", role: "standby" } },
+    active_colour: "blue",
+    pins: {},
+    paused: false,
+    epoch: 7,
+    last_switch: null,
+    created_at: "2026-11-24T10:00:00Z",
+    updated_at: "2026-11-24T10:00:00Z",
+    version: 3,
+    ...over,
+  };
+}
+
+export function makeState(over: Partial<DeploymentState> = {}): DeploymentState {
+  return {
+    deployment: "billing",
+    epoch: 7,
+    active_colour: "blue",
+    paused: false,
+    zookeeper: "ok",
+    instances: [
+      { instance: "billing-blue-0", colour: "blue", version: "1.4.0", host: "h1", pid: 11, epoch: 7, state: "running", partitions: 2, fenced: false, rate_per_s: 50, errors: 0 },
+      { instance: "billing-blue-1", colour: "blue", version: "1.4.0", host: "h2", pid: 12, epoch: 7, state: "running", partitions: 2, fenced: false, rate_per_s: 48.5, errors: 1 },
+      { instance: "billing-green-0", colour: "green", version: "1.5.0", host: "h3", pid: 13, epoch: 7, state: "running", partitions: 0, fenced: false, rate_per_s: 0, errors: 0 },
+    ],
+    partitions: [
+      partition(0, "billing-blue-0", "blue", 3),
+      partition(1, "billing-blue-0", "blue", 0),
+      partition(2, "billing-blue-1", "blue", 5),
+      partition(3, "billing-blue-1", "blue", 2),
+    ],
+    lag_total: 10,
+    lag_status: "OK",
+    ...over,
+  };
+}
+
+export function makeSwitch(over: Partial<Switch> = {}): Switch {
+  return {
+    id: "0b6f0000-aaaa-bbbb-cccc-000000000001",
+    deployment: "billing",
+    kind: "switch",
+    from_colour: "blue",
+    to_colour: "green",
+    epoch: 8,
+    state: "releasing",
+    reason: null,
+    requested_by: "alice",
+    requested_at: "2026-11-24T10:00:00.000Z",
+    finished_at: null,
+    phases: [
+      { name: "requested", started_at: "2026-11-24T10:00:00.000Z", ended_at: "2026-11-24T10:00:00.003Z", duration_ms: 3 },
+      { name: "directive_written", started_at: "2026-11-24T10:00:00.003Z", ended_at: "2026-11-24T10:00:00.015Z", duration_ms: 12 },
+      { name: "released", started_at: "2026-11-24T10:00:00.015Z", ended_at: null, duration_ms: null },
+      { name: "claimed", started_at: null, ended_at: null, duration_ms: null },
+    ],
+    ...over,
+  };
+}
