@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from turnout.agent.cli import app as agent_app
 from turnout.demo import demo
 from turnout.devstack.cli import app as dev_app
 
@@ -13,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(dev_app, name="dev")
+app.add_typer(agent_app, name="agent")
 app.command(name="demo")(demo)
 
 

@@ -1,1 +1,32 @@
-"""The Turnout agent: the library embedded in a user's consumer process."""
+"""The Turnout agent: the library embedded in a user's consumer process.
+
+from turnout.agent import Agent, AgentConfig
+
+config = AgentConfig(deployment="billing", colour="blue", instance="billing-1")
+with Agent(config, handle):  # handle(record: Record) -> None
+    ...  # runs in background threads until the block exits (stop drains and releases)
+"""
+
+from turnout.agent.config import AgentConfig
+from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
+from turnout.agent.runtime import Agent, AgentState
+from turnout.agent.sequential import (
+    DispatchContext,
+    DispatcherFactory,
+    Handler,
+    SequentialDispatcher,
+)
+
+__all__ = [
+    "TP",
+    "Agent",
+    "AgentConfig",
+    "AgentState",
+    "CommitPoint",
+    "DispatchContext",
+    "Dispatcher",
+    "DispatcherFactory",
+    "Handler",
+    "Record",
+    "SequentialDispatcher",
+]

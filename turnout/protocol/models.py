@@ -263,6 +263,11 @@ class PublishedAssignment(_Wire):
     #: absent-pin policy): equal digests mean an agent may adopt ``owners`` as is.
     inputs: str
     members: tuple[str, ...]
+    #: The ``children_version`` of ``instances/`` the writer read its members at: with
+    #: ``epoch`` and the partition total it orders two writers' views (newer view wins).
+    members_version: int = 0
+    #: topic -> partition count the writer saw.
+    partitions: dict[str, int] = Field(default_factory=dict)
     #: ``"<topic>/<partition>"`` -> instance.
     owners: dict[str, str]
     unowned: tuple[str, ...] = ()

@@ -71,6 +71,8 @@ class NodeStat:
     modified_ms: int
     num_children: int
     mzxid: int
+    #: Bumped by every child created or deleted: orders two reads of a children list.
+    children_version: int = 0
 
 
 def _stat(raw: Any) -> NodeStat:
@@ -81,6 +83,7 @@ def _stat(raw: Any) -> NodeStat:
         modified_ms=int(raw.mtime),
         num_children=int(raw.numChildren),
         mzxid=int(raw.mzxid),
+        children_version=int(raw.cversion),
     )
 
 
@@ -126,10 +129,7 @@ class WatchEvent:
 WatchCallback = Callable[[WatchEvent], None]
 
 
-def _relay(callback: WatchCallback | None) -> Callable[[Any], None] | None:
-    if callback is None:
-        return None
-
+def _make_relay(callback: WatchCallback) -> Callable[[Any], None]:
     def relay(event: Any) -> None:
         callback(WatchEvent(WatchKind(str(event.type)), str(event.path)))
 
@@ -213,6 +213,17 @@ class ZkGateway:
             client_id=client_id,
             connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0},
         )
+        # kazoo keeps a set of watchers per path until the watch fires; one relay per
+        # callback (bound methods compare equal) keeps re-arming a watch from growing it.
+        self._relays: dict[WatchCallback, Callable[[Any], None]] = {}
+
+    def _relay(self, callback: WatchCallback | None) -> Callable[[Any], None] | None:
+        if callback is None:
+            return None
+        relay = self._relays.get(callback)
+        if relay is None:
+            relay = self._relays[callback] = _make_relay(callback)
+        return relay
 
     def _wait(self, async_result: Any) -> Any:
         """Wait for a kazoo async result, bounded by ``request_timeout_s``."""
@@ -268,20 +279,30 @@ class ZkGateway:
         """The node's stat or None. ``watch`` fires once on its creation, change or
         deletion (kazoo re-sends watches after a reconnect within the same session; after
         a new session they are gone, so callers re-read everything on reconnect)."""
-        raw = self._wait(self._client.exists_async(path, watch=_relay(watch)))
+        raw = self._wait(self._client.exists_async(path, watch=self._relay(watch)))
         return _stat(raw) if raw is not None else None
 
     def get(self, path: str, *, watch: WatchCallback | None = None) -> tuple[bytes, NodeStat]:
         """Data and stat; ``watch`` fires once on the next change or deletion."""
-        data, raw = self._wait(self._client.get_async(path, watch=_relay(watch)))
+        data, raw = self._wait(self._client.get_async(path, watch=self._relay(watch)))
         return bytes(data or b""), _stat(raw)
 
     def children(self, path: str, *, watch: WatchCallback | None = None) -> list[str]:
         """Sorted child names; ``watch`` fires once on the next child change or deletion."""
         names: list[str] = self._wait(
-            self._client.get_children_async(path, watch=_relay(watch))
+            self._client.get_children_async(path, watch=self._relay(watch))
         )
         return sorted(names)
+
+    def children_with_stat(
+        self, path: str, *, watch: WatchCallback | None = None
+    ) -> tuple[list[str], NodeStat]:
+        """Sorted child names and the parent's stat, read atomically (``children_version``
+        orders two such reads)."""
+        names, raw = self._wait(
+            self._client.get_children_async(path, watch=self._relay(watch), include_data=True)
+        )
+        return sorted(names), _stat(raw)
 
     def sync(self, path: str) -> None:
         """Make the next read of ``path`` at least as new as the leader's state."""

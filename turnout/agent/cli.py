@@ -1,0 +1,169 @@
+"""`turnout agent run package.module:handler --deployment D --colour blue --instance NAME`.
+
+Runs one agent in the foreground until SIGTERM or SIGINT, then stops it cleanly (drain,
+commit, release, deregister) and exits 0. Bad input (an unimportable handler, an invalid
+option) fails at once with a one-line error and exit code 2; an agent that failed or did
+not stop within ``--stop-timeout`` exits 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from turnout.agent import logs
+from turnout.agent.config import AgentConfig
+from turnout.agent.observer import AgentObserver
+from turnout.agent.runtime import DEFAULT_STOP_TIMEOUT_S, Agent, AgentState
+from turnout.agent.sequential import Handler
+
+app = typer.Typer(help="Run a Turnout agent (the consumer side of a deployment).")
+
+
+class BadInput(Exception):
+    """Something the user passed cannot work; the message is one line."""
+
+
+def load_handler(spec: str) -> Handler:
+    """Import ``package.module:attribute`` and check it is callable."""
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise BadInput(f"handler {spec!r} must look like 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise BadInput(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from exc
+    target: Any = module
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise BadInput(f"{module_name!r} has no attribute {attribute!r}") from None
+    if not callable(target):
+        raise BadInput(f"{spec!r} is not callable")
+    handler: Handler = target
+    return handler
+
+
+def build_config(**values: Any) -> AgentConfig:
+    """An AgentConfig from CLI values (None means: not given, use env/file/default)."""
+    given = {k: v for k, v in values.items() if v is not None}
+    try:
+        return AgentConfig(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "config"
+        raise BadInput(f"invalid {where}: {first['msg']}") from exc
+    except ValueError as exc:
+        raise BadInput(str(exc).splitlines()[0]) from exc
+
+
+def run_until_signalled(
+    config: AgentConfig,
+    handler: Handler,
+    *,
+    stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S,
+    observer: AgentObserver | None = None,
+    ready: Callable[[Agent], None] | None = None,
+) -> int:
+    """Run an agent until SIGTERM/SIGINT; the process exit code."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    agent = Agent(config, handler, observer=observer).start()
+    if ready is not None:
+        ready(agent)
+    while not stop.wait(0.2):
+        if agent.state is AgentState.FAILED or agent.state is AgentState.STOPPED:
+            break
+    finished = agent.stop(stop_timeout_s)
+    failed = agent.state is AgentState.FAILED
+    if failed:
+        print(f"turnout agent: failed: {agent.status().errors[-1:]}", file=sys.stderr)  # noqa: T201
+    return 0 if finished and not failed else 1
+
+
+def _parse_properties(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"--kafka-property {item!r} must look like key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@app.command()
+def run(
+    handler: Annotated[str, typer.Argument(help="The record handler: package.module:function")],
+    deployment: Annotated[str | None, typer.Option(help="[env: TURNOUT_AGENT_DEPLOYMENT]")] = None,
+    colour: Annotated[
+        str | None, typer.Option(help="blue or green [env: TURNOUT_AGENT_COLOUR]")
+    ] = None,
+    instance: Annotated[
+        str | None, typer.Option(help="Stable instance name [env: TURNOUT_AGENT_INSTANCE]")
+    ] = None,
+    version: Annotated[str | None, typer.Option(help="Version label shown in status")] = None,
+    zookeeper: Annotated[str | None, typer.Option(help="ZooKeeper connect string")] = None,
+    zk_root: Annotated[str | None, typer.Option(help="Turnout's root znode")] = None,
+    kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers")] = None,
+    session_timeout: Annotated[
+        float | None, typer.Option(help="ZooKeeper session, seconds")
+    ] = None,
+    fence_margin: Annotated[
+        float | None, typer.Option(help="Fence this long before expiry")
+    ] = None,
+    offset_store: Annotated[str | None, typer.Option(help="kafka or zookeeper")] = None,
+    auto_offset_reset: Annotated[str | None, typer.Option(help="earliest, latest or error")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics here")] = None,
+    properties: Annotated[
+        Path | None, typer.Option("--properties", help="A properties file (key=value lines)")
+    ] = None,
+    kafka_property: Annotated[
+        list[str] | None,
+        typer.Option("--kafka-property", "-X", help="librdkafka property key=value (repeat)"),
+    ] = None,
+    stop_timeout: Annotated[float, typer.Option(help="Seconds allowed for a clean stop")] = (
+        DEFAULT_STOP_TIMEOUT_S
+    ),
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    log_json: Annotated[bool, typer.Option(help="JSON-lines logs (else plain text)")] = True,
+) -> None:
+    """Run an agent until SIGTERM/SIGINT, then drain, commit, release and exit 0."""
+    try:
+        function = load_handler(handler)
+        config = build_config(
+            deployment=deployment,
+            colour=colour,
+            instance=instance,
+            version=version,
+            zookeeper=zookeeper,
+            zk_root=zk_root,
+            kafka=kafka,
+            session_timeout_s=session_timeout,
+            fence_margin_s=fence_margin,
+            offset_store=offset_store,
+            auto_offset_reset=auto_offset_reset,
+            metrics_port=metrics_port,
+            properties_file=properties,
+            kafka_properties=_parse_properties(kafka_property or []) or None,
+        )
+    except BadInput as exc:
+        typer.echo(f"turnout agent: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    logs.configure(log_level, json_lines=log_json)
+    raise typer.Exit(code=run_until_signalled(config, function, stop_timeout_s=stop_timeout))

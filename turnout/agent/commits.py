@@ -1,0 +1,82 @@
+"""When to commit a partition: batched by interval and by count, never dropped.
+
+Pure bookkeeping (no I/O): the agent asks ``due`` and reports ``committed`` or ``failed``.
+A point that failed to commit stays pending and is due again at once, so a failure only
+delays a commit; it is never forgotten.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from turnout.agent.dispatch import TP, CommitPoint
+
+
+@dataclass
+class _Track:
+    #: The next offset stored for the partition, or where it started if nothing is stored.
+    committed: int
+    #: When progress beyond ``committed`` was first seen (None: nothing pending).
+    pending_since: float | None = None
+    failures: int = 0
+
+
+class CommitBatcher:
+    def __init__(
+        self, interval_s: float, every: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._interval_s = interval_s
+        self._every = every
+        self._clock = clock
+        self._tracks: dict[TP, _Track] = {}
+
+    def track(self, tp: TP, baseline: int) -> None:
+        """Start tracking ``tp``: ``baseline`` is its stored next offset (or, if none is
+        stored, the offset consumption starts at)."""
+        self._tracks[tp] = _Track(baseline)
+
+    def forget(self, tp: TP) -> None:
+        self._tracks.pop(tp, None)
+
+    def committed(self, tp: TP) -> int | None:
+        track = self._tracks.get(tp)
+        return track.committed if track else None
+
+    def due(self, tp: TP, point: CommitPoint | None) -> bool:
+        """Whether ``point`` should be committed now: it is ahead of the stored commit
+        and either ``every`` offsets ahead, or pending for ``interval_s``, or an earlier
+        attempt failed (retry at once: the failure delays, never drops, a commit)."""
+        track = self._tracks.get(tp)
+        if track is None or point is None:
+            return False
+        if point.next_offset <= track.committed:
+            track.pending_since = None
+            return False
+        now = self._clock()
+        if track.pending_since is None:
+            track.pending_since = now
+        if track.failures:
+            return True
+        return (
+            point.next_offset - track.committed >= self._every
+            or now - track.pending_since >= self._interval_s
+        )
+
+    def succeeded(self, tp: TP, point: CommitPoint) -> None:
+        track = self._tracks.get(tp)
+        if track is None:
+            return
+        track.committed = max(track.committed, point.next_offset)
+        track.pending_since = None
+        track.failures = 0
+
+    def failed(self, tp: TP) -> None:
+        track = self._tracks.get(tp)
+        if track is not None:
+            track.failures += 1
+
+    def failures(self, tp: TP) -> int:
+        track = self._tracks.get(tp)
+        return track.failures if track else 0

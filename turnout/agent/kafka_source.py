@@ -1,0 +1,150 @@
+"""A thin typed wrapper over one ``confluent_kafka.Consumer`` per agent.
+
+The agent assigns partitions itself (``incremental_assign``; never ``subscribe``), so
+Kafka's group protocol never moves them: ZooKeeper ownership decides. Offsets are
+committed only explicitly (auto commit and auto offset store off). Created lazily, on
+the agent's thread, which is the only thread that touches it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message
+from confluent_kafka import TopicPartition as KafkaTP
+
+from turnout.agent.dispatch import TP
+
+#: Kafka metadata and offset look-ups answer in milliseconds on a healthy cluster; this
+#: bounds how long the agent's loop may stall when a broker is unreachable.
+KAFKA_REQUEST_TIMEOUT_S = 5.0
+#: Records taken per poll: amortises the call cost without holding records so long that a
+#: release has much to drop.
+POLL_BATCH = 500
+
+logger = logging.getLogger("turnout.agent.kafka")
+
+
+class KafkaSource:
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        client_id: str,
+        auto_offset_reset: str,
+        properties: Mapping[str, str],
+    ) -> None:
+        self.group = group
+        conf: dict[str, str | int | bool] = {
+            "bootstrap.servers": bootstrap,
+            "client.id": client_id,
+            # Fetch promptly: the consume loop is also the agent's event loop.
+            "fetch.wait.max.ms": 100,
+            **properties,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "error" if auto_offset_reset == "error" else auto_offset_reset,
+        }
+        self._consumer = Consumer(conf)
+        self._paused: set[TP] = set()
+        self._assigned: set[TP] = set()
+
+    # ---- assignment -------------------------------------------------------------------
+
+    def assign(self, tp: TP, offset: int, paused: bool) -> None:
+        self._consumer.incremental_assign([KafkaTP(tp[0], tp[1], offset)])
+        self._assigned.add(tp)
+        self._paused.discard(tp)
+        if paused:
+            self.pause([tp])
+
+    def unassign(self, tps: Iterable[TP]) -> None:
+        gone = [tp for tp in tps if tp in self._assigned]
+        if not gone:
+            return
+        self._consumer.incremental_unassign([KafkaTP(t, p) for t, p in gone])
+        for tp in gone:
+            self._assigned.discard(tp)
+            self._paused.discard(tp)
+
+    @property
+    def assigned(self) -> frozenset[TP]:
+        return frozenset(self._assigned)
+
+    def set_paused(self, wanted: set[TP], seek: Mapping[TP, int]) -> None:
+        """Pause exactly ``wanted`` among the assigned partitions; a partition resumed
+        with an entry in ``seek`` is first moved to that offset."""
+        wanted = wanted & self._assigned
+        to_pause = wanted - self._paused
+        to_resume = (self._paused - wanted) & self._assigned
+        if to_pause:
+            self.pause(to_pause)
+        if to_resume:
+            for tp in to_resume:
+                if tp in seek:
+                    self._consumer.seek(KafkaTP(tp[0], tp[1], seek[tp]))
+            self._consumer.resume([KafkaTP(t, p) for t, p in to_resume])
+            self._paused -= to_resume
+
+    def pause(self, tps: Iterable[TP]) -> None:
+        todo = [tp for tp in tps if tp in self._assigned]
+        if todo:
+            self._consumer.pause([KafkaTP(t, p) for t, p in todo])
+            self._paused.update(todo)
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def poll(self, timeout_s: float) -> list[Message]:
+        if not self._assigned:
+            return []
+        messages = self._consumer.consume(num_messages=POLL_BATCH, timeout=timeout_s)
+        good: list[Message] = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                good.append(message)
+            elif error.code() != KafkaError._PARTITION_EOF:
+                logger.warning("fetch error: %s", error, extra={"event": "fetch_error"})
+        return good
+
+    def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:
+        """Partition count per topic (0 for a topic that does not exist)."""
+        metadata = self._consumer.list_topics(timeout=KAFKA_REQUEST_TIMEOUT_S)
+        counts: dict[str, int] = {}
+        for topic in topics:
+            found = metadata.topics.get(topic)
+            counts[topic] = 0 if found is None or found.error else len(found.partitions)
+        return counts
+
+    def watermarks(self, tp: TP) -> tuple[int, int]:
+        low, high = self._consumer.get_watermark_offsets(
+            KafkaTP(tp[0], tp[1]), timeout=KAFKA_REQUEST_TIMEOUT_S
+        )
+        return int(low), int(high)
+
+    # ---- Kafka group offsets ------------------------------------------------------------
+
+    def committed(self, tp: TP) -> tuple[int, str | None] | None:
+        found = self._consumer.committed([KafkaTP(tp[0], tp[1])], timeout=KAFKA_REQUEST_TIMEOUT_S)
+        if not found or found[0].error is not None:
+            error = found[0].error if found else "no answer"
+            raise KafkaException(error)
+        if found[0].offset == OFFSET_INVALID or found[0].offset < 0:
+            return None
+        return int(found[0].offset), found[0].metadata
+
+    def commit(self, offsets: Mapping[TP, tuple[int, str]]) -> None:
+        """Commit synchronously; raises on any partition's failure."""
+        parts = [
+            KafkaTP(t, p, offset, metadata=metadata)
+            for (t, p), (offset, metadata) in offsets.items()
+        ]
+        result = self._consumer.commit(offsets=parts, asynchronous=False)
+        failed = [tp for tp in result or () if tp.error is not None]
+        if failed:
+            raise KafkaException(failed[0].error)
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -1,0 +1,57 @@
+"""The offset store seam.
+
+Both stores keep Kafka's convention: the stored value is the next offset to consume.
+Metadata is ``CommitMetadata`` (epoch, instance, completed offsets past the first gap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from turnout.agent.dispatch import TP, CommitPoint
+from turnout.protocol import CommitMetadata
+
+
+class StaleCommitError(Exception):
+    """The store refused a commit because this agent no longer owns the partition."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Proof of ownership a commit is made under."""
+
+    group: str
+    tp: TP
+    owner_path: str
+    #: The owner node's version as this agent last wrote it.
+    owner_version: int
+    epoch: int
+    instance: str
+
+
+@dataclass(frozen=True)
+class Committed:
+    next_offset: int
+    metadata: CommitMetadata | None
+
+
+class OffsetStore(Protocol):
+    def on_claim(self, claim: Claim) -> Committed | None:
+        """Read the committed offset of a freshly claimed partition (None: none stored).
+        A store that can fence earlier owners does so here."""
+
+    def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:
+        """Store every point (atomically per partition); return the partitions that
+        failed and why: StaleCommitError when the partition is no longer ours (do not
+        retry), anything else when the outcome is unknown (retry)."""
+
+    def forget(self, tp: TP) -> None:
+        """The partition was released or lost."""
+
+
+def metadata_for(claim: Claim, point: CommitPoint) -> CommitMetadata:
+    return CommitMetadata.model_validate(
+        {"epoch": claim.epoch, "instance": claim.instance, "done": point.done_beyond}
+    )

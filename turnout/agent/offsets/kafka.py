@@ -1,0 +1,41 @@
+"""Kafka group offsets: what Kafka's own tools read and report lag against.
+
+Kafka cannot check ZooKeeper ownership, so the agent's lease check right before the
+commit is the only guard (see docs/protocol.md, "Fencing").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.kafka_source import KafkaSource
+from turnout.agent.offsets.base import Claim, Committed, metadata_for
+from turnout.protocol import CommitMetadata
+
+
+class KafkaOffsetStore:
+    def __init__(self, source: KafkaSource) -> None:
+        self._source = source
+
+    def on_claim(self, claim: Claim) -> Committed | None:
+        found = self._source.committed(claim.tp)
+        if found is None:
+            return None
+        offset, metadata = found
+        return Committed(offset, CommitMetadata.decode(metadata))
+
+    def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:
+        try:
+            self._source.commit(
+                {
+                    tp: (point.next_offset, metadata_for(claim, point).encode())
+                    for tp, (claim, point) in points.items()
+                }
+            )
+        except Exception as exc:
+            return dict.fromkeys(points, exc)
+        return {}
+
+    def forget(self, tp: TP) -> None:
+        return None

@@ -1,0 +1,99 @@
+"""ZooKeeper offsets: each commit is a transaction that checks ownership.
+
+``offsets/<group>/<topic>/<partition>`` holds a ``ZkOffset``. A commit is the multi
+
+    check(owners/<g>/<t>/<p>, version = the owner node's version as we last wrote it)
+    set(offsets/<g>/<t>/<p>, ..., version = the offset node's version as we last wrote it)
+
+and claiming a partition rewrites the offset node (``claimed_by``) with a compare-and-set
+first. So a stale owner cannot commit: its session's owner node is gone (the check
+fails), and even a stale process that somehow still sent a request would hit the offset
+node's bumped version (the set fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.offsets.base import Claim, Committed, StaleCommitError, metadata_for
+from turnout.protocol import CommitMetadata, DeploymentPaths, ZkOffset
+from turnout.zk import (
+    CheckOp,
+    SetOp,
+    ZkBadVersionError,
+    ZkGateway,
+    ZkNodeExistsError,
+    ZkNoNodeError,
+    ZkTransactionError,
+)
+
+
+class ZkOffsetStore:
+    def __init__(self, zk: ZkGateway, paths: DeploymentPaths) -> None:
+        self._zk = zk
+        self._paths = paths
+        self._versions: dict[TP, int] = {}
+
+    def _path(self, claim: Claim) -> str:
+        return self._paths.offset(claim.group, claim.tp[0], claim.tp[1])
+
+    def on_claim(self, claim: Claim) -> Committed | None:
+        path = self._path(claim)
+        while True:
+            try:
+                data, stat = self._zk.get(path)
+            except ZkNoNodeError:
+                fresh = ZkOffset(claimed_by=claim.instance, epoch=claim.epoch)
+                try:
+                    self._zk.create(path, fresh.to_bytes(), makepath=True)
+                except ZkNodeExistsError:
+                    continue  # someone created it first: read theirs
+                self._versions[claim.tp] = 0
+                return None
+            current = ZkOffset.from_bytes(data)
+            stamped = current.model_copy(
+                update={"claimed_by": claim.instance, "epoch": claim.epoch}
+            )
+            try:
+                new = self._zk.set(path, stamped.to_bytes(), version=stat.version)
+            except ZkBadVersionError:
+                continue
+            self._versions[claim.tp] = new.version
+            if current.offset is None:
+                return None
+            return Committed(current.offset, CommitMetadata.decode(current.metadata))
+
+    def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:
+        failed: dict[TP, Exception] = {}
+        for tp, (claim, point) in points.items():
+            try:
+                self._commit_one(tp, claim, point)
+            except Exception as exc:
+                failed[tp] = exc
+        return failed
+
+    def _commit_one(self, tp: TP, claim: Claim, point: CommitPoint) -> None:
+        version = self._versions.get(tp)
+        if version is None:
+            raise StaleCommitError(f"{tp} was never claimed through this store")
+        record = ZkOffset(
+            offset=point.next_offset,
+            metadata=metadata_for(claim, point).encode(),
+            claimed_by=claim.instance,
+            epoch=claim.epoch,
+        )
+        try:
+            self._zk.transaction(
+                [
+                    CheckOp(claim.owner_path, claim.owner_version),
+                    SetOp(self._path(claim), record.to_bytes(), version=version),
+                ]
+            )
+        except ZkTransactionError as exc:
+            self._versions.pop(tp, None)
+            raise StaleCommitError(f"{tp}: {exc}") from exc
+        self._versions[tp] = version + 1
+
+    def forget(self, tp: TP) -> None:
+        self._versions.pop(tp, None)
