@@ -1,0 +1,3 @@
+from turnout.agent.verify.cli import main
+
+main()
