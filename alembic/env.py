@@ -1,9 +1,4 @@
-"""Alembic environment for the control plane's database.
-
-The URL is taken from the Alembic config's ``sqlalchemy.url`` when a caller set it
-(`turnout controlplane migrate` does), else from ``TURNOUT_DATABASE_URL``, else the
-zero-setup SQLite default.
-"""
+"""Alembic environment: the control plane's metadata, online and offline modes."""
 
 from __future__ import annotations
 
@@ -12,23 +7,25 @@ import os
 from sqlalchemy import engine_from_config, pool
 
 from alembic import context
+from turnout.controlplane.models import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url") or os.environ.get(
-    "TURNOUT_DATABASE_URL", "sqlite:///turnout.db"
-)
-config.set_main_option("sqlalchemy.url", url)
+# A plain `alembic upgrade head` follows the same variable as the service.
+if os.environ.get("TURNOUT_DATABASE_URL") and config.get_main_option("sqlalchemy.url", "") == (
+    "sqlite:///turnout-controlplane.db"
+):
+    config.set_main_option("sqlalchemy.url", os.environ["TURNOUT_DATABASE_URL"])
 
-try:
-    from turnout.controlplane.db.models import Base
-except ImportError:  # the schema arrives with the control plane (issue 5)
-    target_metadata = None
-else:
-    target_metadata = Base.metadata
+target_metadata = Base.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -40,10 +37,9 @@ def run_migrations_online() -> None:
         poolclass=pool.NullPool,
     )
     with connectable.connect() as connection:
+        # Batch mode: SQLite cannot ALTER most things in place.
         context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from turnout.agent.cli import app as agent_app
+from turnout.controlplane.cli import register as register_controlplane
 from turnout.demo import demo
 from turnout.devstack.cli import app as dev_app
 
@@ -16,6 +17,7 @@ app = typer.Typer(
 app.add_typer(dev_app, name="dev")
 app.add_typer(agent_app, name="agent")
 app.command(name="demo")(demo)
+register_controlplane(app)
 
 
 def main() -> None:

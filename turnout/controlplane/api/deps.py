@@ -1,0 +1,112 @@
+"""Request dependencies as typed aliases, so route signatures read like plain Python."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from turnout.controlplane.runtime import Runtime
+from turnout.controlplane.security import Role
+from turnout.controlplane.services.tokens import authenticate
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with runtime.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `turnout token create`")
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+
+
+def _principal(session: Session, token: str | None) -> Principal:
+    if not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    row = authenticate(session, token)
+    if row is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "invalid or revoked token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Principal(name=row.name, role=Role(row.role))
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return _principal(session, None if credentials is None else credentials.credentials)
+
+
+def get_principal_or_query(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    access_token: Annotated[
+        str | None, Query(description="Token for EventSource, which cannot send headers")
+    ] = None,
+) -> Principal:
+    token = credentials.credentials if credentials is not None else access_token
+    return _principal(session, token)
+
+
+def _needs(role: Role, principal: Principal) -> Principal:
+    if not principal.role.allows(role):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"{principal.name!r} has role {principal.role}; this needs {role}",
+        )
+    return principal
+
+
+def require_viewer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    return _needs(Role.VIEWER, principal)
+
+
+def require_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    return _needs(Role.OPERATOR, principal)
+
+
+def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    return _needs(Role.ADMIN, principal)
+
+
+def require_viewer_sse(
+    principal: Annotated[Principal, Depends(get_principal_or_query)],
+) -> Principal:
+    return _needs(Role.VIEWER, principal)
+
+
+Viewer = Annotated[Principal, Depends(require_viewer)]
+Operator = Annotated[Principal, Depends(require_operator)]
+Admin = Annotated[Principal, Depends(require_admin)]
+ViewerSse = Annotated[Principal, Depends(require_viewer_sse)]
+
+#: Largest page size; bigger lists are paged.
+MAX_LIMIT = 500
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip")]

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from turnout.controlplane.api.deps import Admin, Limit, Offset, SessionDep, Viewer
+from turnout.controlplane.api.responses import errors
+from turnout.controlplane.schemas import ClusterCreate, ClusterPublic, ClusterUpdate, Page
+from turnout.controlplane.services import clusters
+
+router = APIRouter(prefix="/clusters", tags=["clusters"])
+
+
+@router.get("", response_model=Page[ClusterPublic], responses=errors())
+def read_clusters(
+    session: SessionDep, _: Viewer, limit: Limit = 50, offset: Offset = 0
+) -> Page[ClusterPublic]:
+    """List clusters."""
+    return clusters.list_clusters(session, limit=limit, offset=offset)
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ClusterPublic, responses=errors(409)
+)
+def create_cluster(session: SessionDep, who: Admin, body: ClusterCreate) -> ClusterPublic:
+    """Register a cluster: its Kafka bootstrap, ZooKeeper connect string and root."""
+    return clusters.create_cluster(session, body=body, actor=who.name)
+
+
+@router.get("/{name}", response_model=ClusterPublic, responses=errors(404))
+def read_cluster(session: SessionDep, _: Viewer, name: str) -> ClusterPublic:
+    """Get a cluster."""
+    return clusters.public(clusters.get_cluster(session, name))
+
+
+@router.put("/{name}", response_model=ClusterPublic, responses=errors(404))
+def update_cluster(
+    session: SessionDep, who: Admin, name: str, body: ClusterUpdate
+) -> ClusterPublic:
+    """Change a cluster's addresses."""
+    return clusters.update_cluster(session, name=name, body=body, actor=who.name)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
+def delete_cluster(session: SessionDep, who: Admin, name: str) -> None:
+    """Delete a cluster that no deployment uses."""
+    clusters.delete_cluster(session, name=name, actor=who.name)

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+
+from turnout.controlplane.api.deps import (
+    Admin,
+    Limit,
+    Offset,
+    Operator,
+    RuntimeDep,
+    SessionDep,
+    Viewer,
+)
+from turnout.controlplane.api.responses import errors
+from turnout.controlplane.schemas import DeploymentCreate, DeploymentPublic, DeploymentUpdate, Page
+from turnout.controlplane.services import deployments
+
+router = APIRouter(prefix="/deployments", tags=["deployments"])
+
+
+@router.get("", response_model=Page[DeploymentPublic], responses=errors())
+def read_deployments(
+    session: SessionDep, _: Viewer, limit: Limit = 50, offset: Offset = 0
+) -> Page[DeploymentPublic]:
+    """List deployments."""
+    return deployments.list_deployments(session, limit=limit, offset=offset)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeploymentPublic,
+    responses=errors(404, 409, 503),
+)
+def create_deployment(
+    runtime: RuntimeDep, session: SessionDep, who: Admin, body: DeploymentCreate, response: Response
+) -> DeploymentPublic:
+    """Create a deployment and write its first directive to ZooKeeper."""
+    created = deployments.create_deployment(runtime, session, body=body, actor=who.name)
+    response.headers["ETag"] = deployments.etag(created)
+    return deployments.view(session, created)
+
+
+@router.get("/{name}", response_model=DeploymentPublic, responses=errors(404))
+def read_deployment(
+    session: SessionDep, _: Viewer, name: str, response: Response
+) -> DeploymentPublic:
+    """Get a deployment; the ETag header is its version, for If-Match."""
+    found = deployments.get_deployment(session, name)
+    response.headers["ETag"] = deployments.etag(found)
+    return deployments.view(session, found)
+
+
+@router.patch("/{name}", response_model=DeploymentPublic, responses=errors(404, 409, 412, 503))
+def update_deployment(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    who: Admin,
+    name: str,
+    body: DeploymentUpdate,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="ETag from a previous GET")] = None,
+) -> DeploymentPublic:
+    """Change a deployment (bindings, strategy, hints, version labels); new epoch."""
+    updated = deployments.update_deployment(
+        runtime, session, name=name, body=body, if_match=if_match, actor=who.name
+    )
+    response.headers["ETag"] = deployments.etag(updated)
+    return deployments.view(session, updated)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 503))
+def delete_deployment(runtime: RuntimeDep, session: SessionDep, who: Admin, name: str) -> None:
+    """Delete a deployment and its directive (agents then own nothing)."""
+    deployments.delete_deployment(runtime, session, name=name, actor=who.name)
+
+
+@router.post("/{name}/pause", response_model=DeploymentPublic, responses=errors(404, 409, 503))
+def pause_deployment(
+    runtime: RuntimeDep, session: SessionDep, who: Operator, name: str
+) -> DeploymentPublic:
+    """Pause consumption (agents keep their partitions, stop fetching)."""
+    changed = deployments.set_paused(runtime, session, name=name, paused=True, actor=who.name)
+    return deployments.view(session, changed)
+
+
+@router.post("/{name}/resume", response_model=DeploymentPublic, responses=errors(404, 409, 503))
+def resume_deployment(
+    runtime: RuntimeDep, session: SessionDep, who: Operator, name: str
+) -> DeploymentPublic:
+    """Resume consumption."""
+    changed = deployments.set_paused(runtime, session, name=name, paused=False, actor=who.name)
+    return deployments.view(session, changed)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from turnout.controlplane.api.deps import RuntimeDep, SessionDep, Viewer, ViewerSse
+from turnout.controlplane.api.responses import errors
+from turnout.controlplane.runtime import Runtime
+from turnout.controlplane.schemas import LagHistory, StatePublic
+from turnout.controlplane.services import deployments, livestate, switches
+
+router = APIRouter(prefix="/deployments/{name}", tags=["state"])
+
+#: A comment line this often keeps proxies from closing an idle event stream.
+KEEPALIVE_S = 15.0
+#: How many recent switches the event stream follows.
+EVENT_SWITCHES = 5
+
+
+@router.get("/state", response_model=StatePublic, responses=errors(404))
+def read_state(runtime: RuntimeDep, session: SessionDep, _: Viewer, name: str) -> StatePublic:
+    """Live state: instances, partition owners, committed and end offsets, lag."""
+    return livestate.live_state(runtime, session, deployments.get_deployment(session, name))
+
+
+@router.get("/lag", response_model=LagHistory, responses=errors(404))
+def read_lag(
+    session: SessionDep,
+    _: Viewer,
+    name: str,
+    window_s: Annotated[float, Query(gt=0, le=86_400)] = 900,
+) -> LagHistory:
+    """Sampled lag of the live binding over the last ``window_s`` seconds."""
+    return livestate.lag_history(session, deployments.get_deployment(session, name), window_s)
+
+
+def _snapshot(runtime: Runtime, name: str) -> tuple[str, dict[str, str]]:
+    with runtime.sessions() as session:
+        deployment = deployments.get_deployment(session, name)
+        state = livestate.live_state(runtime, session, deployment).model_dump_json()
+        recent = switches.list_switches(
+            session, deployment=name, state=None, limit=EVENT_SWITCHES, offset=0
+        )
+        return state, {s.id: s.model_dump_json() for s in recent.data}
+
+
+@router.get(
+    "/events",
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "state and switch events"},
+        **errors(404),
+    },
+    response_class=StreamingResponse,
+)
+async def stream_events(
+    runtime: RuntimeDep, session: SessionDep, _: ViewerSse, name: str, request: Request
+) -> StreamingResponse:
+    """Server-sent events: ``state`` on every change (and at connect), ``switch`` per change."""
+    deployments.get_deployment(session, name)  # 404 before the stream starts
+    session.close()
+    interval = runtime.settings.events_interval_s
+
+    async def events() -> AsyncIterator[str]:
+        last_state: str | None = None
+        last_switches: dict[str, str] = {}
+        quiet = 0.0
+        while not await request.is_disconnected():
+            try:
+                state, recent = await anyio.to_thread.run_sync(_snapshot, runtime, name)
+            except Exception as exc:  # deleted meanwhile, DB gone: say so and end
+                yield _event("error", {"detail": str(exc)})
+                return
+            sent = False
+            if state != last_state:
+                last_state, sent = state, True
+                yield f"event: state\ndata: {state}\n\n"
+            for switch_id, body in reversed(list(recent.items())):
+                if last_switches.get(switch_id) != body:
+                    last_switches[switch_id], sent = body, True
+                    yield f"event: switch\ndata: {body}\n\n"
+            quiet = 0.0 if sent else quiet + interval
+            if quiet >= KEEPALIVE_S:
+                quiet = 0.0
+                yield ": keepalive\n\n"
+            await anyio.sleep(interval)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _event(kind: str, body: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(body)}\n\n"

@@ -1,0 +1,204 @@
+"""The app factory: ``create_app(settings)`` builds one control plane (no globals).
+
+It refuses to build on a database that is not at the migrations' head: migrating is an
+explicit step (``turnout controlplane migrate``), never a side effect of serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from turnout.controlplane.api.routes import (
+    admin,
+    clusters,
+    deployments,
+    operations,
+    state,
+    switches,
+)
+from turnout.controlplane.background import BackgroundWorker
+from turnout.controlplane.db import check_schema
+from turnout.controlplane.errors import ApiError
+from turnout.controlplane.kafka_admin import KafkaDownError
+from turnout.controlplane.runtime import Runtime
+from turnout.controlplane.schemas import ErrorOut, Health
+from turnout.controlplane.settings import ControlPlaneSettings
+from turnout.controlplane.zklinks import ZkDownError
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+class _MetricsMiddleware:
+    """Counts requests by route template (not raw path: ids would explode cardinality)."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self._app = app
+        self._runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._app(scope, receive, recording_send)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics = self._runtime.metrics
+            metrics.http_requests.labels(scope["method"], template, str(status)).inc()
+            metrics.http_seconds.labels(scope["method"], template).observe(
+                time.perf_counter() - started
+            )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    async def unavailable(_: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
+        )
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(ZkDownError, unavailable)
+    app.add_exception_handler(KafkaDownError, unavailable)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=Health)
+    def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok")
+
+    @router.get(
+        "/readyz",
+        response_model=Health,
+        responses={503: {"model": ErrorOut, "description": "database or ZooKeeper unreachable"}},
+    )
+    def readyz(request: Request) -> Response:
+        """Database and ZooKeeper reachable."""
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        try:
+            with runtime.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # any driver error means "not ready", with the reason
+            checks["database"] = f"unreachable: {type(exc).__name__}: {exc}"
+        link = runtime.zk.get(runtime.settings.zookeeper_connect)
+        try:
+            link.require()
+            checks["zookeeper"] = "ok"
+        except ZkDownError as exc:
+            checks["zookeeper"] = f"unreachable: {exc}"
+        failing = {k: v for k, v in checks.items() if v != "ok"}
+        if failing:
+            detail = "; ".join(f"{k} {v}" for k, v in failing.items())
+            return JSONResponse({"detail": detail, "checks": checks}, status_code=503)
+        return JSONResponse(Health(status="ok", checks=checks).model_dump())
+
+    @router.get("/metrics", response_class=Response)
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics of this replica."""
+        runtime: Runtime = request.app.state.runtime
+        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _mount_dashboard(app: FastAPI, dist: Path) -> None:
+    """Serve the built dashboard at / with a single-page-app fallback to index.html."""
+    root = dist.resolve()
+    index = root / "index.html"
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def dashboard(path: str) -> Response:
+        if path == "api" or path.startswith("api/"):
+            return JSONResponse({"detail": f"no API route /{path}"}, status_code=404)
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(root):
+            return FileResponse(candidate)
+        if index.is_file():
+            return FileResponse(index)
+        return JSONResponse({"detail": "the dashboard is not built"}, status_code=404)
+
+
+def create_app(
+    settings: ControlPlaneSettings, *, runtime: Runtime | None = None, **fastapi: Any
+) -> FastAPI:
+    runtime = runtime or Runtime.build(settings)
+    check_schema(runtime.engine)
+    worker = BackgroundWorker(runtime) if settings.background else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.zk.get(settings.zookeeper_connect)  # start connecting before the first request
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            runtime.close()
+
+    app = FastAPI(
+        title="Turnout control plane",
+        version="1",
+        description="Blue/green consumer orchestration for Apache Kafka: deployments, "
+        "switches, manual assignment and live state. Contract: docs/api.md.",
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+        **fastapi,
+    )
+    app.state.runtime = runtime
+    app.state.worker = worker
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (admin, clusters, deployments, switches, operations, state):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(_health_router())
+    _install_error_handlers(app)
+    app.add_middleware(_MetricsMiddleware, runtime=runtime)
+    if settings.web_dist.is_dir():
+        _mount_dashboard(app, settings.web_dist)
+    return app
+
+
+__all__ = ["API_PREFIX", "create_app"]

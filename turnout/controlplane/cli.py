@@ -1,0 +1,299 @@
+"""CLI: ``turnout controlplane migrate|serve``, ``turnout token create``, and the API client
+commands ``deployments list|show``, ``switch``, ``rollback``, ``assign``, ``status``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from turnout.controlplane.client import ClientError, ControlPlaneClient
+from turnout.controlplane.security import Role
+
+controlplane_app = typer.Typer(
+    help="Run the control plane (REST API + reconciler).", no_args_is_help=True
+)
+token_app = typer.Typer(help="API tokens (written straight to the database).", no_args_is_help=True)
+deployments_app = typer.Typer(help="Read deployments through the API.", no_args_is_help=True)
+
+UrlOpt = Annotated[str, typer.Option("--url", envvar="TURNOUT_URL", help="Control-plane base URL")]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", envvar="TURNOUT_TOKEN", help="API bearer token")
+]
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+@controlplane_app.command("migrate")
+def migrate_command() -> None:
+    """Bring the database (TURNOUT_DATABASE_URL) to the newest schema."""
+    from turnout.controlplane.db import migrate
+    from turnout.controlplane.settings import ControlPlaneSettings
+
+    settings = ControlPlaneSettings()
+    head = migrate(settings.database_url)
+    typer.echo(f"database at schema revision {head}")
+
+
+@controlplane_app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Overrides TURNOUT_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides TURNOUT_PORT")] = None,
+) -> None:
+    """Serve the API (and the dashboard when web/dist is built). Run `migrate` first."""
+    import uvicorn
+
+    from turnout.controlplane.app import create_app
+    from turnout.controlplane.db import SchemaNotCurrentError
+    from turnout.controlplane.settings import ControlPlaneSettings
+
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = ControlPlaneSettings(**overrides)
+    try:
+        app = create_app(settings)
+    except SchemaNotCurrentError as exc:
+        raise _fail(str(exc)) from exc
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+@token_app.command("create")
+def token_create_command(
+    name: Annotated[str, typer.Option(help="Token name: the actor in the audit log")],
+    role: Annotated[Role, typer.Option(help="viewer, operator or admin")] = Role.VIEWER,
+) -> None:
+    """Create an API token in the database and print it once (the first admin token too)."""
+    from turnout.controlplane.db import (
+        SchemaNotCurrentError,
+        check_schema,
+        make_engine,
+        make_sessionmaker,
+    )
+    from turnout.controlplane.errors import ConflictError
+    from turnout.controlplane.services.tokens import create_token
+    from turnout.controlplane.settings import ControlPlaneSettings
+
+    settings = ControlPlaneSettings()
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        with make_sessionmaker(engine)() as session:
+            created = create_token(session, name=name, role=role, actor="cli")
+    except (SchemaNotCurrentError, ConflictError) as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        engine.dispose()
+    typer.echo(created.token)
+    typer.echo(f"(token {created.name!r}, role {created.role}; it is not shown again)", err=True)
+
+
+def _client(url: str, token: str | None) -> ControlPlaneClient:
+    if not token:
+        raise _fail("no API token: pass --token or set TURNOUT_TOKEN")
+    return ControlPlaneClient(url, token)
+
+
+@deployments_app.command("list")
+def deployments_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
+    """One line per deployment: name, live colour, epoch, last switch."""
+    with _client(url, token) as client:
+        try:
+            items = client.deployments()
+        except ClientError as exc:
+            raise _fail(str(exc)) from exc
+    rows = [
+        [
+            d["name"],
+            d["cluster"],
+            d["active_colour"],
+            str(d["epoch"]),
+            "paused" if d["paused"] else "",
+            ""
+            if d["last_switch"] is None
+            else f"{d['last_switch']['state']} → {d['last_switch']['to_colour']}",
+        ]
+        for d in items
+    ]
+    typer.echo(_table(["DEPLOYMENT", "CLUSTER", "LIVE", "EPOCH", "PAUSED", "LAST SWITCH"], rows))
+
+
+@deployments_app.command("show")
+def deployments_show(name: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
+    """The deployment as JSON."""
+    with _client(url, token) as client:
+        try:
+            found = client.deployment(name)
+        except ClientError as exc:
+            raise _fail(str(exc)) from exc
+    typer.echo(json.dumps(found, indent=2))
+
+
+def _print_switch(found: dict[str, Any]) -> None:
+    typer.echo(
+        f"switch {found['id']} of {found['deployment']}: {found['from_colour']} → "
+        f"{found['to_colour']}, epoch {found['epoch']}, {found['state']}"
+        + (f" ({found['reason']})" if found.get("reason") else "")
+    )
+    for phase in found["phases"]:
+        took = "" if phase["duration_ms"] is None else f"{phase['duration_ms']} ms"
+        typer.echo(f"  {phase['name']:<18} {took}")
+
+
+def _run_switch(client: ControlPlaneClient, started: dict[str, Any], wait: bool) -> None:
+    if not wait:
+        _print_switch(started)
+        return
+    # The server bounds the switch by timeout_s; allow its watcher a few polls beyond it.
+    final = client.wait_switch(started["id"], float(started["timeout_s"]) + 10.0)
+    _print_switch(final)
+    if final["state"] != "completed":
+        raise typer.Exit(code=1)
+
+
+def switch_command(
+    deployment: str,
+    to: Annotated[str, typer.Option("--to", help="The colour to make live: blue or green")],
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until it ends")] = False,
+    timeout_s: Annotated[float | None, typer.Option("--timeout", help="Seconds")] = None,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+) -> None:
+    """Switch a deployment's live role to the other colour."""
+    with _client(url, token) as client:
+        try:
+            _run_switch(client, client.switch(deployment, to, timeout_s=timeout_s), wait)
+        except ClientError as exc:
+            raise _fail(str(exc)) from exc
+
+
+def rollback_command(
+    deployment: str,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until it ends")] = False,
+    timeout_s: Annotated[float | None, typer.Option("--timeout", help="Seconds")] = None,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+) -> None:
+    """Switch back to the colour that was live before the latest switch."""
+    with _client(url, token) as client:
+        try:
+            _run_switch(client, client.rollback(deployment, timeout_s=timeout_s), wait)
+        except ClientError as exc:
+            raise _fail(str(exc)) from exc
+
+
+def assign_command(
+    deployment: str,
+    pins: Annotated[
+        list[str], typer.Argument(help="topic/partition=instance, e.g. payments/3=billing-green-1")
+    ],
+    policy: Annotated[str, typer.Option(help="leave_unowned or fallback")] = "leave_unowned",
+    preview: Annotated[bool, typer.Option("--preview", help="Only show the moves")] = False,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+) -> None:
+    """Pin partitions to instances (switches the strategy to manual)."""
+    parsed: dict[str, str] = {}
+    for item in pins:
+        key, sep, instance = item.partition("=")
+        if not sep or not key or not instance:
+            raise _fail(f"{item!r} must look like topic/partition=instance")
+        parsed[key] = instance
+    with _client(url, token) as client:
+        try:
+            result = client.pins(deployment, parsed, policy=policy, preview=preview)
+        except ClientError as exc:
+            raise _fail(str(exc)) from exc
+    if preview:
+        rows = [
+            [m["partition"], m["from_instance"] or "-", m["to_instance"] or "-"]
+            for m in result["moves"]
+        ]
+        typer.echo(_table(["PARTITION", "FROM", "TO"], rows))
+        if result["unowned"]:
+            typer.echo("left unowned: " + ", ".join(result["unowned"]))
+    else:
+        typer.echo(f"pins of {deployment} written at epoch {result['epoch']}")
+
+
+def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
+    """Partitions, owners, offsets and lag of a deployment, as a table."""
+    with _client(url, token) as client:
+        try:
+            state = client.state(deployment)
+        except ClientError as exc:
+            raise _fail(str(exc)) from exc
+    typer.echo(
+        f"{state['deployment']}: live {state['active_colour']}, epoch {state['epoch']}"
+        f"{', paused' if state['paused'] else ''}; ZooKeeper {state['zookeeper']}; "
+        f"Kafka {state['kafka']}; lag {state['lag_total']} ({state['lag_status']})"
+    )
+    instances = [
+        [
+            i["instance"],
+            i["colour"],
+            i["version"],
+            f"{i['host']}:{i['pid']}",
+            i["state"],
+            str(i["epoch"]),
+            str(i["partitions"]),
+        ]
+        for i in state["instances"]
+    ]
+    typer.echo(
+        _table(["INSTANCE", "COLOUR", "VERSION", "HOST:PID", "STATE", "EPOCH", "OWNS"], instances)
+    )
+    partitions = [
+        [
+            p["binding"],
+            f"{p['topic']}/{p['partition']}",
+            p["owner_instance"] or "-",
+            p["owner_colour"] or "-",
+            _s(p["owner_epoch"]),
+            _s(p["committed_offset"]),
+            _s(p["end_offset"]),
+            _s(p["lag"]),
+        ]
+        for p in state["partitions"]
+    ]
+    typer.echo(
+        _table(
+            ["BINDING", "PARTITION", "OWNER", "COLOUR", "EPOCH", "COMMITTED", "END", "LAG"],
+            partitions,
+        )
+    )
+
+
+def _s(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return "  ".join(header) + "\n(none)"
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the control plane's commands to the ``turnout`` CLI."""
+    app.add_typer(controlplane_app, name="controlplane")
+    app.add_typer(token_app, name="token")
+    app.add_typer(deployments_app, name="deployments")
+    app.command(name="switch")(switch_command)
+    app.command(name="rollback")(rollback_command)
+    app.command(name="assign")(assign_command)
+    app.command(name="status")(status_command)
+
+
+__all__ = ["register"]

@@ -1,0 +1,127 @@
+"""A small typed HTTP client of the control-plane API (used by the CLI, tests and demo)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+#: One API call; the control plane answers in milliseconds or says 503.
+REQUEST_TIMEOUT_S = 15.0
+#: How often ``wait_switch`` looks at a switch.
+WAIT_POLL_S = 0.2
+
+TERMINAL_STATES = frozenset({"completed", "failed", "timed_out"})
+
+
+class ClientError(Exception):
+    """An HTTP failure or an unreachable control plane, as one readable line."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ControlPlaneClient:
+    def __init__(
+        self, url: str, token: str | None, *, timeout_s: float = REQUEST_TIMEOUT_S
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ControlPlaneClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        full = f"/api/v1{path}"
+        try:
+            response = self._http.request(method, full, json=json, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"cannot reach the control plane at {self.url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise ClientError(
+                f"{method} {full} failed: HTTP {response.status_code}: {_detail(response)}",
+                response.status_code,
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    # ---- resources ------------------------------------------------------------------------
+
+    def deployments(self, limit: int = 500) -> list[dict[str, Any]]:
+        page = self.request("GET", "/deployments", params={"limit": limit})
+        return list(page["data"])
+
+    def deployment(self, name: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/deployments/{name}"))
+
+    def state(self, name: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/deployments/{name}/state"))
+
+    def switch(
+        self,
+        name: str,
+        to: str,
+        *,
+        timeout_s: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"to": to}
+        if timeout_s is not None:
+            body["timeout_s"] = timeout_s
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return dict(self.request("POST", f"/deployments/{name}/switch", json=body, headers=headers))
+
+    def rollback(self, name: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+        body = {} if timeout_s is None else {"timeout_s": timeout_s}
+        return dict(self.request("POST", f"/deployments/{name}/rollback", json=body))
+
+    def get_switch(self, switch_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/switches/{switch_id}"))
+
+    def wait_switch(self, switch_id: str, timeout_s: float) -> dict[str, Any]:
+        """Poll until the switch ends or ``timeout_s`` passes; return its last state."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = self.get_switch(switch_id)
+            if found["state"] in TERMINAL_STATES or time.monotonic() >= deadline:
+                return found
+            time.sleep(WAIT_POLL_S)
+
+    def pins(
+        self, name: str, pins: dict[str, str], *, policy: str, preview: bool
+    ) -> dict[str, Any]:
+        body = {"pins": pins, "absent_pin_policy": policy}
+        if preview:
+            return dict(self.request("POST", f"/deployments/{name}/pins/preview", json=body))
+        return dict(self.request("PUT", f"/deployments/{name}/pins", json=body))
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase
+    detail = body.get("detail") if isinstance(body, dict) else body
+    if isinstance(detail, list):  # FastAPI's 422 field detail
+        return "; ".join(
+            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}" for item in detail
+        )
+    return str(detail)

@@ -1,0 +1,248 @@
+"""Putting a deployment's desired state (DB) into ZooKeeper, and reading what agents report.
+
+``apply_directive`` is level-triggered and idempotent: it compares the directive in
+ZooKeeper with the desired one and writes (compare-and-set, epoch + 1) only when they
+differ. The request path and the reconciler both call it; whichever is first wins the
+CAS and the other finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from turnout.controlplane.zklinks import ZkDownError, ZkLink
+from turnout.protocol import (
+    Binding,
+    Colour,
+    DeploymentPaths,
+    Directive,
+    InstanceRegistration,
+    InstanceStatus,
+    Ownership,
+    Role,
+)
+from turnout.protocol.directives import DirectiveConflictError, DirectiveStore, VersionedDirective
+from turnout.protocol.models import AbsentPinPolicy, Strategy
+from turnout.zk import ZkError, ZkGateway, ZkNodeExistsError, ZkNoNodeError, ZkUnavailableError
+
+T = TypeVar("T")
+
+#: A directive write retries this often when a concurrent writer wins the CAS in between
+#: (another replica, the reconciler). Each retry re-reads, so a handful always suffices
+#: unless someone writes continuously, which is a conflict worth reporting.
+CAS_ATTEMPTS = 5
+
+#: Fields that make up intent; epoch, written_at and operation_id only describe a write.
+_BOOKKEEPING = {"epoch", "written_at", "operation_id"}
+
+AGENT_DIRECTORIES = ("instances", "status", "owners", "offsets")
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    deployment: str
+    live: Binding
+    preview: Binding | None
+    roles: dict[Colour, Role]
+    strategy: Strategy
+    pins: dict[str, str]
+    absent_pin_policy: AbsentPinPolicy
+    paused: bool
+    drain_timeout_ms: int
+
+    def directive(self, epoch: int, operation_id: str | None) -> Directive:
+        return Directive(
+            epoch=epoch,
+            deployment=self.deployment,
+            live=self.live,
+            preview=self.preview,
+            roles=self.roles,
+            strategy=self.strategy,
+            pins=self.pins,
+            absent_pin_policy=self.absent_pin_policy,
+            paused=self.paused,
+            drain_timeout_ms=self.drain_timeout_ms,
+            operation_id=operation_id,
+        )
+
+
+def same_intent(a: Directive, b: Directive) -> bool:
+    return a.model_dump(exclude=_BOOKKEEPING) == b.model_dump(exclude=_BOOKKEEPING)
+
+
+def zk_call(link: ZkLink, action: Callable[[ZkGateway], T]) -> T:
+    """Run ``action`` on the link's session; every ZooKeeper failure becomes ZkDownError.
+
+    Callers decide between 503 (unreachable) and a domain error; an unexpected kazoo
+    error (e.g. missing permissions) is reported with its type, never as a 500.
+    """
+    gateway = link.require()
+    try:
+        return action(gateway)
+    except ZkUnavailableError as exc:
+        raise ZkDownError(f"ZooKeeper at {link.connect}: {exc}") from exc
+    except (ZkError, DirectiveConflictError):
+        raise
+    except Exception as exc:  # kazoo errors the gateway does not translate (NoAuth, ...)
+        raise ZkDownError(
+            f"ZooKeeper at {link.connect} refused the request: {type(exc).__name__} {exc}"
+        ) from exc
+
+
+def ensure_layout(link: ZkLink, paths: DeploymentPaths) -> None:
+    """Create the deployment's nodes with their ACLs (see zk_acl) if missing."""
+
+    def missing(gateway: ZkGateway) -> list[str]:
+        wanted = [paths.base, *(f"{paths.base}/{name}" for name in AGENT_DIRECTORIES)]
+        return [path for path in wanted if gateway.exists(path) is None]
+
+    absent = zk_call(link, missing)
+    if not absent:
+        return
+    parent = paths.base.rsplit("/", 1)[0]
+    try:
+        with link.open_session() as opened:
+            opened.ensure_path(parent)
+    except ZkError as exc:
+        raise ZkDownError(f"ZooKeeper at {link.connect}: {exc}") from exc
+    if paths.base in absent:
+
+        def create_base(gateway: ZkGateway) -> None:
+            with contextlib.suppress(ZkNodeExistsError):
+                gateway.create(paths.base)
+
+        zk_call(link, create_base)
+    try:
+        with link.open_session() as opened:
+            for name in AGENT_DIRECTORIES:
+                path = f"{paths.base}/{name}"
+                if opened.exists(path) is None:
+                    with contextlib.suppress(ZkNodeExistsError):
+                        opened.create(path)
+    except ZkError as exc:
+        raise ZkDownError(f"ZooKeeper at {link.connect}: {exc}") from exc
+
+
+def read_directive(link: ZkLink, paths: DeploymentPaths) -> VersionedDirective | None:
+    return zk_call(link, lambda gateway: DirectiveStore(gateway, paths).read())
+
+
+def apply_directive(
+    link: ZkLink,
+    paths: DeploymentPaths,
+    desired: DesiredState,
+    *,
+    known_epoch: int,
+    operation_id: str | None,
+) -> int:
+    """Make ZooKeeper's directive carry ``desired``; return the epoch that does.
+
+    ``known_epoch`` is the newest epoch the database remembers: a directive recreated
+    after it vanished continues from there, so agents never see an epoch go back.
+    Raises DirectiveConflictError when writers keep racing, ZkDownError when unreachable.
+    """
+    ensure_layout(link, paths)
+
+    def attempt(gateway: ZkGateway) -> int | None:
+        store = DirectiveStore(gateway, paths)
+        current = store.read()
+        if current is None:
+            epoch = known_epoch + 1
+            try:
+                gateway.create(paths.directive, desired.directive(epoch, operation_id).to_bytes())
+            except ZkNodeExistsError:
+                return None
+            return epoch
+        if same_intent(current.directive, desired.directive(current.directive.epoch, None)):
+            return current.directive.epoch
+        epoch = max(current.directive.epoch, known_epoch) + 1
+        try:
+            if epoch == current.directive.epoch + 1:
+                store.replace(current, desired.directive(epoch, operation_id))
+            else:
+                # ZooKeeper lost epochs the DB remembers (restored snapshot): jump ahead,
+                # still conditional on the version read.
+                gateway.set(
+                    paths.directive,
+                    desired.directive(epoch, operation_id).to_bytes(),
+                    version=current.version,
+                )
+        except DirectiveConflictError:
+            return None
+        except ZkError as exc:
+            if isinstance(exc, ZkUnavailableError):
+                raise
+            return None
+        return epoch
+
+    for _ in range(CAS_ATTEMPTS):
+        epoch = zk_call(link, attempt)
+        if epoch is not None:
+            return epoch
+    raise DirectiveConflictError(
+        f"{paths.directive} kept changing under {CAS_ATTEMPTS} compare-and-set attempts"
+    )
+
+
+def delete_directive(link: ZkLink, paths: DeploymentPaths) -> None:
+    def delete(gateway: ZkGateway) -> None:
+        with contextlib.suppress(ZkNoNodeError):
+            gateway.delete(paths.directive)
+
+    zk_call(link, delete)
+
+
+# ---- observed state ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Instance:
+    registration: InstanceRegistration
+    status: InstanceStatus | None
+
+
+def read_instances(gateway: ZkGateway, paths: DeploymentPaths) -> list[Instance]:
+    found: list[Instance] = []
+    try:
+        names = gateway.children(paths.instances)
+    except ZkNoNodeError:
+        return []
+    for name in names:
+        try:
+            data, _ = gateway.get(f"{paths.instances}/{name}")
+            registration = InstanceRegistration.from_bytes(data)
+        except (ZkNoNodeError, ValueError):
+            continue  # gone since listed, or not ours: not an instance to show
+        status: InstanceStatus | None
+        try:
+            raw, _ = gateway.get(f"{paths.statuses}/{name}")
+            status = InstanceStatus.from_bytes(raw)
+        except (ZkNoNodeError, ValueError):
+            status = None
+        found.append(Instance(registration, status))
+    return found
+
+
+def read_owners(gateway: ZkGateway, paths: DeploymentPaths, group: str) -> dict[str, Ownership]:
+    """``"topic/partition"`` → owner node of every owned partition of ``group``."""
+    base = f"{paths.owners}/{group}"
+    owners: dict[str, Ownership] = {}
+    try:
+        topics = gateway.children(base)
+    except ZkNoNodeError:
+        return owners
+    for topic in topics:
+        try:
+            partitions = gateway.children(f"{base}/{topic}")
+        except ZkNoNodeError:
+            continue
+        for partition in partitions:
+            try:
+                data, _ = gateway.get(f"{base}/{topic}/{partition}")
+                owners[f"{topic}/{partition}"] = Ownership.from_bytes(data)
+            except (ZkNoNodeError, ValueError):
+                continue
+    return owners

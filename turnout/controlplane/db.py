@@ -1,0 +1,96 @@
+"""Engine, sessions and the schema check.
+
+SQLite runs every transaction as ``BEGIN IMMEDIATE``: pysqlite's default deferred
+transactions fail at once with "database is locked" when two of them try to upgrade a
+read lock to a write lock, instead of waiting their turn. PostgreSQL needs nothing
+special: the one-in-flight-switch rule is a unique constraint, which serialises there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+#: How long a SQLite writer waits for another writer before giving up. Control-plane
+#: transactions take milliseconds; this only covers bursts of concurrent requests.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+ALEMBIC_INI = ALEMBIC_DIR.parent / "alembic.ini"
+
+
+class SchemaNotCurrentError(RuntimeError):
+    """The database is not at the migrations' head: run ``turnout controlplane migrate``."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+        )
+        _sqlite_immediate_transactions(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_immediate_transactions(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    # ``%`` is alembic's interpolation character; URLs may carry it (escaped passwords).
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> str:
+    """Bring the database to the newest schema (``alembic upgrade head``); return the head."""
+    from alembic import command
+
+    config = alembic_config(url)
+    command.upgrade(config, "head")
+    return head_revision(url)
+
+
+def head_revision(url: str) -> str:
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    if head is None:
+        raise SchemaNotCurrentError("the alembic directory has no migrations")
+    return head
+
+
+def check_schema(engine: Engine) -> None:
+    """Fail clearly unless the database is at head; serve never migrates implicitly."""
+    head = head_revision(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        raise SchemaNotCurrentError(
+            f"the database at {engine.url.render_as_string(hide_password=True)} is at schema "
+            f"revision {current or 'none (empty database)'}, the code needs {head}: "
+            "run `turnout controlplane migrate` first"
+        )

@@ -1,0 +1,151 @@
+"""What the control plane asks Kafka: partitions, committed and end offsets, offset resets.
+
+One AdminClient per bootstrap, shared (librdkafka clients are thread-safe). Every call is
+bounded by ``REQUEST_TIMEOUT_S``; failures raise :class:`KafkaDownError` with the reason,
+which the API turns into 503 (mutations) or empty figures (live state).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._listoffsets import OffsetSpec
+
+#: Loopback admin requests take milliseconds; a live-state page must not hang longer
+#: than this on a broker that is down.
+REQUEST_TIMEOUT_S = 5.0
+
+#: librdkafka's "no committed offset" marker.
+OFFSET_INVALID = -1001
+
+TP = tuple[str, int]
+
+
+class KafkaDownError(Exception):
+    """Kafka did not answer (or refused); the message says why."""
+
+
+def _latest() -> Any:
+    return OffsetSpec.latest()  # type: ignore[no-untyped-call]
+
+
+def _earliest() -> Any:
+    return OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+
+
+def tp_key(tp: TP) -> str:
+    return f"{tp[0]}/{tp[1]}"
+
+
+class KafkaAdmin:
+    def __init__(self) -> None:
+        self._clients: dict[str, AdminClient] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, bootstrap: str) -> AdminClient:
+        with self._lock:
+            client = self._clients.get(bootstrap)
+            if client is None:
+                client = AdminClient(
+                    {
+                        "bootstrap.servers": bootstrap,
+                        "socket.timeout.ms": int(REQUEST_TIMEOUT_S * 1000),
+                        # Silence librdkafka's own stderr logging of a broker that is down;
+                        # the caller reports the failure.
+                        "log_level": 0,
+                    }
+                )
+                self._clients[bootstrap] = client
+            return client
+
+    def partitions(self, bootstrap: str, topics: Iterable[str]) -> list[TP]:
+        """Every partition of ``topics``, sorted; a missing topic has none."""
+        try:
+            metadata = self._client(bootstrap).list_topics(timeout=REQUEST_TIMEOUT_S)
+        except KafkaException as exc:
+            raise KafkaDownError(f"Kafka at {bootstrap}: {exc}") from exc
+        found: list[TP] = []
+        for topic in topics:
+            described = metadata.topics.get(topic)
+            if described is None or described.error is not None:
+                continue
+            found.extend((topic, p) for p in described.partitions)
+        return sorted(found)
+
+    def committed(self, bootstrap: str, group: str, tps: Iterable[TP]) -> dict[TP, int | None]:
+        wanted = [TopicPartition(t, p) for t, p in tps]
+        if not wanted:
+            return {}
+        request = [ConsumerGroupTopicPartitions(group, wanted)]
+        try:
+            futures = self._client(bootstrap).list_consumer_group_offsets(
+                request, request_timeout=REQUEST_TIMEOUT_S
+            )
+            result = futures[group].result(timeout=REQUEST_TIMEOUT_S)
+        except (KafkaException, TimeoutError) as exc:
+            raise KafkaDownError(
+                f"Kafka at {bootstrap}: committed offsets of {group}: {exc}"
+            ) from exc
+        offsets: dict[TP, int | None] = {}
+        for tp in result.topic_partitions:
+            offset = int(tp.offset)
+            offsets[(tp.topic, tp.partition)] = None if offset < 0 else offset
+        return offsets
+
+    def offsets_at(self, bootstrap: str, specs: Mapping[TP, Any]) -> dict[TP, int]:
+        """Offsets for ``OffsetSpec``s (earliest, latest, for_timestamp) per partition."""
+        if not specs:
+            return {}
+        request = {TopicPartition(t, p): spec for (t, p), spec in specs.items()}
+        try:
+            futures = self._client(bootstrap).list_offsets(
+                request, request_timeout=REQUEST_TIMEOUT_S
+            )
+            return {
+                (tp.topic, tp.partition): int(future.result(timeout=REQUEST_TIMEOUT_S).offset)
+                for tp, future in futures.items()
+            }
+        except (KafkaException, TimeoutError) as exc:
+            raise KafkaDownError(f"Kafka at {bootstrap}: list offsets: {exc}") from exc
+
+    def end_offsets(self, bootstrap: str, tps: Iterable[TP]) -> dict[TP, int]:
+        return self.offsets_at(bootstrap, {tp: _latest() for tp in tps})
+
+    def earliest_offsets(self, bootstrap: str, tps: Iterable[TP]) -> dict[TP, int]:
+        return self.offsets_at(bootstrap, {tp: _earliest() for tp in tps})
+
+    def offsets_for_time(
+        self, bootstrap: str, tps: Iterable[TP], timestamp_ms: int
+    ) -> dict[TP, int]:
+        """First offset at or after ``timestamp_ms``; the end offset when there is none."""
+        found = self.offsets_at(
+            bootstrap, {tp: OffsetSpec.for_timestamp(timestamp_ms) for tp in tps}
+        )
+        missing = [tp for tp, offset in found.items() if offset < 0]
+        if missing:
+            found.update(self.end_offsets(bootstrap, missing))
+        return found
+
+    def alter_committed(self, bootstrap: str, group: str, offsets: Mapping[TP, int]) -> None:
+        request = [
+            ConsumerGroupTopicPartitions(
+                group, [TopicPartition(t, p, offset) for (t, p), offset in offsets.items()]
+            )
+        ]
+        try:
+            futures = self._client(bootstrap).alter_consumer_group_offsets(
+                request, request_timeout=REQUEST_TIMEOUT_S
+            )
+            result = futures[group].result(timeout=REQUEST_TIMEOUT_S)
+        except (KafkaException, TimeoutError) as exc:
+            raise KafkaDownError(f"Kafka at {bootstrap}: alter offsets of {group}: {exc}") from exc
+        failed = [tp for tp in result.topic_partitions if tp.error is not None]
+        if failed:
+            raise KafkaDownError(
+                f"Kafka refused offsets of {group}: "
+                + ", ".join(f"{tp.topic}/{tp.partition}: {tp.error}" for tp in failed)
+            )

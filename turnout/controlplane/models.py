@@ -1,0 +1,176 @@
+"""Database tables (SQLAlchemy 2 typed declarative). The database is the record of intent.
+
+Alembic owns the schema (alembic/versions); ``turnout controlplane migrate`` applies it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Cluster(Base):
+    __tablename__ = "clusters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kafka_bootstrap: Mapped[str] = mapped_column(String(1000))
+    zookeeper_connect: Mapped[str] = mapped_column(String(1000))
+    zookeeper_root: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id", ondelete="RESTRICT"))
+    #: ``{"group": ..., "topics": [...]}``
+    live: Mapped[dict[str, Any]]
+    preview: Mapped[dict[str, Any] | None]
+    strategy: Mapped[str] = mapped_column(String(32))
+    ordering: Mapped[str] = mapped_column(String(32))
+    workers: Mapped[int]
+    drain_timeout_ms: Mapped[int]
+    absent_pin_policy: Mapped[str] = mapped_column(String(32))
+    #: ``{"blue": {"version": ..., "role": ...}, "green": {...}}``: the desired roles.
+    colours: Mapped[dict[str, Any]]
+    #: ``{"<topic>/<partition>": "<instance>"}``
+    pins: Mapped[dict[str, Any]]
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The newest directive epoch known to be written to ZooKeeper (0: none yet).
+    epoch: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    #: Optimistic concurrency (ETag / If-Match); SQLAlchemy bumps it on every UPDATE.
+    version: Mapped[int] = mapped_column(default=1)
+
+    cluster: Mapped[Cluster] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)
+
+
+class Switch(Base):
+    __tablename__ = "switches"
+    __table_args__ = (
+        # At most one in-flight switch per deployment, enforced by the database itself:
+        # ``in_flight`` is TRUE while the switch runs and NULL afterwards, and NULLs never
+        # collide in a unique constraint (SQLite and PostgreSQL alike).
+        UniqueConstraint("deployment_id", "in_flight", name="uq_switches_one_in_flight"),
+        UniqueConstraint("deployment_id", "idempotency_key", name="uq_switches_idempotency"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    from_colour: Mapped[str] = mapped_column(String(8))
+    to_colour: Mapped[str] = mapped_column(String(8))
+    epoch: Mapped[int | None]
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[datetime | None]
+    timeout_s: Mapped[float]
+    deadline_at: Mapped[datetime]
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    in_flight: Mapped[bool | None] = mapped_column(Boolean, default=True)
+    #: ``[{"name", "started_at", "ended_at"}]`` in phase order (ISO strings).
+    phases: Mapped[list[Any]]
+
+    deployment: Mapped[Deployment] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    #: SHA-256 hex of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    deployment: Mapped[str | None] = mapped_column(String(200), index=True)
+    detail: Mapped[dict[str, Any]]
+
+
+class LagSample(Base):
+    __tablename__ = "lag_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    total: Mapped[int]
+    #: ``{"<topic>/<partition>": {"lag": int, "committed": int|None, "owned": bool}}``
+    partitions: Mapped[dict[str, Any]]

@@ -1,0 +1,81 @@
+"""The control plane's typed settings, read from ``TURNOUT_*`` environment variables.
+
+Built once by whoever starts the process (``turnout controlplane serve``, a test, the
+demo) and handed to ``create_app(settings)``: nothing reads the environment at import
+time, so several control planes with different databases and ports can share a process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from turnout.protocol.paths import DEFAULT_ROOT
+
+#: Where ``web/`` builds the dashboard, relative to the source checkout.
+DEFAULT_WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+
+
+def _default_replica_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class ControlPlaneSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TURNOUT_", extra="ignore")
+
+    #: SQLAlchemy URL. SQLite (a file in the working directory) by default;
+    #: ``postgresql+psycopg://user@host:port/db`` for PostgreSQL.
+    database_url: str = "sqlite:///turnout-controlplane.db"
+    #: The control plane's own ZooKeeper (leader election of the reconciler, /readyz).
+    #: Deployments use the ZooKeeper of their cluster resource.
+    zookeeper_connect: str = "127.0.0.1:2181"
+    zookeeper_root: str = DEFAULT_ROOT
+    #: ``user:password`` of the control plane's ZooKeeper digest identity. When set, every
+    #: directive node is writable only by this identity (readable by all); agents can still
+    #: register and report under instances/, status/, owners/ and offsets/.
+    zookeeper_digest: SecretStr | None = None
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    #: Default bound of a switch when the request does not give one.
+    switch_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    #: How often the leader looks at owner nodes of in-flight switches. Switch completion
+    #: is observed at most this late; 50 ms keeps that well under the 1 s switch goal
+    #: while a poll of 64 owner nodes stays a few ms of loopback work.
+    switch_poll_interval_s: float = Field(default=0.05, gt=0, le=10)
+    #: How often the leader re-applies desired state (DB) to ZooKeeper.
+    reconcile_interval_s: float = Field(default=2.0, gt=0, le=300)
+    #: Lag sampling period, and the window the Burrow-style status is judged over.
+    lag_sample_interval_s: float = Field(default=10.0, gt=0, le=3600)
+    lag_window_s: float = Field(default=300.0, gt=0, le=86_400)
+    #: Period of the server-sent-events loop (state and switch changes).
+    events_interval_s: float = Field(default=1.0, gt=0, le=60)
+    #: Name of this replica in the leader election.
+    replica_id: str = Field(default_factory=_default_replica_id)
+    #: Built dashboard; served at ``/`` when the directory exists.
+    web_dist: Path = DEFAULT_WEB_DIST
+    #: Run the leader-elected background worker (watcher, reconciler, lag sampler).
+    #: API tests that only exercise HTTP switch it off to stay deterministic.
+    background: bool = True
+
+    @field_validator("zookeeper_digest")
+    @classmethod
+    def _digest_has_user_and_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            user, sep, password = value.get_secret_value().partition(":")
+            if not (user and sep and password):
+                raise ValueError("zookeeper_digest must look like 'user:password'")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        # psycopg 3 is the driver we ship; a bare postgresql:// would ask for psycopg2.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
