@@ -1,0 +1,83 @@
+"""The manager's per-record data: partitions, ordering lanes, runs. Plain slotted classes.
+
+A *lane* is the unit of ordering. ``partition`` mode has one exclusive lane per partition,
+``key`` mode one exclusive lane per (partition, key), ``unordered`` mode one shared lane per
+partition. An exclusive lane is worked by at most one worker at a time, in offset order;
+while its head waits for a retry the whole lane waits (so order holds across retries), and
+nothing else does. A shared lane is taken from by any number of workers at once; a record
+of it that fails moves to a one-record exclusive lane of its own, blocking nothing.
+
+Lane states (exclusive lanes), all changed under the manager's lock:
+
+    idle --submit--> ready (in the ready queue) --worker takes a run--> running
+    running --run finished, records left--> ready
+    running --run finished, nothing left--> idle (a key lane is then forgotten)
+    running --attempt failed, retries left--> waiting (retry set, in the retry heap)
+    waiting --retry due--> ready
+    running --attempts used up--> deciding (worker calls the failure callback) --> ready/idle
+
+``scheduled`` is True in ready, running and deciding; submit enqueues only an idle lane.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from turnout.agent.dispatch import TP, Record
+from turnout.agent.work.offsets import OffsetTracker
+
+
+@dataclass(slots=True, eq=False)
+class Retry:
+    records: list[Record]
+    #: Attempts already made.
+    attempts: int
+    due: float
+
+
+@dataclass(slots=True, eq=False)
+class Lane:
+    part: Partition
+    key: object
+    exclusive: bool
+    records: deque[Record] = field(default_factory=deque)
+    scheduled: bool = False
+    retry: Retry | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Partition:
+    """One open partition. A re-opened partition is a new object: stale runs of the old one
+    see ``closing`` and their results are discarded."""
+
+    tp: TP
+    tracker: OffsetTracker
+    skip: frozenset[int]
+    #: key -> lane (``key`` mode only).
+    lanes: dict[object, Lane] = field(default_factory=dict)
+    #: The partition's lane in ``partition`` and ``unordered`` modes.
+    main: Lane | None = None
+    #: Accepted and not finished: queued, running, waiting to retry, being dead-lettered.
+    in_flight: int = 0
+    #: Started and not finished: in a worker's run or waiting for a dead-letter ack.
+    running: int = 0
+    processed: int = 0
+    #: Draining (close_partition): nothing new starts; running records still count.
+    closing: bool = False
+    #: Gone: results that arrive now are discarded.
+    closed: bool = False
+    #: ``tracker.version`` when ``commit_point`` last returned a point.
+    reported_version: int = 0
+    high_watermark: int | None = None
+    lag: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Run:
+    """Records a worker took from a lane: consecutive ones, or one retry batch."""
+
+    lane: Lane
+    records: list[Record]
+    #: Attempts already made on ``records[0]`` (per-message) or the batch (per-batch).
+    attempts: int

@@ -1,0 +1,812 @@
+"""The work manager: a ``Dispatcher`` with ordering modes, retries, failure decisions,
+dead letters and highest-contiguous commit points.
+
+Threads (all daemon, all owned here):
+- ``workers`` worker threads run plain-function handlers; or, for coroutine handlers, one
+  event-loop thread runs ``workers`` worker tasks.
+- one supervisor thread makes due retries ready and, for plain functions, times attempts
+  out (the watchdog).
+- the dead-letter sink's poll thread reports acknowledgements back.
+
+One lock guards every structure (``_lock``); it is taken once per ``submit`` and about twice
+per run of up to ``run_size`` records, never around a handler or a user callback.
+
+Manager states:
+
+    RUNNING --*_AND_STOP, rate guard, escalation STOP, dead-letter error--> HALTED
+    RUNNING/HALTED --close()--> CLOSED
+
+HALTED: ``stop_reason()`` is set, ``wants_more`` is False, no new record starts; running
+ones finish and the agent drains with ``close_partition``/``close``. The circuit breaker
+(escalation PAUSE) is separate: it only makes ``wants_more`` False until it closes.
+
+Timeouts: a coroutine attempt past ``task_timeout`` is cancelled. A thread cannot be killed:
+the watchdog declares the attempt failed (``AttemptTimedOut``), hands the rest of the run
+back to its lane and schedules the retry; the worker thread stays busy inside the handler
+until it returns, and its late result is discarded (``late_results`` metric). That worker
+counts as busy meanwhile (``abandoned_handlers`` gauge), so at most ``workers`` handler calls
+ever run at once, hung ones included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import heapq
+import inspect
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+from prometheus_client import CollectorRegistry
+
+from turnout.agent.dispatch import TP, CommitPoint, Record
+from turnout.agent.work.config import Ordering, WorkConfig
+from turnout.agent.work.dead_letters import DeadLetterSink
+from turnout.agent.work.guards import Backoff, DeadLetterGuard, FailureWindow
+from turnout.agent.work.lanes import Lane, Partition, Retry, Run
+from turnout.agent.work.metrics import LatencyBuckets, Snapshot, WorkMetrics
+from turnout.agent.work.offsets import OffsetTracker
+from turnout.agent.work.outcomes import (
+    AttemptTimedOut,
+    Escalation,
+    EscalationAction,
+    EscalationCallback,
+    FailedDecision,
+    Failure,
+    FailureCallback,
+    PermanentFailure,
+)
+
+log = logging.getLogger(__name__)
+
+#: The watchdog looks at running attempts every task_timeout / WATCHDOG_DIVISIONS, so an
+#: attempt is declared timed out at most 10 % late...
+WATCHDOG_DIVISIONS = 10
+#: ...but not more often than this (a tight timeout must not make the thread spin)...
+WATCHDOG_MIN_PERIOD_S = 0.005
+#: ...nor less often than this (retries and breaker cooldowns are checked on the same beat).
+WATCHDOG_MAX_PERIOD_S = 1.0
+#: close() waits this long for the event-loop thread to end after stopping its loop.
+LOOP_STOP_TIMEOUT_S = 2.0
+
+AnyHandler = Callable[[Any], object]
+
+
+class WorkManager:
+    """A ``Dispatcher`` (see turnout/agent/dispatch.py) for one agent.
+
+    Give exactly one of ``handler`` (one record per call) or ``batch_handler`` (a list of
+    consecutive records of one lane per call); either may be a plain function or a coroutine
+    function.
+    """
+
+    def __init__(
+        self,
+        config: WorkConfig,
+        *,
+        handler: AnyHandler | None = None,
+        batch_handler: Callable[[Sequence[Record]], object] | None = None,
+        on_failure: FailureCallback | None = None,
+        on_escalation: EscalationCallback | None = None,
+        dead_letters: DeadLetterSink | None = None,
+        registry: CollectorRegistry | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler or batch_handler")
+        chosen: AnyHandler = handler if handler is not None else batch_handler  # type: ignore[assignment]
+        self._config = config
+        self._handler = chosen
+        self._per_batch = batch_handler is not None
+        self._is_async = inspect.iscoroutinefunction(chosen)
+        self._on_failure = on_failure or _default_on_failure(dead_letters is not None)
+        self._on_escalation = on_escalation or _pause_on_escalation
+        self._dead_letters = dead_letters
+        self._clock = clock
+        self._ordering = config.ordering
+        # In unordered mode a record taken into a run would wait behind the slow ones before
+        # it in that run; one record per run keeps "a slow record blocks nothing" true.
+        if self._per_batch:
+            self._take_size = config.batch_size
+        elif config.ordering is Ordering.UNORDERED:
+            self._take_size = 1
+        else:
+            self._take_size = config.run_size
+        self._max_pp = config.max_in_flight_per_partition
+        self._max_total = config.max_in_flight
+        self._max_span = config.max_uncommitted_per_partition
+        self._backoff = Backoff(
+            config.backoff, config.backoff_multiplier, config.backoff_max, config.backoff_jitter
+        )
+        self._failures = FailureWindow(config.retry_threshold, config.retry_window)
+        dl = config.dead_letter
+        self._dl_guard = DeadLetterGuard(
+            dl.max_ratio, dl.ratio_window, dl.min_samples, dl.max_consecutive
+        )
+
+        self._lock = threading.Lock()
+        self._work_ready = threading.Condition(self._lock)
+        self._drained = threading.Condition(self._lock)
+        self._timer = threading.Condition(self._lock)
+        self._parts: dict[TP, Partition] = {}
+        self._ready: deque[Lane] = deque()
+        self._retries: list[tuple[float, int, Lane, Retry]] = []
+        self._retry_seq = 0
+        self._in_flight = 0
+        self._idle_threads = 0
+        self._halted = False
+        self._closed = False
+        self._stop_reason: str | None = None
+        self._breaker_until: float | None = None
+
+        self._metrics = WorkMetrics(registry if registry is not None else CollectorRegistry())
+        self._latency: list[LatencyBuckets] = []
+        self._metrics.attach(self._snapshot, lambda: list(self._latency))
+
+        self._workers: list[_ThreadWorker] = []
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._async_waiters: deque[asyncio.Future[None]] = deque()
+        self._async_tasks: list[asyncio.Task[None]] = []
+        if self._is_async:
+            self._start_loop()
+        else:
+            for i in range(config.workers):
+                worker = _ThreadWorker()
+                self._workers.append(worker)
+                self._latency.append(worker.latency)
+                self._start_thread(
+                    f"turnout-work-{i}", functools.partial(self._thread_main, worker)
+                )
+        self._watch_period = min(
+            WATCHDOG_MAX_PERIOD_S,
+            max(WATCHDOG_MIN_PERIOD_S, config.task_timeout / WATCHDOG_DIVISIONS),
+        )
+        self._start_thread("turnout-work-supervisor", self._supervise)
+
+    # ------------------------------------------------------------------ Dispatcher
+
+    def open_partition(self, tp: TP, next_offset: int, skip: frozenset[int]) -> None:
+        with self._lock:
+            old = self._parts.get(tp)
+            if old is not None:
+                self._drop_queued_locked(old)
+            part = Partition(
+                tp, OffsetTracker(next_offset), frozenset(o for o in skip if o >= next_offset)
+            )
+            if self._ordering is not Ordering.KEY:
+                part.main = Lane(part, None, self._ordering is Ordering.PARTITION)
+            self._parts[tp] = part
+
+    def submit(self, record: Record) -> None:
+        tp = (record.topic, record.partition)
+        with self._lock:
+            part = self._parts.get(tp)
+            if part is None or part.closing:
+                return
+            offset = record.offset
+            if not part.tracker.add(offset):
+                return
+            if part.skip and offset in part.skip:
+                part.tracker.complete(offset)
+                return
+            part.in_flight += 1
+            self._in_flight += 1
+            lane = part.main
+            if lane is None:
+                key = record.key
+                lane = part.lanes.get(key)
+                if lane is None:
+                    lane = part.lanes[key] = Lane(part, key, True)
+            lane.records.append(record)
+            if not lane.scheduled and lane.retry is None:
+                lane.scheduled = True
+                self._ready.append(lane)
+                self._wake_worker_locked()
+            elif not lane.exclusive:
+                # A shared lane is worked by many at once: every record may use an idle worker.
+                self._wake_worker_locked()
+
+    def wants_more(self, tp: TP) -> bool:
+        # Lock-free: plain reads of ints and flags; a stale answer only moves a pause by
+        # one poll, and the bounds are re-checked on the next call.
+        if self._halted or self._closed:
+            return False
+        if self._breaker_until is not None and not self._breaker_closed():
+            return False
+        part = self._parts.get(tp)
+        if part is None or part.closing:
+            return False
+        return (
+            part.in_flight < self._max_pp
+            and self._in_flight < self._max_total
+            and part.tracker.span < self._max_span
+        )
+
+    def commit_point(self, tp: TP) -> CommitPoint | None:
+        with self._lock:
+            part = self._parts.get(tp)
+            if part is None or part.tracker.version == part.reported_version:
+                return None
+            part.reported_version = part.tracker.version
+            return part.tracker.point(self._config.done_budget_bytes)
+
+    def close_partition(self, tp: TP, timeout_s: float) -> CommitPoint | None:
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            part = self._parts.get(tp)
+            if part is None:
+                return None
+            part.closing = True
+            self._drop_queued_locked(part)
+            while part.running > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.warning(
+                        "%s/%d: %d records still running after %.1f s; left to the next owner",
+                        tp[0], tp[1], part.running, timeout_s,
+                    )  # fmt: skip
+                    break
+                self._drained.wait(left)
+            part.closed = True
+            del self._parts[tp]
+            part.reported_version = part.tracker.version
+            return part.tracker.point(self._config.done_budget_bytes)
+
+    def stop_reason(self) -> str | None:
+        return self._stop_reason
+
+    def close(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        for tp in list(self._parts):
+            self.close_partition(tp, max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._closed = True
+            self._work_ready.notify_all()
+            self._timer.notify_all()
+            self._wake_async_all_locked()
+        if self._dead_letters is not None:
+            self._dead_letters.close(max(0.0, deadline - time.monotonic()))
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.stop)
+        # Threads stuck in a handler cannot be stopped; they are daemons and are left behind.
+        stop_by = min(deadline, time.monotonic() + LOOP_STOP_TIMEOUT_S)
+        for thread in self._threads:
+            thread.join(max(0.0, stop_by - time.monotonic()))
+
+    # ------------------------------------------------------------------ extras
+
+    def resume(self) -> None:
+        """Close the circuit breaker now (after an escalation chose PAUSE)."""
+        self._breaker_until = None
+
+    def set_high_watermark(self, tp: TP, high_watermark: int) -> None:
+        """Tell the manager the partition's high watermark; lag = it minus the commit point."""
+        part = self._parts.get(tp)
+        if part is not None:
+            part.high_watermark = high_watermark
+
+    def set_lag(self, tp: TP, lag: int) -> None:
+        """Report lag the consume loop computed itself (overrides the high-watermark figure)."""
+        part = self._parts.get(tp)
+        if part is not None:
+            part.lag = lag
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _wake_worker_locked(self) -> None:
+        if self._idle_threads:
+            self._work_ready.notify()
+        elif self._async_waiters:
+            waiter = self._async_waiters.popleft()
+            loop = self._loop
+            assert loop is not None
+            loop.call_soon_threadsafe(_resolve, waiter)
+
+    def _wake_async_all_locked(self) -> None:
+        loop = self._loop
+        while self._async_waiters and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(_resolve, self._async_waiters.popleft())
+
+    def _take_locked(self) -> Run | None:
+        if self._halted or self._closed:
+            return None
+        ready = self._ready
+        while ready:
+            lane = ready.popleft()
+            part = lane.part
+            if part.closing:
+                lane.scheduled = False
+                continue
+            retry = lane.retry
+            if retry is not None:
+                lane.retry = None
+                run = Run(lane, retry.records, retry.attempts)
+            else:
+                records = lane.records
+                n = min(len(records), self._take_size)
+                if n == 0:
+                    lane.scheduled = False
+                    self._forget_lane_locked(lane)
+                    continue
+                taken = [records.popleft()] if n == 1 else [records.popleft() for _ in range(n)]
+                run = Run(lane, taken, 0)
+                if not lane.exclusive:
+                    if records:
+                        ready.append(lane)
+                        self._wake_worker_locked()
+                    else:
+                        lane.scheduled = False
+            part.running += len(run.records)
+            return run
+        return None
+
+    def _release_lane_locked(self, lane: Lane) -> None:
+        """A run of an exclusive lane ended (or its failure was decided): requeue or idle."""
+        if not lane.exclusive:
+            return
+        if lane.part.closing or lane.retry is not None:
+            lane.scheduled = False
+        elif lane.records:
+            self._ready.append(lane)
+            self._wake_worker_locked()
+        else:
+            lane.scheduled = False
+            self._forget_lane_locked(lane)
+
+    def _forget_lane_locked(self, lane: Lane) -> None:
+        # Key lanes come and go with the keys, so memory follows the keys in flight, not
+        # every key ever seen.
+        if lane.key is not None or lane.part.main is None:
+            lanes = lane.part.lanes
+            if lanes.get(lane.key) is lane and not lane.records and lane.retry is None:
+                del lanes[lane.key]
+
+    def _drop_queued_locked(self, part: Partition) -> None:
+        """Forget records not started (queued or waiting to retry): the next owner fetches
+        them again. Running ones are left to finish."""
+        part.closing = True
+        lanes = list(part.lanes.values())
+        if part.main is not None:
+            lanes.append(part.main)
+        dropped = sum(len(lane.records) for lane in lanes)
+        for lane in lanes:
+            lane.records.clear()
+        for _, _, lane, retry in self._retries:
+            if lane.part is part and lane.retry is retry:
+                dropped += len(retry.records)
+                lane.retry = None
+        part.in_flight -= dropped
+        self._in_flight -= dropped
+
+    def _breaker_closed(self) -> bool:
+        until = self._breaker_until
+        if until is None:
+            return True
+        if self._clock() >= until:
+            self._breaker_until = None
+            log.info("circuit breaker closed after its cooldown; consumption resumes")
+            return True
+        return False
+
+    # ------------------------------------------------------------------ finishing runs
+
+    def _finish(self, run: Run, ok: int, error: BaseException | None) -> None:
+        """Account for a run: ``ok`` leading records succeeded; if ``error``, the next record
+        (per-message) or the whole batch (per-batch) failed an attempt."""
+        lane = run.lane
+        part = lane.part
+        records = run.records
+        now = self._clock()
+        exhausted: list[Record] = []
+        attempts = run.attempts + 1
+        with self._lock:
+            part.running -= len(records)
+            if part.closing:
+                self._drained.notify_all()
+            if part.closed:
+                part.in_flight -= len(records)
+                self._in_flight -= len(records)
+                lane.scheduled = False
+                return
+            if ok:
+                complete = part.tracker.complete
+                for record in records[:ok]:
+                    complete(record.offset)
+                part.in_flight -= ok
+                self._in_flight -= ok
+                part.processed += ok
+                self._dl_guard.successes(ok, now)
+            if error is None or part.closing:
+                # Records of the run not started (draining or halted) are dropped, and so is
+                # a failure during the drain: the next owner processes them again.
+                dropped = len(records) - ok
+                part.in_flight -= dropped
+                self._in_flight -= dropped
+                self._release_lane_locked(lane)
+                return
+            failed = records[ok:] if self._per_batch else records[ok : ok + 1]
+            rest = records[ok + 1 :] if not self._per_batch else []
+            if rest:
+                lane.records.extendleft(reversed(rest))
+                if not lane.exclusive and not lane.scheduled:
+                    lane.scheduled = True
+                    self._ready.append(lane)
+                    self._wake_worker_locked()
+            topic = part.tp[0]
+            self._metrics.failed.labels(topic).inc()
+            permanent = isinstance(error, PermanentFailure)
+            if not permanent and attempts < self._config.max_attempts:
+                self._metrics.retried.labels(topic).inc()
+                due = now + self._backoff.delay(attempts)
+                target = lane if lane.exclusive else Lane(part, None, True, scheduled=True)
+                retry = Retry(failed, attempts, due)
+                target.retry = retry
+                self._retry_seq += 1
+                heapq.heappush(self._retries, (due, self._retry_seq, target, retry))
+                if self._retries[0][3] is retry:
+                    self._timer.notify()
+                self._release_lane_locked(lane)
+                return
+            exhausted = failed
+            # An exclusive lane stays scheduled (blocked) until the decision is applied.
+            if not lane.exclusive:
+                self._release_lane_locked(lane)
+        log.warning(
+            "%s/%d@%d: %s after %d attempt(s): %r",
+            part.tp[0], part.tp[1], exhausted[0].offset,
+            "permanent failure" if permanent else "attempts used up", attempts, error,
+        )  # fmt: skip
+        self._decide(lane, exhausted, error, attempts, permanent)
+
+    def _decide(
+        self, lane: Lane, failed: list[Record], error: BaseException, attempts: int, permanent: bool
+    ) -> None:
+        part = lane.part
+        decisions: list[tuple[Record, FailedDecision]] = []
+        escalations: list[Escalation] = []
+        for record in failed:
+            failure = Failure(record, error, attempts, permanent)
+            decisions.append((record, self._call_on_failure(failure)))
+            with self._lock:
+                count = self._failures.record(self._clock())
+            if count is not None:
+                escalations.append(Escalation(count, self._config.retry_window, failure))
+        for escalation in escalations:
+            self._escalate(escalation)
+        to_send: list[Record] = []
+        with self._lock:
+            live = not part.closing
+            topic = part.tp[0]
+            for record, decision in decisions:
+                self._metrics.exhausted.labels(topic, decision.name).inc()
+                if not live:
+                    continue
+                where = f"{topic}/{record.partition}@{record.offset}"
+                if decision.commits and self._dead_letters is not None:
+                    trip = self._dl_guard.dead_letter(self._clock())
+                    if trip is not None:
+                        self._hold_locked(part, record)
+                        self._halt_locked(f"{trip.reason} (at {where})")
+                        continue
+                    part.running += 1
+                    to_send.append(record)
+                elif decision.commits:
+                    part.tracker.complete(record.offset)
+                    self._finished_locked(part)
+                else:
+                    self._hold_locked(part, record)
+                if decision.stops:
+                    self._halt_locked(f"failure decision {decision.name} at {where}: {error!r}")
+            if not live:
+                part.in_flight -= len(failed)
+                self._in_flight -= len(failed)
+            if lane.exclusive:
+                self._release_lane_locked(lane)
+        for record in to_send:
+            assert self._dead_letters is not None
+            self._dead_letters.send(
+                record,
+                error,
+                attempts,
+                functools.partial(self._dead_lettered, part, record),
+            )
+
+    def _dead_lettered(self, part: Partition, record: Record, error: BaseException | None) -> None:
+        with self._lock:
+            part.running -= 1
+            if part.closing:
+                self._drained.notify_all()
+            if part.closed:
+                part.in_flight -= 1
+                self._in_flight -= 1
+                return
+            if error is None:
+                self._metrics.dead_lettered.labels(part.tp[0]).inc()
+                part.tracker.complete(record.offset)
+                self._finished_locked(part)
+            else:
+                self._metrics.dead_letter_errors.labels(part.tp[0]).inc()
+                self._hold_locked(part, record)
+                self._halt_locked(
+                    f"dead letter of {part.tp[0]}/{part.tp[1]}@{record.offset} failed: {error}"
+                )
+
+    def _hold_locked(self, part: Partition, record: Record) -> None:
+        part.tracker.hold(record.offset)
+        self._finished_locked(part)
+
+    def _finished_locked(self, part: Partition) -> None:
+        part.in_flight -= 1
+        self._in_flight -= 1
+
+    def _halt_locked(self, reason: str) -> None:
+        if self._stop_reason is None:
+            self._stop_reason = reason
+            log.error("work manager stops: %s", reason)
+        self._halted = True
+
+    def _call_on_failure(self, failure: Failure) -> FailedDecision:
+        try:
+            return self._on_failure(failure)
+        except Exception:
+            # A broken callback must not lose the record: hold it and stop.
+            log.exception("the failure callback raised; the record is held and the agent stops")
+            return FailedDecision.DO_NOT_COMMIT_AND_STOP
+
+    def _escalate(self, escalation: Escalation) -> None:
+        try:
+            action = self._on_escalation(escalation)
+        except Exception:
+            log.exception("the escalation callback raised; stopping")
+            action = EscalationAction.STOP
+        self._metrics.escalations.labels(action.value).inc()
+        log.error(
+            "%d records exhausted their attempts within %.0f s: %s",
+            escalation.failures, escalation.window_s, action.value,
+        )  # fmt: skip
+        if action is EscalationAction.PAUSE:
+            self._breaker_until = self._clock() + self._config.breaker_cooldown
+        elif action is EscalationAction.STOP:
+            with self._lock:
+                self._halt_locked(
+                    f"{escalation.failures} records exhausted their attempts within "
+                    f"{escalation.window_s:.0f} s"
+                )
+
+    # ------------------------------------------------------------------ supervisor
+
+    def _supervise(self) -> None:
+        while True:
+            timed_out: list[tuple[Run, int]] = []
+            with self._lock:
+                if self._closed:
+                    return
+                now = self._clock()
+                retries = self._retries
+                while retries and retries[0][0] <= now:
+                    _, _, lane, retry = heapq.heappop(retries)
+                    if lane.retry is retry and not lane.part.closing:
+                        lane.scheduled = True
+                        self._ready.append(lane)
+                        self._wake_worker_locked()
+                for worker in self._workers:
+                    claimed = worker.claim_if_late(now, self._config.task_timeout)
+                    if claimed is not None:
+                        timed_out.append(claimed)
+                if not timed_out:
+                    wait = self._watch_period
+                    if retries:
+                        wait = min(wait, max(0.0, retries[0][0] - now))
+                    self._timer.wait(wait)
+                    continue
+            for run, pos in timed_out:
+                log.warning(
+                    "%s/%d@%d: attempt timed out after %.1f s; the thread is left to finish",
+                    run.lane.part.tp[0], run.lane.part.tp[1], run.records[pos].offset,
+                    self._config.task_timeout,
+                )  # fmt: skip
+                self._finish(
+                    run, pos, AttemptTimedOut(f"no result within {self._config.task_timeout} s")
+                )
+
+    # ------------------------------------------------------------------ thread workers
+
+    def _start_thread(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _next_run_blocking(self) -> Run | None:
+        with self._lock:
+            while True:
+                run = self._take_locked()
+                if run is not None:
+                    return run
+                if self._closed:
+                    return None
+                self._idle_threads += 1
+                self._work_ready.wait()
+                self._idle_threads -= 1
+
+    def _thread_main(self, worker: _ThreadWorker) -> None:
+        handler = self._handler
+        clock = self._clock
+        observe = worker.latency.observe
+        per_batch = self._per_batch
+        while True:
+            run = self._next_run_blocking()
+            if run is None:
+                return
+            records = run.records
+            error: BaseException | None = None
+            ok = 0
+            abandoned = False
+            part = run.lane.part
+            started = clock()
+            for unit in (records,) if per_batch else records:
+                if part.closing or self._halted:
+                    break
+                token = [True]
+                worker.attempt = (started, run, ok, token)
+                try:
+                    handler(unit)
+                except BaseException as exc:
+                    error = exc
+                try:
+                    token.pop()
+                except IndexError:
+                    # The watchdog failed this attempt and handed the run back already.
+                    abandoned = True
+                    break
+                now = clock()
+                observe(now - started)
+                started = now
+                if error is not None:
+                    break
+                ok += len(records) if per_batch else 1
+            if abandoned:
+                worker.abandoned = False
+                self._metrics.late_results.inc()
+                continue
+            self._finish(run, ok, error)
+
+    # ------------------------------------------------------------------ coroutine workers
+
+    def _start_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        started = threading.Event()
+
+        def main() -> None:
+            asyncio.set_event_loop(loop)
+            for _ in range(self._config.workers):
+                buckets = LatencyBuckets()
+                self._latency.append(buckets)
+                self._async_tasks.append(loop.create_task(self._async_worker(buckets)))
+            loop.call_soon(started.set)
+            try:
+                loop.run_forever()
+            finally:
+                for task in self._async_tasks:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*self._async_tasks, return_exceptions=True))
+                loop.close()
+
+        self._start_thread("turnout-work-loop", main)
+        started.wait()
+
+    async def _async_worker(self, latency: LatencyBuckets) -> None:
+        loop = asyncio.get_running_loop()
+        handler = self._handler
+        timeout = self._config.task_timeout
+        clock = self._clock
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                run = self._take_locked()
+                if run is None:
+                    waiter: asyncio.Future[None] = loop.create_future()
+                    self._async_waiters.append(waiter)
+            if run is None:
+                await waiter
+                continue
+            error: BaseException | None = None
+            ok = 0
+            units: list[Any] = [run.records] if self._per_batch else list(run.records)
+            part = run.lane.part
+            for unit in units:
+                if part.closing or self._halted:
+                    break
+                started = clock()
+                try:
+                    await asyncio.wait_for(cast(Awaitable[object], handler(unit)), timeout)
+                except TimeoutError:
+                    error = AttemptTimedOut(f"no result within {timeout} s")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    error = exc
+                latency.observe(clock() - started)
+                if error is not None:
+                    break
+                ok += len(run.records) if self._per_batch else 1
+            self._finish(run, ok, error)
+
+    # ------------------------------------------------------------------ metrics
+
+    def _snapshot(self) -> Snapshot:
+        with self._lock:
+            processed: dict[str, int] = {}
+            in_flight: dict[TP, int] = {}
+            lag: dict[TP, int] = {}
+            for tp, part in self._parts.items():
+                processed[tp[0]] = processed.get(tp[0], 0) + part.processed
+                in_flight[tp] = part.in_flight
+                if part.lag is not None:
+                    lag[tp] = part.lag
+                elif part.high_watermark is not None:
+                    point = part.tracker.point(0).next_offset
+                    lag[tp] = max(0, part.high_watermark - point)
+            abandoned = sum(1 for w in self._workers if w.abandoned)
+        paused = self._breaker_until is not None and not self._breaker_closed()
+        return Snapshot(processed, in_flight, lag, abandoned, paused)
+
+
+class _ThreadWorker:
+    """One worker thread's attempt state, shared with the watchdog.
+
+    ``attempt`` is (started, run, position in run, token). The token list holds one item
+    while the attempt runs; whoever pops it owns the attempt's outcome: the worker when the
+    handler returns, or the watchdog when it times out. ``list.pop`` is atomic under the
+    GIL, and each attempt has its own token, so this costs no lock per record and the
+    watchdog can never claim an attempt other than the one it judged late.
+    """
+
+    __slots__ = ("abandoned", "attempt", "latency")
+
+    def __init__(self) -> None:
+        self.attempt: tuple[float, Run, int, list[bool]] | None = None
+        self.abandoned = False
+        self.latency = LatencyBuckets()
+
+    def claim_if_late(self, now: float, timeout: float) -> tuple[Run, int] | None:
+        attempt = self.attempt
+        if attempt is None or now - attempt[0] <= timeout:
+            return None
+        try:
+            attempt[3].pop()
+        except IndexError:
+            return None
+        self.abandoned = True
+        return attempt[1], attempt[2]
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _default_on_failure(has_dead_letters: bool) -> FailureCallback:
+    """With a dead-letter sink: dead-letter and continue. Without one: hold the record and
+    stop, so nothing is ever committed that was neither processed nor kept somewhere."""
+    decision = (
+        FailedDecision.COMMIT_AND_CONTINUE
+        if has_dead_letters
+        else FailedDecision.DO_NOT_COMMIT_AND_STOP
+    )
+    return lambda _failure: decision
+
+
+def _pause_on_escalation(_escalation: Escalation) -> EscalationAction:
+    return EscalationAction.PAUSE
