@@ -5,7 +5,8 @@ The runtime calls ``compute_assignment`` on every rebalance and hands off the pa
 """
 
 from turnout.agent.assignment.compute import compute_assignment
+from turnout.agent.assignment.manual import parse_pins
 from turnout.agent.assignment.result import AssignmentResult, Move, moves
 from turnout.agent.assignment.sticky import max_kept
 
-__all__ = ["AssignmentResult", "Move", "compute_assignment", "max_kept", "moves"]
+__all__ = ["AssignmentResult", "Move", "compute_assignment", "max_kept", "moves", "parse_pins"]

@@ -20,7 +20,19 @@ from collections.abc import Mapping, Sequence
 from turnout.agent.assignment.result import AssignmentResult
 from turnout.agent.assignment.strategies import range_assign
 from turnout.agent.dispatch import TP
-from turnout.protocol import AbsentPinPolicy
+from turnout.protocol import AbsentPinPolicy, PartitionRef
+
+
+def parse_pins(pins: Mapping[str, str]) -> dict[TP, str]:
+    """A directive's pins (``"<topic>/<partition>"`` -> instance) keyed by partition tuple.
+
+    Raises ``ValueError`` for a malformed key (the directive model already refuses them).
+    """
+    parsed: dict[TP, str] = {}
+    for key, instance in pins.items():
+        ref = PartitionRef.parse(key)
+        parsed[(ref.topic, ref.partition)] = instance
+    return parsed
 
 
 def manual_assign(

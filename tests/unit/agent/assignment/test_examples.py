@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from turnout.agent.assignment import Move, compute_assignment, moves
+from turnout.agent.assignment import Move, compute_assignment, moves, parse_pins
 from turnout.agent.dispatch import TP
 from turnout.protocol import AbsentPinPolicy, Strategy
 
@@ -112,3 +112,9 @@ def test_moves_lists_partitions_that_change_hands_or_appear_or_vanish() -> None:
         Move(("t", 2), "b", None),
         Move(("t", 3), None, "b"),
     ]
+
+
+def test_directive_pins_parse_into_partition_tuples() -> None:
+    assert parse_pins({"orders.v2/10": "a", "t/0": "b"}) == {("orders.v2", 10): "a", ("t", 0): "b"}
+    with pytest.raises(ValueError, match="must look like"):
+        parse_pins({"no-partition": "a"})

@@ -12,6 +12,10 @@ from turnout.agent.assignment import AssignmentResult, compute_assignment, max_k
 from turnout.agent.dispatch import TP
 from turnout.protocol import AbsentPinPolicy, Strategy
 
+#: Examples per property: enough to hit the edge cases (no members, P < C, absent pins)
+#: every run while keeping the whole file within a few seconds on a shared 2-core box.
+EXAMPLES = 120
+
 NAMES = [f"i{n}" for n in range(8)]
 TOPICS = ["alpha", "beta", "gamma"]
 
@@ -33,7 +37,7 @@ def _counts(result: AssignmentResult, members: list[str]) -> list[int]:
     return [counter[m] for m in members]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     strategy=st.sampled_from(list(Strategy)),
     members=member_lists,
@@ -69,7 +73,7 @@ def test_same_inputs_in_any_order_give_the_same_assignment(
     assert list(first.owners.items()) == list(second.owners.items())
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     strategy=st.sampled_from(list(Strategy)),
     members=member_lists,
@@ -100,7 +104,7 @@ def test_every_partition_is_owned_by_one_member_or_deliberately_unowned(
         assert not result.unowned
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     strategy=st.sampled_from([Strategy.ROUND_ROBIN, Strategy.STICKY]),
     members=member_lists.filter(bool),
@@ -115,7 +119,7 @@ def test_round_robin_and_sticky_are_balanced_over_all_topics(
     assert max(counts) - min(counts) <= 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(members=member_lists.filter(bool), partitions=partition_lists)
 def test_range_splits_each_topic_into_contiguous_runs_with_extras_first(
     members: list[str], partitions: list[TP]
@@ -133,7 +137,7 @@ def test_range_splits_each_topic_into_contiguous_runs_with_extras_first(
         assert sizes == [base + 1] * extra + [base] * (len(members) - extra)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=2 * EXAMPLES, deadline=None)
 @given(members=member_lists.filter(bool), partitions=partition_lists, previous=owner_maps)
 def test_sticky_moves_no_more_partitions_than_balance_forces(
     members: list[str], partitions: list[TP], previous: dict[TP, str]
@@ -160,7 +164,7 @@ def _brute_force_min_moves(
     return best
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     members=st.lists(st.sampled_from(NAMES[:4]), min_size=1, max_size=3, unique=True),
     partitions=st.lists(
@@ -182,7 +186,7 @@ def test_sticky_matches_the_brute_force_optimum_on_small_cases(
     assert moved == _brute_force_min_moves(members, partitions, previous)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     members=member_lists.filter(bool),
     partitions=partition_lists.filter(bool),
@@ -208,7 +212,7 @@ def test_manual_pins_to_members_are_honoured_and_absent_pins_reported(
     assert list(result.absent_pins) == expected_absent
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(
     members=st.lists(st.sampled_from(NAMES), min_size=2, max_size=6, unique=True),
     partitions=partition_lists.filter(bool),
