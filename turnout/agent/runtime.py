@@ -298,6 +298,12 @@ class Agent:
         return self._state
 
     @property
+    def session(self) -> tuple[int, bytes] | None:
+        """(session id, password) of the agent's ZooKeeper session, for tooling and tests."""
+        zk = self._zk
+        return zk.client_id if zk is not None else None
+
+    @property
     def metrics_registry(self) -> object:
         return self.metrics.registry
 
