@@ -43,8 +43,9 @@ export function phaseStatus(phase: SwitchPhase, state: SwitchState | string): Ph
 
 /** Steps in the contract's phase order; phases the API adds later come after, in its order. */
 export function timelineSteps(sw: Switch, now: Date = new Date()): TimelineStep[] {
-  const byName = new Map(sw.phases.map((p) => [p.name, p]));
-  const names = [...PHASE_NAMES.filter((n) => byName.has(n)), ...sw.phases.map((p) => p.name).filter((n) => !(PHASE_NAMES as readonly string[]).includes(n))];
+  const phases = sw.phases ?? [];
+  const byName = new Map(phases.map((p) => [p.name, p]));
+  const names = [...PHASE_NAMES.filter((n) => byName.has(n)), ...phases.map((p) => p.name).filter((n) => !(PHASE_NAMES as readonly string[]).includes(n))];
   // The contract lists "completed" as a phase; show it even if the API omits it while in flight.
   if (!byName.has("completed") && sw.state !== "failed" && sw.state !== "timed_out") names.push("completed");
   return names.map((name) => {

@@ -4,7 +4,7 @@ import type { Switch } from "../api/types";
 const STATE_RANK: Record<string, number> = { pending: 0, releasing: 1, claiming: 2, completed: 3, failed: 3, timed_out: 3 };
 
 function progress(sw: Switch): number {
-  const ended = sw.phases.filter((p) => p.ended_at).length;
+  const ended = (sw.phases ?? []).filter((p) => p.ended_at).length;
   return (STATE_RANK[sw.state] ?? 0) * 100 + ended;
 }
 

@@ -1,8 +1,10 @@
-import { NavLink, Outlet } from "react-router-dom";
+import { NavLink, Outlet, useLocation } from "react-router-dom";
+import { ErrorBoundary } from "../components/ErrorBoundary";
 import { useAuth } from "../auth/AuthContext";
 
 export function Layout() {
   const { identity, logout } = useAuth();
+  const location = useLocation();
   return (
     <div className="app">
       <a className="skip-link" href="#main">
@@ -25,7 +27,9 @@ export function Layout() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Outlet />
+        <ErrorBoundary resetKey={location.pathname}>
+          <Outlet />
+        </ErrorBoundary>
       </main>
     </div>
   );

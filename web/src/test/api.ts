@@ -13,6 +13,11 @@ export interface Call {
 
 type Handler = (call: Call) => { status?: number; body?: unknown } | Promise<{ status?: number; body?: unknown }>;
 
+/** A route answer with a status other than 200. */
+export function reply(status: number, body?: unknown): Handler {
+  return () => ({ status, body });
+}
+
 export function mockApi(routes: Record<string, Handler | unknown>) {
   const calls: Call[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
