@@ -1,0 +1,119 @@
+"""Property tests: the ordering guarantees hold over random keys, failures and concurrency."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.unit.agent.work.support import TOPIC, record, settle
+from turnout.agent.dispatch import Record
+from turnout.agent.work import FailedDecision, Ordering, WorkConfig, WorkManager
+
+#: Each example starts real worker threads; a few dozen examples cover the space well.
+EXAMPLES = 30
+
+
+@st.composite
+def workloads(draw: st.DrawFn) -> tuple[list[int], dict[int, int], int]:
+    """(key index per offset, failing attempts per offset, workers)."""
+    keys = draw(st.integers(min_value=1, max_value=8))
+    length = draw(st.integers(min_value=1, max_value=60))
+    key_of = draw(st.lists(st.integers(0, keys - 1), min_size=length, max_size=length))
+    failures = draw(
+        st.dictionaries(st.integers(0, length - 1), st.integers(1, 2), max_size=length // 3)
+    )
+    workers = draw(st.integers(min_value=1, max_value=8))
+    return key_of, failures, workers
+
+
+def run_workload(
+    ordering: Ordering, key_of: list[int], failures: dict[int, int], workers: int
+) -> list[tuple[int, int, str]]:
+    """Events (offset, key, "start"/"end"/"fail") in the order handlers produced them."""
+    events: list[tuple[int, int, str]] = []
+    attempts: dict[int, int] = defaultdict(int)
+    lock = threading.Lock()
+
+    def handler(rec: Record) -> None:
+        key = int(rec.key or b"0")
+        with lock:
+            attempts[rec.offset] += 1
+            events.append((rec.offset, key, "start"))
+            failing = attempts[rec.offset] <= failures.get(rec.offset, 0)
+        if failing:
+            with lock:
+                events.append((rec.offset, key, "fail"))
+            raise RuntimeError("transient")
+        with lock:
+            events.append((rec.offset, key, "end"))
+
+    config = WorkConfig(
+        ordering=ordering,
+        workers=workers,
+        run_size=3,
+        max_retries=2,
+        backoff=0.001,
+        backoff_max=0.004,
+        backoff_jitter=0.002,
+    )
+    manager = WorkManager(
+        config, handler=handler, on_failure=lambda f: FailedDecision.DO_NOT_COMMIT_AND_STOP
+    )
+    try:
+        manager.open_partition((TOPIC, 0), 0, frozenset())
+        for offset, key in enumerate(key_of):
+            manager.submit(record(offset, key=str(key).encode()))
+        settle(manager, (TOPIC, 0), len(key_of))
+        assert manager.stop_reason() is None
+    finally:
+        manager.close(5.0)
+    return events
+
+
+def assert_sequential(events: list[tuple[int, int, str]], lane_of: dict[int, int]) -> None:
+    """Within a lane: one attempt at a time, records started in offset order, and a record
+    never starts before the one before it ended successfully."""
+    running: dict[int, int | None] = {}
+    finished: dict[int, int] = {}
+    for offset, _key, kind in events:
+        lane = lane_of[offset]
+        if kind == "start":
+            assert running.get(lane) is None, f"lane {lane}: {offset} overlaps {running[lane]}"
+            previous = finished.get(lane, -1)
+            assert offset > previous, f"lane {lane}: {offset} started after {previous} ended"
+            earlier = [
+                o for o, lane_o in lane_of.items() if lane_o == lane and previous < o < offset
+            ]
+            assert not earlier, f"lane {lane}: {offset} started before {earlier} finished"
+            running[lane] = offset
+        else:
+            assert running.get(lane) == offset
+            running[lane] = None
+            if kind == "end":
+                finished[lane] = offset
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workloads())
+def test_key_mode_keeps_each_keys_records_in_order_across_retries_and_concurrency(
+    workload: tuple[list[int], dict[int, int], int],
+) -> None:
+    key_of, failures, workers = workload
+    events = run_workload(Ordering.KEY, key_of, failures, workers)
+    assert_sequential(events, dict(enumerate(key_of)))
+    ended = sorted(o for o, _, kind in events if kind == "end")
+    assert ended == list(range(len(key_of)))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workloads())
+def test_partition_mode_is_strictly_sequential_across_retries(
+    workload: tuple[list[int], dict[int, int], int],
+) -> None:
+    key_of, failures, workers = workload
+    events = run_workload(Ordering.PARTITION, key_of, failures, workers)
+    assert_sequential(events, dict.fromkeys(range(len(key_of)), 0))
+    assert [o for o, _, kind in events if kind == "end"] == list(range(len(key_of)))
