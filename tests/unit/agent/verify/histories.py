@@ -31,17 +31,21 @@ class History:
     events: list[Event] = field(default_factory=list)
     clock: int = 1_000
     pids: dict[str, int] = field(default_factory=dict)
+    next_pid: int = 100
 
     def tick(self) -> int:
         self.clock += STEP_NS
         return self.clock
 
     def pid(self, instance: str) -> int:
-        return self.pids.setdefault(instance, 100 + len(self.pids))
+        if instance not in self.pids:
+            self.restart(instance)
+        return self.pids[instance]
 
     def restart(self, instance: str) -> None:
         """The instance's process died; a new process (new pid) takes its name."""
-        self.pids[instance] = 100 + len(self.pids) + 1000
+        self.pids[instance] = self.next_pid
+        self.next_pid += 1
 
     def _header(self, instance: str, mono_ns: int) -> Header:
         return {
