@@ -15,6 +15,7 @@ from turnout.agent.work.outcomes import (
     Failure,
     PermanentFailure,
 )
+from turnout.agent.work.plug import work_manager_factory
 
 __all__ = [
     "AttemptTimedOut",
@@ -29,4 +30,5 @@ __all__ = [
     "PermanentFailure",
     "WorkConfig",
     "WorkManager",
+    "work_manager_factory",
 ]

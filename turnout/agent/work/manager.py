@@ -72,6 +72,10 @@ WATCHDOG_MIN_PERIOD_S = 0.005
 WATCHDOG_MAX_PERIOD_S = 1.0
 #: close() waits this long for the event-loop thread to end after stopping its loop.
 LOOP_STOP_TIMEOUT_S = 2.0
+#: While the agent's gate refuses a lane's next record (partition not owned at its epoch,
+#: fenced, paused, releasing), the lane is looked at again this often: it bounds how long
+#: a lifted fence or a resume takes to restart work (the same beat as the sequential one).
+GATE_RECHECK_S = 0.02
 
 AnyHandler = Callable[[Any], object]
 
@@ -94,6 +98,7 @@ class WorkManager:
         on_escalation: EscalationCallback | None = None,
         dead_letters: DeadLetterSink | None = None,
         registry: CollectorRegistry | None = None,
+        gate: Callable[[Record], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if (handler is None) == (batch_handler is None):
@@ -107,6 +112,7 @@ class WorkManager:
         self._on_escalation = on_escalation or _pause_on_escalation
         self._dead_letters = dead_letters
         self._clock = clock
+        self._gate = gate
         self._ordering = config.ordering
         # In unordered mode a record taken into a run would wait behind the slow ones before
         # it in that run; one record per run keeps "a slow record blocks nothing" true.
@@ -328,10 +334,15 @@ class WorkManager:
                 lane.scheduled = False
                 continue
             retry = lane.retry
-            if retry is not None:
+            if retry is not None and retry.due > self._clock():
+                # Waiting (retry backoff or gate recheck): the supervisor requeues it.
+                lane.scheduled = False
+                continue
+            if retry is not None and retry.records:
                 lane.retry = None
                 run = Run(lane, retry.records, retry.attempts)
             else:
+                lane.retry = None
                 records = lane.records
                 n = min(len(records), self._take_size)
                 if n == 0:
@@ -400,9 +411,12 @@ class WorkManager:
 
     # ------------------------------------------------------------------ finishing runs
 
-    def _finish(self, run: Run, ok: int, error: BaseException | None) -> None:
+    def _finish(
+        self, run: Run, ok: int, error: BaseException | None, deferred: bool = False
+    ) -> None:
         """Account for a run: ``ok`` leading records succeeded; if ``error``, the next record
-        (per-message) or the whole batch (per-batch) failed an attempt."""
+        (per-message) or the whole batch (per-batch) failed an attempt; if ``deferred``, the
+        gate refused the next record and the rest of the run waits for it to open."""
         lane = run.lane
         part = lane.part
         records = run.records
@@ -426,6 +440,9 @@ class WorkManager:
                 self._in_flight -= ok
                 part.processed += ok
                 self._dl_guard.successes(ok, now)
+            if deferred and not part.closing and not self._halted:
+                self._defer_locked(run, ok, now)
+                return
             if error is None or part.closing:
                 # Records of the run not started (draining or halted) are dropped, and so is
                 # a failure during the drain: the next owner processes them again.
@@ -438,7 +455,7 @@ class WorkManager:
             rest = records[ok + 1 :] if not self._per_batch else []
             if rest:
                 lane.records.extendleft(reversed(rest))
-                if not lane.exclusive and not lane.scheduled:
+                if not lane.exclusive and not lane.scheduled and lane.retry is None:
                     lane.scheduled = True
                     self._ready.append(lane)
                     self._wake_worker_locked()
@@ -467,6 +484,23 @@ class WorkManager:
             "permanent failure" if permanent else "attempts used up", attempts, error,
         )  # fmt: skip
         self._decide(lane, exhausted, error, attempts, permanent)
+
+    def _defer_locked(self, run: Run, ok: int, now: float) -> None:
+        """Put the unstarted rest of a run back and look at the lane again after
+        ``GATE_RECHECK_S``; a retry keeps its attempt count."""
+        lane = run.lane
+        due = now + GATE_RECHECK_S
+        if run.attempts and not ok:
+            retry = Retry(run.records, run.attempts, due)
+        else:
+            lane.records.extendleft(reversed(run.records[ok:]))
+            retry = Retry([], 0, due)
+        lane.retry = retry
+        lane.scheduled = False
+        self._retry_seq += 1
+        heapq.heappush(self._retries, (due, self._retry_seq, lane, retry))
+        if self._retries[0][3] is retry:
+            self._timer.notify()
 
     def _decide(
         self, lane: Lane, failed: list[Record], error: BaseException, attempts: int, permanent: bool
@@ -643,6 +677,7 @@ class WorkManager:
         clock = self._clock
         observe = worker.latency.observe
         per_batch = self._per_batch
+        gate = self._gate
         while True:
             run = self._next_run_blocking()
             if run is None:
@@ -652,9 +687,13 @@ class WorkManager:
             ok = 0
             abandoned = False
             part = run.lane.part
+            deferred = False
             started = clock()
             for unit in (records,) if per_batch else records:
                 if part.closing or self._halted:
+                    break
+                if gate is not None and not gate(records[ok]):
+                    deferred = True
                     break
                 token = [True]
                 worker.attempt = (started, run, ok, token)
@@ -678,7 +717,7 @@ class WorkManager:
                 worker.abandoned = False
                 self._metrics.late_results.inc()
                 continue
-            self._finish(run, ok, error)
+            self._finish(run, ok, error, deferred)
 
     # ------------------------------------------------------------------ coroutine workers
 
@@ -725,8 +764,14 @@ class WorkManager:
             ok = 0
             units: list[Any] = [run.records] if self._per_batch else list(run.records)
             part = run.lane.part
+            deferred = False
             for unit in units:
                 if part.closing or self._halted:
+                    break
+                if self._gate is not None and not self._gate(
+                    run.records[0 if self._per_batch else ok]
+                ):
+                    deferred = True
                     break
                 started = clock()
                 try:
@@ -741,7 +786,7 @@ class WorkManager:
                 if error is not None:
                     break
                 ok += len(run.records) if self._per_batch else 1
-            self._finish(run, ok, error)
+            self._finish(run, ok, error, deferred)
 
     # ------------------------------------------------------------------ metrics
 

@@ -718,3 +718,26 @@ def test_metrics_count_processed_failures_and_latency_on_the_given_registry(
     assert sample("turnout_work_handler_latency_seconds_count") == 11
     assert sample("turnout_work_lag", {"topic": TOPIC, "partition": "0"}) == 2
     assert sample("turnout_work_in_flight", {"topic": TOPIC, "partition": "0"}) == 0
+
+
+@pytest.mark.parametrize("ordering", list(Ordering))
+def test_nothing_starts_while_the_agents_gate_is_shut_and_work_resumes_when_it_opens(
+    managers: list[WorkManager], ordering: Ordering
+) -> None:
+    open_ = threading.Event()
+    seen: list[int] = []
+    manager = build(
+        managers,
+        lambda rec: seen.append(rec.offset),
+        ordering=ordering,
+        gate=lambda rec: open_.is_set(),
+    )
+    manager.open_partition(TP0, 0, frozenset())
+    for offset in range(20):
+        manager.submit(record(offset, key=b"k%d" % (offset % 2)))
+    time.sleep(0.2)
+    assert seen == []
+    assert manager.in_flight == 20
+    open_.set()
+    settle(manager, TP0, 20)
+    assert sorted(seen) == list(range(20))

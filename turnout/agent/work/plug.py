@@ -1,0 +1,51 @@
+"""Plugging the work manager into the agent: ``Agent(config, handler, dispatcher_factory=...)``.
+
+The agent calls the factory once, at ``start()``, with a ``DispatchContext``; the manager
+gets the agent's handler (unless a batch handler is given), the ownership gate it must
+consult before starting each record, and the agent's metrics registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from turnout.agent.dispatch import Record
+from turnout.agent.sequential import DispatchContext, DispatcherFactory
+from turnout.agent.work.config import WorkConfig
+from turnout.agent.work.dead_letters import DeadLetterSink
+from turnout.agent.work.manager import WorkManager
+from turnout.agent.work.outcomes import EscalationCallback, FailureCallback
+
+
+def work_manager_factory(
+    config: WorkConfig,
+    *,
+    batch_handler: Callable[[Sequence[Record]], object] | None = None,
+    on_failure: FailureCallback | None = None,
+    on_escalation: EscalationCallback | None = None,
+    dead_letters: Callable[[], DeadLetterSink] | None = None,
+    on_built: Callable[[WorkManager], None] | None = None,
+) -> DispatcherFactory:
+    """A ``dispatcher_factory`` for ``Agent``.
+
+    ``dead_letters`` builds the sink when the agent starts (e.g.
+    ``lambda: DeadLetterProducer(bootstrap, group)``), so nothing connects before that.
+    ``on_built`` receives the manager, for ``resume()`` and lag reporting.
+    """
+
+    def build(context: DispatchContext) -> WorkManager:
+        manager = WorkManager(
+            config,
+            handler=None if batch_handler is not None else context.handler,
+            batch_handler=batch_handler,
+            on_failure=on_failure,
+            on_escalation=on_escalation,
+            dead_letters=dead_letters() if dead_letters is not None else None,
+            registry=context.metrics.registry,
+            gate=context.may_start,
+        )
+        if on_built is not None:
+            on_built(manager)
+        return manager
+
+    return build
