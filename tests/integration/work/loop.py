@@ -1,0 +1,174 @@
+"""A plain confluent-kafka consume loop (``assign()``, no group rebalancing) that drives a
+``Dispatcher`` the way the agent does: submit every record, pause partitions whose
+``wants_more`` is False, commit ``commit_point`` with ``CommitMetadata`` (``done`` offsets),
+and on open skip what a predecessor's metadata says is done.
+
+Used by the work manager's real-Kafka tests and by the benchmarks; it is not the agent
+(no ZooKeeper ownership, no fencing).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, TopicPartition
+
+from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
+from turnout.protocol.models import CommitMetadata
+
+#: One consume call returns at most this many records: large enough to amortise the call.
+CONSUME_BATCH = 1000
+#: How long one consume call may wait for records; short so pauses and commits stay prompt.
+CONSUME_TIMEOUT_S = 0.05
+#: Commits happen at most this often (the agent's default interval is similar).
+COMMIT_INTERVAL_S = 0.5
+#: Kafka look-ups (committed offsets, watermarks) answer in milliseconds on a healthy broker.
+KAFKA_REQUEST_TIMEOUT_S = 10.0
+
+
+def read_committed(
+    bootstrap: str, group: str, tps: Iterable[TP]
+) -> dict[TP, tuple[int, CommitMetadata | None]]:
+    """The group's committed offsets and Turnout metadata (partitions with none are left out)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        found = consumer.committed(
+            [TopicPartition(t, p) for t, p in tps], timeout=KAFKA_REQUEST_TIMEOUT_S
+        )
+    finally:
+        consumer.close()
+    return {
+        (tp.topic, tp.partition): (tp.offset, CommitMetadata.decode(tp.metadata))
+        for tp in found
+        if tp.offset >= 0
+    }
+
+
+@dataclass
+class AssignLoop:
+    bootstrap: str
+    group: str
+    tps: list[TP]
+    dispatcher: Dispatcher
+    instance: str = "harness"
+    epoch: int = 1
+    consumer_config: dict[str, str | int] = field(default_factory=dict)
+    consumed: int = 0
+    commits: int = 0
+
+    def __post_init__(self) -> None:
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.group,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                **self.consumer_config,
+            }
+        )
+        self._paused: set[TP] = set()
+        self._last_commit = 0.0
+        self._latest: dict[TP, CommitPoint] = {}
+        self._committed: dict[TP, CommitPoint] = {}
+
+    def open(self) -> dict[TP, frozenset[int]]:
+        """Open every partition at its committed offset, skipping its ``done`` offsets."""
+        committed = read_committed(self.bootstrap, self.group, self.tps)
+        assignment = []
+        skips: dict[TP, frozenset[int]] = {}
+        for tp in self.tps:
+            offset, metadata = committed.get(tp, (0, None))
+            skip = frozenset(metadata.done) if metadata else frozenset()
+            skips[tp] = skip
+            self.dispatcher.open_partition(tp, offset, skip)
+            assignment.append(TopicPartition(tp[0], tp[1], offset))
+        self._consumer.assign(assignment)
+        return skips
+
+    def poll_once(self) -> int:
+        messages = self._consumer.consume(CONSUME_BATCH, CONSUME_TIMEOUT_S)
+        submit = self.dispatcher.submit
+        epoch = self.epoch
+        for message in messages:
+            if message.error() is not None:
+                continue
+            headers = message.headers()
+            submit(
+                Record(
+                    message.topic(),  # type: ignore[arg-type]
+                    message.partition(),  # type: ignore[arg-type]
+                    message.offset(),  # type: ignore[arg-type]
+                    message.key(),
+                    message.value(),
+                    tuple(headers) if headers else (),  # type: ignore[arg-type]
+                    message.timestamp()[1],
+                    epoch,
+                )
+            )
+        self.consumed += len(messages)
+        self._update_pauses()
+        now = time.monotonic()
+        if now - self._last_commit >= COMMIT_INTERVAL_S:
+            self._last_commit = now
+            self.commit()
+        return len(messages)
+
+    def run(self, until: Callable[[], bool], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not until():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the consume loop did not finish within {timeout_s} s")
+            self.poll_once()
+
+    def commit(self, final: dict[TP, CommitPoint | None] | None = None) -> None:
+        points = dict(self._latest)
+        for tp in self.tps:
+            point = self.dispatcher.commit_point(tp)
+            if point is not None:
+                points[tp] = point
+        for tp, point in (final or {}).items():
+            if point is not None:
+                points[tp] = point
+        self._latest = points
+        offsets = [
+            TopicPartition(
+                tp[0],
+                tp[1],
+                point.next_offset,
+                metadata=CommitMetadata(
+                    epoch=self.epoch, instance=self.instance, done=point.done_beyond
+                ).encode(),
+            )
+            for tp, point in points.items()
+            if self._committed.get(tp) != point
+        ]
+        if offsets:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+            self.commits += 1
+            for tp, point in points.items():
+                self._committed[tp] = point
+
+    def close(self, drain_timeout_s: float = 10.0, commit: bool = True) -> None:
+        final = {tp: self.dispatcher.close_partition(tp, drain_timeout_s) for tp in self.tps}
+        if commit:
+            self.commit(final)
+        self.dispatcher.close(drain_timeout_s)
+        self._consumer.close()
+
+    def abandon(self) -> None:
+        """Go away without draining or committing (the nearest thing to a crash in-process)."""
+        self._consumer.close()
+
+    def _update_pauses(self) -> None:
+        wants = self.dispatcher.wants_more
+        pause = [tp for tp in self.tps if tp not in self._paused and not wants(tp)]
+        resume = [tp for tp in self._paused if wants(tp)]
+        if pause:
+            self._consumer.pause([TopicPartition(t, p) for t, p in pause])
+            self._paused.update(pause)
+        if resume:
+            self._consumer.resume([TopicPartition(t, p) for t, p in resume])
+            self._paused.difference_update(resume)
