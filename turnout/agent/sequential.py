@@ -66,7 +66,7 @@ class _Lane:
         self.skip = skip
         self.closing = False
         self.in_flight = False
-        self.reported: int | None = None
+        self.reported = next_offset  # nothing is new until a record completes
         self.cond = threading.Condition()
         self.thread: threading.Thread | None = None
 

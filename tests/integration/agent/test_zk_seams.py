@@ -1,0 +1,119 @@
+"""The ZooKeeper pieces the agent builds on: watches, transactions, the ZooKeeper
+offset store's fencing, and the published-assignment agreement."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from turnout.agent.agreement import StaleView, View, agree
+from turnout.agent.dispatch import CommitPoint
+from turnout.agent.offsets import Claim, StaleCommitError, ZkOffsetStore
+from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role, Strategy
+from turnout.zk import (
+    CheckOp,
+    CreateOp,
+    SetOp,
+    WatchEvent,
+    WatchKind,
+    ZkGateway,
+    ZkNoNodeError,
+    ZkTransactionError,
+)
+
+
+def test_a_data_watch_fires_once_on_change(zk: ZkGateway) -> None:
+    seen: list[WatchEvent] = []
+    fired = threading.Event()
+
+    def on_event(event: WatchEvent) -> None:
+        seen.append(event)
+        fired.set()
+
+    zk.create("/w", b"1")
+    zk.get("/w", watch=on_event)
+    zk.get("/w", watch=on_event)  # re-arming with the same callback registers it once
+    zk.set("/w", b"2")
+    assert fired.wait(5)
+    zk.set("/w", b"3")
+    zk.sync("/w")
+    assert [e.kind for e in seen] == [WatchKind.CHANGED]
+
+
+def test_children_with_stat_orders_two_reads(zk: ZkGateway) -> None:
+    zk.ensure_path("/c")
+    names, first = zk.children_with_stat("/c")
+    zk.create("/c/x", ephemeral=True)
+    names2, second = zk.children_with_stat("/c")
+    assert names == [] and names2 == ["x"]
+    assert second.children_version > first.children_version
+
+
+def test_a_transaction_is_all_or_nothing_and_names_the_failed_step(zk: ZkGateway) -> None:
+    zk.create("/a", b"0")
+    with pytest.raises(ZkTransactionError) as failure:
+        zk.transaction([SetOp("/a", b"1"), CheckOp("/a", version=7), CreateOp("/b")])
+    assert failure.value.failed == 1
+    assert zk.get("/a")[0] == b"0" and zk.exists("/b") is None
+    zk.transaction([CheckOp("/a", version=0), SetOp("/a", b"1"), CreateOp("/b")])
+    assert zk.get("/a")[0] == b"1" and zk.exists("/b") is not None
+
+
+def test_zookeeper_offsets_refuse_a_stale_owner_after_a_new_claim(zk: ZkGateway) -> None:
+    paths = DeploymentPaths("/turnout", "dep")
+    owner = paths.owner("g", "t", 0)
+    zk.create(owner, b"{}", ephemeral=True, makepath=True)
+    old_store, new_store = ZkOffsetStore(zk, paths), ZkOffsetStore(zk, paths)
+    old = Claim("g", ("t", 0), owner, 0, 1, "old")
+    assert old_store.on_claim(old) is None
+    assert old_store.commit({("t", 0): (old, CommitPoint(10))}) == {}
+    new = Claim("g", ("t", 0), owner, 0, 2, "new")
+    committed = new_store.on_claim(new)
+    assert committed is not None and committed.next_offset == 10
+    assert committed.metadata is not None and committed.metadata.instance == "old"
+    failed = old_store.commit({("t", 0): (old, CommitPoint(20))})
+    assert isinstance(failed[("t", 0)], StaleCommitError)
+    assert new_store.commit({("t", 0): (new, CommitPoint(15, (17,)))}) == {}
+    zk.delete(owner)
+    gone = new_store.commit({("t", 0): (new, CommitPoint(16))})
+    assert isinstance(gone[("t", 0)], StaleCommitError)  # no owner node, no commit
+
+
+def _view(members: tuple[str, ...], version: int, epoch: int = 1) -> View:
+    directive = Directive.model_validate(
+        {
+            "epoch": epoch,
+            "deployment": "dep",
+            "live": Binding(group="g", topics=("t",)),
+            "roles": {Colour.BLUE: Role.LIVE, Colour.GREEN: Role.STANDBY},
+            "strategy": Strategy.STICKY,
+        }
+    )
+    return View(directive, Colour.BLUE, "g", members, version, {"t": 6}, True)
+
+
+def test_agents_with_the_same_view_adopt_one_published_assignment(zk: ZkGateway) -> None:
+    path = "/turnout/deployments/dep/assignments/g"
+    first = agree(zk, path, _view(("a", "b"), 2), "a")
+    second = agree(zk, path, _view(("a", "b"), 2), "b")
+    assert first is not None and second is not None
+    assert first.owners == second.owners and second.written_by == "a"
+
+
+def test_sticky_moves_only_what_it_must_from_the_published_previous(zk: ZkGateway) -> None:
+    path = "/turnout/deployments/dep/assignments/g"
+    before = agree(zk, path, _view(("a", "b"), 2), "a")
+    after = agree(zk, path, _view(("a", "b", "c"), 3), "c")
+    assert before is not None and after is not None
+    moved = [k for k in before.owners if before.owners[k] != after.owners[k]]
+    assert len(moved) == 2 and all(after.owners[k] == "c" for k in moved)
+
+
+def test_an_agent_with_an_older_view_is_told_to_re_read(zk: ZkGateway) -> None:
+    path = "/turnout/deployments/dep/assignments/g"
+    agree(zk, path, _view(("a", "b", "c"), 3), "c")
+    with pytest.raises(StaleView):
+        agree(zk, path, _view(("a", "b"), 2), "a")
+    with pytest.raises(ZkNoNodeError):
+        zk.get("/turnout/deployments/dep/assignments/other")
