@@ -103,7 +103,7 @@ class Deployment(Base):
     #: Optimistic concurrency (ETag / If-Match); SQLAlchemy bumps it on every UPDATE.
     version: Mapped[int] = mapped_column(default=1)
 
-    cluster: Mapped[Cluster] = relationship(lazy="joined")
+    cluster: Mapped[Cluster] = relationship(lazy="joined", innerjoin=True)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)
 
@@ -138,7 +138,7 @@ class Switch(Base):
     #: ``[{"name", "started_at", "ended_at"}]`` in phase order (ISO strings).
     phases: Mapped[list[Any]]
 
-    deployment: Mapped[Deployment] = relationship(lazy="joined")
+    deployment: Mapped[Deployment] = relationship(lazy="joined", innerjoin=True)
 
 
 class ApiToken(Base):

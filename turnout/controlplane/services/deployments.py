@@ -46,7 +46,7 @@ from turnout.protocol.directives import DirectiveConflictError
 def get_deployment(session: Session, name: str, *, for_update: bool = False) -> Deployment:
     query = select(Deployment).where(Deployment.name == name)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Deployment)
     deployment = session.scalar(query)
     if deployment is None:
         raise NotFoundError(f"no deployment named {name!r}")
