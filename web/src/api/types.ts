@@ -96,11 +96,12 @@ export interface InstanceState {
   version: string;
   host: string;
   pid: number;
-  epoch: number;
+  /** The newest directive epoch the instance acknowledged; null before its first. */
+  epoch: number | null;
   state: string;
   partitions: number;
   fenced: boolean;
-  rate_per_s: number;
+  rate_per_s: number | null;
   errors: number;
 }
 
@@ -123,6 +124,8 @@ export interface DeploymentState {
   paused: boolean;
   /** "ok" or "unreachable: <reason>". */
   zookeeper: string;
+  /** "ok" or "unreachable: <reason>" (the service sends it; offsets and lag need Kafka). */
+  kafka?: string;
   instances: InstanceState[];
   partitions: PartitionState[];
   lag_total: number;

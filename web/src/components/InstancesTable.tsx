@@ -51,8 +51,8 @@ export function InstancesTable({ instances, epoch }: { instances: readonly Insta
                 {i.fenced ? <span className="badge badge-bad"> fenced</span> : null}
               </td>
               <td>
-                {i.epoch}
-                {i.epoch < epoch ? <span className="badge badge-warn"> behind ({epoch})</span> : null}
+                {i.epoch ?? "none yet"}
+                {i.epoch !== null && i.epoch < epoch ? <span className="badge badge-warn"> behind ({epoch})</span> : null}
               </td>
               <td className="num">{formatCount(i.partitions)}</td>
               <td className="num">{formatRate(i.rate_per_s)}</td>

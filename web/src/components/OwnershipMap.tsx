@@ -41,7 +41,7 @@ export function OwnershipMap({ partitions, pins = {}, selected, onToggle }: Owne
           <span className="cell-swatch cell-unowned" aria-hidden="true" /> unowned (hatched)
         </li>
         <li>
-          <span aria-hidden="true">📌</span> pinned by hand
+          <span className="pin-mark" aria-hidden="true">PIN</span> pinned by hand
         </li>
       </ul>
       {groups.map((group) => (
@@ -76,9 +76,8 @@ function Cell({
       <span className="cell-partition">
         {cell.partition}
         {cell.pinnedTo ? (
-          <span className="cell-pin" title={`pinned to ${cell.pinnedTo}`}>
-            {" "}
-            📌
+          <span className="pin-mark" title={`pinned to ${cell.pinnedTo}`}>
+            PIN
           </span>
         ) : null}
       </span>

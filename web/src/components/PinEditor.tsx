@@ -29,6 +29,8 @@ export function PinEditor({
   const [policy, setPolicy] = useState<AbsentPinPolicy>(deployment.absent_pin_policy);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const registered = state.instances.map((i) => i.instance).sort();
+  // Pins address the live binding: only instances of the live colour can take them.
+  const liveMembers = state.instances.filter((i) => i.colour === state.active_colour).map((i) => i.instance);
   const [instance, setInstance] = useState<string>("");
   const [preview, setPreview] = useState<{ request: PinRequest; plan: PinPlan } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -89,7 +91,11 @@ export function PinEditor({
   const instanceOptions = [...new Set([...registered, ...Object.values(draft)])].sort();
   // Instances register and leave while the page is open: keep the choice on a real option.
   const chosen = instanceOptions.includes(instance) ? instance : (instanceOptions[0] ?? "");
-  const colourOf = (name: string) => state.instances.find((i) => i.instance === name)?.colour ?? "not registered";
+  const colourOf = (name: string) => {
+    const found = state.instances.find((i) => i.instance === name);
+    if (!found) return "not registered";
+    return found.colour === state.active_colour ? `${found.colour}, live` : `${found.colour}, not live`;
+  };
 
   return (
     <div className="pin-editor" data-testid="pin-editor">
@@ -174,7 +180,7 @@ export function PinEditor({
           {error}
         </p>
       ) : null}
-      {preview && previewIsCurrent ? <PlanPreview plan={preview.plan} registered={registered} /> : null}
+      {preview && previewIsCurrent ? <PlanPreview plan={preview.plan} registered={liveMembers} /> : null}
       {confirming && preview ? (
         <ConfirmDialog
           title={`Apply pins to ${deployment.name}?`}
@@ -189,7 +195,7 @@ export function PinEditor({
             {Object.keys(draft).length === 1 ? "" : "s"}. Owners of moving partitions commit and release them; the pinned
             instances then claim them.
           </p>
-          <PlanPreview plan={preview.plan} registered={registered} />
+          <PlanPreview plan={preview.plan} registered={liveMembers} />
         </ConfirmDialog>
       ) : null}
     </div>

@@ -30,14 +30,14 @@ describe("PlanPreview", () => {
     expect(screen.getByTestId("plan-preview")).toHaveTextContent("0 partitions move, 2 left unowned.");
   });
 
-  it("names pin targets that are not registered now", () => {
+  it("names pin targets that are not live members now", () => {
     render(
       <PlanPreview
         plan={{ moves: [{ partition: "payments/1", from_instance: "b-0", to_instance: "g-9" }], unowned: [] }}
         registered={["b-0"]}
       />,
     );
-    expect(screen.getByRole("note")).toHaveTextContent("Not registered now: g-9");
+    expect(screen.getByRole("note")).toHaveTextContent(/Not a live member now \(not registered, or of the standby colour\): g-9\./);
   });
 
   it("says explicitly that nothing changes for an empty plan", () => {

@@ -24,7 +24,8 @@ export function PlanPreview({ plan, registered }: { plan: PinPlan; registered: r
       </p>
       {summary.absentTargets.length > 0 ? (
         <p className="warning" role="note">
-          Not registered now: {summary.absentTargets.join(", ")}. Their partitions follow the absent-pin policy.
+          Not a live member now (not registered, or of the standby colour): {summary.absentTargets.join(", ")}. Their
+          partitions follow the absent-pin policy.
         </p>
       ) : null}
       {plan.moves.length > 0 ? (

@@ -70,6 +70,14 @@ export function DeploymentPage() {
 
   const state: DeploymentState | null = events.state ?? initialState.data;
 
+  // A new epoch means the deployment changed (switch, pins, pause): re-read its settings.
+  const liveEpoch = events.state?.epoch;
+  const knownEpoch = deployment.data?.epoch;
+  const reloadDeployment = deployment.reload;
+  useEffect(() => {
+    if (liveEpoch !== undefined && knownEpoch !== undefined && liveEpoch > knownEpoch) reloadDeployment();
+  }, [liveEpoch, knownEpoch, reloadDeployment]);
+
   if (deployment.status === "error" && !deployment.data) {
     return (
       <>
@@ -158,7 +166,7 @@ export function DeploymentPage() {
           <section className="card span-2" aria-labelledby="pins-h">
             <h2 id="pins-h">Manual assignment</h2>
             {state && state.zookeeper === "ok" ? (
-              <PinEditor key={d.version} deployment={d} state={state} onApplied={deployment.setData} />
+              <PinEditor deployment={d} state={state} onApplied={deployment.setData} />
             ) : (
               <EmptyState title="Pins can be edited once the live state is known." />
             )}
@@ -241,6 +249,15 @@ function StateProblems({
         key="zk"
         title="ZooKeeper is unreachable from the control plane."
         message={`${state.zookeeper.replace(/^unreachable:\s*/, "")}. Ownership and instances cannot be read and no switch can start until it is back; consumers keep their current partitions.`}
+      />,
+    );
+  }
+  if (state && state.kafka && state.kafka !== "ok") {
+    problems.push(
+      <ErrorState
+        key="kafka"
+        title="Kafka is unreachable from the control plane."
+        message={`${state.kafka.replace(/^unreachable:\s*/, "")}. Committed and end offsets, and so lag, cannot be read.`}
       />,
     );
   }
