@@ -40,9 +40,10 @@ class ZkLink:
         self.connect = connect
         self._digest = digest
         self._gateway: ZkGateway | None = None
-        self._reason = "connecting"
+        self._reason = f"ZooKeeper at {connect} is not connected yet (still connecting)"
         self._stop = threading.Event()
         self._connected_once = threading.Event()
+        self._created = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"zk-link {connect}", daemon=True)
 
     def start(self) -> None:
@@ -80,7 +81,10 @@ class ZkLink:
     def require(self) -> ZkGateway:
         """The connected gateway, or :class:`ZkDownError` saying why not."""
         if not self._connected_once.is_set():
-            self._connected_once.wait(FIRST_CONNECT_WAIT_S)
+            # Only a brand-new link is given time; later callers get their 503 at once.
+            remaining = self._created + FIRST_CONNECT_WAIT_S - time.monotonic()
+            if remaining > 0:
+                self._connected_once.wait(remaining)
         gateway = self._gateway
         if gateway is None:
             raise ZkDownError(self._reason)

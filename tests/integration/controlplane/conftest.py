@@ -88,9 +88,20 @@ def _remove_protected_nodes(settings: ControlPlaneSettings) -> None:
         gateway.stop()
 
 
-def start_with_cluster(settings: ControlPlaneSettings, stack: ExitStack) -> RunningControlPlane:
-    stack.callback(_remove_protected_nodes, settings)
+def start_with_cluster(
+    settings: ControlPlaneSettings,
+    stack: ExitStack,
+    *,
+    create_cluster: bool = True,
+    cleanup: bool = True,
+) -> RunningControlPlane:
+    """Serve ``settings``; create cluster ``local`` unless the database already has it;
+    ``cleanup=False`` leaves the ZooKeeper nodes for a successor replica."""
+    if cleanup:
+        stack.callback(_remove_protected_nodes, settings)
     running = stack.enter_context(serve_in_thread(settings))
+    if not create_cluster:
+        return running
     with running.client() as client:
         created = client.post(
             "/api/v1/clusters",

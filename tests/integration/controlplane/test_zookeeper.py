@@ -1,0 +1,205 @@
+"""ZooKeeper: outage answers 503 (never 500), the reconciler restores intent, digest ACLs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from tests.integration.controlplane.conftest import cp_settings, start_with_cluster
+from tests.integration.controlplane.helpers import (
+    create_deployment,
+    deployment_body,
+    read_directive,
+)
+from tests.support.controlplane import RunningControlPlane, serve_in_thread
+from tests.support.services import Services
+from turnout.controlplane.security import Role
+from turnout.controlplane.zk_acl import digest_auth
+from turnout.devstack.process import free_port
+from turnout.protocol import Colour, DeploymentPaths, Directive
+from turnout.protocol import Role as ColourRole
+from turnout.protocol.directives import DirectiveStore
+from turnout.zk import ZkGateway
+
+#: The reconciler runs every 0.5 s in these tests; a few turns are plenty.
+CONVERGE_S = 15.0
+
+
+def test_mutations_answer_503_with_the_reason_while_zookeeper_is_unreachable(
+    sqlite_controlplane: RunningControlPlane, unique: Callable[[str], str]
+) -> None:
+    cp, name = sqlite_controlplane, unique("dep")
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    with cp.client() as admin:
+        create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
+        moved = admin.put("/api/v1/clusters/local", json={"zookeeper_connect": dead})
+        assert moved.status_code == 200
+        calls = [
+            ("POST", f"/api/v1/deployments/{name}/switch", {"to": "green"}),
+            ("POST", f"/api/v1/deployments/{name}/pause", None),
+            ("PUT", f"/api/v1/deployments/{name}/pins", {"pins": {}}),
+            ("PATCH", f"/api/v1/deployments/{name}", {"drain_timeout_ms": 1}),
+            ("POST", "/api/v1/deployments", deployment_body(unique("other"), unique("g"), ["t"])),
+            ("DELETE", f"/api/v1/deployments/{name}", None),
+        ]
+        for method, path, body in calls:
+            response = admin.request(method, path, json=body)
+            assert response.status_code == 503, (method, path, response.text)
+            assert dead in response.json()["detail"]
+        # Reads of what the database knows keep working.
+        assert admin.get(f"/api/v1/deployments/{name}").status_code == 200
+        assert admin.get("/api/v1/audit").status_code == 200
+        state = admin.get(f"/api/v1/deployments/{name}/state").json()
+        assert state["zookeeper"].startswith("unreachable:") and state["instances"] == []
+        # Nothing was recorded by the refused calls.
+        assert admin.get(f"/api/v1/deployments/{name}/switches").json()["count"] == 0
+        assert admin.get(f"/api/v1/deployments/{name}").json()["paused"] is False
+
+
+def test_readiness_fails_with_the_reason_when_its_zookeeper_is_down(
+    sqlite_url: str, services: Services
+) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    settings = cp_settings(sqlite_url, dead, services.kafka, background=False)
+    with serve_in_thread(settings) as cp, httpx.Client(base_url=cp.url, timeout=30) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "zookeeper unreachable" in ready.json()["detail"]
+        assert client.get("/healthz").status_code == 200
+
+
+def _cp_gateway(cp: RunningControlPlane) -> Iterator[ZkGateway]:
+    assert cp.settings.zookeeper_digest is not None
+    user, _, password = cp.settings.zookeeper_digest.get_secret_value().partition(":")
+    gateway = ZkGateway(cp.settings.zookeeper_connect, auth=digest_auth(user, password))
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+def _wait_directive(zk: ZkGateway, name: str, check: Callable[[Directive], bool]) -> Directive:
+    deadline = time.monotonic() + CONVERGE_S
+    while True:
+        try:
+            directive = read_directive(zk, name)
+            if check(directive):
+                return directive
+        except Exception:  # missing node while being recreated
+            pass
+        assert time.monotonic() < deadline, "the reconciler did not converge"
+        time.sleep(0.1)
+
+
+def test_reconciler_restores_a_lost_or_overwritten_directive(
+    sqlite_controlplane: RunningControlPlane, zk: ZkGateway, unique: Callable[[str], str]
+) -> None:
+    cp, name = sqlite_controlplane, unique("dep")
+    with cp.client() as admin:
+        create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
+    paths = DeploymentPaths("/turnout", name)
+    for gateway in _cp_gateway(cp):
+        # Someone with the control plane's identity makes green live behind its back.
+        store = DirectiveStore(gateway, paths)
+        store.update(
+            lambda d: d.model_copy(
+                update={"roles": {Colour.BLUE: ColourRole.STANDBY, Colour.GREEN: ColourRole.LIVE}}
+            )
+        )
+        restored = _wait_directive(zk, name, lambda d: d.live_colour is Colour.BLUE)
+        assert restored.epoch == 3  # 1 created, 2 tampered, 3 restored: epochs only grow
+        # The directive vanishes (ZooKeeper data lost): it comes back at a newer epoch.
+        gateway.delete(paths.directive)
+        recreated = _wait_directive(zk, name, lambda d: d.epoch > 3)
+        assert recreated.live_colour is Colour.BLUE
+    with cp.client() as admin:
+        deadline = time.monotonic() + CONVERGE_S
+        while admin.get(f"/api/v1/deployments/{name}").json()["epoch"] != recreated.epoch:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def test_only_the_control_plane_identity_can_write_the_directive(
+    sqlite_controlplane: RunningControlPlane, zk_root: str, unique: Callable[[str], str]
+) -> None:
+    cp, name = sqlite_controlplane, unique("dep")
+    with cp.client() as admin:
+        create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
+    paths = DeploymentPaths("/turnout", name)
+    for auth in (None, digest_auth("agent", "agent-secret")):
+        _check_agent_identity(zk_root, paths, auth)
+
+
+def _check_agent_identity(
+    zk_root: str, paths: DeploymentPaths, auth: list[tuple[str, str]] | None
+) -> None:
+    agent = ZkGateway(zk_root, auth=auth)
+    agent.start()
+    try:
+        data, stat = agent.get(paths.directive)  # readable by everyone
+        refused = [
+            lambda: agent.set(paths.directive, data, version=stat.version),
+            lambda: agent.delete(paths.directive),
+            lambda: agent.create(f"{paths.base}/rogue", b""),
+        ]
+        for attempt in refused:
+            with pytest.raises(Exception) as raised:  # the gateway passes kazoo's through
+                attempt()
+            assert type(raised.value).__name__ == "NoAuthError"
+        # ... while registering, reporting, owning and storing offsets work.
+        agent.create(paths.instance("i-1"), b"{}", ephemeral=True)
+        agent.create(paths.status("i-1"), b"{}", ephemeral=True)
+        agent.create(paths.owner("g", "t", 0), b"{}", ephemeral=True, makepath=True)
+        agent.create(paths.offset("g", "t", 0), b"1", makepath=True)
+        agent.set(paths.offset("g", "t", 0), b"2")
+        agent.delete(paths.offset("g", "t", 0))
+        agent.delete(paths.owner("g", "t", 0))
+    finally:
+        agent.stop()
+
+
+def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
+    sqlite_url: str, zk_root: str, zk: ZkGateway, services: Services, unique: Callable[[str], str]
+) -> None:
+    """A switch stored but never written (the request's replica died) is written by the
+    leader's watcher once PENDING_GRACE_S has passed, and then followed as usual."""
+    from turnout.controlplane.models import Switch
+    from turnout.controlplane.services.switches import PENDING_GRACE_S
+
+    name = unique("dep")
+    settings = cp_settings(sqlite_url, zk_root, services.kafka, background=False)
+    with ExitStack() as stack:
+        cp = start_with_cluster(settings, stack, cleanup=False)
+        with cp.client() as admin:
+            create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
+            started = admin.post(f"/api/v1/deployments/{name}/switch", json={"to": "green"})
+            assert started.status_code == 202
+        # Rewind to "stored, directive not yet written": as if the replica died right
+        # after committing the intent, with ZooKeeper still at epoch 1.
+        assert cp.runtime is not None
+        with cp.runtime.sessions() as session:
+            switch = session.get(Switch, started.json()["id"])
+            assert switch is not None
+            switch.state, switch.epoch = "pending", None
+            switch.requested_at = switch.requested_at.replace(year=switch.requested_at.year - 1)
+            session.commit()
+    assert PENDING_GRACE_S < CONVERGE_S
+    with ExitStack() as stack:
+        cp = start_with_cluster(
+            settings.model_copy(update={"background": True}), stack, create_cluster=False
+        )
+        with cp.client(Role.VIEWER) as client:
+            deadline = time.monotonic() + CONVERGE_S
+            while True:
+                found = client.get(f"/api/v1/switches/{started.json()['id']}").json()
+                if found["state"] != "pending":
+                    break
+                assert time.monotonic() < deadline, "the pending switch was never written"
+                time.sleep(0.1)
+            assert found["epoch"] is not None and found["epoch"] >= 2
+            assert read_directive(zk, name).live_colour is Colour.GREEN
