@@ -53,12 +53,15 @@ class KafkaSource:
 
     # ---- assignment -------------------------------------------------------------------
 
-    def assign(self, tp: TP, offset: int, paused: bool) -> None:
-        self._consumer.incremental_assign([KafkaTP(tp[0], tp[1], offset)])
-        self._assigned.add(tp)
-        self._paused.discard(tp)
-        if paused:
-            self.pause([tp])
+    def assign(self, starts: Sequence[tuple[TP, int]]) -> None:
+        """Add partitions at the given offsets, paused (the agent resumes them)."""
+        if not starts:
+            return
+        self._consumer.incremental_assign([KafkaTP(t, p, offset) for (t, p), offset in starts])
+        tps = [tp for tp, _ in starts]
+        self._assigned.update(tps)
+        self._paused.difference_update(tps)
+        self.pause(tps)
 
     def unassign(self, tps: Iterable[TP]) -> None:
         gone = [tp for tp in tps if tp in self._assigned]
@@ -126,14 +129,29 @@ class KafkaSource:
 
     # ---- Kafka group offsets ------------------------------------------------------------
 
-    def committed(self, tp: TP) -> tuple[int, str | None] | None:
-        found = self._consumer.committed([KafkaTP(tp[0], tp[1])], timeout=KAFKA_REQUEST_TIMEOUT_S)
-        if not found or found[0].error is not None:
-            error = found[0].error if found else "no answer"
-            raise KafkaException(error)
-        if found[0].offset == OFFSET_INVALID or found[0].offset < 0:
-            return None
-        return int(found[0].offset), found[0].metadata
+    def committed(self, tps: Sequence[TP]) -> dict[TP, tuple[int, str | None] | None]:
+        """Committed (next offset, metadata) per partition, None where none is stored;
+        one request for all."""
+        found = self._consumer.committed(
+            [KafkaTP(t, p) for t, p in tps], timeout=KAFKA_REQUEST_TIMEOUT_S
+        )
+        out: dict[TP, tuple[int, str | None] | None] = {}
+        for part in found:
+            if part.error is not None:
+                raise KafkaException(part.error)
+            tp = (part.topic, part.partition)
+            out[tp] = (
+                None
+                if part.offset == OFFSET_INVALID or part.offset < 0
+                else (
+                    int(part.offset),
+                    part.metadata,
+                )
+            )
+        missing = set(tps) - out.keys()
+        if missing:
+            raise KafkaException(f"no committed-offset answer for {sorted(missing)}")
+        return out
 
     def commit(self, offsets: Mapping[TP, tuple[int, str]]) -> None:
         """Commit synchronously; raises on any partition's failure."""

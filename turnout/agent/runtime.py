@@ -115,7 +115,7 @@ RESYNC_INTERVAL_S = 10.0
 METADATA_POLL_INTERVAL_S = 5.0
 #: Longest a Kafka poll blocks the agent thread: bounds the reaction time to ZooKeeper
 #: events and lease changes.
-POLL_TIMEOUT_S = 0.05
+POLL_TIMEOUT_S = 0.025
 #: Status znode writes: at most this often when something changed ...
 STATUS_MIN_INTERVAL_S = 0.25
 #: ... and at least this often regardless (counters move).
@@ -741,16 +741,11 @@ class Agent:
             self._set_state(AgentState.REBALANCING)
         if releasing:
             drain_s = (self._directive.drain_timeout_ms / 1000) if self._directive else 10.0
-            deadline = now + drain_s
-            self._active = self._active - set(releasing)
-            self._update_pauses()
-            for tp in releasing:
-                self._release(tp, deadline)
+            self._release_many(releasing, now + drain_s)
         for tp, held in list(self._held.items()):
             if held.claim.epoch != epoch and tp in desired:
                 self._restamp(tp, epoch)
-        for tp in sorted(desired - self._held.keys()):
-            self._claim(tp, epoch)
+        self._claim_many(sorted(desired - self._held.keys()), epoch)
         self._refresh_active()
         if self._held.keys() == desired and all(
             h.claim.epoch == epoch for h in self._held.values()
@@ -774,9 +769,66 @@ class Agent:
         )
         self._update_pauses()
 
-    def _claim(self, tp: TP, epoch: int) -> None:
+    def _claim_many(self, tps: list[TP], epoch: int) -> None:
+        """Create the owner nodes we can, read all their offsets in one go, start them."""
+        claims = [c for tp in tps if (c := self._create_owner(tp, epoch)) is not None]
+        if not claims:
+            return
+        assert self._store is not None and self._source is not None
+        assert self._dispatcher is not None and self._zk is not None
+        try:
+            committed = self._store.on_claim(claims)
+            starts = {c.tp: self._start_position(c.tp, committed.get(c.tp)) for c in claims}
+        except Exception as exc:
+            self._error(f"claim of {len(claims)} partitions: reading offsets failed: {exc}")
+            for claim in claims:
+                try:
+                    self._zk.delete(claim.owner_path, version=claim.owner_version)
+                except ZkError:
+                    self._sweep_needed = True
+            self._mark_dirty()
+            return
+        now = time.monotonic()
+        assign: list[tuple[TP, int]] = []
+        for claim in claims:
+            tp = claim.tp
+            start, skip, blocked = starts[tp]
+            found = committed.get(tp)
+            self._held[tp] = _Held(
+                claim=claim,
+                start_offset=start,
+                next_fetch=start,
+                committed=found.next_offset if found else None,
+                blocked=blocked,
+                claimed_at=now,
+            )
+            self._batcher.track(tp, start)
+            if self._observer is not None:
+                self._observer.claimed(claim.group, tp[0], tp[1], epoch, start)
+            if blocked is None:
+                assign.append((tp, start))
+                self._dispatcher.open_partition(tp, start, skip)
+            else:
+                self._error(blocked)
+            self.metrics.inc("partitions_claimed")
+            since = self._desired_since.get(tp)
+            if since is not None:
+                self.metrics.handoff_seconds.observe(now - since)
+            self._log.info(
+                "claimed %s/%d at offset %d (epoch %d)",
+                tp[0],
+                tp[1],
+                start,
+                epoch,
+                extra={"event": "claimed", "topic": tp[0], "partition": tp[1], "offset": start},
+            )
+        self._source.assign(assign)
+
+    def _create_owner(self, tp: TP, epoch: int) -> Claim | None:
+        """Create ``tp``'s owner node; None while another session holds it (its deletion
+        fires the watch set here) or when it must be retried at once."""
         zk = self._zk
-        assert zk is not None and self._binding is not None and self._dispatcher is not None
+        assert zk is not None and self._binding is not None
         group = self._binding.group
         path = self._paths.owner(group, tp[0], tp[1])
         session = self._lease.session_id
@@ -793,57 +845,17 @@ class Agent:
             stat = zk.exists(path, watch=self._on_owner_event)
             if stat is None:
                 self._retry_claims()  # gone already: retry
-                return
+                return None
             if stat.ephemeral_owner == session:
+                # Ours: a create whose reply was lost. Adopt it under this epoch.
                 version = zk.set(path, data, version=stat.version).version
             elif stat.ephemeral_owner in self._old_sessions:
                 zk.delete(path, version=stat.version)
                 self._retry_claims()
-                return
+                return None
             else:
-                return  # the previous owner still holds it; its deletion wakes us
-        claim = Claim(group, tp, path, version, epoch, self.config.instance)
-        assert self._store is not None and self._source is not None
-        try:
-            committed = self._store.on_claim(claim)
-            start, skip, blocked = self._start_position(tp, committed)
-        except Exception as exc:
-            self._error(f"claim of {tp}: reading its offset failed: {exc}")
-            try:
-                zk.delete(path, version=version)
-            except ZkError:
-                self._sweep_needed = True
-            self._mark_dirty()
-            return
-        held = _Held(
-            claim=claim,
-            start_offset=start,
-            next_fetch=start,
-            committed=committed.next_offset if committed else None,
-            blocked=blocked,
-            claimed_at=time.monotonic(),
-        )
-        self._held[tp] = held
-        self._batcher.track(tp, start)
-        if self._observer is not None:
-            self._observer.claimed(group, tp[0], tp[1], epoch, start)
-        if blocked is None:
-            self._source.assign(tp, start, paused=True)
-            self._dispatcher.open_partition(tp, start, skip)
-        else:
-            self._error(blocked)
-        self.metrics.inc("partitions_claimed")
-        since = self._desired_since.get(tp)
-        if since is not None:
-            self.metrics.handoff_seconds.observe(time.monotonic() - since)
-        self._log.info(
-            "claimed %s/%d at offset %d (epoch %d)",
-            tp[0],
-            tp[1],
-            start,
-            epoch,
-            extra={"event": "claimed", "topic": tp[0], "partition": tp[1], "offset": start},
-        )
+                return None  # the previous owner still holds it
+        return Claim(group, tp, path, version, epoch, self.config.instance)
 
     def _start_position(
         self, tp: TP, committed: Committed | None
@@ -877,58 +889,66 @@ class Agent:
             return
         held.claim = replace(held.claim, owner_version=stat.version, epoch=epoch)
 
-    def _release(self, tp: TP, deadline: float, *, force: bool = False) -> bool:
-        """Drain, commit, delete the owner node. False if the final commit failed (the
-        node is kept and the release retried), unless ``force``."""
+    def _release_many(self, tps: list[TP], deadline: float, *, force: bool = False) -> None:
+        """Drain, commit (one call for all), then delete the owner nodes. A partition
+        whose final commit failed keeps its node and is retried at the next reconcile,
+        unless ``force`` (shutdown), which releases it anyway and says so."""
         zk = self._zk
         assert zk is not None and self._dispatcher is not None
-        held = self._held[tp]
         started = time.monotonic()
+        self._active = self._active - set(tps)
         if self._source is not None:
-            self._source.pause([tp])
-        if not held.closed:
-            point = self._dispatcher.close_partition(tp, max(0.0, deadline - started))
-            held.closed = True
-            if point is not None:
-                held.latest = point
-        ahead = held.latest is not None and held.latest.next_offset > (
-            self._batcher.committed(tp) or 0
-        )
-        if ahead and not self._commit({tp: held}) and tp in self._held:
-            if not force:
-                self._mark_dirty()
-                return False
-            self._error(
-                f"{tp[0]}/{tp[1]} released without its final commit: the next owner "
-                f"replays from {self._batcher.committed(tp)}"
+            self._source.pause(tps)
+        for tp in tps:
+            held = self._held[tp]
+            if not held.closed:
+                point = self._dispatcher.close_partition(tp, max(0.0, deadline - time.monotonic()))
+                held.closed = True
+                if point is not None:
+                    held.latest = point
+
+        def ahead(tp: TP) -> bool:
+            latest = self._held[tp].latest
+            return latest is not None and latest.next_offset > (self._batcher.committed(tp) or 0)
+
+        pending = {tp: self._held[tp] for tp in tps if ahead(tp)}
+        if pending:
+            self._commit(pending)
+        for tp in tps:
+            held_now = self._held.get(tp)
+            if held_now is None:
+                continue  # lost while committing
+            if ahead(tp):
+                if not force:
+                    self._mark_dirty()
+                    continue
+                self._error(
+                    f"{tp[0]}/{tp[1]} released without its final commit: the next owner "
+                    f"replays from {self._batcher.committed(tp)}"
+                )
+            if self._observer is not None:
+                claim = held_now.claim
+                self._observer.released(claim.group, tp[0], tp[1], claim.epoch, held_now.committed)
+            try:
+                zk.delete(held_now.claim.owner_path, version=held_now.claim.owner_version)
+            except (ZkNoNodeError, ZkBadVersionError):
+                self._error(f"{tp[0]}/{tp[1]}: owner node was no longer ours at release")
+            except ZkUnavailableError:
+                if not force:
+                    self._sweep_needed = True
+                    self._mark_dirty()
+                    continue
+            final = self._batcher.committed(tp)
+            self._forget(tp)
+            self.metrics.inc("partitions_released")
+            self.metrics.release_seconds.observe(time.monotonic() - started)
+            self._log.info(
+                "released %s/%d at %s",
+                tp[0],
+                tp[1],
+                final,
+                extra={"event": "released", "topic": tp[0], "partition": tp[1], "offset": final},
             )
-        if tp not in self._held:
-            return True  # lost while committing
-        if self._observer is not None:
-            self._observer.released(
-                held.claim.group, tp[0], tp[1], held.claim.epoch, held.committed
-            )
-        try:
-            zk.delete(held.claim.owner_path, version=held.claim.owner_version)
-        except (ZkNoNodeError, ZkBadVersionError):
-            self._error(f"{tp[0]}/{tp[1]}: owner node was no longer ours at release")
-        except ZkUnavailableError:
-            if not force:
-                self._sweep_needed = True
-                self._mark_dirty()
-                return False
-        final = self._batcher.committed(tp)
-        self._forget(tp)
-        self.metrics.inc("partitions_released")
-        self.metrics.release_seconds.observe(time.monotonic() - started)
-        self._log.info(
-            "released %s/%d at %s",
-            tp[0],
-            tp[1],
-            final,
-            extra={"event": "released", "topic": tp[0], "partition": tp[1], "offset": final},
-        )
-        return True
 
     def _drop(self, tp: TP) -> None:
         """Forget a partition without committing (ownership already lost)."""
@@ -1176,12 +1196,10 @@ class Agent:
             # nodes) while we drain, so the handoff overlaps our shutdown.
             with contextlib.suppress(ZkError):
                 zk.delete(self._paths.instance(self.config.instance))
-        drain_deadline = deadline - 0.5
+        if zk is not None and self._lease.valid():
+            self._release_many(list(self._held), deadline - 0.5, force=True)
         for tp in list(self._held):
-            if zk is not None and self._lease.valid():
-                self._release(tp, drain_deadline, force=True)
-            else:
-                self._drop(tp)
+            self._drop(tp)
         if self._dispatcher is not None:
             self._dispatcher.close(max(0.0, deadline - time.monotonic()))
         if zk is not None:

@@ -66,10 +66,10 @@ def test_zookeeper_offsets_refuse_a_stale_owner_after_a_new_claim(zk: ZkGateway)
     zk.create(owner, b"{}", ephemeral=True, makepath=True)
     old_store, new_store = ZkOffsetStore(zk, paths), ZkOffsetStore(zk, paths)
     old = Claim("g", ("t", 0), owner, 0, 1, "old")
-    assert old_store.on_claim(old) is None
+    assert old_store.on_claim([old]) == {("t", 0): None}
     assert old_store.commit({("t", 0): (old, CommitPoint(10))}) == {}
     new = Claim("g", ("t", 0), owner, 0, 2, "new")
-    committed = new_store.on_claim(new)
+    committed = new_store.on_claim([new])[("t", 0)]
     assert committed is not None and committed.next_offset == 10
     assert committed.metadata is not None and committed.metadata.instance == "old"
     failed = old_store.commit({("t", 0): (old, CommitPoint(20))})

@@ -6,7 +6,7 @@ Metadata is ``CommitMetadata`` (epoch, instance, completed offsets past the firs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,8 +38,8 @@ class Committed:
 
 
 class OffsetStore(Protocol):
-    def on_claim(self, claim: Claim) -> Committed | None:
-        """Read the committed offset of a freshly claimed partition (None: none stored).
+    def on_claim(self, claims: Sequence[Claim]) -> dict[TP, Committed | None]:
+        """Read the committed offsets of freshly claimed partitions (None: none stored).
         A store that can fence earlier owners does so here."""
 
     def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:

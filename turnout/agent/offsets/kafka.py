@@ -6,7 +6,7 @@ commit is the only guard (see docs/protocol.md, "Fencing").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from turnout.agent.dispatch import TP, CommitPoint
 from turnout.agent.kafka_source import KafkaSource
@@ -18,12 +18,12 @@ class KafkaOffsetStore:
     def __init__(self, source: KafkaSource) -> None:
         self._source = source
 
-    def on_claim(self, claim: Claim) -> Committed | None:
-        found = self._source.committed(claim.tp)
-        if found is None:
-            return None
-        offset, metadata = found
-        return Committed(offset, CommitMetadata.decode(metadata))
+    def on_claim(self, claims: Sequence[Claim]) -> dict[TP, Committed | None]:
+        found = self._source.committed([c.tp for c in claims])
+        return {
+            tp: None if value is None else Committed(value[0], CommitMetadata.decode(value[1]))
+            for tp, value in found.items()
+        }
 
     def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:
         try:

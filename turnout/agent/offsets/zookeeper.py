@@ -13,7 +13,7 @@ node's bumped version (the set fails).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from turnout.agent.dispatch import TP, CommitPoint
 from turnout.agent.offsets.base import Claim, Committed, StaleCommitError, metadata_for
@@ -38,7 +38,10 @@ class ZkOffsetStore:
     def _path(self, claim: Claim) -> str:
         return self._paths.offset(claim.group, claim.tp[0], claim.tp[1])
 
-    def on_claim(self, claim: Claim) -> Committed | None:
+    def on_claim(self, claims: Sequence[Claim]) -> dict[TP, Committed | None]:
+        return {claim.tp: self._claim_one(claim) for claim in claims}
+
+    def _claim_one(self, claim: Claim) -> Committed | None:
         path = self._path(claim)
         while True:
             try:
