@@ -13,6 +13,9 @@ import { EmptyState } from "./States";
 
 type Binding = "live" | "preview";
 
+/** Beyond this many, owned partitions are counted rather than listed. */
+const OWNED_LISTED = 8;
+
 function sameRequest(a: OffsetResetRequest, b: OffsetResetRequest): boolean {
   return JSON.stringify({ ...a, dry_run: true }) === JSON.stringify({ ...b, dry_run: true });
 }
@@ -155,8 +158,10 @@ export function OffsetResetPanel({ deployment, state }: { deployment: Deployment
       ) : null}
       {owned.length > 0 ? (
         <p className="warning" role="note">
-          Owned by running instances now: {owned.join(", ")}. Executing is refused until no instance owns them (stop or
-          unpin their consumers first); the dry run works regardless.
+          {owned.length === partitions.length
+            ? `All ${owned.length} partitions of this binding are owned by running instances now.`
+            : `Owned by running instances now: ${owned.slice(0, OWNED_LISTED).join(", ")}${owned.length > OWNED_LISTED ? ` and ${owned.length - OWNED_LISTED} more` : ""}.`}{" "}
+          Executing is refused until no instance owns them (stop their consumers first); the dry run works regardless.
         </p>
       ) : null}
       <div className="actions">

@@ -116,7 +116,7 @@ export function DeploymentPage() {
       <StateProblems state={state} stateError={initialState.status === "error" && !events.state ? initialState.error : null} live={events.status} onReconnect={events.reconnect} />
 
       <div className="grid">
-        <section className="card span-2" aria-labelledby="map-h">
+        <section className="card span-2" aria-labelledby="map-h" data-testid="ownership-section">
           <h2 id="map-h">Partition ownership</h2>
           {state && state.zookeeper === "ok" ? (
             <OwnershipMap partitions={state.partitions} pins={d.pins} />
