@@ -388,14 +388,28 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
     screenshot(page, "07b-pinned-1920")
     assert_fits_width(page, 1280)
 
-    # The audit log records both operations under the operator's token name.
+    # Switch history, filtered to completed switches, lists the switch.
+    page.get_by_role("link", name="Switch history").click()
+    page.get_by_label("State").select_option("completed")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"state=completed"))
+    history = page.get_by_test_id("switch-row")
+    expect(history).to_have_count(1)
+    expect(history).to_contain_text("blue → green")
+    screenshot(page, "08-switch-history")
+
+    # The audit log, filtered by action, records the switch under the operator's token name.
     page.get_by_role("link", name="Audit log").click()
-    expect(page.get_by_test_id("audit-row").first).to_be_visible()
-    screenshot(page, "08-audit")
+    page.get_by_label("Action").fill("switch")
+    page.get_by_role("button", name="Filter").click()
+    audit = page.get_by_test_id("audit-row")
+    expect(audit).to_have_count(1)
+    expect(audit).to_contain_text("operator")
+    screenshot(page, "09-audit")
     page.context.close()
 
     # 5. A viewer, in a fresh context (no shared session storage), sees no mutating control.
-    viewer = log_in(browser, cp.url, cp.tokens[Role.VIEWER], "09-viewer-login")
+    viewer = log_in(browser, cp.url, cp.tokens[Role.VIEWER], "10-viewer-login")
     expect(viewer.get_by_test_id("whoami")).to_contain_text("viewer")
     viewer.get_by_test_id("deployment-row").filter(has_text=DEPLOYMENT).get_by_role(
         "link", name=DEPLOYMENT
@@ -411,7 +425,7 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
     assert offending == [], f"a viewer was shown mutating controls: {offending}"
     assert viewer.get_by_test_id("pin-editor").count() == 0
     assert viewer.get_by_test_id("offset-reset").count() == 0
-    screenshot(viewer, "10-viewer-read-only")
+    screenshot(viewer, "11-viewer-read-only")
 
     # The API enforces the same rule the page shows.
     with httpx.Client(base_url=cp.url, timeout=10.0) as raw:
