@@ -247,13 +247,15 @@ class World:
         )
 
     def start_agent(
-        self, instance: str, colour: Colour = Colour.BLUE, work_s: float = 0.0
+        self, instance: str, colour: Colour = Colour.BLUE, work_s: float = 0.0, **extra: object
     ) -> Agent:
         if self.event_log is None:
             self.event_log = EventLog(self.log_dir / f"events-{os.getpid()}.jsonl")
         handler = make_verifying_handler(self.event_log, instance, str(colour), work_s=work_s)
         agent = Agent(
-            self.config(instance, colour), handler, observer=self.event_log.bind(instance, colour)
+            self.config(instance, colour, **extra),
+            handler,
+            observer=self.event_log.bind(instance, colour),
         )
         self.agents[instance] = agent.start()
         return agent

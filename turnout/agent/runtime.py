@@ -50,8 +50,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self
+from wsgiref.simple_server import WSGIServer
 
 from confluent_kafka import Message
+from prometheus_client import start_http_server
 from tenacity import (
     Retrying,
     retry_if_result,
@@ -242,7 +244,9 @@ class Agent:
         self._status_written_at = 0.0
         self._snapshot: InstanceStatus = self._build_status()
         self._snapshot_lock = threading.Lock()
-        self._metrics_server: object | None = None
+        self._metrics_server: WSGIServer | None = None
+        #: The session our status node was last written under (set() is then enough).
+        self._status_session = 0
 
     # ---- public API ---------------------------------------------------------------------
 
@@ -251,9 +255,7 @@ class Agent:
         if self._thread is not None:
             raise RuntimeError("agent already started")
         if self.config.metrics_port is not None:
-            from prometheus_client import start_http_server
-
-            self._metrics_server = start_http_server(
+            self._metrics_server, _ = start_http_server(
                 self.config.metrics_port, registry=self.metrics.registry
             )
         self._dispatcher = self._factory(
@@ -387,7 +389,7 @@ class Agent:
         now = time.monotonic()
         if self._reconcile_due(now):
             self._reconcile()
-        elif self._take_claims_due():
+        elif self._lease.valid() and self._take_claims_due():
             self._apply(self._desired)
         metadata_due = now - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if (
@@ -1059,8 +1061,8 @@ class Agent:
     # ---- commits ------------------------------------------------------------------------
 
     def _commit_due(self) -> None:
-        if self._dispatcher is None or not self._held:
-            return
+        if self._dispatcher is None or not self._held or not self._lease.valid():
+            return  # fenced: nothing may be committed (points stay pending)
         self._update_pauses()
         due: dict[TP, _Held] = {}
         for tp, held in self._held.items():
@@ -1177,8 +1179,18 @@ class Agent:
         zk = self._zk
         if zk is None or not self._registered or not zk.connected:
             return
+        path = self._paths.status(self.config.instance)
         try:
-            self._put_ephemeral(self._paths.status(self.config.instance), status.to_bytes())
+            session = zk.session_id
+            if self._status_session == session:
+                try:
+                    zk.set(path, status.to_bytes())
+                except ZkNoNodeError:
+                    self._status_session = 0
+            if self._status_session != session:
+                if not self._put_ephemeral(path, status.to_bytes()):
+                    return
+                self._status_session = session
             self._status_dirty = False
         except ZkError as exc:
             self._log.debug("status write failed: %s", exc)
@@ -1222,6 +1234,10 @@ class Agent:
 
     def _close_clients(self) -> None:
         self._stopped.set()  # ends the heartbeat
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+            self._metrics_server = None
         if self._source is not None:
             try:
                 self._source.close()

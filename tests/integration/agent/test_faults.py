@@ -53,9 +53,9 @@ def test_sigkilled_owner_is_taken_over_after_the_session_timeout_with_bounded_du
 
 
 def test_frozen_owner_woken_after_the_session_timeout_processes_and_commits_nothing_it_lost(
-    make_world: Callable[..., World],
+    make_world: Callable[..., World], offset_store: str
 ) -> None:
-    world = make_world(partitions=4, offset_store="zookeeper")
+    world = make_world(partitions=4, offset_store=offset_store)
     world.create_directive()
     frozen = world.spawn_agent("a")
     world.spawn_agent("b")

@@ -169,3 +169,40 @@ def test_added_partitions_are_picked_up_from_kafka_metadata(
     admin.create_partitions([NewPartitions(world.topic, 4)])[world.topic].result(30)
     world.partitions = 4
     wait_until(lambda: world.balanced({"a", "b"}), SETTLE_S, "4 partitions owned")
+
+
+def test_partitions_without_a_commit_follow_the_reset_policy(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(partitions=1)
+    world.create_directive()
+    early = world.producer()
+    wait_until(lambda: early.sent >= 20, 10, "records before any agent")
+    early.stop()
+    latest = world.start_agent("a", auto_offset_reset="latest")
+    wait_until(lambda: world.all_owned({"a"}), SETTLE_S, "a owns the partition")
+    late = world.producer()
+    wait_until(lambda: world.processed_count() >= 10, SETTLE_S, "new records processed")
+    late.stop()
+    latest.stop(10)
+    first = min(
+        int(line.split('"offset":', 1)[1].split(",", 1)[0])
+        for path in world.log_dir.glob("events-*.jsonl")
+        for line in path.read_text().splitlines()
+        if '"event":"processed"' in line
+    )
+    assert first >= 20  # nothing produced before the claim was processed
+
+
+def test_reset_policy_error_holds_the_partition_unprocessed_and_says_why(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(partitions=1)
+    world.create_directive()
+    agent = world.start_agent("a", auto_offset_reset="error")
+    wait_until(lambda: world.all_owned({"a"}), SETTLE_S, "a owns the partition")
+    load = world.producer()
+    wait_until(lambda: load.sent > 30, 10, "records produced")
+    load.stop()
+    assert agent.wait_for(lambda a: any("no committed offset" in e for e in a.status().errors), 10)
+    assert world.processed_count() == 0
