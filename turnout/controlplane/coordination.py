@@ -38,7 +38,10 @@ CAS_ATTEMPTS = 5
 #: Fields that make up intent; epoch, written_at and operation_id only describe a write.
 _BOOKKEEPING = {"epoch", "written_at", "operation_id"}
 
-AGENT_DIRECTORIES = ("instances", "status", "owners", "offsets")
+
+def agent_directories(paths: DeploymentPaths) -> list[str]:
+    """Directories agents write under; open to everyone (see zk_acl)."""
+    return [paths.instances, paths.statuses, paths.owners, paths.offsets, paths.assignments]
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def ensure_layout(link: ZkLink, paths: DeploymentPaths) -> None:
     """Create the deployment's nodes with their ACLs (see zk_acl) if missing."""
 
     def missing(gateway: ZkGateway) -> list[str]:
-        wanted = [paths.base, *(f"{paths.base}/{name}" for name in AGENT_DIRECTORIES)]
+        wanted = [paths.base, *agent_directories(paths)]
         return [path for path in wanted if gateway.exists(path) is None]
 
     absent = zk_call(link, missing)
@@ -117,8 +120,7 @@ def ensure_layout(link: ZkLink, paths: DeploymentPaths) -> None:
         zk_call(link, create_base)
     try:
         with link.open_session() as opened:
-            for name in AGENT_DIRECTORIES:
-                path = f"{paths.base}/{name}"
+            for path in agent_directories(paths):
                 if opened.exists(path) is None:
                     with contextlib.suppress(ZkNodeExistsError):
                         opened.create(path)

@@ -8,8 +8,9 @@ Layout of permissions under ``<root>/deployments/<deployment>``:
 - the deployment node and its ``directive``: the control plane's digest identity may do
   everything, anyone may read. So only the control plane can write (or delete and
   recreate) the directive: ZooKeeper checks delete against the parent's ACL.
-- ``instances/``, ``status/``, ``owners/``, ``offsets/``: open, so agents (anonymous or
-  with a digest of their own) can create, change and delete their nodes there.
+- ``instances/``, ``status/``, ``owners/``, ``offsets/``, ``assignments/``: open, so
+  agents (anonymous or with a digest of their own) can create, change and delete their
+  nodes there.
 """
 
 from __future__ import annotations
