@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,3 +42,12 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
     root.setLevel(level.upper())
     # kazoo logs every connection retry at WARNING; its state changes reach our log anyway.
     logging.getLogger("kazoo.client").setLevel(logging.ERROR)
+
+
+class ContextLog(logging.LoggerAdapter[logging.Logger]):
+    """Adds an identity (instance, deployment) to every record's ``extra``, merging with
+    the call's own ``extra`` instead of replacing it (the stdlib adapter replaces)."""
+
+    def process(self, msg: str, kwargs: MutableMapping[str, Any]) -> tuple[str, Any]:
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+        return msg, kwargs

@@ -45,11 +45,11 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 from wsgiref.simple_server import WSGIServer
 
 from confluent_kafka import Message
@@ -67,6 +67,7 @@ from turnout.agent.config import AgentConfig
 from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
 from turnout.agent.kafka_source import KafkaSource
 from turnout.agent.lease import Lease, LeaseState, heartbeat_interval
+from turnout.agent.logs import ContextLog
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.observer import AgentObserver
 from turnout.agent.offsets import (
@@ -82,6 +83,12 @@ from turnout.agent.sequential import (
     DispatcherFactory,
     Handler,
     SequentialDispatcher,
+)
+from turnout.agent.znodes import (
+    create_owner,
+    put_ephemeral,
+    read_snapshot,
+    sweep_owner_nodes,
 )
 from turnout.protocol import (
     Binding,
@@ -99,7 +106,6 @@ from turnout.zk import (
     ZkBadVersionError,
     ZkError,
     ZkGateway,
-    ZkNodeExistsError,
     ZkNoNodeError,
     ZkUnavailableError,
 )
@@ -170,14 +176,6 @@ class _Held:
     claimed_at: float = 0.0
 
 
-class _ContextLog(logging.LoggerAdapter[logging.Logger]):
-    """Adds the agent's identity to every record's ``extra`` (merging, not replacing)."""
-
-    def process(self, msg: str, kwargs: MutableMapping[str, Any]) -> tuple[str, Any]:
-        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
-        return msg, kwargs
-
-
 class Agent:
     """One agent instance. ``start()`` returns at once; ``stop()`` drains and releases.
 
@@ -203,7 +201,7 @@ class Agent:
         self.metrics = AgentMetrics(config.deployment, config.instance)
         self._paths = DeploymentPaths(config.zk_root, config.deployment)
         self._lease = Lease(config.fence_after_s)
-        self._log = _ContextLog(
+        self._log = ContextLog(
             logger, {"instance": config.instance, "deployment": config.deployment}
         )
         self._zk: ZkGateway | None = None
@@ -499,30 +497,6 @@ class Agent:
             session_id=session_id,
         )
 
-    def _put_ephemeral(self, path: str, data: bytes) -> bool:
-        """Create or overwrite this session's ephemeral at ``path``. False while another
-        live session holds it (an earlier process of the same instance, not yet expired)."""
-        zk = self._zk
-        assert zk is not None
-        session = zk.session_id
-        for _ in range(3):
-            try:
-                zk.create(path, data, ephemeral=True, makepath=True)
-                return True
-            except ZkNodeExistsError:
-                stat = zk.exists(path, watch=self._on_watch)
-                if stat is None:
-                    continue
-                if stat.ephemeral_owner == session:
-                    zk.set(path, data)
-                    return True
-                if stat.ephemeral_owner in self._old_sessions:
-                    with contextlib.suppress(ZkNoNodeError, ZkBadVersionError):
-                        zk.delete(path, version=stat.version)
-                    continue
-                return False
-        return False
-
     def _try_register(self) -> bool:
         zk = self._zk
         assert zk is not None
@@ -532,7 +506,9 @@ class Agent:
         session = zk.session_id
         try:
             path = self._paths.instance(self.config.instance)
-            if not self._put_ephemeral(path, self._registration(session).to_bytes()):
+            if not put_ephemeral(
+                zk, path, self._registration(session).to_bytes(), self._old_sessions, self._on_watch
+            ):
                 self._error(
                     f"instance {self.config.instance} is registered by another live session;"
                     " waiting for it to end"
@@ -631,22 +607,8 @@ class Agent:
         """What this instance should own now; None if no agreement yet (retry)."""
         zk = self._zk
         assert zk is not None
-        try:
-            data, _ = zk.get(self._paths.directive, watch=self._on_watch)
-            directive: Directive | None = Directive.from_bytes(data)
-        except ZkNoNodeError:
-            zk.exists(self._paths.directive, watch=self._on_watch)
-            directive = None
-        self._directive = directive
-        zk.ensure_path(self._paths.instances)
-        names, stat = zk.children_with_stat(self._paths.instances, watch=self._on_watch)
-        registrations = []
-        for name in names:
-            try:
-                raw, _ = zk.get(self._paths.instance(name))
-            except ZkNoNodeError:
-                continue
-            registrations.append((name, InstanceRegistration.from_bytes(raw).colour))
+        snapshot = read_snapshot(zk, self._paths, self._on_watch)
+        directive = self._directive = snapshot.directive
         binding = directive.binding_for(self.config.colour) if directive else None
         if binding is None or directive is None:
             self._retire_source()
@@ -661,7 +623,7 @@ class Agent:
         if self._source is None:
             self._open_source(binding)
         counts = self._read_partitions(binding) or self._partitions
-        members = members_of_colour(registrations, self.config.colour)
+        members = members_of_colour(snapshot.registrations, self.config.colour)
         if self.config.instance not in members:
             return set()  # our own registration is not visible yet: own nothing
         view = View(
@@ -669,7 +631,7 @@ class Agent:
             colour=self.config.colour,
             group=binding.group,
             members=members,
-            members_version=stat.children_version,
+            members_version=snapshot.members_version,
             partitions={t: counts.get(t, 0) for t in binding.topics},
             use_pins=binding == directive.live,
         )
@@ -828,36 +790,24 @@ class Agent:
 
     def _create_owner(self, tp: TP, epoch: int) -> Claim | None:
         """Create ``tp``'s owner node; None while another session holds it (its deletion
-        fires the watch set here) or when it must be retried at once."""
+        fires the watch set here)."""
         zk = self._zk
         assert zk is not None and self._binding is not None
         group = self._binding.group
-        path = self._paths.owner(group, tp[0], tp[1])
-        session = self._lease.session_id
         data = Ownership(
             instance=self.config.instance,
             colour=self.config.colour,
-            session_id=session,
+            session_id=self._lease.session_id,
             epoch=epoch,
         ).to_bytes()
-        try:
-            zk.create(path, data, ephemeral=True, makepath=True)
-            version = 0
-        except ZkNodeExistsError:
-            stat = zk.exists(path, watch=self._on_owner_event)
-            if stat is None:
-                self._retry_claims()  # gone already: retry
-                return None
-            if stat.ephemeral_owner == session:
-                # Ours: a create whose reply was lost. Adopt it under this epoch.
-                version = zk.set(path, data, version=stat.version).version
-            elif stat.ephemeral_owner in self._old_sessions:
-                zk.delete(path, version=stat.version)
-                self._retry_claims()
-                return None
-            else:
-                return None  # the previous owner still holds it
-        return Claim(group, tp, path, version, epoch, self.config.instance)
+        path = self._paths.owner(group, tp[0], tp[1])
+        node = create_owner(zk, path, data, self._old_sessions, self._on_owner_event)
+        if node == "retry":
+            self._retry_claims()
+            return None
+        if node == "busy":
+            return None
+        return Claim(group, tp, node.path, node.version, epoch, self.config.instance)
 
     def _start_position(
         self, tp: TP, committed: Committed | None
@@ -970,32 +920,20 @@ class Agent:
         self._status_dirty = True
 
     def _sweep(self) -> None:
-        """Delete owner nodes this session (or an old one) holds but we do not track:
-        creates whose reply was lost, leftovers of a lost session."""
+        """Delete owner nodes this session (or an old one) holds but we do not track."""
         zk = self._zk
         assert zk is not None
         self._sweep_needed = False
         if self._binding is None:
             return
         ours = {self._lease.session_id, *self._old_sessions}
-        for topic in self._binding.topics:
-            base = f"{self._paths.owners}/{self._binding.group}/{topic}"
-            try:
-                names = zk.children(base)
-            except ZkNoNodeError:
-                continue
-            for name in names:
-                tp = (topic, int(name))
-                stat = zk.exists(f"{base}/{name}")
-                if stat is None or stat.ephemeral_owner not in ours or tp in self._held:
-                    continue
-                try:
-                    zk.delete(f"{base}/{name}", version=stat.version)
-                    self._log.warning(
-                        "deleted stale owner node %s/%s", topic, name, extra={"event": "swept"}
-                    )
-                except (ZkNoNodeError, ZkBadVersionError):
-                    pass
+        for tp in sweep_owner_nodes(zk, self._paths, self._binding, ours, self._held.keys()):
+            self._log.warning(
+                "deleted stale owner node %s/%d",
+                tp[0],
+                tp[1],
+                extra={"event": "swept", "topic": tp[0], "partition": tp[1]},
+            )
 
     # ---- records ------------------------------------------------------------------------
 
@@ -1188,7 +1126,7 @@ class Agent:
                 except ZkNoNodeError:
                     self._status_session = 0
             if self._status_session != session:
-                if not self._put_ephemeral(path, status.to_bytes()):
+                if not put_ephemeral(zk, path, status.to_bytes(), self._old_sessions):
                     return
                 self._status_session = session
             self._status_dirty = False
