@@ -35,7 +35,7 @@ export function useAsync<T>(
         setState((prev) => ({ status: "error", data: prev.data, error: handleError(err), httpStatus }));
       });
     return () => controller.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is read through a ref: callers pass a new closure each render, `deps` say when it matters.
   }, [...deps, generation, handleError]);
 
   const reload = useCallback(() => setGeneration((g) => g + 1), []);

@@ -14,7 +14,7 @@ export function AuditPage() {
   const { values, offset, apply, setOffset } = useFilters(KEYS);
   const [draft, setDraft] = useState(values);
   const ids = { deployment: useId(), actor: useId(), action: useId() };
-  useEffect(() => setDraft(values), [values.deployment, values.actor, values.action]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => setDraft(values), [values.deployment, values.actor, values.action]);
 
   const result = useAsync(
     (signal) => client.audit({ ...values, limit: String(PAGE), offset: String(offset) }, signal),

@@ -19,7 +19,7 @@ export function SwitchHistoryPage() {
   const [draft, setDraft] = useState(values);
   const [open, setOpen] = useState<string | null>(null);
   const ids = { deployment: useId(), state: useId() };
-  useEffect(() => setDraft(values), [values.deployment, values.state]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => setDraft(values), [values.deployment, values.state]);
 
   const result = useAsync(
     (signal) => client.switches({ ...values, limit: String(PAGE), offset: String(offset) }, signal),
