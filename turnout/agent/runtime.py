@@ -622,10 +622,15 @@ class Agent:
         self._binding = binding
         if self._source is None:
             self._open_source(binding)
-        counts = self._read_partitions(binding) or self._partitions
+        stale = time.monotonic() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
+        if stale or not any(self._partitions.get(t) for t in binding.topics):
+            self._read_partitions(binding)
+        counts = self._partitions
         members = members_of_colour(snapshot.registrations, self.config.colour)
         if self.config.instance not in members:
-            return set()  # our own registration is not visible yet: own nothing
+            # Our registration is gone (deleted by hand?): register again, then decide.
+            self._registered = False
+            return None
         view = View(
             directive=directive,
             colour=self.config.colour,
@@ -678,10 +683,13 @@ class Agent:
         assert self._source is not None
         self._partitions_read_at = time.monotonic()
         try:
-            counts = self._source.partition_counts(binding.topics)
+            fresh = self._source.partition_counts(binding.topics)
         except Exception as exc:
             self._error(f"Kafka metadata: {exc}")
             return None
+        # Kafka partitions never shrink: a lower count is a metadata hiccup (a topic in
+        # leader election reports an error), and believing it would release partitions.
+        counts = {t: max(n, self._partitions.get(t, 0)) for t, n in fresh.items()}
         if counts == self._partitions:
             return None
         self._log.info("partitions %s", counts, extra={"event": "partitions"})

@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.support.agent_kit import SESSION_TIMEOUT_S, World, wait_until
 from tests.support.zookeeper_only import DedicatedZooKeeper
 from turnout.agent import AgentState
+from turnout.agent.runtime import RESYNC_INTERVAL_S
 from turnout.agent.verify import Claimed, Committed, Fenced, Processed, read_events
 from turnout.zk import ZkGateway
 
@@ -24,6 +25,8 @@ SPAWN_SETTLE_S = 30.0
 #: ZooKeeper expires a session between S and S + one tick after the last heartbeat; the
 #: survivor then needs a watch round trip and a claim.
 TAKEOVER_LIMIT_S = SESSION_TIMEOUT_S + 4.0
+#: An agent notices a change nobody told it about at its periodic full re-read.
+RESYNC_LIMIT_S = RESYNC_INTERVAL_S + 5.0
 
 
 def test_sigkilled_owner_is_taken_over_after_the_session_timeout_with_bounded_duplicates(
@@ -205,3 +208,21 @@ def test_zookeeper_restart_converges_ownership_and_loses_nothing(
         assert report.ok, report.to_dict()
     finally:
         server.stop()
+
+
+def test_an_instance_node_deleted_by_hand_is_recreated_and_ownership_kept(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(partitions=2)
+    world.create_directive()
+    agent = world.start_agent("a")
+    wait_until(lambda: world.all_owned({"a"}), 20, "a owns everything")
+    before = world.owners()
+    world.admin().delete(world.paths.instance("a"))
+    wait_until(
+        lambda: world.admin().exists(world.paths.instance("a")) is not None,
+        RESYNC_LIMIT_S,
+        "the registration is back",
+    )
+    assert agent.wait_for(lambda a: a.state is AgentState.RUNNING, 10)
+    assert world.owners() == before
