@@ -106,8 +106,11 @@ class Ledger:
             return dict(self.owner)
 
     def reset(self, owners: dict[TP, str]) -> None:
+        """Start over from ``owners`` (read from ZooKeeper), forgetting pending gaps."""
         with self.changed:
             self.owner = dict(owners)
+            self.released_at.clear()
+            self.gaps.clear()
             self.changed.notify_all()
 
     def forget_instance(self, instance: str) -> None:
@@ -403,7 +406,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return _child(args.child, args.zookeeper, args.kafka)
-    logging.basicConfig(level=logging.ERROR)
+    logging.basicConfig(
+        level=os.environ.get("TURNOUT_BENCH_LOG", "ERROR"),
+        format="%(relativeCreated)8.0f %(threadName)s %(message)s",
+    )
     bench = Bench(args.zookeeper, args.kafka, Strategy(args.strategy))
     bench.setup()
     loader = threading.Thread(target=bench.load, daemon=True)
