@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout.controlplane.api.routes import (
@@ -86,6 +87,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unavailable(_: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
+    async def concurrent_change(_: Request, exc: Exception) -> Response:
+        return JSONResponse(
+            {"detail": f"changed concurrently by another request; retry: {exc}"},
+            status_code=409,
+        )
+
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error in %s %s", request.method, request.url.path)
         return JSONResponse(
@@ -95,6 +102,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(ZkDownError, unavailable)
     app.add_exception_handler(KafkaDownError, unavailable)
+    app.add_exception_handler(StaleDataError, concurrent_change)
     app.add_exception_handler(Exception, unexpected)
 
 

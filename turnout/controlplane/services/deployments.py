@@ -46,7 +46,8 @@ from turnout.protocol.directives import DirectiveConflictError
 def get_deployment(session: Session, name: str, *, for_update: bool = False) -> Deployment:
     query = select(Deployment).where(Deployment.name == name)
     if for_update:
-        query = query.with_for_update(of=Deployment)
+        # Re-read under the lock: an object already in the session may be stale.
+        query = query.with_for_update(of=Deployment).execution_options(populate_existing=True)
     deployment = session.scalar(query)
     if deployment is None:
         raise NotFoundError(f"no deployment named {name!r}")

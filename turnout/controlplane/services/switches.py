@@ -246,7 +246,12 @@ def _abandon(runtime: Runtime, session: Session, switch_id: str, reason: str) ->
     connection drops), the reconciler brings the directive back to these roles.
     """
     session.rollback()
-    switch = session.scalar(select(Switch).where(Switch.id == switch_id).with_for_update(of=Switch))
+    switch = session.scalar(
+        select(Switch)
+        .where(Switch.id == switch_id)
+        .with_for_update(of=Switch)
+        .execution_options(populate_existing=True)
+    )
     if switch is None or switch.state != SwitchState.PENDING.value:
         session.rollback()
         return
@@ -271,7 +276,12 @@ def _apply_steps(runtime: Runtime, switch: Switch, steps: list[Step], at: dateti
 def record_directive_written(
     runtime: Runtime, session: Session, switch_id: str, epoch: int
 ) -> None:
-    switch = session.scalar(select(Switch).where(Switch.id == switch_id).with_for_update(of=Switch))
+    switch = session.scalar(
+        select(Switch)
+        .where(Switch.id == switch_id)
+        .with_for_update(of=Switch)
+        .execution_options(populate_existing=True)
+    )
     if switch is None or switch.state != SwitchState.PENDING.value:
         session.rollback()
         return
@@ -389,7 +399,12 @@ def _commit_steps(
     epoch: int | None,
 ) -> SwitchState:
     session.rollback()  # end the read transaction; the write re-reads under a lock
-    switch = session.scalar(select(Switch).where(Switch.id == switch_id).with_for_update(of=Switch))
+    switch = session.scalar(
+        select(Switch)
+        .where(Switch.id == switch_id)
+        .with_for_update(of=Switch)
+        .execution_options(populate_existing=True)
+    )
     if switch is None or switch.state != seen.value:
         session.rollback()  # someone else advanced it meanwhile: their step stands
         return SwitchState(switch.state) if switch is not None else seen

@@ -1,0 +1,244 @@
+"""End-to-end pieces: the control plane as a subprocess, agent processes, a keyed producer.
+
+Agents run ``tests.support.agent_process`` (the ``turnout agent run`` code path with the
+verifying handler); every process writes JSON lines into one log directory, and the verify
+toolkit's checker judges the merged history.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from confluent_kafka import Producer
+
+from tests.support.agent_kit import FENCE_MARGIN_S, REPO_ROOT, SESSION_TIMEOUT_S, Spawned
+from tests.support.controlplane import ControlPlaneProcess, make_tokens
+from turnout.agent.verify import CheckReport, ProducedLog, check, read_history
+from turnout.controlplane.db import migrate
+from turnout.controlplane.security import Role
+from turnout.devstack.process import free_port
+
+#: Keys of the producer: few enough that every partition sees repeats (order checks).
+KEYS = 64
+#: Steady load: records are in flight at every handoff, the box stays usable.
+PRODUCE_RATE_PER_S = 300
+#: A switch among live agents takes about a second; this bounds a broken one.
+SWITCH_TIMEOUT_S = 60.0
+#: Everything acknowledged must be processed within this after the load stops.
+DRAIN_TIMEOUT_S = 60.0
+
+
+class KeyedProducer:
+    """Produces unique values under ``KEYS`` keys at a steady rate, logging acks."""
+
+    def __init__(self, kafka: str, topic: str, log_dir: Path, rate_per_s: int) -> None:
+        self._producer = Producer(
+            {"bootstrap.servers": kafka, "enable.idempotence": True, "linger.ms": 5}
+        )
+        self._topic = topic
+        self._log = ProducedLog(log_dir / f"produced-{os.getpid()}-{topic}.jsonl")
+        self._rate = rate_per_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="keyed-producer", daemon=True)
+        self.sent = 0
+
+    def start(self) -> KeyedProducer:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        interval = 1.0 / self._rate
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            self._producer.produce(
+                self._topic,
+                key=f"k-{self.sent % KEYS}".encode(),
+                value=f"v-{self.sent}".encode(),
+                on_delivery=self._log.on_delivery,
+            )
+            self.sent += 1
+            self._producer.poll(0)
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+
+    def stop(self) -> int:
+        """Stop, flush, and return how many records were acknowledged."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        remaining = self._producer.flush(30)
+        assert remaining == 0, f"{remaining} records were never acknowledged"
+        self._log.close()
+        return self._log.acked_count
+
+
+@dataclass
+class Rig:
+    """A control-plane process, its tokens, and the agents of one deployment."""
+
+    cp: ControlPlaneProcess
+    tokens: dict[Role, str]
+    zookeeper: str
+    kafka: str
+    log_dir: Path
+    deployment: str = ""
+    agents: dict[str, Spawned] = field(default_factory=dict)
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.cp.url}/api/v1",
+            headers={"Authorization": f"Bearer {self.tokens[Role.ADMIN]}"},
+            timeout=30,
+        )
+
+    def spawn_agent(self, instance: str, colour: str) -> Spawned:
+        out = self.log_dir / f"agent-{instance}-{len(self.agents)}.out"
+        command = [
+            sys.executable, "-m", "tests.support.agent_process",
+            "--events", str(self.log_dir),
+            "--deployment", self.deployment,
+            "--colour", colour,
+            "--instance", instance,
+            "--zookeeper", self.zookeeper,
+            "--kafka", self.kafka,
+            "--session-timeout", str(SESSION_TIMEOUT_S),
+            "--fence-margin", str(FENCE_MARGIN_S),
+        ]  # fmt: skip
+        with out.open("wb") as sink:
+            process = subprocess.Popen(
+                command, stdout=sink, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+            )
+        spawned = Spawned(instance, process, out)
+        self.agents[instance] = spawned
+        return spawned
+
+    def state(self) -> dict[str, Any]:
+        with self.api() as client:
+            return dict(client.get(f"/deployments/{self.deployment}/state").json())
+
+    def wait_owned_by(self, colour: str, timeout_s: float = SWITCH_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                partitions = self.state()["partitions"]
+            except httpx.HTTPError:
+                partitions = []
+            live = [p for p in partitions if p["binding"] == "live"]
+            if live and all(p["owner_colour"] == colour for p in live):
+                return
+            assert time.monotonic() < deadline, (
+                f"not all owned by {colour}: {live}" + self.outputs()
+            )
+            time.sleep(0.1)
+
+    def switch(self, to: str) -> dict[str, Any]:
+        with self.api() as client:
+            response = client.post(
+                f"/deployments/{self.deployment}/switch",
+                json={"to": to, "timeout_s": SWITCH_TIMEOUT_S},
+            )
+        assert response.status_code == 202, response.text
+        return dict(response.json())
+
+    def wait_switch(
+        self, switch_id: str, timeout_s: float = SWITCH_TIMEOUT_S + 10
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with self.api() as client:
+                    found = dict(client.get(f"/switches/{switch_id}").json())
+                if found["state"] in ("completed", "failed", "timed_out"):
+                    return found
+            except httpx.HTTPError:
+                pass  # the control plane may be restarting
+            assert time.monotonic() < deadline, f"switch {switch_id} did not end" + self.outputs()
+            time.sleep(0.05)
+
+    def processed_count(self) -> int:
+        seen: set[tuple[int, int]] = set()
+        for path in self.log_dir.glob("events-*.jsonl"):
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if '"event":"processed"' in line and line.endswith("\n"):
+                        partition = int(line.split('"partition":', 1)[1].split(",", 1)[0])
+                        offset = int(line.split('"offset":', 1)[1].split(",", 1)[0])
+                        seen.add((partition, offset))
+        return len(seen)
+
+    def wait_drained(self, acked: int) -> None:
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while self.processed_count() < acked:
+            assert time.monotonic() < deadline, (
+                f"only {self.processed_count()} of {acked} processed"
+            )
+            time.sleep(0.2)
+
+    def stop_agents(self) -> None:
+        for spawned in self.agents.values():
+            try:
+                spawned.terminate(30)
+            except subprocess.TimeoutExpired:
+                spawned.kill()
+
+    def check(self, planned_only: bool) -> CheckReport:
+        history = read_history(self.log_dir)
+        return check(history.produced, history.events, planned_only=planned_only)
+
+    def outputs(self) -> str:
+        return "".join(f"\n--- {name}\n{a.output()[-1500:]}" for name, a in self.agents.items()) + (
+            f"\n--- control plane\n{self.cp.log_path.read_text(errors='replace')[-3000:]}"
+            if self.cp.log_path.exists()
+            else ""
+        )
+
+
+@contextmanager
+def rig(zookeeper: str, kafka: str, tmp_path: Path, *, digest: str) -> Iterator[Rig]:
+    """Migrate a SQLite database, create tokens, start the control plane subprocess and
+    cluster ``local``; stop every process at the end."""
+    database_url = f"sqlite:///{tmp_path / 'controlplane.db'}"
+    migrate(database_url)
+    tokens = make_tokens(database_url)
+    env = {
+        **os.environ,
+        "TURNOUT_DATABASE_URL": database_url,
+        "TURNOUT_ZOOKEEPER_CONNECT": zookeeper,
+        "TURNOUT_ZOOKEEPER_DIGEST": digest,
+        "TURNOUT_KAFKA_BOOTSTRAP": kafka,
+        "TURNOUT_SWITCH_POLL_INTERVAL_S": "0.05",
+        "TURNOUT_RECONCILE_INTERVAL_S": "0.5",
+        "TURNOUT_WEB_DIST": str(tmp_path / "no-dashboard"),
+    }
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    cp = ControlPlaneProcess(env=env, port=free_port(), log_path=tmp_path / "controlplane.out")
+    cp.start()
+    built = Rig(cp=cp, tokens=tokens, zookeeper=zookeeper, kafka=kafka, log_dir=log_dir)
+    try:
+        with built.api() as client:
+            created = client.post(
+                "/clusters",
+                json={
+                    "name": "local",
+                    "kafka_bootstrap": kafka,
+                    "zookeeper_connect": zookeeper,
+                    "zookeeper_root": "/turnout",
+                },
+            )
+            assert created.status_code == 201, created.text
+        yield built
+    finally:
+        built.stop_agents()
+        cp.stop()
