@@ -32,5 +32,7 @@ export default defineConfig({
     setupFiles: ["src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // Whole-page tests render the app several times; generous on a loaded machine.
+    testTimeout: 20_000,
   },
 });

@@ -24,8 +24,12 @@ export function OwnershipMap({ partitions, pins = {}, selected, onToggle }: Owne
     );
   }
   const summary = summariseOwnership(groups);
+  // As a picker (next to the main map) the summary and legend would only repeat it.
+  const picker = onToggle !== undefined;
   return (
     <div className="ownership" data-testid="ownership-map">
+      {picker ? null : (
+        <>
       <p className="ownership-summary" aria-live="polite" data-testid="ownership-summary">
         {summary.total} partitions: <strong>{summary.blue}</strong> blue, <strong>{summary.green}</strong> green,{" "}
         <strong>{summary.unowned}</strong> unowned
@@ -44,6 +48,8 @@ export function OwnershipMap({ partitions, pins = {}, selected, onToggle }: Owne
           <span className="pin-mark" aria-hidden="true">PIN</span> pinned by hand
         </li>
       </ul>
+        </>
+      )}
       {groups.map((group) => (
         <section key={`${group.binding}/${group.topic}`} className="ownership-group">
           <h4>

@@ -219,8 +219,11 @@ const LIVE_TEXT: Record<LiveStatus, string> = {
 
 function LiveIndicator({ status, at, onReconnect }: { status: LiveStatus; at: Date | null; onReconnect: () => void }) {
   return (
-    <span className={`live live-${status}`} role="status" data-testid="live-status" data-status={status}>
-      <span aria-hidden="true">{status === "open" ? "●" : "○"}</span> {LIVE_TEXT[status]}
+    <span className={`live live-${status}`} data-testid="live-status" data-status={status}>
+      {/* Only the connection state is announced; the update time changes every second. */}
+      <span role="status">
+        <span aria-hidden="true">{status === "open" ? "●" : "○"}</span> {LIVE_TEXT[status]}
+      </span>
       {at ? <span className="muted small"> (update {formatTime(at.toISOString())})</span> : null}
       {status === "closed" ? (
         <button type="button" className="link" onClick={onReconnect}>
