@@ -50,15 +50,18 @@ def read_snapshot(zk: ZkGateway, paths: DeploymentPaths, watch: WatchCallback) -
     except ZkNoNodeError:
         zk.exists(paths.directive, watch=watch)  # fires when it is created
         directive = None
-    zk.ensure_path(paths.instances)
-    names, stat = zk.children_with_stat(paths.instances, watch=watch)
+    try:
+        names, stat = zk.children_with_stat(paths.instances, watch=watch)
+    except ZkNoNodeError:
+        zk.ensure_path(paths.instances)
+        names, stat = zk.children_with_stat(paths.instances, watch=watch)
+    found = zk.get_many([paths.instance(name) for name in names])
     registrations = []
     for name in names:
-        try:
-            raw, _ = zk.get(paths.instance(name))
-        except ZkNoNodeError:
+        node = found[paths.instance(name)]
+        if node is None:
             continue  # left between the two reads; the children watch has fired
-        registrations.append((name, InstanceRegistration.from_bytes(raw).colour))
+        registrations.append((name, InstanceRegistration.from_bytes(node[0]).colour))
     return Snapshot(directive, tuple(registrations), stat.children_version)
 
 

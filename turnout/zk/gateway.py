@@ -287,6 +287,20 @@ class ZkGateway:
         data, raw = self._wait(self._client.get_async(path, watch=self._relay(watch)))
         return bytes(data or b""), _stat(raw)
 
+    def get_many(self, paths: Sequence[str]) -> dict[str, tuple[bytes, NodeStat] | None]:
+        """Read several nodes in one round trip (requests pipelined); None for a node
+        that does not exist."""
+        pending = [(path, self._client.get_async(path)) for path in paths]
+        found: dict[str, tuple[bytes, NodeStat] | None] = {}
+        for path, result in pending:
+            try:
+                data, raw = self._wait(result)
+            except ZkNoNodeError:
+                found[path] = None
+                continue
+            found[path] = (bytes(data or b""), _stat(raw))
+        return found
+
     def children(self, path: str, *, watch: WatchCallback | None = None) -> list[str]:
         """Sorted child names; ``watch`` fires once on the next child change or deletion."""
         names: list[str] = self._wait(

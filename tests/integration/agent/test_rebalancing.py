@@ -100,8 +100,11 @@ def test_a_manual_pin_is_honoured_and_moving_it_moves_exactly_that_partition(
     world.update_directive(pins={f"{world.topic}/3": "b"})
     after = {**before, world.tp(3): "b"}
     wait_until(lambda: world.owner_map() == after, SETTLE_S, "pin moved to b")
-    # Exactly one partition changed hands: b claimed it, a claimed nothing.
+    # Exactly one partition changed hands: b claimed it, a claimed nothing. (The owner
+    # node exists slightly before the claim is counted: wait for the count.)
+    wait_until(lambda: claims()["b"] > claims_before["b"], 5, "b counted its claim")
     assert {n: c - claims_before[n] for n, c in claims().items()} == {"a": 0.0, "b": 1.0}
+    assert world.owner_map() == after
     acked = load.stop()
     _assert_clean(world, acked)
 

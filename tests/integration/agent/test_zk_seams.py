@@ -117,3 +117,12 @@ def test_an_agent_with_an_older_view_is_told_to_re_read(zk: ZkGateway) -> None:
         agree(zk, path, _view(("a", "b"), 2), "a")
     with pytest.raises(ZkNoNodeError):
         zk.get("/turnout/deployments/dep/assignments/other")
+
+
+def test_get_many_reads_present_and_missing_nodes_in_one_go(zk: ZkGateway) -> None:
+    zk.create("/m1", b"one")
+    zk.create("/m2", b"two")
+    found = zk.get_many(["/m1", "/nope", "/m2"])
+    assert found["/nope"] is None
+    assert found["/m1"] is not None and found["/m1"][0] == b"one"
+    assert found["/m2"] is not None and found["/m2"][0] == b"two"
