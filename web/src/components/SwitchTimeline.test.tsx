@@ -53,11 +53,19 @@ describe("switch timeline", () => {
     expect(outcome).toHaveTextContent("roll back");
     const halted = screen.getAllByTestId("switch-phase").filter((p) => p.dataset.status === "halted");
     expect(halted.map((p) => p.dataset.phase)).toEqual(["released", "claimed"]);
+    // The phase that was running when the switch gave up shows how long it ran.
+    expect(halted[0]).toHaveTextContent("60.0 s");
   });
 
   it("counts a started terminal phase of a completed switch as done even without an end time", () => {
     expect(phaseStatus({ name: "completed", started_at: "x", ended_at: null, duration_ms: null }, "completed")).toBe("done");
     expect(phaseStatus({ name: "claimed", started_at: null, ended_at: null, duration_ms: null }, "failed")).toBe("halted");
+  });
+
+  it("treats a state it does not know (e.g. directive_written) as still in flight", () => {
+    const steps = timelineSteps(makeSwitch({ state: "directive_written" as never }), NOW);
+    expect(steps.map((s) => s.status)).toEqual(["done", "done", "active", "waiting", "waiting"]);
+    expect(switchOutcome(makeSwitch({ state: "directive_written" as never })).tone).toBe("progress");
   });
 
   it("describes a failed rollback with its reason", () => {

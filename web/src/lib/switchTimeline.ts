@@ -27,8 +27,11 @@ const PHASE_LABELS: Record<string, string> = {
   completed: "Completed",
 };
 
+const TERMINAL: ReadonlySet<string> = new Set(["completed", "failed", "timed_out"]);
+
+/** In flight until a terminal state: a state this build does not know is still running. */
 export function isInFlight(state: SwitchState | string): boolean {
-  return state === "pending" || state === "releasing" || state === "claiming";
+  return !TERMINAL.has(state);
 }
 
 export function phaseStatus(phase: SwitchPhase, state: SwitchState | string): PhaseStatus {
@@ -55,6 +58,10 @@ export function timelineSteps(sw: Switch, now: Date = new Date()): TimelineStep[
     if (durationMs === null && status === "active" && phase.started_at) {
       durationMs = Math.max(0, now.getTime() - new Date(phase.started_at).getTime());
     }
+    // A phase cut short by the switch's end ran until then.
+    if (durationMs === null && status === "halted" && phase.started_at && sw.finished_at) {
+      durationMs = Math.max(0, new Date(sw.finished_at).getTime() - new Date(phase.started_at).getTime());
+    }
     return { name, label: PHASE_LABELS[name] ?? name, status, durationMs, startedAt: phase.started_at };
   });
 }
@@ -64,6 +71,11 @@ export function totalDurationMs(sw: Switch, now: Date = new Date()): number | nu
   if (Number.isNaN(start)) return null;
   const end = sw.finished_at ? new Date(sw.finished_at).getTime() : now.getTime();
   return Math.max(0, end - start);
+}
+
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 export interface Outcome {
@@ -81,7 +93,7 @@ export function switchOutcome(sw: Switch): Outcome {
       return {
         tone: "bad",
         title: `${what} timed out`,
-        detail: `${sw.reason ?? "The barrier was not reached in time."} Check the instances below; roll back if ${sw.from_colour} should keep serving.`,
+        detail: `${sentence(sw.reason ?? "The barrier was not reached in time")} Check the instances below; roll back if ${sw.from_colour} should keep serving.`,
       };
     case "failed":
       return { tone: "bad", title: `${what} failed`, detail: sw.reason ?? "No reason was given." };
