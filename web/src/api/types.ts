@@ -28,9 +28,11 @@ export interface ColourSpec {
   role: ColourRole;
 }
 
-export type SwitchState = "pending" | "releasing" | "claiming" | "completed" | "failed" | "timed_out";
+/** The service also reports `directive_written` between `pending` and `releasing` (not yet in api.md). */
+export type SwitchState = "pending" | "directive_written" | "releasing" | "claiming" | "completed" | "failed" | "timed_out";
 export const SWITCH_STATES: readonly SwitchState[] = [
   "pending",
+  "directive_written",
   "releasing",
   "claiming",
   "completed",

@@ -62,10 +62,10 @@ describe("switch timeline", () => {
     expect(phaseStatus({ name: "claimed", started_at: null, ended_at: null, duration_ms: null }, "failed")).toBe("halted");
   });
 
-  it("treats a state it does not know (e.g. directive_written) as still in flight", () => {
-    const steps = timelineSteps(makeSwitch({ state: "directive_written" as never }), NOW);
+  it.each(["directive_written", "verifying"])("treats the non-terminal state %s as still in flight", (state) => {
+    const steps = timelineSteps(makeSwitch({ state: state as never }), NOW);
     expect(steps.map((s) => s.status)).toEqual(["done", "done", "active", "waiting", "waiting"]);
-    expect(switchOutcome(makeSwitch({ state: "directive_written" as never })).tone).toBe("progress");
+    expect(switchOutcome(makeSwitch({ state: state as never })).tone).toBe("progress");
   });
 
   it("describes a failed rollback with its reason", () => {

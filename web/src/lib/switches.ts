@@ -1,7 +1,15 @@
 /** Merging what we hear about switches (list, POST answer, events) without going backwards. */
 import type { Switch } from "../api/types";
 
-const STATE_RANK: Record<string, number> = { pending: 0, releasing: 1, claiming: 2, completed: 3, failed: 3, timed_out: 3 };
+const STATE_RANK: Record<string, number> = {
+  pending: 0,
+  directive_written: 1,
+  releasing: 2,
+  claiming: 3,
+  completed: 4,
+  failed: 4,
+  timed_out: 4,
+};
 
 function progress(sw: Switch): number {
   const ended = (sw.phases ?? []).filter((p) => p.ended_at).length;
