@@ -122,7 +122,7 @@ describe("DeploymentPage", () => {
     mockApi(routes({ "GET /deployments/billing/state": makeState({ instances: [], partitions: [0, 1].map((n) => partition(n, null, null, 7)), lag_status: "STOP" }) }));
     open();
     expect(await screen.findByText("No instances are registered for this deployment.")).toBeInTheDocument();
-    expect(owners()).toEqual(["unowned", "unowned"]);
+    await waitFor(() => expect(owners()).toEqual(["unowned", "unowned"]));
   });
 
   it("names a 403 as missing rights and a 404 as an unknown deployment", async () => {
