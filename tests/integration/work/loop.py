@@ -22,6 +22,9 @@ from turnout.protocol.models import CommitMetadata
 CONSUME_BATCH = 1000
 #: How long one consume call may wait for records; short so pauses and commits stay prompt.
 CONSUME_TIMEOUT_S = 0.05
+#: With every partition paused, the bounds are looked at again this often (the workers
+#: free room within milliseconds; consume() would wait its whole timeout).
+ALL_PAUSED_RECHECK_S = 0.001
 #: Commits happen at most this often (the agent's default interval is similar).
 COMMIT_INTERVAL_S = 0.5
 #: Kafka look-ups (committed offsets, watermarks) answer in milliseconds on a healthy broker.
@@ -89,6 +92,13 @@ class AssignLoop:
         return skips
 
     def poll_once(self) -> int:
+        if len(self._paused) == len(self.tps):
+            # Everything is paused: consume() would sit out its whole timeout although the
+            # workers free room within milliseconds. Look at the bounds again shortly.
+            time.sleep(ALL_PAUSED_RECHECK_S)
+            self._update_pauses()
+            self._maybe_commit()
+            return 0
         messages = self._consumer.consume(CONSUME_BATCH, CONSUME_TIMEOUT_S)
         submit = self.dispatcher.submit
         epoch = self.epoch
@@ -110,11 +120,14 @@ class AssignLoop:
             )
         self.consumed += len(messages)
         self._update_pauses()
+        self._maybe_commit()
+        return len(messages)
+
+    def _maybe_commit(self) -> None:
         now = time.monotonic()
         if now - self._last_commit >= COMMIT_INTERVAL_S:
             self._last_commit = now
             self.commit()
-        return len(messages)
 
     def run(self, until: Callable[[], bool], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -53,13 +53,13 @@ class WorkConfig(BaseModel):
     workers: int = Field(default=10, ge=1, le=4096)
     #: Records accepted but not finished (queued, running, waiting to retry, being
     #: dead-lettered) per partition; at the bound ``wants_more`` is False.
-    max_in_flight_per_partition: int = Field(default=1000, ge=1)
+    max_in_flight_per_partition: int = Field(default=5000, ge=1)
     #: The same over every partition.
-    max_in_flight: int = Field(default=10_000, ge=1)
+    max_in_flight: int = Field(default=40_000, ge=1)
     #: Offsets remembered between a partition's lowest unfinished record and its newest one.
     #: One slow record in ``key`` or ``unordered`` mode lets later ones finish past it; this
     #: caps how far, so memory stays bounded while it is stuck.
-    max_uncommitted_per_partition: int = Field(default=20_000, ge=1)
+    max_uncommitted_per_partition: int = Field(default=50_000, ge=1)
     #: Records a worker takes from one ordering lane before giving others a turn.
     run_size: int = Field(default=64, ge=1)
     #: Records per call of a batch handler (go_kafka_client ``FetchBatchSize``).

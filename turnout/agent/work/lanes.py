@@ -63,6 +63,8 @@ class Partition:
     #: Started and not finished: in a worker's run or waiting for a dead-letter ack.
     running: int = 0
     processed: int = 0
+    #: Hit an in-flight bound; refused until back under half of it.
+    saturated: bool = False
     #: Draining (close_partition): nothing new starts; running records still count.
     closing: bool = False
     #: Gone: results that arrive now are discarded.

@@ -37,6 +37,7 @@ import inspect
 import logging
 import threading
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
@@ -48,7 +49,7 @@ from turnout.agent.work.config import Ordering, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterSink
 from turnout.agent.work.guards import Backoff, DeadLetterGuard, FailureWindow
 from turnout.agent.work.lanes import Lane, Partition, Retry, Run
-from turnout.agent.work.metrics import LatencyBuckets, Snapshot, WorkMetrics
+from turnout.agent.work.metrics import LATENCY_BUCKETS, LatencyBuckets, Snapshot, WorkMetrics
 from turnout.agent.work.offsets import OffsetTracker
 from turnout.agent.work.outcomes import (
     AttemptTimedOut,
@@ -76,6 +77,9 @@ LOOP_STOP_TIMEOUT_S = 2.0
 #: fenced, paused, releasing), the lane is looked at again this often: it bounds how long
 #: a lifted fence or a resume takes to restart work (the same beat as the sequential one).
 GATE_RECHECK_S = 0.02
+#: After hitting an in-flight bound, ``wants_more`` stays False until in-flight is back
+#: under this fraction of it (see ``wants_more``).
+RESUME_FRACTION = 0.5
 
 AnyHandler = Callable[[Any], object]
 
@@ -148,6 +152,7 @@ class WorkManager:
         self._closed = False
         self._stop_reason: str | None = None
         self._breaker_until: float | None = None
+        self._saturated = False
 
         self._metrics = WorkMetrics(registry if registry is not None else CollectorRegistry())
         self._latency: list[LatencyBuckets] = []
@@ -227,11 +232,30 @@ class WorkManager:
         part = self._parts.get(tp)
         if part is None or part.closing:
             return False
-        return (
-            part.in_flight < self._max_pp
-            and self._in_flight < self._max_total
-            and part.tracker.span < self._max_span
-        )
+        # Hysteresis: a partition that hit a bound is refused until it is back under half
+        # of it. Every pause/resume costs the consume loop a purge and a re-fetch of the
+        # partition (librdkafka drops prefetched records on pause), so pausing at every
+        # record over the bound would throttle throughput far below the handler's speed.
+        if self._saturated:
+            if self._in_flight > self._max_total * RESUME_FRACTION:
+                return False
+            self._saturated = False
+        elif self._in_flight >= self._max_total:
+            self._saturated = True
+            return False
+        in_flight, span = part.in_flight, part.tracker.span
+        if span >= self._max_span:
+            # No hysteresis here: the span only shrinks when a stuck record finishes.
+            return False
+        if part.saturated:
+            if in_flight > self._max_pp * RESUME_FRACTION:
+                return False
+            part.saturated = False
+            return True
+        if in_flight >= self._max_pp:
+            part.saturated = True
+            return False
+        return True
 
     def commit_point(self, tp: TP) -> CommitPoint | None:
         with self._lock:
@@ -433,9 +457,7 @@ class WorkManager:
                 lane.scheduled = False
                 return
             if ok:
-                complete = part.tracker.complete
-                for record in records[:ok]:
-                    complete(record.offset)
+                part.tracker.complete_all([record.offset for record in records[:ok]])
                 part.in_flight -= ok
                 self._in_flight -= ok
                 part.processed += ok
@@ -675,7 +697,9 @@ class WorkManager:
     def _thread_main(self, worker: _ThreadWorker) -> None:
         handler = self._handler
         clock = self._clock
-        observe = worker.latency.observe
+        latency = worker.latency
+        counts = latency.counts
+        bounds = LATENCY_BUCKETS
         per_batch = self._per_batch
         gate = self._gate
         while True:
@@ -708,7 +732,9 @@ class WorkManager:
                     abandoned = True
                     break
                 now = clock()
-                observe(now - started)
+                # LatencyBuckets.observe, inlined: this is the per-record path.
+                counts[bisect_left(bounds, now - started)] += 1
+                latency.total += now - started
                 started = now
                 if error is not None:
                     break

@@ -98,6 +98,19 @@ class OffsetTracker:
             self._done.add(offset)
         self.version += 1
 
+    def complete_all(self, offsets: list[int]) -> None:
+        """``complete`` each of ``offsets`` (ascending): one call per run of records."""
+        order = self._order
+        done = self._done
+        for offset in offsets:
+            if order and order[0] == offset:
+                order.popleft()
+                while order and order[0] in done:
+                    done.discard(order.popleft())
+            else:
+                done.add(offset)
+        self.version += 1
+
     def hold(self, offset: int) -> None:
         """Pin the commit point at ``offset`` for as long as this tracker lives."""
         self._held.add(offset)

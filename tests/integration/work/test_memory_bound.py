@@ -1,0 +1,105 @@
+"""A slow handler over one million records keeps memory flat: back-pressure pauses the
+partitions instead of queueing what Kafka can deliver faster than the handler finishes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import psutil
+from confluent_kafka import Producer
+
+from tests.integration.work.loop import AssignLoop
+from tests.support.services import Services
+from turnout.agent.dispatch import Record
+from turnout.agent.work import Ordering, WorkConfig, WorkManager
+
+RECORDS = 1_000_000
+PARTITIONS = 8
+#: RSS is sampled this often while the loop runs.
+SAMPLE_EVERY_S = 0.2
+#: Growth allowed once the first records are through (caches warm, buffers at size).
+#: Holding every record instead would take hundreds of MB (about 400 B per Record).
+MAX_GROWTH_BYTES = 40 * 1024 * 1024
+#: Baseline is taken once this many records are consumed.
+WARM_UP_RECORDS = 100_000
+RUN_TIMEOUT_S = 240.0
+
+
+def fill(bootstrap: str, topic: str) -> None:
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 50,
+            "batch.num.messages": 10_000,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": 500_000,
+        }
+    )
+    value = b"x" * 100
+    for i in range(RECORDS):
+        while True:
+            try:
+                producer.produce(topic, value, partition=i % PARTITIONS)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    assert producer.flush(60.0) == 0
+
+
+def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    topic = topic_factory(PARTITIONS)
+    fill(services.kafka, topic)
+    done = [0]
+
+    def slow(record: Record) -> None:
+        # On average slower than the fetch: 1 ms every 100 records per partition lane.
+        if record.offset % 100 == 0:
+            time.sleep(0.001)
+        done[0] += 1
+
+    config = WorkConfig(
+        ordering=Ordering.PARTITION,
+        workers=PARTITIONS,
+        max_in_flight_per_partition=2000,
+        max_in_flight=10_000,
+    )
+    manager = WorkManager(config, handler=slow)
+    loop = AssignLoop(
+        services.kafka,
+        unique("group"),
+        [(topic, p) for p in range(PARTITIONS)],
+        manager,
+        consumer_config={"queued.max.messages.kbytes": 8192},
+    )
+    process = psutil.Process()
+    samples: list[tuple[int, int, int]] = []  # (consumed, rss, in flight)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(SAMPLE_EVERY_S):
+            samples.append((loop.consumed, process.memory_info().rss, manager.in_flight))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    loop.open()
+    sampler.start()
+    try:
+        loop.run(lambda: done[0] >= RECORDS, RUN_TIMEOUT_S)
+    finally:
+        stop.set()
+        sampler.join(5.0)
+        loop.close()
+    warm = [s for s in samples if s[0] >= WARM_UP_RECORDS]
+    assert len(warm) >= 5, f"too few samples after warm-up: {samples[-3:]}"
+    baseline = warm[0][1]
+    peak = max(s[1] for s in warm)
+    assert peak - baseline < MAX_GROWTH_BYTES, (
+        f"RSS grew by {(peak - baseline) / 2**20:.1f} MiB after warm-up"
+    )
+    # The bound held throughout: one consume batch over it at most.
+    assert max(s[2] for s in samples) <= config.max_in_flight + 1000
+    # Back-pressure was really exercised: the loop paused while records were in flight.
+    assert max(s[2] for s in samples) >= config.max_in_flight_per_partition
