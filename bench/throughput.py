@@ -1,4 +1,4 @@
-"""Throughput benchmark of the work manager: ``python -m bench.throughput`` prints one JSON object.
+"""Throughput benchmark of the work manager: ``python -m bench.throughput`` prints JSON.
 
 One million 100-byte records over 8 partitions, a no-op handler, ``partition`` ordering
 with commits, three consumers over the same topic in the same run (each its own group):
