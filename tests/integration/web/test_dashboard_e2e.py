@@ -134,6 +134,15 @@ def warm_group_coordinator(kafka: str, group: str, topic: str) -> None:
         consumer.close()
 
 
+#: Runs ``python <args>`` after asking Linux to send SIGTERM when this test process dies,
+#: so agents never outlive a test run that crashed (prctl PR_SET_PDEATHSIG survives exec).
+_EXEC_WITH_PARENT_DEATH_SIGNAL = (
+    "import ctypes, os, signal, sys; "
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
 def start_agent(
     zookeeper: str, kafka: str, colour: str, index: int, version: str, log_dir: Path
 ) -> subprocess.Popen[bytes]:
@@ -143,6 +152,8 @@ def start_agent(
         return subprocess.Popen(
             [
                 sys.executable,
+                "-c",
+                _EXEC_WITH_PARENT_DEATH_SIGNAL,
                 "-m",
                 "turnout",
                 "agent",
