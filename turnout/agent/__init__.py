@@ -9,6 +9,7 @@ with Agent(config, handle):  # handle(record: Record) -> None
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
+from turnout.agent.observer import AgentObserver
 from turnout.agent.runtime import Agent, AgentState
 from turnout.agent.sequential import (
     DispatchContext,
@@ -21,6 +22,7 @@ __all__ = [
     "TP",
     "Agent",
     "AgentConfig",
+    "AgentObserver",
     "AgentState",
     "CommitPoint",
     "DispatchContext",

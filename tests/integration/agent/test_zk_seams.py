@@ -126,3 +126,22 @@ def test_get_many_reads_present_and_missing_nodes_in_one_go(zk: ZkGateway) -> No
     assert found["/nope"] is None
     assert found["/m1"] is not None and found["/m1"][0] == b"one"
     assert found["/m2"] is not None and found["/m2"][0] == b"two"
+
+
+def test_zookeeper_offsets_resync_after_a_commit_with_an_unknown_outcome(zk: ZkGateway) -> None:
+    paths = DeploymentPaths("/turnout", "dep")
+    owner = paths.owner("g", "t", 1)
+    zk.create(owner, b"{}", ephemeral=True, makepath=True)
+    store = ZkOffsetStore(zk, paths)
+    claim = Claim("g", ("t", 1), owner, 0, 3, "me")
+    store.on_claim([claim])
+    assert store.commit({("t", 1): (claim, CommitPoint(7))}) == {}
+    store._versions.pop(("t", 1))  # what a ZkUnavailableError mid-commit leaves behind
+    assert store.commit({("t", 1): (claim, CommitPoint(9))}) == {}
+    other = ZkOffsetStore(zk, paths)
+    other.on_claim([Claim("g", ("t", 1), owner, 0, 4, "successor")])
+    store._versions.pop(("t", 1))
+    failed = store.commit({("t", 1): (claim, CommitPoint(11))})
+    assert isinstance(failed[("t", 1)], StaleCommitError)
+    never = Claim("g", ("t", 9), owner, 0, 3, "me")
+    assert isinstance(store.commit({("t", 9): (never, CommitPoint(1))})[("t", 9)], StaleCommitError)

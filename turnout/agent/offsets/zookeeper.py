@@ -26,6 +26,7 @@ from turnout.zk import (
     ZkNodeExistsError,
     ZkNoNodeError,
     ZkTransactionError,
+    ZkUnavailableError,
 )
 
 
@@ -76,10 +77,24 @@ class ZkOffsetStore:
                 failed[tp] = exc
         return failed
 
+    def _resync(self, tp: TP, claim: Claim) -> int:
+        """After a commit with an unknown outcome: the offset node's version is ours to
+        CAS on only if nobody claimed the partition since (``claimed_by``/``epoch`` are
+        still ours, and only a claim rewrites them)."""
+        try:
+            data, stat = self._zk.get(self._path(claim))
+        except ZkNoNodeError as exc:
+            raise StaleCommitError(f"{tp} was never claimed through this store") from exc
+        current = ZkOffset.from_bytes(data)
+        if current.claimed_by != claim.instance or current.epoch != claim.epoch:
+            raise StaleCommitError(f"{tp} was claimed by {current.claimed_by} since")
+        self._versions[tp] = stat.version
+        return stat.version
+
     def _commit_one(self, tp: TP, claim: Claim, point: CommitPoint) -> None:
         version = self._versions.get(tp)
         if version is None:
-            raise StaleCommitError(f"{tp} was never claimed through this store")
+            version = self._resync(tp, claim)
         record = ZkOffset(
             offset=point.next_offset,
             metadata=metadata_for(claim, point).encode(),
@@ -96,6 +111,9 @@ class ZkOffsetStore:
         except ZkTransactionError as exc:
             self._versions.pop(tp, None)
             raise StaleCommitError(f"{tp}: {exc}") from exc
+        except ZkUnavailableError:
+            self._versions.pop(tp, None)  # it may have been applied: resync before retrying
+            raise
         self._versions[tp] = version + 1
 
     def forget(self, tp: TP) -> None:
