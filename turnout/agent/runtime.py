@@ -52,7 +52,7 @@ from types import TracebackType
 from typing import Self
 from wsgiref.simple_server import WSGIServer
 
-from confluent_kafka import Message
+from confluent_kafka import KafkaException, Message
 from prometheus_client import start_http_server
 from tenacity import (
     Retrying,
@@ -132,6 +132,9 @@ STATUS_MAX_INTERVAL_S = 5.0
 #: tries ride out a coordinator move without stalling the loop for long.
 COMMIT_ATTEMPTS = 3
 COMMIT_BACKOFF_MAX_S = 0.5
+#: Pause after a step interrupted by a ZooKeeper or Kafka error, so an outage costs a
+#: few log lines per second rather than a busy loop.
+STEP_RETRY_S = 0.2
 #: Retry a failed ZooKeeper connect/registration this often (the agent thread's pace
 #: while ZooKeeper is down).
 CONNECT_RETRY_S = 1.0
@@ -362,7 +365,17 @@ class Agent:
     def _run(self) -> None:
         try:
             while not self._stop_requested.is_set():
-                self._step()
+                try:
+                    self._step()
+                except (ZkError, KafkaException) as exc:
+                    # An outage, not a bug: everything is level-triggered, so the next
+                    # steps redo what this one could not; nodes it may have created
+                    # unseen are swept.
+                    self._sweep_needed = True
+                    self._error(f"step interrupted: {type(exc).__name__}: {exc}")
+                    self._mark_dirty()
+                    self._wake.wait(STEP_RETRY_S)
+                    self._wake.clear()
             self._shutdown()
         except Exception as exc:
             self._set_state(AgentState.FAILED)
