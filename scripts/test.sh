@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh clone: set up, quality gates, then every test
-# (unit tests need no service; integration tests start a real local stack).
+# (unit tests need no service; integration tests start a real local stack; the
+# dashboard's component tests run under vitest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -9,4 +10,5 @@ bash scripts/system-deps.sh
 echo "== ruff (lint)";   .venv/bin/ruff check .
 echo "== ruff (format)"; .venv/bin/ruff format --check .
 echo "== mypy (strict)"; .venv/bin/mypy
+echo "== dashboard component tests"; (cd web && npm test --silent)
 echo "== pytest";        exec .venv/bin/pytest tests/unit tests/integration "$@"
