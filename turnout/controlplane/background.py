@@ -66,7 +66,12 @@ class Election:
             if self._node is not None and gateway.exists(self._node) is None:
                 self._node = None  # our session expired and took the node with it
             if self._node is None:
-                gateway.ensure_path(self._dir)
+                if gateway.exists(self._dir) is None:
+                    # Parents open to all (agents create deployments' siblings under the
+                    # root); only the election nodes carry the control plane's ACL.
+                    link = self._runtime.zk.get(self._runtime.settings.zookeeper_connect)
+                    with link.open_session() as opened:
+                        opened.ensure_path(self._dir)
                 self._node = gateway.create(
                     f"{self._dir}/n-",
                     self._runtime.settings.replica_id.encode(),
