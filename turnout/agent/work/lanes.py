@@ -58,8 +58,13 @@ class Partition:
     lanes: dict[object, Lane] = field(default_factory=dict)
     #: The partition's lane in ``partition`` and ``unordered`` modes.
     main: Lane | None = None
-    #: Accepted and not finished: queued, running, waiting to retry, being dead-lettered.
-    in_flight: int = 0
+    #: Accepted by submit (written only by the consume loop's thread)...
+    accepted: int = 0
+    #: ...and finished or dropped (under the manager's lock). The difference is in flight:
+    #: in the inbox, queued, running, waiting to retry, being dead-lettered.
+    released: int = 0
+    #: Taken out of the inbox (under the lock); ``accepted - routed`` are still in it.
+    routed: int = 0
     #: Started and not finished: in a worker's run or waiting for a dead-letter ack.
     running: int = 0
     processed: int = 0

@@ -146,7 +146,12 @@ class WorkManager:
         self._ready: deque[Lane] = deque()
         self._retries: list[tuple[float, int, Lane, Retry]] = []
         self._retry_seq = 0
-        self._in_flight = 0
+        #: (partition, record) submitted and not yet routed to a lane.
+        self._inbox: deque[tuple[Partition, Record]] = deque()
+        #: Records accepted by submit (written only by the consume loop's thread) and
+        #: finished or dropped (written under the lock): in flight is the difference.
+        self._accepted = 0
+        self._released = 0
         self._idle_threads = 0
         self._halted = False
         self._closed = False
@@ -183,6 +188,8 @@ class WorkManager:
 
     def open_partition(self, tp: TP, next_offset: int, skip: frozenset[int]) -> None:
         with self._lock:
+            if self._inbox:
+                self._drain_inbox_locked()
             old = self._parts.get(tp)
             if old is not None:
                 self._drop_queued_locked(old)
@@ -194,32 +201,19 @@ class WorkManager:
             self._parts[tp] = part
 
     def submit(self, record: Record) -> None:
-        tp = (record.topic, record.partition)
-        with self._lock:
-            part = self._parts.get(tp)
-            if part is None or part.closing:
-                return
-            offset = record.offset
-            if not part.tracker.add(offset):
-                return
-            if part.skip and offset in part.skip:
-                part.tracker.complete(offset)
-                return
-            part.in_flight += 1
-            self._in_flight += 1
-            lane = part.main
-            if lane is None:
-                key = record.key
-                lane = part.lanes.get(key)
-                if lane is None:
-                    lane = part.lanes[key] = Lane(part, key, True)
-            lane.records.append(record)
-            if not lane.scheduled and lane.retry is None:
-                lane.scheduled = True
-                self._ready.append(lane)
-                self._wake_worker_locked()
-            elif not lane.exclusive:
-                # A shared lane is worked by many at once: every record may use an idle worker.
+        # Lock-free unless a worker is idle: the record goes to the inbox (deque.append is
+        # atomic) and the next worker looking for work routes the whole inbox in one go.
+        # ``accepted`` counters are written only here, by the consume loop's one thread.
+        part = self._parts.get((record.topic, record.partition))
+        if part is None or part.closing:
+            return
+        part.accepted += 1
+        self._accepted += 1
+        self._inbox.append((part, record))
+        # Read after the append; a worker about to wait counts itself idle before it
+        # re-checks the inbox, so one of the two always sees the other (see _next_run).
+        if self._idle_threads or self._async_waiters:
+            with self._lock:
                 self._wake_worker_locked()
 
     def wants_more(self, tp: TP) -> bool:
@@ -236,14 +230,17 @@ class WorkManager:
         # of it. Every pause/resume costs the consume loop a purge and a re-fetch of the
         # partition (librdkafka drops prefetched records on pause), so pausing at every
         # record over the bound would throttle throughput far below the handler's speed.
+        total = self._accepted - self._released
         if self._saturated:
-            if self._in_flight > self._max_total * RESUME_FRACTION:
+            if total > self._max_total * RESUME_FRACTION:
                 return False
             self._saturated = False
-        elif self._in_flight >= self._max_total:
+        elif total >= self._max_total:
             self._saturated = True
             return False
-        in_flight, span = part.in_flight, part.tracker.span
+        # Records still in the inbox will join the span when routed: count them now.
+        in_flight = part.accepted - part.released
+        span = part.tracker.span + part.accepted - part.routed
         if span >= self._max_span:
             # No hysteresis here: the span only shrinks when a stuck record finishes.
             return False
@@ -259,6 +256,8 @@ class WorkManager:
 
     def commit_point(self, tp: TP) -> CommitPoint | None:
         with self._lock:
+            if self._inbox:
+                self._drain_inbox_locked()
             part = self._parts.get(tp)
             if part is None or part.tracker.version == part.reported_version:
                 return None
@@ -268,6 +267,8 @@ class WorkManager:
     def close_partition(self, tp: TP, timeout_s: float) -> CommitPoint | None:
         deadline = time.monotonic() + timeout_s
         with self._lock:
+            if self._inbox:
+                self._drain_inbox_locked()
             part = self._parts.get(tp)
             if part is None:
                 return None
@@ -329,7 +330,7 @@ class WorkManager:
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return self._accepted - self._released
 
     # ------------------------------------------------------------------ scheduling
 
@@ -347,7 +348,41 @@ class WorkManager:
         while self._async_waiters and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(_resolve, self._async_waiters.popleft())
 
+    def _drain_inbox_locked(self) -> None:
+        """Route submitted records to their lanes (under the lock, in submission order)."""
+        inbox = self._inbox
+        ready = self._ready
+        while inbox:
+            part, record = inbox.popleft()
+            part.routed += 1
+            offset = record.offset
+            if part.closing or not part.tracker.add(offset):
+                part.released += 1
+                self._released += 1
+                continue
+            if part.skip and offset in part.skip:
+                part.tracker.complete(offset)
+                part.released += 1
+                self._released += 1
+                continue
+            lane = part.main
+            if lane is None:
+                key = record.key
+                lane = part.lanes.get(key)
+                if lane is None:
+                    lane = part.lanes[key] = Lane(part, key, True)
+            lane.records.append(record)
+            if not lane.scheduled and lane.retry is None:
+                lane.scheduled = True
+                ready.append(lane)
+                self._wake_worker_locked()
+            elif not lane.exclusive:
+                # A shared lane is worked by many at once: every record may use a worker.
+                self._wake_worker_locked()
+
     def _take_locked(self) -> Run | None:
+        if self._inbox:
+            self._drain_inbox_locked()
         if self._halted or self._closed:
             return None
         ready = self._ready
@@ -420,8 +455,8 @@ class WorkManager:
             if lane.part is part and lane.retry is retry:
                 dropped += len(retry.records)
                 lane.retry = None
-        part.in_flight -= dropped
-        self._in_flight -= dropped
+        part.released += dropped
+        self._released += dropped
 
     def _breaker_closed(self) -> bool:
         until = self._breaker_until
@@ -452,14 +487,14 @@ class WorkManager:
             if part.closing:
                 self._drained.notify_all()
             if part.closed:
-                part.in_flight -= len(records)
-                self._in_flight -= len(records)
+                part.released += len(records)
+                self._released += len(records)
                 lane.scheduled = False
                 return
             if ok:
                 part.tracker.complete_all([record.offset for record in records[:ok]])
-                part.in_flight -= ok
-                self._in_flight -= ok
+                part.released += ok
+                self._released += ok
                 part.processed += ok
                 self._dl_guard.successes(ok, now)
             if deferred and not part.closing and not self._halted:
@@ -469,8 +504,8 @@ class WorkManager:
                 # Records of the run not started (draining or halted) are dropped, and so is
                 # a failure during the drain: the next owner processes them again.
                 dropped = len(records) - ok
-                part.in_flight -= dropped
-                self._in_flight -= dropped
+                part.released += dropped
+                self._released += dropped
                 self._release_lane_locked(lane)
                 return
             failed = records[ok:] if self._per_batch else records[ok : ok + 1]
@@ -564,8 +599,8 @@ class WorkManager:
                 if decision.stops:
                     self._halt_locked(f"failure decision {decision.name} at {where}: {error!r}")
             if not live:
-                part.in_flight -= len(failed)
-                self._in_flight -= len(failed)
+                part.released += len(failed)
+                self._released += len(failed)
             if lane.exclusive:
                 self._release_lane_locked(lane)
         for record in to_send:
@@ -583,8 +618,8 @@ class WorkManager:
             if part.closing:
                 self._drained.notify_all()
             if part.closed:
-                part.in_flight -= 1
-                self._in_flight -= 1
+                part.released += 1
+                self._released += 1
                 return
             if error is None:
                 self._metrics.dead_lettered.labels(part.tp[0]).inc()
@@ -602,8 +637,8 @@ class WorkManager:
         self._finished_locked(part)
 
     def _finished_locked(self, part: Partition) -> None:
-        part.in_flight -= 1
-        self._in_flight -= 1
+        part.released += 1
+        self._released += 1
 
     def _halt_locked(self, reason: str) -> None:
         if self._stop_reason is None:
@@ -691,7 +726,8 @@ class WorkManager:
                 if self._closed:
                     return None
                 self._idle_threads += 1
-                self._work_ready.wait()
+                if not self._inbox:
+                    self._work_ready.wait()
                 self._idle_threads -= 1
 
     def _thread_main(self, worker: _ThreadWorker) -> None:
@@ -780,11 +816,18 @@ class WorkManager:
                 if self._closed:
                     return
                 run = self._take_locked()
+                waiter: asyncio.Future[None] | None = None
                 if run is None:
-                    waiter: asyncio.Future[None] = loop.create_future()
+                    waiter = loop.create_future()
                     self._async_waiters.append(waiter)
+                    # Registered before this re-check: submit sees the waiter or we see
+                    # its record (as with idle threads).
+                    if self._inbox:
+                        self._async_waiters.remove(waiter)
+                        waiter = None
             if run is None:
-                await waiter
+                if waiter is not None:
+                    await waiter
                 continue
             error: BaseException | None = None
             ok = 0
@@ -823,7 +866,7 @@ class WorkManager:
             lag: dict[TP, int] = {}
             for tp, part in self._parts.items():
                 processed[tp[0]] = processed.get(tp[0], 0) + part.processed
-                in_flight[tp] = part.in_flight
+                in_flight[tp] = part.accepted - part.released
                 if part.lag is not None:
                     lag[tp] = part.lag
                 elif part.high_watermark is not None:
