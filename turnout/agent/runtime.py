@@ -46,7 +46,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from types import TracebackType
 from typing import Self
@@ -54,17 +54,13 @@ from wsgiref.simple_server import WSGIServer
 
 from confluent_kafka import KafkaException, Message
 from prometheus_client import start_http_server
-from tenacity import (
-    Retrying,
-    retry_if_result,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from turnout.agent.agreement import StaleView, View, agree, members_of_colour, owners_of
 from turnout.agent.commits import CommitBatcher
+from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
-from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
+from turnout.agent.dispatch import TP, Dispatcher, Record
+from turnout.agent.holding import Holding
 from turnout.agent.kafka_source import KafkaSource
 from turnout.agent.lease import Lease, LeaseState, heartbeat_interval
 from turnout.agent.logs import ContextLog
@@ -75,7 +71,6 @@ from turnout.agent.offsets import (
     Committed,
     KafkaOffsetStore,
     OffsetStore,
-    StaleCommitError,
     ZkOffsetStore,
 )
 from turnout.agent.sequential import (
@@ -96,7 +91,6 @@ from turnout.protocol import (
     Directive,
     InstanceRegistration,
     InstanceStatus,
-    OwnedPartition,
     Ownership,
 )
 from turnout.protocol.models import utc_now
@@ -128,10 +122,6 @@ POLL_TIMEOUT_S = 0.025
 STATUS_MIN_INTERVAL_S = 0.25
 #: ... and at least this often regardless (counters move).
 STATUS_MAX_INTERVAL_S = 5.0
-#: Attempts of one commit call within a step (then the next step tries again): three
-#: tries ride out a coordinator move without stalling the loop for long.
-COMMIT_ATTEMPTS = 3
-COMMIT_BACKOFF_MAX_S = 0.5
 #: Pause after a step interrupted by a ZooKeeper or Kafka error, so an outage costs a
 #: few log lines per second rather than a busy loop.
 STEP_RETRY_S = 0.2
@@ -157,26 +147,6 @@ class AgentState(StrEnum):
     STOPPING = "STOPPING"
     STOPPED = "STOPPED"
     FAILED = "FAILED"
-
-
-@dataclass
-class _Held:
-    """A partition whose owner node this agent holds."""
-
-    claim: Claim
-    start_offset: int
-    #: Next offset expected from Kafka (records below it are duplicates of a re-fetch).
-    next_fetch: int
-    #: The stored commit (None: nothing stored yet).
-    committed: int | None
-    latest: CommitPoint | None = None
-    #: The dispatcher closed it: a release is under way.
-    closed: bool = False
-    #: Records were dropped while it was inactive: seek to ``next_fetch`` on resume.
-    needs_seek: bool = False
-    #: Why the partition cannot be consumed (reset policy ``error``), if so.
-    blocked: str | None = None
-    claimed_at: float = 0.0
 
 
 class Agent:
@@ -212,7 +182,7 @@ class Agent:
         self._store: OffsetStore | None = None
         self._dispatcher: Dispatcher | None = None
         self._batcher = CommitBatcher(config.commit_interval_s, config.commit_every)
-        self._held: dict[TP, _Held] = {}
+        self._held: dict[TP, Holding] = {}
         #: Partitions whose records may start now (owned, claimed, not releasing/paused).
         self._active: frozenset[TP] = frozenset()
         self._directive: Directive | None = None
@@ -779,7 +749,7 @@ class Agent:
             tp = claim.tp
             start, skip, blocked = starts[tp]
             found = committed.get(tp)
-            self._held[tp] = _Held(
+            self._held[tp] = Holding(
                 claim=claim,
                 start_offset=start,
                 next_fetch=start,
@@ -1023,7 +993,7 @@ class Agent:
         if self._dispatcher is None or not self._held or not self._lease.valid():
             return  # fenced: nothing may be committed (points stay pending)
         self._update_pauses()
-        due: dict[TP, _Held] = {}
+        due: dict[TP, Holding] = {}
         for tp, held in self._held.items():
             if held.closed or held.blocked:
                 continue
@@ -1035,84 +1005,51 @@ class Agent:
         if due:
             self._commit(due)
 
-    def _commit(self, held: dict[TP, _Held]) -> bool:
+    def _commit(self, held: dict[TP, Holding]) -> bool:
         """Commit the latest points of ``held``; True if all succeeded. Refused without a
-        valid lease; a stale commit drops the partition."""
+        valid lease; a partition the store says is no longer ours is dropped."""
         assert self._store is not None
         if not self._lease.valid() or not (self._zk and self._zk.connected):
             self.metrics.inc("stale_commits_refused", len(held))
             for tp in held:
                 self._batcher.failed(tp)
             return False
-        pending = {tp: (h.claim, h.latest) for tp, h in held.items() if h.latest is not None}
-        store = self._store
-
-        def attempt() -> dict[TP, Exception]:
-            nonlocal pending
-            if not self._lease.valid():
-                return dict.fromkeys(pending, RuntimeError("lease expired"))
-            started = time.monotonic()
-            failed = store.commit({tp: (c, p) for tp, (c, p) in pending.items() if p})
-            self.metrics.commit_seconds.observe(time.monotonic() - started)
-            for tp, (_, point) in pending.items():
-                if tp not in failed and point is not None:
-                    self._batcher.succeeded(tp, point)
-                    claim = self._held[tp].claim
-                    self._held[tp].committed = point.next_offset
-                    self.metrics.inc("commits")
-                    if self._observer is not None:
-                        self._observer.committed(
-                            claim.group, tp[0], tp[1], point.next_offset, claim.epoch
-                        )
-            retryable = {
-                tp: exc for tp, exc in failed.items() if not isinstance(exc, StaleCommitError)
-            }
-            for tp, exc in failed.items():
-                if isinstance(exc, StaleCommitError):
-                    self.metrics.inc("stale_commits_refused")
-                    self._error(f"commit of {tp[0]}/{tp[1]} refused: {exc}; dropping it")
-                    self._drop(tp)
-                    self.metrics.inc("partitions_lost")
-            pending = {tp: pending[tp] for tp in retryable}
-            return retryable
-
-        retrying = Retrying(
-            stop=stop_after_attempt(COMMIT_ATTEMPTS),
-            wait=wait_exponential(multiplier=0.05, max=COMMIT_BACKOFF_MAX_S),
-            retry=retry_if_result(bool),
-            # Out of attempts: hand back the last failures instead of raising.
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else {},
+        outcome = commit_points(
+            self._store,
+            {tp: (h.claim, h.latest) for tp, h in held.items() if h.latest is not None},
+            lease_valid=self._lease.valid,
+            observe_latency=self.metrics.commit_seconds.observe,
         )
-        failures: dict[TP, Exception] = retrying(attempt)
-        for tp, error in failures.items():
+        for tp, point in outcome.committed.items():
+            holding = self._held[tp]
+            self._batcher.succeeded(tp, point)
+            holding.committed = point.next_offset
+            self.metrics.inc("commits")
+            if self._observer is not None:
+                claim = holding.claim
+                self._observer.committed(claim.group, tp[0], tp[1], point.next_offset, claim.epoch)
+        for tp, exc in outcome.stale.items():
+            self.metrics.inc("stale_commits_refused")
+            self._error(f"commit of {tp[0]}/{tp[1]} refused: {exc}; dropping it")
+            self._drop(tp)
+            self.metrics.inc("partitions_lost")
+        for tp, exc in outcome.failed.items():
             self._batcher.failed(tp)
             self.metrics.inc("commit_failures")
-            self._error(f"commit of {tp[0]}/{tp[1]} failed: {error}")
-        return not failures and all(tp in self._held for tp in held)
+            self._error(f"commit of {tp[0]}/{tp[1]} failed: {exc}")
+        return not outcome.failed and not outcome.stale and len(outcome.committed) == len(held)
 
     # ---- status -------------------------------------------------------------------------
 
     def _build_status(self) -> InstanceStatus:
         group = self._binding.group if self._binding else ""
-        owned = tuple(
-            OwnedPartition(
-                group=group,
-                topic=tp[0],
-                partition=tp[1],
-                committed_offset=h.committed,
-                processed=max(
-                    0, (h.latest.next_offset if h.latest else h.start_offset) - h.start_offset
-                ),
-            )
-            for tp, h in sorted(self._held.items())
-        )
         return InstanceStatus(
             instance=self.config.instance,
             colour=self.config.colour,
             version=self.config.version,
             epoch=self._applied_epoch,
             state=str(self._state),
-            owned=owned,
+            owned=tuple(h.row(group) for _, h in sorted(self._held.items())),
             fenced=self._lease.state() in (LeaseState.FENCED, LeaseState.REVOKED),
             counters=self.metrics.snapshot(),
             errors=tuple(self._errors),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from turnout.agent import Agent, AgentConfig, AgentState, Record
 from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.holding import Holding
 from turnout.agent.lease import Lease
 from turnout.agent.offsets import Claim
-from turnout.agent.runtime import _Held
 from turnout.protocol import Binding, Colour, Directive, Role
 
 
@@ -69,7 +69,7 @@ def _agent() -> tuple[Agent, Clock, FakeDispatcher, Recorder]:
     agent._registered = True
     agent._set_state(AgentState.RUNNING)
     claim = Claim("g", TP0, "/owners/g/t/0", 0, 1, "a")
-    agent._held[TP0] = _Held(claim=claim, start_offset=0, next_fetch=0, committed=None)
+    agent._held[TP0] = Holding(claim=claim, start_offset=0, next_fetch=0, committed=None)
     agent._desired = {TP0}
     agent._directive = Directive.model_validate(
         {
