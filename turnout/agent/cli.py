@@ -110,12 +110,14 @@ def _parse_properties(items: list[str]) -> dict[str, str]:
 @app.command()
 def run(
     handler: Annotated[str, typer.Argument(help="The record handler: package.module:function")],
-    deployment: Annotated[str | None, typer.Option(help="[env: TURNOUT_AGENT_DEPLOYMENT]")] = None,
+    deployment: Annotated[
+        str | None, typer.Option(help="Deployment name (env TURNOUT_AGENT_DEPLOYMENT)")
+    ] = None,
     colour: Annotated[
-        str | None, typer.Option(help="blue or green [env: TURNOUT_AGENT_COLOUR]")
+        str | None, typer.Option(help="blue or green (env TURNOUT_AGENT_COLOUR)")
     ] = None,
     instance: Annotated[
-        str | None, typer.Option(help="Stable instance name [env: TURNOUT_AGENT_INSTANCE]")
+        str | None, typer.Option(help="Stable instance name (env TURNOUT_AGENT_INSTANCE)")
     ] = None,
     version: Annotated[str | None, typer.Option(help="Version label shown in status")] = None,
     zookeeper: Annotated[str | None, typer.Option(help="ZooKeeper connect string")] = None,
@@ -143,7 +145,11 @@ def run(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
     log_json: Annotated[bool, typer.Option(help="JSON-lines logs (else plain text)")] = True,
 ) -> None:
-    """Run an agent until SIGTERM/SIGINT, then drain, commit, release and exit 0."""
+    """Run an agent until SIGTERM/SIGINT, then drain, commit, release and exit 0.
+
+    Every option also reads TURNOUT_AGENT_<FIELD> (e.g. TURNOUT_AGENT_SESSION_TIMEOUT_S)
+    and the --properties file; options win over the environment, which wins over the file.
+    """
     try:
         function = load_handler(handler)
         config = build_config(
