@@ -88,3 +88,6 @@ class Run:
     records: list[Record]
     #: Attempts already made on ``records[0]`` (per-message) or the batch (per-batch).
     attempts: int
+    #: Leading records already completed and accounted (by the supervisor, while the
+    #: worker was still inside the run).
+    reported: int = 0

@@ -483,20 +483,18 @@ class WorkManager:
         exhausted: list[Record] = []
         attempts = run.attempts + 1
         with self._lock:
-            part.running -= len(records)
+            # The supervisor may have reported the first ``reported`` records already.
+            reported = run.reported
+            part.running -= len(records) - reported
             if part.closing:
                 self._drained.notify_all()
             if part.closed:
-                part.released += len(records)
-                self._released += len(records)
+                part.released += len(records) - reported
+                self._released += len(records) - reported
                 lane.scheduled = False
                 return
-            if ok:
-                part.tracker.complete_all([record.offset for record in records[:ok]])
-                part.released += ok
-                self._released += ok
-                part.processed += ok
-                self._dl_guard.successes(ok, now)
+            if ok > reported:
+                self._report_locked(run, ok, now)
             if deferred and not part.closing and not self._halted:
                 self._defer_locked(run, ok, now)
                 return
@@ -541,6 +539,36 @@ class WorkManager:
             "permanent failure" if permanent else "attempts used up", attempts, error,
         )  # fmt: skip
         self._decide(lane, exhausted, error, attempts, permanent)
+
+    def _report_locked(self, run: Run, upto: int, now: float) -> None:
+        """Complete ``run.records[run.reported:upto]`` (all succeeded)."""
+        part = run.lane.part
+        count = upto - run.reported
+        part.tracker.complete_all([record.offset for record in run.records[run.reported : upto]])
+        run.reported = upto
+        part.released += count
+        self._released += count
+        part.processed += count
+        self._dl_guard.successes(count, now)
+
+    def _report_progress_locked(self, now: float) -> None:
+        """Complete the records a worker finished earlier in a run it is still in (stuck on
+        a slow record), so they need not wait for the run's end to count, be committed and
+        free their in-flight slots."""
+        if self._per_batch:
+            return
+        for worker in self._workers:
+            attempt = worker.attempt
+            # An empty token means no attempt is running: the worker reports itself.
+            if attempt is None or not attempt[3]:
+                continue
+            run, pos = attempt[1], attempt[2]
+            part = run.lane.part
+            if pos > run.reported and not part.closed:
+                part.running -= pos - run.reported
+                self._report_locked(run, pos, now)
+                if part.closing:
+                    self._drained.notify_all()
 
     def _defer_locked(self, run: Run, ok: int, now: float) -> None:
         """Put the unstarted rest of a run back and look at the lane again after
@@ -690,6 +718,7 @@ class WorkManager:
                         lane.scheduled = True
                         self._ready.append(lane)
                         self._wake_worker_locked()
+                self._report_progress_locked(now)
                 for worker in self._workers:
                     claimed = worker.claim_if_late(now, self._config.task_timeout)
                     if claimed is not None:

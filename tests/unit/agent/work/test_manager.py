@@ -741,3 +741,26 @@ def test_nothing_starts_while_the_agents_gate_is_shut_and_work_resumes_when_it_o
     open_.set()
     settle(manager, TP0, 20)
     assert sorted(seen) == list(range(20))
+
+
+def test_a_partition_at_its_bound_is_refused_until_back_under_half_of_it(
+    managers: list[WorkManager],
+) -> None:
+    gates = [threading.Event() for _ in range(10)]
+    manager = build(
+        managers, lambda rec: gates[rec.offset].wait(5.0), max_in_flight_per_partition=10
+    )
+    manager.open_partition(TP0, 0, frozenset())
+    for offset in range(10):
+        manager.submit(record(offset))
+    assert not manager.wants_more(TP0)
+    for offset in range(4):
+        gates[offset].set()
+    wait_until(lambda: manager.in_flight == 6, "four records to finish")
+    # Under the bound, but not yet under half of it: still refused (no pause/resume churn).
+    assert not manager.wants_more(TP0)
+    gates[4].set()
+    wait_until(lambda: manager.in_flight == 5, "a fifth record to finish")
+    assert manager.wants_more(TP0)
+    for gate in gates:
+        gate.set()
