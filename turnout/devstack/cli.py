@@ -18,7 +18,7 @@ app = typer.Typer(
 
 StateDir = Annotated[
     Path | None,
-    typer.Option(help="Where configs, data, logs and pids live [env: TURNOUT_DEV_STATE_DIR]"),
+    typer.Option(help="Where configs, data, logs and pids live (env TURNOUT_DEV_STATE_DIR)"),
 ]
 
 
@@ -55,11 +55,11 @@ def _describe(statuses: list[ServiceStatus]) -> str:
 def up(
     state_dir: StateDir = None,
     zookeeper_port: Annotated[
-        int | None, typer.Option(help="[env: TURNOUT_DEV_ZOOKEEPER_PORT]")
+        int | None, typer.Option(help="(env TURNOUT_DEV_ZOOKEEPER_PORT)")
     ] = None,
-    kafka_port: Annotated[int | None, typer.Option(help="[env: TURNOUT_DEV_KAFKA_PORT]")] = None,
+    kafka_port: Annotated[int | None, typer.Option(help="(env TURNOUT_DEV_KAFKA_PORT)")] = None,
     kafka_controller_port: Annotated[
-        int | None, typer.Option(help="[env: TURNOUT_DEV_KAFKA_CONTROLLER_PORT]")
+        int | None, typer.Option(help="(env TURNOUT_DEV_KAFKA_CONTROLLER_PORT)")
     ] = None,
 ) -> None:
     """Fetch (once), configure and start ZooKeeper and Kafka; wait until both answer."""

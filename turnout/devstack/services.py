@@ -150,8 +150,15 @@ def zookeeper_version(settings: StackSettings) -> str:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (Kafka's Uuid)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (Kafka's Uuid).
+
+    Like Kafka's ``Uuid.randomUuid``, an id starting with '-' is drawn again: the storage
+    tool would read it as an option (it happens for 1 id in 64).
+    """
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def write_kafka_config(settings: StackSettings) -> ServiceLayout:
