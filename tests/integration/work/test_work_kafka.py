@@ -95,14 +95,15 @@ def test_the_rate_guard_stops_a_bad_deploy_from_draining_the_topic_into_its_dlq(
     def handler(record: Record) -> None:
         raise RuntimeError("every record fails after a bad deploy")
 
+    config = WorkConfig(
+        max_retries=1,
+        backoff=0.01,
+        dead_letter=DeadLetterConfig(max_consecutive=3, max_ratio=1.0, min_samples=1),
+    )
     manager = WorkManager(
-        WorkConfig(
-            max_retries=1,
-            backoff=0.01,
-            dead_letter=DeadLetterConfig(max_consecutive=3, max_ratio=1.0, min_samples=1),
-        ),
+        config,
         handler=handler,
-        dead_letters=DeadLetterProducer(services.kafka, group),
+        dead_letters=DeadLetterProducer.from_config(services.kafka, group, config.dead_letter),
     )
     loop = AssignLoop(services.kafka, group, [(topic, 0)], manager)
     loop.open()

@@ -20,6 +20,7 @@ from typing import Protocol
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from turnout.agent.dispatch import Record
+from turnout.agent.work.config import DeadLetterConfig
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,17 @@ class DeadLetterProducer:
         self._closed = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="turnout-dlq-poll", daemon=True)
         self._poller.start()
+
+    @classmethod
+    def from_config(
+        cls,
+        bootstrap: str,
+        group: str,
+        config: DeadLetterConfig,
+        producer_config: Mapping[str, str | int | float | bool] | None = None,
+    ) -> DeadLetterProducer:
+        """A producer with ``WorkConfig.dead_letter``'s topic template and message cut."""
+        return cls(bootstrap, group, config.topic, config.max_error_message_bytes, producer_config)
 
     def topic_for(self, topic: str) -> str:
         return self._template.format(topic=topic)
