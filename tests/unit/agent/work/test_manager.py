@@ -764,3 +764,26 @@ def test_a_partition_at_its_bound_is_refused_until_back_under_half_of_it(
     assert manager.wants_more(TP0)
     for gate in gates:
         gate.set()
+
+
+def test_a_retry_in_key_mode_blocks_only_its_own_key(managers: list[WorkManager]) -> None:
+    attempts: dict[int, int] = {}
+    done: list[int] = []
+
+    def handler(rec: Record) -> None:
+        attempts[rec.offset] = attempts.get(rec.offset, 0) + 1
+        if rec.offset == 0 and attempts[0] < 2:
+            raise RuntimeError("flaky")
+        done.append(rec.offset)
+
+    manager = build(
+        managers, handler, ordering=Ordering.KEY, workers=2, backoff=0.5, backoff_max=0.5
+    )
+    manager.open_partition(TP0, 0, frozenset())
+    # Offsets 0, 2, 4 have key a; 1, 3, 5 key b.
+    for offset in range(6):
+        manager.submit(record(offset, key=b"a" if offset % 2 == 0 else b"b"))
+    wait_until(lambda: sorted(done) == [1, 3, 5], "key b to finish while key a waits")
+    assert attempts[0] == 1
+    settle(manager, TP0, 6)
+    assert [o for o in done if o % 2 == 0] == [0, 2, 4]
