@@ -10,10 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.work.kafka_support import produce
+from tests.integration.work.kafka_support import produce, read_all
 from tests.integration.work.loop import read_committed
 from tests.support.agent_kit import REPO_ROOT, World
-from tests.support.services import Services
+from tests.support.services import Services, create_topic
+from turnout.agent import Agent
+from turnout.agent.dispatch import Record
+from turnout.agent.work import (
+    DeadLetterProducer,
+    FailedDecision,
+    Failure,
+    Ordering,
+    PermanentFailure,
+    WorkConfig,
+    work_manager_factory,
+)
 
 #: The first agent claims, processes and commits within a few seconds; the successor
 #: waits for the killed agent's ZooKeeper session (4 s) to expire first.
@@ -97,3 +108,45 @@ def test_a_crash_with_3_and_7_unfinished_commits_3_and_the_successor_redoes_only
     finally:
         second.terminate()
         second.wait(20)
+
+
+def test_in_the_agent_a_dead_letter_commits_past_its_record_and_do_not_commit_holds(
+    the_world: World,
+) -> None:
+    world = the_world
+    create_topic(world.kafka, f"{world.topic}.dlq", 1)
+    world.create_directive()
+    produce(world.kafka, world.topic, 10)
+
+    def handler(record: Record) -> None:
+        if record.offset in (2, 5):
+            raise PermanentFailure(f"bad record {record.offset}")
+
+    def on_failure(failure: Failure) -> FailedDecision:
+        if failure.record.offset == 5:
+            return FailedDecision.DO_NOT_COMMIT_AND_CONTINUE
+        return FailedDecision.COMMIT_AND_CONTINUE
+
+    work = WorkConfig(ordering=Ordering.PARTITION)
+    agent = Agent(
+        world.config("solo"),
+        handler,
+        dispatcher_factory=work_manager_factory(
+            work,
+            on_failure=on_failure,
+            dead_letters=lambda: DeadLetterProducer.from_config(
+                world.kafka, world.group, work.dead_letter
+            ),
+        ),
+    ).start()
+    world.agents["solo"] = agent
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while committed(world) != (5, (6, 7, 8, 9)):
+        assert time.monotonic() < deadline, f"commit is {committed(world)}, not 5 with 6-9 done"
+        time.sleep(0.1)
+    # Later commits never pass the held record.
+    time.sleep(1.0)
+    assert committed(world) == (5, (6, 7, 8, 9))
+    letters = read_all(world.kafka, f"{world.topic}.dlq", 1)
+    assert [m.value() for m in letters] == [b"v2"]
+    assert agent.stop(15)

@@ -192,7 +192,9 @@ class WorkManager:
                 self._drain_inbox_locked()
             old = self._parts.get(tp)
             if old is not None:
+                # Opened again without a close: the old ownership's results are void.
                 self._drop_queued_locked(old)
+                old.closed = True
             part = Partition(
                 tp, OffsetTracker(next_offset), frozenset(o for o in skip if o >= next_offset)
             )
