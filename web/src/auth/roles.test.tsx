@@ -1,5 +1,5 @@
 import { screen, waitFor } from "@testing-library/react";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Role } from "../api/types";
 import { DeploymentPage } from "../pages/DeploymentPage";
 import { FakeEventSource, mockApi } from "../test/api";
@@ -40,7 +40,6 @@ function serve(role: Role) {
 
 describe("role gating on the deployment page", () => {
   beforeEach(() => FakeEventSource.install());
-  afterEach(() => vi.unstubAllGlobals());
 
   it("shows a viewer no mutating control, and says why", async () => {
     serve("viewer");
@@ -67,7 +66,6 @@ describe("role gating on the deployment page", () => {
 });
 
 describe("RequireRole", () => {
-  afterEach(() => vi.unstubAllGlobals());
 
   it("renders the fallback, not the children, below the needed role", async () => {
     mockApi({ "GET /whoami": { name: "vera", role: "viewer" } });

@@ -1,6 +1,6 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { FakeEventSource, mockApi, reply } from "../test/api";
 import { makeDeployment, makeState, makeSwitch, partition } from "../test/fixtures";
 import { renderSignedIn } from "../test/render";
@@ -27,7 +27,6 @@ const owners = () => screen.getAllByTestId("partition-cell").filter((c) => !c.cl
 
 describe("DeploymentPage", () => {
   beforeEach(() => FakeEventSource.install());
-  afterEach(() => vi.unstubAllGlobals());
 
   it("opens one event stream with the token in the query and redraws the map from its state events", async () => {
     mockApi(routes());
@@ -45,6 +44,20 @@ describe("DeploymentPage", () => {
     await waitFor(() => expect(owners()).toEqual(["green", "green", "green", "green"]));
     expect(screen.getByTestId("live-status")).toHaveAttribute("data-status", "open");
     expect(FakeEventSource.instances).toHaveLength(1); // no reconnect or polling
+  });
+
+  it("re-reads the deployment once when a state event shows a newer epoch, not in a loop", async () => {
+    const { calls } = mockApi(routes());
+    open();
+    const source = await waitFor(() => FakeEventSource.latest());
+    act(() => source.emit("state", makeState({ epoch: 9 })));
+    const reads = () => calls.filter((c) => c.method === "GET" && c.path === "/deployments/billing").length;
+    await waitFor(() => expect(reads()).toBe(2));
+    act(() => source.emit("state", makeState({ epoch: 9, lag_total: 11 })));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reads()).toBe(2); // the mock still says epoch 7, yet no third read
+    act(() => source.emit("state", makeState({ epoch: 10 })));
+    await waitFor(() => expect(reads()).toBe(3));
   });
 
   it("switches after a confirmation that states what will happen, then follows the switch live", async () => {

@@ -5,7 +5,7 @@
  * - then the deployment's event stream (`state` and `switch` events) keeps the map, the
  *   instances, the lag chart and the switch timeline current, without polling.
  */
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import type { Deployment, DeploymentState, LagPoint, Switch } from "../api/types";
 import { partitionKey } from "../api/types";
@@ -70,12 +70,17 @@ export function DeploymentPage() {
 
   const state: DeploymentState | null = events.state ?? initialState.data;
 
-  // A new epoch means the deployment changed (switch, pins, pause): re-read its settings.
+  // A new epoch means the deployment changed (switch, pins, pause): re-read its settings,
+  // once per epoch seen, so a deployment record that lags behind ZooKeeper is not re-read in a loop.
   const liveEpoch = events.state?.epoch;
   const knownEpoch = deployment.data?.epoch;
   const reloadDeployment = deployment.reload;
+  const reloadedFor = useRef<number | null>(null);
   useEffect(() => {
-    if (liveEpoch !== undefined && knownEpoch !== undefined && liveEpoch > knownEpoch) reloadDeployment();
+    if (liveEpoch === undefined || knownEpoch === undefined || liveEpoch <= knownEpoch) return;
+    if (reloadedFor.current === liveEpoch) return;
+    reloadedFor.current = liveEpoch;
+    reloadDeployment();
   }, [liveEpoch, knownEpoch, reloadDeployment]);
 
   if (deployment.status === "error" && !deployment.data) {

@@ -1,11 +1,10 @@
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { App } from "../App";
 import { mockApi, reply } from "../test/api";
 
 describe("login", () => {
-  afterEach(() => vi.unstubAllGlobals());
 
   it("checks the token with /whoami, keeps it for the tab and shows the role", async () => {
     const { calls } = mockApi({

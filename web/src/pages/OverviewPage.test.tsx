@@ -1,12 +1,11 @@
 import { screen, within } from "@testing-library/react";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mockApi, reply } from "../test/api";
 import { makeDeployment, makeState, makeSwitch } from "../test/fixtures";
 import { renderSignedIn } from "../test/render";
 import { OverviewPage } from "./OverviewPage";
 
 describe("OverviewPage", () => {
-  afterEach(() => vi.unstubAllGlobals());
 
   it("shows each deployment's live colour, versions, instances per colour, lag status and last switch", async () => {
     mockApi({
