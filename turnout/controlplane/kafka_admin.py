@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._listoffsets import OffsetSpec
 
@@ -44,6 +44,7 @@ def tp_key(tp: TP) -> str:
 class KafkaAdmin:
     def __init__(self) -> None:
         self._clients: dict[str, AdminClient] = {}
+        self._readers: dict[tuple[str, str], Consumer] = {}
         self._lock = threading.Lock()
 
     def _client(self, bootstrap: str) -> AdminClient:
@@ -76,22 +77,45 @@ class KafkaAdmin:
             found.extend((topic, p) for p in described.partitions)
         return sorted(found)
 
+    def _offset_reader(self, bootstrap: str, group: str) -> Consumer:
+        # A consumer that never subscribes reads the group's commits (OffsetFetch) without
+        # joining it. Not the AdminClient: its OffsetFetch crashes librdkafka when the
+        # broker answers NOT_COORDINATOR (fresh broker or moved coordinator;
+        # librdkafka#5040), while the consumer retries that answer itself.
+        with self._lock:
+            reader = self._readers.get((bootstrap, group))
+            if reader is None:
+                reader = Consumer(
+                    {
+                        "bootstrap.servers": bootstrap,
+                        "group.id": group,
+                        "enable.auto.commit": False,
+                        "socket.timeout.ms": int(REQUEST_TIMEOUT_S * 1000),
+                        "log_level": 0,
+                    }
+                )
+                self._readers[(bootstrap, group)] = reader
+            return reader
+
     def committed(self, bootstrap: str, group: str, tps: Iterable[TP]) -> dict[TP, int | None]:
         wanted = [TopicPartition(t, p) for t, p in tps]
         if not wanted:
             return {}
-        request = [ConsumerGroupTopicPartitions(group, wanted)]
         try:
-            futures = self._client(bootstrap).list_consumer_group_offsets(
-                request, request_timeout=REQUEST_TIMEOUT_S
+            result = self._offset_reader(bootstrap, group).committed(
+                wanted, timeout=REQUEST_TIMEOUT_S
             )
-            result = futures[group].result(timeout=REQUEST_TIMEOUT_S)
-        except (KafkaException, TimeoutError) as exc:
+        except KafkaException as exc:
             raise KafkaDownError(
                 f"Kafka at {bootstrap}: committed offsets of {group}: {exc}"
             ) from exc
         offsets: dict[TP, int | None] = {}
-        for tp in result.topic_partitions:
+        for tp in result:
+            if tp.error is not None:
+                raise KafkaDownError(
+                    f"Kafka at {bootstrap}: committed offset of {tp.topic}/{tp.partition} "
+                    f"in {group}: {tp.error}"
+                )
             offset = int(tp.offset)
             offsets[(tp.topic, tp.partition)] = None if offset < 0 else offset
         return offsets
