@@ -1,0 +1,41 @@
+"""The switch benchmark's measurements (bench/switch.py) on hand-made histories."""
+
+from __future__ import annotations
+
+from bench.switch import gap_ms_max, percentile, switch_done_ns
+from turnout.agent.verify import Processed
+
+MS = 1_000_000
+
+
+def processed(instance: str, partition: int, offset: int, start_ms: int, end_ms: int) -> Processed:
+    return Processed(
+        instance=instance, colour="blue", pid=1, ts=0.0, mono_ns=end_ms * MS, topic="t",
+        partition=partition, offset=offset, key=None, value=f"v{offset}", epoch=1,
+        start_ns=start_ms * MS, end_ns=end_ms * MS,
+    )  # fmt: skip
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([5.0], 99) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
+    assert percentile(list(map(float, range(1, 101))), 99) == 99.0
+
+
+def test_gap_counts_only_time_a_ready_record_waited_after_the_switch_started() -> None:
+    acked = {(0, 0): ("v0", 0), (0, 1): ("v1", 100 * MS), (0, 2): ("v2", 110 * MS)}
+    events = [
+        processed("a", 0, 0, 10, 12),  # before the switch: a 10 ms wait, not counted
+        processed("b", 0, 1, 400, 401),  # produced at 100, switch at 150: waited 250
+        processed("b", 0, 2, 401, 402),  # ready when offset 1 ended: no wait
+    ]
+    assert gap_ms_max(acked, events, [150 * MS]) == 250.0
+    assert gap_ms_max(acked, events, []) == 0.0
+
+
+def test_a_switch_is_done_when_every_partition_was_processed_by_the_new_side() -> None:
+    events = [processed("new-0", 0, 5, 200, 201), processed("old-0", 1, 5, 210, 211)]
+    assert switch_done_ns(events, {"new-0"}, 100 * MS, 2) is None
+    events.append(processed("new-0", 1, 6, 300, 301))
+    assert switch_done_ns(events, {"new-0"}, 100 * MS, 2) == 300 * MS
+    assert switch_done_ns(events, {"new-0"}, 250 * MS, 2) is None
