@@ -1,5 +1,10 @@
 """The agent: ZooKeeper-coordinated partition ownership around one Kafka consumer.
 
+This module is the agent's lifecycle: connection, registration, lease and fence, the
+state machine below and the reconcile loop that decides which partitions to hold. The
+partitions themselves (claim, re-stamp, release, fetch pausing, routing, commits) are
+``datapath.DataPath``'s.
+
 Threads:
 - the *agent thread* does every ZooKeeper write, every Kafka call and all bookkeeping;
 - the *heartbeat thread* renews the lease (one ZooKeeper read per interval);
@@ -45,34 +50,25 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Set
 from enum import StrEnum
 from types import TracebackType
 from typing import Self
 from wsgiref.simple_server import WSGIServer
 
-from confluent_kafka import KafkaException, Message
+from confluent_kafka import KafkaException
 from prometheus_client import start_http_server
 
 from turnout.agent.agreement import StaleView, View, agree, members_of_colour, owners_of
-from turnout.agent.commits import CommitBatcher
-from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
+from turnout.agent.datapath import POLL_TIMEOUT_S, DataPath
 from turnout.agent.dispatch import TP, Dispatcher, Record
 from turnout.agent.holding import Holding
-from turnout.agent.kafka_source import KafkaSource
 from turnout.agent.lease import Lease, LeaseState, heartbeat_interval
 from turnout.agent.logs import ContextLog
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.observer import AgentObserver
-from turnout.agent.offsets import (
-    Claim,
-    Committed,
-    KafkaOffsetStore,
-    OffsetStore,
-    ZkOffsetStore,
-)
+from turnout.agent.offsets import OffsetStore
 from turnout.agent.sequential import (
     DispatchContext,
     DispatcherFactory,
@@ -80,7 +76,6 @@ from turnout.agent.sequential import (
     SequentialDispatcher,
 )
 from turnout.agent.znodes import (
-    create_owner,
     put_ephemeral,
     read_snapshot,
     sweep_owner_nodes,
@@ -91,13 +86,11 @@ from turnout.protocol import (
     Directive,
     InstanceRegistration,
     InstanceStatus,
-    Ownership,
 )
 from turnout.protocol.models import utc_now
 from turnout.zk import (
     ConnectionState,
     WatchEvent,
-    ZkBadVersionError,
     ZkError,
     ZkGateway,
     ZkNoNodeError,
@@ -115,9 +108,6 @@ DEBOUNCE_MAX_S = 0.25
 RESYNC_INTERVAL_S = 10.0
 #: How often to look for partition-count changes in Kafka metadata (Kafka has no watch).
 METADATA_POLL_INTERVAL_S = 5.0
-#: Longest a Kafka poll blocks the agent thread: bounds the reaction time to ZooKeeper
-#: events and lease changes.
-POLL_TIMEOUT_S = 0.025
 #: Status znode writes: at most this often when something changed ...
 STATUS_MIN_INTERVAL_S = 0.25
 #: ... and at least this often regardless (counters move).
@@ -134,6 +124,22 @@ DEFAULT_STOP_TIMEOUT_S = 30.0
 MAX_ERRORS = 20
 
 logger = logging.getLogger("turnout.agent")
+
+__all__ = [
+    "CONNECT_RETRY_S",
+    "DEBOUNCE_MAX_S",
+    "DEBOUNCE_S",
+    "DEFAULT_STOP_TIMEOUT_S",
+    "MAX_ERRORS",
+    "METADATA_POLL_INTERVAL_S",
+    "POLL_TIMEOUT_S",
+    "RESYNC_INTERVAL_S",
+    "STATUS_MAX_INTERVAL_S",
+    "STATUS_MIN_INTERVAL_S",
+    "STEP_RETRY_S",
+    "Agent",
+    "AgentState",
+]
 
 
 class AgentState(StrEnum):
@@ -178,13 +184,7 @@ class Agent:
             logger, {"instance": config.instance, "deployment": config.deployment}
         )
         self._zk: ZkGateway | None = None
-        self._source: KafkaSource | None = None
-        self._store: OffsetStore | None = None
-        self._dispatcher: Dispatcher | None = None
-        self._batcher = CommitBatcher(config.commit_interval_s, config.commit_every)
-        self._held: dict[TP, Holding] = {}
-        #: Partitions whose records may start now (owned, claimed, not releasing/paused).
-        self._active: frozenset[TP] = frozenset()
+        self._data = DataPath(config, self._paths, _Host(self), self.metrics, observer, self._log)
         self._directive: Directive | None = None
         self._binding: Binding | None = None
         self._desired: set[TP] = set()
@@ -229,7 +229,7 @@ class Agent:
             self._metrics_server, _ = start_http_server(
                 self.config.metrics_port, registry=self.metrics.registry
             )
-        self._dispatcher = self._factory(
+        self._data.dispatcher = self._factory(
             DispatchContext(
                 handler=self._handler,
                 may_start=self._may_start,
@@ -316,10 +316,6 @@ class Agent:
             self._dirty_last = now
         self._wake.set()
 
-    def _on_owner_event(self, event: WatchEvent) -> None:
-        del event
-        self._retry_claims()
-
     def _retry_claims(self) -> None:
         with self._events_lock:
             self._claims_due = True
@@ -328,7 +324,42 @@ class Agent:
     # ---- the gate (dispatcher workers' threads) -----------------------------------------
 
     def _may_start(self, record: Record) -> bool:
-        return record.tp in self._active and self._lease.valid()
+        return record.tp in self._data.active and self._lease.valid()
+
+    # ---- the data path's state under its former names -----------------------------------
+    # The state-machine unit tests (tests/unit/agent/test_agent_states.py) set these up
+    # on the agent directly; they are views of ``self._data``, not copies.
+
+    @property
+    def _held(self) -> dict[TP, Holding]:
+        return self._data.held
+
+    @property
+    def _active(self) -> frozenset[TP]:
+        return self._data.active
+
+    @_active.setter
+    def _active(self, active: frozenset[TP]) -> None:
+        self._data.active = active
+
+    @property
+    def _store(self) -> OffsetStore | None:
+        return self._data.store
+
+    @_store.setter
+    def _store(self, store: OffsetStore | None) -> None:
+        self._data.store = store
+
+    @property
+    def _dispatcher(self) -> Dispatcher | None:
+        return self._data.dispatcher
+
+    @_dispatcher.setter
+    def _dispatcher(self, dispatcher: Dispatcher | None) -> None:
+        self._data.dispatcher = dispatcher
+
+    def _commit(self, held: dict[TP, Holding]) -> bool:
+        return self._data.commit(held)
 
     # ---- agent thread -------------------------------------------------------------------
 
@@ -375,20 +406,21 @@ class Agent:
         metadata_due = now - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if (
             metadata_due
-            and self._source is not None
+            and self._data.source is not None
             and self._binding is not None
             and self._read_partitions(self._binding) is not None
         ):
             self._mark_dirty()
-        self._pump()
-        self._commit_due()
+        self._data.pump()
+        self._data.commit_due()
         self._maybe_write_status()
-        reason = self._dispatcher.stop_reason() if self._dispatcher else None
+        dispatcher = self._data.dispatcher
+        reason = dispatcher.stop_reason() if dispatcher else None
         if reason:
             self._error(f"the dispatcher asked to stop: {reason}")
             self._stop_deadline = time.monotonic() + DEFAULT_STOP_TIMEOUT_S
             self._stop_requested.set()
-        if self._source is None or not self._source.assigned:
+        if self._data.source is None or not self._data.source.assigned:
             self._wake.wait(POLL_TIMEOUT_S)
         self._wake.clear()
 
@@ -456,10 +488,10 @@ class Agent:
             self._old_sessions.add(self._lease.session_id)
         self._lease.revoke()
         self.metrics.inc("sessions_lost")
-        lost = list(self._held)
-        self._active = frozenset()
+        lost = list(self._data.held)
+        self._data.active = frozenset()
         for tp in lost:
-            self._drop(tp)
+            self._data.drop(tp)
         self.metrics.inc("partitions_lost", len(lost))
         if self._registered:
             self._error(f"ZooKeeper session lost: dropped {len(lost)} partitions uncommitted")
@@ -526,7 +558,7 @@ class Agent:
                 " processing and commits stopped"
             )
             self._set_state(AgentState.FENCED)
-            self._update_pauses()
+            self._data.update_pauses()
             if self._observer is not None:
                 self._observer.fenced("lease expired")
         elif not fenced and self._state is AgentState.FENCED:
@@ -534,11 +566,12 @@ class Agent:
             self._log.info("fence lifted: session intact", extra={"event": "unfenced"})
             self._set_state(self._steady_state())
             self._mark_dirty()
-            self._update_pauses()
+            self._data.update_pauses()
 
     def _steady_state(self) -> AgentState:
-        if self._held.keys() != self._desired or any(
-            h.claim.epoch != self._epoch() for h in self._held.values()
+        held = self._data.held
+        if held.keys() != self._desired or any(
+            h.claim.epoch != self._epoch() for h in held.values()
         ):
             return AgentState.REBALANCING
         if self._directive is not None and self._directive.paused:
@@ -596,14 +629,15 @@ class Agent:
         if binding is None or directive is None:
             self._retire_source()
             return set()
-        if self._source is not None and self._source.group != binding.group:
+        source = self._data.source
+        if source is not None and source.group != binding.group:
             # The binding changed group: release under the old one first.
             self._apply(set())
-            if self._held:
+            if self._data.held:
                 return None
             self._retire_source()
         self._binding = binding
-        if self._source is None:
+        if self._data.source is None:
             self._open_source(binding)
         stale = time.monotonic() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not any(self._partitions.get(t) for t in binding.topics):
@@ -640,33 +674,20 @@ class Agent:
         return {tp for tp, owner in owners_of(record).items() if owner == self.config.instance}
 
     def _open_source(self, binding: Binding) -> None:
-        self._source = KafkaSource(
-            self.config.kafka,
-            binding.group,
-            client_id=f"turnout-{self.config.deployment}-{self.config.instance}",
-            auto_offset_reset=self.config.auto_offset_reset,
-            properties=self.config.kafka_properties,
-        )
-        if self.config.offset_store == "kafka":
-            self._store = KafkaOffsetStore(self._source)
-        else:
-            assert self._zk is not None
-            self._store = ZkOffsetStore(self._zk, self._paths)
+        self._data.open_source(binding.group)
         self._partitions_read_at = 0.0
 
     def _retire_source(self) -> None:
-        if self._source is not None and not self._held:
-            self._source.close()
-            self._source = None
-            self._store = None
+        if self._data.retire_source():
             self._binding = None
 
     def _read_partitions(self, binding: Binding) -> dict[str, int] | None:
         """Fresh partition counts if they changed since the last read, else None."""
-        assert self._source is not None
+        source = self._data.source
+        assert source is not None
         self._partitions_read_at = time.monotonic()
         try:
-            fresh = self._source.partition_counts(binding.topics)
+            fresh = source.partition_counts(binding.topics)
         except Exception as exc:
             self._error(f"Kafka metadata: {exc}")
             return None
@@ -689,22 +710,24 @@ class Agent:
             self._desired_since.pop(tp, None)
         changed = desired != self._desired
         self._desired = set(desired)
-        releasing = [tp for tp in self._held if tp not in desired]
+        data = self._data
+        releasing = [tp for tp in data.held if tp not in desired]
         if changed or releasing:
             self.metrics.inc("rebalances")
-        if releasing or (desired - self._held.keys()):
+        if releasing or (desired - data.held.keys()):
             self._set_state(AgentState.REBALANCING)
         if releasing:
             drain_s = (self._directive.drain_timeout_ms / 1000) if self._directive else 10.0
-            self._release_many(releasing, now + drain_s)
-        for tp, held in list(self._held.items()):
+            data.release_many(releasing, now + drain_s)
+        for tp, held in list(data.held.items()):
             if held.claim.epoch != epoch and tp in desired:
-                self._restamp(tp, epoch)
-        self._claim_many(sorted(desired - self._held.keys()), epoch)
+                data.restamp(tp, epoch)
+        claims = sorted(desired - data.held.keys())
+        if claims:
+            assert self._binding is not None
+            data.claim_many(claims, self._binding.group, epoch, self._desired_since)
         self._refresh_active()
-        if self._held.keys() == desired and all(
-            h.claim.epoch == epoch for h in self._held.values()
-        ):
+        if data.held.keys() == desired and all(h.claim.epoch == epoch for h in data.held.values()):
             if self._applied_epoch != epoch:
                 self._log.info(
                     "applied epoch %d", epoch, extra={"event": "applied", "epoch": epoch}
@@ -712,203 +735,12 @@ class Agent:
             self._applied_epoch = epoch
         if self._state not in (AgentState.FENCED, AgentState.REJOINING):
             self._set_state(self._steady_state())
-        self.metrics.owned_partitions.set(len(self._held))
+        self.metrics.owned_partitions.set(len(data.held))
         self._status_dirty = True
 
     def _refresh_active(self) -> None:
         paused = self._directive is not None and self._directive.paused
-        self._active = frozenset(
-            tp
-            for tp, h in self._held.items()
-            if tp in self._desired and not h.closed and h.blocked is None and not paused
-        )
-        self._update_pauses()
-
-    def _claim_many(self, tps: list[TP], epoch: int) -> None:
-        """Create the owner nodes we can, read all their offsets in one go, start them."""
-        claims = [c for tp in tps if (c := self._create_owner(tp, epoch)) is not None]
-        if not claims:
-            return
-        assert self._store is not None and self._source is not None
-        assert self._dispatcher is not None and self._zk is not None
-        try:
-            committed = self._store.on_claim(claims)
-            starts = {c.tp: self._start_position(c.tp, committed.get(c.tp)) for c in claims}
-        except Exception as exc:
-            self._error(f"claim of {len(claims)} partitions: reading offsets failed: {exc}")
-            for claim in claims:
-                try:
-                    self._zk.delete(claim.owner_path, version=claim.owner_version)
-                except ZkError:
-                    self._sweep_needed = True
-            self._mark_dirty()
-            return
-        now = time.monotonic()
-        assign: list[tuple[TP, int]] = []
-        for claim in claims:
-            tp = claim.tp
-            start, skip, blocked = starts[tp]
-            found = committed.get(tp)
-            self._held[tp] = Holding(
-                claim=claim,
-                start_offset=start,
-                next_fetch=start,
-                committed=found.next_offset if found else None,
-                blocked=blocked,
-                claimed_at=now,
-            )
-            self._batcher.track(tp, start)
-            if self._observer is not None:
-                self._observer.claimed(claim.group, tp[0], tp[1], epoch, start)
-            if blocked is None:
-                assign.append((tp, start))
-                self._dispatcher.open_partition(tp, start, skip)
-            else:
-                self._error(blocked)
-            self.metrics.inc("partitions_claimed")
-            since = self._desired_since.get(tp)
-            if since is not None:
-                self.metrics.handoff_seconds.observe(now - since)
-            self._log.info(
-                "claimed %s/%d at offset %d (epoch %d)",
-                tp[0],
-                tp[1],
-                start,
-                epoch,
-                extra={"event": "claimed", "topic": tp[0], "partition": tp[1], "offset": start},
-            )
-        self._source.assign(assign)
-
-    def _create_owner(self, tp: TP, epoch: int) -> Claim | None:
-        """Create ``tp``'s owner node; None while another session holds it (its deletion
-        fires the watch set here)."""
-        zk = self._zk
-        assert zk is not None and self._binding is not None
-        group = self._binding.group
-        data = Ownership(
-            instance=self.config.instance,
-            colour=self.config.colour,
-            session_id=self._lease.session_id,
-            epoch=epoch,
-        ).to_bytes()
-        path = self._paths.owner(group, tp[0], tp[1])
-        node = create_owner(zk, path, data, self._old_sessions, self._on_owner_event)
-        if node == "retry":
-            self._retry_claims()
-            return None
-        if node == "busy":
-            return None
-        return Claim(group, tp, node.path, node.version, epoch, self.config.instance)
-
-    def _start_position(
-        self, tp: TP, committed: Committed | None
-    ) -> tuple[int, frozenset[int], str | None]:
-        assert self._source is not None
-        if committed is not None:
-            done = committed.metadata.done if committed.metadata else ()
-            return committed.next_offset, frozenset(done), None
-        policy = self.config.auto_offset_reset
-        if policy == "error":
-            return 0, frozenset(), f"{tp[0]}/{tp[1]} has no committed offset (reset policy: error)"
-        low, high = self._source.watermarks(tp)
-        return (low if policy == "earliest" else high), frozenset(), None
-
-    def _restamp(self, tp: TP, epoch: int) -> None:
-        zk = self._zk
-        assert zk is not None
-        held = self._held[tp]
-        data = Ownership(
-            instance=self.config.instance,
-            colour=self.config.colour,
-            session_id=self._lease.session_id,
-            epoch=epoch,
-        ).to_bytes()
-        try:
-            stat = zk.set(held.claim.owner_path, data, version=held.claim.owner_version)
-        except (ZkBadVersionError, ZkNoNodeError):
-            self._error(f"{tp[0]}/{tp[1]}: owner node changed under us; dropping it")
-            self._drop(tp)
-            self.metrics.inc("partitions_lost")
-            return
-        held.claim = replace(held.claim, owner_version=stat.version, epoch=epoch)
-
-    def _release_many(self, tps: list[TP], deadline: float, *, force: bool = False) -> None:
-        """Drain, commit (one call for all), then delete the owner nodes. A partition
-        whose final commit failed keeps its node and is retried at the next reconcile,
-        unless ``force`` (shutdown), which releases it anyway and says so."""
-        zk = self._zk
-        assert zk is not None and self._dispatcher is not None
-        started = time.monotonic()
-        self._active = self._active - set(tps)
-        if self._source is not None:
-            self._source.pause(tps)
-        for tp in tps:
-            held = self._held[tp]
-            if not held.closed:
-                point = self._dispatcher.close_partition(tp, max(0.0, deadline - time.monotonic()))
-                held.closed = True
-                if point is not None:
-                    held.latest = point
-
-        def ahead(tp: TP) -> bool:
-            latest = self._held[tp].latest
-            return latest is not None and latest.next_offset > (self._batcher.committed(tp) or 0)
-
-        pending = {tp: self._held[tp] for tp in tps if ahead(tp)}
-        if pending:
-            self._commit(pending)
-        for tp in tps:
-            held_now = self._held.get(tp)
-            if held_now is None:
-                continue  # lost while committing
-            if ahead(tp):
-                if not force:
-                    self._mark_dirty()
-                    continue
-                self._error(
-                    f"{tp[0]}/{tp[1]} released without its final commit: the next owner "
-                    f"replays from {self._batcher.committed(tp)}"
-                )
-            if self._observer is not None:
-                claim = held_now.claim
-                self._observer.released(claim.group, tp[0], tp[1], claim.epoch, held_now.committed)
-            try:
-                zk.delete(held_now.claim.owner_path, version=held_now.claim.owner_version)
-            except (ZkNoNodeError, ZkBadVersionError):
-                self._error(f"{tp[0]}/{tp[1]}: owner node was no longer ours at release")
-            except ZkUnavailableError:
-                if not force:
-                    self._sweep_needed = True
-                    self._mark_dirty()
-                    continue
-            final = self._batcher.committed(tp)
-            self._forget(tp)
-            self.metrics.inc("partitions_released")
-            self.metrics.release_seconds.observe(time.monotonic() - started)
-            self._log.info(
-                "released %s/%d at %s",
-                tp[0],
-                tp[1],
-                final,
-                extra={"event": "released", "topic": tp[0], "partition": tp[1], "offset": final},
-            )
-
-    def _drop(self, tp: TP) -> None:
-        """Forget a partition without committing (ownership already lost)."""
-        if self._dispatcher is not None and not self._held[tp].closed:
-            self._dispatcher.close_partition(tp, 0.0)
-        self._forget(tp)
-
-    def _forget(self, tp: TP) -> None:
-        self._held.pop(tp, None)
-        self._active = self._active - {tp}
-        if self._source is not None:
-            self._source.unassign([tp])
-        if self._store is not None:
-            self._store.forget(tp)
-        self._batcher.forget(tp)
-        self.metrics.owned_partitions.set(len(self._held))
-        self._status_dirty = True
+        self._data.refresh_active(self._desired, paused)
 
     def _sweep(self) -> None:
         """Delete owner nodes this session (or an old one) holds but we do not track."""
@@ -918,126 +750,14 @@ class Agent:
         if self._binding is None:
             return
         ours = {self._lease.session_id, *self._old_sessions}
-        for tp in sweep_owner_nodes(zk, self._paths, self._binding, ours, self._held.keys()):
+        held = self._data.held.keys()
+        for tp in sweep_owner_nodes(zk, self._paths, self._binding, ours, held):
             self._log.warning(
                 "deleted stale owner node %s/%d",
                 tp[0],
                 tp[1],
                 extra={"event": "swept", "topic": tp[0], "partition": tp[1]},
             )
-
-    # ---- records ------------------------------------------------------------------------
-
-    def _pump(self) -> None:
-        if self._source is None or self._dispatcher is None:
-            return
-        messages = self._source.poll(POLL_TIMEOUT_S)
-        for message in messages:
-            self._route(message)
-        if messages:
-            self._update_pauses()
-
-    def _route(self, message: Message) -> None:
-        assert self._dispatcher is not None
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        if topic is None or partition is None or offset is None:
-            return
-        tp = (topic, partition)
-        held = self._held.get(tp)
-        if held is None or tp not in self._active:
-            if held is not None:
-                held.needs_seek = True
-            self.metrics.inc("records_dropped")
-            return
-        if offset < held.next_fetch:
-            return  # re-fetched after a seek
-        held.next_fetch = offset + 1
-        headers = tuple(
-            (
-                str(item[0]),
-                item[1] if item[1] is None or isinstance(item[1], bytes) else str(item[1]).encode(),
-            )
-            for item in (message.headers() or ())
-        )
-        self._dispatcher.submit(
-            Record(
-                topic=topic,
-                partition=partition,
-                offset=offset,
-                key=message.key(),
-                value=message.value(),
-                headers=headers,
-                timestamp_ms=message.timestamp()[1],
-                epoch=held.claim.epoch,
-            )
-        )
-
-    def _update_pauses(self) -> None:
-        if self._source is None or self._dispatcher is None:
-            return
-        fenced = self._lease.state() is not LeaseState.VALID
-        wanted = {
-            tp
-            for tp in self._held
-            if fenced or tp not in self._active or not self._dispatcher.wants_more(tp)
-        }
-        seek = {tp: h.next_fetch for tp, h in self._held.items() if h.needs_seek}
-        self._source.set_paused(wanted, seek)
-        for tp in seek:
-            if tp not in wanted:
-                self._held[tp].needs_seek = False
-
-    # ---- commits ------------------------------------------------------------------------
-
-    def _commit_due(self) -> None:
-        if self._dispatcher is None or not self._held or not self._lease.valid():
-            return  # fenced: nothing may be committed (points stay pending)
-        self._update_pauses()
-        due: dict[TP, Holding] = {}
-        for tp, held in self._held.items():
-            if held.closed or held.blocked:
-                continue
-            point = self._dispatcher.commit_point(tp)
-            if point is not None:
-                held.latest = point
-            if self._batcher.due(tp, held.latest):
-                due[tp] = held
-        if due:
-            self._commit(due)
-
-    def _commit(self, held: dict[TP, Holding]) -> bool:
-        """Commit the latest points of ``held``; True if all succeeded. Refused without a
-        valid lease; a partition the store says is no longer ours is dropped."""
-        assert self._store is not None
-        if not self._lease.valid() or not (self._zk and self._zk.connected):
-            self.metrics.inc("stale_commits_refused", len(held))
-            for tp in held:
-                self._batcher.failed(tp)
-            return False
-        outcome = commit_points(
-            self._store,
-            {tp: (h.claim, h.latest) for tp, h in held.items() if h.latest is not None},
-            lease_valid=self._lease.valid,
-            observe_latency=self.metrics.commit_seconds.observe,
-        )
-        for tp, point in outcome.committed.items():
-            holding = self._held[tp]
-            self._batcher.succeeded(tp, point)
-            holding.committed = point.next_offset
-            self.metrics.inc("commits")
-            if self._observer is not None:
-                claim = holding.claim
-                self._observer.committed(claim.group, tp[0], tp[1], point.next_offset, claim.epoch)
-        for tp, exc in outcome.stale.items():
-            self.metrics.inc("stale_commits_refused")
-            self._error(f"commit of {tp[0]}/{tp[1]} refused: {exc}; dropping it")
-            self._drop(tp)
-            self.metrics.inc("partitions_lost")
-        for tp, exc in outcome.failed.items():
-            self._batcher.failed(tp)
-            self.metrics.inc("commit_failures")
-            self._error(f"commit of {tp[0]}/{tp[1]} failed: {exc}")
-        return not outcome.failed and not outcome.stale and len(outcome.committed) == len(held)
 
     # ---- status -------------------------------------------------------------------------
 
@@ -1049,7 +769,7 @@ class Agent:
             version=self.config.version,
             epoch=self._applied_epoch,
             state=str(self._state),
-            owned=tuple(h.row(group) for _, h in sorted(self._held.items())),
+            owned=tuple(h.row(group) for _, h in sorted(self._data.held.items())),
             fenced=self._lease.state() in (LeaseState.FENCED, LeaseState.REVOKED),
             counters=self.metrics.snapshot(),
             errors=tuple(self._errors),
@@ -1097,19 +817,20 @@ class Agent:
         self._set_state(AgentState.STOPPING)
         zk = self._zk
         deadline = self._stop_deadline or time.monotonic() + DEFAULT_STOP_TIMEOUT_S
-        self._active = frozenset()
-        self._update_pauses()
+        data = self._data
+        data.active = frozenset()
+        data.update_pauses()
         if zk is not None and zk.connected and self._registered:
             # Deregister first: peers start their rebalance (and wait on our owner
             # nodes) while we drain, so the handoff overlaps our shutdown.
             with contextlib.suppress(ZkError):
                 zk.delete(self._paths.instance(self.config.instance))
         if zk is not None and self._lease.valid():
-            self._release_many(list(self._held), deadline - 0.5, force=True)
-        for tp in list(self._held):
-            self._drop(tp)
-        if self._dispatcher is not None:
-            self._dispatcher.close(max(0.0, deadline - time.monotonic()))
+            data.release_many(list(data.held), deadline - 0.5, force=True)
+        for tp in list(data.held):
+            data.drop(tp)
+        if data.dispatcher is not None:
+            data.dispatcher.close(max(0.0, deadline - time.monotonic()))
         if zk is not None:
             with contextlib.suppress(ZkError):
                 zk.delete(self._paths.status(self.config.instance))
@@ -1119,13 +840,14 @@ class Agent:
 
     def _abandon(self) -> None:
         """After a failure: stop work and close the session (its ephemerals go with it)."""
-        self._active = frozenset()
-        if self._dispatcher is not None:
+        data = self._data
+        data.active = frozenset()
+        if data.dispatcher is not None:
             try:
-                self._dispatcher.close(0.0)
+                data.dispatcher.close(0.0)
             except Exception:
                 self._log.exception("dispatcher close failed")
-        self._held.clear()
+        data.held.clear()
         self._close_clients()
 
     def _close_clients(self) -> None:
@@ -1134,12 +856,7 @@ class Agent:
             self._metrics_server.shutdown()
             self._metrics_server.server_close()
             self._metrics_server = None
-        if self._source is not None:
-            try:
-                self._source.close()
-            except Exception as exc:
-                self._log.warning("Kafka consumer close failed: %s", exc)
-            self._source = None
+        self._data.close_source()
         if self._zk is not None:
             self._zk.stop()
             self._zk = None
@@ -1164,3 +881,38 @@ class Agent:
         self._errors.append(f"{stamp} {message}")
         self._status_dirty = True
         self._log.warning(message, extra={"event": "error"})
+
+
+class _Host:
+    """The agent as its data path sees it (``datapath.DataPathHost``)."""
+
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+
+    @property
+    def zk(self) -> ZkGateway | None:
+        return self._agent._zk
+
+    @property
+    def lease(self) -> Lease:
+        # Read at each use: the lease object is the agent's (tests replace it).
+        return self._agent._lease
+
+    @property
+    def old_sessions(self) -> Set[int]:
+        return self._agent._old_sessions
+
+    def error(self, message: str) -> None:
+        self._agent._error(message)
+
+    def mark_dirty(self) -> None:
+        self._agent._mark_dirty()
+
+    def retry_claims(self) -> None:
+        self._agent._retry_claims()
+
+    def request_sweep(self) -> None:
+        self._agent._sweep_needed = True
+
+    def status_changed(self) -> None:
+        self._agent._status_dirty = True

@@ -1,0 +1,484 @@
+"""The agent's partition data path: the partitions it holds, from claim to release.
+
+Owns the Kafka consumer and offset store of the current binding, the held partitions
+(``Holding``), the ownership gate's set of active partitions, fetch pausing, record
+routing to the dispatcher, commit batching, and the release-then-claim handoff of one
+partition (owner node, offsets, drain, final commit). The agent (``runtime.py``) decides
+*which* partitions to hold; this module carries it out. Everything here runs on the agent
+thread, except ``active``, which the dispatcher's workers read through the agent's gate.
+
+Per partition::
+
+    (not held) ──claim: owner node created, offset read──▶ held, active
+                                    (or held, blocked: no committed offset, policy error)
+    held ──directive paused / fenced / dispatcher full──▶ fetch paused (still held)
+    held ──new epoch, kept──▶ owner node re-stamped (node changed under us: dropped)
+    held ──release: gate shut, fetch paused, drained, final commit, node deleted──▶ gone
+         (final commit failed: node kept, retried at the next reconcile; forced at stop)
+    held ──drop (session lost, commit refused as stale)──▶ gone, nothing committed
+
+Failures: a claim whose offset read fails deletes the nodes it created (or asks for a
+sweep) and asks for a new reconcile; a commit failure is counted, reported through
+``host.error`` and retried at the next batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Set
+from dataclasses import replace
+from typing import Protocol
+
+from confluent_kafka import Message
+
+from turnout.agent.commits import CommitBatcher
+from turnout.agent.committer import commit_points
+from turnout.agent.config import AgentConfig
+from turnout.agent.dispatch import TP, Dispatcher, Record
+from turnout.agent.holding import Holding
+from turnout.agent.kafka_source import KafkaSource
+from turnout.agent.lease import Lease, LeaseState
+from turnout.agent.logs import ContextLog
+from turnout.agent.metrics import AgentMetrics
+from turnout.agent.observer import AgentObserver
+from turnout.agent.offsets import (
+    Claim,
+    Committed,
+    KafkaOffsetStore,
+    OffsetStore,
+    ZkOffsetStore,
+)
+from turnout.agent.znodes import create_owner
+from turnout.protocol import DeploymentPaths, Ownership
+from turnout.zk import (
+    WatchEvent,
+    ZkBadVersionError,
+    ZkError,
+    ZkGateway,
+    ZkNoNodeError,
+    ZkUnavailableError,
+)
+
+#: Longest a Kafka poll blocks the agent thread: bounds the reaction time to ZooKeeper
+#: events and lease changes.
+POLL_TIMEOUT_S = 0.025
+
+
+class DataPathHost(Protocol):
+    """What the data path needs from the agent around it (called on the agent thread,
+    except ``retry_claims``, which a watch callback calls on kazoo's thread)."""
+
+    @property
+    def zk(self) -> ZkGateway | None:
+        """The current ZooKeeper gateway (None before the first connect, after stop)."""
+
+    @property
+    def lease(self) -> Lease:
+        """The session's lease: no commit, claim stamp or fetch without a valid one."""
+
+    @property
+    def old_sessions(self) -> Set[int]:
+        """Earlier sessions of this agent, whose leftover owner nodes may be replaced."""
+
+    def error(self, message: str) -> None:
+        """Record a problem (log, ``status().errors``)."""
+
+    def mark_dirty(self) -> None:
+        """Ask for a reconcile soon (something could not be finished now)."""
+
+    def retry_claims(self) -> None:
+        """Ask for the pending claims to be tried again (an owner node went away)."""
+
+    def request_sweep(self) -> None:
+        """Owner nodes may exist that this session created but does not track."""
+
+    def status_changed(self) -> None:
+        """What the status znode shows has changed."""
+
+
+class DataPath:
+    """The partitions this agent holds, their consumer, offsets and dispatcher."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        paths: DeploymentPaths,
+        host: DataPathHost,
+        metrics: AgentMetrics,
+        observer: AgentObserver | None,
+        log: ContextLog,
+    ) -> None:
+        self._config = config
+        self._paths = paths
+        self._host = host
+        self._metrics = metrics
+        self._observer = observer
+        self._log = log
+        self._batcher = CommitBatcher(config.commit_interval_s, config.commit_every)
+        self.source: KafkaSource | None = None
+        self.store: OffsetStore | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.held: dict[TP, Holding] = {}
+        #: Partitions whose records may start now (owned, claimed, not releasing/paused).
+        self.active: frozenset[TP] = frozenset()
+
+    # ---- the consumer -------------------------------------------------------------------
+
+    def open_source(self, group: str) -> None:
+        """Open the Kafka consumer (and offset store) of ``group``."""
+        self.source = KafkaSource(
+            self._config.kafka,
+            group,
+            client_id=f"turnout-{self._config.deployment}-{self._config.instance}",
+            auto_offset_reset=self._config.auto_offset_reset,
+            properties=self._config.kafka_properties,
+        )
+        if self._config.offset_store == "kafka":
+            self.store = KafkaOffsetStore(self.source)
+        else:
+            zk = self._host.zk
+            assert zk is not None
+            self.store = ZkOffsetStore(zk, self._paths)
+
+    def retire_source(self) -> bool:
+        """Close the consumer if nothing is held any more; True if it was closed."""
+        if self.source is not None and not self.held:
+            self.source.close()
+            self.source = None
+            self.store = None
+            return True
+        return False
+
+    def close_source(self) -> None:
+        """Close the consumer whatever is held (shutdown); a failure is only logged."""
+        if self.source is not None:
+            try:
+                self.source.close()
+            except Exception as exc:
+                self._log.warning("Kafka consumer close failed: %s", exc)
+            self.source = None
+
+    # ---- the gate -----------------------------------------------------------------------
+
+    def refresh_active(self, desired: Set[TP], paused: bool) -> None:
+        """Open the gate for held partitions that are desired, claimed and not paused."""
+        self.active = frozenset(
+            tp
+            for tp, h in self.held.items()
+            if tp in desired and not h.closed and h.blocked is None and not paused
+        )
+        self.update_pauses()
+
+    def update_pauses(self) -> None:
+        """Pause the fetch of partitions that may not start records or have enough."""
+        if self.source is None or self.dispatcher is None:
+            return
+        fenced = self._host.lease.state() is not LeaseState.VALID
+        wanted = {
+            tp
+            for tp in self.held
+            if fenced or tp not in self.active or not self.dispatcher.wants_more(tp)
+        }
+        seek = {tp: h.next_fetch for tp, h in self.held.items() if h.needs_seek}
+        self.source.set_paused(wanted, seek)
+        for tp in seek:
+            if tp not in wanted:
+                self.held[tp].needs_seek = False
+
+    # ---- claim, re-stamp, release, drop -------------------------------------------------
+
+    def claim_many(
+        self, tps: list[TP], group: str, epoch: int, desired_since: Mapping[TP, float]
+    ) -> None:
+        """Create the owner nodes we can, read all their offsets in one go, start them."""
+        claims = [c for tp in tps if (c := self._create_owner(tp, group, epoch)) is not None]
+        if not claims:
+            return
+        zk = self._host.zk
+        assert self.store is not None and self.source is not None
+        assert self.dispatcher is not None and zk is not None
+        try:
+            committed = self.store.on_claim(claims)
+            starts = {c.tp: self._start_position(c.tp, committed.get(c.tp)) for c in claims}
+        except Exception as exc:
+            self._host.error(f"claim of {len(claims)} partitions: reading offsets failed: {exc}")
+            for claim in claims:
+                try:
+                    zk.delete(claim.owner_path, version=claim.owner_version)
+                except ZkError:
+                    self._host.request_sweep()
+            self._host.mark_dirty()
+            return
+        now = time.monotonic()
+        assign: list[tuple[TP, int]] = []
+        for claim in claims:
+            tp = claim.tp
+            start, skip, blocked = starts[tp]
+            found = committed.get(tp)
+            self.held[tp] = Holding(
+                claim=claim,
+                start_offset=start,
+                next_fetch=start,
+                committed=found.next_offset if found else None,
+                blocked=blocked,
+                claimed_at=now,
+            )
+            self._batcher.track(tp, start)
+            if self._observer is not None:
+                self._observer.claimed(claim.group, tp[0], tp[1], epoch, start)
+            if blocked is None:
+                assign.append((tp, start))
+                self.dispatcher.open_partition(tp, start, skip)
+            else:
+                self._host.error(blocked)
+            self._metrics.inc("partitions_claimed")
+            since = desired_since.get(tp)
+            if since is not None:
+                self._metrics.handoff_seconds.observe(now - since)
+            self._log.info(
+                "claimed %s/%d at offset %d (epoch %d)",
+                tp[0],
+                tp[1],
+                start,
+                epoch,
+                extra={"event": "claimed", "topic": tp[0], "partition": tp[1], "offset": start},
+            )
+        self.source.assign(assign)
+
+    def _ownership(self, epoch: int) -> bytes:
+        return Ownership(
+            instance=self._config.instance,
+            colour=self._config.colour,
+            session_id=self._host.lease.session_id,
+            epoch=epoch,
+        ).to_bytes()
+
+    def _create_owner(self, tp: TP, group: str, epoch: int) -> Claim | None:
+        """Create ``tp``'s owner node; None while another session holds it (its deletion
+        fires the watch set here)."""
+        zk = self._host.zk
+        assert zk is not None
+        path = self._paths.owner(group, tp[0], tp[1])
+        node = create_owner(
+            zk, path, self._ownership(epoch), self._host.old_sessions, self._on_owner_event
+        )
+        if node == "retry":
+            self._host.retry_claims()
+            return None
+        if node == "busy":
+            return None
+        return Claim(group, tp, node.path, node.version, epoch, self._config.instance)
+
+    def _on_owner_event(self, event: WatchEvent) -> None:
+        # kazoo's thread: only flags a retry (never blocks).
+        del event
+        self._host.retry_claims()
+
+    def _start_position(
+        self, tp: TP, committed: Committed | None
+    ) -> tuple[int, frozenset[int], str | None]:
+        assert self.source is not None
+        if committed is not None:
+            done = committed.metadata.done if committed.metadata else ()
+            return committed.next_offset, frozenset(done), None
+        policy = self._config.auto_offset_reset
+        if policy == "error":
+            return 0, frozenset(), f"{tp[0]}/{tp[1]} has no committed offset (reset policy: error)"
+        low, high = self.source.watermarks(tp)
+        return (low if policy == "earliest" else high), frozenset(), None
+
+    def restamp(self, tp: TP, epoch: int) -> None:
+        """Rewrite a kept partition's owner node with the new epoch."""
+        zk = self._host.zk
+        assert zk is not None
+        held = self.held[tp]
+        try:
+            stat = zk.set(
+                held.claim.owner_path, self._ownership(epoch), version=held.claim.owner_version
+            )
+        except (ZkBadVersionError, ZkNoNodeError):
+            self._host.error(f"{tp[0]}/{tp[1]}: owner node changed under us; dropping it")
+            self.drop(tp)
+            self._metrics.inc("partitions_lost")
+            return
+        held.claim = replace(held.claim, owner_version=stat.version, epoch=epoch)
+
+    def release_many(self, tps: list[TP], deadline: float, *, force: bool = False) -> None:
+        """Drain, commit (one call for all), then delete the owner nodes. A partition
+        whose final commit failed keeps its node and is retried at the next reconcile,
+        unless ``force`` (shutdown), which releases it anyway and says so."""
+        zk = self._host.zk
+        assert zk is not None and self.dispatcher is not None
+        started = time.monotonic()
+        self.active = self.active - set(tps)
+        if self.source is not None:
+            self.source.pause(tps)
+        for tp in tps:
+            held = self.held[tp]
+            if not held.closed:
+                point = self.dispatcher.close_partition(tp, max(0.0, deadline - time.monotonic()))
+                held.closed = True
+                if point is not None:
+                    held.latest = point
+
+        def ahead(tp: TP) -> bool:
+            latest = self.held[tp].latest
+            return latest is not None and latest.next_offset > (self._batcher.committed(tp) or 0)
+
+        pending = {tp: self.held[tp] for tp in tps if ahead(tp)}
+        if pending:
+            self.commit(pending)
+        for tp in tps:
+            held_now = self.held.get(tp)
+            if held_now is None:
+                continue  # lost while committing
+            if ahead(tp):
+                if not force:
+                    self._host.mark_dirty()
+                    continue
+                self._host.error(
+                    f"{tp[0]}/{tp[1]} released without its final commit: the next owner "
+                    f"replays from {self._batcher.committed(tp)}"
+                )
+            if self._observer is not None:
+                claim = held_now.claim
+                self._observer.released(claim.group, tp[0], tp[1], claim.epoch, held_now.committed)
+            try:
+                zk.delete(held_now.claim.owner_path, version=held_now.claim.owner_version)
+            except (ZkNoNodeError, ZkBadVersionError):
+                self._host.error(f"{tp[0]}/{tp[1]}: owner node was no longer ours at release")
+            except ZkUnavailableError:
+                if not force:
+                    self._host.request_sweep()
+                    self._host.mark_dirty()
+                    continue
+            final = self._batcher.committed(tp)
+            self._forget(tp)
+            self._metrics.inc("partitions_released")
+            self._metrics.release_seconds.observe(time.monotonic() - started)
+            self._log.info(
+                "released %s/%d at %s",
+                tp[0],
+                tp[1],
+                final,
+                extra={"event": "released", "topic": tp[0], "partition": tp[1], "offset": final},
+            )
+
+    def drop(self, tp: TP) -> None:
+        """Forget a partition without committing (ownership already lost)."""
+        if self.dispatcher is not None and not self.held[tp].closed:
+            self.dispatcher.close_partition(tp, 0.0)
+        self._forget(tp)
+
+    def _forget(self, tp: TP) -> None:
+        self.held.pop(tp, None)
+        self.active = self.active - {tp}
+        if self.source is not None:
+            self.source.unassign([tp])
+        if self.store is not None:
+            self.store.forget(tp)
+        self._batcher.forget(tp)
+        self._metrics.owned_partitions.set(len(self.held))
+        self._host.status_changed()
+
+    # ---- records ------------------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Poll Kafka once (bounded by ``POLL_TIMEOUT_S``) and route what came."""
+        if self.source is None or self.dispatcher is None:
+            return
+        messages = self.source.poll(POLL_TIMEOUT_S)
+        for message in messages:
+            self._route(message)
+        if messages:
+            self.update_pauses()
+
+    def _route(self, message: Message) -> None:
+        assert self.dispatcher is not None
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        if topic is None or partition is None or offset is None:
+            return
+        tp = (topic, partition)
+        held = self.held.get(tp)
+        if held is None or tp not in self.active:
+            if held is not None:
+                held.needs_seek = True
+            self._metrics.inc("records_dropped")
+            return
+        if offset < held.next_fetch:
+            return  # re-fetched after a seek
+        held.next_fetch = offset + 1
+        headers = tuple(
+            (
+                str(item[0]),
+                item[1] if item[1] is None or isinstance(item[1], bytes) else str(item[1]).encode(),
+            )
+            for item in (message.headers() or ())
+        )
+        self.dispatcher.submit(
+            Record(
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                key=message.key(),
+                value=message.value(),
+                headers=headers,
+                timestamp_ms=message.timestamp()[1],
+                epoch=held.claim.epoch,
+            )
+        )
+
+    # ---- commits ------------------------------------------------------------------------
+
+    def commit_due(self) -> None:
+        """Commit the partitions whose batch is due (interval or count)."""
+        if self.dispatcher is None or not self.held or not self._host.lease.valid():
+            return  # fenced: nothing may be committed (points stay pending)
+        self.update_pauses()
+        due: dict[TP, Holding] = {}
+        for tp, held in self.held.items():
+            if held.closed or held.blocked:
+                continue
+            point = self.dispatcher.commit_point(tp)
+            if point is not None:
+                held.latest = point
+            if self._batcher.due(tp, held.latest):
+                due[tp] = held
+        if due:
+            self.commit(due)
+
+    def commit(self, held: dict[TP, Holding]) -> bool:
+        """Commit the latest points of ``held``; True if all succeeded. Refused without a
+        valid lease; a partition the store says is no longer ours is dropped."""
+        assert self.store is not None
+        lease = self._host.lease
+        zk = self._host.zk
+        if not lease.valid() or not (zk and zk.connected):
+            self._metrics.inc("stale_commits_refused", len(held))
+            for tp in held:
+                self._batcher.failed(tp)
+            return False
+        outcome = commit_points(
+            self.store,
+            {tp: (h.claim, h.latest) for tp, h in held.items() if h.latest is not None},
+            lease_valid=lease.valid,
+            observe_latency=self._metrics.commit_seconds.observe,
+        )
+        for tp, point in outcome.committed.items():
+            holding = self.held[tp]
+            self._batcher.succeeded(tp, point)
+            holding.committed = point.next_offset
+            self._metrics.inc("commits")
+            if self._observer is not None:
+                claim = holding.claim
+                self._observer.committed(claim.group, tp[0], tp[1], point.next_offset, claim.epoch)
+        for tp, exc in outcome.stale.items():
+            self._metrics.inc("stale_commits_refused")
+            self._host.error(f"commit of {tp[0]}/{tp[1]} refused: {exc}; dropping it")
+            self.drop(tp)
+            self._metrics.inc("partitions_lost")
+        for tp, exc in outcome.failed.items():
+            self._batcher.failed(tp)
+            self._metrics.inc("commit_failures")
+            self._host.error(f"commit of {tp[0]}/{tp[1]} failed: {exc}")
+        return not outcome.failed and not outcome.stale and len(outcome.committed) == len(held)
