@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
@@ -73,8 +73,6 @@ PIN_MOVE_TIMEOUT_MS = 45_000
 PAGE_TIMEOUT_MS = 20_000
 #: A clean agent stop drains and commits; after this it is killed.
 AGENT_STOP_TIMEOUT_S = 25.0
-#: A fresh broker creates __consumer_offsets and elects the group's coordinator on first use.
-COORDINATOR_WARMUP_TIMEOUT_S = 60.0
 #: Enough records to keep every partition busy at each handoff, little enough for 2 cores.
 PRODUCE_RATE_PER_S = 100
 
@@ -109,29 +107,6 @@ class SteadyProducer:
         self._stop.set()
         self._thread.join(timeout=5)
         self._producer.flush(5)
-
-
-def warm_group_coordinator(kafka: str, group: str, topic: str) -> None:
-    """Make the group's coordinator ready before the control plane asks for its offsets.
-
-    librdkafka's AdminClient.list_consumer_group_offsets (used by the control plane for
-    committed offsets) dereferences a null consumer-group handle when the OffsetFetch
-    answer is NOT_COORDINATOR, which a freshly started broker gives for a new group:
-    the whole process dies with SIGSEGV (librdkafka#5040, confluent-kafka-python#1982).
-    A consumer of the group retries that error itself, so one committed() call here
-    gets the coordinator loaded. The control plane must guard against this on its own;
-    until then this keeps the crash out of the dashboard's test.
-    """
-    consumer = Consumer(
-        {"bootstrap.servers": kafka, "group.id": group, "enable.auto.commit": False}
-    )
-    try:
-        consumer.committed(
-            [TopicPartition(topic, p) for p in range(PARTITIONS)],
-            timeout=COORDINATOR_WARMUP_TIMEOUT_S,
-        )
-    finally:
-        consumer.close()
 
 
 #: Runs ``python <args>`` after asking Linux to send SIGTERM when this test process dies,
@@ -224,7 +199,6 @@ def stack(
         )
     topic = topic_factory(PARTITIONS)
     group = unique("g")
-    warm_group_coordinator(services.kafka, group, topic)
     settings = ControlPlaneSettings(
         database_url=f"sqlite:///{tmp_path / 'controlplane.db'}",
         zookeeper_connect=zk_root,
