@@ -7,7 +7,10 @@ counter is mirrored in a plain dict for ``Agent.status()`` and the status znode.
 
 from __future__ import annotations
 
+import collections
 import threading
+import time
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -29,6 +32,11 @@ COUNTERS = (
     "fence_events",
     "sessions_lost",
 )
+
+
+#: The processing rate in the status is measured over this much recent history: long
+#: enough to smooth a bursty handler, short enough to show a stall within seconds.
+RATE_WINDOW_S = 10.0
 
 
 class AgentMetrics:
@@ -80,12 +88,41 @@ class AgentMetrics:
         }
         self._lock = threading.Lock()
         self._values: dict[str, float] = dict.fromkeys(COUNTERS, 0.0)
+        self._sources: list[Callable[[], Mapping[str, float]]] = []
+        self._processed_samples: collections.deque[tuple[float, float]] = collections.deque()
 
     def inc(self, name: str, amount: float = 1.0) -> None:
         self._counters[name].inc(amount)
         with self._lock:
             self._values[name] += amount
 
-    def snapshot(self) -> dict[str, float]:
+    def add_counter_source(self, source: Callable[[], Mapping[str, float]]) -> None:
+        """Counters kept elsewhere (a dispatcher's own) that the status should show too.
+
+        Their values are added to the agent's own counters of the same name.
+        """
         with self._lock:
-            return dict(self._values)
+            self._sources.append(source)
+
+    def snapshot(self) -> dict[str, float]:
+        """Every counter, plus ``rate_per_s``: records processed per second recently."""
+        with self._lock:
+            values = dict(self._values)
+            sources = list(self._sources)
+        for source in sources:
+            for name, value in source().items():
+                values[name] = values.get(name, 0.0) + value
+        values["rate_per_s"] = self._rate(values["records_processed"])
+        return values
+
+    def _rate(self, processed: float) -> float:
+        now = time.monotonic()
+        with self._lock:
+            samples = self._processed_samples
+            samples.append((now, processed))
+            while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
+                samples.popleft()
+            first_at, first = samples[0]
+        elapsed = now - first_at
+        # A count that went down (a dispatcher's partitions closed) reads as no progress.
+        return round(max(0.0, processed - first) / elapsed, 2) if elapsed > 0 else 0.0

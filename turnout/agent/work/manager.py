@@ -890,6 +890,11 @@ class WorkManager:
 
     # ------------------------------------------------------------------ metrics
 
+    def processed_total(self) -> int:
+        """Records completed by the handler on the partitions open now."""
+        with self._lock:
+            return sum(part.processed for part in self._parts.values())
+
     def _snapshot(self) -> Snapshot:
         with self._lock:
             processed: dict[str, int] = {}

@@ -44,6 +44,11 @@ def work_manager_factory(
             registry=context.metrics.registry,
             gate=context.may_start,
         )
+        # The agent's status (and the control plane's instances table) shows the records
+        # the manager completed; the agent's own counter sees only the sequential path.
+        context.metrics.add_counter_source(
+            lambda: {"records_processed": float(manager.processed_total())}
+        )
         if on_built is not None:
             on_built(manager)
         return manager
