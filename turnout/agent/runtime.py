@@ -25,6 +25,10 @@ States (``AgentState``) and transitions::
     any ──unexpected error in the agent thread──▶ FAILED (ownership released by closing
                                                           the session; see errors)
 
+A standby instance is RUNNING and owns nothing; it keeps a consumer of the live
+binding's group open (no assignment, no commits), so a switch to live does not wait
+for one to be built.
+
 Failure effects:
 - ZooKeeper unreachable (SUSPENDED): no effect until the lease deadline
   (session timeout - fence margin after the last proof of life); then FENCED: every
@@ -626,8 +630,11 @@ class Agent:
         snapshot = read_snapshot(zk, self._paths, self._on_watch)
         directive = self._directive = snapshot.directive
         binding = directive.binding_for(self.config.colour) if directive else None
-        if binding is None or directive is None:
+        if directive is None:
             self._retire_source()
+            return set()
+        if binding is None:
+            self._keep_warm(directive.live.group)
             return set()
         source = self._data.source
         if source is not None and source.group != binding.group:
@@ -636,6 +643,9 @@ class Agent:
             if self._data.held:
                 return None
             self._retire_source()
+        if self._binding is None:
+            # Taking up a binding (a warm standby's consumer is kept): re-read the counts.
+            self._partitions_read_at = 0.0
         self._binding = binding
         if self._data.source is None:
             self._open_source(binding)
@@ -680,6 +690,18 @@ class Agent:
     def _retire_source(self) -> None:
         if self._data.retire_source():
             self._binding = None
+
+    def _keep_warm(self, group: str) -> None:
+        """Standby: own nothing, but keep a consumer of the live group open (no
+        assignment), so a switch to live starts fetching without building one."""
+        if self._data.held:
+            return  # still releasing under the old binding; a later reconcile comes back
+        self._binding = None
+        source = self._data.source
+        if source is not None and source.group == group:
+            return
+        self._retire_source()
+        self._data.open_source(group)
 
     def _read_partitions(self, binding: Binding) -> dict[str, int] | None:
         """Fresh partition counts if they changed since the last read, else None."""
