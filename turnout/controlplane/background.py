@@ -29,11 +29,13 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from turnout.controlplane.coordination import apply_directive
+from turnout.controlplane.errors import NotFoundError
 from turnout.controlplane.kafka_admin import TP, KafkaDownError
 from turnout.controlplane.models import Deployment
 from turnout.controlplane.runtime import Runtime
 from turnout.controlplane.services.deployments import (
     desired_state,
+    get_deployment,
     in_flight_switch,
     link_of,
     paths_of,
@@ -161,8 +163,12 @@ class BackgroundWorker:
             names = list(session.scalars(select(Deployment.name)))
         for name in names:
             with self._runtime.sessions() as session:
-                deployment = session.scalar(select(Deployment).where(Deployment.name == name))
-                if deployment is None:
+                # Hold the row while writing ZooKeeper: a request that changes the
+                # deployment meanwhile waits, so a stale reading is never written over
+                # its newer directive (requests lock the row the same way).
+                try:
+                    deployment = get_deployment(session, name, for_update=True)
+                except NotFoundError:
                     continue
                 running = in_flight_switch(session, deployment)
                 try:

@@ -221,6 +221,9 @@ def request_switch(
             f"another switch of {name!r} is in flight"
             + ("" if running is None else f": {running.id} ({running.state})")
         ) from exc
+    # Write the directive from a fresh reading under the row lock, so a change committed
+    # meanwhile (a pause, say) is part of it rather than overwritten by our older copy.
+    deployment = get_deployment(session, name, for_update=True)
     try:
         epoch = apply_directive(
             link,
@@ -351,6 +354,7 @@ def advance_switch(
         if (now - switch.requested_at).total_seconds() < PENDING_GRACE_S and not deadline_passed:
             session.rollback()
             return state
+        deployment = get_deployment(session, deployment.name, for_update=True)
         try:
             epoch = apply_directive(
                 link,
