@@ -110,6 +110,9 @@ DEBOUNCE_MAX_S = 0.25
 #: Re-read everything this often even without events: watches are one-shot and a lost
 #: one must not leave the agent wrong for long (level-triggered safety net).
 RESYNC_INTERVAL_S = 10.0
+#: Drain bound before any directive was read: the directive's own default
+#: (``Directive.drain_timeout_ms``), so a release behaves the same either way.
+DEFAULT_DRAIN_TIMEOUT_S = 10.0
 #: How often to look for partition-count changes in Kafka metadata (Kafka has no watch).
 METADATA_POLL_INTERVAL_S = 5.0
 #: Status znode writes: at most this often when something changed ...
@@ -739,7 +742,11 @@ class Agent:
         if releasing or (desired - data.held.keys()):
             self._set_state(AgentState.REBALANCING)
         if releasing:
-            drain_s = (self._directive.drain_timeout_ms / 1000) if self._directive else 10.0
+            drain_s = (
+                self._directive.drain_timeout_ms / 1000
+                if self._directive
+                else DEFAULT_DRAIN_TIMEOUT_S
+            )
             data.release_many(releasing, now + drain_s)
         for tp, held in list(data.held.items()):
             if held.claim.epoch != epoch and tp in desired:
