@@ -415,3 +415,23 @@ def test_health_readiness_and_metrics(controlplane: RunningControlPlane) -> None
         assert ready.json()["checks"] == {"database": "ok", "zookeeper": "ok"}
         metrics = client.get("/metrics").text
         assert "turnout_http_requests_total" in metrics and "turnout_switches_total" in metrics
+
+
+def test_directive_never_falls_behind_a_completed_request_while_the_reconciler_runs(
+    controlplane: RunningControlPlane, zk: ZkGateway, unique: Callable[[str], str]
+) -> None:
+    """Regression: a reconciler turn that read the row before a request must not write
+    its stale copy over the request's directive (both take the row lock)."""
+    import time
+
+    name = unique("dep")
+    with controlplane.client(Role.OPERATOR) as client, controlplane.client() as admin:
+        create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
+        deadline = time.monotonic() + 3 * controlplane.settings.reconcile_interval_s
+        paused = False
+        while time.monotonic() < deadline:
+            paused = not paused
+            response = client.post(f"/api/v1/deployments/{name}/{'pause' if paused else 'resume'}")
+            assert response.status_code == 200, response.text
+            assert read_directive(zk, name).paused is paused
+            time.sleep(0.03)
