@@ -68,15 +68,22 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> fl
 
 
 class LoadProducer:
-    """Produces unique values at a steady rate to every partition, logging acks."""
+    """Produces unique values at a steady rate, logging acks.
 
-    def __init__(self, kafka: str, topic: str, log_dir: Path, rate_per_s: int) -> None:
+    Without ``keys`` records are spread over every partition; with ``keys`` they cycle
+    through that many keys (``k-0`` …), for per-key order checks.
+    """
+
+    def __init__(
+        self, kafka: str, topic: str, log_dir: Path, rate_per_s: int, keys: int | None = None
+    ) -> None:
         self._producer = Producer(
             {"bootstrap.servers": kafka, "enable.idempotence": True, "linger.ms": 5}
         )
         self._topic = topic
         self._log = ProducedLog(log_dir / f"produced-{os.getpid()}-{topic}.jsonl")
         self._rate = rate_per_s
+        self._keys = keys
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="load-producer", daemon=True)
         self.sent = 0
@@ -89,8 +96,12 @@ class LoadProducer:
         interval = 1.0 / self._rate
         next_at = time.monotonic()
         while not self._stop.is_set():
+            key = None if self._keys is None else f"k-{self.sent % self._keys}".encode()
             self._producer.produce(
-                self._topic, value=f"v-{self.sent}".encode(), on_delivery=self._log.on_delivery
+                self._topic,
+                key=key,
+                value=f"v-{self.sent}".encode(),
+                on_delivery=self._log.on_delivery,
             )
             self.sent += 1
             self._producer.poll(0)

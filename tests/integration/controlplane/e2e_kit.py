@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from confluent_kafka import Producer
 
-from tests.support.agent_kit import FENCE_MARGIN_S, REPO_ROOT, SESSION_TIMEOUT_S, Spawned
+from tests.support.agent_kit import (
+    FENCE_MARGIN_S,
+    REPO_ROOT,
+    SESSION_TIMEOUT_S,
+    LoadProducer,
+    Spawned,
+)
 from tests.support.controlplane import ControlPlaneProcess, make_tokens
-from turnout.agent.verify import CheckReport, ProducedLog, check, read_history
+from turnout.agent.verify import CheckReport, check, read_history
 from turnout.controlplane.db import migrate
 from turnout.controlplane.security import Role
 from turnout.devstack.process import free_port
@@ -38,49 +42,11 @@ SWITCH_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 60.0
 
 
-class KeyedProducer:
+class KeyedProducer(LoadProducer):
     """Produces unique values under ``KEYS`` keys at a steady rate, logging acks."""
 
     def __init__(self, kafka: str, topic: str, log_dir: Path, rate_per_s: int) -> None:
-        self._producer = Producer(
-            {"bootstrap.servers": kafka, "enable.idempotence": True, "linger.ms": 5}
-        )
-        self._topic = topic
-        self._log = ProducedLog(log_dir / f"produced-{os.getpid()}-{topic}.jsonl")
-        self._rate = rate_per_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="keyed-producer", daemon=True)
-        self.sent = 0
-
-    def start(self) -> KeyedProducer:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        interval = 1.0 / self._rate
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            self._producer.produce(
-                self._topic,
-                key=f"k-{self.sent % KEYS}".encode(),
-                value=f"v-{self.sent}".encode(),
-                on_delivery=self._log.on_delivery,
-            )
-            self.sent += 1
-            self._producer.poll(0)
-            next_at += interval
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                self._stop.wait(delay)
-
-    def stop(self) -> int:
-        """Stop, flush, and return how many records were acknowledged."""
-        self._stop.set()
-        self._thread.join(timeout=10)
-        remaining = self._producer.flush(30)
-        assert remaining == 0, f"{remaining} records were never acknowledged"
-        self._log.close()
-        return self._log.acked_count
+        super().__init__(kafka, topic, log_dir, rate_per_s, keys=KEYS)
 
 
 @dataclass
