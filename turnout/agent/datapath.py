@@ -179,7 +179,10 @@ class DataPath:
             for tp in self.held
             if fenced or tp not in self.active or not self.dispatcher.wants_more(tp)
         }
-        seek = {tp: h.next_fetch for tp, h in self.held.items() if h.needs_seek}
+        # Every partition resumed is sought to where routing expects its next record
+        # (not only those that dropped fetched records): the seek is also what wakes
+        # librdkafka's idle fetcher (``KafkaSource.set_paused``).
+        seek = {tp: h.next_fetch for tp, h in self.held.items()}
         self.source.set_paused(wanted, seek)
         for tp in seek:
             if tp not in wanted:

@@ -78,18 +78,26 @@ class KafkaSource:
 
     def set_paused(self, wanted: set[TP], seek: Mapping[TP, int]) -> None:
         """Pause exactly ``wanted`` among the assigned partitions; a partition resumed
-        with an entry in ``seek`` is first moved to that offset."""
+        with an entry in ``seek`` is then moved to that offset.
+
+        The seek comes *after* the resume on purpose: librdkafka's resume does not wake
+        the leader's broker thread, which sleeps up to its hard-coded 1 s
+        (``rd_kafka_max_block_ms``) when it has nothing to fetch (a warm standby, or
+        every partition paused), so the first fetch of a just-claimed partition waited
+        ~1 s. A seek restarts the fetch, which wakes that thread at once. Records a fetch
+        between the two calls may bring are older than the seek's op version and are
+        discarded by librdkafka, so the seek's offset is where fetching resumes."""
         wanted = wanted & self._assigned
         to_pause = wanted - self._paused
         to_resume = (self._paused - wanted) & self._assigned
         if to_pause:
             self.pause(to_pause)
         if to_resume:
+            self._consumer.resume([KafkaTP(t, p) for t, p in to_resume])
+            self._paused -= to_resume
             for tp in to_resume:
                 if tp in seek:
                     self._consumer.seek(KafkaTP(tp[0], tp[1], seek[tp]))
-            self._consumer.resume([KafkaTP(t, p) for t, p in to_resume])
-            self._paused -= to_resume
 
     def pause(self, tps: Iterable[TP]) -> None:
         todo = [tp for tp in tps if tp in self._assigned]
