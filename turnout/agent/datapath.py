@@ -48,7 +48,7 @@ from turnout.agent.offsets import (
     OffsetStore,
     ZkOffsetStore,
 )
-from turnout.agent.znodes import create_owner
+from turnout.agent.znodes import OwnerNode, create_owners
 from turnout.protocol import DeploymentPaths, Ownership
 from turnout.zk import (
     WatchEvent,
@@ -194,7 +194,7 @@ class DataPath:
         self, tps: list[TP], group: str, epoch: int, desired_since: Mapping[TP, float]
     ) -> None:
         """Create the owner nodes we can, read all their offsets in one go, start them."""
-        claims = [c for tp in tps if (c := self._create_owner(tp, group, epoch)) is not None]
+        claims = self._create_owners(tps, group, epoch)
         if not claims:
             return
         zk = self._host.zk
@@ -256,21 +256,30 @@ class DataPath:
             epoch=epoch,
         ).to_bytes()
 
-    def _create_owner(self, tp: TP, group: str, epoch: int) -> Claim | None:
-        """Create ``tp``'s owner node; None while another session holds it (its deletion
-        fires the watch set here)."""
+    def _create_owners(self, tps: list[TP], group: str, epoch: int) -> list[Claim]:
+        """Create the owner nodes of ``tps`` (requests pipelined); the claims made. A
+        partition another session holds is skipped (its deletion fires the watch set
+        here)."""
         zk = self._host.zk
         assert zk is not None
-        path = self._paths.owner(group, tp[0], tp[1])
-        node = create_owner(
-            zk, path, self._ownership(epoch), self._host.old_sessions, self._on_owner_event
+        data = self._ownership(epoch)
+        paths = {tp: self._paths.owner(group, tp[0], tp[1]) for tp in tps}
+        nodes = create_owners(
+            zk,
+            [(path, data) for path in paths.values()],
+            self._host.old_sessions,
+            self._on_owner_event,
         )
-        if node == "retry":
-            self._host.retry_claims()
-            return None
-        if node == "busy":
-            return None
-        return Claim(group, tp, node.path, node.version, epoch, self._config.instance)
+        claims: list[Claim] = []
+        for tp, path in paths.items():
+            node = nodes[path]
+            if isinstance(node, OwnerNode):
+                claims.append(
+                    Claim(group, tp, node.path, node.version, epoch, self._config.instance)
+                )
+            elif node == "retry":
+                self._host.retry_claims()
+        return claims
 
     def _on_owner_event(self, event: WatchEvent) -> None:
         # kazoo's thread: only flags a retry (never blocks).
@@ -331,6 +340,7 @@ class DataPath:
         pending = {tp: self.held[tp] for tp in tps if ahead(tp)}
         if pending:
             self.commit(pending)
+        releasing: list[tuple[TP, Holding]] = []
         for tp in tps:
             held_now = self.held.get(tp)
             if held_now is None:
@@ -346,19 +356,34 @@ class DataPath:
             if self._observer is not None:
                 claim = held_now.claim
                 self._observer.released(claim.group, tp[0], tp[1], claim.epoch, held_now.committed)
-            try:
-                zk.delete(held_now.claim.owner_path, version=held_now.claim.owner_version)
-            except (ZkNoNodeError, ZkBadVersionError):
+            releasing.append((tp, held_now))
+        if not releasing:
+            return
+        # Every final commit is done: delete the owner nodes together (pipelined), so the
+        # successors' watches fire together rather than one round trip apart each.
+        outcomes = zk.delete_many(
+            [(h.claim.owner_path, h.claim.owner_version) for _, h in releasing]
+        )
+        released: list[TP] = []
+        unexpected: ZkError | None = None
+        for tp, held_now in releasing:
+            error = outcomes[held_now.claim.owner_path]
+            if isinstance(error, ZkNoNodeError | ZkBadVersionError):
                 self._host.error(f"{tp[0]}/{tp[1]}: owner node was no longer ours at release")
-            except ZkUnavailableError:
+            elif isinstance(error, ZkUnavailableError):
                 if not force:
                     self._host.request_sweep()
                     self._host.mark_dirty()
                     continue
-            final = self._batcher.committed(tp)
-            self._forget(tp)
+            elif error is not None:
+                unexpected = unexpected or error
+                continue
+            released.append(tp)
+        self._forget_many(released)
+        for tp in released:
             self._metrics.inc("partitions_released")
             self._metrics.release_seconds.observe(time.monotonic() - started)
+            final = self._batcher.committed(tp)
             self._log.info(
                 "released %s/%d at %s",
                 tp[0],
@@ -366,6 +391,8 @@ class DataPath:
                 final,
                 extra={"event": "released", "topic": tp[0], "partition": tp[1], "offset": final},
             )
+        if unexpected is not None:
+            raise unexpected  # the step's error handling (node kept: retried, swept)
 
     def drop(self, tp: TP) -> None:
         """Forget a partition without committing (ownership already lost)."""
@@ -374,13 +401,20 @@ class DataPath:
         self._forget(tp)
 
     def _forget(self, tp: TP) -> None:
-        self.held.pop(tp, None)
-        self.active = self.active - {tp}
+        self._forget_many([tp])
+
+    def _forget_many(self, tps: list[TP]) -> None:
+        if not tps:
+            return
+        for tp in tps:
+            self.held.pop(tp, None)
+        self.active = self.active - set(tps)
         if self.source is not None:
-            self.source.unassign([tp])
-        if self.store is not None:
-            self.store.forget(tp)
-        self._batcher.forget(tp)
+            self.source.unassign(tps)  # one call: each is a round trip to librdkafka's thread
+        for tp in tps:
+            if self.store is not None:
+                self.store.forget(tp)
+            self._batcher.forget(tp)
         self._metrics.owned_partitions.set(len(self.held))
         self._host.status_changed()
 

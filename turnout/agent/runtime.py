@@ -102,7 +102,8 @@ from turnout.zk import (
 )
 
 #: Watch events arrive in bursts (a join changes instances/ and then assignments/);
-#: reconcile once the burst has been quiet this long ...
+#: reconcile once the burst has been quiet this long (a directive change does not wait:
+#: it is a single write, and a switch's handover starts with it) ...
 DEBOUNCE_S = 0.03
 #: ... but never later than this after its first event, so a steady trickle of events
 #: cannot starve reconciliation.
@@ -210,6 +211,8 @@ class Agent:
         self._dirty_first: float | None = None
         self._dirty_last = 0.0
         self._claims_due = False
+        #: The directive's watch fired: reconcile without waiting for the burst to end.
+        self._directive_changed = False
         self._conn_events: collections.deque[ConnectionState] = collections.deque()
         self._wake = threading.Event()
         self._stop_requested = threading.Event()
@@ -312,7 +315,11 @@ class Agent:
         self._wake.set()
 
     def _on_watch(self, event: WatchEvent) -> None:
-        del event
+        if event.path == self._paths.directive:
+            # A directive change is one write, not a burst: reconcile at once (a switch's
+            # releases, and its claims, start with it).
+            with self._events_lock:
+                self._directive_changed = True
         self._mark_dirty()
 
     def _mark_dirty(self) -> None:
@@ -593,7 +600,11 @@ class Agent:
         with self._events_lock:
             if self._dirty_first is None:
                 return False
-            return now - self._dirty_last >= DEBOUNCE_S or now - self._dirty_first >= DEBOUNCE_MAX_S
+            return (
+                self._directive_changed
+                or now - self._dirty_last >= DEBOUNCE_S
+                or now - self._dirty_first >= DEBOUNCE_MAX_S
+            )
 
     def _take_claims_due(self) -> bool:
         with self._events_lock:
@@ -609,6 +620,7 @@ class Agent:
         assert zk is not None
         with self._events_lock:
             self._dirty_first = None
+            self._directive_changed = False
             self._claims_due = False
         self._last_resync = time.monotonic()
         if self._lease.state() is not LeaseState.VALID or not zk.connected:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Collection, Container
+from collections.abc import Collection, Container, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,21 +116,46 @@ def create_owner(
     watch: WatchCallback,
 ) -> OwnerNode | Busy | Retry:
     """Create the ephemeral owner node, adopting it if our own session already holds it."""
+    return create_owners(zk, [(path, data)], old_sessions, watch)[path]
+
+
+def create_owners(
+    zk: ZkGateway,
+    nodes: Sequence[tuple[str, bytes]],
+    old_sessions: Container[int],
+    watch: WatchCallback,
+) -> dict[str, OwnerNode | Busy | Retry]:
+    """``create_owner`` of several nodes with the requests pipelined: one round trip for
+    the creates, one for the looks at those that exist (a handover claims a batch).
+    Raises the first error other than "exists" after every request has been answered
+    (nodes created by the batch are then the sweep's, as with a lost create reply)."""
     session = zk.session_id
-    try:
-        zk.create(path, data, ephemeral=True, makepath=True)
-        return OwnerNode(path, 0)
-    except ZkNodeExistsError:
-        stat = zk.exists(path, watch=watch)
-    if stat is None:
-        return "retry"  # deleted between our create and our look
-    if stat.ephemeral_owner == session:
-        # Ours: a create whose reply was lost. Adopt it with our data.
-        return OwnerNode(path, zk.set(path, data, version=stat.version).version)
-    if stat.ephemeral_owner in old_sessions:
-        zk.delete(path, version=stat.version)
-        return "retry"
-    return "busy"
+    created = zk.create_many(nodes, ephemeral=True, makepath=True)
+    for error in created.values():
+        if error is not None and not isinstance(error, ZkNodeExistsError):
+            raise error
+    existing = [path for path, error in created.items() if error is not None]
+    stats = zk.exists_many(existing, watch=watch) if existing else {}
+    data_of = dict(nodes)
+    outcomes: dict[str, OwnerNode | Busy | Retry] = {}
+    for path, error in created.items():
+        if error is None:
+            outcomes[path] = OwnerNode(path, 0)
+            continue
+        stat = stats[path]
+        if stat is None:
+            outcomes[path] = "retry"  # deleted between our create and our look
+        elif stat.ephemeral_owner == session:
+            # Ours: a create whose reply was lost. Adopt it with our data.
+            outcomes[path] = OwnerNode(
+                path, zk.set(path, data_of[path], version=stat.version).version
+            )
+        elif stat.ephemeral_owner in old_sessions:
+            zk.delete(path, version=stat.version)
+            outcomes[path] = "retry"
+        else:
+            outcomes[path] = "busy"
+    return outcomes
 
 
 def sweep_owner_nodes(

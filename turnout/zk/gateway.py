@@ -15,6 +15,7 @@ ephemerals must look for their own leftovers, see ``NodeStat.ephemeral_owner``).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -301,6 +302,19 @@ class ZkGateway:
             found[path] = (bytes(data or b""), _stat(raw))
         return found
 
+    def exists_many(
+        self, paths: Sequence[str], *, watch: WatchCallback | None = None
+    ) -> dict[str, NodeStat | None]:
+        """``exists`` of several nodes in one round trip (requests pipelined); ``watch``
+        is set on each."""
+        relay = self._relay(watch)
+        pending = [(path, self._client.exists_async(path, watch=relay)) for path in paths]
+        found: dict[str, NodeStat | None] = {}
+        for path, result in pending:
+            raw = self._wait(result)
+            found[path] = _stat(raw) if raw is not None else None
+        return found
+
     def children(self, path: str, *, watch: WatchCallback | None = None) -> list[str]:
         """Sorted child names; ``watch`` fires once on the next child change or deletion."""
         names: list[str] = self._wait(
@@ -342,6 +356,48 @@ class ZkGateway:
             )
         )
         return created
+
+    def create_many(
+        self, nodes: Sequence[tuple[str, bytes]], *, ephemeral: bool = False, makepath: bool = False
+    ) -> dict[str, ZkError | None]:
+        """Create several nodes in one round trip (requests pipelined); per path None if
+        it was created, else what the create raised (ZkNodeExistsError, ...;
+        ZkUnavailableError: outcome unknown). Every request is waited for: none is left
+        in flight."""
+        pending = [
+            (
+                path,
+                self._client.create_async(path, data, ephemeral=ephemeral, makepath=makepath),
+            )
+            for path, data in nodes
+        ]
+        return self._outcomes(pending)
+
+    def delete_many(self, nodes: Sequence[tuple[str, int]]) -> dict[str, ZkError | None]:
+        """Delete several nodes, each at its version (-1: any), in one round trip
+        (requests pipelined; each delete stands alone, unlike ``transaction``). Per path
+        None if it was deleted, else what the delete raised (ZkNoNodeError,
+        ZkBadVersionError, ...; ZkUnavailableError: outcome unknown). Every request is
+        waited for: none is left in flight."""
+        pending = [
+            (path, self._client.delete_async(path, version=version)) for path, version in nodes
+        ]
+        return self._outcomes(pending)
+
+    def _outcomes(self, pending: Sequence[tuple[str, Any]]) -> dict[str, ZkError | None]:
+        # One deadline for the batch: the requests were sent together, so a hung server
+        # costs one request timeout, not one per request.
+        deadline = time.monotonic() + self.request_timeout_s
+        outcomes: dict[str, ZkError | None] = {}
+        for path, result in pending:
+            try:
+                with _translated():
+                    result.get(timeout=max(0.0, deadline - time.monotonic()))
+            except ZkError as exc:
+                outcomes[path] = exc
+            else:
+                outcomes[path] = None
+        return outcomes
 
     def set(self, path: str, data: bytes, *, version: int = -1) -> NodeStat:
         """Write ``data``; with ``version`` >= 0 this is a compare-and-set."""
