@@ -145,3 +145,25 @@ def test_zookeeper_offsets_resync_after_a_commit_with_an_unknown_outcome(zk: ZkG
     assert isinstance(failed[("t", 1)], StaleCommitError)
     never = Claim("g", ("t", 9), owner, 0, 3, "me")
     assert isinstance(store.commit({("t", 9): (never, CommitPoint(1))})[("t", 9)], StaleCommitError)
+
+
+def test_batched_creates_deletes_and_exists_report_each_path_on_its_own(zk: ZkGateway) -> None:
+    from turnout.zk import ZkBadVersionError, ZkNodeExistsError
+
+    zk.create("/owners/t/1", b"taken", makepath=True)
+    created = zk.create_many(
+        [("/owners/t/0", b"a"), ("/owners/t/1", b"b"), ("/owners/t/2", b"c")], ephemeral=True
+    )
+    assert created["/owners/t/0"] is None and created["/owners/t/2"] is None
+    assert isinstance(created["/owners/t/1"], ZkNodeExistsError)
+    assert zk.get("/owners/t/1")[0] == b"taken"  # the failed create changed nothing
+
+    seen = zk.exists_many(["/owners/t/0", "/owners/t/9"])
+    assert seen["/owners/t/0"] is not None and seen["/owners/t/9"] is None
+    assert seen["/owners/t/0"].ephemeral_owner == zk.session_id
+
+    deleted = zk.delete_many([("/owners/t/0", -1), ("/owners/t/2", 5), ("/owners/t/9", -1)])
+    assert deleted["/owners/t/0"] is None
+    assert isinstance(deleted["/owners/t/2"], ZkBadVersionError)  # a delete stands alone
+    assert isinstance(deleted["/owners/t/9"], ZkNoNodeError)
+    assert zk.children("/owners/t") == ["1", "2"]
