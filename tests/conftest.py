@@ -7,6 +7,7 @@ Unit tests (tests/unit) need no service and run in seconds. Integration tests
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -53,6 +54,10 @@ def services(
         yield started
     finally:
         assert started.stack is not None
+        # Destroy Kafka clients that tests dropped while the broker still answers: a
+        # librdkafka client collected at interpreter exit, after the broker is gone,
+        # prints connection errors after pytest's closing line.
+        gc.collect()
         started.stack.down(purge=True)
 
 
