@@ -25,8 +25,10 @@ sweep) and asks for a new reconcile; a commit failure is counted, reported throu
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Mapping, Set
 from dataclasses import replace
+from itertools import groupby
 from typing import Protocol
 
 from confluent_kafka import Message
@@ -34,7 +36,7 @@ from confluent_kafka import Message
 from turnout.agent.commits import CommitBatcher
 from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
-from turnout.agent.dispatch import TP, Dispatcher, Record
+from turnout.agent.dispatch import TP, Dispatcher, records_from_messages
 from turnout.agent.holding import Holding
 from turnout.agent.kafka_source import KafkaSource
 from turnout.agent.lease import Lease, LeaseState
@@ -62,6 +64,16 @@ from turnout.zk import (
 #: Longest a Kafka poll blocks the agent thread: bounds the reaction time to ZooKeeper
 #: events and lease changes.
 POLL_TIMEOUT_S = 0.025
+#: How often the lag gauge gets fresh high watermarks: it is read at scrape time (seconds
+#: apart), and each refresh costs a librdkafka call per held partition.
+LAG_REFRESH_S = 0.5
+
+_partition_of = Message.partition
+_offset_of = Message.offset
+
+
+def _topic_partition_of(message: Message) -> tuple[str | None, int | None]:
+    return message.topic(), message.partition()
 
 
 class DataPathHost(Protocol):
@@ -121,6 +133,8 @@ class DataPath:
         self.held: dict[TP, Holding] = {}
         #: Partitions whose records may start now (owned, claimed, not releasing/paused).
         self.active: frozenset[TP] = frozenset()
+        #: When the lag gauge last got high watermarks (``pump``).
+        self._lag_fed_at = 0.0
 
     # ---- the consumer -------------------------------------------------------------------
 
@@ -421,49 +435,62 @@ class DataPath:
     # ---- records ------------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Poll Kafka once (bounded by ``POLL_TIMEOUT_S``) and route what came."""
+        """Poll Kafka once (bounded by ``POLL_TIMEOUT_S``) and route what came, one run of
+        consecutive records of a partition at a time; now and then, feed the lag gauge."""
         if self.source is None or self.dispatcher is None:
             return
         messages = self.source.poll(POLL_TIMEOUT_S)
-        for message in messages:
-            self._route(message)
         if messages:
+            self._route_batch(messages)
             self.update_pauses()
+        now = time.monotonic()
+        if now - self._lag_fed_at >= LAG_REFRESH_S:
+            self._lag_fed_at = now
+            self._feed_lag()
 
-    def _route(self, message: Message) -> None:
-        assert self.dispatcher is not None
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        if topic is None or partition is None or offset is None:
+    def _route_batch(self, messages: list[Message]) -> None:
+        """Split a poll's messages into runs of one partition (a fetch returns each
+        partition's records together, in offset order) and route each run."""
+        if len({tp[0] for tp in self.held}) > 1:
+            # Two topics may share a partition number: split on both.
+            for (topic, partition), run in groupby(messages, _topic_partition_of):
+                if topic is not None and partition is not None:
+                    self._route((topic, partition), list(run))
             return
-        tp = (topic, partition)
+        for partition, run in groupby(messages, _partition_of):
+            records = list(run)
+            topic = records[0].topic()
+            if topic is not None and partition is not None:
+                self._route((topic, partition), records)
+
+    def _route(self, tp: TP, messages: list[Message]) -> None:
+        """Submit a run of ``tp``'s messages (ascending offsets) as one ``submit_run``."""
+        assert self.dispatcher is not None
         held = self.held.get(tp)
         if held is None or tp not in self.active:
             if held is not None:
                 held.needs_seek = True
-            self._metrics.inc("records_dropped")
+            self._metrics.inc("records_dropped", len(messages))
             return
-        if offset < held.next_fetch:
-            return  # re-fetched after a seek
-        held.next_fetch = offset + 1
-        headers = tuple(
-            (
-                str(item[0]),
-                item[1] if item[1] is None or isinstance(item[1], bytes) else str(item[1]).encode(),
-            )
-            for item in (message.headers() or ())
-        )
-        self.dispatcher.submit(
-            Record(
-                topic=topic,
-                partition=partition,
-                offset=offset,
-                key=message.key(),
-                value=message.value(),
-                headers=headers,
-                timestamp_ms=message.timestamp()[1],
-                epoch=held.claim.epoch,
-            )
-        )
+        offsets: list[int] = list(map(_offset_of, messages))  # type: ignore[arg-type]
+        if offsets[0] < held.next_fetch:
+            # Re-fetched after a seek: only what lies past the records already routed.
+            start = bisect_left(offsets, held.next_fetch)
+            messages, offsets = messages[start:], offsets[start:]
+            if not offsets:
+                return
+        held.next_fetch = offsets[-1] + 1
+        records = records_from_messages(messages, offsets, tp[0], tp[1], held.claim.epoch)
+        self.dispatcher.submit_run(tp, records)
+
+    def _feed_lag(self) -> None:
+        """Give the dispatcher each routed partition's high watermark as of its last
+        fetch (cached by librdkafka with every fetch response: no request is made)."""
+        assert self.source is not None and self.dispatcher is not None
+        for tp in self.active:
+            high = self.source.cached_high_watermark(tp)
+            if high is not None:
+                self.dispatcher.set_high_watermark(tp, high)
 
     # ---- commits ------------------------------------------------------------------------
 

@@ -135,6 +135,12 @@ class KafkaSource:
         )
         return int(low), int(high)
 
+    def cached_high_watermark(self, tp: TP) -> int | None:
+        """The partition's high watermark from its last fetch response (librdkafka keeps
+        it with every fetch; no request is made); None before the first fetch."""
+        _, high = self._consumer.get_watermark_offsets(KafkaTP(tp[0], tp[1]), cached=True)
+        return int(high) if high >= 0 else None
+
     # ---- Kafka group offsets ------------------------------------------------------------
 
     def committed(self, tps: Sequence[TP]) -> dict[TP, tuple[int, str | None] | None]:

@@ -108,6 +108,18 @@ class SequentialDispatcher:
             lane.queue.append(record)
             lane.cond.notify()
 
+    def submit_run(self, tp: TP, records: list[Record]) -> None:
+        lane = self._lanes.get(tp)
+        if lane is None or lane.closing:
+            return
+        with lane.cond:
+            lane.queue.extend(records)
+            lane.cond.notify()
+
+    def set_high_watermark(self, tp: TP, high_watermark: int) -> None:
+        # No lag gauge here: the sequential dispatcher keeps no per-partition metrics.
+        del tp, high_watermark
+
     def wants_more(self, tp: TP) -> bool:
         lane = self._lanes.get(tp)
         return lane is not None and len(lane.queue) < MAX_QUEUED_PER_PARTITION

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
 from turnout.protocol.models import CommitMetadata
@@ -29,6 +30,10 @@ ALL_PAUSED_RECHECK_S = 0.001
 COMMIT_INTERVAL_S = 0.5
 #: Kafka look-ups (committed offsets, watermarks) answer in milliseconds on a healthy broker.
 KAFKA_REQUEST_TIMEOUT_S = 10.0
+
+
+def _topic_partition_of(message: Message) -> tuple[str | None, int | None]:
+    return message.topic(), message.partition()
 
 
 def read_committed(
@@ -100,23 +105,16 @@ class AssignLoop:
             self._maybe_commit()
             return 0
         messages = self._consumer.consume(CONSUME_BATCH, CONSUME_TIMEOUT_S)
-        submit = self.dispatcher.submit
+        submit_run = self.dispatcher.submit_run
+        make = Record.from_message
         epoch = self.epoch
-        for message in messages:
-            if message.error() is not None:
-                continue
-            headers = message.headers()
-            submit(
-                Record(
-                    message.topic(),  # type: ignore[arg-type]
-                    message.partition(),  # type: ignore[arg-type]
-                    message.offset(),  # type: ignore[arg-type]
-                    message.key(),
-                    message.value(),
-                    tuple(headers) if headers else (),  # type: ignore[arg-type]
-                    message.timestamp()[1],
-                    epoch,
-                )
+        good = [message for message in messages if message.error() is None]
+        # A fetch returns each partition's records together: submit them run by run.
+        for (topic, partition), run in groupby(good, _topic_partition_of):
+            assert topic is not None and partition is not None
+            submit_run(
+                (topic, partition),
+                [make(m, topic, partition, m.offset(), epoch) for m in run],  # type: ignore[arg-type]
             )
         self.consumed += len(messages)
         self._update_pauses()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,4 +150,46 @@ def test_in_the_agent_a_dead_letter_commits_past_its_record_and_do_not_commit_ho
     assert committed(world) == (5, (6, 7, 8, 9))
     letters = read_all(world.kafka, f"{world.topic}.dlq", 1)
     assert [m.value() for m in letters] == [b"v2"]
+    assert agent.stop(15)
+
+
+def test_the_agents_lag_gauge_shows_the_real_backlog_and_drains_to_zero(
+    the_world: World,
+) -> None:
+    world = the_world
+    world.create_directive()
+    backlog = 300
+    produce(world.kafka, world.topic, backlog)
+    release = threading.Event()
+
+    def handler(record: Record) -> None:
+        # Blocks the partition on its first record until the test lets it go.
+        release.wait(STEP_TIMEOUT_S)
+
+    agent = Agent(
+        world.config("solo"),
+        handler,
+        dispatcher_factory=work_manager_factory(WorkConfig(ordering=Ordering.PARTITION)),
+    ).start()
+    world.agents["solo"] = agent
+    registry = agent.metrics.registry
+    labels = {"topic": world.topic, "partition": "0"}
+
+    def lag() -> float | None:
+        return registry.get_sample_value("turnout_work_lag", labels)
+
+    # Nothing is complete (the first record is stuck): the lag is the whole backlog.
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while lag() != backlog:
+        assert time.monotonic() < deadline, f"lag is {lag()}, not {backlog}"
+        time.sleep(0.05)
+    release.set()
+    while lag() != 0:
+        assert time.monotonic() < deadline, f"lag is {lag()} after the handler was released"
+        time.sleep(0.05)
+    # New records show up in the lag as the agent fetches them, and drain again.
+    produce(world.kafka, world.topic, 50)
+    while lag() != 0 or committed(world) != (backlog + 50, ()):
+        assert time.monotonic() < deadline, f"lag {lag()}, committed {committed(world)}"
+        time.sleep(0.05)
     assert agent.stop(15)

@@ -8,8 +8,11 @@ Threads (all daemon, all owned here):
   out (the watchdog).
 - the dead-letter sink's poll thread reports acknowledgements back.
 
-One lock guards every structure (``_lock``); it is taken once per ``submit`` and about twice
-per run of up to ``run_size`` records, never around a handler or a user callback.
+One lock guards every structure (``_lock``); the consume loop takes it at most once per
+``submit_run`` (only to wake an idle worker), a worker about twice per run of up to
+``run_size`` records, never around a handler or a user callback. The per-record path (a
+worker's loop over its run) holds no lock and asks the agent's gate once per run, or again
+when ``GATE_TRUST_S`` passed since its last yes.
 
 Manager states:
 
@@ -77,6 +80,13 @@ LOOP_STOP_TIMEOUT_S = 2.0
 #: fenced, paused, releasing), the lane is looked at again this often: it bounds how long
 #: a lifted fence or a resume takes to restart work (the same beat as the sequential one).
 GATE_RECHECK_S = 0.02
+#: A worker asks the agent's gate before the first record of a run, and again before any
+#: later record once this long has passed since the gate last said yes: a gate call (a
+#: lease check under a lock) per record cost more than a no-op handler. A record may thus
+#: start at most this long after its partition was fenced or paused; the fence margin
+#: (``AgentConfig.fence_margin_s``, 1.5 s by default) is far longer. Releases do not
+#: depend on it: ``close_partition`` stops every run before its next record.
+GATE_TRUST_S = 0.001
 #: After hitting an in-flight bound, ``wants_more`` stays False until in-flight is back
 #: under this fraction of it (see ``wants_more``).
 RESUME_FRACTION = 0.5
@@ -146,12 +156,15 @@ class WorkManager:
         self._ready: deque[Lane] = deque()
         self._retries: list[tuple[float, int, Lane, Retry]] = []
         self._retry_seq = 0
-        #: (partition, record) submitted and not yet routed to a lane.
-        self._inbox: deque[tuple[Partition, Record]] = deque()
+        #: (partition, records in offset order) submitted and not yet routed to a lane.
+        self._inbox: deque[tuple[Partition, list[Record]]] = deque()
         #: Records accepted by submit (written only by the consume loop's thread) and
         #: finished or dropped (written under the lock): in flight is the difference.
         self._accepted = 0
         self._released = 0
+        #: A worker was woken for the inbox and has not routed it yet: one is enough, as
+        #: routing wakes a worker for every lane it makes ready.
+        self._inbox_wake_pending = False
         self._idle_threads = 0
         self._halted = False
         self._closed = False
@@ -203,19 +216,25 @@ class WorkManager:
             self._parts[tp] = part
 
     def submit(self, record: Record) -> None:
-        # Lock-free unless a worker is idle: the record goes to the inbox (deque.append is
+        self.submit_run((record.topic, record.partition), [record])
+
+    def submit_run(self, tp: TP, records: list[Record]) -> None:
+        # Lock-free unless a worker is idle: the run goes to the inbox (deque.append is
         # atomic) and the next worker looking for work routes the whole inbox in one go.
         # ``accepted`` counters are written only here, by the consume loop's one thread.
-        part = self._parts.get((record.topic, record.partition))
-        if part is None or part.closing:
+        part = self._parts.get(tp)
+        if part is None or part.closing or not records:
             return
-        part.accepted += 1
-        self._accepted += 1
-        self._inbox.append((part, record))
+        part.accepted += len(records)
+        self._accepted += len(records)
+        self._inbox.append((part, records))
         # Read after the append; a worker about to wait counts itself idle before it
         # re-checks the inbox, so one of the two always sees the other (see _next_run).
-        if self._idle_threads or self._async_waiters:
+        # A pending wake is cleared by the worker before it routes the inbox, so a run
+        # appended after that clearing wakes again.
+        if (self._idle_threads or self._async_waiters) and not self._inbox_wake_pending:
             with self._lock:
+                self._inbox_wake_pending = True
                 self._wake_worker_locked()
 
     def wants_more(self, tp: TP) -> bool:
@@ -353,33 +372,64 @@ class WorkManager:
     def _drain_inbox_locked(self) -> None:
         """Route submitted records to their lanes (under the lock, in submission order)."""
         inbox = self._inbox
-        ready = self._ready
+        self._inbox_wake_pending = False
         while inbox:
-            part, record = inbox.popleft()
-            part.routed += 1
-            offset = record.offset
-            if part.closing or not part.tracker.add(offset):
-                part.released += 1
-                self._released += 1
+            part, records = inbox.popleft()
+            count = len(records)
+            part.routed += count
+            if part.closing:
+                part.released += count
+                self._released += count
                 continue
-            if part.skip and offset in part.skip:
-                part.tracker.complete(offset)
-                part.released += 1
-                self._released += 1
-                continue
+            tracker = part.tracker
+            if records[0].offset < tracker.frontier or part.skip:
+                # Rare: re-fetched records, or offsets a predecessor completed.
+                records = self._admit_locked(part, records)
+                if not records:
+                    continue
+            else:
+                tracker.add_run([record.offset for record in records])
             lane = part.main
-            if lane is None:
+            if lane is not None:
+                lane.records.extend(records)
+                self._schedule_locked(lane, len(records))
+                continue
+            for record in records:
                 key = record.key
                 lane = part.lanes.get(key)
                 if lane is None:
                     lane = part.lanes[key] = Lane(part, key, True)
-            lane.records.append(record)
-            if not lane.scheduled and lane.retry is None:
-                lane.scheduled = True
-                ready.append(lane)
-                self._wake_worker_locked()
-            elif not lane.exclusive:
-                # A shared lane is worked by many at once: every record may use a worker.
+                lane.records.append(record)
+                self._schedule_locked(lane, 1)
+
+    def _admit_locked(self, part: Partition, records: list[Record]) -> list[Record]:
+        """Register ``records`` one by one: drop those not past the frontier, complete
+        those in ``skip`` at once; the rest are returned."""
+        tracker = part.tracker
+        skip = part.skip
+        kept: list[Record] = []
+        for record in records:
+            offset = record.offset
+            if not tracker.add(offset):
+                part.released += 1
+                self._released += 1
+            elif skip and offset in skip:
+                tracker.complete(offset)
+                part.released += 1
+                self._released += 1
+            else:
+                kept.append(record)
+        return kept
+
+    def _schedule_locked(self, lane: Lane, added: int) -> None:
+        """``added`` records joined ``lane``: make it ready, or wake workers for them."""
+        if not lane.scheduled and lane.retry is None:
+            lane.scheduled = True
+            self._ready.append(lane)
+            self._wake_worker_locked()
+        elif not lane.exclusive:
+            # A shared lane is worked by many at once: every record may use a worker.
+            for _ in range(min(added, self._config.workers)):
                 self._wake_worker_locked()
 
     def _take_locked(self) -> Run | None:
@@ -422,15 +472,18 @@ class WorkManager:
             return run
         return None
 
-    def _release_lane_locked(self, lane: Lane) -> None:
-        """A run of an exclusive lane ended (or its failure was decided): requeue or idle."""
+    def _release_lane_locked(self, lane: Lane, *, wake: bool = True) -> None:
+        """A run of an exclusive lane ended (or its failure was decided): requeue or idle.
+        ``wake=False`` when the caller is a worker about to take work itself: handing the
+        lane to another thread would cost a thread switch per run for nothing."""
         if not lane.exclusive:
             return
         if lane.part.closing or lane.retry is not None:
             lane.scheduled = False
         elif lane.records:
             self._ready.append(lane)
-            self._wake_worker_locked()
+            if wake:
+                self._wake_worker_locked()
         else:
             lane.scheduled = False
             self._forget_lane_locked(lane)
@@ -473,11 +526,18 @@ class WorkManager:
     # ------------------------------------------------------------------ finishing runs
 
     def _finish(
-        self, run: Run, ok: int, error: BaseException | None, deferred: bool = False
+        self,
+        run: Run,
+        ok: int,
+        error: BaseException | None,
+        deferred: bool = False,
+        *,
+        by_worker: bool = True,
     ) -> None:
         """Account for a run: ``ok`` leading records succeeded; if ``error``, the next record
         (per-message) or the whole batch (per-batch) failed an attempt; if ``deferred``, the
-        gate refused the next record and the rest of the run waits for it to open."""
+        gate refused the next record and the rest of the run waits for it to open.
+        ``by_worker``: called by the worker of the run, which looks for work next."""
         lane = run.lane
         part = lane.part
         records = run.records
@@ -506,7 +566,7 @@ class WorkManager:
                 dropped = len(records) - ok
                 part.released += dropped
                 self._released += dropped
-                self._release_lane_locked(lane)
+                self._release_lane_locked(lane, wake=not by_worker)
                 return
             failed = records[ok:] if self._per_batch else records[ok : ok + 1]
             rest = records[ok + 1 :] if not self._per_batch else []
@@ -738,7 +798,10 @@ class WorkManager:
                     self._config.task_timeout,
                 )  # fmt: skip
                 self._finish(
-                    run, pos, AttemptTimedOut(f"no result within {self._config.task_timeout} s")
+                    run,
+                    pos,
+                    AttemptTimedOut(f"no result within {self._config.task_timeout} s"),
+                    by_worker=False,
                 )
 
     # ------------------------------------------------------------------ thread workers
@@ -767,6 +830,7 @@ class WorkManager:
         latency = worker.latency
         counts = latency.counts
         bounds = LATENCY_BUCKETS
+        fastest = bounds[0]
         per_batch = self._per_batch
         gate = self._gate
         while True:
@@ -780,12 +844,16 @@ class WorkManager:
             part = run.lane.part
             deferred = False
             started = clock()
+            # Ask the gate before the first record, then once GATE_TRUST_S has passed.
+            trusted_until = started
             for unit in (records,) if per_batch else records:
                 if part.closing or self._halted:
                     break
-                if gate is not None and not gate(records[ok]):
-                    deferred = True
-                    break
+                if gate is not None and started >= trusted_until:
+                    if not gate(records[ok]):
+                        deferred = True
+                        break
+                    trusted_until = started + GATE_TRUST_S
                 token = [True]
                 worker.attempt = (started, run, ok, token)
                 try:
@@ -799,9 +867,11 @@ class WorkManager:
                     abandoned = True
                     break
                 now = clock()
-                # LatencyBuckets.observe, inlined: this is the per-record path.
-                counts[bisect_left(bounds, now - started)] += 1
-                latency.total += now - started
+                # LatencyBuckets.observe, inlined: this is the per-record path, and most
+                # records of a fast handler fall in the first bucket.
+                took = now - started
+                counts[0 if took <= fastest else bisect_left(bounds, took)] += 1
+                latency.total += took
                 started = now
                 if error is not None:
                     break

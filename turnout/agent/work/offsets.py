@@ -87,6 +87,12 @@ class OffsetTracker:
         self._frontier = offset + 1
         return True
 
+    def add_run(self, offsets: list[int]) -> None:
+        """``add`` each of ``offsets``, which the caller guarantees ascend from the frontier
+        on (the consume loop's runs do): one call per run of records."""
+        self._order.extend(offsets)
+        self._frontier = offsets[-1] + 1
+
     def complete(self, offset: int) -> None:
         order = self._order
         if order and order[0] == offset:
@@ -118,6 +124,8 @@ class OffsetTracker:
 
     def point(self, budget_bytes: int = DEFAULT_DONE_BUDGET_BYTES) -> CommitPoint:
         low = self._order[0] if self._order else self._frontier
+        if not self._held and not self._done:
+            return CommitPoint(low)  # the usual case: nothing complete past the gap
         next_offset = min(low, min(self._held)) if self._held else low
         return CommitPoint(next_offset, trim_done(self._done_from(next_offset, low), budget_bytes))
 
