@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -167,10 +168,7 @@ def run_agent(zookeeper: str, bootstrap: str, topic: str, records: int) -> float
         )
     )
     clock = Clock(records)
-
-    def handler(_record: Record) -> None:
-        clock.tick()
-
+    handler: Callable[[Record], None] = clock.tick
     agent = Agent(
         AgentConfig(
             deployment=DEPLOYMENT,
