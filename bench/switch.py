@@ -23,6 +23,11 @@ Fields per scenario:
   never processed), from the verify toolkit's checker over the JSON-lines history.
 
 ``gap_ratio_best_native``: the best native ``gap_ms_max`` divided by Turnout's.
+``turnout.api_ms_p50``: how long the switch call itself took (the directive is written
+before it answers).
+
+``--keep DIR`` keeps the event logs and the switch start marks in ``DIR``;
+``python -m bench.switch_gaps DIR`` then shows where each handover's time went.
 
 Services: ``--zookeeper``/``--kafka`` (default: ``TURNOUT_TEST_ZK``/``TURNOUT_TEST_KAFKA``,
 else the local stack's default ports). Everything runs in a fresh ZooKeeper chroot and
@@ -45,7 +50,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -536,6 +541,7 @@ def run_turnout(
             time.sleep(SETTLE_S)
             switch_ms: list[float] = []
             switch_starts: list[int] = []
+            api_ms: list[float] = []
             colour = "blue"
             for _ in range(switches):
                 colour = "green" if colour == "blue" else "blue"
@@ -546,6 +552,7 @@ def run_turnout(
                     "/deployments/bench/switch", json={"to": colour, "timeout_s": SWITCH_TIMEOUT_S}
                 )
                 response.raise_for_status()
+                api_ms.append((time.monotonic_ns() - started) / 1e6)
                 done: list[int] = []
 
                 def consumed_by_new(
@@ -562,6 +569,8 @@ def run_turnout(
                 _wait(consumed_by_new, SWITCH_TIMEOUT_S, f"switch to {colour}")
                 switch_ms.append((done[0] - started) / 1e6)
                 switch_starts.append(started)
+                with (log_dir / "switch-starts.txt").open("a") as marks:
+                    marks.write(f"{started} {colour}\n")
                 _wait_completed(api, str(response.json()["id"]))
                 time.sleep(SETTLE_S)
             load.stop()
@@ -572,7 +581,9 @@ def run_turnout(
     report = check(
         load.produced(topic), read_events(*log_dir.glob("events-*.jsonl")), planned_only=True
     )
-    return scenario_result(switch_ms, load, events, report, switch_starts)
+    result = scenario_result(switch_ms, load, events, report, switch_starts)
+    result["api_ms_p50"] = round(percentile(api_ms, 50), 1)
+    return result
 
 
 def _native_once(
@@ -691,6 +702,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["turnout", "kafka_eager", "kafka_cooperative", "kafka_consumer_protocol"],
         action="append",
     )
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="keep the event logs (and switch start marks) in DIR for bench.switch_gaps",
+    )
     parser.add_argument("--child", choices=["agent", "native"])
     for name in ("events", "deployment", "colour", "instance", "mode", "group", "topic"):
         parser.add_argument(f"--{name}")
@@ -718,8 +734,13 @@ def main(argv: list[str] | None = None) -> int:
         "cores": os.cpu_count(),
     }
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-switch-") as tmp:
+        with (
+            nullcontext(args.keep)
+            if args.keep
+            else tempfile.TemporaryDirectory(prefix="bench-switch-")
+        ) as tmp:
             work = Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
             if "turnout" in wanted:
                 result["turnout"] = run_turnout(zookeeper, args.kafka, topic, work, args.switches)
             for mode in ("kafka_eager", "kafka_cooperative", "kafka_consumer_protocol"):

@@ -33,6 +33,7 @@ from typing import Protocol
 
 from confluent_kafka import Message
 
+from turnout.agent.busy import BusyOwners
 from turnout.agent.commits import CommitBatcher
 from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
@@ -50,7 +51,7 @@ from turnout.agent.offsets import (
     OffsetStore,
     ZkOffsetStore,
 )
-from turnout.agent.znodes import OwnerNode, create_owners
+from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
 from turnout.protocol import DeploymentPaths, Ownership
 from turnout.zk import (
     WatchEvent,
@@ -127,6 +128,8 @@ class DataPath:
         self._observer = observer
         self._log = log
         self._batcher = CommitBatcher(config.commit_interval_s, config.commit_every)
+        #: Owner nodes held by others with our watch on them: retries skip them.
+        self._busy = BusyOwners()
         self.source: KafkaSource | None = None
         self.store: OffsetStore | None = None
         self.dispatcher: Dispatcher | None = None
@@ -271,13 +274,20 @@ class DataPath:
         ).to_bytes()
 
     def _create_owners(self, tps: list[TP], group: str, epoch: int) -> list[Claim]:
-        """Create the owner nodes of ``tps`` (requests pipelined); the claims made. A
-        partition another session holds is skipped (its deletion fires the watch set
-        here)."""
+        """Create the owner nodes of ``tps``; the claims made. A partition another
+        session holds is skipped, and not asked about again until its deletion fires
+        the watch set here (``BusyOwners``)."""
         zk = self._host.zk
         assert zk is not None
         data = self._ownership(epoch)
-        paths = {tp: self._paths.owner(group, tp[0], tp[1]) for tp in tps}
+        paths = {
+            tp: path
+            for tp in tps
+            if self._busy.worth_trying(path := self._paths.owner(group, tp[0], tp[1]))
+        }
+        if not paths:
+            return []  # every one still held by its owner; a watch will say when it goes
+        self._busy.begin(paths.values())
         nodes = create_owners(
             zk,
             [(path, data) for path in paths.values()],
@@ -293,12 +303,18 @@ class DataPath:
                 )
             elif node == "retry":
                 self._host.retry_claims()
+            else:
+                self._busy.mark_busy(path)
         return claims
 
     def _on_owner_event(self, event: WatchEvent) -> None:
-        # kazoo's thread: only flags a retry (never blocks).
-        del event
+        # kazoo's thread: only notes the node and flags a retry (never blocks).
+        self._busy.freed(event.path)
         self._host.retry_claims()
+
+    def forget_busy(self) -> None:
+        """Watches are gone with the session: look at every pending claim again."""
+        self._busy.reset()
 
     def _start_position(
         self, tp: TP, committed: Committed | None
@@ -375,8 +391,8 @@ class DataPath:
             return
         # Every final commit is done: delete the owner nodes together (pipelined), so the
         # successors' watches fire together rather than one round trip apart each.
-        outcomes = zk.delete_many(
-            [(h.claim.owner_path, h.claim.owner_version) for _, h in releasing]
+        outcomes = delete_owner_nodes(
+            zk, [(h.claim.owner_path, h.claim.owner_version) for _, h in releasing]
         )
         released: list[TP] = []
         unexpected: ZkError | None = None

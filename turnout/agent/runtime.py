@@ -80,6 +80,7 @@ from turnout.agent.sequential import (
     SequentialDispatcher,
 )
 from turnout.agent.znodes import (
+    Snapshot,
     put_ephemeral,
     read_snapshot,
     sweep_owner_nodes,
@@ -90,6 +91,7 @@ from turnout.protocol import (
     Directive,
     InstanceRegistration,
     InstanceStatus,
+    PublishedAssignment,
 )
 from turnout.protocol.models import utc_now
 from turnout.zk import (
@@ -198,6 +200,10 @@ class Agent:
         self._desired: set[TP] = set()
         self._desired_since: dict[TP, float] = {}
         self._partitions: dict[str, int] = {}
+        #: The last reconcile's read of ZooKeeper (spares re-reading registrations).
+        self._last_snapshot: Snapshot | None = None
+        #: The live binding a standby keeps a consumer open for (and partition counts of).
+        self._warm_binding: Binding | None = None
         self._partitions_read_at = 0.0
         self._applied_epoch = 0
         self._state = AgentState.STARTING
@@ -213,6 +219,10 @@ class Agent:
         self._claims_due = False
         #: The directive's watch fired: reconcile without waiting for the burst to end.
         self._directive_changed = False
+        #: The published assignment's watch fired: look whether it still is ours.
+        self._assignment_changed = False
+        #: (path, inputs digest) of the published assignment this instance acts on.
+        self._adopted: tuple[str, str] | None = None
         self._conn_events: collections.deque[ConnectionState] = collections.deque()
         self._wake = threading.Event()
         self._stop_requested = threading.Event()
@@ -315,6 +325,14 @@ class Agent:
         self._wake.set()
 
     def _on_watch(self, event: WatchEvent) -> None:
+        if event.path.startswith(self._paths.assignments + "/"):
+            # Mostly the colour's own publishing (ours or a peer's adopting the same
+            # map): one read tells, where a reconcile would re-read everything while a
+            # handover's claims wait behind it.
+            with self._events_lock:
+                self._assignment_changed = True
+            self._wake.set()
+            return
         if event.path == self._paths.directive:
             # A directive change is one write, not a burst: reconcile at once (a switch's
             # releases, and its claims, start with it).
@@ -413,16 +431,26 @@ class Agent:
             return
         self._check_lease()
         now = time.monotonic()
+        with self._events_lock:
+            directive_changed = self._directive_changed
+        if not directive_changed and self._lease.valid() and self._take_claims_due():
+            # Owner nodes we wait for went: claim before any debounced reconcile (a
+            # handover's gap is this wait). A new directive goes first, though: it may
+            # make these claims moot.
+            self._apply(self._desired)
         if self._reconcile_due(now):
             self._reconcile()
         elif self._lease.valid() and self._take_claims_due():
             self._apply(self._desired)
+        elif self._lease.valid() and self._take_assignment_changed():
+            self._check_assignment()
         metadata_due = now - self._partitions_read_at > METADATA_POLL_INTERVAL_S
+        watched = self._binding or self._warm_binding
         if (
             metadata_due
             and self._data.source is not None
-            and self._binding is not None
-            and self._read_partitions(self._binding) is not None
+            and watched is not None
+            and self._read_partitions(watched) is not None
         ):
             self._mark_dirty()
         self._data.pump()
@@ -503,6 +531,7 @@ class Agent:
         self._lease.revoke()
         self.metrics.inc("sessions_lost")
         lost = list(self._data.held)
+        self._data.forget_busy()
         self._data.active = frozenset()
         for tp in lost:
             self._data.drop(tp)
@@ -611,6 +640,28 @@ class Agent:
             due, self._claims_due = self._claims_due, False
         return due
 
+    def _take_assignment_changed(self) -> bool:
+        with self._events_lock:
+            changed, self._assignment_changed = self._assignment_changed, False
+        return changed
+
+    def _check_assignment(self) -> None:
+        """Reconcile only if the published assignment is no longer the one we act on."""
+        zk = self._zk
+        assert zk is not None
+        adopted = self._adopted
+        if adopted is None:
+            self._mark_dirty()
+            return
+        path, digest = adopted
+        try:
+            data, _ = zk.get(path, watch=self._on_watch)
+        except ZkNoNodeError:
+            self._mark_dirty()
+            return
+        if PublishedAssignment.from_bytes(data).inputs != digest:
+            self._mark_dirty()
+
     def _epoch(self) -> int:
         return self._directive.epoch if self._directive else 0
 
@@ -622,6 +673,7 @@ class Agent:
             self._dirty_first = None
             self._directive_changed = False
             self._claims_due = False
+            self._assignment_changed = False
         self._last_resync = time.monotonic()
         if self._lease.state() is not LeaseState.VALID or not zk.connected:
             return
@@ -642,14 +694,18 @@ class Agent:
         """What this instance should own now; None if no agreement yet (retry)."""
         zk = self._zk
         assert zk is not None
-        snapshot = read_snapshot(zk, self._paths, self._on_watch)
+        snapshot = self._last_snapshot = read_snapshot(
+            zk, self._paths, self._on_watch, self._last_snapshot
+        )
         directive = self._directive = snapshot.directive
         binding = directive.binding_for(self.config.colour) if directive else None
+        if directive is None or binding is None:
+            self._adopted = None
         if directive is None:
             self._retire_source()
             return set()
         if binding is None:
-            self._keep_warm(directive.live.group)
+            self._keep_warm(directive.live)
             return set()
         source = self._data.source
         if source is not None and source.group != binding.group:
@@ -658,9 +714,12 @@ class Agent:
             if self._data.held:
                 return None
             self._retire_source()
-        if self._binding is None:
-            # Taking up a binding (a warm standby's consumer is kept): re-read the counts.
+        if self._binding is None and binding != self._warm_binding:
+            # Taking up a binding the standby did not keep warm: re-read the counts. (A
+            # warm standby's counts are at most METADATA_POLL_INTERVAL_S old, like a live
+            # instance's, and a view that differs from the agreed one is re-read anyway.)
             self._partitions_read_at = 0.0
+        self._warm_binding = None
         self._binding = binding
         if self._data.source is None:
             self._open_source(binding)
@@ -696,6 +755,7 @@ class Agent:
             return None
         if record is None:
             return None
+        self._adopted = (self._paths.assignment(binding.group), record.inputs)
         return {tp for tp, owner in owners_of(record).items() if owner == self.config.instance}
 
     def _open_source(self, binding: Binding) -> None:
@@ -705,18 +765,26 @@ class Agent:
     def _retire_source(self) -> None:
         if self._data.retire_source():
             self._binding = None
+            self._warm_binding = None
 
-    def _keep_warm(self, group: str) -> None:
+    def _keep_warm(self, live: Binding) -> None:
         """Standby: own nothing, but keep a consumer of the live group open (no
-        assignment), so a switch to live starts fetching without building one."""
+        assignment) and the live topics' partition counts fresh, so a switch to live
+        starts claiming without building a consumer or asking Kafka for metadata."""
         if self._data.held:
             return  # still releasing under the old binding; a later reconcile comes back
         self._binding = None
         source = self._data.source
-        if source is not None and source.group == group:
-            return
-        self._retire_source()
-        self._data.open_source(group)
+        if source is None or source.group != live.group:
+            self._retire_source()
+            self._data.open_source(live.group)
+            self._partitions_read_at = 0.0
+        if self._warm_binding != live:
+            self._partitions_read_at = 0.0
+        self._warm_binding = live
+        stale = time.monotonic() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
+        if stale or not all(t in self._partitions for t in live.topics):
+            self._read_partitions(live)
 
     def _read_partitions(self, binding: Binding) -> dict[str, int] | None:
         """Fresh partition counts if they changed since the last read, else None."""

@@ -17,11 +17,16 @@ from typing import Literal
 from turnout.agent.dispatch import TP
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, InstanceRegistration
 from turnout.zk import (
+    CreateOp,
+    DeleteOp,
     WatchCallback,
     ZkBadVersionError,
+    ZkError,
     ZkGateway,
     ZkNodeExistsError,
     ZkNoNodeError,
+    ZkTransactionError,
+    ZkUnavailableError,
 )
 
 #: Create attempts of one ephemeral before giving up for this round: the node can vanish
@@ -40,21 +45,39 @@ class Snapshot:
     registrations: tuple[tuple[str, Colour], ...]
     #: ``instances/``' children version at the read: orders two snapshots' member views.
     members_version: int
+    #: ``instances/``' last child change (zxid): equal means the very same instance nodes.
+    members_zxid: int = 0
 
 
-def read_snapshot(zk: ZkGateway, paths: DeploymentPaths, watch: WatchCallback) -> Snapshot:
-    """Read the directive and the registrations, re-arming their watches."""
-    try:
-        data, _ = zk.get(paths.directive, watch=watch)
-        directive: Directive | None = Directive.from_bytes(data)
-    except ZkNoNodeError:
-        zk.exists(paths.directive, watch=watch)  # fires when it is created
-        directive = None
-    try:
-        names, stat = zk.children_with_stat(paths.instances, watch=watch)
-    except ZkNoNodeError:
+def read_snapshot(
+    zk: ZkGateway,
+    paths: DeploymentPaths,
+    watch: WatchCallback,
+    previous: Snapshot | None = None,
+) -> Snapshot:
+    """Read the directive and the registrations, re-arming their watches.
+
+    One round trip when ``instances/`` has not changed since ``previous``: the zxid of
+    its last child change moves with every create and delete under it, so an equal one
+    means the very same instance nodes, whose registrations (colour) ``previous``
+    already holds.
+    A switch's reconcile therefore costs one round trip, not three."""
+    directive_node, listed = zk.get_and_children(paths.directive, paths.instances, watch=watch)
+    directive: Directive | None = None
+    # A missing directive gets an exists watch (fires when it is created); created just
+    # now, it is read.
+    if directive_node is None and zk.exists(paths.directive, watch=watch) is not None:
+        directive_node = zk.get(paths.directive, watch=watch)
+    if directive_node is not None:
+        directive = Directive.from_bytes(directive_node[0])
+    if listed is None:
         zk.ensure_path(paths.instances)
-        names, stat = zk.children_with_stat(paths.instances, watch=watch)
+        listed = zk.children_with_stat(paths.instances, watch=watch)
+    names, stat = listed
+    if previous is not None and previous.members_zxid == stat.children_zxid != 0:
+        return Snapshot(
+            directive, previous.registrations, stat.children_version, stat.children_zxid
+        )
     found = zk.get_many([paths.instance(name) for name in names])
     registrations = []
     for name in names:
@@ -62,7 +85,7 @@ def read_snapshot(zk: ZkGateway, paths: DeploymentPaths, watch: WatchCallback) -
         if node is None:
             continue  # left between the two reads; the children watch has fired
         registrations.append((name, InstanceRegistration.from_bytes(node[0]).colour))
-    return Snapshot(directive, tuple(registrations), stat.children_version)
+    return Snapshot(directive, tuple(registrations), stat.children_version, stat.children_zxid)
 
 
 def put_ephemeral(
@@ -125,37 +148,80 @@ def create_owners(
     old_sessions: Container[int],
     watch: WatchCallback,
 ) -> dict[str, OwnerNode | Busy | Retry]:
-    """``create_owner`` of several nodes with the requests pipelined: one round trip for
-    the creates, one for the looks at those that exist (a handover claims a batch).
+    """``create_owner`` of several nodes, in as few requests as a handover allows.
+
+    1. One multi creating them all: after a handover the predecessor's nodes went
+       together, and a batch that is all free is one request.
+    2. Else the parents' children are listed with ``watch`` on them (one request per
+       topic): a node listed is held, and the listing's watch fires when it goes. Held
+       nodes are looked at one by one (ephemeral owner) only if this agent lost a
+       session before, whose leftovers it deletes; a leftover of this session (a create
+       whose reply was lost) is the sweep's, which the lost reply requested.
+    3. The free ones are created with the requests pipelined.
+
     Raises the first error other than "exists" after every request has been answered
     (nodes created by the batch are then the sweep's, as with a lost create reply)."""
-    session = zk.session_id
-    created = zk.create_many(nodes, ephemeral=True, makepath=True)
-    for error in created.values():
-        if error is not None and not isinstance(error, ZkNodeExistsError):
-            raise error
-    existing = [path for path, error in created.items() if error is not None]
-    stats = zk.exists_many(existing, watch=watch) if existing else {}
-    data_of = dict(nodes)
+    if len(nodes) > 1:
+        try:
+            zk.transaction([CreateOp(path, data, ephemeral=True) for path, data in nodes])
+        except ZkTransactionError:
+            pass  # some node exists (or a parent is missing)
+        else:
+            return {path: OwnerNode(path, 0) for path, _ in nodes}
+    listed: set[str] = set()
+    for parent in sorted({path.rpartition("/")[0] for path, _ in nodes}):
+        try:
+            listed.update(f"{parent}/{name}" for name in zk.children(parent, watch=watch))
+        except ZkNoNodeError:
+            continue  # nothing claimed under it yet; the creates make it
     outcomes: dict[str, OwnerNode | Busy | Retry] = {}
+    held = [path for path, _ in nodes if path in listed]
+    if held and old_sessions:
+        stats = zk.exists_many(held, watch=watch)
+        for path in held:
+            stat = stats[path]
+            if stat is None:
+                outcomes[path] = "retry"  # went between the listing and our look
+            elif stat.ephemeral_owner in old_sessions:
+                zk.delete(path, version=stat.version)
+                outcomes[path] = "retry"
+            else:
+                outcomes[path] = "busy"
+    else:
+        outcomes.update((path, "busy") for path in held)
+    free = [(path, data) for path, data in nodes if path not in listed]
+    created = zk.create_many(free, ephemeral=True, makepath=True) if free else {}
     for path, error in created.items():
         if error is None:
             outcomes[path] = OwnerNode(path, 0)
-            continue
-        stat = stats[path]
-        if stat is None:
-            outcomes[path] = "retry"  # deleted between our create and our look
-        elif stat.ephemeral_owner == session:
-            # Ours: a create whose reply was lost. Adopt it with our data.
-            outcomes[path] = OwnerNode(
-                path, zk.set(path, data_of[path], version=stat.version).version
-            )
-        elif stat.ephemeral_owner in old_sessions:
-            zk.delete(path, version=stat.version)
+        elif isinstance(error, ZkNodeExistsError):
+            # Taken since the listing; its watch has fired or fires: look again then.
             outcomes[path] = "retry"
-        else:
-            outcomes[path] = "busy"
+    for error in created.values():
+        if error is not None and not isinstance(error, ZkNodeExistsError):
+            raise error
     return outcomes
+
+
+def delete_owner_nodes(
+    zk: ZkGateway, nodes: Sequence[tuple[str, int]]
+) -> dict[str, ZkError | None]:
+    """Delete owner nodes (path, version) at once; per path None or what its delete raised.
+
+    One ZooKeeper multi first: a release batch is one request (and one log entry) rather
+    than one per partition, which is what a switch's handover waits for. If the multi
+    fails (a node no longer ours: the rare case), each node is deleted on its own so the
+    others still go and the caller learns which one failed."""
+    if len(nodes) > 1:
+        try:
+            zk.transaction([DeleteOp(path, version) for path, version in nodes])
+        except ZkTransactionError:
+            pass
+        except ZkUnavailableError as exc:
+            return {path: exc for path, _ in nodes}  # outcome unknown, as per node
+        else:
+            return {path: None for path, _ in nodes}
+    return zk.delete_many(nodes)
 
 
 def sweep_owner_nodes(

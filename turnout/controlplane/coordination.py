@@ -99,8 +99,10 @@ def ensure_layout(link: ZkLink, paths: DeploymentPaths) -> None:
     """Create the deployment's nodes with their ACLs (see zk_acl) if missing."""
 
     def missing(gateway: ZkGateway) -> list[str]:
-        wanted = [paths.base, *agent_directories(paths)]
-        return [path for path in wanted if gateway.exists(path) is None]
+        # One pipelined round trip: this runs before every directive write, a switch's
+        # first step.
+        found = gateway.exists_many([paths.base, *agent_directories(paths)])
+        return [path for path, stat in found.items() if stat is None]
 
     absent = zk_call(link, missing)
     if not absent:

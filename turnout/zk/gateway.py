@@ -74,6 +74,9 @@ class NodeStat:
     mzxid: int
     #: Bumped by every child created or deleted: orders two reads of a children list.
     children_version: int = 0
+    #: The zxid of the last child create or delete: unlike ``children_version`` unique
+    #: across a deletion and re-creation of the node, so it identifies a children list.
+    children_zxid: int = 0
 
 
 def _stat(raw: Any) -> NodeStat:
@@ -85,6 +88,7 @@ def _stat(raw: Any) -> NodeStat:
         num_children=int(raw.numChildren),
         mzxid=int(raw.mzxid),
         children_version=int(raw.cversion),
+        children_zxid=int(raw.pzxid),
     )
 
 
@@ -331,6 +335,29 @@ class ZkGateway:
             self._client.get_children_async(path, watch=self._relay(watch), include_data=True)
         )
         return sorted(names), _stat(raw)
+
+    def get_and_children(
+        self, node: str, parent: str, *, watch: WatchCallback | None = None
+    ) -> tuple[tuple[bytes, NodeStat] | None, tuple[list[str], NodeStat] | None]:
+        """``get(node)`` and ``children_with_stat(parent)`` in one round trip (requests
+        pipelined), ``watch`` set on both; None for a node that does not exist (then no
+        watch is left on it: use ``exists`` to wait for its creation)."""
+        relay = self._relay(watch)
+        got = self._client.get_async(node, watch=relay)
+        listed = self._client.get_children_async(parent, watch=relay, include_data=True)
+        data: tuple[bytes, NodeStat] | None
+        children: tuple[list[str], NodeStat] | None
+        try:
+            raw_data, raw_stat = self._wait(got)
+            data = (bytes(raw_data or b""), _stat(raw_stat))
+        except ZkNoNodeError:
+            data = None
+        try:
+            names, raw = self._wait(listed)
+            children = (sorted(names), _stat(raw))
+        except ZkNoNodeError:
+            children = None
+        return data, children
 
     def sync(self, path: str) -> None:
         """Make the next read of ``path`` at least as new as the leader's state."""

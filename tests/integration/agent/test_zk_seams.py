@@ -167,3 +167,118 @@ def test_batched_creates_deletes_and_exists_report_each_path_on_its_own(zk: ZkGa
     assert isinstance(deleted["/owners/t/2"], ZkBadVersionError)  # a delete stands alone
     assert isinstance(deleted["/owners/t/9"], ZkNoNodeError)
     assert zk.children("/owners/t") == ["1", "2"]
+
+
+def test_get_and_children_reads_both_in_one_go_and_watches_both(zk: ZkGateway) -> None:
+    events: list[WatchEvent] = []
+    fired = threading.Event()
+
+    def on_event(event: WatchEvent) -> None:
+        events.append(event)
+        fired.set()
+
+    assert zk.get_and_children("/d", "/p", watch=on_event) == (None, None)
+    zk.create("/d", b"directive")
+    zk.create("/p/a", makepath=True)
+    node, listed = zk.get_and_children("/d", "/p", watch=on_event)
+    assert node is not None and node[0] == b"directive"
+    assert listed is not None and listed[0] == ["a"]
+    zk.create("/p/b")
+    assert fired.wait(5)
+    fired.clear()
+    zk.set("/d", b"next")
+    assert fired.wait(5)
+    assert sorted(e.path for e in events) == ["/d", "/p"]
+
+
+def test_a_snapshot_rereads_registrations_only_when_instances_changed(zk: ZkGateway) -> None:
+    from turnout.agent.znodes import read_snapshot
+    from turnout.protocol import InstanceRegistration
+    from turnout.protocol.models import utc_now
+
+    paths = DeploymentPaths("/turnout", "d")
+
+    def register(name: str, colour: Colour) -> None:
+        registration = InstanceRegistration(
+            instance=name,
+            colour=colour,
+            version="1",
+            host="h",
+            pid=1,
+            started_at=utc_now(),
+            session_id=zk.session_id,
+        )
+        zk.create(paths.instance(name), registration.to_bytes(), ephemeral=True, makepath=True)
+
+    register("b-0", Colour.BLUE)
+    first = read_snapshot(zk, paths, lambda _event: None)
+    again = read_snapshot(zk, paths, lambda _event: None, first)
+    assert again.registrations == first.registrations == (("b-0", Colour.BLUE),)
+    assert again.members_zxid == first.members_zxid
+    # The same name re-registered with another colour is a delete and a create: seen.
+    zk.delete(paths.instance("b-0"))
+    register("b-0", Colour.GREEN)
+    changed = read_snapshot(zk, paths, lambda _event: None, again)
+    assert changed.registrations == (("b-0", Colour.GREEN),)
+    assert changed.members_zxid > first.members_zxid
+
+
+def test_owner_nodes_are_claimed_and_released_in_one_multi_when_all_are_free(
+    zk: ZkGateway,
+) -> None:
+    from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
+
+    zk.ensure_path("/owners/t")
+    nodes = [(f"/owners/t/{p}", b"me") for p in range(4)]
+    outcomes = create_owners(zk, nodes, set(), lambda _event: None)
+    assert outcomes == {path: OwnerNode(path, 0) for path, _ in nodes}
+    deleted = delete_owner_nodes(zk, [(path, 0) for path, _ in nodes])
+    assert deleted == {path: None for path, _ in nodes}
+    assert zk.children("/owners/t") == []
+
+
+def test_a_claim_skips_held_nodes_and_their_deletion_fires_the_watch(zk: ZkGateway) -> None:
+    from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
+
+    other = ZkGateway(zk.hosts)
+    other.start()
+    try:
+        other.create("/owners/t/1", b"theirs", ephemeral=True, makepath=True)
+        fired = threading.Event()
+        nodes = [(f"/owners/t/{p}", b"me") for p in range(3)]
+        outcomes = create_owners(zk, nodes, set(), lambda _event: fired.set())
+        assert outcomes["/owners/t/0"] == OwnerNode("/owners/t/0", 0)
+        assert outcomes["/owners/t/2"] == OwnerNode("/owners/t/2", 0)
+        assert outcomes["/owners/t/1"] == "busy"
+        assert zk.get("/owners/t/1")[0] == b"theirs"
+        # A release whose multi fails (one node changed under us) still deletes the others.
+        other.set("/owners/t/1", b"theirs, again")
+        deleted = delete_owner_nodes(zk, [("/owners/t/0", 0), ("/owners/t/1", 0)])
+        assert deleted["/owners/t/0"] is None
+        assert deleted["/owners/t/1"] is not None
+        assert fired.wait(5)  # our delete changed the children: the one-shot watch fired
+        fired.clear()
+        # The retry that event causes finds the node still held and watches again.
+        again = create_owners(zk, [("/owners/t/1", b"me")], set(), lambda _event: fired.set())
+        assert again == {"/owners/t/1": "busy"}
+        other.delete("/owners/t/1")
+        assert fired.wait(5)
+        assert create_owners(zk, [("/owners/t/1", b"me")], set(), print) == {
+            "/owners/t/1": OwnerNode("/owners/t/1", 0)
+        }
+    finally:
+        other.stop()
+
+
+def test_a_claim_deletes_leftovers_of_an_earlier_session_and_retries(zk: ZkGateway) -> None:
+    from turnout.agent.znodes import create_owners
+
+    old = ZkGateway(zk.hosts)
+    old.start()
+    try:
+        old.create("/owners/t/0", b"old me", ephemeral=True, makepath=True)
+        outcomes = create_owners(zk, [("/owners/t/0", b"me")], {old.session_id}, print)
+        assert outcomes == {"/owners/t/0": "retry"}
+        assert zk.exists("/owners/t/0") is None
+    finally:
+        old.stop()
