@@ -23,14 +23,26 @@ def test_percentile_is_nearest_rank() -> None:
 
 
 def test_gap_counts_only_time_a_ready_record_waited_after_the_switch_started() -> None:
-    acked = {(0, 0): ("v0", 0), (0, 1): ("v1", 100 * MS), (0, 2): ("v2", 110 * MS)}
+    acked = {
+        (0, 0): ("v0", 0, 0),
+        (0, 1): ("v1", 100 * MS, 105 * MS),
+        (0, 2): ("v2", 110 * MS, 115 * MS),
+    }
     events = [
         processed("a", 0, 0, 10, 12),  # before the switch: a 10 ms wait, not counted
-        processed("b", 0, 1, 400, 401),  # produced at 100, switch at 150: waited 250
+        processed("b", 0, 1, 400, 401),  # acknowledged at 105, switch at 150: waited 250
         processed("b", 0, 2, 401, 402),  # ready when offset 1 ended: no wait
     ]
     assert gap_ms_max(acked, events, [150 * MS]) == 250.0
     assert gap_ms_max(acked, events, []) == 0.0
+
+
+def test_a_record_waits_from_its_acknowledgement_not_from_its_produce_call() -> None:
+    # The broker stalled the produce for 300 ms: not time a consumer could have used.
+    acked = {(0, 1): ("v1", 100 * MS, 400 * MS)}
+    events = [processed("b", 0, 1, 450, 451)]
+    assert gap_ms_max(acked, events, [50 * MS]) == 50.0
+    assert gap_ms_max(acked, events, [50 * MS], from_send=True) == 350.0
 
 
 def test_a_switch_is_done_when_every_partition_was_processed_by_the_new_side() -> None:
