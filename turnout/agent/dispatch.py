@@ -189,8 +189,8 @@ class Dispatcher(Protocol):
         """Accept a fetched record of an open partition. Never blocks."""
 
     def submit_run(self, tp: TP, records: list[Record]) -> None:
-        """``submit`` each of ``records`` (all of ``tp``, in offset order, each past the
-        ones submitted before): the consume loop's path, so that locking, counting and
+        """``submit`` each of ``records`` (all of ``tp``, in ascending offsets, each past
+        the ones submitted before): the consume loop's path, so that locking, counting and
         waking a worker cost once per run of a partition rather than once per record.
         The dispatcher owns the list from now on."""
 

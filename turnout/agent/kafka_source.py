@@ -24,6 +24,7 @@ KAFKA_REQUEST_TIMEOUT_S = 5.0
 POLL_BATCH = 500
 
 logger = logging.getLogger("turnout.agent.kafka")
+_error_of = Message.error
 
 
 class KafkaSource:
@@ -111,6 +112,9 @@ class KafkaSource:
         if not self._assigned:
             return []
         messages = self._consumer.consume(num_messages=POLL_BATCH, timeout=timeout_s)
+        # Per-record path: look for errors with C-level map/any, keep the list if none.
+        if not any(map(_error_of, messages)):
+            return messages
         good: list[Message] = []
         for message in messages:
             error = message.error()

@@ -162,8 +162,9 @@ class WorkManager:
         #: finished or dropped (written under the lock): in flight is the difference.
         self._accepted = 0
         self._released = 0
-        #: A worker was woken for the inbox and has not routed it yet: one is enough, as
-        #: routing wakes a worker for every lane it makes ready.
+        #: A worker was woken for the inbox and has not looked at it yet (``_take_locked``
+        #: clears it): one is enough, as routing wakes a worker for every lane it makes
+        #: ready.
         self._inbox_wake_pending = False
         self._idle_threads = 0
         self._halted = False
@@ -276,9 +277,9 @@ class WorkManager:
         return True
 
     def commit_point(self, tp: TP) -> CommitPoint | None:
+        # The inbox is left to the workers (the consume loop calls this every step): a
+        # record not routed yet is past the tracker's frontier, so the point is the same.
         with self._lock:
-            if self._inbox:
-                self._drain_inbox_locked()
             part = self._parts.get(tp)
             if part is None or part.tracker.version == part.reported_version:
                 return None
@@ -372,7 +373,6 @@ class WorkManager:
     def _drain_inbox_locked(self) -> None:
         """Route submitted records to their lanes (under the lock, in submission order)."""
         inbox = self._inbox
-        self._inbox_wake_pending = False
         while inbox:
             part, records = inbox.popleft()
             count = len(records)
@@ -433,6 +433,10 @@ class WorkManager:
                 self._wake_worker_locked()
 
     def _take_locked(self) -> Run | None:
+        # This worker sees the inbox now (under the lock): a run appended from here on
+        # must wake a worker again, even if this one finds the inbox empty (another
+        # routed it first).
+        self._inbox_wake_pending = False
         if self._inbox:
             self._drain_inbox_locked()
         if self._halted or self._closed:

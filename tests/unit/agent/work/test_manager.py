@@ -787,3 +787,35 @@ def test_a_retry_in_key_mode_blocks_only_its_own_key(managers: list[WorkManager]
     assert attempts[0] == 1
     settle(manager, TP0, 6)
     assert [o for o in done if o % 2 == 0] == [0, 2, 4]
+
+
+class _SlowKeyRecord(Record):
+    """Reading the key takes a while: routing (which reads keys in ``key`` mode) then
+    holds the manager's lock long enough for a run to be submitted meanwhile."""
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> bytes | None:
+        time.sleep(0.2)
+        return b"slow"
+
+
+def test_a_run_submitted_after_a_wake_that_found_nothing_to_route_still_wakes_a_worker(
+    managers: list[WorkManager],
+) -> None:
+    # Only submit_run wakes workers here (nothing else routes the inbox). The race: a run
+    # is appended while a worker is routing (so that worker routes it too), and the
+    # submitter then wakes a second worker, which finds the inbox empty. The "a worker
+    # is woken" flag must not stay set by that, or the next run is never routed.
+    done: list[int] = []
+    manager = build(managers, lambda rec: done.append(rec.offset), workers=2, ordering="key")
+    manager.open_partition(TP0, 0, frozenset())
+    slow = _SlowKeyRecord(TOPIC, 0, 0, None, b"v0", (), 0, 1)
+    manager.submit_run(TP0, [slow])
+    time.sleep(0.05)  # a worker is routing ``slow``, holding the lock
+    manager.submit_run(TP0, [record(1, key=b"a")])  # waits for the lock, then wakes
+    wait_until(lambda: sorted(done) == [0, 1], "the first two records")
+    time.sleep(0.05)  # both workers idle again
+    manager.submit_run(TP0, [record(2, key=b"b")])
+    wait_until(lambda: sorted(done) == [0, 1, 2], "the record submitted last", timeout_s=2.0)
