@@ -26,7 +26,14 @@ from turnout.protocol import (
 )
 from turnout.protocol.directives import DirectiveConflictError, DirectiveStore, VersionedDirective
 from turnout.protocol.models import AbsentPinPolicy, Strategy
-from turnout.zk import ZkError, ZkGateway, ZkNodeExistsError, ZkNoNodeError, ZkUnavailableError
+from turnout.zk import (
+    ZkError,
+    ZkGateway,
+    ZkNoAuthError,
+    ZkNodeExistsError,
+    ZkNoNodeError,
+    ZkUnavailableError,
+)
 
 T = TypeVar("T")
 
@@ -87,12 +94,14 @@ def zk_call(link: ZkLink, action: Callable[[ZkGateway], T]) -> T:
         return action(gateway)
     except ZkUnavailableError as exc:
         raise ZkDownError(f"ZooKeeper at {link.connect}: {exc}") from exc
-    except (ZkError, DirectiveConflictError):
-        raise
-    except Exception as exc:  # kazoo errors the gateway does not translate (NoAuth, ...)
-        raise ZkDownError(
-            f"ZooKeeper at {link.connect} refused the request: {type(exc).__name__} {exc}"
-        ) from exc
+    except ZkNoAuthError as exc:
+        # Our identity lacks a permission (ACLs set by another control plane?): the
+        # request cannot succeed until an operator fixes it; say so, never a 500.
+        raise ZkDownError(f"ZooKeeper at {link.connect} refused the request (ACL): {exc}") from exc
+    except ZkError as exc:
+        if type(exc) is ZkError:  # a failure the gateway has no kind for
+            raise ZkDownError(f"ZooKeeper at {link.connect} refused the request: {exc}") from exc
+        raise  # NoNode, NodeExists, BadVersion...: the caller's to handle
 
 
 def ensure_layout(link: ZkLink, paths: DeploymentPaths) -> None:
@@ -231,22 +240,30 @@ def read_instances(gateway: ZkGateway, paths: DeploymentPaths) -> list[Instance]
 
 
 def read_owners(gateway: ZkGateway, paths: DeploymentPaths, group: str) -> dict[str, Ownership]:
-    """``"topic/partition"`` → owner node of every owned partition of ``group``."""
+    """``"topic/partition"`` → owner node of every owned partition of ``group``.
+
+    The owner nodes are read with their requests pipelined: the switch watcher does this
+    every ``switch_poll_interval_s`` while a switch runs, and one round trip per
+    partition would load ZooKeeper and the CPU the agents' handover is waiting for."""
     base = f"{paths.owners}/{group}"
-    owners: dict[str, Ownership] = {}
     try:
         topics = gateway.children(base)
     except ZkNoNodeError:
-        return owners
+        return {}
+    keys: list[str] = []
     for topic in topics:
         try:
-            partitions = gateway.children(f"{base}/{topic}")
+            keys.extend(f"{topic}/{partition}" for partition in gateway.children(f"{base}/{topic}"))
         except ZkNoNodeError:
             continue
-        for partition in partitions:
-            try:
-                data, _ = gateway.get(f"{base}/{topic}/{partition}")
-                owners[f"{topic}/{partition}"] = Ownership.from_bytes(data)
-            except (ZkNoNodeError, ValueError):
-                continue
+    found = gateway.get_many([f"{base}/{key}" for key in keys])
+    owners: dict[str, Ownership] = {}
+    for key in keys:
+        node = found[f"{base}/{key}"]
+        if node is None:
+            continue  # released between the listing and the read
+        try:
+            owners[key] = Ownership.from_bytes(node[0])
+        except ValueError:
+            continue
     return owners

@@ -1,7 +1,7 @@
 """ZooKeeper digest ACLs of the control plane.
 
-This is the one control-plane module that imports kazoo, and only for ACL values: the
-gateway (turnout/zk) takes a ``default_acl`` but has no ACL constructors of its own.
+The ACL entries come from the gateway package (``turnout.zk.acl``): no control-plane
+module imports kazoo.
 
 Layout of permissions under ``<root>/deployments/<deployment>``:
 
@@ -15,9 +15,8 @@ Layout of permissions under ``<root>/deployments/<deployment>``:
 
 from __future__ import annotations
 
-from typing import Any
-
-from kazoo.security import OPEN_ACL_UNSAFE, make_acl, make_digest_acl
+from turnout.zk import Acl, digest_acl, world_read_acl
+from turnout.zk import open_acl as _open_acl
 
 
 def digest_auth(user: str, password: str) -> list[tuple[str, str]]:
@@ -25,10 +24,10 @@ def digest_auth(user: str, password: str) -> list[tuple[str, str]]:
     return [("digest", f"{user}:{password}")]
 
 
-def controlplane_only_writes(user: str, password: str) -> list[Any]:
+def controlplane_only_writes(user: str, password: str) -> list[Acl]:
     """ACL: ``user`` may do anything, everyone else may only read."""
-    return [make_digest_acl(user, password, all=True), make_acl("world", "anyone", read=True)]
+    return [digest_acl(user, password), world_read_acl()]
 
 
-def open_acl() -> list[Any]:
-    return list(OPEN_ACL_UNSAFE)
+def open_acl() -> list[Acl]:
+    return _open_acl()

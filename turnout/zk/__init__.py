@@ -1,8 +1,10 @@
 """The typed gateway over kazoo that the agent and the control plane share."""
 
+from turnout.zk.acl import Acl, digest_acl, open_acl, world_read_acl
 from turnout.zk.errors import (
     ZkBadVersionError,
     ZkError,
+    ZkNoAuthError,
     ZkNodeExistsError,
     ZkNoNodeError,
     ZkNotEmptyError,
@@ -24,6 +26,7 @@ from turnout.zk.gateway import (
 )
 
 __all__ = [
+    "Acl",
     "CheckOp",
     "ConnectionState",
     "CreateOp",
@@ -37,9 +40,13 @@ __all__ = [
     "ZkBadVersionError",
     "ZkError",
     "ZkGateway",
+    "ZkNoAuthError",
     "ZkNoNodeError",
     "ZkNodeExistsError",
     "ZkNotEmptyError",
     "ZkTransactionError",
     "ZkUnavailableError",
+    "digest_acl",
+    "open_acl",
+    "world_read_acl",
 ]

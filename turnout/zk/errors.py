@@ -6,7 +6,8 @@ ZkError
 ├── ZkNoNodeError        the node (or its parent) does not exist
 ├── ZkNodeExistsError    create() of a node that exists
 ├── ZkBadVersionError    a compare-and-set lost: the node changed since it was read
-└── ZkNotEmptyError      delete() of a node that has children
+├── ZkNotEmptyError      delete() of a node that has children
+└── ZkNoAuthError        the session's identity may not do this (the node's ACL)
 """
 
 from __future__ import annotations
@@ -34,3 +35,7 @@ class ZkBadVersionError(ZkError):
 
 class ZkNotEmptyError(ZkError):
     """The node has children."""
+
+
+class ZkNoAuthError(ZkError):
+    """The node's ACL does not let this session's identity do that."""

@@ -26,6 +26,8 @@ from kazoo.exceptions import (
     BadVersionError,
     ConnectionClosedError,
     ConnectionLoss,
+    KazooException,
+    NoAuthError,
     NodeExistsError,
     NoNodeError,
     NotEmptyError,
@@ -39,6 +41,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 from turnout.zk.errors import (
     ZkBadVersionError,
     ZkError,
+    ZkNoAuthError,
     ZkNodeExistsError,
     ZkNoNodeError,
     ZkNotEmptyError,
@@ -104,6 +107,8 @@ def _translated() -> Iterator[None]:
         raise ZkBadVersionError(str(exc) or "bad version") from exc
     except NotEmptyError as exc:
         raise ZkNotEmptyError(str(exc) or "node has children") from exc
+    except NoAuthError as exc:
+        raise ZkNoAuthError(str(exc) or "not allowed by the node's ACL") from exc
     except (
         ConnectionLoss,
         ConnectionClosedError,
@@ -112,6 +117,8 @@ def _translated() -> Iterator[None]:
         KazooTimeoutError,
     ) as exc:
         raise ZkUnavailableError(f"ZooKeeper unavailable: {type(exc).__name__}") from exc
+    except KazooException as exc:  # the rest (InvalidACL, Unimplemented...): named, typed
+        raise ZkError(f"{type(exc).__name__}: {exc}") from exc
 
 
 class WatchKind(StrEnum):
@@ -176,6 +183,7 @@ _TXN_ERRORS: tuple[tuple[type[BaseException], type[ZkError]], ...] = (
     (NodeExistsError, ZkNodeExistsError),
     (BadVersionError, ZkBadVersionError),
     (NotEmptyError, ZkNotEmptyError),
+    (NoAuthError, ZkNoAuthError),
 )
 
 
