@@ -202,3 +202,58 @@ def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
                 time.sleep(0.1)
             assert found["epoch"] is not None and found["epoch"] >= 2
             assert read_directive(zk, name).live_colour is Colour.GREEN
+
+
+def _leads(cp: RunningControlPlane) -> bool:
+    text = httpx.get(f"{cp.url}/metrics", timeout=10).text
+    return "turnout_reconciler_leader 1.0" in text.splitlines()
+
+
+def _wait_leading(cp: RunningControlPlane) -> None:
+    deadline = time.monotonic() + CONVERGE_S
+    while not _leads(cp):
+        assert time.monotonic() < deadline, f"{cp.settings.replica_id} never took the lead"
+        time.sleep(0.1)
+
+
+def _tamper(cp: RunningControlPlane, name: str) -> int:
+    """Make green live behind the control plane's back; the epoch written."""
+    for gateway in _cp_gateway(cp):
+        store = DirectiveStore(gateway, DeploymentPaths("/turnout", name))
+        return store.update(
+            lambda d: d.model_copy(
+                update={"roles": {Colour.BLUE: ColourRole.STANDBY, Colour.GREEN: ColourRole.LIVE}}
+            )
+        ).directive.epoch
+    raise AssertionError("unreachable")
+
+
+def test_two_replicas_elect_one_reconciler_and_the_other_takes_over_when_it_stops(
+    sqlite_url: str, zk_root: str, zk: ZkGateway, services: Services, unique: Callable[[str], str]
+) -> None:
+    name = unique("dep")
+    settings = cp_settings(sqlite_url, zk_root, services.kafka)
+    with ExitStack() as stack:
+        first_stack = stack.enter_context(ExitStack())
+        first = start_with_cluster(
+            settings.model_copy(update={"replica_id": "replica-a"}), first_stack, cleanup=False
+        )
+        _wait_leading(first)
+        second = start_with_cluster(
+            settings.model_copy(update={"replica_id": "replica-b"}), stack, create_cluster=False
+        )
+        with second.client() as admin:  # any replica serves the API
+            create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
+        # Several reconcile turns later the lead has not moved and is never shared.
+        for _ in range(10):
+            assert _leads(first) and not _leads(second)
+            time.sleep(settings.reconcile_interval_s / 2)
+        tampered = _tamper(first, name)
+        restored = _wait_directive(zk, name, lambda d: d.epoch > tampered)
+        assert restored.live_colour is Colour.BLUE
+        # The leader stops: its election node goes with its session, the other leads.
+        first_stack.close()
+        _wait_leading(second)
+        tampered = _tamper(second, name)
+        restored = _wait_directive(zk, name, lambda d: d.epoch > tampered)
+        assert restored.live_colour is Colour.BLUE
