@@ -16,7 +16,7 @@ from itertools import groupby
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
+from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, records_from_messages
 from turnout.protocol.models import CommitMetadata
 
 #: One consume call returns at most this many records: large enough to amortise the call.
@@ -78,6 +78,9 @@ class AssignLoop:
             }
         )
         self._paused: set[TP] = set()
+        #: The offset after the last record handed over, per partition: where a resumed
+        #: partition is sought to.
+        self._next: dict[TP, int] = {}
         self._last_commit = 0.0
         self._latest: dict[TP, CommitPoint] = {}
         self._committed: dict[TP, CommitPoint] = {}
@@ -106,15 +109,17 @@ class AssignLoop:
             return 0
         messages = self._consumer.consume(CONSUME_BATCH, CONSUME_TIMEOUT_S)
         submit_run = self.dispatcher.submit_run
-        make = Record.from_message
         epoch = self.epoch
         good = [message for message in messages if message.error() is None]
         # A fetch returns each partition's records together: submit them run by run.
         for (topic, partition), run in groupby(good, _topic_partition_of):
             assert topic is not None and partition is not None
+            batch = list(run)
+            offsets = [m.offset() for m in batch]
+            self._next[(topic, partition)] = offsets[-1] + 1
             submit_run(
                 (topic, partition),
-                [make(m, topic, partition, m.offset(), epoch) for m in run],  # type: ignore[arg-type]
+                records_from_messages(batch, offsets, topic, partition, epoch),
             )
         self.consumed += len(messages)
         self._update_pauses()
@@ -183,3 +188,9 @@ class AssignLoop:
         if resume:
             self._consumer.resume([TopicPartition(t, p) for t, p in resume])
             self._paused.difference_update(resume)
+            # As the agent does (KafkaSource.set_paused): a seek after the resume wakes
+            # librdkafka's fetcher, which otherwise may sleep up to 1 s when every
+            # partition was paused.
+            for tp in resume:
+                if tp in self._next:
+                    self._consumer.seek(TopicPartition(tp[0], tp[1], self._next[tp]))
