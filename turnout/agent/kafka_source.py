@@ -115,7 +115,17 @@ class KafkaSource:
     def poll(self, timeout_s: float) -> list[Message]:
         if not self._assigned:
             return []
-        messages = self._consumer.consume(num_messages=POLL_BATCH, timeout=timeout_s)
+        # consume() with a timeout returns only when the batch is full or the timeout has
+        # passed, so at a low rate every record waited up to ``timeout_s`` (a handover's
+        # first records too). Take what is queued; if nothing is, wait for the first
+        # record only, then take what came with it.
+        consumer = self._consumer
+        messages = consumer.consume(num_messages=POLL_BATCH, timeout=0)
+        if not messages:
+            first = consumer.poll(timeout_s)
+            if first is None:
+                return []
+            messages = [first, *consumer.consume(num_messages=POLL_BATCH - 1, timeout=0)]
         # Per-record path: look for errors with C-level map/any, keep the list if none.
         if not any(map(_error_of, messages)):
             return messages
