@@ -1,9 +1,9 @@
-import { screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { act, screen, within } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { mockApi, reply } from "../test/api";
 import { makeDeployment, makeState, makeSwitch } from "../test/fixtures";
 import { renderSignedIn } from "../test/render";
-import { OverviewPage } from "./OverviewPage";
+import { AUTO_REFRESH_MS, OverviewPage } from "./OverviewPage";
 
 describe("OverviewPage", () => {
 
@@ -31,5 +31,35 @@ describe("OverviewPage", () => {
     const audit = rows[1]!;
     expect(audit).toHaveTextContent("ZooKeeper is unreachable: zookeeper: connection loss");
     expect(audit).toHaveTextContent("never");
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("re-reads every deployment's state on its own while the tab is visible", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    let lag = 10;
+    const { calls } = mockApi({
+      "GET /whoami": { name: "vera", role: "viewer" },
+      "GET /deployments": { data: [makeDeployment()], count: 1 },
+      "GET /deployments/billing/state": () => ({ body: makeState({ lag_total: lag }) }),
+    });
+    renderSignedIn(<OverviewPage />);
+    const row = await screen.findByTestId("deployment-row");
+    expect(row).toHaveTextContent("10");
+    lag = 4321;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(AUTO_REFRESH_MS);
+    });
+    expect(await screen.findByText("4,321")).toBeInTheDocument();
+    const reads = () => calls.filter((c) => c.path === "/deployments/billing/state").length;
+    expect(reads()).toBe(2);
+    // A hidden tab is not polled.
+    vi.spyOn(document, "visibilityState", "get").mockReturnValue("hidden");
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(3 * AUTO_REFRESH_MS);
+    });
+    expect(reads()).toBe(2);
   });
 });

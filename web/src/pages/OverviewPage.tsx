@@ -1,9 +1,10 @@
 /**
- * Every deployment at a glance. The list and each deployment's live state are read once
- * when the page opens and again on "Refresh": holding one event stream per deployment
- * would exhaust the browser's six connections per host, so live updates are on the
- * deployment page.
+ * Every deployment at a glance. The list and each deployment's live state are read when
+ * the page opens, every AUTO_REFRESH_MS while the tab is visible, and on "Refresh".
+ * Polling rather than one event stream per deployment: those would exhaust the
+ * browser's six connections per host; the deployment page streams.
  */
+import { useEffect } from "react";
 import { Link } from "react-router-dom";
 import type { Colour, Deployment, DeploymentState } from "../api/types";
 import { COLOURS } from "../api/types";
@@ -14,6 +15,10 @@ import { LagStatusBadge } from "../components/LagStatusBadge";
 import { EmptyState, ErrorState, Loading } from "../components/States";
 import { useAsync } from "../hooks/useAsync";
 import { formatAgo, formatCount, formatTime } from "../lib/format";
+
+/** How often the overview re-reads while visible: lag and instances move by the second,
+ * and one list plus one state read per deployment is cheap for the control plane. */
+export const AUTO_REFRESH_MS = 5000;
 
 interface Row {
   deployment: Deployment;
@@ -34,6 +39,13 @@ export function OverviewPage() {
     });
     return { rows, at: new Date() };
   }, [client]);
+  const { reload } = result;
+  useEffect(() => {
+    const timer = window.setInterval(() => {
+      if (document.visibilityState === "visible") reload();
+    }, AUTO_REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [reload]);
 
   return (
     <>
