@@ -21,8 +21,8 @@ from turnout.agent.dispatch import TP
 KAFKA_REQUEST_TIMEOUT_S = 5.0
 #: Records taken per poll at most. Everything the agent loop does once per step (commit
 #: points, pauses, lease and ZooKeeper checks) is amortised over a poll's records: 2,000
-#: gave ~1.5x the throughput of 500 in bench.throughput. A poll still returns what is
-#: there after ``POLL_TIMEOUT_S``, and routing 2,000 records takes ~3 ms, so reaction
+#: gave ~1.5x the throughput of 500 in bench.throughput. A poll takes what is queued (it
+#: waits only for a first record), and routing 2,000 records takes ~3 ms, so reaction
 #: times barely move; records fetched but not started when a partition is released are
 #: dropped and fetched again by the next owner.
 POLL_BATCH = 2000
