@@ -9,6 +9,7 @@ CAS and the other finds nothing left to do.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -44,6 +45,8 @@ CAS_ATTEMPTS = 5
 
 #: Fields that make up intent; epoch, written_at and operation_id only describe a write.
 _BOOKKEEPING = {"epoch", "written_at", "operation_id"}
+
+log = logging.getLogger(__name__)
 
 
 def agent_directories(paths: DeploymentPaths) -> list[str]:
@@ -104,6 +107,34 @@ def zk_call(link: ZkLink, action: Callable[[ZkGateway], T]) -> T:
         raise  # NoNode, NodeExists, BadVersion...: the caller's to handle
 
 
+#: Deployment nodes whose ACL this process has checked (or set): a node's ACL can only be
+#: changed by an identity with ADMIN on it, which after the check is the control plane's.
+_protected: set[tuple[str, str]] = set()
+
+
+def _protect(link: ZkLink, paths: DeploymentPaths) -> None:
+    """Give the deployment node and its directive the control plane's ACL if someone else
+    created them (an agent started before the deployment was: its nodes are open, and an
+    open parent lets anyone delete and recreate the directive)."""
+    acl = link.protected_acl
+    if acl is None or (link.connect, paths.base) in _protected:
+        return
+
+    def fix(gateway: ZkGateway) -> None:
+        for path in (paths.base, paths.directive):
+            try:
+                if gateway.get_acls(path) != acl:
+                    log.warning(
+                        "%s was open to everyone; restricting it to the control plane", path
+                    )
+                    gateway.set_acls(path, acl)
+            except ZkNoNodeError:
+                continue
+
+    zk_call(link, fix)
+    _protected.add((link.connect, paths.base))
+
+
 def ensure_layout(link: ZkLink, paths: DeploymentPaths) -> None:
     """Create the deployment's nodes with their ACLs (see zk_acl) if missing."""
 
@@ -114,6 +145,8 @@ def ensure_layout(link: ZkLink, paths: DeploymentPaths) -> None:
         return [path for path, stat in found.items() if stat is None]
 
     absent = zk_call(link, missing)
+    if paths.base not in absent:
+        _protect(link, paths)
     if not absent:
         return
     parent = paths.base.rsplit("/", 1)[0]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from turnout.controlplane.zk_acl import controlplane_only_writes, digest_auth, open_acl
-from turnout.zk import ZkError, ZkGateway
+from turnout.zk import Acl, ZkError, ZkGateway
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,13 @@ class ZkLink:
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def protected_acl(self) -> list[Acl] | None:
+        """The ACL of the nodes only the control plane may write; None without a digest."""
+        if self._digest is None:
+            return None
+        return controlplane_only_writes(*self._digest)
 
     def _make_gateway(self, *, open_nodes: bool = False) -> ZkGateway:
         if self._digest is None:

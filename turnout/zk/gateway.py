@@ -367,6 +367,15 @@ class ZkGateway:
             children = None
         return data, children
 
+    def get_acls(self, path: str) -> list[Any]:
+        """The node's ACL entries (``turnout.zk.acl`` builds them)."""
+        acls, _ = self._wait(self._client.get_acls_async(path))
+        return list(acls)
+
+    def set_acls(self, path: str, acls: Sequence[Any], *, version: int = -1) -> None:
+        """Replace the node's ACL (needs the ADMIN permission on it)."""
+        self._wait(self._client.set_acls_async(path, list(acls), version=version))
+
     def sync(self, path: str) -> None:
         """Make the next read of ``path`` at least as new as the leader's state."""
         self._wait(self._client.sync_async(path))

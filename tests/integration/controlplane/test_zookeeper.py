@@ -135,6 +135,22 @@ def test_only_the_control_plane_identity_can_write_the_directive(
         _check_agent_identity(zk_root, paths, auth)
 
 
+def test_nodes_an_agent_created_first_are_closed_when_the_deployment_is_created(
+    sqlite_controlplane: RunningControlPlane, zk_root: str, unique: Callable[[str], str]
+) -> None:
+    cp, name = sqlite_controlplane, unique("dep")
+    paths = DeploymentPaths("/turnout", name)
+    early = ZkGateway(zk_root)  # an agent started before its deployment existed
+    early.start()
+    try:
+        early.ensure_path(paths.instances)
+    finally:
+        early.stop()
+    with cp.client() as admin:
+        create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
+    _check_agent_identity(zk_root, paths, None)
+
+
 def _check_agent_identity(
     zk_root: str, paths: DeploymentPaths, auth: list[tuple[str, str]] | None
 ) -> None:
