@@ -11,9 +11,16 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._listoffsets import OffsetSpec
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 #: Loopback admin requests take milliseconds; a live-state page must not hang longer
 #: than this on a broker that is down.
@@ -21,6 +28,23 @@ REQUEST_TIMEOUT_S = 5.0
 
 #: librdkafka's "no committed offset" marker.
 OFFSET_INVALID = -1001
+#: A fresh broker, or one whose group coordinator just moved, answers "not coordinator"
+#: or "coordinator loading" for a few seconds: such answers are asked again this long
+#: before the call reports Kafka down (503).
+COORDINATOR_RETRY_S = 10.0
+_COORDINATOR_BUSY = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+    }
+)
+
+
+def _coordinator_busy(exc: BaseException) -> bool:
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return isinstance(error, KafkaError) and error.code() in _COORDINATOR_BUSY
+
 
 TP = tuple[str, int]
 
@@ -101,10 +125,14 @@ class KafkaAdmin:
         wanted = [TopicPartition(t, p) for t, p in tps]
         if not wanted:
             return {}
+        reader = self._offset_reader(bootstrap, group)
         try:
-            result = self._offset_reader(bootstrap, group).committed(
-                wanted, timeout=REQUEST_TIMEOUT_S
-            )
+            result = Retrying(
+                retry=retry_if_exception(_coordinator_busy),
+                stop=stop_after_delay(COORDINATOR_RETRY_S),
+                wait=wait_exponential_jitter(multiplier=0.1, max=1.0),
+                reraise=True,
+            )(reader.committed, wanted, timeout=REQUEST_TIMEOUT_S)
         except KafkaException as exc:
             raise KafkaDownError(
                 f"Kafka at {bootstrap}: committed offsets of {group}: {exc}"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.controlplane.helpers import (
     FakeAgents,
@@ -19,7 +20,7 @@ from tests.support.controlplane import RunningControlPlane
 from turnout.controlplane.security import Role
 from turnout.protocol import Colour, Strategy
 from turnout.protocol import Role as ColourRole
-from turnout.zk import ZkGateway
+from turnout.zk import ZkGateway, ZkNodeExistsError
 
 
 def test_requests_need_a_token_and_a_high_enough_role(controlplane: RunningControlPlane) -> None:
@@ -335,6 +336,47 @@ def test_offset_reset_plans_then_executes_only_when_unowned(
             f"/api/v1/deployments/{name}/offsets/reset", json={"to": "earliest", "dry_run": True}
         )
         assert [p["current"] for p in again.json()["partitions"]] == [2, 1]
+
+
+def test_offset_reset_holds_the_partitions_while_it_writes(
+    controlplane: RunningControlPlane,
+    zk: ZkGateway,
+    topic_factory: Callable[..., str],
+    unique: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No agent can claim a partition between the ownership check and the write: the
+    control plane owns the owner nodes meanwhile, and frees them afterwards."""
+    topic, name, group = topic_factory(partitions=2), unique("dep"), unique("group")
+    _produce(controlplane.settings.kafka_bootstrap, topic, {0: 4, 1: 4})
+    owners = [f"/turnout/deployments/{name}/owners/{group}/{topic}/{p}" for p in (0, 1)]
+    assert controlplane.runtime is not None
+    kafka = controlplane.runtime.kafka
+    seen_while_writing: list[bool] = []
+    write = kafka.alter_committed
+
+    def observed_write(*args: object, **kwargs: object) -> None:
+        seen_while_writing.extend(zk.exists(path) is not None for path in owners)
+        # An agent trying to claim now finds the node taken.
+        with pytest.raises(ZkNodeExistsError):
+            zk.create(owners[0], b"agent", ephemeral=True)
+        write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kafka, "alter_committed", observed_write)
+    with controlplane.client(Role.OPERATOR) as client, controlplane.client() as admin:
+        create_deployment(admin, deployment_body(name, group, [topic]))
+        done = client.post(
+            f"/api/v1/deployments/{name}/offsets/reset",
+            json={
+                "to": "explicit",
+                "offsets": {f"{topic}/0": 1, f"{topic}/1": 2},
+                "dry_run": False,
+            },
+        )
+        assert done.status_code == 200, done.text
+    assert seen_while_writing == [True, True]
+    assert all(zk.exists(path) is None for path in owners)  # free again
+    zk.create(owners[0], b"agent", ephemeral=True)  # an agent claims it now
 
 
 def test_live_state_shows_instances_owners_and_lag_history(

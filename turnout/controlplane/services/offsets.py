@@ -1,25 +1,36 @@
 """Offset reset of a binding's consumer group: a dry-run plan, then the reset.
 
-The reset is executed only while no instance owns any of the partitions (no owner node
-in ZooKeeper): an owner would keep committing its own position over ours. Make the
-binding's colour standby (switch) or stop its instances first. The check and the write
-are not atomic: an instance that claims a partition in between overwrites the reset
-at its next commit; the audit log records what was set.
+The reset is executed only while no instance owns any of the partitions: an owner
+would keep committing its own position over ours. Make the binding's colour standby
+(switch) or stop its instances first. The control plane then *holds* the partitions
+while it writes: it creates their owner nodes itself, all in one ZooKeeper multi (which
+fails, answered 409 with the owners, if any partition is owned), on a session of its
+own, writes the offsets, and closes that session, which deletes the nodes. An agent
+that wants a partition meanwhile finds it held and waits for the node to go, like any
+handover, then starts from the new offset. A control plane that dies mid-reset frees
+the partitions when its session expires.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
-from turnout.controlplane.coordination import read_owners, zk_call
+from turnout.controlplane.coordination import read_owners
 from turnout.controlplane.errors import ConflictError, InvalidError, UnavailableError
 from turnout.controlplane.kafka_admin import TP, KafkaDownError, tp_key
 from turnout.controlplane.runtime import Runtime
 from turnout.controlplane.schemas import OffsetPlanItem, OffsetResetRequest, OffsetResetResult
 from turnout.controlplane.services import audit
 from turnout.controlplane.services.deployments import get_deployment, paths_of, require_zk
-from turnout.controlplane.zklinks import ZkDownError
-from turnout.protocol import PartitionRef
+from turnout.controlplane.zklinks import ZkDownError, ZkLink
+from turnout.protocol import DeploymentPaths, PartitionRef
+from turnout.zk import CreateOp, ZkError, ZkTransactionError
+
+#: The data of an owner node the control plane holds during a reset: not an Ownership
+#: (no instance owns the partition), so live state shows the partition unowned.
+RESET_HOLD = b'{"held_by": "turnout-controlplane", "for": "offset reset"}'
 
 
 def reset_offsets(
@@ -62,18 +73,14 @@ def reset_offsets(
         return OffsetResetResult(executed=False, partitions=plan)
     link = require_zk(runtime, deployment.cluster.zookeeper_connect)
     try:
-        owners = zk_call(link, lambda gateway: read_owners(gateway, paths_of(deployment), group))
-    except ZkDownError as exc:
-        raise UnavailableError(str(exc)) from exc
-    owned = sorted(key for key in owners if key in {item.partition for item in plan})
-    if owned:
-        raise ConflictError(
-            "partitions still owned, release them first: "
-            + ", ".join(f"{key} by {owners[key].instance}" for key in owned)
+        _while_holding(
+            link,
+            paths_of(deployment),
+            group,
+            list(targets),
+            lambda: kafka.alter_committed(bootstrap, group, targets),
         )
-    try:
-        kafka.alter_committed(bootstrap, group, targets)
-    except KafkaDownError as exc:
+    except (ZkDownError, KafkaDownError) as exc:
         raise UnavailableError(str(exc)) from exc
     audit.record(
         session,
@@ -87,3 +94,31 @@ def reset_offsets(
     )
     session.commit()
     return OffsetResetResult(executed=True, partitions=plan)
+
+
+def _while_holding(
+    link: ZkLink, paths: DeploymentPaths, group: str, tps: list[TP], action: Callable[[], None]
+) -> None:
+    """Run ``action`` while this control plane owns the owner nodes of ``tps`` (see the
+    module docstring); ConflictError naming the owners if any partition is owned."""
+    nodes = [paths.owner(group, topic, partition) for topic, partition in tps]
+    try:
+        with link.open_session() as held:
+            for parent in sorted({node.rpartition("/")[0] for node in nodes}):
+                held.ensure_path(parent)  # open, as agents create them
+            try:
+                held.transaction([CreateOp(node, RESET_HOLD, ephemeral=True) for node in nodes])
+            except ZkTransactionError as exc:
+                owners = read_owners(held, paths, group)
+                wanted = {tp_key(tp) for tp in tps}
+                owned = sorted(key for key in owners if key in wanted)
+                raise ConflictError(
+                    "partitions still owned, release them first: "
+                    + ", ".join(f"{key} by {owners[key].instance}" for key in owned)
+                    if owned
+                    else f"partitions changed owner while the reset began: {exc}"
+                ) from exc
+            action()
+            # Closing the session deletes the nodes: the partitions are free again.
+    except ZkError as exc:
+        raise ZkDownError(f"ZooKeeper at {link.connect}: {exc}") from exc
