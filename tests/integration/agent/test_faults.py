@@ -65,8 +65,12 @@ def test_frozen_owner_woken_after_the_session_timeout_processes_and_commits_noth
     wait_until(lambda: world.balanced({"a", "b"}), SPAWN_SETTLE_S, "a and b share")
     load = world.producer()
     wait_until(lambda: world.processed_count() > 300, 30, "records processed")
-    stopped_ns = time.monotonic_ns()
     frozen.signal(signal.SIGSTOP)
+    # Only what it writes after it really stopped counts: until the kernel stops it, it
+    # still owns its partitions and may commit them (this test process can be slower to
+    # get here than the agent is to log a commit).
+    wait_until(lambda: _stopped(frozen.process.pid), 5, "the agent to stop")
+    stopped_ns = time.monotonic_ns()
     wait_until(lambda: world.all_owned({"b"}), TAKEOVER_LIMIT_S + 2, "b takes everything")
     time.sleep(1.0)
     woken_ns = time.monotonic_ns()
@@ -226,3 +230,9 @@ def test_an_instance_node_deleted_by_hand_is_recreated_and_ownership_kept(
     )
     assert agent.wait_for(lambda a: a.state is AgentState.RUNNING, 10)
     assert world.owners() == before
+
+
+def _stopped(pid: int) -> bool:
+    """The process is stopped by a signal (state T in /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()[0] == "T"

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.controlplane.conftest import cp_settings, start_with_cluster
+from tests.integration.controlplane.conftest import (
+    _remove_protected_nodes,
+    cp_settings,
+    start_with_cluster,
+)
 from tests.integration.controlplane.helpers import (
     create_deployment,
     deployment_body,
     read_directive,
 )
-from tests.support.controlplane import RunningControlPlane, serve_in_thread
+from tests.support.controlplane import (
+    ControlPlaneProcess,
+    RunningControlPlane,
+    make_tokens,
+    serve_in_thread,
+)
 from tests.support.services import Services
 from turnout.controlplane.security import Role
 from turnout.controlplane.zk_acl import digest_auth
@@ -235,13 +246,15 @@ def _wait_leading(cp: RunningControlPlane) -> None:
 def _tamper(cp: RunningControlPlane, name: str) -> int:
     """Make green live behind the control plane's back; the epoch written."""
     for gateway in _cp_gateway(cp):
-        store = DirectiveStore(gateway, DeploymentPaths("/turnout", name))
-        return store.update(
-            lambda d: d.model_copy(
-                update={"roles": {Colour.BLUE: ColourRole.STANDBY, Colour.GREEN: ColourRole.LIVE}}
-            )
-        ).directive.epoch
+        return _tamper_with(gateway, name)
     raise AssertionError("unreachable")
+
+
+def _tamper_with(gateway: ZkGateway, name: str) -> int:
+    store = DirectiveStore(gateway, DeploymentPaths("/turnout", name))
+    green_live = {Colour.BLUE: ColourRole.STANDBY, Colour.GREEN: ColourRole.LIVE}
+    changed = store.update(lambda d: d.model_copy(update={"roles": green_live}))
+    return changed.directive.epoch
 
 
 def test_two_replicas_elect_one_reconciler_and_the_other_takes_over_when_it_stops(
@@ -273,3 +286,81 @@ def test_two_replicas_elect_one_reconciler_and_the_other_takes_over_when_it_stop
         tampered = _tamper(second, name)
         restored = _wait_directive(zk, name, lambda d: d.epoch > tampered)
         assert restored.live_colour is Colour.BLUE
+
+
+def test_a_sigkilled_leader_loses_the_lead_when_its_session_expires(
+    zk_root: str,
+    zk: ZkGateway,
+    services: Services,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """Two control-plane processes; the leader is SIGKILLed (no resignation): its
+    election node goes with its session, and the other replica reconciles from then."""
+    from turnout.controlplane.db import migrate
+    from turnout.controlplane.zklinks import SESSION_TIMEOUT_S
+
+    database_url = f"sqlite:///{tmp_path / 'controlplane.db'}"
+    migrate(database_url)
+    tokens = make_tokens(database_url)
+    digest = f"turnout-controlplane:secret-{unique('s')[-8:]}"
+    env = {
+        **os.environ,
+        "TURNOUT_DATABASE_URL": database_url,
+        "TURNOUT_ZOOKEEPER_CONNECT": zk_root,
+        "TURNOUT_ZOOKEEPER_DIGEST": digest,
+        "TURNOUT_KAFKA_BOOTSTRAP": services.kafka,
+        "TURNOUT_RECONCILE_INTERVAL_S": "0.5",
+        "TURNOUT_WEB_DIST": str(tmp_path / "no-dashboard"),
+    }
+    replicas = [
+        ControlPlaneProcess(
+            env={**env, "TURNOUT_REPLICA_ID": f"replica-{letter}"},
+            port=free_port(),
+            log_path=tmp_path / f"replica-{letter}.out",
+        )
+        for letter in "ab"
+    ]
+
+    def leads(replica: ControlPlaneProcess) -> bool:
+        text = httpx.get(f"{replica.url}/metrics", timeout=10).text
+        return "turnout_reconciler_leader 1.0" in text.splitlines()
+
+    def wait_until(check: Callable[[], bool], within_s: float, what: str) -> None:
+        deadline = time.monotonic() + within_s
+        while not check():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.2)
+
+    name = unique("dep")
+    first, second = replicas
+    try:
+        first.start()
+        wait_until(lambda: leads(first), CONVERGE_S, "replica-a never led")
+        second.start()
+        headers = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
+        with httpx.Client(base_url=f"{second.url}/api/v1", headers=headers, timeout=30) as api:
+            cluster = {"name": "local", "kafka_bootstrap": services.kafka}
+            cluster |= {"zookeeper_connect": zk_root, "zookeeper_root": "/turnout"}
+            assert api.post("/clusters", json=cluster).status_code == 201
+            created = api.post("/deployments", json=deployment_body(name, unique("g"), ["t"]))
+            assert created.status_code == 201, created.text
+        assert leads(first) and not leads(second)
+        first.kill()
+        # No resignation: the lead moves only when ZooKeeper expires the dead session.
+        wait_until(lambda: leads(second), SESSION_TIMEOUT_S + CONVERGE_S, "no takeover")
+        user, _, password = digest.partition(":")
+        writer = ZkGateway(zk_root, auth=digest_auth(user, password))
+        writer.start()
+        try:
+            tampered = _tamper_with(writer, name)
+        finally:
+            writer.stop()
+        restored = _wait_directive(zk, name, lambda d: d.epoch > tampered)
+        assert restored.live_colour is Colour.BLUE
+    finally:
+        for replica in replicas:
+            replica.stop()
+        _remove_protected_nodes(
+            cp_settings(database_url, zk_root, services.kafka, zookeeper_digest=digest)
+        )

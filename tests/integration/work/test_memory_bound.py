@@ -3,6 +3,7 @@ partitions instead of queueing what Kafka can deliver faster than the handler fi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -56,20 +57,11 @@ def fill(bootstrap: str, topic: str) -> None:
     assert producer.flush(60.0) == 0
 
 
-def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
-    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
-) -> None:
-    topic = topic_factory(PARTITIONS)
-    # In a child process, so the producer's buffers are not part of this process's RSS.
-    subprocess.run(
-        [
-            sys.executable, "-c",
-            "import sys; from tests.integration.work.test_memory_bound import fill; "
-            "fill(sys.argv[1], sys.argv[2])",
-            services.kafka, topic,
-        ],
-        check=True, cwd=REPO_ROOT, timeout=FILL_TIMEOUT_S,
-    )  # fmt: skip
+def measure(bootstrap: str, topic: str, group: str) -> None:
+    """Consume the topic with a slow handler and print one JSON line: the RSS samples and
+    the bounds. Runs in a child process of its own, so the RSS measured is this loop's
+    (consumer and work manager), not the test runner's with its hundreds of earlier
+    tests' threads and malloc arenas."""
     done = [0]
 
     def slow(record: Record) -> None:
@@ -86,8 +78,8 @@ def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
     )
     manager = WorkManager(config, handler=slow)
     loop = AssignLoop(
-        services.kafka,
-        unique("group"),
+        bootstrap,
+        group,
         [(topic, p) for p in range(PARTITIONS)],
         manager,
         # librdkafka's own prefetch buffer is bounded by its configuration, per partition;
@@ -111,6 +103,43 @@ def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
         stop.set()
         sampler.join(5.0)
         loop.close()
+    sys.stdout.write(
+        json.dumps(
+            {
+                "samples": samples,
+                "max_in_flight": config.max_in_flight,
+                "max_in_flight_per_partition": config.max_in_flight_per_partition,
+            }
+        )
+        + "\n"
+    )
+
+
+def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    topic = topic_factory(PARTITIONS)
+    # In a child process, so the producer's buffers are not part of the measured RSS.
+    subprocess.run(
+        [
+            sys.executable, "-c",
+            "import sys; from tests.integration.work.test_memory_bound import fill; "
+            "fill(sys.argv[1], sys.argv[2])",
+            services.kafka, topic,
+        ],
+        check=True, cwd=REPO_ROOT, timeout=FILL_TIMEOUT_S,
+    )  # fmt: skip
+    measured = subprocess.run(
+        [
+            sys.executable, "-c",
+            "import sys; from tests.integration.work.test_memory_bound import measure; "
+            "measure(sys.argv[1], sys.argv[2], sys.argv[3])",
+            services.kafka, topic, unique("group"),
+        ],
+        check=True, cwd=REPO_ROOT, timeout=RUN_TIMEOUT_S + 60, capture_output=True, text=True,
+    )  # fmt: skip
+    result = json.loads(measured.stdout.strip().splitlines()[-1])
+    samples = [tuple(s) for s in result["samples"]]
     warm = [s for s in samples if s[0] >= WARM_UP_RECORDS]
     assert len(warm) >= 5, f"too few samples after warm-up: {samples[-3:]}"
     baseline = warm[0][1]
@@ -119,6 +148,6 @@ def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
         f"RSS grew by {(peak - baseline) / 2**20:.1f} MiB after warm-up"
     )
     # The bound held throughout: one consume batch over it at most.
-    assert max(s[2] for s in samples) <= config.max_in_flight + 1000
+    assert max(s[2] for s in samples) <= result["max_in_flight"] + 1000
     # Back-pressure was really exercised: the loop paused while records were in flight.
-    assert max(s[2] for s in samples) >= config.max_in_flight_per_partition
+    assert max(s[2] for s in samples) >= result["max_in_flight_per_partition"]
