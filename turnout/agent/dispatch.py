@@ -37,9 +37,10 @@ class Record:
     message on the consume loop's thread, and a frozen dataclass's ``__init__`` (one
     ``object.__setattr__`` per field) cost ~2 µs of the ~1 µs per record the whole agent
     may spend to keep up with a plain consume loop. Build one by position or keyword
-    (``Record(topic=..., ...)``); the agent builds its records with ``from_message``,
-    which reads ``key``, ``value``, ``headers`` and ``timestamp_ms`` from the Kafka
-    message only when the handler asks for them.
+    (``Record(topic=..., ...)``); the agent builds its records over Kafka messages
+    (``records_from_messages`` for a run, ``from_message`` for one), reading ``key``,
+    ``value``, ``headers`` and ``timestamp_ms`` from the message only when the handler
+    asks for them.
     """
 
     __slots__ = (
@@ -74,20 +75,13 @@ class Record:
         self._timestamp_ms = timestamp_ms
         self._message: Message | None = None
 
-    @classmethod
+    @staticmethod
     def from_message(
-        cls, message: Message, topic: str, partition: int, offset: int, epoch: int
+        message: Message, topic: str, partition: int, offset: int, epoch: int
     ) -> Record:
         """A record over a fetched message (whose topic, partition and offset the caller
         has read already); its other fields are read from the message when first used."""
-        record = _new(cls)
-        record.topic = topic
-        record.partition = partition
-        record.offset = offset
-        record.epoch = epoch
-        record._message = message
-        record._headers = None
-        return record
+        return records_from_messages([message], [offset], topic, partition, epoch)[0]
 
     @property
     def key(self) -> bytes | None:
