@@ -439,9 +439,7 @@ class Agent:
             # make these claims moot.
             self._apply(self._desired)
         if self._reconcile_due(now):
-            self._reconcile()
-        elif self._lease.valid() and self._take_claims_due():
-            self._apply(self._desired)
+            self._reconcile()  # a new directive's reconcile claims too
         elif self._lease.valid() and self._take_assignment_changed():
             self._check_assignment()
         metadata_due = now - self._partitions_read_at > METADATA_POLL_INTERVAL_S
