@@ -44,7 +44,6 @@ import bisect
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -70,7 +69,7 @@ from turnout.controlplane.db import make_engine, make_sessionmaker, migrate
 from turnout.controlplane.security import Role
 from turnout.controlplane.services.tokens import create_token
 from turnout.controlplane.settings import ControlPlaneSettings
-from turnout.devstack.process import free_port
+from turnout.devstack.process import free_port, stop_children
 from turnout.zk import ZkGateway
 
 PARTITIONS = 64
@@ -429,18 +428,6 @@ def _child_command(*extra: str) -> list[str]:
     return [sys.executable, "-m", "bench.switch", *extra]
 
 
-def _stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 def _set_group_to_end(kafka: str, group: str, topic: str) -> None:
     """Start the group at the topic's end: earlier runs' records are not this run's."""
     from turnout.controlplane.kafka_admin import KafkaAdmin, KafkaDownError
@@ -597,7 +584,7 @@ def run_turnout(
             load.stop()
             _wait(_drained(log_dir, load), DRAIN_TIMEOUT_S, "every record to be processed")
         finally:
-            _stop_processes(agents)
+            stop_children(agents, STOP_TIMEOUT_S)
     events = _processed(log_dir)
     report = check(
         load.produced(topic), read_events(*log_dir.glob("events-*.jsonl")), planned_only=True
@@ -680,7 +667,7 @@ def _native_once(
         _wait(_drained(log_dir, load), DRAIN_TIMEOUT_S, "every record to be processed")
         send(new, "stop")
     finally:
-        _stop_processes(list(processes.values()))
+        stop_children(list(processes.values()), STOP_TIMEOUT_S)
     return (done - started) / 1e6, started, load, log_dir
 
 

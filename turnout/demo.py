@@ -34,6 +34,7 @@ from turnout.controlplane.security import Role
 from turnout.controlplane.services.tokens import create_token
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.devstack import LocalStack, StackError, StackSettings
+from turnout.devstack.process import stop_children
 
 DEPLOYMENT = "billing"
 GROUP = "billing-demo"
@@ -271,15 +272,7 @@ Ctrl-C stops the demo."""
     finally:
         typer.echo("… stopping the producer, agents and control plane")
         producer.stop()
-        for agent in agents:
-            if agent.poll() is None:
-                agent.send_signal(signal.SIGTERM)
-        for agent in agents:
-            try:
-                agent.wait(timeout=AGENT_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait(timeout=5)
+        stop_children(agents, AGENT_STOP_TIMEOUT_S)
         server.should_exit = True
         server_thread.join(timeout=15)
         if not result.already_running:

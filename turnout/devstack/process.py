@@ -136,3 +136,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def stop_children(
+    processes: Sequence[subprocess.Popen[bytes]], timeout_s: float = GRACEFUL_STOP_TIMEOUT_S
+) -> None:
+    """SIGTERM every child still running, wait up to ``timeout_s`` for each, then SIGKILL
+    what is left: a caller's children never outlive it."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=KILL_CONFIRM_TIMEOUT_S)
