@@ -53,6 +53,13 @@ def commit_points(
         started = time.monotonic()
         failed = store.commit(pending)
         observe_latency(time.monotonic() - started)
+        if not lease_valid():
+            # The lease ran out while the commit was on its way (the process was frozen or
+            # cut off): whether it landed before a successor took over cannot be told, so
+            # it is not reported as a success.
+            return dict.fromkeys(
+                pending, LeaseExpired("lease expired during the commit; outcome unknown")
+            )
         for tp, (_, point) in pending.items():
             if tp not in failed:
                 outcome.committed[tp] = point

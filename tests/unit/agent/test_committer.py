@@ -65,3 +65,17 @@ def test_nothing_is_committed_once_the_lease_has_expired() -> None:
     )  # type: ignore[arg-type]
     assert store.calls == [] and not outcome.committed
     assert all(isinstance(e, LeaseExpired) for e in outcome.failed.values())
+
+
+def test_a_commit_the_lease_ran_out_during_is_not_reported_as_done() -> None:
+    # Frozen (SIGSTOP) with the request on its way: when the answer comes, the lease is
+    # gone and a successor may own the partitions; the outcome cannot be vouched for.
+    valid = iter([True, False])
+    store = Store([])
+    outcome = commit_points(
+        store, POINTS, lease_valid=lambda: next(valid, False), observe_latency=lambda s: None
+    )  # type: ignore[arg-type]
+    assert store.calls == [{A, B}]  # sent once, never again
+    assert not outcome.committed
+    assert set(outcome.failed) == {A, B}
+    assert all(isinstance(e, LeaseExpired) for e in outcome.failed.values())
