@@ -13,7 +13,8 @@ incomplete or held (or the next offset to fetch if there is none). Offsets at or
 commit point that are done are reported as ``done_beyond`` so a successor can skip them.
 
 Memory: ``_order`` holds the offsets from the lowest *incomplete* one up to the newest
-fetched one (done and held ones in between included); the work manager bounds that span
+fetched one (done and held ones in between included; completed ones before it are cut off
+in bulk, see ``COMPACT_AFTER``); the work manager bounds that span
 (``max_uncommitted_per_partition``). Held offsets do not pin ``_order``: they live in
 ``_held``, so a DO_NOT_COMMIT_AND_CONTINUE decision does not make memory grow with every
 record processed after it; the offsets between a held offset and ``_order`` are all done
@@ -26,8 +27,8 @@ listed as done, which is harmless: a successor never sees them.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
+from itertools import islice
 
 from turnout.agent.dispatch import CommitPoint
 from turnout.protocol.models import MAX_COMMIT_METADATA_BYTES
@@ -55,14 +56,22 @@ def trim_done(offsets: Iterator[int], budget_bytes: int) -> tuple[int, ...]:
     return tuple(kept)
 
 
+#: Completed offsets at the front of ``_order`` are skipped by moving ``_head``; they are cut
+#: off the list once at least this many (and half the list) are behind it, so a long run of
+#: completions costs one list move per this many offsets, not one pop each.
+COMPACT_AFTER = 1024
+
+
 class OffsetTracker:
     """Completion state of one partition from ``next_offset`` on (see the module docstring)."""
 
-    __slots__ = ("_done", "_frontier", "_held", "_order", "version")
+    __slots__ = ("_done", "_frontier", "_head", "_held", "_order", "version")
 
     def __init__(self, next_offset: int) -> None:
-        self._order: deque[int] = deque()
-        #: Offsets in ``_order`` that are done or held (only the front is popped).
+        #: Fetched offsets in ascending order; those before ``_head`` are complete.
+        self._order: list[int] = []
+        self._head = 0
+        #: Offsets in ``_order`` past ``_head`` that are done or held.
         self._done: set[int] = set()
         self._held: set[int] = set()
         #: The next offset expected from the log: every fetched offset is below it.
@@ -77,7 +86,7 @@ class OffsetTracker:
     @property
     def span(self) -> int:
         """How many offsets are remembered between the lowest incomplete one and the newest."""
-        return len(self._order)
+        return len(self._order) - self._head
 
     def add(self, offset: int) -> bool:
         """Register a fetched offset; False (and ignored) if it is not past every earlier one."""
@@ -95,11 +104,9 @@ class OffsetTracker:
 
     def complete(self, offset: int) -> None:
         order = self._order
-        if order and order[0] == offset:
-            order.popleft()
-            done = self._done
-            while order and order[0] in done:
-                done.discard(order.popleft())
+        head = self._head
+        if head < len(order) and order[head] == offset:
+            self._advance(head + 1)
         else:
             self._done.add(offset)
         self.version += 1
@@ -107,15 +114,36 @@ class OffsetTracker:
     def complete_all(self, offsets: list[int]) -> None:
         """``complete`` each of ``offsets`` (ascending): one call per run of records."""
         order = self._order
-        done = self._done
-        for offset in offsets:
-            if order and order[0] == offset:
-                order.popleft()
-                while order and order[0] in done:
-                    done.discard(order.popleft())
-            else:
-                done.add(offset)
+        head = self._head
+        end = head + len(offsets)
+        if order[head:end] == offsets:
+            # The usual case (a run finished in order): they are the lowest incomplete ones.
+            self._advance(end)
+        else:
+            done = self._done
+            for offset in offsets:
+                if head < len(order) and order[head] == offset:
+                    head += 1
+                    while head < len(order) and order[head] in done:
+                        done.discard(order[head])
+                        head += 1
+                else:
+                    done.add(offset)
+            self._advance(head)
         self.version += 1
+
+    def _advance(self, head: int) -> None:
+        """Move the front to ``head``, past any offsets already done there."""
+        order = self._order
+        done = self._done
+        if done:
+            while head < len(order) and order[head] in done:
+                done.discard(order[head])
+                head += 1
+        if head >= COMPACT_AFTER and head * 2 >= len(order):
+            del order[:head]
+            head = 0
+        self._head = head
 
     def hold(self, offset: int) -> None:
         """Pin the commit point at ``offset`` for as long as this tracker lives."""
@@ -123,7 +151,9 @@ class OffsetTracker:
         self.complete(offset)
 
     def point(self, budget_bytes: int = DEFAULT_DONE_BUDGET_BYTES) -> CommitPoint:
-        low = self._order[0] if self._order else self._frontier
+        order = self._order
+        head = self._head
+        low = order[head] if head < len(order) else self._frontier
         if not self._held and not self._done:
             return CommitPoint(low)  # the usual case: nothing complete past the gap
         next_offset = min(low, min(self._held)) if self._held else low
@@ -136,6 +166,6 @@ class OffsetTracker:
             if offset not in held:
                 yield offset
         done = self._done
-        for offset in self._order:
+        for offset in islice(self._order, self._head, None):
             if offset in done and offset not in held:
                 yield offset
