@@ -64,6 +64,12 @@ class CommitBatcher:
             or now - track.pending_since >= self._interval_s
         )
 
+    def ahead(self, tp: TP, point: CommitPoint | None) -> bool:
+        """Whether ``point`` is past the stored commit (worth taking along in a commit that
+        is due for another partition)."""
+        track = self._tracks.get(tp)
+        return track is not None and point is not None and point.next_offset > track.committed
+
     def succeeded(self, tp: TP, point: CommitPoint) -> None:
         track = self._tracks.get(tp)
         if track is None:

@@ -516,6 +516,7 @@ class DataPath:
             return  # fenced: nothing may be committed (points stay pending)
         self.update_pauses()
         due: dict[TP, Holding] = {}
+        ahead: dict[TP, Holding] = {}
         for tp, held in self.held.items():
             if held.closed or held.blocked:
                 continue
@@ -524,7 +525,12 @@ class DataPath:
                 held.latest = point
             if self._batcher.due(tp, held.latest):
                 due[tp] = held
+            elif self._batcher.ahead(tp, held.latest):
+                ahead[tp] = held
         if due:
+            # A commit costs the loop one round trip whatever it carries: take along every
+            # partition with progress, so partitions fed at the same rate share it.
+            due.update(ahead)
             self.commit(due)
 
     def commit(self, held: dict[TP, Holding]) -> bool:

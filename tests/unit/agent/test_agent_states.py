@@ -4,6 +4,7 @@ fake dispatcher (no ZooKeeper, no Kafka): the transitions of docs/protocol.md.""
 from __future__ import annotations
 
 from turnout.agent import Agent, AgentConfig, AgentState, Record
+from turnout.agent.config import DEFAULT_COMMIT_EVERY
 from turnout.agent.dispatch import TP, CommitPoint
 from turnout.agent.holding import Holding
 from turnout.agent.lease import Lease
@@ -153,4 +154,36 @@ def test_commits_are_refused_without_a_valid_lease() -> None:
 def test_a_partition_being_released_is_closed_to_new_records() -> None:
     agent, _, _, _ = _agent()
     agent._active = frozenset()
-    assert not agent._may_start(_record())
+    assert not agent._may_start(TP0)
+
+
+def test_a_due_commit_carries_every_partition_with_progress_in_one_request() -> None:
+    agent, _, dispatcher, _ = _agent()
+    tp1, tp2 = ("t", 1), ("t", 2)
+    for tp in (tp1, tp2):
+        claim = Claim("g", tp, f"/owners/g/t/{tp[1]}", 0, 1, "a")
+        agent._held[tp] = Holding(claim=claim, start_offset=0, next_fetch=0, committed=None)
+    agent._active = frozenset({TP0, tp1, tp2})
+    batcher = agent._data._batcher
+    for tp in (TP0, tp1, tp2):
+        batcher.track(tp, 0)
+    # TP0 reached the count; tp1 made some progress; tp2 none.
+    points = {TP0: CommitPoint(DEFAULT_COMMIT_EVERY), tp1: CommitPoint(3)}
+    dispatcher.commit_point = points.get  # type: ignore[method-assign]
+    requests: list[set[TP]] = []
+
+    class Store:
+        def commit(self, pending: dict[TP, object]) -> dict[TP, Exception]:
+            requests.append(set(pending))
+            return {}
+
+    class Zk:
+        connected = True
+
+    agent._store = Store()  # type: ignore[assignment]
+    agent._zk = Zk()  # type: ignore[assignment]
+    agent._data.commit_due()
+    assert requests == [{TP0, tp1}]
+    assert batcher.committed(tp1) == 3 and batcher.committed(tp2) == 0
+    agent._data.commit_due()  # nothing new: no request
+    assert len(requests) == 1

@@ -82,3 +82,11 @@ def test_forgotten_partitions_are_never_due() -> None:
     batcher.forget(TP)
     assert not batcher.due(TP, CommitPoint(10_000))
     assert batcher.committed(TP) is None
+
+
+def test_progress_not_yet_due_is_ahead_and_worth_taking_along() -> None:
+    batcher = _batcher(Clock())
+    assert batcher.ahead(TP, CommitPoint(11)) and not batcher.due(TP, CommitPoint(11))
+    assert not batcher.ahead(TP, CommitPoint(10))
+    assert not batcher.ahead(TP, None)
+    assert not batcher.ahead(("t", 9), CommitPoint(50))  # not tracked
