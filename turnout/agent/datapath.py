@@ -37,7 +37,7 @@ from turnout.agent.busy import BusyOwners
 from turnout.agent.commits import CommitBatcher
 from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
-from turnout.agent.dispatch import TP, Dispatcher, records_from_messages
+from turnout.agent.dispatch import TP, Dispatcher, RecordRun
 from turnout.agent.holding import Holding
 from turnout.agent.kafka_source import KafkaSource
 from turnout.agent.lease import Lease, LeaseState
@@ -496,8 +496,7 @@ class DataPath:
             if not offsets:
                 return
         held.next_fetch = offsets[-1] + 1
-        records = records_from_messages(messages, offsets, tp[0], tp[1], held.claim.epoch)
-        self.dispatcher.submit_run(tp, records)
+        self.dispatcher.submit_run(tp, RecordRun(messages, offsets, tp[0], tp[1], held.claim.epoch))
 
     def _feed_lag(self) -> None:
         """Give the dispatcher each routed partition's high watermark as of its last

@@ -18,8 +18,10 @@ Contract:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from itertools import pairwise
+from typing import Protocol, overload
 
 from confluent_kafka import Message
 
@@ -156,6 +158,159 @@ def records_from_messages(
     return records
 
 
+class _RunBacking:
+    """The fetched messages of one run and, once a record was asked for, their records."""
+
+    __slots__ = ("epoch", "messages", "offsets", "partition", "records", "topic")
+
+    def __init__(
+        self, messages: list[Message], offsets: list[int], topic: str, partition: int, epoch: int
+    ) -> None:
+        self.messages = messages
+        self.offsets = offsets
+        self.topic = topic
+        self.partition = partition
+        self.epoch = epoch
+        self.records: list[Record] | None = None
+
+    def materialise(self) -> list[Record]:
+        records = self.records
+        if records is None:
+            records = self.records = records_from_messages(
+                self.messages, self.offsets, self.topic, self.partition, self.epoch
+            )
+        return records
+
+
+class RecordRun(Sequence[Record]):
+    """Consecutive records of one partition (ascending offsets) as a read-only sequence,
+    built over the messages one fetch returned: what the consume loop hands a dispatcher.
+
+    The run's ``Record`` objects are built the first time any of them is read, all at once.
+    A batch handler that takes the run as a whole (its length, or nothing at all) thus
+    costs no Python object per record, which is most of what a no-op handler's agent spent
+    per record (see docs/performance.md). A slice is a view over the same messages (no
+    copy), so a lane hands out a long run piece by piece at constant cost per piece.
+    Compare a run with a list of records by value (``run == [...]``).
+    """
+
+    __slots__ = ("_backing", "_start", "_stop")
+
+    def __init__(
+        self, messages: list[Message], offsets: list[int], topic: str, partition: int, epoch: int
+    ) -> None:
+        """``offsets`` are the messages' own, read already by the consume loop."""
+        if len(messages) != len(offsets):
+            raise ValueError(f"{len(messages)} messages but {len(offsets)} offsets")
+        self._backing = _RunBacking(messages, offsets, topic, partition, epoch)
+        self._start = 0
+        self._stop = len(messages)
+
+    @classmethod
+    def _view(cls, backing: _RunBacking, start: int, stop: int) -> RecordRun:
+        run = object.__new__(cls)
+        run._backing = backing
+        run._start = start
+        run._stop = stop
+        return run
+
+    @property
+    def topic(self) -> str:
+        return self._backing.topic
+
+    @property
+    def partition(self) -> int:
+        return self._backing.partition
+
+    @property
+    def tp(self) -> TP:
+        return (self._backing.topic, self._backing.partition)
+
+    @property
+    def epoch(self) -> int:
+        return self._backing.epoch
+
+    def materialise(self) -> None:
+        """Build the records now (on this thread) rather than when first read."""
+        self._backing.materialise()
+
+    @property
+    def offsets(self) -> list[int]:
+        """The records' offsets, ascending (a new list; reading it builds no record)."""
+        return self._backing.offsets[self._start : self._stop]
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> RecordRun: ...
+
+    def __getitem__(self, index: int | slice) -> Record | RecordRun:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._stop - self._start)
+            if step != 1:
+                raise ValueError("a RecordRun slice takes no step")
+            stop = max(start, stop)
+            return RecordRun._view(self._backing, self._start + start, self._start + stop)
+        size = self._stop - self._start
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError("RecordRun index out of range")
+        return self._backing.materialise()[self._start + index]
+
+    def __iter__(self) -> Iterator[Record]:
+        records = self._backing.materialise()
+        if self._start == 0 and self._stop == len(records):
+            return iter(records)
+        return iter(records[self._start : self._stop])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecordRun | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like a list
+
+    def __repr__(self) -> str:
+        if self._start == self._stop:
+            return f"RecordRun({self.topic}/{self.partition}, empty)"
+        offsets = self._backing.offsets
+        return (
+            f"RecordRun({self.topic}/{self.partition}, {len(self)} records, "
+            f"offsets {offsets[self._start]}..{offsets[self._stop - 1]})"
+        )
+
+    @staticmethod
+    def join(runs: Sequence[RecordRun]) -> RecordRun:
+        """One run of consecutive ``runs`` of the same partition and epoch (each past the
+        one before): adjacent views of one fetch stay a view; others are copied."""
+        first = runs[0]
+        if all(
+            run._backing is first._backing and run._start == before._stop
+            for before, run in pairwise(runs)
+        ):
+            return RecordRun._view(first._backing, first._start, runs[-1]._stop)
+        messages: list[Message] = []
+        offsets: list[int] = []
+        for run in runs:
+            if run.tp != first.tp or run.epoch != first.epoch:
+                raise ValueError(f"cannot join {run!r} to {first!r}")
+            messages += run._backing.messages[run._start : run._stop]
+            offsets += run._backing.offsets[run._start : run._stop]
+        return RecordRun(messages, offsets, first.topic, first.partition, first.epoch)
+
+
+def offsets_of(records: Sequence[Record]) -> list[int]:
+    """The offsets of ``records`` (without building a ``RecordRun``'s records)."""
+    if type(records) is RecordRun:
+        return records.offsets
+    return [record.offset for record in records]
+
+
 def _normalise_headers(raw: object) -> Headers:
     """confluent-kafka gives a list of (name, value) pairs, or None; values as bytes."""
     if not raw:
@@ -182,11 +337,12 @@ class Dispatcher(Protocol):
     def submit(self, record: Record) -> None:
         """Accept a fetched record of an open partition. Never blocks."""
 
-    def submit_run(self, tp: TP, records: list[Record]) -> None:
+    def submit_run(self, tp: TP, records: Sequence[Record]) -> None:
         """``submit`` each of ``records`` (all of ``tp``, in ascending offsets, each past
         the ones submitted before): the consume loop's path, so that locking, counting and
         waking a worker cost once per run of a partition rather than once per record.
-        The dispatcher owns the list from now on."""
+        The consume loop passes a ``RecordRun``, whose records are built only when read.
+        The dispatcher owns the sequence from now on."""
 
     def set_high_watermark(self, tp: TP, high_watermark: int) -> None:
         """The partition's high watermark as last fetched, for the lag gauge (a dispatcher

@@ -66,7 +66,7 @@ from prometheus_client import start_http_server
 from turnout.agent.agreement import StaleView, View, agree, members_of_colour, owners_of
 from turnout.agent.config import AgentConfig
 from turnout.agent.datapath import POLL_TIMEOUT_S, DataPath
-from turnout.agent.dispatch import TP, Dispatcher, Record
+from turnout.agent.dispatch import TP, Dispatcher
 from turnout.agent.holding import Holding
 from turnout.agent.lease import Lease, LeaseState, heartbeat_interval
 from turnout.agent.logs import ContextLog
@@ -355,8 +355,8 @@ class Agent:
 
     # ---- the gate (dispatcher workers' threads) -----------------------------------------
 
-    def _may_start(self, record: Record) -> bool:
-        return record.tp in self._data.active and self._lease.valid()
+    def _may_start(self, tp: TP) -> bool:
+        return tp in self._data.active and self._lease.valid()
 
     # ---- the data path's state under its former names -----------------------------------
     # The state-machine unit tests (tests/unit/agent/test_agent_states.py) set these up

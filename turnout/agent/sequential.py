@@ -21,7 +21,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
@@ -48,9 +48,9 @@ class DispatchContext:
     """What a dispatcher factory gets from the agent."""
 
     handler: Handler
-    #: The agent's gate: False while the record's partition may not be processed (not
-    #: owned at its epoch, fenced, paused, releasing). Call before starting each record.
-    may_start: Callable[[Record], bool]
+    #: The agent's gate: False while the partition may not be processed (not owned at
+    #: its epoch, fenced, paused, releasing). Ask before starting each record (or batch).
+    may_start: Callable[[TP], bool]
     instance: str
     metrics: AgentMetrics
 
@@ -108,7 +108,7 @@ class SequentialDispatcher:
             lane.queue.append(record)
             lane.cond.notify()
 
-    def submit_run(self, tp: TP, records: list[Record]) -> None:
+    def submit_run(self, tp: TP, records: Sequence[Record]) -> None:
         lane = self._lanes.get(tp)
         if lane is None or lane.closing:
             return
@@ -164,7 +164,7 @@ class SequentialDispatcher:
             while True:
                 if lane.closing:
                     return None
-                if lane.queue and self._ctx.may_start(lane.queue[0]):
+                if lane.queue and self._ctx.may_start(lane.queue[0].tp):
                     lane.in_flight = True
                     return lane.queue.popleft()
                 lane.cond.wait(GATE_RECHECK_S)
@@ -217,7 +217,7 @@ class SequentialDispatcher:
                     if lane.cond.wait_for(lane.is_closing, timeout=backoff):
                         return False
                 backoff = min(backoff * 2, RETRY_BACKOFF_MAX_S)
-                while not self._ctx.may_start(record):
+                while not self._ctx.may_start(record.tp):
                     with lane.cond:
                         if lane.cond.wait_for(lane.is_closing, timeout=GATE_RECHECK_S):
                             return False

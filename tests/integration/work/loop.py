@@ -16,7 +16,7 @@ from itertools import groupby
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, records_from_messages
+from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, RecordRun
 from turnout.protocol.models import CommitMetadata
 
 #: One consume call returns at most this many records: large enough to amortise the call.
@@ -117,10 +117,7 @@ class AssignLoop:
             batch = list(run)
             offsets = [m.offset() for m in batch]
             self._next[(topic, partition)] = offsets[-1] + 1
-            submit_run(
-                (topic, partition),
-                records_from_messages(batch, offsets, topic, partition, epoch),
-            )
+            submit_run((topic, partition), RecordRun(batch, offsets, topic, partition, epoch))
         self.consumed += len(messages)
         self._update_pauses()
         self._maybe_commit()

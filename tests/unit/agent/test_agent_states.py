@@ -84,15 +84,11 @@ def _agent() -> tuple[Agent, Clock, FakeDispatcher, Recorder]:
     return agent, clock, dispatcher, recorder
 
 
-def _record() -> Record:
-    return Record("t", 0, 3, None, b"x", (), 0, 1)
-
-
 def test_silence_past_the_fence_window_fences_and_shuts_the_gate() -> None:
     agent, clock, _, recorder = _agent()
-    assert agent._may_start(_record())
+    assert agent._may_start(TP0)
     clock.now += 3.01
-    assert not agent._may_start(_record())  # the gate needs no agent-thread step
+    assert not agent._may_start(TP0)  # the gate needs no agent-thread step
     agent._check_lease()
     assert agent.state is AgentState.FENCED
     assert agent.metrics.snapshot()["fence_events"] == 1
@@ -107,7 +103,7 @@ def test_a_renewal_on_the_same_session_lifts_the_fence_with_ownership_intact() -
     agent._lease.renew(42, clock.now)
     agent._check_lease()
     assert agent.state is AgentState.RUNNING
-    assert agent._may_start(_record()) and TP0 in agent._held
+    assert agent._may_start(TP0) and TP0 in agent._held
     assert agent.metrics.snapshot()["fence_events"] == 1
 
 
@@ -130,7 +126,7 @@ def test_session_loss_drops_everything_uncommitted_and_rejoins() -> None:
     assert agent.metrics.snapshot()["partitions_lost"] == 1
     assert 42 in agent._old_sessions and not agent._registered
     assert recorder.fences == ["session lost"]
-    assert not agent._may_start(_record())
+    assert not agent._may_start(TP0)
 
 
 def test_commits_are_refused_without_a_valid_lease() -> None:

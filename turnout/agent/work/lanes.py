@@ -22,6 +22,7 @@ Lane states (exclusive lanes), all changed under the manager's lock:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from turnout.agent.dispatch import TP, Record
@@ -30,7 +31,7 @@ from turnout.agent.work.offsets import OffsetTracker
 
 @dataclass(slots=True, eq=False)
 class Retry:
-    records: list[Record]
+    records: Sequence[Record]
     #: Attempts already made.
     attempts: int
     due: float
@@ -41,7 +42,9 @@ class Lane:
     part: Partition
     key: object
     exclusive: bool
-    records: deque[Record] = field(default_factory=deque)
+    #: Queued records as segments (runs as the consume loop submitted them, or pieces of
+    #: them), each non-empty, in offset order: taking a run of records costs per segment.
+    records: deque[Sequence[Record]] = field(default_factory=deque)
     scheduled: bool = False
     retry: Retry | None = None
 
@@ -85,7 +88,7 @@ class Run:
     """Records a worker took from a lane: consecutive ones, or one retry batch."""
 
     lane: Lane
-    records: list[Record]
+    records: Sequence[Record]
     #: Attempts already made on ``records[0]`` (per-message) or the batch (per-batch).
     attempts: int
     #: Leading records already completed and accounted (by the supervisor, while the

@@ -8,10 +8,12 @@ import time
 from collections.abc import Iterator, Sequence
 
 import pytest
+from confluent_kafka import Message
 from prometheus_client import CollectorRegistry
 
 from tests.unit.agent.work.support import TOPIC, record, settle, wait_until
-from turnout.agent.dispatch import Record
+from turnout.agent import dispatch
+from turnout.agent.dispatch import Record, RecordRun
 from turnout.agent.work import (
     AttemptTimedOut,
     Escalation,
@@ -730,7 +732,7 @@ def test_nothing_starts_while_the_agents_gate_is_shut_and_work_resumes_when_it_o
         managers,
         lambda rec: seen.append(rec.offset),
         ordering=ordering,
-        gate=lambda rec: open_.is_set(),
+        gate=lambda tp: open_.is_set(),
     )
     manager.open_partition(TP0, 0, frozenset())
     for offset in range(20):
@@ -819,3 +821,55 @@ def test_a_run_submitted_after_a_wake_that_found_nothing_to_route_still_wakes_a_
     time.sleep(0.05)  # both workers idle again
     manager.submit_run(TP0, [record(2, key=b"b")])
     wait_until(lambda: sorted(done) == [0, 1, 2], "the record submitted last", timeout_s=2.0)
+
+
+def _fetched_run(offsets: list[int], partition: int = 0) -> RecordRun:
+    messages = [
+        Message(topic=TOPIC, partition=partition, offset=o, value=b"v%d" % o) for o in offsets
+    ]
+    return RecordRun(messages, offsets, TOPIC, partition, 1)
+
+
+def test_a_batch_handler_gets_fetched_runs_cut_and_joined_to_the_batch_size_unbuilt(
+    managers: list[WorkManager], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+    real = dispatch.records_from_messages
+
+    def counting(messages: list[Message], *args: object) -> list[Record]:
+        built.append(len(messages))
+        return real(messages, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dispatch, "records_from_messages", counting)
+    batches: list[list[int]] = []
+
+    def batch_handler(records: Sequence[Record]) -> None:
+        assert isinstance(records, RecordRun)
+        batches.append(records.offsets)  # reads no record
+
+    gate = threading.Event()
+    manager = WorkManager(
+        WorkConfig(**FAST, batch_size=4), batch_handler=batch_handler, gate=lambda tp: gate.is_set()
+    )
+    managers.append(manager)
+    manager.open_partition(TP0, 0, frozenset())
+    # Queued while the gate is shut, so the lane holds all three runs when work starts.
+    manager.submit_run(TP0, _fetched_run([0, 1, 2]))
+    manager.submit_run(TP0, _fetched_run([3, 4, 5, 6, 7, 8]))
+    manager.submit_run(TP0, _fetched_run([10]))  # 9 is absent from the log (compacted)
+    gate.set()
+    settle(manager, TP0, 11)
+    assert batches[-3:] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 10]]
+    assert built == []
+
+
+def test_a_per_message_handler_gets_every_record_of_fetched_runs_in_order(
+    managers: list[WorkManager],
+) -> None:
+    seen: list[tuple[int, bytes | None]] = []
+    manager = build(managers, lambda r: seen.append((r.offset, r.value)), run_size=2)
+    manager.open_partition(TP0, 0, frozenset())
+    manager.submit_run(TP0, _fetched_run([0, 1, 2]))
+    manager.submit_run(TP0, _fetched_run([3, 4]))
+    settle(manager, TP0, 5)
+    assert seen == [(o, b"v%d" % o) for o in range(5)]
