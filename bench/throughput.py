@@ -1,18 +1,24 @@
 """Throughput benchmark of the work manager: ``python -m bench.throughput`` prints JSON.
 
 One million 100-byte records over 8 partitions, a no-op handler, ``partition`` ordering
-with commits, three consumers over the same topic in the same run (each its own group):
+with commits; every consumer reads the same topic in the same run (each its own group):
 
-- ``raw``: a plain confluent-kafka loop (``consume`` batches, the handler called per
-  message, offsets committed every 0.5 s): the ceiling for Python on this machine;
+- ``raw``: a plain confluent-kafka loop (``consume`` batches of ``POLL_BATCH``, as the
+  agent polls; async commits every 0.5 s): the ceiling for Python on this machine;
 - ``agent``: the real ``Agent`` (ZooKeeper ownership, fencing, commits with metadata) with
-  the work manager plugged in through ``dispatcher_factory``;
-- ``assign_loop``: the work manager driven by the tests' plain ``assign()`` loop
-  (tests/integration/work/loop.py), which shows the work manager's own cost apart from
-  the agent's consume loop.
+  the work manager plugged in through ``dispatcher_factory``, default ``WorkConfig``;
+- ``assign_loop`` (diagnostic, ``--only assign_loop``): the work manager driven by the
+  tests' plain ``assign()`` loop (tests/integration/work/loop.py).
 
-Figures are records per second from the first record handled to the last. ``ratio`` is
-``agent_msgs_per_s / raw_msgs_per_s``.
+Two handler shapes, the same no-op function on both sides: ``message`` (called per
+record; the raw loop's gets each ``Message``, the agent's each ``Record``) and ``batch``
+(the raw loop's gets each ``consume`` list, the agent's batch handler each batch of up to
+``batch_size`` records). The agent's completions are read from the manager every
+millisecond, so its handler does nothing the raw loop's does not.
+
+Figures are records per second from the first record handled to the last, the median over
+``--rounds`` rounds; each round runs every consumer back to back. ``ratio`` (per message)
+and ``batch_ratio`` are the medians of each round's ``agent / raw``.
 
 Services: ``--bootstrap`` (default ``TURNOUT_TEST_KAFKA`` or 127.0.0.1:9092) and
 ``--zookeeper`` (default ``TURNOUT_TEST_ZK`` or 127.0.0.1:2181). Topics and the ZooKeeper
@@ -22,9 +28,9 @@ chroot are fresh and removed at the end.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
+import statistics
 import sys
 import threading
 import time
@@ -38,7 +44,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from tests.integration.work.loop import AssignLoop
 from turnout.agent import Agent, AgentConfig
-from turnout.agent.dispatch import Record
+from turnout.agent.kafka_source import POLL_BATCH
 from turnout.agent.work import Ordering, WorkConfig, WorkManager, work_manager_factory
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role
 from turnout.protocol.directives import DirectiveStore
@@ -53,6 +59,15 @@ RUN_LIMIT_S = 600.0
 COMMIT_INTERVAL_S = 0.5
 WORK = WorkConfig(ordering=Ordering.PARTITION)
 CONSUMERS = ("raw", "agent", "assign_loop")
+#: ``assign_loop`` is a diagnostic (``--only assign_loop``), not part of the ratios.
+DEFAULT_CONSUMERS = ("raw", "agent")
+ROUNDS = 3
+#: The handler is called once per message, or once per batch (the agent's batch handler
+#: gets up to ``batch_size`` consecutive records of a partition; the raw loop's gets the
+#: list ``consume`` returned).
+SHAPES = ("message", "batch")
+#: How often the agent's completed count is read: far below a run's length (seconds).
+COMPLETION_POLL_S = 0.001
 
 
 def fill(bootstrap: str, topic: str, records: int) -> None:
@@ -78,31 +93,53 @@ def fill(bootstrap: str, topic: str, records: int) -> None:
         raise RuntimeError("the topic could not be filled")
 
 
-class Clock:
-    """Records handled, and when the first and the last were."""
+def _no_op(_unit: object) -> None:
+    """The handler on every side: per message, or per batch (a list or a run of records)."""
+    return None
 
-    def __init__(self, target: int) -> None:
+
+class Completion:
+    """When the first and the last of ``target`` records were handled, seen by polling
+    ``count`` (every ``COMPLETION_POLL_S``) so that the handler itself stays a no-op, the
+    same function as the raw loop's."""
+
+    def __init__(self, target: int, count: Callable[[], int]) -> None:
         self.target = target
-        self._counter = itertools.count(1)
-        self.count = 0
+        self._count = count
         self.first = 0.0
         self.last = 0.0
+        self.seen = 0
         self.done = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="bench-completion", daemon=True)
 
-    def tick(self, _record: object = None) -> None:
-        # next() on itertools.count is atomic under the GIL: exact with many workers.
-        self.count = next(self._counter)
-        if self.count == 1:
-            self.first = time.perf_counter()
-        if self.count == self.target:
-            self.last = time.perf_counter()
-            self.done.set()
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            seen = self._count()
+            now = time.perf_counter()
+            if seen and not self.first:
+                self.first = now
+            self.seen = seen
+            if seen >= self.target:
+                self.last = now
+                self.done.set()
+                return
+            time.sleep(COMPLETION_POLL_S)
 
     def rate(self) -> float:
         return self.target / (self.last - self.first)
 
 
-def run_raw(bootstrap: str, topic: str, records: int) -> float:
+def run_raw(bootstrap: str, topic: str, records: int, shape: str) -> float:
+    """The plain loop: ``consume`` batches of ``POLL_BATCH`` (as the agent polls), the
+    handler called per message or once per consumed batch, async commits every 0.5 s."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -111,10 +148,8 @@ def run_raw(bootstrap: str, topic: str, records: int) -> float:
         }
     )
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
-
-    def handler(_message: object) -> None:
-        return None
-
+    handler = _no_op
+    per_message = shape == "message"
     count = 0
     first = 0.0
     last_commit = time.monotonic()
@@ -122,36 +157,49 @@ def run_raw(bootstrap: str, topic: str, records: int) -> float:
     while count < records:
         if time.monotonic() > deadline:
             raise RuntimeError("the raw loop did not finish")
-        messages = consumer.consume(1000, 0.05)
-        if messages and not first:
+        messages = consumer.consume(POLL_BATCH, 0.05)
+        if not messages:
+            continue
+        if not first:
             first = time.perf_counter()
-        for message in messages:
-            handler(message)
+        if per_message:
+            for message in messages:
+                handler(message)
+        else:
+            handler(messages)
         count += len(messages)
         if time.monotonic() - last_commit >= COMMIT_INTERVAL_S:
             last_commit = time.monotonic()
             consumer.commit(asynchronous=True)
-    consumer.commit(asynchronous=False)
     elapsed = time.perf_counter() - first
+    consumer.commit(asynchronous=False)
     consumer.close()
     return records / elapsed
 
 
-def run_assign_loop(bootstrap: str, topic: str, records: int) -> float:
-    clock = Clock(records)
-    manager = WorkManager(WORK, handler=clock.tick)
+def run_assign_loop(bootstrap: str, topic: str, records: int, shape: str) -> float:
+    manager = _manager(shape)
+    completion = Completion(records, manager.processed_total)
     loop = AssignLoop(
         bootstrap, f"loop-{uuid.uuid4().hex[:8]}", [(topic, p) for p in range(PARTITIONS)], manager
     )
     loop.open()
+    completion.start()
     try:
-        loop.run(clock.done.is_set, RUN_LIMIT_S)
+        loop.run(completion.done.is_set, RUN_LIMIT_S)
     finally:
+        completion.stop()
         loop.close()
-    return clock.rate()
+    return completion.rate()
 
 
-def run_agent(zookeeper: str, bootstrap: str, topic: str, records: int) -> float:
+def _manager(shape: str) -> WorkManager:
+    if shape == "message":
+        return WorkManager(WORK, handler=_no_op)
+    return WorkManager(WORK, batch_handler=_no_op)
+
+
+def run_agent(zookeeper: str, bootstrap: str, topic: str, records: int, shape: str) -> float:
     chroot = f"/bench-{uuid.uuid4().hex[:8]}"
     root = ZkGateway(zookeeper)
     root.start()
@@ -167,8 +215,7 @@ def run_agent(zookeeper: str, bootstrap: str, topic: str, records: int) -> float
             roles={Colour.BLUE: Role.LIVE, Colour.GREEN: Role.STANDBY},
         )
     )
-    clock = Clock(records)
-    handler: Callable[[Record], None] = clock.tick
+    built: list[WorkManager] = []
     agent = Agent(
         AgentConfig(
             deployment=DEPLOYMENT,
@@ -177,19 +224,24 @@ def run_agent(zookeeper: str, bootstrap: str, topic: str, records: int) -> float
             zookeeper=zookeeper + chroot,
             kafka=bootstrap,
         ),
-        handler,
-        dispatcher_factory=work_manager_factory(WORK),
+        _no_op,
+        dispatcher_factory=work_manager_factory(
+            WORK, batch_handler=_no_op if shape == "batch" else None, on_built=built.append
+        ),
     )
     agent.start()
+    completion = Completion(records, lambda: built[0].processed_total() if built else 0)
+    completion.start()
     try:
-        if not clock.done.wait(RUN_LIMIT_S):
-            raise RuntimeError(f"the agent handled {clock.count} of {records} records")
+        if not completion.done.wait(RUN_LIMIT_S):
+            raise RuntimeError(f"the agent handled {completion.seen} of {records} records")
     finally:
+        completion.stop()
         agent.stop(30)
         zk.stop()
         root.delete(chroot, recursive=True)
         root.stop()
-    return clock.rate()
+    return completion.rate()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,20 +257,41 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         choices=CONSUMERS,
         action="append",
-        help="run only these consumers (repeatable; default: all, which the ratio needs)",
+        help="run only these consumers (repeatable; default: raw and agent, the ratios)",
+    )
+    parser.add_argument(
+        "--handler",
+        choices=SHAPES,
+        action="append",
+        help="handler shapes to run (repeatable; default: both)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help="rounds of every consumer; figures are medians over the rounds",
     )
     args = parser.parse_args(argv)
-    only = set(args.only or CONSUMERS)
+    only = [c for c in CONSUMERS if c in set(args.only or DEFAULT_CONSUMERS)]
+    shapes = [s for s in SHAPES if s in set(args.handler or SHAPES)]
     topic = f"bench-throughput-{uuid.uuid4().hex[:8]}"
     fill(args.bootstrap, topic, args.records)
-    rates: dict[str, float] = {}
+    #: name -> one rate per round ("agent", "raw_batch", ...).
+    rates: dict[str, list[float]] = {}
     try:
-        if "raw" in only:
-            rates["raw"] = run_raw(args.bootstrap, topic, args.records)
-        if "agent" in only:
-            rates["agent"] = run_agent(args.zookeeper, args.bootstrap, topic, args.records)
-        if "assign_loop" in only:
-            rates["assign_loop"] = run_assign_loop(args.bootstrap, topic, args.records)
+        # Round by round, shape by shape, each consumer right after the raw loop it is
+        # compared with: a slow spell of this shared machine hits both of a pair.
+        for _ in range(args.rounds):
+            for shape in shapes:
+                suffix = "" if shape == "message" else "_batch"
+                for consumer in only:
+                    if consumer == "raw":
+                        rate = run_raw(args.bootstrap, topic, args.records, shape)
+                    elif consumer == "agent":
+                        rate = run_agent(args.zookeeper, args.bootstrap, topic, args.records, shape)
+                    else:
+                        rate = run_assign_loop(args.bootstrap, topic, args.records, shape)
+                    rates.setdefault(consumer + suffix, []).append(rate)
     finally:
         AdminClient({"bootstrap.servers": args.bootstrap}).delete_topics([topic])
     result: dict[str, Any] = {
@@ -228,16 +301,29 @@ def main(argv: list[str] | None = None) -> int:
         "value_bytes": len(VALUE),
         "ordering": WORK.ordering.value,
         "workers": WORK.workers,
+        "batch_size": WORK.batch_size,
+        "poll_batch": POLL_BATCH,
+        "rounds": args.rounds,
         "cpu_count": os.cpu_count(),
     }
-    for name, rate in rates.items():
-        result[f"{name}_msgs_per_s"] = round(rate)
-    raw = rates.get("raw")
-    if raw:
-        if "agent" in rates:
-            result["ratio"] = round(rates["agent"] / raw, 3)
-        if "assign_loop" in rates:
-            result["assign_loop_ratio"] = round(rates["assign_loop"] / raw, 3)
+    for name, series in rates.items():
+        result[f"{name}_msgs_per_s"] = round(statistics.median(series))
+    for name, series in rates.items():
+        result[f"{name}_msgs_per_s_rounds"] = [round(rate) for rate in series]
+    for suffix in ("", "_batch"):
+        raw = rates.get("raw" + suffix)
+        if not raw:
+            continue
+        for consumer, field in (("agent", "ratio"), ("assign_loop", "assign_loop_ratio")):
+            mine = rates.get(consumer + suffix)
+            if not mine:
+                continue
+            name = field if not suffix else f"{consumer}_batch_ratio".replace("agent_", "")
+            # The median of each round's ratio: a pair ran back to back, so the ratio is
+            # steadier than either rate.
+            per_round = [m / r for m, r in zip(mine, raw, strict=True)]
+            result[name] = round(statistics.median(per_round), 3)
+            result[name + "_rounds"] = [round(x, 3) for x in per_round]
     print(json.dumps(result))
     return 0
 
