@@ -65,6 +65,9 @@ from turnout.zk import (
 #: Longest a Kafka poll blocks the agent thread: bounds the reaction time to ZooKeeper
 #: events and lease changes.
 POLL_TIMEOUT_S = 0.025
+#: While the dispatcher is full, the loop looks for room this often (and runs its other
+#: duties meanwhile): the workers free room within milliseconds.
+FULL_RECHECK_S = 0.001
 #: How often the lag gauge gets fresh high watermarks: it is read at scrape time (seconds
 #: apart), and each refresh costs a librdkafka call per held partition.
 LAG_REFRESH_S = 0.5
@@ -191,11 +194,14 @@ class DataPath:
         if self.source is None or self.dispatcher is None:
             return
         fenced = self._host.lease.state() is not LeaseState.VALID
-        wanted = {
-            tp
-            for tp in self.held
-            if fenced or tp not in self.active or not self.dispatcher.wants_more(tp)
-        }
+        must = {tp for tp in self.held if fenced or tp not in self.active}
+        if self.dispatcher.has_room():
+            wants_more = self.dispatcher.wants_more
+            wanted = must | {tp for tp in self.held if tp not in must and not wants_more(tp)}
+        else:
+            # The dispatcher is full: ``pump`` stops polling instead. Pauses stay as they
+            # are (none is added for being full), so nothing prefetched is dropped.
+            wanted = must | (self.source.paused & self.held.keys())
         # Every partition resumed is sought to where routing expects its next record
         # (not only those that dropped fetched records): the seek is also what wakes
         # librdkafka's idle fetcher (``KafkaSource.set_paused``).
@@ -455,10 +461,15 @@ class DataPath:
         consecutive records of a partition at a time; now and then, feed the lag gauge."""
         if self.source is None or self.dispatcher is None:
             return
-        messages = self.source.poll(POLL_TIMEOUT_S)
-        if messages:
-            self._route_batch(messages)
-            self.update_pauses()
+        if self.dispatcher.has_room():
+            messages = self.source.poll(POLL_TIMEOUT_S)
+            if messages:
+                self._route_batch(messages)
+                self.update_pauses()
+        else:
+            # Full: what Kafka sent waits in the client's bounded queue. The workers free
+            # room within milliseconds; a poll would instead wait out its whole timeout.
+            time.sleep(FULL_RECHECK_S)
         now = time.monotonic()
         if now - self._lag_fed_at >= LAG_REFRESH_S:
             self._lag_fed_at = now

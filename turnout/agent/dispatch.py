@@ -6,9 +6,9 @@ agent's coordination core ships a strictly sequential dispatcher; the work manag
 (ordering modes, retries, dead letters) is another implementation of the same protocol.
 
 Contract:
-- ``submit`` / ``submit_run`` never block. Back-pressure is ``wants_more(tp) is False``:
-  the loop pauses the Kafka partition and asks again later, so memory stays flat however
-  slow the handler.
+- ``submit`` / ``submit_run`` never block. Back-pressure: ``wants_more(tp) is False``
+  makes the loop pause the Kafka partition, ``has_room() is False`` makes it stop polling;
+  either way it asks again later, so memory stays flat however slow the handler.
 - ``commit_point`` is the highest offset below which every record is complete (Kafka's
   "next offset to consume"), plus completed offsets above it (past the first gap).
 - ``close_partition`` is the release path: stop starting new records of the partition,
@@ -349,7 +349,14 @@ class Dispatcher(Protocol):
         without one ignores it)."""
 
     def wants_more(self, tp: TP) -> bool:
-        """False while ``tp`` (or the whole dispatcher) is at its in-flight bound."""
+        """False while ``tp`` may not take more records (at its own in-flight bound, or the
+        dispatcher stopped): the loop pauses the partition's fetch."""
+
+    def has_room(self) -> bool:
+        """False while the dispatcher as a whole is at its in-flight bound: the loop then
+        stops polling, and what the Kafka client fetched waits in its bounded queue. (Not
+        a pause of every partition: a pause drops the client's prefetched records, which a
+        resume must fetch again; at full speed that cost more than the work itself.)"""
 
     def commit_point(self, tp: TP) -> CommitPoint | None:
         """Where ``tp`` may be committed now; None if nothing new is complete."""

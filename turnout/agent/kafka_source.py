@@ -81,6 +81,10 @@ class KafkaSource:
     def assigned(self) -> frozenset[TP]:
         return frozenset(self._assigned)
 
+    @property
+    def paused(self) -> frozenset[TP]:
+        return frozenset(self._paused)
+
     def set_paused(self, wanted: set[TP], seek: Mapping[TP, int]) -> None:
         """Pause exactly ``wanted`` among the assigned partitions; a partition resumed
         with an entry in ``seek`` is then moved to that offset.

@@ -120,6 +120,9 @@ class SequentialDispatcher:
         # No lag gauge here: the sequential dispatcher keeps no per-partition metrics.
         del tp, high_watermark
 
+    def has_room(self) -> bool:
+        return True  # bounded per partition only (``wants_more``)
+
     def wants_more(self, tp: TP) -> bool:
         lane = self._lanes.get(tp)
         return lane is not None and len(lane.queue) < MAX_QUEUED_PER_PARTITION

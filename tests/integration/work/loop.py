@@ -100,9 +100,10 @@ class AssignLoop:
         return skips
 
     def poll_once(self) -> int:
-        if len(self._paused) == len(self.tps):
-            # Everything is paused: consume() would sit out its whole timeout although the
-            # workers free room within milliseconds. Look at the bounds again shortly.
+        if len(self._paused) == len(self.tps) or not self.dispatcher.has_room():
+            # Everything is paused, or the dispatcher is full (then polls stop rather than
+            # pauses, as in the agent): consume() would sit out its whole timeout although
+            # the workers free room within milliseconds. Look at the bounds again shortly.
             time.sleep(ALL_PAUSED_RECHECK_S)
             self._update_pauses()
             self._maybe_commit()

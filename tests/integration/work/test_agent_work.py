@@ -24,6 +24,7 @@ from turnout.agent.work import (
     Ordering,
     PermanentFailure,
     WorkConfig,
+    WorkManager,
     work_manager_factory,
 )
 
@@ -192,4 +193,49 @@ def test_the_agents_lag_gauge_shows_the_real_backlog_and_drains_to_zero(
     while lag() != 0 or committed(world) != (backlog + 50, ()):
         assert time.monotonic() < deadline, f"lag {lag()}, committed {committed(world)}"
         time.sleep(0.05)
+    assert agent.stop(15)
+
+
+def test_a_full_work_manager_stops_the_agents_polls_and_loses_nothing(
+    the_world: World,
+) -> None:
+    world = the_world
+    world.create_directive()
+    first_wave = 300
+    produce(world.kafka, world.topic, first_wave)
+    release = threading.Event()
+    built: list[WorkManager] = []
+
+    def handler(record: Record) -> None:
+        release.wait(STEP_TIMEOUT_S)
+
+    config = WorkConfig(
+        ordering=Ordering.PARTITION, max_in_flight=20, max_in_flight_per_partition=10_000
+    )
+    agent = Agent(
+        world.config("solo"),
+        handler,
+        dispatcher_factory=work_manager_factory(config, on_built=built.append),
+    ).start()
+    world.agents["solo"] = agent
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while not built or built[0].has_room():
+        assert time.monotonic() < deadline, "the work manager never filled up"
+        time.sleep(0.05)
+    manager = built[0]
+    # Full: the agent must not poll again. A second wave is produced and waits in Kafka
+    # (the lag gauge sees it through the partition's fetch, which stays unpaused).
+    accepted = manager.in_flight
+    assert 20 <= accepted <= first_wave  # over the bound by one poll at most
+    produce(world.kafka, world.topic, first_wave)
+    labels = {"topic": world.topic, "partition": "0"}
+    while agent.metrics.registry.get_sample_value("turnout_work_lag", labels) != 2 * first_wave:
+        assert time.monotonic() < deadline, "the lag never showed the second wave"
+        time.sleep(0.05)
+    assert manager.in_flight == accepted
+    release.set()
+    while committed(world) != (2 * first_wave, ()):
+        assert time.monotonic() < deadline, f"committed {committed(world)}"
+        time.sleep(0.05)
+    assert manager.processed_total() == 2 * first_wave
     assert agent.stop(15)

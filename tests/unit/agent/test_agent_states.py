@@ -29,6 +29,11 @@ class FakeDispatcher:
     def wants_more(self, tp: TP) -> bool:
         return True
 
+    def has_room(self) -> bool:
+        return self.room
+
+    room = True
+
     def commit_point(self, tp: TP) -> CommitPoint | None:
         return None
 
@@ -183,3 +188,35 @@ def test_a_due_commit_carries_every_partition_with_progress_in_one_request() -> 
     assert batcher.committed(tp1) == 3 and batcher.committed(tp2) == 0
     agent._data.commit_due()  # nothing new: no request
     assert len(requests) == 1
+
+
+def test_a_full_dispatcher_stops_the_polls_without_pausing_any_fetch() -> None:
+    agent, _, dispatcher, _ = _agent()
+
+    class Source:
+        paused: frozenset[TP] = frozenset()
+
+        def __init__(self) -> None:
+            self.polls = 0
+            self.pauses: list[set[TP]] = []
+
+        def poll(self, timeout_s: float) -> list[object]:
+            self.polls += 1
+            return []
+
+        def set_paused(self, wanted: set[TP], seek: object) -> None:
+            self.pauses.append(set(wanted))
+
+        def cached_high_watermark(self, tp: TP) -> int | None:
+            return None
+
+    source = Source()
+    agent._data.source = source  # type: ignore[assignment]
+    dispatcher.room = False
+    agent._data.pump()
+    agent._data.update_pauses()
+    assert source.polls == 0
+    assert source.pauses == [set()]  # the full dispatcher paused nothing
+    dispatcher.room = True
+    agent._data.pump()
+    assert source.polls == 1

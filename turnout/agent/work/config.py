@@ -52,9 +52,13 @@ class WorkConfig(BaseModel):
     #: functions; concurrent tasks on the manager's event loop for coroutines.
     workers: int = Field(default=10, ge=1, le=4096)
     #: Records accepted but not finished (queued, running, waiting to retry, being
-    #: dead-lettered) per partition; at the bound ``wants_more`` is False.
-    max_in_flight_per_partition: int = Field(default=5000, ge=1)
-    #: The same over every partition.
+    #: dead-lettered) per partition; at the bound ``wants_more`` is False and the agent
+    #: pauses the partition's fetch (which drops what the client prefetched for it).
+    max_in_flight_per_partition: int = Field(default=10_000, ge=1)
+    #: The same over every partition; at the bound ``has_room`` is False and the agent
+    #: stops polling (nothing is dropped). Below ``partitions * max_in_flight_per_partition``
+    #: on purpose: when every partition is busy, this bound trips first, and the cheap
+    #: remedy applies; the per-partition bound is for one partition running ahead.
     max_in_flight: int = Field(default=40_000, ge=1)
     #: Offsets remembered between a partition's lowest unfinished record and its newest one.
     #: One slow record in ``key`` or ``unordered`` mode lets later ones finish past it; this

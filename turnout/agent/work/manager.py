@@ -172,7 +172,6 @@ class WorkManager:
         self._closed = False
         self._stop_reason: str | None = None
         self._breaker_until: float | None = None
-        self._saturated = False
 
         self._metrics = WorkMetrics(registry if registry is not None else CollectorRegistry())
         self._latency: list[LatencyBuckets] = []
@@ -255,18 +254,11 @@ class WorkManager:
         part = self._parts.get(tp)
         if part is None or part.closing:
             return False
-        # Hysteresis: a partition that hit a bound is refused until it is back under half
+        # Hysteresis: a partition that hit its bound is refused until it is back under half
         # of it. Every pause/resume costs the consume loop a purge and a re-fetch of the
         # partition (librdkafka drops prefetched records on pause), so pausing at every
         # record over the bound would throttle throughput far below the handler's speed.
-        total = self._accepted - self._released
-        if self._saturated:
-            if total > self._max_total * RESUME_FRACTION:
-                return False
-            self._saturated = False
-        elif total >= self._max_total:
-            self._saturated = True
-            return False
+        # (The bound over every partition is ``has_room``'s: the loop stops polling.)
         # Records still in the inbox will join the span when routed: count them now.
         in_flight = part.accepted - part.released
         span = part.tracker.span + part.accepted - part.routed
@@ -282,6 +274,11 @@ class WorkManager:
             part.saturated = True
             return False
         return True
+
+    def has_room(self) -> bool:
+        # No hysteresis: holding polls drops nothing, so polling again as soon as there is
+        # room costs nothing either; the loop's poll size bounds the overshoot.
+        return self._accepted - self._released < self._max_total
 
     def commit_point(self, tp: TP) -> CommitPoint | None:
         # The inbox is left to the workers (the consume loop calls this every step): a
