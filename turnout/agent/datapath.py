@@ -469,6 +469,8 @@ class DataPath:
         else:
             # Full: what Kafka sent waits in the client's bounded queue. The workers free
             # room within milliseconds; a poll would instead wait out its whole timeout.
+            # Not polling for long is safe: partitions are assigned, not subscribed, so
+            # librdkafka enforces no max.poll.interval.ms (librdkafka#2781).
             time.sleep(FULL_RECHECK_S)
         now = time.monotonic()
         if now - self._lag_fed_at >= LAG_REFRESH_S:
