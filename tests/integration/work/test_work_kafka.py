@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from confluent_kafka.admin import AdminClient
+
 from tests.integration.work.kafka_support import produce, read_all
 from tests.integration.work.loop import AssignLoop, read_committed
 from tests.support.services import Services, create_topic
@@ -168,3 +170,46 @@ def _done_beyond(services: Services, group: str, topic: str) -> tuple[int, ...] 
     found = read_committed(services.kafka, group, [(topic, 0)])
     metadata = found.get((topic, 0), (0, None))[1]
     return metadata.done if metadata else None
+
+
+def test_a_missing_dead_letter_topic_is_created_like_its_source_before_the_first_letter(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    topic = topic_factory(3)
+    group = unique("group")
+    produce(services.kafka, topic, 6)  # two records per partition
+    done: list[BaseException | None] = []
+    sink = DeadLetterProducer(services.kafka, group)
+    try:
+        for message in read_all(services.kafka, topic, 6)[:2]:
+            partition = message.partition()
+            assert partition is not None
+            record = Record.from_message(message, topic, partition, message.offset(), epoch=1)
+            sink.send(record, PermanentFailure("bad"), 1, done.append)
+    finally:
+        sink.close(RUN_TIMEOUT_S)
+    assert done == [None, None]  # both acknowledged
+    metadata = AdminClient({"bootstrap.servers": services.kafka}).list_topics(
+        topic=f"{topic}.dlq", timeout=RUN_TIMEOUT_S
+    )
+    assert len(metadata.topics[f"{topic}.dlq"].partitions) == 3
+    assert len(read_all(services.kafka, f"{topic}.dlq", 2)) == 2
+
+
+def test_with_creation_off_a_missing_dead_letter_topic_fails_the_letter_at_once(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    topic = topic_factory(1)
+    produce(services.kafka, topic, 1)
+    (message,) = read_all(services.kafka, topic, 1)
+    record = Record.from_message(message, topic, 0, message.offset(), epoch=1)
+    sink = DeadLetterProducer.from_config(
+        services.kafka, unique("group"), DeadLetterConfig(create_topic=False)
+    )
+    outcome: list[BaseException | None] = []
+    try:
+        sink.send(record, PermanentFailure("bad"), 1, outcome.append)
+    finally:
+        sink.close(1.0)
+    assert len(outcome) == 1 and outcome[0] is not None
+    assert "does not exist (creating it is off)" in str(outcome[0])

@@ -26,8 +26,13 @@ class DeadLetterConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    #: ``{topic}`` is replaced by the record's topic. The topic must exist.
+    #: ``{topic}`` is replaced by the record's topic.
     topic: str = "{topic}.dlq"
+    #: Create a missing dead-letter topic before its first letter (as many partitions as
+    #: the record's topic, the broker's default replication). False: a missing topic fails
+    #: the letter at once, with a clear error, for clusters where applications may not
+    #: create topics.
+    create_topic: bool = True
     #: Stop when more than this share of the records finished within ``ratio_window``
     #: were dead-lettered (Arroyo's ``max_invalid_ratio``)...
     max_ratio: float = Field(default=0.1, gt=0.0, le=1.0)

@@ -8,6 +8,11 @@ the record's offset only then.
 
 States: RUNNING (a poll thread serves delivery reports) -> CLOSED (``close`` flushed what
 it could within its timeout; anything unacknowledged is reported failed to its callback).
+
+A dead-letter topic is looked up before its first letter and, if missing, created (unless
+``create_topics`` is False): a broker that does not create topics on demand (the default
+in production, and in the dev stack) would otherwise fail every letter only after the
+producer's message timeout. A topic that cannot be found or created fails the letter.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from turnout.agent.dispatch import Record
 from turnout.agent.work.config import DeadLetterConfig
@@ -39,6 +46,9 @@ POLL_INTERVAL_S = 0.1
 #: A full local queue drains in milliseconds while the broker is up; waiting this long for
 #: room (in POLL_INTERVAL_S steps) is enough, longer means the broker is gone.
 QUEUE_FULL_WAIT_S = 5.0
+#: Looking a topic up and creating it answer in milliseconds on a healthy broker; past
+#: this the letter fails (and the manager holds its record and stops), it does not hang.
+ADMIN_TIMEOUT_S = 10.0
 
 #: Called once per ``send`` with None (acknowledged) or the error.
 Delivered = Callable[[BaseException | None], None]
@@ -81,6 +91,7 @@ class DeadLetterProducer:
         topic_template: str = "{topic}.dlq",
         max_error_message_bytes: int = 4096,
         producer_config: Mapping[str, str | int | float | bool] | None = None,
+        create_topics: bool = True,
     ) -> None:
         config: dict[str, str | int | float | bool] = {
             "bootstrap.servers": bootstrap,
@@ -90,6 +101,12 @@ class DeadLetterProducer:
         }
         config.update(producer_config or {})
         self._producer = Producer(config)
+        # The same settings (security ones included); an admin client is a producer handle.
+        self._admin = AdminClient(config)
+        self._create_topics = create_topics
+        #: Dead-letter topics known to exist.
+        self._ready: set[str] = set()
+        self._ready_lock = threading.Lock()
         self._group = group
         self._template = topic_template
         self._max_message = max_error_message_bytes
@@ -106,7 +123,14 @@ class DeadLetterProducer:
         producer_config: Mapping[str, str | int | float | bool] | None = None,
     ) -> DeadLetterProducer:
         """A producer with ``WorkConfig.dead_letter``'s topic template and message cut."""
-        return cls(bootstrap, group, config.topic, config.max_error_message_bytes, producer_config)
+        return cls(
+            bootstrap,
+            group,
+            config.topic,
+            config.max_error_message_bytes,
+            producer_config,
+            create_topics=config.create_topic,
+        )
 
     def topic_for(self, topic: str) -> str:
         return self._template.format(topic=topic)
@@ -117,11 +141,18 @@ class DeadLetterProducer:
         def report(err: KafkaError | None, _msg: Message) -> None:
             on_done(None if err is None else KafkaException(err))
 
+        target = self.topic_for(record.topic)
+        try:
+            self._ensure_topic(target, record.topic)
+        except KafkaException as exc:
+            on_done(exc)
+            return
+
         waited = 0.0
         while True:
             try:
                 self._producer.produce(
-                    self.topic_for(record.topic),
+                    target,
                     value=record.value,
                     key=record.key,
                     headers=headers,
@@ -138,6 +169,30 @@ class DeadLetterProducer:
                 on_done(exc)
                 return
 
+    def _ensure_topic(self, target: str, source: str) -> None:
+        """Make sure ``target`` exists (see the module docstring); raises KafkaException."""
+        if target in self._ready:
+            return
+        with self._ready_lock:  # one lookup (and creation) per topic, whatever the workers
+            if target in self._ready:
+                return
+            if not _topic_exists(self._admin, target):
+                if not self._create_topics:
+                    raise KafkaException(
+                        f"dead-letter topic {target!r} does not exist (creating it is off)"
+                    )
+                source_info = self._admin.list_topics(topic=source, timeout=ADMIN_TIMEOUT_S)
+                found = source_info.topics.get(source)
+                partitions = len(found.partitions) if found and found.partitions else 1
+                future = self._admin.create_topics([NewTopic(target, partitions, -1)])[target]
+                try:
+                    future.result(ADMIN_TIMEOUT_S)
+                except KafkaException as exc:
+                    if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                        raise
+                log.info("created dead-letter topic %s (%d partitions)", target, partitions)
+            self._ready.add(target)
+
     def close(self, timeout_s: float) -> None:
         self._closed.set()
         self._poller.join(timeout=POLL_INTERVAL_S * 2)
@@ -152,3 +207,15 @@ class DeadLetterProducer:
     def _poll(self) -> None:
         while not self._closed.is_set():
             self._producer.poll(POLL_INTERVAL_S)
+
+
+def _topic_exists(admin: AdminClient, topic: str) -> bool:
+    metadata = admin.list_topics(topic=topic, timeout=ADMIN_TIMEOUT_S)
+    found = metadata.topics.get(topic)
+    if found is None:
+        return False
+    if found.error is None:
+        return True
+    if found.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+        return False
+    raise KafkaException(found.error)
