@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+from confluent_kafka import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.agent.work.support import TOPIC, record, settle
-from turnout.agent.dispatch import Record
+from tests.unit.agent.work.support import TOPIC, settle
+from turnout.agent.dispatch import Record, RecordRun
 from turnout.agent.work import FailedDecision, Ordering, WorkConfig, WorkManager
 
 #: Each example starts real worker threads; a few dozen examples cover the space well.
@@ -27,6 +28,10 @@ def workloads(draw: st.DrawFn) -> tuple[list[int], dict[int, int], int]:
     )
     workers = draw(st.integers(min_value=1, max_value=8))
     return key_of, failures, workers
+
+
+#: Records per submitted run: not a multiple of run_size, so pieces straddle runs.
+FETCH_RUN = 5
 
 
 def run_workload(
@@ -64,8 +69,16 @@ def run_workload(
     )
     try:
         manager.open_partition((TOPIC, 0), 0, frozenset())
-        for offset, key in enumerate(key_of):
-            manager.submit(record(offset, key=str(key).encode()))
+        # As the agent hands them over: runs of fetched messages (RecordRun), which the
+        # lanes then cut into pieces of run_size and put back on retries.
+        messages = [
+            Message(topic=TOPIC, partition=0, offset=offset, key=str(key).encode(), value=b"v")
+            for offset, key in enumerate(key_of)
+        ]
+        for start in range(0, len(messages), FETCH_RUN):
+            chunk = messages[start : start + FETCH_RUN]
+            offsets = list(range(start, start + len(chunk)))
+            manager.submit_run((TOPIC, 0), RecordRun(chunk, offsets, TOPIC, 0, 1))
         settle(manager, (TOPIC, 0), len(key_of))
         assert manager.stop_reason() is None
     finally:
