@@ -7,6 +7,7 @@ through the REST API; the verify toolkit's checker judges the merged history.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,9 @@ from turnout.zk import ZkGateway
 
 PARTITIONS = 8
 ROUND_TRIPS = 5
+#: Longest the blue agents may stay frozen: their fence trips 3 s (session timeout less
+#: fence margin) after the last renewal, which may be up to 0.75 s before the freeze.
+FREEZE_S = 1.5
 
 
 @pytest.fixture
@@ -119,8 +123,20 @@ def test_control_plane_sigkilled_mid_switch_converges_after_restart(e2e: tuple[R
     load = KeyedProducer(built.kafka, topic, built.log_dir, PRODUCE_RATE_PER_S).start()
     try:
         time.sleep(1.0)
-        switch = built.switch("green")
-        built.cp.kill()  # the directive is written; nobody follows the switch now
+        # Live agents can finish a switch before its POST has answered (seen in CI), and
+        # then nothing is left to converge. Frozen, the blue agents cannot release until
+        # the control plane is gone; FREEZE_S stays well inside their fence timers.
+        blue = [built.agents["blue-0"], built.agents["blue-1"]]
+        frozen_at = time.monotonic()
+        for agent in blue:
+            agent.signal(signal.SIGSTOP)
+        try:
+            switch = built.switch("green")
+            built.cp.kill()  # the directive is written; nobody follows the switch now
+        finally:
+            for agent in blue:
+                agent.signal(signal.SIGCONT)
+        assert time.monotonic() - frozen_at < FREEZE_S, "froze too long: fences may trip"
         assert switch["state"] in ("directive_written", "releasing", "claiming")
         time.sleep(2.0)  # the agents carry on with the directive; nobody records progress
         built.cp.start()
