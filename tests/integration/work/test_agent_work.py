@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -239,3 +239,41 @@ def test_a_full_work_manager_stops_the_agents_polls_and_loses_nothing(
         time.sleep(0.05)
     assert manager.processed_total() == 2 * first_wave
     assert agent.stop(15)
+
+
+def test_in_the_agent_a_batch_handler_gets_ordered_batches_and_a_failed_one_is_retried_whole(
+    the_world: World,
+) -> None:
+    world = the_world
+    world.create_directive()
+    total, failing_offset = 2_500, 1_234
+    produce(world.kafka, world.topic, total)
+    done: list[list[int]] = []
+    failed: list[list[int]] = []
+
+    def batch_handler(records: Sequence[Record]) -> None:
+        offsets = [record.offset for record in records]
+        if failing_offset in offsets and not failed:
+            failed.append(offsets)
+            raise RuntimeError("the sink refused the batch")
+        done.append(offsets)
+
+    config = WorkConfig(ordering=Ordering.PARTITION, batch_size=300, backoff=0.05)
+    agent = Agent(
+        world.config("solo"),
+        lambda record: None,
+        dispatcher_factory=work_manager_factory(config, batch_handler=batch_handler),
+    ).start()
+    world.agents["solo"] = agent
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while committed(world) != (total, ()):
+        assert time.monotonic() < deadline, f"committed {committed(world)}"
+        time.sleep(0.05)
+    assert agent.stop(15)
+    # Every record exactly once among the successful batches, in offset order, in
+    # batches of at most batch_size; the failed batch came back whole and alone.
+    assert [offset for batch in done for offset in batch] == list(range(total))
+    assert all(0 < len(batch) <= config.batch_size for batch in done)
+    assert len(failed) == 1 and failed[0] in done
+    registry = agent.metrics.registry
+    assert registry.get_sample_value("turnout_work_retries_total", {"topic": world.topic}) == 1
