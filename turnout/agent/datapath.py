@@ -38,6 +38,7 @@ from turnout.agent.commits import CommitBatcher
 from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
 from turnout.agent.dispatch import TP, Dispatcher, RecordRun
+from turnout.agent.environment import AgentEnvironment
 from turnout.agent.holding import Holding
 from turnout.agent.kafka_source import KafkaSource
 from turnout.agent.lease import Lease, LeaseState
@@ -123,14 +124,17 @@ class DataPath:
         metrics: AgentMetrics,
         observer: AgentObserver | None,
         log: ContextLog,
+        environment: AgentEnvironment,
     ) -> None:
         self._config = config
+        self._env = environment
+        self._clock = environment.clock
         self._paths = paths
         self._host = host
         self._metrics = metrics
         self._observer = observer
         self._log = log
-        self._batcher = CommitBatcher(config.commit_interval_s, config.commit_every)
+        self._batcher = CommitBatcher(config.commit_interval_s, config.commit_every, self._clock)
         #: Owner nodes held by others with our watch on them: retries skip them.
         self._busy = BusyOwners()
         self.source: KafkaSource | None = None
@@ -146,13 +150,7 @@ class DataPath:
 
     def open_source(self, group: str) -> None:
         """Open the Kafka consumer (and offset store) of ``group``."""
-        self.source = KafkaSource(
-            self._config.kafka,
-            group,
-            client_id=f"turnout-{self._config.deployment}-{self._config.instance}",
-            auto_offset_reset=self._config.auto_offset_reset,
-            properties=self._config.kafka_properties,
-        )
+        self.source = self._env.new_source(self._config, group)
         if self._config.offset_store == "kafka":
             self.store = KafkaOffsetStore(self.source)
         else:
@@ -235,7 +233,7 @@ class DataPath:
                     self._host.request_sweep()
             self._host.mark_dirty()
             return
-        now = time.monotonic()
+        now = self._clock()
         assign: list[tuple[TP, int]] = []
         for claim in claims:
             tp = claim.tp
@@ -357,14 +355,14 @@ class DataPath:
         unless ``force`` (shutdown), which releases it anyway and says so."""
         zk = self._host.zk
         assert zk is not None and self.dispatcher is not None
-        started = time.monotonic()
+        started = self._clock()
         self.active = self.active - set(tps)
         if self.source is not None:
             self.source.pause(tps)
         for tp in tps:
             held = self.held[tp]
             if not held.closed:
-                point = self.dispatcher.close_partition(tp, max(0.0, deadline - time.monotonic()))
+                point = self.dispatcher.close_partition(tp, max(0.0, deadline - self._clock()))
                 held.closed = True
                 if point is not None:
                     held.latest = point
@@ -418,7 +416,7 @@ class DataPath:
         self._forget_many(released)
         for tp in released:
             self._metrics.inc("partitions_released")
-            self._metrics.release_seconds.observe(time.monotonic() - started)
+            self._metrics.release_seconds.observe(self._clock() - started)
             final = self._batcher.committed(tp)
             self._log.info(
                 "released %s/%d at %s",
@@ -472,7 +470,7 @@ class DataPath:
             # Not polling for long is safe: partitions are assigned, not subscribed, so
             # librdkafka enforces no max.poll.interval.ms (librdkafka#2781).
             time.sleep(FULL_RECHECK_S)
-        now = time.monotonic()
+        now = self._clock()
         if now - self._lag_fed_at >= LAG_REFRESH_S:
             self._lag_fed_at = now
             self._feed_lag()

@@ -67,6 +67,7 @@ from turnout.agent.agreement import StaleView, View, agree, members_of_colour, o
 from turnout.agent.config import AgentConfig
 from turnout.agent.datapath import POLL_TIMEOUT_S, DataPath
 from turnout.agent.dispatch import TP, Dispatcher
+from turnout.agent.environment import AgentEnvironment
 from turnout.agent.holding import Holding
 from turnout.agent.lease import Lease, LeaseState, heartbeat_interval
 from turnout.agent.logs import ContextLog
@@ -182,19 +183,24 @@ class Agent:
         *,
         dispatcher_factory: DispatcherFactory | None = None,
         observer: AgentObserver | None = None,
+        environment: AgentEnvironment | None = None,
     ) -> None:
         self.config = config
+        self._env = environment or AgentEnvironment()
+        self._clock = self._env.clock
         self._observer = observer
         self._handler = handler
         self._factory = dispatcher_factory or SequentialDispatcher.factory
         self.metrics = AgentMetrics(config.deployment, config.instance)
         self._paths = DeploymentPaths(config.zk_root, config.deployment)
-        self._lease = Lease(config.fence_after_s)
+        self._lease = Lease(config.fence_after_s, self._clock)
         self._log = ContextLog(
             logger, {"instance": config.instance, "deployment": config.deployment}
         )
         self._zk: ZkGateway | None = None
-        self._data = DataPath(config, self._paths, _Host(self), self.metrics, observer, self._log)
+        self._data = DataPath(
+            config, self._paths, _Host(self), self.metrics, observer, self._log, self._env
+        )
         self._directive: Directive | None = None
         self._binding: Binding | None = None
         self._desired: set[TP] = set()
@@ -268,7 +274,7 @@ class Agent:
         that finished within ``timeout`` seconds."""
         if self._thread is None:
             return True
-        self._stop_deadline = time.monotonic() + timeout
+        self._stop_deadline = self._clock() + timeout
         self._stop_requested.set()
         self._wake.set()
         finished = self._stopped.wait(timeout + 1.0)
@@ -310,7 +316,7 @@ class Agent:
 
     def wait_for(self, predicate: Callable[[Agent], bool], timeout: float) -> bool:
         """Poll ``predicate(self)`` until true or ``timeout``; for tests and tooling."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout  # real time: the caller's thread waits
         while time.monotonic() < deadline:
             if predicate(self):
                 return True
@@ -341,7 +347,7 @@ class Agent:
         self._mark_dirty()
 
     def _mark_dirty(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._events_lock:
             if self._dirty_first is None:
                 self._dirty_first = now
@@ -398,15 +404,7 @@ class Agent:
     def _run(self) -> None:
         try:
             while not self._stop_requested.is_set():
-                try:
-                    self._step()
-                except (ZkError, KafkaException) as exc:
-                    # An outage, not a bug: everything is level-triggered, so the next
-                    # steps redo what this one could not; nodes it may have created
-                    # unseen are swept.
-                    self._sweep_needed = True
-                    self._error(f"step interrupted: {type(exc).__name__}: {exc}")
-                    self._mark_dirty()
+                if not self._step_through_outages():
                     self._wake.wait(STEP_RETRY_S)
                     self._wake.clear()
             self._shutdown()
@@ -419,6 +417,19 @@ class Agent:
             self._refresh_snapshot()
             self._stopped.set()
 
+    def _step_through_outages(self) -> bool:
+        """One step; False if a ZooKeeper or Kafka outage interrupted it. An outage is not
+        a bug: everything is level-triggered, so the next steps redo what this one could
+        not, and nodes it may have created unseen are swept."""
+        try:
+            self._step()
+        except (ZkError, KafkaException) as exc:
+            self._sweep_needed = True
+            self._error(f"step interrupted: {type(exc).__name__}: {exc}")
+            self._mark_dirty()
+            return False
+        return True
+
     def _step(self) -> None:
         if self._zk is None and not self._connect():
             self._wake.wait(CONNECT_RETRY_S)
@@ -430,7 +441,7 @@ class Agent:
             self._wake.clear()
             return
         self._check_lease()
-        now = time.monotonic()
+        now = self._clock()
         with self._events_lock:
             directive_changed = self._directive_changed
         if not directive_changed and self._lease.valid() and self._take_claims_due():
@@ -458,7 +469,7 @@ class Agent:
         reason = dispatcher.stop_reason() if dispatcher else None
         if reason:
             self._error(f"the dispatcher asked to stop: {reason}")
-            self._stop_deadline = time.monotonic() + DEFAULT_STOP_TIMEOUT_S
+            self._stop_deadline = self._clock() + DEFAULT_STOP_TIMEOUT_S
             self._stop_requested.set()
         if self._data.source is None or not self._data.source.assigned:
             self._wake.wait(POLL_TIMEOUT_S)
@@ -467,12 +478,7 @@ class Agent:
     # ---- connection and registration ----------------------------------------------------
 
     def _connect(self) -> bool:
-        zk = ZkGateway(
-            self.config.zookeeper,
-            session_timeout_s=self.config.session_timeout_s,
-            # A request outlasting the fence window is useless: the lease is gone by then.
-            request_timeout_s=self.config.fence_after_s,
-        )
+        zk = self._env.new_gateway(self.config)
         try:
             zk.start()
         except ZkError as exc:
@@ -480,30 +486,35 @@ class Agent:
             return False
         zk.add_state_listener(self._on_state)
         self._zk = zk
-        self._heartbeat = threading.Thread(
-            target=self._heartbeat_loop,
-            name=f"turnout-heartbeat-{self.config.instance}",
-            daemon=True,
-        )
-        self._heartbeat.start()
+        if self._env.heartbeat_thread:
+            self._heartbeat = threading.Thread(
+                target=self._heartbeat_loop,
+                name=f"turnout-heartbeat-{self.config.instance}",
+                daemon=True,
+            )
+            self._heartbeat.start()
         return True
 
     def _heartbeat_loop(self) -> None:
         interval = heartbeat_interval(self.config.fence_after_s)
-        path = self._paths.instance(self.config.instance)
-        zk = self._zk
-        assert zk is not None
         while not self._stopped.is_set():
-            sent = time.monotonic()
-            session = zk.session_id
-            try:
-                zk.exists(path)
-            except ZkError:
-                pass
-            else:
-                if zk.session_id == session:
-                    self._lease.renew(session, sent)
+            self._renew_lease()
             self._stopped.wait(interval)
+
+    def _renew_lease(self) -> None:
+        """One proof of life: a ZooKeeper read on the current session renews the lease
+        from the moment the read was sent."""
+        zk = self._zk
+        if zk is None:
+            return
+        sent = self._clock()
+        session = zk.session_id
+        try:
+            zk.exists(self._paths.instance(self.config.instance))
+        except ZkError:
+            return
+        if zk.session_id == session:
+            self._lease.renew(session, sent)
 
     def _handle_connection_events(self) -> None:
         zk = self._zk
@@ -558,7 +569,7 @@ class Agent:
         assert zk is not None
         if not zk.connected:
             return False
-        sent = time.monotonic()
+        sent = self._clock()
         session = zk.session_id
         try:
             path = self._paths.instance(self.config.instance)
@@ -672,7 +683,7 @@ class Agent:
             self._directive_changed = False
             self._claims_due = False
             self._assignment_changed = False
-        self._last_resync = time.monotonic()
+        self._last_resync = self._clock()
         if self._lease.state() is not LeaseState.VALID or not zk.connected:
             return
         try:
@@ -721,7 +732,7 @@ class Agent:
         self._binding = binding
         if self._data.source is None:
             self._open_source(binding)
-        stale = time.monotonic() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
+        stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not any(self._partitions.get(t) for t in binding.topics):
             self._read_partitions(binding)
         counts = self._partitions
@@ -780,7 +791,7 @@ class Agent:
         if self._warm_binding != live:
             self._partitions_read_at = 0.0
         self._warm_binding = live
-        stale = time.monotonic() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
+        stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not all(t in self._partitions for t in live.topics):
             self._read_partitions(live)
 
@@ -788,7 +799,7 @@ class Agent:
         """Fresh partition counts if they changed since the last read, else None."""
         source = self._data.source
         assert source is not None
-        self._partitions_read_at = time.monotonic()
+        self._partitions_read_at = self._clock()
         try:
             fresh = source.partition_counts(binding.topics)
         except Exception as exc:
@@ -805,7 +816,7 @@ class Agent:
 
     def _apply(self, desired: set[TP]) -> None:
         """Release what we hold but should not, re-stamp what we keep, claim the rest."""
-        now = time.monotonic()
+        now = self._clock()
         epoch = self._epoch()
         for tp in desired - self._desired:
             self._desired_since[tp] = now
@@ -889,7 +900,7 @@ class Agent:
         return status
 
     def _maybe_write_status(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         since = now - self._status_written_at
         if since < STATUS_MIN_INTERVAL_S or (
             not self._status_dirty and since < STATUS_MAX_INTERVAL_S
@@ -923,7 +934,7 @@ class Agent:
     def _shutdown(self) -> None:
         self._set_state(AgentState.STOPPING)
         zk = self._zk
-        deadline = self._stop_deadline or time.monotonic() + DEFAULT_STOP_TIMEOUT_S
+        deadline = self._stop_deadline or self._clock() + DEFAULT_STOP_TIMEOUT_S
         data = self._data
         data.active = frozenset()
         data.update_pauses()
@@ -937,7 +948,7 @@ class Agent:
         for tp in list(data.held):
             data.drop(tp)
         if data.dispatcher is not None:
-            data.dispatcher.close(max(0.0, deadline - time.monotonic()))
+            data.dispatcher.close(max(0.0, deadline - self._clock()))
         if zk is not None:
             with contextlib.suppress(ZkError):
                 zk.delete(self._paths.status(self.config.instance))

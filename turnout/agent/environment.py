@@ -1,0 +1,50 @@
+"""What the agent reaches the world through: its clock, ZooKeeper and Kafka.
+
+The agent builds its ZooKeeper gateway and its Kafka consumers through an
+``AgentEnvironment`` and reads every deadline from its clock. Production uses the
+default: ``time.monotonic``, kazoo, confluent-kafka and a heartbeat thread. The
+model-based test (``tests/unit/agent/test_agent_model.py``) substitutes an in-memory
+ZooKeeper, a Kafka without records and a clock it moves itself, renews the lease itself
+(``heartbeat_thread=False``), and so drives the real state machine one step at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from turnout.agent.config import AgentConfig
+from turnout.agent.kafka_source import KafkaSource
+from turnout.zk import ZkGateway
+
+
+def zookeeper_gateway(config: AgentConfig) -> ZkGateway:
+    """The agent's session: kazoo, with requests bounded by the fence window (a request
+    outlasting it is useless: the lease is gone by then)."""
+    return ZkGateway(
+        config.zookeeper,
+        session_timeout_s=config.session_timeout_s,
+        request_timeout_s=config.fence_after_s,
+    )
+
+
+def kafka_source(config: AgentConfig, group: str) -> KafkaSource:
+    """A confluent-kafka consumer of ``group``, assigned by the agent (never subscribed)."""
+    return KafkaSource(
+        config.kafka,
+        group,
+        client_id=f"turnout-{config.deployment}-{config.instance}",
+        auto_offset_reset=config.auto_offset_reset,
+        properties=config.kafka_properties,
+    )
+
+
+@dataclass(frozen=True)
+class AgentEnvironment:
+    #: Monotonic seconds: leases, debounces, resyncs, drain and stop deadlines.
+    clock: Callable[[], float] = time.monotonic
+    new_gateway: Callable[[AgentConfig], ZkGateway] = zookeeper_gateway
+    new_source: Callable[[AgentConfig, str], KafkaSource] = kafka_source
+    #: False: nothing renews the lease unless the owner calls ``Agent._renew_lease``.
+    heartbeat_thread: bool = True
