@@ -41,7 +41,8 @@ _COORDINATOR_BUSY = frozenset(
 )
 
 
-def _coordinator_busy(exc: BaseException) -> bool:
+def coordinator_busy(exc: BaseException) -> bool:
+    """True for a "coordinator not ready" answer, worth asking again (``COORDINATOR_RETRY_S``)."""
     error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
     return isinstance(error, KafkaError) and error.code() in _COORDINATOR_BUSY
 
@@ -128,7 +129,7 @@ class KafkaAdmin:
         reader = self._offset_reader(bootstrap, group)
         try:
             result = Retrying(
-                retry=retry_if_exception(_coordinator_busy),
+                retry=retry_if_exception(coordinator_busy),
                 stop=stop_after_delay(COORDINATOR_RETRY_S),
                 wait=wait_exponential_jitter(multiplier=0.1, max=1.0),
                 reraise=True,

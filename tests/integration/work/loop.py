@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from confluent_kafka import Consumer, Message, TopicPartition
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, RecordRun
+from turnout.controlplane.kafka_admin import COORDINATOR_RETRY_S, coordinator_busy
 from turnout.protocol.models import CommitMetadata
 
 #: One consume call returns at most this many records: large enough to amortise the call.
@@ -42,8 +44,16 @@ def read_committed(
     """The group's committed offsets and Turnout metadata (partitions with none are left out)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     try:
-        found = consumer.committed(
-            [TopicPartition(t, p) for t, p in tps], timeout=KAFKA_REQUEST_TIMEOUT_S
+        # A fresh broker answers "not coordinator" for a few seconds: ask again.
+        found = Retrying(
+            retry=retry_if_exception(coordinator_busy),
+            stop=stop_after_delay(COORDINATOR_RETRY_S),
+            wait=wait_exponential_jitter(multiplier=0.1, max=1.0),
+            reraise=True,
+        )(
+            consumer.committed,
+            [TopicPartition(t, p) for t, p in tps],
+            timeout=KAFKA_REQUEST_TIMEOUT_S,
         )
     finally:
         consumer.close()
