@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Mapping, Set
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import replace
 from itertools import groupby
 from typing import Protocol
@@ -79,6 +79,45 @@ _offset_of = Message.offset
 
 def _topic_partition_of(message: Message) -> tuple[str | None, int | None]:
     return message.topic(), message.partition()
+
+
+def partition_runs(messages: list[Message]) -> Iterator[tuple[int, list[Message]]]:
+    """Split one topic's polled messages into runs of one partition, in poll order (a
+    fetch returns each partition's records together, in offset order; a partition may
+    come back later in the same poll). Per record this reads only the partition, with
+    C-level ``map``, ``count`` and ``groupby``: most polls are a single partition's run
+    (librdkafka hands out one fetch response at a time), told by one ``count``."""
+    partitions: list[int] = list(map(_partition_of, messages))  # type: ignore[arg-type]
+    first = partitions[0]
+    if partitions.count(first) == len(partitions):
+        yield first, messages
+        return
+    start = 0
+    for partition, same in groupby(partitions):
+        stop = start + len(list(same))
+        yield partition, messages[start:stop]
+        start = stop
+
+
+def run_from(messages: list[Message], next_fetch: int, tp: TP, epoch: int) -> RecordRun | None:
+    """The records of a run of ``tp``'s messages (ascending offsets) past ``next_fetch``
+    (what was routed before: a seek may fetch some again); None if nothing is new."""
+    first: int = messages[0].offset()  # type: ignore[assignment]
+    last: int = messages[-1].offset()  # type: ignore[assignment]
+    if last < next_fetch:
+        return None
+    if last - first == len(messages) - 1:
+        # Ascending, so consecutive: no list of offsets is needed.
+        if first < next_fetch:
+            messages = messages[next_fetch - first :]
+            first = next_fetch
+        return RecordRun.consecutive(messages, first, tp[0], tp[1], epoch)
+    # Gaps (compaction, transaction markers): the run keeps its offsets.
+    offsets: list[int] = list(map(_offset_of, messages))  # type: ignore[arg-type]
+    if first < next_fetch:
+        start = bisect_left(offsets, next_fetch)
+        messages, offsets = messages[start:], offsets[start:]
+    return RecordRun(messages, offsets, tp[0], tp[1], epoch)
 
 
 class DataPathHost(Protocol):
@@ -476,19 +515,18 @@ class DataPath:
             self._feed_lag()
 
     def _route_batch(self, messages: list[Message]) -> None:
-        """Split a poll's messages into runs of one partition (a fetch returns each
-        partition's records together, in offset order) and route each run."""
+        """Route a poll's messages, one run of consecutive records of a partition at a
+        time (``partition_runs``)."""
         if len({tp[0] for tp in self.held}) > 1:
             # Two topics may share a partition number: split on both.
-            for (topic, partition), run in groupby(messages, _topic_partition_of):
+            for (topic, partition), same in groupby(messages, _topic_partition_of):
                 if topic is not None and partition is not None:
-                    self._route((topic, partition), list(run))
+                    self._route((topic, partition), list(same))
             return
-        for partition, run in groupby(messages, _partition_of):
-            records = list(run)
-            topic = records[0].topic()
-            if topic is not None and partition is not None:
-                self._route((topic, partition), records)
+        topic = messages[0].topic()
+        if topic is not None:
+            for partition, run in partition_runs(messages):
+                self._route((topic, partition), run)
 
     def _route(self, tp: TP, messages: list[Message]) -> None:
         """Submit a run of ``tp``'s messages (ascending offsets) as one ``submit_run``."""
@@ -499,15 +537,10 @@ class DataPath:
                 held.needs_seek = True
             self._metrics.inc("records_dropped", len(messages))
             return
-        offsets: list[int] = list(map(_offset_of, messages))  # type: ignore[arg-type]
-        if offsets[0] < held.next_fetch:
-            # Re-fetched after a seek: only what lies past the records already routed.
-            start = bisect_left(offsets, held.next_fetch)
-            messages, offsets = messages[start:], offsets[start:]
-            if not offsets:
-                return
-        held.next_fetch = offsets[-1] + 1
-        self.dispatcher.submit_run(tp, RecordRun(messages, offsets, tp[0], tp[1], held.claim.epoch))
+        run = run_from(messages, held.next_fetch, tp, held.claim.epoch)
+        if run is not None:
+            held.next_fetch = messages[-1].offset() + 1  # type: ignore[operator]
+            self.dispatcher.submit_run(tp, run)
 
     def _feed_lag(self) -> None:
         """Give the dispatcher each routed partition's high watermark as of its last

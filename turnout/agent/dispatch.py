@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from sys import getrefcount
 from typing import Protocol, overload
 
 from confluent_kafka import Message
@@ -35,24 +36,25 @@ Headers = tuple[tuple[str, bytes | None], ...]
 class Record:
     """One fetched record, as the handler sees it. Treat it as read-only.
 
-    A plain slotted class rather than a frozen dataclass: a record is built for every
-    message on the consume loop's thread, and a frozen dataclass's ``__init__`` (one
+    A plain slotted class rather than a frozen dataclass: a record stands for every message
+    on the per-record path, and a frozen dataclass's ``__init__`` (one
     ``object.__setattr__`` per field) cost ~2 µs of the ~1 µs per record the whole agent
     may spend to keep up with a plain consume loop. Build one by position or keyword
-    (``Record(topic=..., ...)``); the agent builds its records over Kafka messages
-    (``records_from_messages`` for a run, ``from_message`` for one), reading ``key``,
-    ``value``, ``headers`` and ``timestamp_ms`` from the message only when the handler
-    asks for them.
+    (``Record(topic=..., ...)``); the agent makes its records over Kafka messages
+    (``records_from_messages`` for a run, ``from_message`` for one), reading ``offset``,
+    ``key``, ``value``, ``headers`` and ``timestamp_ms`` from the message when the handler
+    asks for them. The work manager may move a record it handed to a per-message handler
+    on to the next message once the handler has returned *without keeping it* (see
+    ``RecordCursor``); a record anything still refers to is never changed.
     """
 
     __slots__ = (
-        "_headers", "_key", "_message", "_timestamp_ms", "_value", "epoch", "offset", "partition",
-        "topic",
+        "_headers", "_key", "_message", "_offset", "_timestamp_ms", "_value", "epoch",
+        "partition", "topic",
     )  # fmt: skip
 
     topic: str
     partition: int
-    offset: int
     #: The directive epoch under which this instance owns the partition.
     epoch: int
 
@@ -69,21 +71,24 @@ class Record:
     ) -> None:
         self.topic = topic
         self.partition = partition
-        self.offset = offset
         self.epoch = epoch
+        self._offset = offset
         self._key = key
         self._value = value
-        self._headers: Headers | None = headers
+        self._headers = headers
         self._timestamp_ms = timestamp_ms
         self._message: Message | None = None
 
     @staticmethod
-    def from_message(
-        message: Message, topic: str, partition: int, offset: int, epoch: int
-    ) -> Record:
-        """A record over a fetched message (whose topic, partition and offset the caller
-        has read already); its other fields are read from the message when first used."""
-        return records_from_messages([message], [offset], topic, partition, epoch)[0]
+    def from_message(message: Message, topic: str, partition: int, epoch: int) -> Record:
+        """A record over a fetched message (whose topic and partition the caller has read
+        already); its other fields are read from the message when used."""
+        return records_from_messages([message], topic, partition, epoch)[0]
+
+    @property
+    def offset(self) -> int:
+        message = self._message
+        return self._offset if message is None else message.offset()  # type: ignore[return-value]
 
     @property
     def key(self) -> bytes | None:
@@ -103,11 +108,8 @@ class Record:
     @property
     def headers(self) -> Headers:
         """(name, value) pairs in the order sent; a name may repeat; values are bytes."""
-        headers = self._headers
-        if headers is None:
-            assert self._message is not None
-            headers = self._headers = _normalise_headers(self._message.headers())
-        return headers
+        message = self._message
+        return self._headers if message is None else _normalise_headers(message.headers())
 
     @property
     def tp(self) -> TP:
@@ -139,45 +141,94 @@ _new = object.__new__
 
 
 def records_from_messages(
-    messages: list[Message], offsets: list[int], topic: str, partition: int, epoch: int
+    messages: list[Message], topic: str, partition: int, epoch: int
 ) -> list[Record]:
-    """``Record.from_message`` over a run of one partition's messages (``offsets`` are
-    theirs, read already): the consume loop's per-record path, so it is one loop here
-    rather than a call per record."""
+    """``Record.from_message`` over a run of one partition's messages: one loop here rather
+    than a call per record."""
     records: list[Record] = []
     append = records.append
-    for message, offset in zip(messages, offsets, strict=True):
+    for message in messages:
         record = _new(Record)
         record.topic = topic
         record.partition = partition
-        record.offset = offset
         record.epoch = epoch
         record._message = message
-        record._headers = None
         append(record)
     return records
 
 
-class _RunBacking:
-    """The fetched messages of one run and, once a record was asked for, their records."""
+class RecordCursor:
+    """Records for a per-message handler, one moved from message to message of a run:
+    the worker's per-record path then costs an attribute store (``record._message =
+    message``) instead of a new object and the garbage collector's work on it.
 
-    __slots__ = ("epoch", "messages", "offsets", "partition", "records", "topic")
+    A record may be moved on only while nothing but the worker's loop refers to it. The
+    loop compares the record's reference count after each handler call with the count
+    ``fresh`` returned; if the handler kept the record (in a list, a closure, another
+    thread, an exception's traceback), the count is higher and the loop takes a fresh
+    record, leaving the kept one as it is forever. CPython's own ``zip`` and
+    ``dict.items()`` iterators reuse their result tuple on the same test. Records are
+    read-only and take no weak references, so nothing can see one change under it.
+    """
+
+    __slots__ = ("_epoch", "_partition", "_topic")
+
+    def __init__(self, topic: str, partition: int, epoch: int) -> None:
+        self._topic = topic
+        self._partition = partition
+        self._epoch = epoch
+
+    def fresh(self) -> tuple[Record, int]:
+        """A new record of the run, and its reference count while one local variable
+        holds it (taken the way the caller's loop takes it: ``getrefcount(record)``)."""
+        record = _new(Record)
+        record.topic = self._topic
+        record.partition = self._partition
+        record.epoch = self._epoch
+        refs = getrefcount(record)  # a statement of its own: nothing else on the stack
+        return record, refs
+
+
+class _RunBacking:
+    """The fetched messages of one run and, once a record was asked for, their records.
+    ``offsets`` is None when the messages' offsets are consecutive from ``first`` (the
+    usual case, which the consume loop can tell from the first and last message alone)."""
+
+    __slots__ = ("epoch", "first", "messages", "offsets", "partition", "records", "topic")
 
     def __init__(
-        self, messages: list[Message], offsets: list[int], topic: str, partition: int, epoch: int
+        self,
+        messages: list[Message],
+        first: int,
+        offsets: list[int] | None,
+        topic: str,
+        partition: int,
+        epoch: int,
     ) -> None:
         self.messages = messages
+        self.first = first
         self.offsets = offsets
         self.topic = topic
         self.partition = partition
         self.epoch = epoch
         self.records: list[Record] | None = None
 
+    def offset_at(self, index: int) -> int:
+        offsets = self.offsets
+        return self.first + index if offsets is None else offsets[index]
+
+    def offsets_between(self, start: int, stop: int) -> list[int]:
+        offsets = self.offsets
+        if offsets is None:
+            first = self.first
+            return list(range(first + start, first + stop))
+        return offsets[start:stop]
+
     def materialise(self) -> list[Record]:
         records = self.records
         if records is None:
             records = self.records = records_from_messages(
-                self.messages, self.offsets, self.topic, self.partition, self.epoch
+                self.messages, self.topic, self.partition, self.epoch
             )
         return records
 
@@ -202,9 +253,20 @@ class RecordRun(Sequence[Record]):
         """``offsets`` are the messages' own, read already by the consume loop."""
         if len(messages) != len(offsets):
             raise ValueError(f"{len(messages)} messages but {len(offsets)} offsets")
-        self._backing = _RunBacking(messages, offsets, topic, partition, epoch)
+        first = offsets[0] if offsets else 0
+        self._backing = _RunBacking(messages, first, offsets, topic, partition, epoch)
         self._start = 0
         self._stop = len(messages)
+
+    @classmethod
+    def consecutive(
+        cls, messages: list[Message], first: int, topic: str, partition: int, epoch: int
+    ) -> RecordRun:
+        """A run whose messages' offsets are ``first``, ``first + 1``, ... (the consume
+        loop's usual case): no list of offsets is made unless one is asked for."""
+        return cls._view(
+            _RunBacking(messages, first, None, topic, partition, epoch), 0, len(messages)
+        )
 
     @classmethod
     def _view(cls, backing: _RunBacking, start: int, stop: int) -> RecordRun:
@@ -234,10 +296,27 @@ class RecordRun(Sequence[Record]):
         """Build the records now (on this thread) rather than when first read."""
         self._backing.materialise()
 
+    def messages(self) -> list[Message]:
+        """The run's Kafka messages (a new list; no record is built)."""
+        return self._backing.messages[self._start : self._stop]
+
+    def cursor(self) -> RecordCursor:
+        """Records for a per-message handler over ``messages()`` (see ``RecordCursor``)."""
+        backing = self._backing
+        return RecordCursor(backing.topic, backing.partition, backing.epoch)
+
     @property
     def offsets(self) -> list[int]:
         """The records' offsets, ascending (a new list; reading it builds no record)."""
-        return self._backing.offsets[self._start : self._stop]
+        return self._backing.offsets_between(self._start, self._stop)
+
+    @property
+    def consecutive_from(self) -> int | None:
+        """The first offset if the run's offsets are consecutive (no list needed), else None."""
+        backing = self._backing
+        if backing.offsets is None:
+            return backing.first + self._start
+        return None
 
     def __len__(self) -> int:
         return self._stop - self._start
@@ -278,10 +357,10 @@ class RecordRun(Sequence[Record]):
     def __repr__(self) -> str:
         if self._start == self._stop:
             return f"RecordRun({self.topic}/{self.partition}, empty)"
-        offsets = self._backing.offsets
+        backing = self._backing
         return (
             f"RecordRun({self.topic}/{self.partition}, {len(self)} records, "
-            f"offsets {offsets[self._start]}..{offsets[self._stop - 1]})"
+            f"offsets {backing.offset_at(self._start)}..{backing.offset_at(self._stop - 1)})"
         )
 
     @staticmethod
@@ -299,8 +378,8 @@ class RecordRun(Sequence[Record]):
         for run in runs:
             if run.tp != first.tp or run.epoch != first.epoch:
                 raise ValueError(f"cannot join {run!r} to {first!r}")
-            messages += run._backing.messages[run._start : run._stop]
-            offsets += run._backing.offsets[run._start : run._stop]
+            messages += run.messages()
+            offsets += run.offsets
         return RecordRun(messages, offsets, first.topic, first.partition, first.epoch)
 
 

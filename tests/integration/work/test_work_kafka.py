@@ -184,7 +184,7 @@ def test_a_missing_dead_letter_topic_is_created_like_its_source_before_the_first
         for message in read_all(services.kafka, topic, 6)[:2]:
             partition = message.partition()
             assert partition is not None
-            record = Record.from_message(message, topic, partition, message.offset(), epoch=1)
+            record = Record.from_message(message, topic, partition, epoch=1)
             sink.send(record, PermanentFailure("bad"), 1, done.append)
     finally:
         sink.close(RUN_TIMEOUT_S)
@@ -202,7 +202,7 @@ def test_with_creation_off_a_missing_dead_letter_topic_fails_the_letter_at_once(
     topic = topic_factory(1)
     produce(services.kafka, topic, 1)
     (message,) = read_all(services.kafka, topic, 1)
-    record = Record.from_message(message, topic, 0, message.offset(), epoch=1)
+    record = Record.from_message(message, topic, 0, epoch=1)
     sink = DeadLetterProducer.from_config(
         services.kafka, unique("group"), DeadLetterConfig(create_topic=False)
     )

@@ -41,7 +41,7 @@ def test_a_record_built_by_keyword_or_position_has_the_fields_given() -> None:
 
 
 def test_a_record_over_a_message_reads_its_fields_from_the_message_and_equals_a_built_one() -> None:
-    record = Record.from_message(_message(7, [("h", b"1"), ("empty", None)]), "orders", 3, 7, 2)
+    record = Record.from_message(_message(7, [("h", b"1"), ("empty", None)]), "orders", 3, 2)
     assert record == Record(
         "orders", 3, 7, b"k7", b"v7", (("h", b"1"), ("empty", None)), 1_700_000_000_007, 2
     )
@@ -49,14 +49,14 @@ def test_a_record_over_a_message_reads_its_fields_from_the_message_and_equals_a_
 
 
 def test_a_message_without_headers_gives_an_empty_tuple() -> None:
-    (record,) = records_from_messages([_message(4)], [4], "orders", 3, 1)
+    (record,) = records_from_messages([_message(4)], "orders", 3, 1)
     assert record.headers == ()
     assert (record.offset, record.epoch, record.key) == (4, 1, b"k4")
 
 
 def test_records_from_messages_keeps_order_and_offsets() -> None:
     messages = [_message(o) for o in (10, 11, 13)]
-    records = records_from_messages(messages, [10, 11, 13], "orders", 3, 5)
+    records = records_from_messages(messages, "orders", 3, 5)
     assert [(r.offset, r.value) for r in records] == [(10, b"v10"), (11, b"v11"), (13, b"v13")]
     assert {r.tp for r in records} == {("orders", 3)}
 
@@ -101,7 +101,7 @@ def test_a_slice_of_a_run_is_a_view_on_the_same_records() -> None:
 def test_a_run_equals_the_list_of_its_records() -> None:
     run = _run([4, 5])
     assert run == list(run) and list(run) == run
-    assert run == records_from_messages([_message(4), _message(5)], [4, 5], "orders", 3, 5)
+    assert run == records_from_messages([_message(4), _message(5)], "orders", 3, 5)
     assert run != _run([4, 6])
     assert "offsets 4..5" in repr(run)
 
