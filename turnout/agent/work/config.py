@@ -60,17 +60,25 @@ class WorkConfig(BaseModel):
     #: dead-lettered) per partition; at the bound ``wants_more`` is False and the agent
     #: pauses the partition's fetch (which drops what the client prefetched for it).
     max_in_flight_per_partition: int = Field(default=10_000, ge=1)
-    #: The same over every partition; at the bound ``has_room`` is False and the agent
-    #: stops polling (nothing is dropped). Below ``partitions * max_in_flight_per_partition``
-    #: on purpose: when every partition is busy, this bound trips first, and the cheap
-    #: remedy applies; the per-partition bound is for one partition running ahead.
+    #: The same over every partition: at the bound ``has_room`` is False and the agent
+    #: stops polling (nothing is dropped). The memory bound. Several times the per-partition
+    #: bound, so that a stuck partition (held at its own bound) leaves the others room.
     max_in_flight: int = Field(default=40_000, ge=1)
+    #: How far the consume loop may run ahead of the workers: past this many records in
+    #: flight (not counting partitions at their own bound) it holds its polls while the
+    #: workers are catching up, and goes on polling when they are not (a slow or stuck
+    #: partition, which its own bound then pauses). Under one GIL every record queued
+    #: early costs the workers time; and a loop far ahead of them on one partition
+    #: would pause it at its bound, which drops what Kafka prefetched. Three polls' worth.
+    max_ahead: int = Field(default=6_000, ge=1)
     #: Offsets remembered between a partition's lowest unfinished record and its newest one.
     #: One slow record in ``key`` or ``unordered`` mode lets later ones finish past it; this
     #: caps how far, so memory stays bounded while it is stuck.
     max_uncommitted_per_partition: int = Field(default=50_000, ge=1)
-    #: Records a worker takes from one ordering lane before giving others a turn.
-    run_size: int = Field(default=64, ge=1)
+    #: Records a worker takes from one ordering lane before giving others a turn; a run
+    #: also gives its turn up after ``worker.RUN_SLICE_S`` (20 ms), so long runs cost slow
+    #: handlers no fairness, and fast ones amortise the manager's per-run work (~10 µs).
+    run_size: int = Field(default=1000, ge=1)
     #: Records per call of a batch handler at most (go_kafka_client ``FetchBatchSize``,
     #: which defaulted to 100). 500, Kafka's ``max.poll.records``: each call costs the work
     #: manager ~20 µs whatever its size, 0.21 s of CPU per million records at 100 against

@@ -40,7 +40,6 @@ import inspect
 import logging
 import threading
 import time
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
@@ -52,7 +51,7 @@ from turnout.agent.work.config import Ordering, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterSink
 from turnout.agent.work.guards import Backoff, DeadLetterGuard, FailureWindow
 from turnout.agent.work.lanes import Lane, Partition, Retry, Run
-from turnout.agent.work.metrics import LATENCY_BUCKETS, LatencyBuckets, Snapshot, WorkMetrics
+from turnout.agent.work.metrics import LatencyBuckets, Snapshot, WorkMetrics
 from turnout.agent.work.offsets import OffsetTracker
 from turnout.agent.work.outcomes import (
     AttemptTimedOut,
@@ -64,6 +63,7 @@ from turnout.agent.work.outcomes import (
     FailureCallback,
     PermanentFailure,
 )
+from turnout.agent.work.worker import GATE_TRUST_S, RunOutcome, ThreadWorker
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +80,14 @@ LOOP_STOP_TIMEOUT_S = 2.0
 #: fenced, paused, releasing), the lane is looked at again this often: it bounds how long
 #: a lifted fence or a resume takes to restart work (the same beat as the sequential one).
 GATE_RECHECK_S = 0.02
-#: A worker asks the agent's gate before the first record of a run, and again before any
-#: later record once this long has passed since the gate last said yes: a gate call (a
-#: lease check under a lock) per record cost more than a no-op handler. A record may thus
-#: start at most this long after its partition was fenced or paused; the fence margin
-#: (``AgentConfig.fence_margin_s``, 1.5 s by default) is far longer. Releases do not
-#: depend on it: ``close_partition`` stops every run before its next record.
-GATE_TRUST_S = 0.001
+#: ``has_room`` keeps polling past ``max_ahead`` when the records ahead would take longer
+#: than this to finish at the workers' recent pace: they are not catching up, so holding
+#: the polls would only slow every partition down to the slowest one's pace.
+BEHIND_S = 0.1
+#: The workers' pace is sampled this often (by the consume loop, in ``has_room``)...
+PACE_SAMPLE_S = 0.01
+#: ...and smoothed by this weight of the newest sample.
+PACE_SMOOTHING = 0.5
 #: After hitting an in-flight bound, ``wants_more`` stays False until in-flight is back
 #: under this fraction of it (see ``wants_more``).
 RESUME_FRACTION = 0.5
@@ -138,6 +139,11 @@ class WorkManager:
             self._take_size = config.run_size
         self._max_pp = config.max_in_flight_per_partition
         self._max_total = config.max_in_flight
+        self._max_ahead = config.max_ahead
+        #: The consume loop's estimate of the workers' pace (``_pace``).
+        self._pace_at = clock()
+        self._pace_released = 0
+        self._pace_rate = 0.0
         self._max_span = config.max_uncommitted_per_partition
         self._backoff = Backoff(
             config.backoff, config.backoff_multiplier, config.backoff_max, config.backoff_jitter
@@ -167,6 +173,8 @@ class WorkManager:
         #: ready.
         self._inbox_wake_pending = False
         self._idle_threads = 0
+        #: The supervisor waits out its long beat (nothing in flight): a submit wakes it.
+        self._supervisor_resting = False
         self._halted = False
         self._closed = False
         self._stop_reason: str | None = None
@@ -176,7 +184,7 @@ class WorkManager:
         self._latency: list[LatencyBuckets] = []
         self._metrics.attach(self._snapshot, lambda: list(self._latency))
 
-        self._workers: list[_ThreadWorker] = []
+        self._workers: list[ThreadWorker] = []
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._async_waiters: deque[asyncio.Future[None]] = deque()
@@ -185,7 +193,7 @@ class WorkManager:
             self._start_loop()
         else:
             for i in range(config.workers):
-                worker = _ThreadWorker()
+                worker = ThreadWorker()
                 self._workers.append(worker)
                 self._latency.append(worker.latency)
                 self._start_thread(
@@ -225,12 +233,6 @@ class WorkManager:
         part = self._parts.get(tp)
         if part is None or part.closing or not records:
             return
-        if not self._per_batch and type(records) is RecordRun:
-            # Per-message handlers read every record: build them here, on the consume
-            # loop's thread, between its polls. Built on a worker they cost the same CPU,
-            # but measured ~25% slower: one GIL-holding burst per run that the consume
-            # loop waits behind. The run stays a view, so lanes still slice it for free.
-            records.materialise()
         part.accepted += len(records)
         self._accepted += len(records)
         self._inbox.append((part, records))
@@ -242,6 +244,10 @@ class WorkManager:
             with self._lock:
                 self._inbox_wake_pending = True
                 self._wake_worker_locked()
+        if self._supervisor_resting:
+            with self._lock:
+                self._supervisor_resting = False
+                self._timer.notify()
 
     def wants_more(self, tp: TP) -> bool:
         # Lock-free: plain reads of ints and flags; a stale answer only moves a pause by
@@ -275,9 +281,37 @@ class WorkManager:
         return True
 
     def has_room(self) -> bool:
-        # No hysteresis: holding polls drops nothing, so polling again as soon as there is
-        # room costs nothing either; the loop's poll size bounds the overshoot.
-        return self._accepted - self._released < self._max_total
+        # Lock-free reads, on the consume loop's thread. No hysteresis: holding polls drops
+        # nothing, so polling again as soon as there is room costs nothing either.
+        in_flight = self._accepted - self._released
+        if in_flight >= self._max_total:
+            return False
+        if in_flight < self._max_ahead:
+            return True
+        # Past the lookahead: hold the polls while the workers are catching up, so the
+        # loop does not take the GIL from them to queue records they cannot start yet.
+        # Partitions at their own bound are paused and set aside; and if the rest would
+        # take longer than BEHIND_S to drain at the recent pace, the workers are not
+        # catching up (a slow or stuck partition): polling goes on, and that partition's
+        # own bound pauses it while the others keep flowing.
+        ahead = in_flight - sum(
+            part.accepted - part.released for part in self._parts.values() if part.saturated
+        )
+        if ahead < self._max_ahead:
+            return True
+        return ahead > self._pace() * BEHIND_S
+
+    def _pace(self) -> float:
+        """Records finished per second lately (an EWMA sampled every ``PACE_SAMPLE_S``)."""
+        now = self._clock()
+        elapsed = now - self._pace_at
+        if elapsed >= PACE_SAMPLE_S:
+            released = self._released
+            rate = (released - self._pace_released) / elapsed
+            self._pace_rate += PACE_SMOOTHING * (rate - self._pace_rate)
+            self._pace_at = now
+            self._pace_released = released
+        return self._pace_rate
 
     def commit_point(self, tp: TP) -> CommitPoint | None:
         # The inbox is left to the workers (the consume loop calls this every step): a
@@ -299,6 +333,10 @@ class WorkManager:
                 return None
             part.closing = True
             self._drop_queued_locked(part)
+            for worker in self._workers:
+                running = worker.run
+                if running is not None and running.lane.part is part:
+                    worker.interrupt()  # no new record of it starts
             while part.running > 0:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -532,6 +570,9 @@ class WorkManager:
 
     # ------------------------------------------------------------------ finishing runs
 
+    def _finish_run(self, run: Run, outcome: RunOutcome) -> None:
+        self._finish(run, outcome.ok, outcome.error, outcome.deferred, yielded=outcome.yielded)
+
     def _finish(
         self,
         run: Run,
@@ -539,11 +580,13 @@ class WorkManager:
         error: BaseException | None,
         deferred: bool = False,
         *,
+        yielded: bool = False,
         by_worker: bool = True,
     ) -> None:
         """Account for a run: ``ok`` leading records succeeded; if ``error``, the next record
         (per-message) or the whole batch (per-batch) failed an attempt; if ``deferred``, the
-        gate refused the next record and the rest of the run waits for it to open.
+        gate refused the next record and the rest of the run waits for it to open; if
+        ``yielded``, the run's time slice ran out and the rest goes back to its lane.
         ``by_worker``: called by the worker of the run, which looks for work next."""
         lane = run.lane
         part = lane.part
@@ -566,6 +609,10 @@ class WorkManager:
                 self._report_locked(run, ok, now)
             if deferred and not part.closing and not self._halted:
                 self._defer_locked(run, ok, now)
+                return
+            if yielded and not part.closing and not self._halted:
+                lane.records.appendleft(records[ok:])
+                self._release_lane_locked(lane, wake=not by_worker)
                 return
             if error is None or part.closing:
                 # Records of the run not started (draining or halted) are dropped, and so is
@@ -622,20 +669,20 @@ class WorkManager:
 
     def _report_progress_locked(self, now: float) -> None:
         """Complete the records a worker finished earlier in a run it is still in (stuck on
-        a slow record), so they need not wait for the run's end to count, be committed and
-        free their in-flight slots."""
+        a slow record, or in a long run), so they need not wait for the run's end to count,
+        be committed and free their in-flight slots."""
         if self._per_batch:
             return
         for worker in self._workers:
-            attempt = worker.attempt
-            # An empty token means no attempt is running: the worker reports itself.
-            if attempt is None or not attempt[3]:
+            position = worker.position()
+            if position is None:
                 continue
-            run, pos = attempt[1], attempt[2]
+            # Every record before the one started last has succeeded.
+            run, started_last = position
             part = run.lane.part
-            if pos > run.reported and not part.closed:
-                part.running -= pos - run.reported
-                self._report_locked(run, pos, now)
+            if started_last > run.reported and not part.closed:
+                part.running -= started_last - run.reported
+                self._report_locked(run, started_last, now)
                 if part.closing:
                     self._drained.notify_all()
 
@@ -748,6 +795,8 @@ class WorkManager:
             self._stop_reason = reason
             log.error("work manager stops: %s", reason)
         self._halted = True
+        for worker in self._workers:
+            worker.interrupt()
 
     def _call_on_failure(self, failure: Failure) -> FailedDecision:
         try:
@@ -780,8 +829,12 @@ class WorkManager:
     # ------------------------------------------------------------------ supervisor
 
     def _supervise(self) -> None:
+        """Make due retries ready, report progress inside long runs, and, while workers
+        are busy, look every ``GATE_TRUST_S`` for attempts past ``task_timeout`` (the
+        watchdog) and for runs whose partition's gate shut (interrupted)."""
+        timeout = self._config.task_timeout
+        gate = self._gate
         while True:
-            timed_out: list[tuple[Run, int]] = []
             with self._lock:
                 if self._closed:
                     return
@@ -794,28 +847,46 @@ class WorkManager:
                         self._ready.append(lane)
                         self._wake_worker_locked()
                 self._report_progress_locked(now)
-                for worker in self._workers:
-                    claimed = worker.claim_if_late(now, self._config.task_timeout)
-                    if claimed is not None:
-                        timed_out.append(claimed)
-                if not timed_out:
-                    wait = self._watch_period
-                    if retries:
-                        wait = min(wait, max(0.0, retries[0][0] - now))
-                    self._timer.wait(wait)
-                    continue
+                busy = [worker for worker in self._workers if worker.run is not None]
+            timed_out: list[tuple[Run, int]] = []
+            for worker in busy:
+                late = worker.overdue(now, timeout)
+                if late is not None and worker.claim(*late):
+                    timed_out.append(late)
+                run = worker.run
+                if gate is not None and run is not None and not gate(run.lane.part.tp):
+                    worker.interrupt()
             for run, pos in timed_out:
                 log.warning(
                     "%s/%d@%d: attempt timed out after %.1f s; the thread is left to finish",
                     run.lane.part.tp[0], run.lane.part.tp[1], run.records[pos].offset,
-                    self._config.task_timeout,
+                    timeout,
                 )  # fmt: skip
                 self._finish(
-                    run,
-                    pos,
-                    AttemptTimedOut(f"no result within {self._config.task_timeout} s"),
-                    by_worker=False,
+                    run, pos, AttemptTimedOut(f"no result within {timeout} s"), by_worker=False
                 )
+            if not self._rest():
+                return
+
+    def _rest(self) -> bool:
+        """Wait for the supervisor's next beat; False once the manager is closed. The beat
+        is ``GATE_TRUST_S`` while any record is in flight (a run may start any moment);
+        with none, only retries and the watchdog's own period wake it, and the first
+        record submitted does (``submit_run``)."""
+        with self._lock:
+            if self._closed:
+                return False
+            wait = self._watch_period
+            busy = self._accepted > self._released
+            if busy:
+                wait = min(wait, GATE_TRUST_S)
+            if self._retries:
+                wait = min(wait, max(0.0, self._retries[0][0] - self._clock()))
+            # Resting: a worker that takes a run wakes the supervisor (the busy beat).
+            self._supervisor_resting = not busy
+            self._timer.wait(wait)
+            self._supervisor_resting = False
+            return True
 
     # ------------------------------------------------------------------ thread workers
 
@@ -824,11 +895,13 @@ class WorkManager:
         self._threads.append(thread)
         thread.start()
 
-    def _next_run_blocking(self) -> Run | None:
+    def _next_run_blocking(self, worker: ThreadWorker | None = None) -> Run | None:
         with self._lock:
             while True:
                 run = self._take_locked()
                 if run is not None:
+                    if worker is not None:
+                        worker.run = run  # under the lock: close_partition sees it
                     return run
                 if self._closed:
                     return None
@@ -837,63 +910,28 @@ class WorkManager:
                     self._work_ready.wait()
                 self._idle_threads -= 1
 
-    def _thread_main(self, worker: _ThreadWorker) -> None:
+    def _thread_main(self, worker: ThreadWorker) -> None:
         handler = self._handler
-        clock = self._clock
-        latency = worker.latency
-        counts = latency.counts
-        bounds = LATENCY_BUCKETS
-        fastest = bounds[0]
-        per_batch = self._per_batch
-        gate = self._gate
         while True:
-            run = self._next_run_blocking()
+            run = self._next_run_blocking(worker)
             if run is None:
                 return
-            records = run.records
-            error: BaseException | None = None
-            ok = 0
-            abandoned = False
-            part = run.lane.part
-            deferred = False
-            started = clock()
-            # Ask the gate before the first record, then once GATE_TRUST_S has passed.
-            trusted_until = started
-            for unit in (records,) if per_batch else records:
-                if part.closing or self._halted:
-                    break
-                if gate is not None and started >= trusted_until:
-                    if not gate(part.tp):
-                        deferred = True
-                        break
-                    trusted_until = started + GATE_TRUST_S
-                token = [True]
-                worker.attempt = (started, run, ok, token)
-                try:
-                    handler(unit)
-                except BaseException as exc:
-                    error = exc
-                try:
-                    token.pop()
-                except IndexError:
-                    # The watchdog failed this attempt and handed the run back already.
-                    abandoned = True
-                    break
-                now = clock()
-                # LatencyBuckets.observe, inlined: this is the per-record path, and most
-                # records of a fast handler fall in the first bucket.
-                took = now - started
-                counts[0 if took <= fastest else bisect_left(bounds, took)] += 1
-                latency.total += took
-                started = now
-                if error is not None:
-                    break
-                ok += len(records) if per_batch else 1
-            if abandoned:
-                worker.abandoned = False
+            outcome = worker.handle(
+                run,
+                handler,
+                per_batch=self._per_batch,
+                gate=self._gate,
+                clock=self._clock,
+                halted=self._is_halted,
+            )
+            if outcome is None:
+                # The watchdog timed the attempt out and reported the run already.
                 self._metrics.late_results.inc()
                 continue
-            self._finish(run, ok, error, deferred)
+            self._finish_run(run, outcome)
+
+    def _is_halted(self) -> bool:
+        return self._halted
 
     # ------------------------------------------------------------------ coroutine workers
 
@@ -1018,35 +1056,6 @@ def _take(segments: deque[Sequence[Record]], size: int) -> Sequence[Record]:
     if all(type(piece) is RecordRun for piece in pieces):
         return RecordRun.join(cast(list[RecordRun], pieces))
     return [record for piece in pieces for record in piece]
-
-
-class _ThreadWorker:
-    """One worker thread's attempt state, shared with the watchdog.
-
-    ``attempt`` is (started, run, position in run, token). The token list holds one item
-    while the attempt runs; whoever pops it owns the attempt's outcome: the worker when the
-    handler returns, or the watchdog when it times out. ``list.pop`` is atomic under the
-    GIL, and each attempt has its own token, so this costs no lock per record and the
-    watchdog can never claim an attempt other than the one it judged late.
-    """
-
-    __slots__ = ("abandoned", "attempt", "latency")
-
-    def __init__(self) -> None:
-        self.attempt: tuple[float, Run, int, list[bool]] | None = None
-        self.abandoned = False
-        self.latency = LatencyBuckets()
-
-    def claim_if_late(self, now: float, timeout: float) -> tuple[Run, int] | None:
-        attempt = self.attempt
-        if attempt is None or now - attempt[0] <= timeout:
-            return None
-        try:
-            attempt[3].pop()
-        except IndexError:
-            return None
-        self.abandoned = True
-        return attempt[1], attempt[2]
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:

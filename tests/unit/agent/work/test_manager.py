@@ -875,3 +875,70 @@ def test_a_per_message_handler_gets_every_record_of_fetched_runs_in_order(
     manager.submit_run(TP0, _fetched_run([3, 4]))
     settle(manager, TP0, 5)
     assert seen == [(o, b"v%d" % o) for o in range(5)]
+
+
+def test_records_a_handler_keeps_stay_as_they_were_when_it_got_them(
+    managers: list[WorkManager],
+) -> None:
+    kept: list[Record] = []
+    manager = build(managers, kept.append)
+    manager.open_partition(TP0, 0, frozenset())
+    manager.submit_run(TP0, _fetched_run(list(range(300))))
+    settle(manager, TP0, 300)
+    assert [(r.offset, r.value) for r in kept] == [(o, b"v%d" % o) for o in range(300)]
+    assert len({id(r) for r in kept}) == 300
+
+
+def test_a_record_nothing_keeps_is_moved_on_to_the_next_message(
+    managers: list[WorkManager],
+) -> None:
+    seen: list[tuple[int, int]] = []  # (id, offset): holds no reference to the record
+    manager = build(managers, lambda r: seen.append((id(r), r.offset)))
+    manager.open_partition(TP0, 0, frozenset())
+    manager.submit_run(TP0, _fetched_run(list(range(300))))
+    settle(manager, TP0, 300)
+    assert [offset for _, offset in seen] == list(range(300))
+    assert len({identity for identity, _ in seen}) < 10  # one per run, not one per record
+
+
+def test_no_record_starts_while_the_gate_is_shut_even_in_the_middle_of_a_chunk(
+    managers: list[WorkManager],
+) -> None:
+    gate_open = threading.Event()
+    gate_open.set()
+    reopened: list[float] = []
+    started: list[tuple[int, float]] = []
+
+    def handler(rec: Record) -> None:
+        started.append((rec.offset, time.monotonic()))
+        if rec.offset == 500:
+            gate_open.clear()  # fenced while this record runs...
+            time.sleep(0.2)  # ...and the records after it are in the same chunk
+
+    manager = build(managers, handler, gate=lambda tp: gate_open.is_set())
+    manager.open_partition(TP0, 0, frozenset())
+    manager.submit_run(TP0, _fetched_run(list(range(1000))))
+    wait_until(lambda: any(o == 500 for o, _ in started), "record 500 to start")
+    time.sleep(0.5)
+    reopened.append(time.monotonic())
+    gate_open.set()
+    settle(manager, TP0, 1000)
+    after = [t for o, t in started if o > 500]
+    assert min(after) >= reopened[0]
+
+
+def test_a_long_run_gives_other_partitions_a_turn(managers: list[WorkManager]) -> None:
+    first_start: dict[int, float] = {}
+
+    def handler(rec: Record) -> None:
+        first_start.setdefault(rec.partition, time.monotonic())
+        time.sleep(0.001)
+
+    manager = build(managers, handler, workers=1)
+    manager.open_partition(TP0, 0, frozenset())
+    manager.open_partition(TP1, 0, frozenset())
+    manager.submit_run(TP0, _fetched_run(list(range(200)), partition=0))
+    manager.submit_run(TP1, _fetched_run(list(range(200)), partition=1))
+    settle(manager, TP1, 200)
+    # 200 records of 1 ms would keep partition 1 waiting >= 200 ms without time slices.
+    assert first_start[1] - first_start[0] < 0.1
