@@ -24,7 +24,6 @@ sweep) and asks for a new reconcile; a commit failure is counted, reported throu
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Set
 from dataclasses import replace
@@ -66,9 +65,10 @@ from turnout.zk import (
 #: Longest a Kafka poll blocks the agent thread: bounds the reaction time to ZooKeeper
 #: events and lease changes.
 POLL_TIMEOUT_S = 0.025
-#: While the dispatcher is full, the loop looks for room this often (and runs its other
-#: duties meanwhile): the workers free room within milliseconds.
-FULL_RECHECK_S = 0.001
+#: How often due commits are looked for: far below the commit interval (1 s) and the time
+#: ``commit_every`` records of a partition take at full speed (~160 ms), so no commit is
+#: noticeably late, yet at full speed the look is made every few polls, not every poll.
+COMMIT_CHECK_S = 0.01
 #: How often the lag gauge gets fresh high watermarks: it is read at scrape time (seconds
 #: apart), and each refresh costs a librdkafka call per held partition.
 LAG_REFRESH_S = 0.5
@@ -184,6 +184,7 @@ class DataPath:
         self.active: frozenset[TP] = frozenset()
         #: When the lag gauge last got high watermarks (``pump``).
         self._lag_fed_at = 0.0
+        self._commit_checked_at = 0.0
 
     # ---- the consumer -------------------------------------------------------------------
 
@@ -242,11 +243,11 @@ class DataPath:
         # Every partition resumed is sought to where routing expects its next record
         # (not only those that dropped fetched records): the seek is also what wakes
         # librdkafka's idle fetcher (``KafkaSource.set_paused``).
-        seek = {tp: h.next_fetch for tp, h in self.held.items()}
+        held = self.held
+        seek = {tp: held[tp].next_fetch for tp in self.source.paused - wanted if tp in held}
         self.source.set_paused(wanted, seek)
         for tp in seek:
-            if tp not in wanted:
-                self.held[tp].needs_seek = False
+            held[tp].needs_seek = False
 
     # ---- claim, re-stamp, release, drop -------------------------------------------------
 
@@ -504,11 +505,12 @@ class DataPath:
                 self._route_batch(messages)
                 self.update_pauses()
         else:
-            # Full: what Kafka sent waits in the client's bounded queue. The workers free
-            # room within milliseconds; a poll would instead wait out its whole timeout.
-            # Not polling for long is safe: partitions are assigned, not subscribed, so
+            # Full: what Kafka sent waits in the client's bounded queue, and the workers
+            # wake the loop as soon as there is room (or after a poll's timeout, which
+            # bounds the loop's reaction to everything else, as an idle poll does). Not
+            # polling for long is safe: partitions are assigned, not subscribed, so
             # librdkafka enforces no max.poll.interval.ms (librdkafka#2781).
-            time.sleep(FULL_RECHECK_S)
+            self.dispatcher.wait_for_room(POLL_TIMEOUT_S)
         now = self._clock()
         if now - self._lag_fed_at >= LAG_REFRESH_S:
             self._lag_fed_at = now
@@ -554,9 +556,15 @@ class DataPath:
     # ---- commits ------------------------------------------------------------------------
 
     def commit_due(self) -> None:
-        """Commit the partitions whose batch is due (interval or count)."""
+        """Commit the partitions whose batch is due (interval or count); the points are
+        looked at every ``COMMIT_CHECK_S`` at most (each look takes the dispatcher's lock
+        once per partition, which its workers contend for)."""
         if self.dispatcher is None or not self.held or not self._host.lease.valid():
             return  # fenced: nothing may be committed (points stay pending)
+        now = self._clock()
+        if now - self._commit_checked_at < COMMIT_CHECK_S:
+            return
+        self._commit_checked_at = now
         self.update_pauses()
         due: dict[TP, Holding] = {}
         ahead: dict[TP, Holding] = {}

@@ -437,6 +437,9 @@ class Dispatcher(Protocol):
         a pause of every partition: a pause drops the client's prefetched records, which a
         resume must fetch again; at full speed that cost more than the work itself.)"""
 
+    def wait_for_room(self, timeout_s: float) -> None:
+        """Block until ``has_room()`` may be True again, or ``timeout_s`` passed."""
+
     def commit_point(self, tp: TP) -> CommitPoint | None:
         """Where ``tp`` may be committed now; None if nothing new is complete."""
 

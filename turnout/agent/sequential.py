@@ -123,6 +123,9 @@ class SequentialDispatcher:
     def has_room(self) -> bool:
         return True  # bounded per partition only (``wants_more``)
 
+    def wait_for_room(self, timeout_s: float) -> None:
+        return None  # never full
+
     def wants_more(self, tp: TP) -> bool:
         lane = self._lanes.get(tp)
         return lane is not None and len(lane.queue) < MAX_QUEUED_PER_PARTITION

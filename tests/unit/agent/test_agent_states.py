@@ -32,6 +32,8 @@ class FakeDispatcher:
     def has_room(self) -> bool:
         return self.room
 
+    def wait_for_room(self, timeout_s: float) -> None: ...
+
     room = True
 
     def commit_point(self, tp: TP) -> CommitPoint | None:

@@ -158,6 +158,9 @@ class WorkManager:
         self._work_ready = threading.Condition(self._lock)
         self._drained = threading.Condition(self._lock)
         self._timer = threading.Condition(self._lock)
+        #: The consume loop waits here for room (``wait_for_room``); finishing work wakes it.
+        self._room = threading.Condition(self._lock)
+        self._room_wanted = False
         self._parts: dict[TP, Partition] = {}
         self._ready: deque[Lane] = deque()
         self._retries: list[tuple[float, int, Lane, Retry]] = []
@@ -301,6 +304,20 @@ class WorkManager:
             return True
         return ahead > self._pace() * BEHIND_S
 
+    def wait_for_room(self, timeout_s: float) -> None:
+        with self._lock:
+            if self.has_room():
+                return
+            self._room_wanted = True
+            self._room.wait(timeout_s)
+            self._room_wanted = False
+
+    def _room_freed_locked(self) -> None:
+        """Records finished: wake a consume loop waiting for room, if there is some now."""
+        if self._room_wanted and self.has_room():
+            self._room_wanted = False
+            self._room.notify()
+
     def _pace(self) -> float:
         """Records finished per second lately (an EWMA sampled every ``PACE_SAMPLE_S``)."""
         now = self._clock()
@@ -419,8 +436,7 @@ class WorkManager:
             count = len(records)
             part.routed += count
             if part.closing:
-                part.released += count
-                self._released += count
+                self._release_locked(part, count)
                 continue
             tracker = part.tracker
             offsets = offsets_of(records)
@@ -454,12 +470,10 @@ class WorkManager:
         for record in records:
             offset = record.offset
             if not tracker.add(offset):
-                part.released += 1
-                self._released += 1
+                self._release_locked(part, 1)
             elif skip and offset in skip:
                 tracker.complete(offset)
-                part.released += 1
-                self._released += 1
+                self._release_locked(part, 1)
             else:
                 kept.append(record)
         return kept
@@ -555,8 +569,7 @@ class WorkManager:
             if lane.part is part and lane.retry is retry:
                 dropped += len(retry.records)
                 lane.retry = None
-        part.released += dropped
-        self._released += dropped
+        self._release_locked(part, dropped)
 
     def _breaker_closed(self) -> bool:
         until = self._breaker_until
@@ -601,8 +614,7 @@ class WorkManager:
             if part.closing:
                 self._drained.notify_all()
             if part.closed:
-                part.released += len(records) - reported
-                self._released += len(records) - reported
+                self._release_locked(part, len(records) - reported)
                 lane.scheduled = False
                 return
             if ok > reported:
@@ -618,8 +630,7 @@ class WorkManager:
                 # Records of the run not started (draining or halted) are dropped, and so is
                 # a failure during the drain: the next owner processes them again.
                 dropped = len(records) - ok
-                part.released += dropped
-                self._released += dropped
+                self._release_locked(part, dropped)
                 self._release_lane_locked(lane, wake=not by_worker)
                 return
             failed = records[ok:] if self._per_batch else records[ok : ok + 1]
@@ -662,8 +673,7 @@ class WorkManager:
         count = upto - run.reported
         part.tracker.complete_all(offsets_of(run.records[run.reported : upto]))
         run.reported = upto
-        part.released += count
-        self._released += count
+        self._release_locked(part, count)
         part.processed += count
         self._dl_guard.successes(count, now)
 
@@ -749,8 +759,7 @@ class WorkManager:
                 if decision.stops:
                     self._halt_locked(f"failure decision {decision.name} at {where}: {error!r}")
             if not live:
-                part.released += len(failed)
-                self._released += len(failed)
+                self._release_locked(part, len(failed))
             if lane.exclusive:
                 self._release_lane_locked(lane)
         for record in to_send:
@@ -768,8 +777,7 @@ class WorkManager:
             if part.closing:
                 self._drained.notify_all()
             if part.closed:
-                part.released += 1
-                self._released += 1
+                self._release_locked(part, 1)
                 return
             if error is None:
                 self._metrics.dead_lettered.labels(part.tp[0]).inc()
@@ -787,8 +795,14 @@ class WorkManager:
         self._finished_locked(part)
 
     def _finished_locked(self, part: Partition) -> None:
-        part.released += 1
-        self._released += 1
+        self._release_locked(part, 1)
+
+    def _release_locked(self, part: Partition, count: int) -> None:
+        """``count`` records of ``part`` are no longer in flight (finished or dropped)."""
+        part.released += count
+        self._released += count
+        if self._room_wanted:
+            self._room_freed_locked()
 
     def _halt_locked(self, reason: str) -> None:
         if self._stop_reason is None:
