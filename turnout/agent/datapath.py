@@ -24,6 +24,7 @@ sweep) and asks for a new reconcile; a commit failure is counted, reported throu
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Set
 from dataclasses import replace
@@ -36,7 +37,7 @@ from turnout.agent.busy import BusyOwners
 from turnout.agent.commits import CommitBatcher
 from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
-from turnout.agent.dispatch import TP, Dispatcher, RecordRun
+from turnout.agent.dispatch import TP, Dispatcher, FetchingDispatcher, RecordRun
 from turnout.agent.environment import AgentEnvironment
 from turnout.agent.holding import Holding
 from turnout.agent.kafka_source import KafkaSource
@@ -65,6 +66,10 @@ from turnout.zk import (
 #: Longest a Kafka poll blocks the agent thread: bounds the reaction time to ZooKeeper
 #: events and lease changes.
 POLL_TIMEOUT_S = 0.025
+#: A worker fetching for the loop (``fetch_once``) waits this long for a first record
+#: when nothing is queued. The agent's thread waits for its turn on the consumer (a
+#: release's pause and final commit, a claim's assign) behind such a wait at most.
+FETCH_POLL_TIMEOUT_S = 0.005
 #: How often due commits are looked for: far below the commit interval (1 s) and the time
 #: ``commit_every`` records of a partition take at full speed (~160 ms), so no commit is
 #: noticeably late, yet at full speed the look is made every few polls, not every poll.
@@ -185,12 +190,27 @@ class DataPath:
         #: When the lag gauge last got high watermarks (``pump``).
         self._lag_fed_at = 0.0
         self._commit_checked_at = 0.0
+        #: The dispatcher's workers fetch (``delegate_fetching``); the agent's loop then
+        #: only tends the fetch (pauses, lag) and does the rest of its duties.
+        self.fetch_delegated = False
+        #: Held by a worker while it polls and routes; taken by this thread to replace or
+        #: close the consumer under it.
+        self._fetch_lock = threading.Lock()
+        #: Set when partitions are assigned: a worker with nothing to fetch waits on it.
+        self._fetchable = threading.Event()
 
     # ---- the consumer -------------------------------------------------------------------
 
+    def delegate_fetching(self) -> None:
+        """Let the dispatcher fetch on its own threads, if it can (``FetchingDispatcher``)."""
+        dispatcher: object = self.dispatcher  # an optional capability of any Dispatcher
+        if isinstance(dispatcher, FetchingDispatcher):
+            self.fetch_delegated = dispatcher.take_over_fetching(self.fetch_once)
+
     def open_source(self, group: str) -> None:
         """Open the Kafka consumer (and offset store) of ``group``."""
-        self.source = self._env.new_source(self._config, group)
+        with self._fetch_lock:
+            self.source = self._env.new_source(self._config, group)
         if self._config.offset_store == "kafka":
             self.store = KafkaOffsetStore(self.source)
         else:
@@ -201,8 +221,9 @@ class DataPath:
     def retire_source(self) -> bool:
         """Close the consumer if nothing is held any more; True if it was closed."""
         if self.source is not None and not self.held:
-            self.source.close()
-            self.source = None
+            with self._fetch_lock:
+                self.source.close()
+                self.source = None
             self.store = None
             return True
         return False
@@ -210,11 +231,12 @@ class DataPath:
     def close_source(self) -> None:
         """Close the consumer whatever is held (shutdown); a failure is only logged."""
         if self.source is not None:
-            try:
-                self.source.close()
-            except Exception as exc:
-                self._log.warning("Kafka consumer close failed: %s", exc)
-            self.source = None
+            with self._fetch_lock:
+                try:
+                    self.source.close()
+                except Exception as exc:
+                    self._log.warning("Kafka consumer close failed: %s", exc)
+                self.source = None
 
     # ---- the gate -----------------------------------------------------------------------
 
@@ -308,6 +330,7 @@ class DataPath:
                 extra={"event": "claimed", "topic": tp[0], "partition": tp[1], "offset": start},
             )
         self.source.assign(assign)
+        self._fetchable.set()
 
     def _ownership(self, epoch: int) -> bytes:
         return Ownership(
@@ -494,6 +517,28 @@ class DataPath:
 
     # ---- records ------------------------------------------------------------------------
 
+    def fetch_once(self) -> bool:
+        """Poll Kafka once (bounded by ``POLL_TIMEOUT_S``) and route what came; True if
+        anything came. The dispatcher's worker calls it when fetching is delegated; with
+        nothing assigned it waits (as long) for a claim instead."""
+        with self._fetch_lock:
+            source = self.source
+            if source is not None and source.has_assignment:
+                messages = source.poll(FETCH_POLL_TIMEOUT_S)
+                if messages:
+                    self._route_batch(messages)
+                return bool(messages)
+        self._fetchable.wait(POLL_TIMEOUT_S)
+        self._fetchable.clear()
+        return False
+
+    def tend(self) -> None:
+        """The loop's share of fetching when a dispatcher fetches: pauses and the lag feed."""
+        if self.source is None or self.dispatcher is None:
+            return
+        self.update_pauses()
+        self._maybe_feed_lag()
+
     def pump(self) -> None:
         """Poll Kafka once (bounded by ``POLL_TIMEOUT_S``) and route what came, one run of
         consecutive records of a partition at a time; now and then, feed the lag gauge."""
@@ -511,6 +556,9 @@ class DataPath:
             # polling for long is safe: partitions are assigned, not subscribed, so
             # librdkafka enforces no max.poll.interval.ms (librdkafka#2781).
             self.dispatcher.wait_for_room(POLL_TIMEOUT_S)
+        self._maybe_feed_lag()
+
+    def _maybe_feed_lag(self) -> None:
         now = self._clock()
         if now - self._lag_fed_at >= LAG_REFRESH_S:
             self._lag_fed_at = now
@@ -519,7 +567,8 @@ class DataPath:
     def _route_batch(self, messages: list[Message]) -> None:
         """Route a poll's messages, one run of consecutive records of a partition at a
         time (``partition_runs``)."""
-        if len({tp[0] for tp in self.held}) > 1:
+        source = self.source
+        if source is not None and source.topics_assigned > 1:
             # Two topics may share a partition number: split on both.
             for (topic, partition), same in groupby(messages, _topic_partition_of):
                 if topic is not None and partition is not None:

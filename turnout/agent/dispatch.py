@@ -18,11 +18,11 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from sys import getrefcount
-from typing import Protocol, overload
+from typing import Protocol, overload, runtime_checkable
 
 from confluent_kafka import Message
 
@@ -451,3 +451,19 @@ class Dispatcher(Protocol):
 
     def close(self, timeout_s: float) -> None:
         """Stop every worker; bounded by ``timeout_s``."""
+
+
+#: Poll Kafka once (bounded by the poll timeout) and submit what came through
+#: ``submit_run``; True if anything came. Safe to call from any one thread at a time.
+Fetch = Callable[[], bool]
+
+
+@runtime_checkable
+class FetchingDispatcher(Protocol):
+    """A dispatcher that can also do the consume loop's fetching on its own threads: the
+    thread that fetched a run then runs it too, instead of handing it to another thread
+    under the one GIL (two thread switches per poll, and records kept alive meanwhile)."""
+
+    def take_over_fetching(self, fetch: Fetch) -> bool:
+        """Call ``fetch`` from now on whenever work is wanted; False if it cannot (the
+        agent then goes on fetching on its own thread)."""

@@ -3,13 +3,19 @@
 The agent assigns partitions itself (``incremental_assign``; never ``subscribe``), so
 Kafka's group protocol never moves them: ZooKeeper ownership decides. Offsets are
 committed only explicitly (auto commit and auto offset store off). Created lazily, on
-the agent's thread, which is the only thread that touches it.
+the agent's thread, which makes every call but ``poll``: that one is also made by a
+dispatcher's worker when the dispatcher fetches itself (``FetchingDispatcher``), one
+thread at a time under the data path's fetch lock. librdkafka is thread-safe; the
+Python-side sets here are written by the agent's thread only and read by ``poll`` with a
+length check.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as KafkaTP
@@ -29,6 +35,52 @@ POLL_BATCH = 2000
 
 logger = logging.getLogger("turnout.agent.kafka")
 _error_of = Message.error
+
+
+class CallTurns:
+    """Whose turn it is to call the consumer: the agent's thread, or a fetching worker.
+
+    confluent-kafka makes calls on one handle wait for each other, but a waiting caller
+    spin-sleeps (``Handle_serialize_enter``) and a worker that polls in a loop starts its
+    next poll before the waiter gets in: a commit or a pause from the agent's thread could
+    wait for as long as the worker kept fetching. So every call takes a turn here, and the
+    agent's thread goes before a fetch that is waiting too (its calls are the rare ones,
+    and a release or a claim must not wait behind a stream of polls).
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._busy = False
+        self._agent_waiting = 0
+
+    @contextmanager
+    def agent(self) -> Iterator[None]:
+        with self._changed:
+            self._agent_waiting += 1
+            while self._busy:
+                self._changed.wait()
+            self._agent_waiting -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._done()
+
+    @contextmanager
+    def fetch(self) -> Iterator[None]:
+        with self._changed:
+            while self._busy or self._agent_waiting:
+                self._changed.wait()
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._changed:
+            self._busy = False
+            self._changed.notify_all()
 
 
 class KafkaSource:
@@ -53,8 +105,10 @@ class KafkaSource:
             "auto.offset.reset": "error" if auto_offset_reset == "error" else auto_offset_reset,
         }
         self._consumer = Consumer(conf)
+        self._turns = CallTurns()
         self._paused: set[TP] = set()
         self._assigned: set[TP] = set()
+        self._topic_count = 0
 
     # ---- assignment -------------------------------------------------------------------
 
@@ -62,24 +116,38 @@ class KafkaSource:
         """Add partitions at the given offsets, paused (the agent resumes them)."""
         if not starts:
             return
-        self._consumer.incremental_assign([KafkaTP(t, p, offset) for (t, p), offset in starts])
-        tps = [tp for tp, _ in starts]
-        self._assigned.update(tps)
-        self._paused.difference_update(tps)
-        self.pause(tps)
+        with self._turns.agent():
+            self._consumer.incremental_assign([KafkaTP(t, p, offset) for (t, p), offset in starts])
+            tps = [tp for tp, _ in starts]
+            self._assigned.update(tps)
+            self._topic_count = len({topic for topic, _ in self._assigned})
+            self._paused.difference_update(tps)
+            self._pause(tps)
 
     def unassign(self, tps: Iterable[TP]) -> None:
         gone = [tp for tp in tps if tp in self._assigned]
         if not gone:
             return
-        self._consumer.incremental_unassign([KafkaTP(t, p) for t, p in gone])
-        for tp in gone:
-            self._assigned.discard(tp)
-            self._paused.discard(tp)
+        with self._turns.agent():
+            self._consumer.incremental_unassign([KafkaTP(t, p) for t, p in gone])
+            for tp in gone:
+                self._assigned.discard(tp)
+                self._paused.discard(tp)
+            self._topic_count = len({topic for topic, _ in self._assigned})
 
     @property
     def assigned(self) -> frozenset[TP]:
         return frozenset(self._assigned)
+
+    @property
+    def has_assignment(self) -> bool:
+        """Anything assigned (a length read: safe while the agent thread changes it)."""
+        return bool(self._assigned)
+
+    @property
+    def topics_assigned(self) -> int:
+        """How many topics the assignment spans (kept on assignment changes)."""
+        return self._topic_count
 
     @property
     def paused(self) -> frozenset[TP]:
@@ -99,16 +167,23 @@ class KafkaSource:
         wanted = wanted & self._assigned
         to_pause = wanted - self._paused
         to_resume = (self._paused - wanted) & self._assigned
-        if to_pause:
-            self.pause(to_pause)
-        if to_resume:
-            self._consumer.resume([KafkaTP(t, p) for t, p in to_resume])
-            self._paused -= to_resume
-            for tp in to_resume:
-                if tp in seek:
-                    self._consumer.seek(KafkaTP(tp[0], tp[1], seek[tp]))
+        if not to_pause and not to_resume:
+            return
+        with self._turns.agent():
+            if to_pause:
+                self._pause(to_pause)
+            if to_resume:
+                self._consumer.resume([KafkaTP(t, p) for t, p in to_resume])
+                self._paused -= to_resume
+                for tp in to_resume:
+                    if tp in seek:
+                        self._consumer.seek(KafkaTP(tp[0], tp[1], seek[tp]))
 
     def pause(self, tps: Iterable[TP]) -> None:
+        with self._turns.agent():
+            self._pause(tps)
+
+    def _pause(self, tps: Iterable[TP]) -> None:
         todo = [tp for tp in tps if tp in self._assigned]
         if todo:
             self._consumer.pause([KafkaTP(t, p) for t, p in todo])
@@ -124,12 +199,13 @@ class KafkaSource:
         # first records too). Take what is queued; if nothing is, wait for the first
         # record only, then take what came with it.
         consumer = self._consumer
-        messages = consumer.consume(num_messages=POLL_BATCH, timeout=0)
-        if not messages:
-            first = consumer.poll(timeout_s)
-            if first is None:
-                return []
-            messages = [first, *consumer.consume(num_messages=POLL_BATCH - 1, timeout=0)]
+        with self._turns.fetch():
+            messages = consumer.consume(num_messages=POLL_BATCH, timeout=0)
+            if not messages:
+                first = consumer.poll(timeout_s)
+                if first is None:
+                    return []
+                messages = [first, *consumer.consume(num_messages=POLL_BATCH - 1, timeout=0)]
         # Per-record path: look for errors with C-level map/any, keep the list if none.
         if not any(map(_error_of, messages)):
             return messages
@@ -144,7 +220,8 @@ class KafkaSource:
 
     def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:
         """Partition count per topic (0 for a topic that does not exist)."""
-        metadata = self._consumer.list_topics(timeout=KAFKA_REQUEST_TIMEOUT_S)
+        with self._turns.agent():
+            metadata = self._consumer.list_topics(timeout=KAFKA_REQUEST_TIMEOUT_S)
         counts: dict[str, int] = {}
         for topic in topics:
             found = metadata.topics.get(topic)
@@ -152,15 +229,17 @@ class KafkaSource:
         return counts
 
     def watermarks(self, tp: TP) -> tuple[int, int]:
-        low, high = self._consumer.get_watermark_offsets(
-            KafkaTP(tp[0], tp[1]), timeout=KAFKA_REQUEST_TIMEOUT_S
-        )
+        with self._turns.agent():
+            low, high = self._consumer.get_watermark_offsets(
+                KafkaTP(tp[0], tp[1]), timeout=KAFKA_REQUEST_TIMEOUT_S
+            )
         return int(low), int(high)
 
     def cached_high_watermark(self, tp: TP) -> int | None:
         """The partition's high watermark from its last fetch response (librdkafka keeps
         it with every fetch; no request is made); None before the first fetch."""
-        _, high = self._consumer.get_watermark_offsets(KafkaTP(tp[0], tp[1]), cached=True)
+        with self._turns.agent():
+            _, high = self._consumer.get_watermark_offsets(KafkaTP(tp[0], tp[1]), cached=True)
         return int(high) if high >= 0 else None
 
     # ---- Kafka group offsets ------------------------------------------------------------
@@ -168,9 +247,10 @@ class KafkaSource:
     def committed(self, tps: Sequence[TP]) -> dict[TP, tuple[int, str | None] | None]:
         """Committed (next offset, metadata) per partition, None where none is stored;
         one request for all."""
-        found = self._consumer.committed(
-            [KafkaTP(t, p) for t, p in tps], timeout=KAFKA_REQUEST_TIMEOUT_S
-        )
+        with self._turns.agent():
+            found = self._consumer.committed(
+                [KafkaTP(t, p) for t, p in tps], timeout=KAFKA_REQUEST_TIMEOUT_S
+            )
         out: dict[TP, tuple[int, str | None] | None] = {}
         for part in found:
             if part.error is not None:
@@ -195,10 +275,12 @@ class KafkaSource:
             KafkaTP(t, p, offset, metadata=metadata)
             for (t, p), (offset, metadata) in offsets.items()
         ]
-        result = self._consumer.commit(offsets=parts, asynchronous=False)
+        with self._turns.agent():
+            result = self._consumer.commit(offsets=parts, asynchronous=False)
         failed = [tp for tp in result or () if tp.error is not None]
         if failed:
             raise KafkaException(failed[0].error)
 
     def close(self) -> None:
-        self._consumer.close()
+        with self._turns.agent():
+            self._consumer.close()

@@ -263,6 +263,7 @@ class Agent:
                 metrics=self.metrics,
             )
         )
+        self._data.delegate_fetching()
         self._thread = threading.Thread(
             target=self._run, name=f"turnout-agent-{self.config.instance}", daemon=True
         )
@@ -462,7 +463,10 @@ class Agent:
             and self._read_partitions(watched) is not None
         ):
             self._mark_dirty()
-        self._data.pump()
+        if self._data.fetch_delegated:
+            self._data.tend()
+        else:
+            self._data.pump()
         self._data.commit_due()
         self._maybe_write_status()
         dispatcher = self._data.dispatcher
@@ -471,7 +475,13 @@ class Agent:
             self._error(f"the dispatcher asked to stop: {reason}")
             self._stop_deadline = self._clock() + DEFAULT_STOP_TIMEOUT_S
             self._stop_requested.set()
-        if self._data.source is None or not self._data.source.assigned:
+        if (
+            self._data.fetch_delegated
+            or self._data.source is None
+            or not self._data.source.has_assignment
+        ):
+            # Not blocked in a poll (none to make, or the dispatcher's workers make
+            # them): wait for an event, at most as long as a poll would have taken.
             self._wake.wait(POLL_TIMEOUT_S)
         self._wake.clear()
 

@@ -46,7 +46,7 @@ from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
 
-from turnout.agent.dispatch import TP, CommitPoint, Record, RecordRun, offsets_of
+from turnout.agent.dispatch import TP, CommitPoint, Fetch, Record, RecordRun, offsets_of
 from turnout.agent.work.config import Ordering, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterSink
 from turnout.agent.work.guards import Backoff, DeadLetterGuard, FailureWindow
@@ -63,7 +63,7 @@ from turnout.agent.work.outcomes import (
     FailureCallback,
     PermanentFailure,
 )
-from turnout.agent.work.worker import GATE_TRUST_S, RunOutcome, ThreadWorker
+from turnout.agent.work.worker import GATE_TRUST_S, HELP_AFTER_S, RunOutcome, ThreadWorker
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,13 @@ class WorkManager:
         #: ready.
         self._inbox_wake_pending = False
         self._idle_threads = 0
+        #: The agent's fetch, once the workers took the fetching over (see ``take_over_fetching``).
+        self._fetch: Fetch | None = None
+        #: A worker is inside ``_fetch`` (one at a time).
+        self._fetching = False
+        #: The worker threads' idents: in fetching mode, work a worker makes ready is left
+        #: for that worker (it takes it next, or calls for help: ``_call_help_locked``).
+        self._worker_idents: set[int] = set()
         #: The supervisor waits out its long beat (nothing in flight): a submit wakes it.
         self._supervisor_resting = False
         self._halted = False
@@ -232,13 +239,20 @@ class WorkManager:
     def submit_run(self, tp: TP, records: Sequence[Record]) -> None:
         # Lock-free unless a worker is idle: the run goes to the inbox (deque.append is
         # atomic) and the next worker looking for work routes the whole inbox in one go.
-        # ``accepted`` counters are written only here, by the consume loop's one thread.
+        # ``accepted`` counters are written only here, by the consume loop's one thread
+        # (or the one worker fetching).
         part = self._parts.get(tp)
         if part is None or part.closing or not records:
             return
         part.accepted += len(records)
         self._accepted += len(records)
         self._inbox.append((part, records))
+        if self._supervisor_resting:
+            with self._lock:
+                self._supervisor_resting = False
+                self._timer.notify()
+        if self._fetching and self._on_worker():
+            return  # the fetching worker routes and runs it next itself
         # Read after the append; a worker about to wait counts itself idle before it
         # re-checks the inbox, so one of the two always sees the other (see _next_run).
         # A pending wake is cleared by the worker before it routes the inbox, so a run
@@ -247,10 +261,6 @@ class WorkManager:
             with self._lock:
                 self._inbox_wake_pending = True
                 self._wake_worker_locked()
-        if self._supervisor_resting:
-            with self._lock:
-                self._supervisor_resting = False
-                self._timer.notify()
 
     def wants_more(self, tp: TP) -> bool:
         # Lock-free: plain reads of ints and flags; a stale answer only moves a pause by
@@ -314,9 +324,11 @@ class WorkManager:
 
     def _room_freed_locked(self) -> None:
         """Records finished: wake a consume loop waiting for room, if there is some now."""
-        if self._room_wanted and self.has_room():
+        if self.has_room():
             self._room_wanted = False
             self._room.notify()
+            if self._fetch is not None and not self._fetching:
+                self._wake_idle_locked()  # someone fetches again
 
     def _pace(self) -> float:
         """Records finished per second lately (an EWMA sampled every ``PACE_SAMPLE_S``)."""
@@ -414,7 +426,41 @@ class WorkManager:
 
     # ------------------------------------------------------------------ scheduling
 
+    def take_over_fetching(self, fetch: Fetch) -> bool:
+        """Fetch on the worker threads (``FetchingDispatcher``): a worker with nothing to
+        do fetches, then runs what it fetched itself. Not for coroutine handlers (their
+        loop must not block in a poll)."""
+        if self._is_async:
+            return False
+        with self._lock:
+            self._fetch = fetch
+            self._wake_idle_locked()
+        return True
+
+    def _on_worker(self) -> bool:
+        return threading.get_ident() in self._worker_idents
+
     def _wake_worker_locked(self) -> None:
+        if self._fetch is not None and self._on_worker():
+            # Fetching mode: the worker that made this work ready takes it next itself
+            # (no thread switch for a fast handler), or calls for help once its own run
+            # has gone on for ``HELP_AFTER_S`` (``_call_help_locked``).
+            return
+        self._wake_idle_locked()
+
+    def _call_help(self) -> None:
+        """A worker's run has gone on for ``HELP_AFTER_S``: wake an idle worker if work is
+        waiting for one (a ready lane, the inbox) or nobody is fetching."""
+        with self._lock:
+            self._call_help_locked()
+
+    def _call_help_locked(self) -> None:
+        if self._idle_threads and (
+            self._ready or self._inbox or (self._fetch is not None and not self._fetching)
+        ):
+            self._work_ready.notify()
+
+    def _wake_idle_locked(self) -> None:
         if self._idle_threads:
             self._work_ready.notify()
         elif self._async_waiters:
@@ -862,6 +908,10 @@ class WorkManager:
                         self._wake_worker_locked()
                 self._report_progress_locked(now)
                 busy = [worker for worker in self._workers if worker.run is not None]
+                if self._fetch is not None and any(
+                    now - worker.run_started >= HELP_AFTER_S for worker in busy
+                ):
+                    self._call_help_locked()  # a handler that went quiet mid-chunk
             timed_out: list[tuple[Run, int]] = []
             for worker in busy:
                 late = worker.overdue(now, timeout)
@@ -910,6 +960,8 @@ class WorkManager:
         thread.start()
 
     def _next_run_blocking(self, worker: ThreadWorker | None = None) -> Run | None:
+        """The next run for a worker; in fetching mode, a worker with nothing to do and
+        room for more fetches (one at a time), then takes from what came."""
         with self._lock:
             while True:
                 run = self._take_locked()
@@ -919,6 +971,20 @@ class WorkManager:
                     return run
                 if self._closed:
                     return None
+                fetch = self._fetch
+                if fetch is not None and not self._fetching and self.has_room():
+                    self._fetching = True
+                    self._lock.release()
+                    try:
+                        fetch()
+                    except Exception:
+                        # The agent's fetch reports its own errors; a bug must not kill
+                        # the worker (nor leave the fetching to nobody).
+                        log.exception("fetch failed")
+                    finally:
+                        self._lock.acquire()
+                        self._fetching = False
+                    continue
                 self._idle_threads += 1
                 if not self._inbox:
                     self._work_ready.wait()
@@ -926,6 +992,8 @@ class WorkManager:
 
     def _thread_main(self, worker: ThreadWorker) -> None:
         handler = self._handler
+        with self._lock:
+            self._worker_idents.add(threading.get_ident())
         while True:
             run = self._next_run_blocking(worker)
             if run is None:
@@ -937,6 +1005,7 @@ class WorkManager:
                 gate=self._gate,
                 clock=self._clock,
                 halted=self._is_halted,
+                call_help=self._call_help if self._fetch is not None else None,
             )
             if outcome is None:
                 # The watchdog timed the attempt out and reported the run already.

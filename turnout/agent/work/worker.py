@@ -61,6 +61,10 @@ CHUNK_GROW_S = LATENCY_BUCKETS[0] / 10
 #: more busy lanes than workers each lane gets a turn at least this often (fast handlers
 #: still take long runs, which is what amortises the manager's per-run work).
 RUN_SLICE_S = 0.02
+#: In fetching mode (the workers fetch, and each runs what it fetched) a worker whose run
+#: has gone on this long wakes an idle one, to fetch or to take a waiting lane: a fast
+#: handler's runs end sooner and keep everything on one thread; a slow one's get company.
+HELP_AFTER_S = 0.002
 #: The gate is asked again at a chunk's start once this long has passed since it last said
 #: yes, and the supervisor asks it for every busy worker's partition on the same beat
 #: (interrupting a run whose gate shut). A record may thus start at most about this long
@@ -98,13 +102,15 @@ class ThreadWorker:
 
     __slots__ = (
         "abandoned", "chunk", "chunk_size", "claimed", "interrupted", "latency", "lock", "run",
-        "seen",
+        "run_started", "seen",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         #: The run being handled (set by the worker; read by releases and the supervisor).
         self.run: Run | None = None
+        #: When the worker began the run (``clock()``).
+        self.run_started = 0.0
         #: The chunk being handled, for ``position``.
         self.chunk: Chunk | None = None
         #: Stop before the next record and settle under ``lock`` (see the module docstring).
@@ -171,8 +177,10 @@ class ThreadWorker:
         gate: Gate | None,
         clock: Callable[[], float],
         halted: Callable[[], bool],
+        call_help: Callable[[], None] | None = None,
     ) -> RunOutcome | None:
-        """Run ``handler`` over ``run``; None if the watchdog took the run over."""
+        """Run ``handler`` over ``run``; None if the watchdog took the run over.
+        ``call_help`` is called once if the run goes on for ``HELP_AFTER_S``."""
         records = run.records
         part = run.lane.part
         tp = part.tp
@@ -196,6 +204,7 @@ class ThreadWorker:
         run_started = chunk_started = clock()
         trusted_until = run_started  # ask the gate before the first record
         self.run = run
+        self.run_started = run_started
         if cursor is not None:
             record, refs = cursor.fresh()
         while pos < count:
@@ -253,6 +262,9 @@ class ThreadWorker:
                 trusted_until = now  # whatever interrupted, the gate is asked again
             size = min(size * 2, MAX_CHUNK) if now - chunk_started <= CHUNK_GROW_S else 1
             chunk_started = now
+            if call_help is not None and now - run_started >= HELP_AFTER_S:
+                call_help()
+                call_help = None
         self.chunk_size = size
         with self.lock:
             if self.claimed is not None:

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.unit.agent.work.support import TOPIC, record, settle, wait_until
 from turnout.agent import dispatch
-from turnout.agent.dispatch import Record, RecordRun
+from turnout.agent.dispatch import CommitPoint, Record, RecordRun
 from turnout.agent.work import (
     AttemptTimedOut,
     Escalation,
@@ -942,3 +942,72 @@ def test_a_long_run_gives_other_partitions_a_turn(managers: list[WorkManager]) -
     settle(manager, TP1, 200)
     # 200 records of 1 ms would keep partition 1 waiting >= 200 ms without time slices.
     assert first_start[1] - first_start[0] < 0.1
+
+
+def _fetching(
+    manager: WorkManager, runs: list[RecordRun], tp: tuple[str, int] = TP0
+) -> list[threading.Thread]:
+    """Let the manager fetch ``runs`` one per call (then nothing), as the agent's data path
+    would; returns the threads that fetched."""
+    fetchers: list[threading.Thread] = []
+    pending = list(runs)
+
+    def fetch() -> bool:
+        fetchers.append(threading.current_thread())
+        if pending:
+            manager.submit_run(tp, pending.pop(0))
+            return True
+        time.sleep(0.005)  # an empty poll
+        return False
+
+    assert manager.take_over_fetching(fetch)
+    return fetchers
+
+
+def test_in_fetching_mode_the_worker_that_fetched_a_fast_run_runs_it_itself(
+    managers: list[WorkManager],
+) -> None:
+    ran_on: list[threading.Thread] = []
+    manager = build(managers, lambda r: ran_on.append(threading.current_thread()), workers=4)
+    manager.open_partition(TP0, 0, frozenset())
+    fetchers = _fetching(manager, [_fetched_run(list(range(i, i + 100))) for i in (0, 100, 200)])
+    settle(manager, TP0, 300)
+    assert len(set(ran_on)) == 1  # no hand-over to another thread per poll
+    assert ran_on[0] in fetchers
+
+
+def test_in_fetching_mode_a_stuck_worker_gets_help_for_the_rest(
+    managers: list[WorkManager],
+) -> None:
+    never = threading.Event()
+
+    def handler(rec: Record) -> None:
+        if rec.offset in (3, 7):
+            never.wait()
+
+    manager = build(managers, handler, ordering=Ordering.UNORDERED, workers=4)
+    manager.open_partition(TP0, 0, frozenset())
+    _fetching(manager, [_fetched_run(list(range(10)))])
+    latest: list[CommitPoint] = []
+
+    def finished_around_the_stuck_ones() -> bool:
+        point = manager.commit_point(TP0)
+        if point is not None:
+            latest.append(point)
+        return bool(latest) and latest[-1] == CommitPoint(3, (4, 5, 6, 8, 9))
+
+    try:
+        # Within the supervisor's beats, not after its long rest (1 s) or a task timeout.
+        wait_until(finished_around_the_stuck_ones, "help for the rest", timeout_s=0.5)
+    finally:
+        never.set()
+
+
+def test_a_coroutine_manager_leaves_the_fetching_to_the_agent(
+    managers: list[WorkManager],
+) -> None:
+    async def handler(rec: Record) -> None:
+        return None
+
+    manager = build(managers, handler)
+    assert not manager.take_over_fetching(lambda: False)

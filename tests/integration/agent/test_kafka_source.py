@@ -1,0 +1,60 @@
+"""The agent's Kafka consumer shared by two threads: a worker fetching in a loop (the
+work manager's fetching mode) and the agent's thread pausing, seeking, committing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from tests.integration.work.kafka_support import produce
+from tests.support.services import Services
+from turnout.agent.kafka_source import KafkaSource
+
+#: A call of the agent's waits for at most the fetcher's current poll (5 ms here) and its
+#: own round trip; generous for a shared 2-core machine.
+CALL_BOUND_S = 1.0
+
+
+def test_the_agents_calls_are_not_starved_by_a_worker_fetching_in_a_loop(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    topic = topic_factory(2)
+    produce(services.kafka, topic, 2_000, partitions=2)
+    source = KafkaSource(services.kafka, unique("group"), "turns", "earliest", {})
+    tps = [(topic, 0), (topic, 1)]
+    source.assign([(tp, 0) for tp in tps])
+    source.set_paused(set(), dict.fromkeys(tps, 0))
+    # The group's coordinator answers at once from now on (a fresh one takes seconds).
+    source.commit({tps[1]: (1, "")})
+    stop = threading.Event()
+    fetched = [0]
+
+    def fetch_in_a_loop() -> None:
+        while not stop.is_set():
+            fetched[0] += len(source.poll(0.005))
+
+    fetcher = threading.Thread(target=fetch_in_a_loop, daemon=True)
+    fetcher.start()
+    try:
+        deadline = time.monotonic() + 30.0
+        while not fetched[0]:
+            assert time.monotonic() < deadline, "the fetcher got nothing"
+            time.sleep(0.01)
+        took: dict[str, float] = {}
+        for name, call in (
+            ("pause", lambda: source.pause([tps[0]])),
+            ("resume and seek", lambda: source.set_paused(set(), {tps[0]: 10})),
+            ("commit", lambda: source.commit({tps[1]: (7, "m")})),
+            ("committed", lambda: source.committed([tps[1]])),
+            ("unassign", lambda: source.unassign([tps[0]])),
+        ):
+            started = time.monotonic()
+            call()
+            took[name] = time.monotonic() - started
+        assert max(took.values()) < CALL_BOUND_S, took
+        assert source.committed([tps[1]]) == {tps[1]: (7, "m")}
+    finally:
+        stop.set()
+        fetcher.join(5.0)
+        source.close()
