@@ -311,6 +311,10 @@ class RecordRun(Sequence[Record]):
         return self._backing.offsets_between(self._start, self._stop)
 
     @property
+    def first_offset(self) -> int:
+        return self._backing.offset_at(self._start)
+
+    @property
     def consecutive_from(self) -> int | None:
         """The first offset if the run's offsets are consecutive (no list needed), else None."""
         backing = self._backing

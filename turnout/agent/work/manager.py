@@ -485,14 +485,13 @@ class WorkManager:
                 self._release_locked(part, count)
                 continue
             tracker = part.tracker
-            offsets = offsets_of(records)
-            if offsets[0] < tracker.frontier or part.skip:
+            if _first_offset(records) < tracker.frontier or part.skip:
                 # Rare: re-fetched records, or offsets a predecessor completed.
                 records = self._admit_locked(part, records)
                 if not records:
                     continue
             else:
-                tracker.add_run(offsets)
+                _track_added(tracker, records)
             lane = part.main
             if lane is not None:
                 # The run joins its lane whole: no record is built here (see RecordRun).
@@ -717,7 +716,7 @@ class WorkManager:
         """Complete ``run.records[run.reported:upto]`` (all succeeded)."""
         part = run.lane.part
         count = upto - run.reported
-        part.tracker.complete_all(offsets_of(run.records[run.reported : upto]))
+        _track_completed(part.tracker, run.records[run.reported : upto])
         run.reported = upto
         self._release_locked(part, count)
         part.processed += count
@@ -1113,6 +1112,30 @@ class WorkManager:
             abandoned = sum(1 for w in self._workers if w.abandoned)
         paused = self._breaker_until is not None and not self._breaker_closed()
         return Snapshot(processed, in_flight, lag, abandoned, paused)
+
+
+def _first_offset(records: Sequence[Record]) -> int:
+    if type(records) is RecordRun:
+        return records.first_offset
+    return records[0].offset
+
+
+def _track_added(tracker: OffsetTracker, records: Sequence[Record]) -> None:
+    """Register fetched ``records`` (ascending, past the frontier): one range for a run of
+    consecutive offsets, whatever its length."""
+    first = records.consecutive_from if type(records) is RecordRun else None
+    if first is not None:
+        tracker.add_range(first, len(records))
+    else:
+        tracker.add_run(offsets_of(records))
+
+
+def _track_completed(tracker: OffsetTracker, records: Sequence[Record]) -> None:
+    first = records.consecutive_from if type(records) is RecordRun else None
+    if first is not None:
+        tracker.complete_range(first, len(records))
+    else:
+        tracker.complete_all(offsets_of(records))
 
 
 def _take(segments: deque[Sequence[Record]], size: int) -> Sequence[Record]:

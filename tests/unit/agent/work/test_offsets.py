@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from turnout.agent.work.offsets import DEFAULT_DONE_BUDGET_BYTES, OffsetTracker, trim_done
 from turnout.protocol.models import MAX_COMMIT_METADATA_BYTES, CommitMetadata
 
@@ -104,3 +107,69 @@ def test_version_changes_only_when_state_changes() -> None:
     assert tracker.version == before
     tracker.complete(1)
     assert tracker.version == before + 1
+
+
+class _Model:
+    """The tracker's contract, spelled out over plain sets."""
+
+    def __init__(self, next_offset: int) -> None:
+        self.frontier = next_offset
+        self.fetched: list[int] = []
+        self.done: set[int] = set()
+        self.held: set[int] = set()
+
+    def open(self) -> list[int]:
+        return [o for o in self.fetched if o not in self.done and o not in self.held]
+
+    def point(self) -> tuple[int, tuple[int, ...]]:
+        open_ = self.open()
+        low = open_[0] if open_ else self.frontier
+        next_offset = min([low, *self.held])
+        between = [o for o in range(next_offset, low) if o not in self.held]
+        past = [o for o in self.fetched if o >= low and o in self.done]
+        return next_offset, tuple(between + past)
+
+    def span(self) -> int:
+        open_ = self.open()
+        return sum(1 for o in self.fetched if open_ and o >= open_[0])
+
+
+@given(st.data())
+def test_the_tracker_agrees_with_its_model_over_any_runs_and_completions(
+    data: st.DataObject,
+) -> None:
+    start = data.draw(st.integers(0, 1_000))
+    tracker, model = OffsetTracker(start), _Model(start)
+    for _ in range(data.draw(st.integers(1, 40))):
+        action = data.draw(st.sampled_from(["range", "single", "complete", "run", "hold"]))
+        open_ = model.open()
+        if action == "range":
+            first = model.frontier + data.draw(st.integers(0, 3))  # a gap: compaction
+            count = data.draw(st.integers(1, 20))
+            tracker.add_range(first, count)
+            model.fetched += range(first, first + count)
+            model.frontier = first + count
+        elif action == "single":
+            offset = model.frontier + data.draw(st.integers(0, 2))
+            assert tracker.add(offset)
+            model.fetched.append(offset)
+            model.frontier = offset + 1
+        elif action == "complete" and open_:
+            offset = data.draw(st.sampled_from(open_))
+            tracker.complete(offset)
+            model.done.add(offset)
+        elif action == "run" and open_:
+            # a run finished in order: consecutive open offsets from one of them
+            i = data.draw(st.integers(0, len(open_) - 1))
+            j = i + 1
+            while j < len(open_) and open_[j] == open_[j - 1] + 1 and j - i < 15:
+                j += 1
+            tracker.complete_range(open_[i], j - i)
+            model.done.update(open_[i:j])
+        elif action == "hold" and open_:
+            offset = data.draw(st.sampled_from(open_))
+            tracker.hold(offset)
+            model.held.add(offset)
+        point = tracker.point(budget_bytes=1_000_000)
+        assert (point.next_offset, point.done_beyond) == model.point()
+        assert tracker.span == model.span()
