@@ -84,6 +84,8 @@ GATE_RECHECK_S = 0.02
 #: than this to finish at the workers' recent pace: they are not catching up, so holding
 #: the polls would only slow every partition down to the slowest one's pace.
 BEHIND_S = 0.1
+#: The supervisor keeps its busy beat this long after records were last in flight.
+BUSY_LINGER_S = 1.0
 #: The workers' pace is sampled this often (by the consume loop, in ``has_room``)...
 PACE_SAMPLE_S = 0.01
 #: ...and smoothed by this weight of the newest sample.
@@ -185,6 +187,8 @@ class WorkManager:
         self._worker_idents: set[int] = set()
         #: The supervisor waits out its long beat (nothing in flight): a submit wakes it.
         self._supervisor_resting = False
+        #: When the supervisor last saw records in flight.
+        self._busy_at = 0.0
         self._halted = False
         self._closed = False
         self._stop_reason: str | None = None
@@ -933,19 +937,24 @@ class WorkManager:
 
     def _rest(self) -> bool:
         """Wait for the supervisor's next beat; False once the manager is closed. The beat
-        is ``GATE_TRUST_S`` while any record is in flight (a run may start any moment);
-        with none, only retries and the watchdog's own period wake it, and the first
-        record submitted does (``submit_run``)."""
+        is ``GATE_TRUST_S`` while records are in flight, or were within ``BUSY_LINGER_S``
+        (a run may start any moment); after that, only retries and the watchdog's own
+        period wake it, and the first record submitted does (``submit_run``). The linger
+        keeps a stream of runs that each finish before the next poll from waking the
+        supervisor at every poll."""
         with self._lock:
             if self._closed:
                 return False
             wait = self._watch_period
-            busy = self._accepted > self._released
+            now = self._clock()
+            if self._accepted > self._released:
+                self._busy_at = now
+            busy = now - self._busy_at < BUSY_LINGER_S
             if busy:
                 wait = min(wait, GATE_TRUST_S)
             if self._retries:
-                wait = min(wait, max(0.0, self._retries[0][0] - self._clock()))
-            # Resting: a worker that takes a run wakes the supervisor (the busy beat).
+                wait = min(wait, max(0.0, self._retries[0][0] - now))
+            # Resting: the next submit wakes the supervisor (the busy beat).
             self._supervisor_resting = not busy
             self._timer.wait(wait)
             self._supervisor_resting = False
