@@ -136,7 +136,7 @@ class DataPath:
         self._log = log
         self._batcher = CommitBatcher(config.commit_interval_s, config.commit_every, self._clock)
         #: Owner nodes held by others with our watch on them: retries skip them.
-        self._busy = BusyOwners()
+        self._busy = BusyOwners(clock=self._clock)
         self.source: KafkaSource | None = None
         self.store: OffsetStore | None = None
         self.dispatcher: Dispatcher | None = None
@@ -559,6 +559,7 @@ class DataPath:
             {tp: (h.claim, h.latest) for tp, h in held.items() if h.latest is not None},
             lease_valid=lease.valid,
             observe_latency=self._metrics.commit_seconds.observe,
+            sleep=self._env.sleep,
         )
         for tp, point in outcome.committed.items():
             holding = self.held[tp]

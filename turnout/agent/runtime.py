@@ -251,6 +251,17 @@ class Agent:
         """Start the agent's threads and return at once."""
         if self._thread is not None:
             raise RuntimeError("agent already started")
+        self._prepare()
+        self._thread = threading.Thread(
+            target=self._run, name=f"turnout-agent-{self.config.instance}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def _prepare(self) -> None:
+        """What ``start()`` sets up before the agent thread runs: the metrics server and
+        the dispatcher. The model-based test, which runs the agent's steps itself
+        (``_step_through_outages``, then ``_shutdown``), calls this instead of ``start()``."""
         if self.config.metrics_port is not None:
             self._metrics_server, _ = start_http_server(
                 self.config.metrics_port, registry=self.metrics.registry
@@ -263,11 +274,6 @@ class Agent:
                 metrics=self.metrics,
             )
         )
-        self._thread = threading.Thread(
-            target=self._run, name=f"turnout-agent-{self.config.instance}", daemon=True
-        )
-        self._thread.start()
-        return self
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> bool:
         """Drain in-flight work, commit, release every partition, deregister; True if
