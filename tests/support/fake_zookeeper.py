@@ -315,6 +315,10 @@ class FakeGateway(ZkGateway):
         """Run ``action`` just before the ``requests``-th request from now (1: the next)."""
         self._interruption = (requests, action)
 
+    def disarm(self) -> None:
+        """Forget a fault ``interrupt`` scheduled that has not struck yet."""
+        self._interruption = None
+
     def lose_reply(self) -> None:
         """The request under way is applied, but its reply is lost with the connection."""
         self._reply_lost = True
@@ -339,7 +343,11 @@ class FakeGateway(ZkGateway):
                 action()
             else:
                 self._interruption = (left - 1, action)
-        session = self._up()
+        try:
+            session = self._up()
+        except ZkUnavailableError:
+            self._reply_lost = False  # it never reached the server: no reply to lose
+            raise
         try:
             yield session
         finally:
