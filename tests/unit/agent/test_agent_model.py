@@ -917,3 +917,28 @@ TestOwnershipStaysExclusiveAndCommitsSafeWithKafkaOffsets = AgentModel.TestCase
 TestOwnershipStaysExclusiveAndCommitsSafeWithKafkaOffsets.settings = _settings()
 TestOwnershipStaysExclusiveAndCommitsSafeWithZooKeeperOffsets = ZooKeeperOffsetsModel.TestCase
 TestOwnershipStaysExclusiveAndCommitsSafeWithZooKeeperOffsets.settings = _settings()
+
+
+def test_a_partition_dropped_for_a_refused_commit_is_claimed_again() -> None:
+    """Regression (found by this model): a commit refused as stale drops the partition,
+    but its owner node, held by the agent's own session, stayed; the claim that followed
+    took the node for another's and waited for it to go, for good. A commit of a
+    partition that is still ours is refused when a stale process stamps the offset node
+    (its late claim), or when the offset store misjudges its own claim."""
+    model = ZooKeeperOffsetsModel()
+    model.start_cluster(blue=1, green=0)
+    model.healthy_round()
+    member = model.running["blue-1"]
+    tp = ("alpha", 0)
+    assert tp in member.held()
+    offsets = PATHS.offset(GROUP, *tp)
+    data, stat = model.control.get(offsets)
+    model.control.set(offsets, data, version=stat.version)  # a stale process's stamp
+
+    member.process(COMMIT_EVERY)
+    member.step()
+    assert tp not in member.held()
+    assert member.agent.metrics.snapshot()["stale_commits_refused"] == 1
+
+    model._faults_stop_and_the_cluster_converges()
+    assert tp in member.held()
