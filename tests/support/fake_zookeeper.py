@@ -257,6 +257,8 @@ class FakeGateway(ZkGateway):
         self.pending: list[Notification] = []
         #: Notifications the server holds for this session while the client is away.
         self.undelivered: list[Notification] = []
+        #: ``ZkGateway.bind_session``'s: the only session writes may go out on.
+        self._bound_session: int | None = None
         #: (requests to go, action): the fault ``interrupt`` scheduled.
         self._interruption: tuple[int, Callable[[], None]] | None = None
         self._reply_lost = False
@@ -333,9 +335,10 @@ class FakeGateway(ZkGateway):
         return self.session
 
     @contextlib.contextmanager
-    def _request(self) -> Iterator[_Session]:
+    def _request(self, *, write: bool = False) -> Iterator[_Session]:
         """One request: a scheduled interruption first, then the server's answer (or a
-        connection loss instead of it, if the reply is lost)."""
+        connection loss instead of it, if the reply is lost). A write is refused on
+        another session than the bound one, as ``ZkGateway`` refuses it."""
         if self._interruption is not None:
             left, action = self._interruption
             if left <= 1:
@@ -344,6 +347,9 @@ class FakeGateway(ZkGateway):
             else:
                 self._interruption = (left - 1, action)
         try:
+            bound = self._bound_session
+            if write and bound is not None and self.session_id != bound:
+                raise ZkUnavailableError(f"ZooKeeper session changed from 0x{bound:x} (fake)")
             session = self._up()
         except ZkUnavailableError:
             self._reply_lost = False  # it never reached the server: no reply to lose
@@ -454,7 +460,7 @@ class FakeGateway(ZkGateway):
     # ---- writes -------------------------------------------------------------------------
 
     def ensure_path(self, path: str) -> None:
-        with self._request():
+        with self._request(write=True):
             if path not in self._server.nodes:
                 self._server.create(path, b"", 0, makepath=True)
 
@@ -467,7 +473,7 @@ class FakeGateway(ZkGateway):
         sequence: bool = False,
         makepath: bool = False,
     ) -> str:
-        with self._request() as session:
+        with self._request(write=True) as session:
             if sequence:
                 parent = self._server.nodes.get(_parent(path))
                 path += f"{parent.children_version if parent else 0:010d}"
@@ -501,11 +507,11 @@ class FakeGateway(ZkGateway):
         return outcomes
 
     def set(self, path: str, data: bytes, *, version: int = -1) -> NodeStat:
-        with self._request():
+        with self._request(write=True):
             return self._server.set(path, data, version, writer=self)
 
     def delete(self, path: str, *, version: int = -1, recursive: bool = False) -> None:
-        with self._request():
+        with self._request(write=True):
             if recursive:
                 if path not in self._server.nodes:
                     raise ZkNoNodeError(path)
@@ -518,7 +524,7 @@ class FakeGateway(ZkGateway):
     def transaction(self, ops: Sequence[TxnOp]) -> None:
         """All or none: every step is checked against the tree as the earlier steps
         would leave it, before any is applied."""
-        with self._request() as session:
+        with self._request(write=True) as session:
             server = self._server
             present = set(server.nodes)
             versions = {p: n.version for p, n in server.nodes.items()}

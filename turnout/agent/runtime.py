@@ -577,6 +577,10 @@ class Agent:
             return False
         sent = self._clock()
         session = zk.session_id
+        # From here on, write only on this session: after a loss, kazoo opens the next
+        # session by itself, and a step still under way (a process frozen mid-step, woken
+        # on the new session) must not write there what it meant for this one.
+        zk.bind_session(session)
         try:
             path = self._paths.instance(self.config.instance)
             if not put_ephemeral(
