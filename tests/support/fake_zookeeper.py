@@ -35,7 +35,8 @@ the connection dropped, and the caller sees ``ZkUnavailableError``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from turnout.zk import (
@@ -483,28 +484,13 @@ class FakeGateway(ZkGateway):
     def create_many(
         self, nodes: Sequence[tuple[str, bytes]], *, ephemeral: bool = False, makepath: bool = False
     ) -> dict[str, ZkError | None]:
-        # Pipelined, as the real one: each create stands alone, and a connection loss is
-        # an outcome per path, not an exception.
-        outcomes: dict[str, ZkError | None] = {}
-        for path, data in nodes:
-            try:
-                self.create(path, data, ephemeral=ephemeral, makepath=makepath)
-            except ZkError as exc:
-                outcomes[path] = exc
-            else:
-                outcomes[path] = None
-        return outcomes
+        create = functools.partial(self.create, ephemeral=ephemeral, makepath=makepath)
+        return _per_path((path, functools.partial(create, path, data)) for path, data in nodes)
 
     def delete_many(self, nodes: Sequence[tuple[str, int]]) -> dict[str, ZkError | None]:
-        outcomes: dict[str, ZkError | None] = {}
-        for path, version in nodes:
-            try:
-                self.delete(path, version=version)
-            except ZkError as exc:
-                outcomes[path] = exc
-            else:
-                outcomes[path] = None
-        return outcomes
+        return _per_path(
+            (path, functools.partial(self.delete, path, version=version)) for path, version in nodes
+        )
 
     def set(self, path: str, data: bytes, *, version: int = -1) -> NodeStat:
         with self._request(write=True):
@@ -541,6 +527,20 @@ class FakeGateway(ZkGateway):
                     server.set(op.path, op.data, op.version, writer=self)
                 elif isinstance(op, DeleteOp):
                     server.delete(op.path, op.version)
+
+
+def _per_path(requests: Iterable[tuple[str, Callable[[], object]]]) -> dict[str, ZkError | None]:
+    """Pipelined, as the real batch calls: each request stands alone, and what it raised
+    (a connection loss included) is its path's outcome, not an exception."""
+    outcomes: dict[str, ZkError | None] = {}
+    for path, request in requests:
+        try:
+            request()
+        except ZkError as exc:
+            outcomes[path] = exc
+        else:
+            outcomes[path] = None
+    return outcomes
 
 
 def _check_step(
