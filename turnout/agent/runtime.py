@@ -871,21 +871,27 @@ class Agent:
         self._data.refresh_active(self._desired, paused)
 
     def _sweep(self) -> None:
-        """Delete owner nodes this session (or an old one) holds but we do not track."""
+        """Delete owner nodes this session (or an old one) holds but we do not track,
+        under the binding we act on and every binding of the directive: a standby swept
+        nothing before, yet a claim cut off just before a switch made it standby leaves
+        nodes of its live session, which kept the live colour from those partitions."""
         zk = self._zk
         assert zk is not None
         self._sweep_needed = False
-        if self._binding is None:
-            return
+        directive = self._directive
+        bindings = {self._binding, self._warm_binding}
+        if directive is not None:
+            bindings |= {directive.live, directive.preview}
         ours = {self._lease.session_id, *self._old_sessions}
-        held = self._data.held.keys()
-        for tp in sweep_owner_nodes(zk, self._paths, self._binding, ours, held):
-            self._log.warning(
-                "deleted stale owner node %s/%d",
-                tp[0],
-                tp[1],
-                extra={"event": "swept", "topic": tp[0], "partition": tp[1]},
-            )
+        for binding in sorted((b for b in bindings if b is not None), key=str):
+            held = self._data.held.keys() if binding == self._binding else set()
+            for tp in sweep_owner_nodes(zk, self._paths, binding, ours, held):
+                self._log.warning(
+                    "deleted stale owner node %s/%d",
+                    tp[0],
+                    tp[1],
+                    extra={"event": "swept", "topic": tp[0], "partition": tp[1]},
+                )
 
     # ---- status -------------------------------------------------------------------------
 

@@ -974,3 +974,25 @@ def test_a_frozen_owner_woken_on_a_new_session_leaves_its_successors_node_alone(
         model._faults_stop_and_the_cluster_converges()
         sessions_lost += int(model.running["blue-1"].agent.metrics.snapshot()["sessions_lost"])
     assert sessions_lost >= 10  # the freezes did outlast the session, and came back
+
+
+def test_owner_nodes_left_by_an_interrupted_claim_are_swept_after_becoming_standby() -> None:
+    """Regression (found by this model): green, live, creates its owner nodes, then the
+    connection drops while it reads their offsets, so it cannot delete them either and
+    asks for a sweep; a switch makes it standby before the sweep, and a standby swept
+    nothing. Its live session kept the nodes, and blue never got those partitions."""
+    leaked = 0
+    for request in range(1, 16):
+        model = ZooKeeperOffsetsModel()
+        model.start_cluster(blue=1, green=1)
+        for _ in range(3):
+            model.healthy_round()
+        model.directive_changes(change="switch colours")
+        model.fault_inside_a_request(after=request, fault="connection drops", freeze_s=0, who=1)
+        for _ in range(3):
+            model.healthy_round()
+        green = model.running["green-1"]
+        leaked += any("reading offsets failed" in e for e in green.agent.status().errors)
+        model.directive_changes(change="switch colours")
+        model._faults_stop_and_the_cluster_converges()
+    assert leaked  # some drop did cut a claim off between its nodes and its offsets
