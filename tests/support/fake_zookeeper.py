@@ -15,7 +15,8 @@ What it keeps of ZooKeeper (what the agent relies on):
   session needs the connection: a client stopped while disconnected leaves its session
   (and its ephemerals) to expire;
 - the pipelined batch calls (``create_many``, ``delete_many``) report a connection loss
-  per path, as the real gateway does, instead of raising.
+  per path, as the real gateway does, instead of raising;
+- a gateway bound to a session (``ZkGateway.bind_session``) refuses writes on any other.
 
 Notifications: a watch that fires while its client is connected reaches the client's
 queue (``pending``), which the test runs when it says so (``deliver``): the test decides
