@@ -27,9 +27,9 @@ exactly one owner node, of the live colour at the newest epoch, held by the inst
 strategy names; the standby colour holds nothing; no ephemeral of a dead session is left;
 every owner's commits catch up with what it processed.
 
-More examples: ``TURNOUT_MODEL_EXAMPLES=2000 TURNOUT_MODEL_STEPS=80 .venv/bin/pytest
-tests/unit/agent/test_agent_model.py`` (``TURNOUT_MODEL_RANDOMIZE=1`` draws new
-interleavings on every run instead of the fixed, derandomized ones).
+More examples: ``TURNOUT_MODEL_EXAMPLES=2000 TURNOUT_MODEL_STEPS=120 .venv/bin/pytest
+tests/unit/agent/test_agent_model.py --timeout 0`` (``TURNOUT_MODEL_RANDOMIZE=1`` draws
+new interleavings on every run instead of the fixed, derandomized ones).
 """
 
 from __future__ import annotations
