@@ -835,7 +835,10 @@ class Agent:
         changed = desired != self._desired
         self._desired = set(desired)
         data = self._data
-        releasing = [tp for tp in data.held if tp not in desired]
+        # A closed holding (a release whose final commit failed, retried now) is released
+        # even if wanted again: its dispatcher lane is gone, so it would stay held and
+        # never processed; released, it is claimed afresh below, from its commit.
+        releasing = [tp for tp, held in data.held.items() if tp not in desired or held.closed]
         if changed or releasing:
             self.metrics.inc("rebalances")
         if releasing or (desired - data.held.keys()):

@@ -996,3 +996,27 @@ def test_owner_nodes_left_by_an_interrupted_claim_are_swept_after_becoming_stand
         model.directive_changes(change="switch colours")
         model._faults_stop_and_the_cluster_converges()
     assert leaked  # some drop did cut a claim off between its nodes and its offsets
+
+
+def test_a_partition_whose_release_failed_is_processed_again_once_wanted_back() -> None:
+    """Regression (found by this model): a switch makes blue standby; its release's final
+    commit fails (the connection drops under it), so it keeps the partitions, closed to
+    new records, to retry; the switch back makes them wanted again before the retry. Kept
+    closed but no longer being released, they were never processed again."""
+    interrupted = 0
+    for request in range(1, 13):
+        model = ZooKeeperOffsetsModel()
+        model.start_cluster(blue=1, green=0)
+        for _ in range(3):
+            model.healthy_round()
+        blue = model.running["blue-1"]
+        blue.process(COMMIT_EVERY - 1)  # progress not committed yet: the release commits it
+        model.directive_changes(change="switch colours")
+        model.fault_inside_a_request(after=request, fault="connection drops", freeze_s=0, who=0)
+        blue.deliver()  # the directive's watch: the release starts at this step
+        blue.step()
+        interrupted += any(h.closed for h in blue.agent._data.held.values())
+        model.connection_returns(who=0)
+        model.directive_changes(change="switch colours")
+        model._faults_stop_and_the_cluster_converges()
+    assert interrupted  # some drop did leave a release half done
