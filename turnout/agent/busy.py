@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 #: Re-examine nodes believed busy after this long even without an event (level-
 #: triggered safety net, like the agent's periodic resync).
@@ -31,8 +31,13 @@ def _parent(path: str) -> str:
 
 
 class BusyOwners:
-    def __init__(self, recheck_after_s: float = RECHECK_AFTER_S) -> None:
+    def __init__(
+        self,
+        recheck_after_s: float = RECHECK_AFTER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._recheck_after_s = recheck_after_s
+        self._clock = clock
         self._lock = threading.Lock()
         self._busy: dict[str, float] = {}
         self._freed: set[str] = set()
@@ -50,7 +55,7 @@ class BusyOwners:
         or on its parent's children."""
         with self._lock:
             if path not in self._freed and _parent(path) not in self._freed:
-                self._busy[path] = time.monotonic()
+                self._busy[path] = self._clock()
 
     def freed(self, path: str) -> None:
         """A watch fired on ``path`` (kazoo's thread): the node itself, or the parent
@@ -67,7 +72,7 @@ class BusyOwners:
             since = self._busy.get(path)
             if since is None:
                 return True
-            if time.monotonic() - since >= self._recheck_after_s:
+            if self._clock() - since >= self._recheck_after_s:
                 del self._busy[path]
                 return True
             return False

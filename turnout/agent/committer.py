@@ -42,6 +42,7 @@ def commit_points(
     *,
     lease_valid: Callable[[], bool],
     observe_latency: Callable[[float], None],
+    sleep: Callable[[float], None] = time.sleep,
 ) -> CommitOutcome:
     outcome = CommitOutcome()
     pending = dict(points)
@@ -74,6 +75,7 @@ def commit_points(
         stop=stop_after_attempt(COMMIT_ATTEMPTS),
         wait=wait_exponential(multiplier=0.05, max=COMMIT_BACKOFF_MAX_S),
         retry=retry_if_result(bool),
+        sleep=sleep,
         # Out of attempts: hand back the last failures instead of raising.
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else {},
     )

@@ -180,7 +180,7 @@ class DataPath:
         self._log = log
         self._batcher = CommitBatcher(config.commit_interval_s, config.commit_every, self._clock)
         #: Owner nodes held by others with our watch on them: retries skip them.
-        self._busy = BusyOwners()
+        self._busy = BusyOwners(clock=self._clock)
         self.source: KafkaSource | None = None
         self.store: OffsetStore | None = None
         self.dispatcher: Dispatcher | None = None
@@ -407,8 +407,7 @@ class DataPath:
             )
         except (ZkBadVersionError, ZkNoNodeError):
             self._host.error(f"{tp[0]}/{tp[1]}: owner node changed under us; dropping it")
-            self.drop(tp)
-            self._metrics.inc("partitions_lost")
+            self._lose(tp)
             return
         held.claim = replace(held.claim, owner_version=stat.version, epoch=epoch)
 
@@ -490,6 +489,18 @@ class DataPath:
             )
         if unexpected is not None:
             raise unexpected  # the step's error handling (node kept: retried, swept)
+
+    def _lose(self, tp: TP) -> None:
+        """Drop a partition found no longer ours while held (a commit refused, a re-stamp
+        failed). Its owner node can still be this session's (the refusal came from the
+        offset node, or the node changed through a write of ours whose reply was lost),
+        and a claim takes a node of this session for another's and waits for it to go:
+        the sweep deletes it if so, or the partition would stay unowned for good. The
+        reconcile that sweeps comes at once rather than at the next resync."""
+        self.drop(tp)
+        self._metrics.inc("partitions_lost")
+        self._host.request_sweep()
+        self._host.mark_dirty()
 
     def drop(self, tp: TP) -> None:
         """Forget a partition without committing (ownership already lost)."""
@@ -649,6 +660,7 @@ class DataPath:
             {tp: (h.claim, h.latest) for tp, h in held.items() if h.latest is not None},
             lease_valid=lease.valid,
             observe_latency=self._metrics.commit_seconds.observe,
+            sleep=self._env.sleep,
         )
         for tp, point in outcome.committed.items():
             holding = self.held[tp]
@@ -661,8 +673,7 @@ class DataPath:
         for tp, exc in outcome.stale.items():
             self._metrics.inc("stale_commits_refused")
             self._host.error(f"commit of {tp[0]}/{tp[1]} refused: {exc}; dropping it")
-            self.drop(tp)
-            self._metrics.inc("partitions_lost")
+            self._lose(tp)
         for tp, exc in outcome.failed.items():
             self._batcher.failed(tp)
             self._metrics.inc("commit_failures")

@@ -44,6 +44,9 @@ def kafka_source(config: AgentConfig, group: str) -> KafkaSource:
 class AgentEnvironment:
     #: Monotonic seconds: leases, debounces, resyncs, drain and stop deadlines.
     clock: Callable[[], float] = time.monotonic
+    #: Waits of the agent thread that are part of its logic (a commit's retry backoff),
+    #: so that a fake clock sees them pass.
+    sleep: Callable[[float], None] = time.sleep
     new_gateway: Callable[[AgentConfig], ZkGateway] = zookeeper_gateway
     new_source: Callable[[AgentConfig, str], KafkaSource] = kafka_source
     #: False: nothing renews the lease unless the owner calls ``Agent._renew_lease``.

@@ -251,6 +251,17 @@ class Agent:
         """Start the agent's threads and return at once."""
         if self._thread is not None:
             raise RuntimeError("agent already started")
+        self._prepare()
+        self._thread = threading.Thread(
+            target=self._run, name=f"turnout-agent-{self.config.instance}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def _prepare(self) -> None:
+        """What ``start()`` sets up before the agent thread runs: the metrics server and
+        the dispatcher. The model-based test, which runs the agent's steps itself
+        (``_step_through_outages``, then ``_shutdown``), calls this instead of ``start()``."""
         if self.config.metrics_port is not None:
             self._metrics_server, _ = start_http_server(
                 self.config.metrics_port, registry=self.metrics.registry
@@ -264,11 +275,6 @@ class Agent:
             )
         )
         self._data.delegate_fetching()
-        self._thread = threading.Thread(
-            target=self._run, name=f"turnout-agent-{self.config.instance}", daemon=True
-        )
-        self._thread.start()
-        return self
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> bool:
         """Drain in-flight work, commit, release every partition, deregister; True if
@@ -581,6 +587,10 @@ class Agent:
             return False
         sent = self._clock()
         session = zk.session_id
+        # From here on, write only on this session: after a loss, kazoo opens the next
+        # session by itself, and a step still under way (a process frozen mid-step, woken
+        # on the new session) must not write there what it meant for this one.
+        zk.bind_session(session)
         try:
             path = self._paths.instance(self.config.instance)
             if not put_ephemeral(
@@ -835,7 +845,10 @@ class Agent:
         changed = desired != self._desired
         self._desired = set(desired)
         data = self._data
-        releasing = [tp for tp in data.held if tp not in desired]
+        # A closed holding (a release whose final commit failed, retried now) is released
+        # even if wanted again: its dispatcher lane is gone, so it would stay held and
+        # never processed; released, it is claimed afresh below, from its commit.
+        releasing = [tp for tp, held in data.held.items() if tp not in desired or held.closed]
         if changed or releasing:
             self.metrics.inc("rebalances")
         if releasing or (desired - data.held.keys()):
@@ -871,21 +884,27 @@ class Agent:
         self._data.refresh_active(self._desired, paused)
 
     def _sweep(self) -> None:
-        """Delete owner nodes this session (or an old one) holds but we do not track."""
+        """Delete owner nodes this session (or an old one) holds but we do not track,
+        under the binding we act on and every binding of the directive: a standby swept
+        nothing before, yet a claim cut off just before a switch made it standby leaves
+        nodes of its live session, which kept the live colour from those partitions."""
         zk = self._zk
         assert zk is not None
         self._sweep_needed = False
-        if self._binding is None:
-            return
+        directive = self._directive
+        bindings = {self._binding, self._warm_binding}
+        if directive is not None:
+            bindings |= {directive.live, directive.preview}
         ours = {self._lease.session_id, *self._old_sessions}
-        held = self._data.held.keys()
-        for tp in sweep_owner_nodes(zk, self._paths, self._binding, ours, held):
-            self._log.warning(
-                "deleted stale owner node %s/%d",
-                tp[0],
-                tp[1],
-                extra={"event": "swept", "topic": tp[0], "partition": tp[1]},
-            )
+        for binding in sorted((b for b in bindings if b is not None), key=str):
+            held = self._data.held.keys() if binding == self._binding else set()
+            for tp in sweep_owner_nodes(zk, self._paths, binding, ours, held):
+                self._log.warning(
+                    "deleted stale owner node %s/%d",
+                    tp[0],
+                    tp[1],
+                    extra={"event": "swept", "topic": tp[0], "partition": tp[1]},
+                )
 
     # ---- status -------------------------------------------------------------------------
 

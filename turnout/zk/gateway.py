@@ -229,6 +229,8 @@ class ZkGateway:
         # kazoo keeps a set of watchers per path until the watch fires; one relay per
         # callback (bound methods compare equal) keeps re-arming a watch from growing it.
         self._relays: dict[WatchCallback, Callable[[Any], None]] = {}
+        #: The only session writes may go out on (None: any), see ``bind_session``.
+        self._bound_session: int | None = None
 
     def _relay(self, callback: WatchCallback | None) -> Callable[[Any], None] | None:
         if callback is None:
@@ -237,6 +239,26 @@ class ZkGateway:
         if relay is None:
             relay = self._relays[callback] = _make_relay(callback)
         return relay
+
+    def bind_session(self, session_id: int | None) -> None:
+        """Write only on session ``session_id`` from now on (None: on any session).
+
+        kazoo sends a request on whatever session it has when the request goes out, and
+        after an expiry it opens a new session by itself. A caller whose writes are meant
+        for one session (its ephemerals, versions it read under it) must not write on the
+        next before it has seen the change: an ephemeral deleted with the old session
+        and created again by another client has the same path and version, so a
+        version-checked delete or set meant for the old node would hit the new one. Bound,
+        a write while the client is on another session, or getting a new one, fails with
+        ``ZkUnavailableError`` at once. Writes made while the bound session is only
+        suspended still wait for it (kazoo fails them if it turns out to have expired).
+        Reads are not held back: they change nothing."""
+        self._bound_session = session_id
+
+    def _check_session(self) -> None:
+        bound = self._bound_session
+        if bound is not None and self._client._session_id != bound:  # kazoo keeps it private
+            raise ZkUnavailableError(f"ZooKeeper session changed from 0x{bound:x}; not written")
 
     def _wait(self, async_result: Any) -> Any:
         """Wait for a kazoo async result, bounded by ``request_timeout_s``."""
@@ -374,6 +396,7 @@ class ZkGateway:
 
     def set_acls(self, path: str, acls: Sequence[Any], *, version: int = -1) -> None:
         """Replace the node's ACL (needs the ADMIN permission on it)."""
+        self._check_session()
         self._wait(self._client.set_acls_async(path, list(acls), version=version))
 
     def sync(self, path: str) -> None:
@@ -383,6 +406,7 @@ class ZkGateway:
     # ---- writes -------------------------------------------------------------------------
 
     def ensure_path(self, path: str) -> None:
+        self._check_session()
         self._wait(self._client.ensure_path_async(path))
 
     def create(
@@ -394,6 +418,7 @@ class ZkGateway:
         sequence: bool = False,
         makepath: bool = False,
     ) -> str:
+        self._check_session()
         created: str = self._wait(
             self._client.create_async(
                 path, data, ephemeral=ephemeral, sequence=sequence, makepath=makepath
@@ -408,6 +433,10 @@ class ZkGateway:
         it was created, else what the create raised (ZkNodeExistsError, ...;
         ZkUnavailableError: outcome unknown). Every request is waited for: none is left
         in flight."""
+        try:
+            self._check_session()
+        except ZkUnavailableError as exc:
+            return {path: exc for path, _ in nodes}
         pending = [
             (
                 path,
@@ -423,6 +452,10 @@ class ZkGateway:
         None if it was deleted, else what the delete raised (ZkNoNodeError,
         ZkBadVersionError, ...; ZkUnavailableError: outcome unknown). Every request is
         waited for: none is left in flight."""
+        try:
+            self._check_session()
+        except ZkUnavailableError as exc:
+            return {path: exc for path, _ in nodes}
         pending = [
             (path, self._client.delete_async(path, version=version)) for path, version in nodes
         ]
@@ -445,10 +478,12 @@ class ZkGateway:
 
     def set(self, path: str, data: bytes, *, version: int = -1) -> NodeStat:
         """Write ``data``; with ``version`` >= 0 this is a compare-and-set."""
+        self._check_session()
         raw = self._wait(self._client.set_async(path, data, version=version))
         return _stat(raw)
 
     def delete(self, path: str, *, version: int = -1, recursive: bool = False) -> None:
+        self._check_session()
         if recursive:
             # kazoo's recursive delete is a client-side walk with no async form.
             with _translated():
@@ -462,6 +497,7 @@ class ZkGateway:
         Raises ZkTransactionError naming the failed step, or ZkUnavailableError when the
         outcome is unknown.
         """
+        self._check_session()
         txn = self._client.transaction()
         for op in ops:
             if isinstance(op, CheckOp):

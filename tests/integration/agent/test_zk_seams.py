@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from tests.support.agent_kit import wait_until
 from turnout.agent.agreement import StaleView, View, agree
 from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offsets import Claim, StaleCommitError, ZkOffsetStore
@@ -20,6 +21,7 @@ from turnout.zk import (
     ZkGateway,
     ZkNoNodeError,
     ZkTransactionError,
+    ZkUnavailableError,
 )
 
 
@@ -282,3 +284,34 @@ def test_a_claim_deletes_leftovers_of_an_earlier_session_and_retries(zk: ZkGatew
         assert zk.exists("/owners/t/0") is None
     finally:
         old.stop()
+
+
+def test_a_gateway_bound_to_a_session_writes_nothing_on_the_next(zk_root: str) -> None:
+    # kazoo opens a new session by itself after an expiry; a write meant for the old
+    # one (a version-checked delete of an ephemeral) must not go out on the new one.
+    gateway = ZkGateway(zk_root, session_timeout_s=4)
+    gateway.start()
+    try:
+        old = gateway.client_id
+        assert old is not None
+        gateway.bind_session(old[0])
+        gateway.create("/mine", b"", ephemeral=True)
+        thief = ZkGateway(zk_root, client_id=old)  # attach, then close: a real expiry
+        thief.start()
+        thief.stop()
+        wait_until(lambda: gateway.session_id not in (0, old[0]), 20, "a new session")
+
+        with pytest.raises(ZkUnavailableError):
+            gateway.create("/mine", b"", ephemeral=True)
+        with pytest.raises(ZkUnavailableError):
+            gateway.transaction([CreateOp("/mine", b"", ephemeral=True)])
+        refused = gateway.create_many([("/mine", b"")], ephemeral=True)
+        assert isinstance(refused["/mine"], ZkUnavailableError)
+        assert gateway.exists("/mine") is None  # reads go on: they change nothing
+
+        gateway.bind_session(gateway.session_id)
+        gateway.create("/mine", b"", ephemeral=True)
+        stat = gateway.exists("/mine")
+        assert stat is not None and stat.ephemeral_owner == gateway.session_id
+    finally:
+        gateway.stop()

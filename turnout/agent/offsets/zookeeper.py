@@ -35,11 +35,16 @@ class ZkOffsetStore:
         self._zk = zk
         self._paths = paths
         self._versions: dict[TP, int] = {}
+        #: The epoch each held claim was made at: the node's ``epoch`` is that one or a
+        #: later one the claim was re-stamped to (a commit writes the claim's epoch).
+        self._claim_epochs: dict[TP, int] = {}
 
     def _path(self, claim: Claim) -> str:
         return self._paths.offset(claim.group, claim.tp[0], claim.tp[1])
 
     def on_claim(self, claims: Sequence[Claim]) -> dict[TP, Committed | None]:
+        for claim in claims:
+            self._claim_epochs[claim.tp] = claim.epoch
         return {claim.tp: self._claim_one(claim) for claim in claims}
 
     def _claim_one(self, claim: Claim) -> Committed | None:
@@ -79,15 +84,20 @@ class ZkOffsetStore:
 
     def _resync(self, tp: TP, claim: Claim) -> int:
         """After a commit with an unknown outcome: the offset node's version is ours to
-        CAS on only if nobody claimed the partition since (``claimed_by``/``epoch`` are
-        still ours, and only a claim rewrites them)."""
+        CAS on only if nobody claimed the partition since: ``claimed_by`` is still us and
+        ``epoch`` one this claim wrote, from the claim's own to the one it was re-stamped
+        to since (the node keeps the epoch of the last write that landed, so after a
+        re-stamp it can be older than the claim's)."""
         try:
             data, stat = self._zk.get(self._path(claim))
         except ZkNoNodeError as exc:
             raise StaleCommitError(f"{tp} was never claimed through this store") from exc
         current = ZkOffset.from_bytes(data)
-        if current.claimed_by != claim.instance or current.epoch != claim.epoch:
-            raise StaleCommitError(f"{tp} was claimed by {current.claimed_by} since")
+        claimed_at = self._claim_epochs.get(tp, claim.epoch)
+        if current.claimed_by != claim.instance or not (claimed_at <= current.epoch <= claim.epoch):
+            raise StaleCommitError(
+                f"{tp} was claimed by {current.claimed_by} at epoch {current.epoch} since"
+            )
         self._versions[tp] = stat.version
         return stat.version
 
@@ -118,3 +128,4 @@ class ZkOffsetStore:
 
     def forget(self, tp: TP) -> None:
         self._versions.pop(tp, None)
+        self._claim_epochs.pop(tp, None)

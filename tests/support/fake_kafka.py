@@ -1,0 +1,85 @@
+"""A Kafka without records for the agent's model-based test (T13): group offsets and
+partition counts, and one ``FakeSource`` per agent consumer standing in for
+``turnout.agent.kafka_source.KafkaSource``.
+
+Polls return nothing: the test's dispatcher makes up the records it processes (offsets
+counted per partition), so the agent's routing is not exercised here. Every commit goes
+through ``on_commit`` first, with the consumer that sends it, so the test can check who
+commits what, and when; the commit is then stored whatever the check found (Kafka checks
+nothing: the agent's own guard is all there is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from confluent_kafka import Message
+
+from turnout.agent.dispatch import TP
+from turnout.agent.kafka_source import KafkaSource
+
+#: (the committing consumer, offsets: tp -> (next offset, metadata)) of a commit about to
+#: be stored.
+CommitCheck = Callable[["FakeSource", Mapping[TP, tuple[int, str]]], None]
+
+
+class FakeKafka:
+    def __init__(self, partitions: Mapping[str, int]) -> None:
+        self.partitions = dict(partitions)
+        #: (group, tp) -> (next offset, metadata).
+        self.committed: dict[tuple[str, TP], tuple[int, str]] = {}
+        self.on_commit: CommitCheck = lambda source, offsets: None
+
+    def source(self, instance: str, group: str) -> FakeSource:
+        return FakeSource(self, instance, group)
+
+
+class FakeSource(KafkaSource):
+    def __init__(self, kafka: FakeKafka, instance: str, group: str) -> None:  # no consumer
+        self.group = group
+        self.instance = instance
+        self._kafka = kafka
+        self._assigned: set[TP] = set()
+        self._paused: set[TP] = set()
+        self.closed = False
+
+    def assign(self, starts: Sequence[tuple[TP, int]]) -> None:
+        """Added paused, as the real one: the agent resumes them."""
+        tps = [tp for tp, _ in starts]
+        self._assigned.update(tps)
+        self._paused.update(tps)
+
+    def unassign(self, tps: Iterable[TP]) -> None:
+        for tp in tps:
+            self._assigned.discard(tp)
+            self._paused.discard(tp)
+
+    def set_paused(self, wanted: set[TP], seek: Mapping[TP, int]) -> None:
+        self._paused = wanted & self._assigned
+
+    def pause(self, tps: Iterable[TP]) -> None:
+        self._paused.update(tp for tp in tps if tp in self._assigned)
+
+    def poll(self, timeout_s: float) -> list[Message]:
+        return []
+
+    def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:
+        return {topic: self._kafka.partitions.get(topic, 0) for topic in topics}
+
+    def watermarks(self, tp: TP) -> tuple[int, int]:
+        return 0, 0
+
+    def cached_high_watermark(self, tp: TP) -> int | None:
+        return None
+
+    def committed(self, tps: Sequence[TP]) -> dict[TP, tuple[int, str | None] | None]:
+        found = self._kafka.committed
+        return {tp: found.get((self.group, tp)) for tp in tps}
+
+    def commit(self, offsets: Mapping[TP, tuple[int, str]]) -> None:
+        self._kafka.on_commit(self, offsets)
+        for tp, value in offsets.items():
+            self._kafka.committed[(self.group, tp)] = value
+
+    def close(self) -> None:
+        self.closed = True
