@@ -230,13 +230,14 @@ class ThreadWorker:
                             break
                         handler(unit)
                 else:
+                    count_refs = getrefcount  # a local: read per record
                     for message in iterator:
                         if self.interrupted:
                             stopped = True
                             break
                         record._message = message  # the cursor's record, moved on
                         handler(record)
-                        if getrefcount(record) != refs:
+                        if count_refs(record) != refs:
                             record, refs = cursor.fresh()  # the handler kept it
             except BaseException as exc:  # a failed attempt, whatever the handler raised
                 error = exc
