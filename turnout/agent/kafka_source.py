@@ -5,7 +5,9 @@ Kafka's group protocol never moves them: ZooKeeper ownership decides. Offsets ar
 committed only explicitly (auto commit and auto offset store off). Created lazily, on
 the agent's thread, which makes every call but ``poll``: that one is also made by a
 dispatcher's worker when the dispatcher fetches itself (``FetchingDispatcher``), one
-thread at a time under the data path's fetch lock. librdkafka is thread-safe; the
+thread at a time under the data path's fetch lock. The group's offsets (``commit``,
+``committed``) go through a second handle, so that they never wait for a poll nor hold
+one up. librdkafka is thread-safe; the
 Python-side sets here are written by the agent's thread only and read by ``poll`` with a
 length check.
 """
@@ -105,6 +107,20 @@ class KafkaSource:
             "auto.offset.reset": "error" if auto_offset_reset == "error" else auto_offset_reset,
         }
         self._consumer = Consumer(conf)
+        # The group's offsets go through a second handle that fetches nothing: a commit
+        # (a broker round trip) made on the fetching handle would hold every poll up for
+        # its duration (calls on a handle wait for each other), and the agent commits
+        # while a worker fetches. Kafka takes a manual commit from any member of no
+        # generation, so the handle needs no assignment.
+        self._offsets = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "client.id": f"{client_id}-offsets",
+                **properties,
+                "group.id": group,
+                "enable.auto.commit": False,
+            }
+        )
         self._turns = CallTurns()
         self._paused: set[TP] = set()
         self._assigned: set[TP] = set()
@@ -247,10 +263,9 @@ class KafkaSource:
     def committed(self, tps: Sequence[TP]) -> dict[TP, tuple[int, str | None] | None]:
         """Committed (next offset, metadata) per partition, None where none is stored;
         one request for all."""
-        with self._turns.agent():
-            found = self._consumer.committed(
-                [KafkaTP(t, p) for t, p in tps], timeout=KAFKA_REQUEST_TIMEOUT_S
-            )
+        found = self._offsets.committed(
+            [KafkaTP(t, p) for t, p in tps], timeout=KAFKA_REQUEST_TIMEOUT_S
+        )
         out: dict[TP, tuple[int, str | None] | None] = {}
         for part in found:
             if part.error is not None:
@@ -275,8 +290,7 @@ class KafkaSource:
             KafkaTP(t, p, offset, metadata=metadata)
             for (t, p), (offset, metadata) in offsets.items()
         ]
-        with self._turns.agent():
-            result = self._consumer.commit(offsets=parts, asynchronous=False)
+        result = self._offsets.commit(offsets=parts, asynchronous=False)
         failed = [tp for tp in result or () if tp.error is not None]
         if failed:
             raise KafkaException(failed[0].error)
@@ -284,3 +298,4 @@ class KafkaSource:
     def close(self) -> None:
         with self._turns.agent():
             self._consumer.close()
+        self._offsets.close()
