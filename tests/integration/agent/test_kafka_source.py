@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from confluent_kafka import Producer
+
 from tests.integration.work.kafka_support import produce
 from tests.support.services import Services
 from turnout.agent.kafka_source import KafkaSource
@@ -58,3 +60,41 @@ def test_the_agents_calls_are_not_starved_by_a_worker_fetching_in_a_loop(
         stop.set()
         fetcher.join(5.0)
         source.close()
+
+
+def test_a_claimed_partitions_first_records_come_at_once_after_its_resume(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    # A claim assigns the partition paused, then resumes it with a seek. librdkafka's
+    # broker thread, idle while everything was paused, noticed neither for up to a
+    # second (``KafkaSource._wake_fetchers``). The backlog is big enough that a fetch
+    # started before the pause landed fills the partition's queue, whose "queue full"
+    # backoff (a second by default) must not hold the next fetch up either.
+    topic = topic_factory(1)
+    backlog = 150_000
+    producer = Producer(
+        {"bootstrap.servers": services.kafka, "linger.ms": 50, "batch.num.messages": 10_000}
+    )
+    for _ in range(backlog):
+        while True:
+            try:
+                producer.produce(topic, b"x", partition=0)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    assert producer.flush(60) == 0
+    tp = (topic, 0)
+    slowest = 0.0
+    for attempt in range(3):
+        source = KafkaSource(services.kafka, unique(f"group{attempt}"), "claim", "earliest", {})
+        try:
+            source.assign([(tp, 0)])  # paused, after librdkafka may have started a fetch
+            time.sleep(0.2)  # that fetch lands and fills the queue
+            resumed = time.monotonic()
+            source.set_paused(set(), {tp: 0})
+            while not source.poll(0.005):
+                assert time.monotonic() - resumed < 10.0, "no record after the resume"
+            slowest = max(slowest, time.monotonic() - resumed)
+        finally:
+            source.close()
+    assert slowest < 0.4, f"first record {slowest:.3f} s after the resume"
