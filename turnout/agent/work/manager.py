@@ -3,16 +3,21 @@ dead letters and highest-contiguous commit points.
 
 Threads (all daemon, all owned here):
 - ``workers`` worker threads run plain-function handlers; or, for coroutine handlers, one
-  event-loop thread runs ``workers`` worker tasks.
-- one supervisor thread makes due retries ready and, for plain functions, times attempts
-  out (the watchdog).
+  event-loop thread runs ``workers`` worker tasks. Inside the agent the worker threads also
+  fetch (``take_over_fetching``): one at a time, a worker with nothing to do polls Kafka
+  through the agent's data path and then runs what it fetched itself; work a worker makes
+  ready is left to it until its run has gone on for ``HELP_AFTER_S``, when it wakes an
+  idle worker (``_call_help``).
+- one supervisor thread makes due retries ready, reports progress inside long runs and,
+  while records are in flight (and a second after), every ``GATE_TRUST_S``: re-asks the
+  gate for busy workers' partitions, calls for help for workers stuck in a handler, and
+  times plain-function attempts out (the watchdog).
 - the dead-letter sink's poll thread reports acknowledgements back.
 
-One lock guards every structure (``_lock``); the consume loop takes it at most once per
-``submit_run`` (only to wake an idle worker), a worker about twice per run of up to
-``run_size`` records, never around a handler or a user callback. The per-record path (a
-worker's loop over its run) holds no lock and asks the agent's gate once per run, or again
-when ``GATE_TRUST_S`` passed since its last yes.
+One lock guards every structure (``_lock``); ``submit_run`` takes it at most once (only to
+wake a worker or the supervisor), a worker about twice per run of up to ``run_size``
+records, never around a handler or a user callback. The per-record path (``worker.py``)
+holds no lock: a flag read per record, the gate and the clock per chunk of records.
 
 Manager states:
 
