@@ -292,10 +292,6 @@ class RecordRun(Sequence[Record]):
     def epoch(self) -> int:
         return self._backing.epoch
 
-    def materialise(self) -> None:
-        """Build the records now (on this thread) rather than when first read."""
-        self._backing.materialise()
-
     def messages(self) -> list[Message]:
         """The run's Kafka messages (a new list; no record is built)."""
         return self._backing.messages[self._start : self._stop]

@@ -172,10 +172,6 @@ class KafkaSource:
             self._topic_count = len({topic for topic, _ in self._assigned})
 
     @property
-    def assigned(self) -> frozenset[TP]:
-        return frozenset(self._assigned)
-
-    @property
     def has_assignment(self) -> bool:
         """Anything assigned (a length read: safe while the agent thread changes it)."""
         return bool(self._assigned)

@@ -203,7 +203,7 @@ class ThreadWorker:
         deferred = yielded = False
         run_started = chunk_started = clock()
         trusted_until = run_started  # ask the gate before the first record
-        self.run = run
+        self.run = run  # set already by the manager, under its lock, when it gave the run
         self.run_started = run_started
         if cursor is not None:
             record, refs = cursor.fresh()
