@@ -4,6 +4,7 @@ partitions instead of queueing what Kafka can deliver faster than the handler fi
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -26,8 +27,10 @@ SAMPLE_EVERY_S = 0.2
 #: Growth allowed once the first records are through. Holding every record would take
 #: about 500 MB (a Record with its 100-byte value is ~500 B); the work manager alone stays
 #: flat (its in-flight bound is 10,000 records, ~5 MB), and the rest of this allowance is
-#: the consumer's: librdkafka's per-partition prefetch and glibc's per-thread malloc arenas
-#: filling up over the first minute.
+#: the consumer's: librdkafka's per-partition prefetch and glibc's per-thread malloc arenas.
+#: Measured with the incompressible values below: swings of up to 20 MB around a 70 MB
+#: baseline (with a repeated-byte value, fetches unpacked ~100-fold and RSS swung by 65 MB,
+#: enough to fail this bound now and then).
 MAX_GROWTH_BYTES = 64 * 1024 * 1024
 #: Baseline is taken once this many records are consumed.
 WARM_UP_RECORDS = 200_000
@@ -46,11 +49,14 @@ def fill(bootstrap: str, topic: str) -> None:
             "queue.buffering.max.messages": 500_000,
         }
     )
-    value = b"x" * 100
+    # Incompressible values, so a fetch's decompressed size is what the consumer's
+    # prefetch bounds say (a repeated byte compresses ~100-fold under lz4, and one fetch
+    # would unpack into tens of megabytes, swinging the RSS by as much).
+    values = [os.urandom(100) for _ in range(1024)]
     for i in range(RECORDS):
         while True:
             try:
-                producer.produce(topic, value, partition=i % PARTITIONS)
+                producer.produce(topic, values[i % len(values)], partition=i % PARTITIONS)
                 break
             except BufferError:
                 producer.poll(0.05)
