@@ -6,15 +6,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import pytest
-
+from tests.integration.work.committed import committed
 from tests.integration.work.kafka_support import produce, read_all
-from tests.integration.work.loop import read_committed
 from tests.support.agent_kit import REPO_ROOT, World
-from tests.support.services import Services, create_topic
+from tests.support.services import create_topic
 from turnout.agent import Agent
 from turnout.agent.dispatch import Record
 from turnout.agent.work import (
@@ -31,21 +29,6 @@ from turnout.agent.work import (
 #: The first agent claims, processes and commits within a few seconds; the successor
 #: waits for the killed agent's ZooKeeper session (4 s) to expire first.
 STEP_TIMEOUT_S = 60.0
-
-
-@pytest.fixture
-def the_world(
-    services: Services,
-    zk_root: str,
-    topic_factory: Callable[..., str],
-    unique: Callable[[str], str],
-    tmp_path: Path,
-) -> Iterator[World]:
-    world = World(zk_root, services.kafka, topic_factory(1), unique("group"), 1, tmp_path)
-    try:
-        yield world
-    finally:
-        world.close()
 
 
 def spawn(world: World, instance: str, processed: Path, hang: str = "") -> subprocess.Popen[bytes]:
@@ -66,14 +49,6 @@ def wait_for(condition: Callable[[], bool], what: str, process: subprocess.Popen
         assert process.poll() is None, f"the agent exited with {process.returncode}"
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
-
-
-def committed(world: World) -> tuple[int, tuple[int, ...]] | None:
-    found = read_committed(world.kafka, world.group, [(world.topic, 0)])
-    if (world.topic, 0) not in found:
-        return None
-    offset, metadata = found[(world.topic, 0)]
-    return offset, metadata.done if metadata else ()
 
 
 def offsets_in(path: Path) -> list[int]:

@@ -9,6 +9,7 @@ from confluent_kafka import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.ordering import assert_sequential
 from tests.unit.agent.work.support import TOPIC, settle
 from turnout.agent.dispatch import Record, RecordRun
 from turnout.agent.work import FailedDecision, Ordering, WorkConfig, WorkManager
@@ -84,29 +85,6 @@ def run_workload(
     finally:
         manager.close(5.0)
     return events
-
-
-def assert_sequential(events: list[tuple[int, int, str]], lane_of: dict[int, int]) -> None:
-    """Within a lane: one attempt at a time, records started in offset order, and a record
-    never starts before the one before it ended successfully."""
-    running: dict[int, int | None] = {}
-    finished: dict[int, int] = {}
-    for offset, _key, kind in events:
-        lane = lane_of[offset]
-        if kind == "start":
-            assert running.get(lane) is None, f"lane {lane}: {offset} overlaps {running[lane]}"
-            previous = finished.get(lane, -1)
-            assert offset > previous, f"lane {lane}: {offset} started after {previous} ended"
-            earlier = [
-                o for o, lane_o in lane_of.items() if lane_o == lane and previous < o < offset
-            ]
-            assert not earlier, f"lane {lane}: {offset} started before {earlier} finished"
-            running[lane] = offset
-        else:
-            assert running.get(lane) == offset
-            running[lane] = None
-            if kind == "end":
-                finished[lane] = offset
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
