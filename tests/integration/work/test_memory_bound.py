@@ -10,15 +10,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import psutil
+import pytest
 from confluent_kafka import Producer
 
-from tests.integration.work.loop import AssignLoop
-from tests.support.agent_kit import REPO_ROOT
-from tests.support.services import Services
+from tests.integration.work.loop import CONSUME_BATCH, AssignLoop
+from tests.support.agent_kit import REPO_ROOT, World
+from tests.support.services import Services, create_topic, unique_name
+from turnout.agent import Agent
 from turnout.agent.dispatch import Record
-from turnout.agent.work import Ordering, WorkConfig, WorkManager
+from turnout.agent.kafka_source import POLL_BATCH
+from turnout.agent.runtime import AgentState
+from turnout.agent.work import Ordering, WorkConfig, WorkManager, work_manager_factory
 
 RECORDS = 1_000_000
 PARTITIONS = 8
@@ -63,69 +69,124 @@ def fill(bootstrap: str, topic: str) -> None:
     assert producer.flush(60.0) == 0
 
 
-def measure(bootstrap: str, topic: str, group: str) -> None:
-    """Consume the topic with a slow handler and print one JSON line: the RSS samples and
-    the bounds. Runs in a child process of its own, so the RSS measured is this loop's
-    (consumer and work manager), not the test runner's with its hundreds of earlier
-    tests' threads and malloc arenas."""
-    done = [0]
-
+def slow_handler(done: list[int]) -> Callable[[Record], None]:
     def slow(record: Record) -> None:
         # On average slower than the fetch: 1 ms every 100 records per partition lane.
         if record.offset % 100 == 0:
             time.sleep(0.001)
         done[0] += 1
 
-    config = WorkConfig(
-        ordering=Ordering.PARTITION,
-        workers=PARTITIONS,
-        max_in_flight_per_partition=2000,
-        max_in_flight=10_000,
-    )
-    manager = WorkManager(config, handler=slow)
+    return slow
+
+
+#: Bounds of the work manager under test: tight, so back-pressure really engages.
+WORK = WorkConfig(
+    ordering=Ordering.PARTITION,
+    workers=PARTITIONS,
+    max_in_flight_per_partition=2000,
+    max_in_flight=10_000,
+)
+#: librdkafka's own prefetch buffer is bounded by its configuration, per partition; kept
+#: small so what is measured is the work manager's memory.
+PREFETCH = {"queued.max.messages.kbytes": "2048", "queued.min.messages": "5000"}
+
+
+class RssSampler:
+    """Samples (records handed to the work manager, RSS, in flight) every SAMPLE_EVERY_S."""
+
+    def __init__(self, progress: Callable[[], int], in_flight: Callable[[], int]) -> None:
+        self.samples: list[tuple[int, int, int]] = []
+        self._progress = progress
+        self._in_flight = in_flight
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._process = psutil.Process()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_EVERY_S):
+            rss = self._process.memory_info().rss
+            self.samples.append((self._progress(), rss, self._in_flight()))
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+
+    def report(self) -> None:
+        """One JSON line on stdout, for the test in the parent process."""
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "samples": self.samples,
+                    "max_in_flight": WORK.max_in_flight,
+                    "max_in_flight_per_partition": WORK.max_in_flight_per_partition,
+                }
+            )
+            + "\n"
+        )
+
+
+def measure(bootstrap: str, topic: str, group: str) -> None:
+    """Consume the topic with a slow handler through the test harness's ``assign()`` loop.
+    Runs in a child process of its own, so the RSS measured is this loop's (consumer and
+    work manager), not the test runner's with its hundreds of earlier tests' threads and
+    malloc arenas."""
+    done = [0]
+    manager = WorkManager(WORK, handler=slow_handler(done))
     loop = AssignLoop(
         bootstrap,
         group,
         [(topic, p) for p in range(PARTITIONS)],
         manager,
-        # librdkafka's own prefetch buffer is bounded by its configuration, per partition;
-        # kept small so what is measured is the work manager's memory.
-        consumer_config={"queued.max.messages.kbytes": 2048, "queued.min.messages": 5000},
+        consumer_config=dict(PREFETCH),
     )
-    process = psutil.Process()
-    samples: list[tuple[int, int, int]] = []  # (consumed, rss, in flight)
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(SAMPLE_EVERY_S):
-            samples.append((loop.consumed, process.memory_info().rss, manager.in_flight))
-
-    sampler = threading.Thread(target=sample, daemon=True)
     loop.open()
-    sampler.start()
     try:
-        loop.run(lambda: done[0] >= RECORDS, RUN_TIMEOUT_S)
+        with RssSampler(lambda: loop.consumed, lambda: manager.in_flight) as sampler:
+            loop.run(lambda: done[0] >= RECORDS, RUN_TIMEOUT_S)
     finally:
-        stop.set()
-        sampler.join(5.0)
         loop.close()
-    sys.stdout.write(
-        json.dumps(
-            {
-                "samples": samples,
-                "max_in_flight": config.max_in_flight,
-                "max_in_flight_per_partition": config.max_in_flight_per_partition,
-            }
-        )
-        + "\n"
-    )
+    sampler.report()
 
 
-def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
-    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
-) -> None:
-    topic = topic_factory(PARTITIONS)
-    # In a child process, so the producer's buffers are not part of the measured RSS.
+def measure_in_agent(zookeeper: str, bootstrap: str, topic: str, group: str, logs: str) -> None:
+    """The same through the real agent: ZooKeeper ownership, and the work manager's
+    workers fetching for themselves (the agent's data path, not the harness loop)."""
+    done = [0]
+    built: list[WorkManager] = []
+    world = World(zookeeper, bootstrap, topic, group, PARTITIONS, Path(logs))
+    world.create_directive()
+    agent = Agent(
+        world.config("memory", kafka_properties=PREFETCH),
+        slow_handler(done),
+        dispatcher_factory=work_manager_factory(WORK, on_built=built.append),
+    ).start()
+    world.agents["memory"] = agent
+
+    def in_flight() -> int:
+        return built[-1].in_flight if built else 0
+
+    try:
+        with RssSampler(lambda: done[0] + in_flight(), in_flight) as sampler:
+            deadline = time.monotonic() + RUN_TIMEOUT_S
+            while done[0] < RECORDS:
+                assert time.monotonic() < deadline, f"only {done[0]} records in {RUN_TIMEOUT_S} s"
+                assert agent.state is not AgentState.FAILED, agent.status()
+                time.sleep(0.05)
+    finally:
+        world.close()
+    sampler.report()
+
+
+@pytest.fixture(scope="module")
+def filled_topic(services: Services) -> str:
+    """One million 100-byte records over PARTITIONS partitions, shared by this module."""
+    topic = unique_name("memory-bound")
+    create_topic(services.kafka, topic, PARTITIONS)
+    # In a child process, so the producer's buffers are not part of any measured RSS.
     subprocess.run(
         [
             sys.executable, "-c",
@@ -135,16 +196,25 @@ def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
         ],
         check=True, cwd=REPO_ROOT, timeout=FILL_TIMEOUT_S,
     )  # fmt: skip
+    return topic
+
+
+def run_child(call: str, *args: str) -> dict[str, Any]:
     measured = subprocess.run(
         [
             sys.executable, "-c",
-            "import sys; from tests.integration.work.test_memory_bound import measure; "
-            "measure(sys.argv[1], sys.argv[2], sys.argv[3])",
-            services.kafka, topic, unique("group"),
+            f"import sys; from tests.integration.work.test_memory_bound import {call}; "
+            f"{call}(*sys.argv[1:])",
+            *args,
         ],
-        check=True, cwd=REPO_ROOT, timeout=RUN_TIMEOUT_S + 60, capture_output=True, text=True,
+        cwd=REPO_ROOT, timeout=RUN_TIMEOUT_S + 60, capture_output=True, text=True,
     )  # fmt: skip
-    result = json.loads(measured.stdout.strip().splitlines()[-1])
+    assert measured.returncode == 0, f"{call} failed:\n{measured.stderr[-4000:]}"
+    result: dict[str, Any] = json.loads(measured.stdout.strip().splitlines()[-1])
+    return result
+
+
+def assert_bounded(result: dict[str, Any]) -> None:
     samples = [tuple(s) for s in result["samples"]]
     warm = [s for s in samples if s[0] >= WARM_UP_RECORDS]
     assert len(warm) >= 5, f"too few samples after warm-up: {samples[-3:]}"
@@ -153,7 +223,33 @@ def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
     assert peak - baseline < MAX_GROWTH_BYTES, (
         f"RSS grew by {(peak - baseline) / 2**20:.1f} MiB after warm-up"
     )
-    # The bound held throughout: one consume batch over it at most.
-    assert max(s[2] for s in samples) <= result["max_in_flight"] + 1000
-    # Back-pressure was really exercised: the loop paused while records were in flight.
+    # The bound held throughout: one poll over it at most (the harness polls up to
+    # CONSUME_BATCH records, the agent up to POLL_BATCH).
+    assert max(s[2] for s in samples) <= result["max_in_flight"] + max(CONSUME_BATCH, POLL_BATCH)
+    # Back-pressure was really exercised: records waited in flight up to a partition's bound.
     assert max(s[2] for s in samples) >= result["max_in_flight_per_partition"]
+
+
+def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
+    services: Services, filled_topic: str, unique: Callable[[str], str]
+) -> None:
+    assert_bounded(run_child("measure", services.kafka, filled_topic, unique("group")))
+
+
+def test_in_the_agent_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
+    services: Services,
+    filled_topic: str,
+    zk_root: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    assert_bounded(
+        run_child(
+            "measure_in_agent",
+            zk_root,
+            services.kafka,
+            filled_topic,
+            unique("group"),
+            str(tmp_path),
+        )
+    )
