@@ -260,6 +260,12 @@ def test_escalation_pause_opens_the_breaker_for_its_cooldown_then_consumption_re
         on_failure=lambda failure: FailedDecision.COMMIT_AND_CONTINUE,
         on_escalation=on_escalation,
     )
+    registry = agent.metrics.registry
+
+    def breaker_open() -> float | None:
+        return registry.get_sample_value("turnout_work_breaker_open")
+
+    wait_until(lambda: breaker_open() == 1, lambda: f"breaker gauge {breaker_open()}")
     wait_until(lambda: committed(world) == (first_wave, ()), lambda: f"{committed(world)}")
     assert len(escalated_at) == 1
     # A second wave arrives while the breaker is open: none of it starts until the
@@ -272,7 +278,7 @@ def test_escalation_pause_opens_the_breaker_for_its_cooldown_then_consumption_re
     )
     assert journal.finished == [0, 4, *range(first_wave, RECORDS)]
     assert agent.state is AgentState.RUNNING
-    registry = agent.metrics.registry
+    assert breaker_open() == 0
     assert registry.get_sample_value("turnout_work_escalations_total", {"action": "pause"}) == 1
     assert agent.stop(15)
 
