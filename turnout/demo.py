@@ -94,6 +94,8 @@ class _Producer:
         self._stop.set()
         self._thread.join(timeout=5)
         self._producer.flush(10)
+        # Close before the local stack stops, or librdkafka logs the broker going away.
+        self._producer.close()
 
 
 def _zk_digest(state: Path) -> str:
