@@ -972,15 +972,14 @@ class WorkManager:
         self._threads.append(thread)
         thread.start()
 
-    def _next_run_blocking(self, worker: ThreadWorker | None = None) -> Run | None:
+    def _next_run_blocking(self, worker: ThreadWorker) -> Run | None:
         """The next run for a worker; in fetching mode, a worker with nothing to do and
         room for more fetches (one at a time), then takes from what came."""
         with self._lock:
             while True:
                 run = self._take_locked()
                 if run is not None:
-                    if worker is not None:
-                        worker.run = run  # under the lock: close_partition sees it
+                    worker.run = run  # under the lock: close_partition sees it
                     return run
                 if self._closed:
                     return None

@@ -107,7 +107,9 @@ class ThreadWorker:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        #: The run being handled (set by the worker; read by releases and the supervisor).
+        #: The run being handled: set by the manager under its lock when it hands the run
+        #: over (so a release sees it at once), cleared here; read by releases and the
+        #: supervisor.
         self.run: Run | None = None
         #: When the worker began the run (``clock()``).
         self.run_started = 0.0
@@ -203,7 +205,6 @@ class ThreadWorker:
         deferred = yielded = False
         run_started = chunk_started = clock()
         trusted_until = run_started  # ask the gate before the first record
-        self.run = run  # set already by the manager, under its lock, when it gave the run
         self.run_started = run_started
         if cursor is not None:
             record, refs = cursor.fresh()
