@@ -18,6 +18,7 @@ from tests.support.services import (
     services_from_environment,
     start_private_stack,
     unique_name,
+    zk_chroot,
 )
 from turnout.devstack import StackError
 from turnout.zk import ZkGateway
@@ -64,15 +65,8 @@ def services(
 @pytest.fixture
 def zk_root(services: Services, request: pytest.FixtureRequest) -> Iterator[str]:
     """A connect string with a chroot of this test's own: ``host:port/t-<name>-<id>``."""
-    chroot = "/" + unique_name(f"t-{request.node.name}")
-    admin = ZkGateway(services.zookeeper)
-    admin.start()
-    admin.ensure_path(chroot)
-    try:
-        yield services.zookeeper + chroot
-    finally:
-        admin.delete(chroot, recursive=True)
-        admin.stop()
+    with zk_chroot(services.zookeeper, f"t-{request.node.name}") as connect:
+        yield connect
 
 
 @pytest.fixture

@@ -25,8 +25,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration.controlplane.e2e_kit import PRODUCE_RATE_PER_S, KeyedProducer, Rig, rig
-from tests.integration.controlplane.helpers import deployment_body
+from tests.integration.controlplane.e2e_kit import (
+    PRODUCE_RATE_PER_S,
+    KeyedProducer,
+    Rig,
+    deploy_blue_green,
+    rig,
+)
 from tests.support.agent_kit import FENCE_MARGIN_S, SESSION_TIMEOUT_S
 from tests.support.services import Services
 from tests.support.zookeeper_only import DedicatedZooKeeper
@@ -59,17 +64,8 @@ def soak_rig(
     digest = f"turnout-controlplane:secret-{os.urandom(4).hex()}"
     try:
         with rig(zookeeper.connect, services.kafka, tmp_path, digest=digest) as built:
-            built.deployment = unique("dep")
             topic = topic_factory(partitions=PARTITIONS)
-            with built.api() as client:
-                created = client.post(
-                    "/deployments", json=deployment_body(built.deployment, unique("group"), [topic])
-                )
-                assert created.status_code == 201, created.text
-            for i in range(AGENTS_PER_COLOUR):
-                built.spawn_agent(f"blue-{i}", "blue")
-                built.spawn_agent(f"green-{i}", "green")
-            built.wait_owned_by("blue")
+            deploy_blue_green(built, unique("dep"), unique("group"), [topic], AGENTS_PER_COLOUR)
             yield built, zookeeper, topic
     finally:
         zookeeper.stop()

@@ -54,8 +54,11 @@ PRODUCE_RATE_PER_S = 300
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> float:
-    """Poll until ``predicate()``; the seconds it took. Fails the test with ``what``."""
+def wait_until(
+    predicate: Callable[[], bool], timeout_s: float, what: str | Callable[[], str]
+) -> float:
+    """Poll until ``predicate()``; the seconds it took. Fails the test with ``what`` (or
+    what it returns then, to show the state that was waited on)."""
     started = time.monotonic()
     deadline = started + timeout_s
     while time.monotonic() < deadline:
@@ -64,7 +67,8 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> fl
         time.sleep(0.02)
     if predicate():
         return time.monotonic() - started
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for: {what}")
+    message = what() if callable(what) else what
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for: {message}")
 
 
 class LoadProducer:

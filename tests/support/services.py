@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from confluent_kafka.cimpl import NewTopic
 from turnout.devstack import LocalStack, StackSettings
 from turnout.devstack.errors import read_log_tail
 from turnout.devstack.process import free_port
+from turnout.zk import ZkGateway
 
 #: Creating a topic on a one-node KRaft cluster takes tens of milliseconds idle; a
 #: loaded CI box needs more, never this much.
@@ -85,3 +88,18 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
         futures[name].result(timeout=TOPIC_CREATE_TIMEOUT_S)
     except KafkaException as exc:
         raise RuntimeError(f"could not create topic {name}: {exc}") from exc
+
+
+@contextmanager
+def zk_chroot(zookeeper: str, label: str) -> Iterator[str]:
+    """A connect string with a fresh chroot of its own (``host:port/<label>-<id>``),
+    deleted with everything under it at the end."""
+    chroot = "/" + unique_name(label)
+    admin = ZkGateway(zookeeper)
+    admin.start()
+    admin.ensure_path(chroot)
+    try:
+        yield zookeeper + chroot
+    finally:
+        admin.delete(chroot, recursive=True)
+        admin.stop()

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from tests.integration.controlplane.helpers import deployment_body
 from tests.support.agent_kit import (
     FENCE_MARGIN_S,
     REPO_ROOT,
@@ -168,6 +169,21 @@ class Rig:
             if self.cp.log_path.exists()
             else ""
         )
+
+
+def deploy_blue_green(
+    built: Rig, deployment: str, group: str, topics: list[str], per_colour: int = 2
+) -> None:
+    """Create ``deployment`` through the API, start ``per_colour`` blue and green agents
+    (``blue-<i>``, ``green-<i>``) and wait until blue owns every live partition."""
+    built.deployment = deployment
+    with built.api() as client:
+        created = client.post("/deployments", json=deployment_body(deployment, group, topics))
+        assert created.status_code == 201, created.text
+    for i in range(per_colour):
+        built.spawn_agent(f"blue-{i}", "blue")
+        built.spawn_agent(f"green-{i}", "green")
+    built.wait_owned_by("blue")
 
 
 @contextmanager

@@ -18,9 +18,9 @@ from tests.integration.controlplane.e2e_kit import (
     PRODUCE_RATE_PER_S,
     KeyedProducer,
     Rig,
+    deploy_blue_green,
     rig,
 )
-from tests.integration.controlplane.helpers import deployment_body
 from tests.support.services import Services
 from turnout.controlplane.zk_acl import digest_auth
 from turnout.zk import ZkGateway
@@ -44,16 +44,7 @@ def e2e(
     topic = topic_factory(partitions=PARTITIONS)
     try:
         with rig(zk_root, services.kafka, tmp_path, digest=digest) as built:
-            built.deployment = unique("dep")
-            with built.api() as client:
-                created = client.post(
-                    "/deployments", json=deployment_body(built.deployment, unique("group"), [topic])
-                )
-                assert created.status_code == 201, created.text
-            for i in range(2):
-                built.spawn_agent(f"blue-{i}", "blue")
-                built.spawn_agent(f"green-{i}", "green")
-            built.wait_owned_by("blue")
+            deploy_blue_green(built, unique("dep"), unique("group"), [topic])
             yield built, topic
     finally:
         user, _, password = digest.partition(":")

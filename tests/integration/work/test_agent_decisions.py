@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from tests.integration.work.committed import committed
 from tests.integration.work.kafka_support import FLUSH_TIMEOUT_S, produce
 from tests.integration.work.loop import read_committed
-from tests.support.agent_kit import World
+from tests.support.agent_kit import World, wait_until
 from tests.support.ordering import assert_sequential
-from tests.support.services import Services, create_topic, unique_name
+from tests.support.services import Services, create_topic, unique_name, zk_chroot
 from turnout.agent import Agent
 from turnout.agent.dispatch import Record
 from turnout.agent.runtime import AgentState
@@ -34,7 +34,6 @@ from turnout.agent.work import (
     WorkConfig,
     work_manager_factory,
 )
-from turnout.zk import ZkGateway
 
 #: Claiming, processing and committing ten records takes a few seconds at most.
 STEP_TIMEOUT_S = 60.0
@@ -42,13 +41,6 @@ STEP_TIMEOUT_S = 60.0
 SELF_STOP_TIMEOUT_S = 30.0
 RECORDS = 10
 FAILING = 4
-
-
-def wait_until(condition: Callable[[], bool], what: Callable[[], str]) -> None:
-    deadline = time.monotonic() + STEP_TIMEOUT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting: {what()}"
-        time.sleep(0.05)
 
 
 class Journal:
@@ -98,6 +90,7 @@ def run_successor(world: World, expected_commit: int) -> list[int]:
     successor = start_agent(world, "successor", handler, WorkConfig(ordering=Ordering.PARTITION))
     wait_until(
         lambda: committed(world) == (expected_commit, ()),
+        STEP_TIMEOUT_S,
         lambda: f"the successor committed {committed(world)}, not {expected_commit}",
     )
     assert successor.stop(15)
@@ -149,7 +142,11 @@ def test_a_continue_decision_goes_on_and_commits_past_the_record_or_holds_it(
     world = the_world
     agent, journal, decided = start_failing_agent(world, decision)
     expected = (RECORDS, ()) if decision.commits else (FAILING, tuple(range(FAILING + 1, RECORDS)))
-    wait_until(lambda: committed(world) == expected, lambda: f"committed {committed(world)}")
+    wait_until(
+        lambda: committed(world) == expected,
+        STEP_TIMEOUT_S,
+        lambda: f"committed {committed(world)}",
+    )
     # Everything after the failed record ran, once, and later commits keep the decision.
     time.sleep(1.0)
     assert committed(world) == expected
@@ -265,13 +262,17 @@ def test_escalation_pause_opens_the_breaker_for_its_cooldown_then_consumption_re
     def breaker_open() -> float | None:
         return registry.get_sample_value("turnout_work_breaker_open")
 
-    wait_until(lambda: breaker_open() == 1, lambda: f"breaker gauge {breaker_open()}")
-    wait_until(lambda: committed(world) == (first_wave, ()), lambda: f"{committed(world)}")
+    wait_until(lambda: breaker_open() == 1, STEP_TIMEOUT_S, lambda: f"gauge {breaker_open()}")
+    wait_until(
+        lambda: committed(world) == (first_wave, ()), STEP_TIMEOUT_S, lambda: f"{committed(world)}"
+    )
     assert len(escalated_at) == 1
     # A second wave arrives while the breaker is open: none of it starts until the
     # cooldown has passed, then all of it is processed and committed.
     produce(world.kafka, world.topic, RECORDS - first_wave)
-    wait_until(lambda: committed(world) == (RECORDS, ()), lambda: f"{committed(world)}")
+    wait_until(
+        lambda: committed(world) == (RECORDS, ()), STEP_TIMEOUT_S, lambda: f"{committed(world)}"
+    )
     second = [finished_at[o] for o in range(first_wave, RECORDS)]
     assert min(second) >= escalated_at[0] + cooldown - 0.1, (
         f"a record started {min(second) - escalated_at[0]:.2f} s after the breaker opened"
@@ -319,21 +320,6 @@ def run_in_agent(
     """Produce the workload (key k goes to partition k % PARTITIONS), consume it in an
     agent with the given ordering; return the handler events ((partition, offset), key,
     kind) in the order they happened, and each record's key."""
-    chroot = "/" + unique_name("ordering")
-    admin = ZkGateway(services.zookeeper)
-    admin.start()
-    admin.ensure_path(chroot)
-    topic = unique_name("ordering")
-    create_topic(services.kafka, topic, PARTITIONS)
-    world = World(
-        services.zookeeper + chroot, services.kafka, topic, unique_name("group"), PARTITIONS,
-        tmp_path / chroot.strip("/"),
-    )  # fmt: skip
-    producer = Producer({"bootstrap.servers": services.kafka, "linger.ms": 5})
-    for key in key_of:
-        producer.produce(topic, key=b"%d" % key, value=b"v", partition=key % PARTITIONS)
-    assert producer.flush(FLUSH_TIMEOUT_S) == 0
-
     events: list[tuple[tuple[int, int], int, str]] = []
     attempts: dict[tuple[int, int], int] = defaultdict(int)
     key_at: dict[tuple[int, int], int] = {}
@@ -361,27 +347,35 @@ def run_in_agent(
         if fails:
             raise RuntimeError("transient")
 
+    topic = unique_name("ordering")
+    create_topic(services.kafka, topic, PARTITIONS)
+    producer = Producer({"bootstrap.servers": services.kafka, "linger.ms": 5})
+    for key in key_of:
+        producer.produce(topic, key=b"%d" % key, value=b"v", partition=key % PARTITIONS)
+    assert producer.flush(FLUSH_TIMEOUT_S) == 0
     config = WorkConfig(
         ordering=ordering, workers=8, run_size=3, max_retries=2,
         backoff=0.001, backoff_max=0.004, backoff_jitter=0.002,
     )  # fmt: skip
-    try:
-        world.create_directive()
-        start_agent(
-            world, "solo", handler, config,
-            on_failure=lambda failure: FailedDecision.DO_NOT_COMMIT_AND_STOP,
-        )  # fmt: skip
-        expected = {(topic, p): next_offset[p] for p in range(PARTITIONS) if next_offset[p]}
+    expected = {(topic, p): next_offset[p] for p in range(PARTITIONS) if next_offset[p]}
+    with zk_chroot(services.zookeeper, "ordering") as zookeeper:
+        world = World(
+            zookeeper, services.kafka, topic, unique_name("group"), PARTITIONS, tmp_path / topic
+        )
+        try:
+            world.create_directive()
+            start_agent(
+                world, "solo", handler, config,
+                on_failure=lambda failure: FailedDecision.DO_NOT_COMMIT_AND_STOP,
+            )  # fmt: skip
 
-        def all_committed() -> bool:
-            found = read_committed(services.kafka, world.group, list(expected))
-            return all(found.get(tp, (-1, None))[0] == n for tp, n in expected.items())
+            def all_committed() -> bool:
+                found = read_committed(services.kafka, world.group, list(expected))
+                return all(found.get(tp, (-1, None))[0] == n for tp, n in expected.items())
 
-        wait_until(all_committed, lambda: f"not every record committed: {expected}")
-    finally:
-        world.close()
-        admin.delete(chroot, recursive=True)
-        admin.stop()
+            wait_until(all_committed, STEP_TIMEOUT_S, f"every record committed: {expected}")
+        finally:
+            world.close()
     return events, key_at
 
 
