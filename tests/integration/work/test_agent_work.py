@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -9,9 +10,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
+
 from tests.integration.work.committed import committed
 from tests.integration.work.kafka_support import produce, read_all
-from tests.support.agent_kit import REPO_ROOT, World
+from tests.support.agent_kit import REPO_ROOT, World, wait_until
 from tests.support.services import create_topic
 from turnout.agent import Agent
 from turnout.agent.dispatch import Record
@@ -252,3 +255,82 @@ def test_in_the_agent_a_batch_handler_gets_ordered_batches_and_a_failed_one_is_r
     assert len(failed) == 1 and failed[0] in done
     registry = agent.metrics.registry
     assert registry.get_sample_value("turnout_work_retries_total", {"topic": world.topic}) == 1
+
+
+#: Attempts past this fail (and are retried); the hung first attempt sleeps far longer.
+ATTEMPT_TIMEOUT_S = 1.0
+HUNG_S = 3.0
+
+
+class Concurrency:
+    """How many handler attempts ran at once, at most; which offsets succeeded, in order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.active = self.peak = 0
+        self.attempts: dict[int, int] = {}
+        self.succeeded: list[int] = []
+
+    def enter(self, offset: int) -> int:
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            self.attempts[offset] = self.attempts.get(offset, 0) + 1
+            return self.attempts[offset]
+
+    def leave(self, offset: int | None) -> None:
+        with self._lock:
+            self.active -= 1
+            if offset is not None:
+                self.succeeded.append(offset)
+
+
+@pytest.mark.parametrize("kind", ["coroutine", "thread"])
+def test_in_the_agent_handlers_run_concurrently_and_a_timed_out_attempt_is_retried(
+    the_world: World, kind: str
+) -> None:
+    world = the_world
+    world.create_directive()
+    total, hung = 40, 5
+    produce(world.kafka, world.topic, total)  # a key per record: all may run at once
+    seen = Concurrency()
+
+    async def coroutine_handler(record: Record) -> None:
+        attempt = seen.enter(record.offset)
+        try:
+            await asyncio.sleep(HUNG_S if (record.offset, attempt) == (hung, 1) else 0.05)
+        except asyncio.CancelledError:
+            seen.leave(None)  # the timeout cancelled it
+            raise
+        seen.leave(record.offset)
+
+    def thread_handler(record: Record) -> None:
+        attempt = seen.enter(record.offset)
+        if (record.offset, attempt) == (hung, 1):
+            time.sleep(HUNG_S)  # past the timeout: its late result is discarded
+            seen.leave(None)
+            return
+        time.sleep(0.05)
+        seen.leave(record.offset)
+
+    config = WorkConfig(
+        ordering=Ordering.KEY, workers=8, task_timeout=ATTEMPT_TIMEOUT_S, backoff=0.05
+    )
+    handler = coroutine_handler if kind == "coroutine" else thread_handler
+    agent = Agent(
+        world.config("solo"), handler, dispatcher_factory=work_manager_factory(config)
+    ).start()
+    world.agents["solo"] = agent
+    wait_until(
+        lambda: committed(world) == (total, ()), STEP_TIMEOUT_S, lambda: f"{committed(world)}"
+    )
+    # Every record succeeded exactly once; the hung one on its second attempt.
+    assert sorted(seen.succeeded) == list(range(total))
+    assert seen.attempts[hung] == 2
+    assert all(n == 1 for offset, n in seen.attempts.items() if offset != hung)
+    assert seen.peak >= 4, f"at most {seen.peak} attempts at once"
+    registry = agent.metrics.registry
+    labels = {"topic": world.topic}
+    assert registry.get_sample_value("turnout_work_failed_attempts_total", labels) == 1
+    assert registry.get_sample_value("turnout_work_retries_total", labels) == 1
+    assert agent.stop(15)
