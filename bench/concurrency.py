@@ -4,7 +4,7 @@ An I/O-bound handler (it waits 5 ms), 4 partitions, 64 workers, 1,000 distinct k
 ``key`` ordering (sequential per key, concurrent across keys) against ``partition``
 ordering (sequential per partition, so at most 4 handler calls at once). Both read the same
 pre-filled topic, each with its own group, through the tests' ``assign()`` consume loop
-(tests/integration/work/loop.py) with commits. Records per second from the first record
+(bench/assign_loop.py) with commits. Records per second from the first record
 handled to the last; ``ratio`` is key / partition.
 
 Services: ``--bootstrap`` (default ``TURNOUT_TEST_KAFKA`` or 127.0.0.1:9092).
@@ -26,7 +26,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from tests.integration.work.loop import AssignLoop
+from bench.assign_loop import AssignLoop
 from turnout.agent.dispatch import Record
 from turnout.agent.work import Ordering, WorkConfig, WorkManager
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "keys": KEYS,
         "handler_wait_ms": HANDLER_WAIT_S * 1000,
         "cpu_count": os.cpu_count(),
-        "loop": "assign() consume loop of tests/integration/work/loop.py",
+        "loop": "assign() consume loop of bench/assign_loop.py",
         "partition_mode_msgs_per_s": round(partition_mode, 1),
         "key_mode_msgs_per_s": round(key_mode, 1),
         "ratio": round(key_mode / partition_mode, 2),

@@ -51,6 +51,7 @@ from turnout.protocol import (
     Strategy,
 )
 from turnout.protocol.directives import DirectiveStore
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import ZkGateway, ZkNoNodeError
 
 INSTANCES = 8
@@ -61,7 +62,6 @@ LOAD_PER_S = 500
 #: A settle that takes longer than this is a failure of the run, not a slow sample.
 SETTLE_LIMIT_S = 30.0
 DEPLOYMENT = "bench"
-TP = tuple[str, int]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -89,8 +89,8 @@ class Ledger:
     """Who owns what, from the agents' claim/release callbacks (any thread)."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    owner: dict[TP, str] = field(default_factory=dict)
-    released_at: dict[TP, float] = field(default_factory=dict)
+    owner: dict[PartitionId, str] = field(default_factory=dict)
+    released_at: dict[PartitionId, float] = field(default_factory=dict)
     gaps: list[float] = field(default_factory=list)
     claims: int = 0
     changed: threading.Condition = field(init=False)
@@ -101,11 +101,11 @@ class Ledger:
     def observer(self, instance: str) -> _Observer:
         return _Observer(self, instance)
 
-    def snapshot(self) -> dict[TP, str]:
+    def snapshot(self) -> dict[PartitionId, str]:
         with self.lock:
             return dict(self.owner)
 
-    def reset(self, owners: dict[TP, str]) -> None:
+    def reset(self, owners: dict[PartitionId, str]) -> None:
         """Start over from ``owners`` (read from ZooKeeper), forgetting pending gaps."""
         with self.changed:
             self.owner = dict(owners)
@@ -123,7 +123,7 @@ class Ledger:
                     self.released_at[tp] = now
             self.changed.notify_all()
 
-    def wait(self, predicate: Callable[[dict[TP, str]], bool], timeout_s: float) -> float:
+    def wait(self, predicate: Callable[[dict[PartitionId, str]], bool], timeout_s: float) -> float:
         """Block until ``predicate(owners)``; the monotonic time it first held."""
         deadline = time.monotonic() + timeout_s
         with self.changed:
@@ -168,10 +168,10 @@ class _Observer:
         return None
 
 
-def settled(members: set[str], partitions: int) -> Callable[[dict[TP, str]], bool]:
+def settled(members: set[str], partitions: int) -> Callable[[dict[PartitionId, str]], bool]:
     """Every partition owned, by exactly ``members``, balanced to within one."""
 
-    def check(owners: dict[TP, str]) -> bool:
+    def check(owners: dict[PartitionId, str]) -> bool:
         if len(owners) != partitions or set(owners.values()) != members:
             return False
         counts = [list(owners.values()).count(m) for m in members]
@@ -292,9 +292,9 @@ class Bench:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
 
-    def zk_owners(self) -> dict[TP, str]:
+    def zk_owners(self) -> dict[PartitionId, str]:
         base = f"{DeploymentPaths('/turnout', DEPLOYMENT).owners}/{self.group}/{self.topic}"
-        found: dict[TP, str] = {}
+        found: dict[PartitionId, str] = {}
         for name in self.zk.children(base):
             try:
                 data, _ = self.zk.get(f"{base}/{name}")

@@ -63,13 +63,13 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from turnout.agent.dispatch import Record
-from turnout.agent.verify import CheckReport, EventLog, Processed, Produced, check, read_events
 from turnout.controlplane.app import create_app
 from turnout.controlplane.db import make_engine, make_sessionmaker, migrate
 from turnout.controlplane.security import Role
 from turnout.controlplane.services.tokens import create_token
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.devstack.process import free_port, stop_children
+from turnout.verify import CheckReport, EventLog, Processed, Produced, check, read_events
 from turnout.zk import ZkGateway
 
 PARTITIONS = 64
@@ -254,7 +254,7 @@ def _agent_child(args: argparse.Namespace) -> int:
     """A Turnout agent (the CLI's code path) with the verifying handler and event log."""
     from turnout.agent import logs
     from turnout.agent.cli import build_config, run_until_signalled
-    from turnout.agent.verify import make_verifying_handler
+    from turnout.verify import make_verifying_handler
 
     config = build_config(
         deployment=args.deployment,

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from turnout.agent.verify import Claimed, Processed, Released, read_events
+from turnout.verify import Claimed, Processed, Released, read_events
 
 WORST_SHOWN = 8
 

@@ -8,7 +8,7 @@ with commits; every consumer reads the same topic in the same run (each its own 
 - ``agent``: the real ``Agent`` (ZooKeeper ownership, fencing, commits with metadata) with
   the work manager plugged in through ``dispatcher_factory``, default ``WorkConfig``;
 - ``assign_loop`` (diagnostic, ``--only assign_loop``): the work manager driven by the
-  tests' plain ``assign()`` loop (tests/integration/work/loop.py).
+  tests' plain ``assign()`` loop (bench/assign_loop.py).
 
 Two handler shapes, the same no-op function on both sides: ``message`` (called per
 record; the raw loop's gets each ``Message``, the agent's each ``Record``) and ``batch``
@@ -42,7 +42,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from tests.integration.work.loop import AssignLoop
+from bench.assign_loop import AssignLoop
 from turnout.agent import Agent, AgentConfig
 from turnout.agent.kafka_source import POLL_BATCH
 from turnout.agent.work import Ordering, WorkConfig, WorkManager, work_manager_factory

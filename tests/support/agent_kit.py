@@ -22,15 +22,6 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from turnout.agent import Agent, AgentConfig
-from turnout.agent.dispatch import TP
-from turnout.agent.verify import (
-    CheckReport,
-    EventLog,
-    ProducedLog,
-    check,
-    make_verifying_handler,
-    read_history,
-)
 from turnout.protocol import (
     Binding,
     Colour,
@@ -41,6 +32,15 @@ from turnout.protocol import (
     Strategy,
 )
 from turnout.protocol.directives import DirectiveStore, VersionedDirective
+from turnout.protocol.partitions import PartitionId
+from turnout.verify import (
+    CheckReport,
+    EventLog,
+    ProducedLog,
+    check,
+    make_verifying_handler,
+    read_history,
+)
 from turnout.zk import ZkGateway, ZkNoNodeError
 
 DEPLOYMENT = "dep"
@@ -205,13 +205,13 @@ class World:
     def update_directive(self, **changes: object) -> VersionedDirective:
         return self.directives.update(lambda d: d.model_copy(update=changes))
 
-    def tp(self, partition: int) -> TP:
+    def tp(self, partition: int) -> PartitionId:
         return (self.topic, partition)
 
-    def owners(self) -> dict[TP, Ownership]:
+    def owners(self) -> dict[PartitionId, Ownership]:
         zk = self.admin()
         base = f"{self.paths.owners}/{self.group}/{self.topic}"
-        found: dict[TP, Ownership] = {}
+        found: dict[PartitionId, Ownership] = {}
         try:
             names = zk.children(base)
         except ZkNoNodeError:
@@ -222,7 +222,7 @@ class World:
                 found[(self.topic, int(name))] = Ownership.from_bytes(data)
         return found
 
-    def owner_map(self) -> dict[TP, str]:
+    def owner_map(self) -> dict[PartitionId, str]:
         return {tp: o.instance for tp, o in self.owners().items()}
 
     def balanced(self, members: set[str]) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from turnout.agent import logs
 from turnout.agent.cli import build_config, run_until_signalled
-from turnout.agent.verify import EventLog, make_verifying_handler
+from turnout.verify import EventLog, make_verifying_handler
 
 
 def main(argv: list[str]) -> int:

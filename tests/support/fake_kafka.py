@@ -15,19 +15,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from confluent_kafka import Message
 
-from turnout.agent.dispatch import TP
 from turnout.agent.kafka_source import KafkaSource
+from turnout.protocol.partitions import PartitionId
 
 #: (the committing consumer, offsets: tp -> (next offset, metadata)) of a commit about to
 #: be stored.
-CommitCheck = Callable[["FakeSource", Mapping[TP, tuple[int, str]]], None]
+CommitCheck = Callable[["FakeSource", Mapping[PartitionId, tuple[int, str]]], None]
 
 
 class FakeKafka:
     def __init__(self, partitions: Mapping[str, int]) -> None:
         self.partitions = dict(partitions)
         #: (group, tp) -> (next offset, metadata).
-        self.committed: dict[tuple[str, TP], tuple[int, str]] = {}
+        self.committed: dict[tuple[str, PartitionId], tuple[int, str]] = {}
         self.on_commit: CommitCheck = lambda source, offsets: None
 
     def source(self, instance: str, group: str) -> FakeSource:
@@ -39,25 +39,25 @@ class FakeSource(KafkaSource):
         self.group = group
         self.instance = instance
         self._kafka = kafka
-        self._assigned: set[TP] = set()
-        self._paused: set[TP] = set()
+        self._assigned: set[PartitionId] = set()
+        self._paused: set[PartitionId] = set()
         self.closed = False
 
-    def assign(self, starts: Sequence[tuple[TP, int]]) -> None:
+    def assign(self, starts: Sequence[tuple[PartitionId, int]]) -> None:
         """Added paused, as the real one: the agent resumes them."""
         tps = [tp for tp, _ in starts]
         self._assigned.update(tps)
         self._paused.update(tps)
 
-    def unassign(self, tps: Iterable[TP]) -> None:
+    def unassign(self, tps: Iterable[PartitionId]) -> None:
         for tp in tps:
             self._assigned.discard(tp)
             self._paused.discard(tp)
 
-    def set_paused(self, wanted: set[TP], seek: Mapping[TP, int]) -> None:
+    def set_paused(self, wanted: set[PartitionId], seek: Mapping[PartitionId, int]) -> None:
         self._paused = wanted & self._assigned
 
-    def pause(self, tps: Iterable[TP]) -> None:
+    def pause(self, tps: Iterable[PartitionId]) -> None:
         self._paused.update(tp for tp in tps if tp in self._assigned)
 
     def poll(self, timeout_s: float) -> list[Message]:
@@ -66,17 +66,19 @@ class FakeSource(KafkaSource):
     def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:
         return {topic: self._kafka.partitions.get(topic, 0) for topic in topics}
 
-    def watermarks(self, tp: TP) -> tuple[int, int]:
+    def watermarks(self, tp: PartitionId) -> tuple[int, int]:
         return 0, 0
 
-    def cached_high_watermark(self, tp: TP) -> int | None:
+    def cached_high_watermark(self, tp: PartitionId) -> int | None:
         return None
 
-    def committed(self, tps: Sequence[TP]) -> dict[TP, tuple[int, str | None] | None]:
+    def committed(
+        self, tps: Sequence[PartitionId]
+    ) -> dict[PartitionId, tuple[int, str | None] | None]:
         found = self._kafka.committed
         return {tp: found.get((self.group, tp)) for tp in tps}
 
-    def commit(self, offsets: Mapping[TP, tuple[int, str]]) -> None:
+    def commit(self, offsets: Mapping[PartitionId, tuple[int, str]]) -> None:
         self._kafka.on_commit(self, offsets)
         for tp, value in offsets.items():
             self._kafka.committed[(self.group, tp)] = value

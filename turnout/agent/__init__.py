@@ -1,5 +1,6 @@
 """The Turnout agent: the library embedded in a user's consumer process.
 
+from turnout.protocol.partitions import PartitionId
 from turnout.agent import Agent, AgentConfig
 
 config = AgentConfig(deployment="billing", colour="blue", instance="billing-1")
@@ -8,7 +9,7 @@ with Agent(config, handle):  # handle(record: Record) -> None
 """
 
 from turnout.agent.config import AgentConfig
-from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
+from turnout.agent.dispatch import CommitPoint, Dispatcher, Record
 from turnout.agent.observer import AgentObserver
 from turnout.agent.runtime import Agent, AgentState
 from turnout.agent.sequential import (
@@ -19,7 +20,6 @@ from turnout.agent.sequential import (
 )
 
 __all__ = [
-    "TP",
     "Agent",
     "AgentConfig",
     "AgentObserver",
@@ -29,6 +29,7 @@ __all__ = [
     "Dispatcher",
     "DispatcherFactory",
     "Handler",
+    "PartitionId",
     "Record",
     "SequentialDispatcher",
 ]

@@ -25,9 +25,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from turnout.agent.assignment import compute_assignment
-from turnout.agent.dispatch import TP
 from turnout.protocol import Colour, Directive, PartitionRef, PublishedAssignment, Strategy
+from turnout.protocol.assignment import compute_assignment
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import WatchCallback, ZkBadVersionError, ZkGateway, ZkNodeExistsError, ZkNoNodeError
 
 #: Compare-and-set rounds per attempt; more than a couple means views still differ and
@@ -49,13 +49,13 @@ class View:
     def order_key(self) -> tuple[int, int, int]:
         return (self.directive.epoch, self.members_version, sum(self.partitions.values()))
 
-    def all_partitions(self) -> list[TP]:
+    def all_partitions(self) -> list[PartitionId]:
         return [(t, p) for t, n in sorted(self.partitions.items()) for p in range(n)]
 
-    def pins(self) -> dict[TP, str]:
+    def pins(self) -> dict[PartitionId, str]:
         if not self.use_pins:
             return {}
-        out: dict[TP, str] = {}
+        out: dict[PartitionId, str] = {}
         for key, instance in self.directive.pins.items():
             ref = PartitionRef.parse(key)
             out[(ref.topic, ref.partition)] = instance
@@ -81,16 +81,16 @@ class StaleView(Exception):
     """The published assignment was computed from a newer view than ours."""
 
 
-def _key(tp: TP) -> str:
+def _key(tp: PartitionId) -> str:
     return f"{tp[0]}/{tp[1]}"
 
 
-def _tp(key: str) -> TP:
+def _tp(key: str) -> PartitionId:
     ref = PartitionRef.parse(key)
     return (ref.topic, ref.partition)
 
 
-def owners_of(record: PublishedAssignment) -> dict[TP, str]:
+def owners_of(record: PublishedAssignment) -> dict[PartitionId, str]:
     return {_tp(k): v for k, v in record.owners.items()}
 
 

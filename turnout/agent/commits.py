@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.dispatch import CommitPoint
+from turnout.protocol.partitions import PartitionId
 
 
 @dataclass
@@ -30,21 +31,21 @@ class CommitBatcher:
         self._interval_s = interval_s
         self._every = every
         self._clock = clock
-        self._tracks: dict[TP, _Track] = {}
+        self._tracks: dict[PartitionId, _Track] = {}
 
-    def track(self, tp: TP, baseline: int) -> None:
+    def track(self, tp: PartitionId, baseline: int) -> None:
         """Start tracking ``tp``: ``baseline`` is its stored next offset (or, if none is
         stored, the offset consumption starts at)."""
         self._tracks[tp] = _Track(baseline)
 
-    def forget(self, tp: TP) -> None:
+    def forget(self, tp: PartitionId) -> None:
         self._tracks.pop(tp, None)
 
-    def committed(self, tp: TP) -> int | None:
+    def committed(self, tp: PartitionId) -> int | None:
         track = self._tracks.get(tp)
         return track.committed if track else None
 
-    def due(self, tp: TP, point: CommitPoint | None) -> bool:
+    def due(self, tp: PartitionId, point: CommitPoint | None) -> bool:
         """Whether ``point`` should be committed now: it is ahead of the stored commit
         and either ``every`` offsets ahead, or pending for ``interval_s``, or an earlier
         attempt failed (retry at once: the failure delays, never drops, a commit)."""
@@ -64,13 +65,13 @@ class CommitBatcher:
             or now - track.pending_since >= self._interval_s
         )
 
-    def ahead(self, tp: TP, point: CommitPoint | None) -> bool:
+    def ahead(self, tp: PartitionId, point: CommitPoint | None) -> bool:
         """Whether ``point`` is past the stored commit (worth taking along in a commit that
         is due for another partition)."""
         track = self._tracks.get(tp)
         return track is not None and point is not None and point.next_offset > track.committed
 
-    def succeeded(self, tp: TP, point: CommitPoint) -> None:
+    def succeeded(self, tp: PartitionId, point: CommitPoint) -> None:
         track = self._tracks.get(tp)
         if track is None:
             return
@@ -78,11 +79,11 @@ class CommitBatcher:
         track.pending_since = None
         track.failures = 0
 
-    def failed(self, tp: TP) -> None:
+    def failed(self, tp: PartitionId) -> None:
         track = self._tracks.get(tp)
         if track is not None:
             track.failures += 1
 
-    def failures(self, tp: TP) -> int:
+    def failures(self, tp: PartitionId) -> int:
         track = self._tracks.get(tp)
         return track.failures if track else 0

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
-from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offsets import Claim, OffsetStore, StaleCommitError
+from turnout.protocol.partitions import PartitionId
 
 #: Attempts of one commit call within an agent step (then the next step tries again):
 #: three tries ride out a group-coordinator move without stalling the loop for long.
@@ -29,16 +30,16 @@ class LeaseExpired(Exception):
 
 @dataclass
 class CommitOutcome:
-    committed: dict[TP, CommitPoint] = field(default_factory=dict)
+    committed: dict[PartitionId, CommitPoint] = field(default_factory=dict)
     #: The store refused: the partition is no longer ours (do not retry).
-    stale: dict[TP, Exception] = field(default_factory=dict)
+    stale: dict[PartitionId, Exception] = field(default_factory=dict)
     #: Still failing after every attempt (outcome unknown or refused for now).
-    failed: dict[TP, Exception] = field(default_factory=dict)
+    failed: dict[PartitionId, Exception] = field(default_factory=dict)
 
 
 def commit_points(
     store: OffsetStore,
-    points: Mapping[TP, tuple[Claim, CommitPoint]],
+    points: Mapping[PartitionId, tuple[Claim, CommitPoint]],
     *,
     lease_valid: Callable[[], bool],
     observe_latency: Callable[[float], None],
@@ -47,7 +48,7 @@ def commit_points(
     outcome = CommitOutcome()
     pending = dict(points)
 
-    def attempt() -> dict[TP, Exception]:
+    def attempt() -> dict[PartitionId, Exception]:
         nonlocal pending
         if not lease_valid():
             return dict.fromkeys(pending, LeaseExpired("lease expired; commit refused"))

@@ -37,7 +37,7 @@ from turnout.agent.busy import BusyOwners
 from turnout.agent.commits import CommitBatcher
 from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
-from turnout.agent.dispatch import TP, Dispatcher, FetchingDispatcher, RecordRun
+from turnout.agent.dispatch import Dispatcher, FetchingDispatcher, RecordRun
 from turnout.agent.environment import AgentEnvironment
 from turnout.agent.holding import Holding
 from turnout.agent.kafka_source import KafkaSource
@@ -54,6 +54,7 @@ from turnout.agent.offsets import (
 )
 from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
 from turnout.protocol import DeploymentPaths, Ownership
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import (
     WatchEvent,
     ZkBadVersionError,
@@ -104,7 +105,9 @@ def partition_runs(messages: list[Message]) -> Iterator[tuple[int, list[Message]
         start = stop
 
 
-def run_from(messages: list[Message], next_fetch: int, tp: TP, epoch: int) -> RecordRun | None:
+def run_from(
+    messages: list[Message], next_fetch: int, tp: PartitionId, epoch: int
+) -> RecordRun | None:
     """The records of a run of ``tp``'s messages (ascending offsets) past ``next_fetch``
     (what was routed before: a seek may fetch some again); None if nothing is new."""
     first: int = messages[0].offset()  # type: ignore[assignment]
@@ -184,9 +187,9 @@ class DataPath:
         self.source: KafkaSource | None = None
         self.store: OffsetStore | None = None
         self.dispatcher: Dispatcher | None = None
-        self.held: dict[TP, Holding] = {}
+        self.held: dict[PartitionId, Holding] = {}
         #: Partitions whose records may start now (owned, claimed, not releasing/paused).
-        self.active: frozenset[TP] = frozenset()
+        self.active: frozenset[PartitionId] = frozenset()
         #: When the lag gauge last got high watermarks (``pump``).
         self._lag_fed_at = 0.0
         self._commit_checked_at = 0.0
@@ -240,7 +243,7 @@ class DataPath:
 
     # ---- the gate -----------------------------------------------------------------------
 
-    def refresh_active(self, desired: Set[TP], paused: bool) -> None:
+    def refresh_active(self, desired: Set[PartitionId], paused: bool) -> None:
         """Open the gate for held partitions that are desired, claimed and not paused."""
         self.active = frozenset(
             tp
@@ -274,7 +277,11 @@ class DataPath:
     # ---- claim, re-stamp, release, drop -------------------------------------------------
 
     def claim_many(
-        self, tps: list[TP], group: str, epoch: int, desired_since: Mapping[TP, float]
+        self,
+        tps: list[PartitionId],
+        group: str,
+        epoch: int,
+        desired_since: Mapping[PartitionId, float],
     ) -> None:
         """Create the owner nodes we can, read all their offsets in one go, start them."""
         claims = self._create_owners(tps, group, epoch)
@@ -296,7 +303,7 @@ class DataPath:
             self._host.mark_dirty()
             return
         now = self._clock()
-        assign: list[tuple[TP, int]] = []
+        assign: list[tuple[PartitionId, int]] = []
         for claim in claims:
             tp = claim.tp
             start, skip, blocked = starts[tp]
@@ -340,7 +347,7 @@ class DataPath:
             epoch=epoch,
         ).to_bytes()
 
-    def _create_owners(self, tps: list[TP], group: str, epoch: int) -> list[Claim]:
+    def _create_owners(self, tps: list[PartitionId], group: str, epoch: int) -> list[Claim]:
         """Create the owner nodes of ``tps``; the claims made. A partition another
         session holds is skipped, and not asked about again until its deletion fires
         the watch set here (``BusyOwners``)."""
@@ -384,7 +391,7 @@ class DataPath:
         self._busy.reset()
 
     def _start_position(
-        self, tp: TP, committed: Committed | None
+        self, tp: PartitionId, committed: Committed | None
     ) -> tuple[int, frozenset[int], str | None]:
         assert self.source is not None
         if committed is not None:
@@ -396,7 +403,7 @@ class DataPath:
         low, high = self.source.watermarks(tp)
         return (low if policy == "earliest" else high), frozenset(), None
 
-    def restamp(self, tp: TP, epoch: int) -> None:
+    def restamp(self, tp: PartitionId, epoch: int) -> None:
         """Rewrite a kept partition's owner node with the new epoch."""
         zk = self._host.zk
         assert zk is not None
@@ -411,7 +418,7 @@ class DataPath:
             return
         held.claim = replace(held.claim, owner_version=stat.version, epoch=epoch)
 
-    def release_many(self, tps: list[TP], deadline: float, *, force: bool = False) -> None:
+    def release_many(self, tps: list[PartitionId], deadline: float, *, force: bool = False) -> None:
         """Drain, commit (one call for all), then delete the owner nodes. A partition
         whose final commit failed keeps its node and is retried at the next reconcile,
         unless ``force`` (shutdown), which releases it anyway and says so."""
@@ -429,14 +436,14 @@ class DataPath:
                 if point is not None:
                     held.latest = point
 
-        def ahead(tp: TP) -> bool:
+        def ahead(tp: PartitionId) -> bool:
             latest = self.held[tp].latest
             return latest is not None and latest.next_offset > (self._batcher.committed(tp) or 0)
 
         pending = {tp: self.held[tp] for tp in tps if ahead(tp)}
         if pending:
             self.commit(pending)
-        releasing: list[tuple[TP, Holding]] = []
+        releasing: list[tuple[PartitionId, Holding]] = []
         for tp in tps:
             held_now = self.held.get(tp)
             if held_now is None:
@@ -460,7 +467,7 @@ class DataPath:
         outcomes = delete_owner_nodes(
             zk, [(h.claim.owner_path, h.claim.owner_version) for _, h in releasing]
         )
-        released: list[TP] = []
+        released: list[PartitionId] = []
         unexpected: ZkError | None = None
         for tp, held_now in releasing:
             error = outcomes[held_now.claim.owner_path]
@@ -490,7 +497,7 @@ class DataPath:
         if unexpected is not None:
             raise unexpected  # the step's error handling (node kept: retried, swept)
 
-    def _lose(self, tp: TP) -> None:
+    def _lose(self, tp: PartitionId) -> None:
         """Drop a partition found no longer ours while held (a commit refused, a re-stamp
         failed). Its owner node can still be this session's (the refusal came from the
         offset node, or the node changed through a write of ours whose reply was lost),
@@ -502,16 +509,16 @@ class DataPath:
         self._host.request_sweep()
         self._host.mark_dirty()
 
-    def drop(self, tp: TP) -> None:
+    def drop(self, tp: PartitionId) -> None:
         """Forget a partition without committing (ownership already lost)."""
         if self.dispatcher is not None and not self.held[tp].closed:
             self.dispatcher.close_partition(tp, 0.0)
         self._forget(tp)
 
-    def _forget(self, tp: TP) -> None:
+    def _forget(self, tp: PartitionId) -> None:
         self._forget_many([tp])
 
-    def _forget_many(self, tps: list[TP]) -> None:
+    def _forget_many(self, tps: list[PartitionId]) -> None:
         if not tps:
             return
         for tp in tps:
@@ -590,7 +597,7 @@ class DataPath:
             for partition, run in partition_runs(messages):
                 self._route((topic, partition), run)
 
-    def _route(self, tp: TP, messages: list[Message]) -> None:
+    def _route(self, tp: PartitionId, messages: list[Message]) -> None:
         """Submit a run of ``tp``'s messages (ascending offsets) as one ``submit_run``."""
         assert self.dispatcher is not None
         held = self.held.get(tp)
@@ -626,8 +633,8 @@ class DataPath:
             return
         self._commit_checked_at = now
         self.update_pauses()
-        due: dict[TP, Holding] = {}
-        ahead: dict[TP, Holding] = {}
+        due: dict[PartitionId, Holding] = {}
+        ahead: dict[PartitionId, Holding] = {}
         for tp, held in self.held.items():
             if held.closed or held.blocked:
                 continue
@@ -644,7 +651,7 @@ class DataPath:
             due.update(ahead)
             self.commit(due)
 
-    def commit(self, held: dict[TP, Holding]) -> bool:
+    def commit(self, held: dict[PartitionId, Holding]) -> bool:
         """Commit the latest points of ``held``; True if all succeeded. Refused without a
         valid lease; a partition the store says is no longer ours is dropped."""
         assert self.store is not None

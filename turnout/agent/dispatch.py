@@ -26,9 +26,7 @@ from typing import Protocol, overload, runtime_checkable
 
 from confluent_kafka import Message
 
-#: (topic, partition): a plain tuple, because this is on the per-record hot path.
-TP = tuple[str, int]
-
+from turnout.protocol.partitions import PartitionId
 
 Headers = tuple[tuple[str, bytes | None], ...]
 
@@ -112,7 +110,7 @@ class Record:
         return self._headers if message is None else _normalise_headers(message.headers())
 
     @property
-    def tp(self) -> TP:
+    def tp(self) -> PartitionId:
         return (self.topic, self.partition)
 
     def _fields(self) -> tuple[object, ...]:
@@ -285,7 +283,7 @@ class RecordRun(Sequence[Record]):
         return self._backing.partition
 
     @property
-    def tp(self) -> TP:
+    def tp(self) -> PartitionId:
         return (self._backing.topic, self._backing.partition)
 
     @property
@@ -409,25 +407,25 @@ class CommitPoint:
 
 
 class Dispatcher(Protocol):
-    def open_partition(self, tp: TP, next_offset: int, skip: frozenset[int]) -> None:
+    def open_partition(self, tp: PartitionId, next_offset: int, skip: frozenset[int]) -> None:
         """Start taking ``tp``'s records from ``next_offset``; offsets in ``skip`` were
         completed by a predecessor and complete without running the handler."""
 
     def submit(self, record: Record) -> None:
         """Accept a fetched record of an open partition. Never blocks."""
 
-    def submit_run(self, tp: TP, records: Sequence[Record]) -> None:
+    def submit_run(self, tp: PartitionId, records: Sequence[Record]) -> None:
         """``submit`` each of ``records`` (all of ``tp``, in ascending offsets, each past
         the ones submitted before): the consume loop's path, so that locking, counting and
         waking a worker cost once per run of a partition rather than once per record.
         The consume loop passes a ``RecordRun``, whose records are built only when read.
         The dispatcher owns the sequence from now on."""
 
-    def set_high_watermark(self, tp: TP, high_watermark: int) -> None:
+    def set_high_watermark(self, tp: PartitionId, high_watermark: int) -> None:
         """The partition's high watermark as last fetched, for the lag gauge (a dispatcher
         without one ignores it)."""
 
-    def wants_more(self, tp: TP) -> bool:
+    def wants_more(self, tp: PartitionId) -> bool:
         """False while ``tp`` may not take more records (at its own in-flight bound, or the
         dispatcher stopped): the loop pauses the partition's fetch."""
 
@@ -440,10 +438,10 @@ class Dispatcher(Protocol):
     def wait_for_room(self, timeout_s: float) -> None:
         """Block until ``has_room()`` may be True again, or ``timeout_s`` passed."""
 
-    def commit_point(self, tp: TP) -> CommitPoint | None:
+    def commit_point(self, tp: PartitionId) -> CommitPoint | None:
         """Where ``tp`` may be committed now; None if nothing new is complete."""
 
-    def close_partition(self, tp: TP, timeout_s: float) -> CommitPoint | None:
+    def close_partition(self, tp: PartitionId, timeout_s: float) -> CommitPoint | None:
         """Stop ``tp``, wait at most ``timeout_s`` for in-flight work, return the final point."""
 
     def stop_reason(self) -> str | None:

@@ -29,7 +29,7 @@ from confluent_kafka import (
 )
 from confluent_kafka import TopicPartition as KafkaTP
 
-from turnout.agent.dispatch import TP
+from turnout.protocol.partitions import PartitionId
 
 #: Kafka metadata and offset look-ups answer in milliseconds on a healthy cluster; this
 #: bounds how long the agent's loop may stall when a broker is unreachable.
@@ -142,13 +142,13 @@ class KafkaSource:
             }
         )
         self._turns = CallTurns()
-        self._paused: set[TP] = set()
-        self._assigned: set[TP] = set()
+        self._paused: set[PartitionId] = set()
+        self._assigned: set[PartitionId] = set()
         self._topic_count = 0
 
     # ---- assignment -------------------------------------------------------------------
 
-    def assign(self, starts: Sequence[tuple[TP, int]]) -> None:
+    def assign(self, starts: Sequence[tuple[PartitionId, int]]) -> None:
         """Add partitions at the given offsets, paused (the agent resumes them)."""
         if not starts:
             return
@@ -160,7 +160,7 @@ class KafkaSource:
             self._paused.difference_update(tps)
             self._pause(tps)
 
-    def unassign(self, tps: Iterable[TP]) -> None:
+    def unassign(self, tps: Iterable[PartitionId]) -> None:
         gone = [tp for tp in tps if tp in self._assigned]
         if not gone:
             return
@@ -182,10 +182,10 @@ class KafkaSource:
         return self._topic_count
 
     @property
-    def paused(self) -> frozenset[TP]:
+    def paused(self) -> frozenset[PartitionId]:
         return frozenset(self._paused)
 
-    def set_paused(self, wanted: set[TP], seek: Mapping[TP, int]) -> None:
+    def set_paused(self, wanted: set[PartitionId], seek: Mapping[PartitionId, int]) -> None:
         """Pause exactly ``wanted`` among the assigned partitions; a partition resumed
         with an entry in ``seek`` is then moved to that offset.
 
@@ -212,7 +212,7 @@ class KafkaSource:
                         self._consumer.seek(KafkaTP(tp[0], tp[1], seek[tp]))
                 self._wake_fetchers(to_resume)
 
-    def _wake_fetchers(self, tps: Iterable[TP]) -> None:
+    def _wake_fetchers(self, tps: Iterable[PartitionId]) -> None:
         """Send the leaders of ``tps`` a request (a ListOffsets for the log end) whose
         answer nobody waits for: its arrival on a broker thread's queue wakes the thread,
         which then sees the resumed partitions and fetches at once."""
@@ -223,11 +223,11 @@ class KafkaSource:
                 [KafkaTP(t, p, OFFSET_END) for t, p in tps], timeout=WAKE_REQUEST_WAIT_S
             )
 
-    def pause(self, tps: Iterable[TP]) -> None:
+    def pause(self, tps: Iterable[PartitionId]) -> None:
         with self._turns.agent():
             self._pause(tps)
 
-    def _pause(self, tps: Iterable[TP]) -> None:
+    def _pause(self, tps: Iterable[PartitionId]) -> None:
         todo = [tp for tp in tps if tp in self._assigned]
         if todo:
             self._consumer.pause([KafkaTP(t, p) for t, p in todo])
@@ -272,14 +272,14 @@ class KafkaSource:
             counts[topic] = 0 if found is None or found.error else len(found.partitions)
         return counts
 
-    def watermarks(self, tp: TP) -> tuple[int, int]:
+    def watermarks(self, tp: PartitionId) -> tuple[int, int]:
         with self._turns.agent():
             low, high = self._consumer.get_watermark_offsets(
                 KafkaTP(tp[0], tp[1]), timeout=KAFKA_REQUEST_TIMEOUT_S
             )
         return int(low), int(high)
 
-    def cached_high_watermark(self, tp: TP) -> int | None:
+    def cached_high_watermark(self, tp: PartitionId) -> int | None:
         """The partition's high watermark from its last fetch response (librdkafka keeps
         it with every fetch; no request is made); None before the first fetch."""
         with self._turns.agent():
@@ -288,13 +288,15 @@ class KafkaSource:
 
     # ---- Kafka group offsets ------------------------------------------------------------
 
-    def committed(self, tps: Sequence[TP]) -> dict[TP, tuple[int, str | None] | None]:
+    def committed(
+        self, tps: Sequence[PartitionId]
+    ) -> dict[PartitionId, tuple[int, str | None] | None]:
         """Committed (next offset, metadata) per partition, None where none is stored;
         one request for all."""
         found = self._offsets.committed(
             [KafkaTP(t, p) for t, p in tps], timeout=KAFKA_REQUEST_TIMEOUT_S
         )
-        out: dict[TP, tuple[int, str | None] | None] = {}
+        out: dict[PartitionId, tuple[int, str | None] | None] = {}
         for part in found:
             if part.error is not None:
                 raise KafkaException(part.error)
@@ -312,7 +314,7 @@ class KafkaSource:
             raise KafkaException(f"no committed-offset answer for {sorted(missing)}")
         return out
 
-    def commit(self, offsets: Mapping[TP, tuple[int, str]]) -> None:
+    def commit(self, offsets: Mapping[PartitionId, tuple[int, str]]) -> None:
         """Commit synchronously; raises on any partition's failure."""
         parts = [
             KafkaTP(t, p, offset, metadata=metadata)

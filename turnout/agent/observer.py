@@ -5,7 +5,7 @@ checkable: ``claimed`` after the owner node exists and before the first record i
 fetched; ``released`` after the final commit and before the owner node is deleted;
 ``committed`` after a commit succeeded; ``fenced`` when the agent stops processing and
 committing everything. Keep them fast: they run inside the rebalance.
-``turnout.agent.verify.InstanceEventLog`` implements this protocol.
+``turnout.verify.InstanceEventLog`` implements this protocol.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ from prometheus_client import start_http_server
 from turnout.agent.agreement import StaleView, View, agree, members_of_colour, owners_of
 from turnout.agent.config import AgentConfig
 from turnout.agent.datapath import POLL_TIMEOUT_S, DataPath
-from turnout.agent.dispatch import TP, Dispatcher
+from turnout.agent.dispatch import Dispatcher
 from turnout.agent.environment import AgentEnvironment
 from turnout.agent.holding import Holding
 from turnout.agent.lease import Lease, LeaseState, heartbeat_interval
@@ -95,6 +95,7 @@ from turnout.protocol import (
     PublishedAssignment,
 )
 from turnout.protocol.models import utc_now
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import (
     ConnectionState,
     WatchEvent,
@@ -203,8 +204,8 @@ class Agent:
         )
         self._directive: Directive | None = None
         self._binding: Binding | None = None
-        self._desired: set[TP] = set()
-        self._desired_since: dict[TP, float] = {}
+        self._desired: set[PartitionId] = set()
+        self._desired_since: dict[PartitionId, float] = {}
         self._partitions: dict[str, int] = {}
         #: The last reconcile's read of ZooKeeper (spares re-reading registrations).
         self._last_snapshot: Snapshot | None = None
@@ -318,7 +319,7 @@ class Agent:
         with self._snapshot_lock:
             return self._snapshot
 
-    def owned(self) -> frozenset[TP]:
+    def owned(self) -> frozenset[PartitionId]:
         return frozenset((p.topic, p.partition) for p in self.status().owned)
 
     def wait_for(self, predicate: Callable[[Agent], bool], timeout: float) -> bool:
@@ -368,7 +369,7 @@ class Agent:
 
     # ---- the gate (dispatcher workers' threads) -----------------------------------------
 
-    def _may_start(self, tp: TP) -> bool:
+    def _may_start(self, tp: PartitionId) -> bool:
         return tp in self._data.active and self._lease.valid()
 
     # ---- the data path's state under its former names -----------------------------------
@@ -376,15 +377,15 @@ class Agent:
     # on the agent directly; they are views of ``self._data``, not copies.
 
     @property
-    def _held(self) -> dict[TP, Holding]:
+    def _held(self) -> dict[PartitionId, Holding]:
         return self._data.held
 
     @property
-    def _active(self) -> frozenset[TP]:
+    def _active(self) -> frozenset[PartitionId]:
         return self._data.active
 
     @_active.setter
-    def _active(self, active: frozenset[TP]) -> None:
+    def _active(self, active: frozenset[PartitionId]) -> None:
         self._data.active = active
 
     @property
@@ -403,7 +404,7 @@ class Agent:
     def _dispatcher(self, dispatcher: Dispatcher | None) -> None:
         self._data.dispatcher = dispatcher
 
-    def _commit(self, held: dict[TP, Holding]) -> bool:
+    def _commit(self, held: dict[PartitionId, Holding]) -> bool:
         return self._data.commit(held)
 
     # ---- agent thread -------------------------------------------------------------------
@@ -719,7 +720,7 @@ class Agent:
             self._error(f"reconcile interrupted: {exc}")
             self._mark_dirty()
 
-    def _desired_partitions(self) -> set[TP] | None:
+    def _desired_partitions(self) -> set[PartitionId] | None:
         """What this instance should own now; None if no agreement yet (retry)."""
         zk = self._zk
         assert zk is not None
@@ -834,7 +835,7 @@ class Agent:
         self._partitions = counts
         return counts
 
-    def _apply(self, desired: set[TP]) -> None:
+    def _apply(self, desired: set[PartitionId]) -> None:
         """Release what we hold but should not, re-stamp what we keep, claim the rest."""
         now = self._clock()
         epoch = self._epoch()

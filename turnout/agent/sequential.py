@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, Record
+from turnout.agent.dispatch import CommitPoint, Dispatcher, Record
 from turnout.agent.metrics import AgentMetrics
+from turnout.protocol.partitions import PartitionId
 
 #: Records queued per partition before ``wants_more`` says no and the agent pauses the
 #: fetch: enough to hide a fetch round trip, small enough to drop cheaply on release.
@@ -50,7 +51,7 @@ class DispatchContext:
     handler: Handler
     #: The agent's gate: False while the partition may not be processed (not owned at
     #: its epoch, fenced, paused, releasing). Ask before starting each record (or batch).
-    may_start: Callable[[TP], bool]
+    may_start: Callable[[PartitionId], bool]
     instance: str
     metrics: AgentMetrics
 
@@ -59,7 +60,7 @@ DispatcherFactory = Callable[[DispatchContext], Dispatcher]
 
 
 class _Lane:
-    def __init__(self, tp: TP, next_offset: int, skip: frozenset[int]) -> None:
+    def __init__(self, tp: PartitionId, next_offset: int, skip: frozenset[int]) -> None:
         self.tp = tp
         self.queue: collections.deque[Record] = collections.deque()
         self.next_offset = next_offset
@@ -81,14 +82,14 @@ class _Lane:
 class SequentialDispatcher:
     def __init__(self, context: DispatchContext) -> None:
         self._ctx = context
-        self._lanes: dict[TP, _Lane] = {}
+        self._lanes: dict[PartitionId, _Lane] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def factory(cls, context: DispatchContext) -> SequentialDispatcher:
         return cls(context)
 
-    def open_partition(self, tp: TP, next_offset: int, skip: frozenset[int]) -> None:
+    def open_partition(self, tp: PartitionId, next_offset: int, skip: frozenset[int]) -> None:
         lane = _Lane(tp, next_offset, skip)
         lane.thread = threading.Thread(
             target=self._work, args=(lane,), name=f"turnout-lane-{tp[0]}-{tp[1]}", daemon=True
@@ -108,7 +109,7 @@ class SequentialDispatcher:
             lane.queue.append(record)
             lane.cond.notify()
 
-    def submit_run(self, tp: TP, records: Sequence[Record]) -> None:
+    def submit_run(self, tp: PartitionId, records: Sequence[Record]) -> None:
         lane = self._lanes.get(tp)
         if lane is None or lane.closing:
             return
@@ -116,7 +117,7 @@ class SequentialDispatcher:
             lane.queue.extend(records)
             lane.cond.notify()
 
-    def set_high_watermark(self, tp: TP, high_watermark: int) -> None:
+    def set_high_watermark(self, tp: PartitionId, high_watermark: int) -> None:
         # No lag gauge here: the sequential dispatcher keeps no per-partition metrics.
         del tp, high_watermark
 
@@ -126,11 +127,11 @@ class SequentialDispatcher:
     def wait_for_room(self, timeout_s: float) -> None:
         return None  # never full
 
-    def wants_more(self, tp: TP) -> bool:
+    def wants_more(self, tp: PartitionId) -> bool:
         lane = self._lanes.get(tp)
         return lane is not None and len(lane.queue) < MAX_QUEUED_PER_PARTITION
 
-    def commit_point(self, tp: TP) -> CommitPoint | None:
+    def commit_point(self, tp: PartitionId) -> CommitPoint | None:
         lane = self._lanes.get(tp)
         if lane is None:
             return None
@@ -140,7 +141,7 @@ class SequentialDispatcher:
             lane.reported = lane.next_offset
             return lane.point()
 
-    def close_partition(self, tp: TP, timeout_s: float) -> CommitPoint | None:
+    def close_partition(self, tp: PartitionId, timeout_s: float) -> CommitPoint | None:
         with self._lock:
             lane = self._lanes.pop(tp, None)
         if lane is None:

@@ -14,8 +14,8 @@ from collections.abc import Collection, Container, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from turnout.agent.dispatch import TP
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, InstanceRegistration
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import (
     CreateOp,
     DeleteOp,
@@ -229,11 +229,11 @@ def sweep_owner_nodes(
     paths: DeploymentPaths,
     binding: Binding,
     ours: Container[int],
-    held: Collection[TP],
-) -> list[TP]:
+    held: Collection[PartitionId],
+) -> list[PartitionId]:
     """Delete owner nodes of ``binding`` whose session is ours but which we do not hold
     (creates whose reply was lost, leftovers of a lost session); the partitions swept."""
-    swept: list[TP] = []
+    swept: list[PartitionId] = []
     for topic in binding.topics:
         base = f"{paths.owners}/{binding.group}/{topic}"
         try:

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from turnout.controlplane.coordination import apply_directive
 from turnout.controlplane.errors import NotFoundError
-from turnout.controlplane.kafka_admin import TP, KafkaDownError
+from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.models import Deployment
 from turnout.controlplane.runtime import Runtime
 from turnout.controlplane.services.deployments import (
@@ -44,6 +44,7 @@ from turnout.controlplane.services.livestate import sample_lag
 from turnout.controlplane.services.switches import advance_switch, in_flight_ids
 from turnout.controlplane.zklinks import ZkDownError
 from turnout.protocol.directives import DirectiveConflictError
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import ZkError, ZkNoNodeError
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class BackgroundWorker:
         self._stop = threading.Event()
         self._election = Election(runtime)
         self._thread = threading.Thread(target=self._run, name="controlplane-worker", daemon=True)
-        self._partitions: dict[int, tuple[float, list[TP] | None]] = {}
+        self._partitions: dict[int, tuple[float, list[PartitionId] | None]] = {}
         self._last_reconcile = 0.0
         self._last_sample = 0.0
         self.leading = False
@@ -136,13 +137,13 @@ class BackgroundWorker:
             self._runtime.metrics.background_errors.labels(task).inc()
             log.exception("background task %s failed; retrying next turn", task)
 
-    def _live_partitions(self, deployment: Deployment) -> list[TP] | None:
+    def _live_partitions(self, deployment: Deployment) -> list[PartitionId] | None:
         now = time.monotonic()
         cached = self._partitions.get(deployment.id)
         if cached is not None and now - cached[0] < PARTITIONS_CACHE_S and cached[1]:
             return cached[1]
         try:
-            found: list[TP] | None = self._runtime.kafka.partitions(
+            found: list[PartitionId] | None = self._runtime.kafka.partitions(
                 deployment.cluster.kafka_bootstrap, deployment.live["topics"]
             )
         except KafkaDownError as exc:

@@ -27,6 +27,7 @@ from turnout.protocol import (
 )
 from turnout.protocol.directives import DirectiveConflictError, DirectiveStore, VersionedDirective
 from turnout.protocol.models import AbsentPinPolicy, Strategy
+from turnout.protocol.partitions import partition_key
 from turnout.zk import (
     ZkError,
     ZkGateway,
@@ -286,7 +287,11 @@ def read_owners(gateway: ZkGateway, paths: DeploymentPaths, group: str) -> dict[
     keys: list[str] = []
     for topic in topics:
         try:
-            keys.extend(f"{topic}/{partition}" for partition in gateway.children(f"{base}/{topic}"))
+            keys.extend(
+                partition_key(topic, int(p))
+                for p in gateway.children(f"{base}/{topic}")
+                if p.isdigit()
+            )
         except ZkNoNodeError:
             continue
     found = gateway.get_many([f"{base}/{key}" for key in keys])

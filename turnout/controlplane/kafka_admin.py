@@ -22,6 +22,8 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._listoffsets import OffsetSpec
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
+from turnout.protocol.partitions import PartitionId
+
 #: Loopback admin requests take milliseconds; a live-state page must not hang longer
 #: than this on a broker that is down.
 REQUEST_TIMEOUT_S = 5.0
@@ -47,9 +49,6 @@ def coordinator_busy(exc: BaseException) -> bool:
     return isinstance(error, KafkaError) and error.code() in _COORDINATOR_BUSY
 
 
-TP = tuple[str, int]
-
-
 class KafkaDownError(Exception):
     """Kafka did not answer (or refused); the message says why."""
 
@@ -60,10 +59,6 @@ def _latest() -> Any:
 
 def _earliest() -> Any:
     return OffsetSpec.earliest()  # type: ignore[no-untyped-call]
-
-
-def tp_key(tp: TP) -> str:
-    return f"{tp[0]}/{tp[1]}"
 
 
 class KafkaAdmin:
@@ -88,13 +83,13 @@ class KafkaAdmin:
                 self._clients[bootstrap] = client
             return client
 
-    def partitions(self, bootstrap: str, topics: Iterable[str]) -> list[TP]:
+    def partitions(self, bootstrap: str, topics: Iterable[str]) -> list[PartitionId]:
         """Every partition of ``topics``, sorted; a missing topic has none."""
         try:
             metadata = self._client(bootstrap).list_topics(timeout=REQUEST_TIMEOUT_S)
         except KafkaException as exc:
             raise KafkaDownError(f"Kafka at {bootstrap}: {exc}") from exc
-        found: list[TP] = []
+        found: list[PartitionId] = []
         for topic in topics:
             described = metadata.topics.get(topic)
             if described is None or described.error is not None:
@@ -122,7 +117,9 @@ class KafkaAdmin:
                 self._readers[(bootstrap, group)] = reader
             return reader
 
-    def committed(self, bootstrap: str, group: str, tps: Iterable[TP]) -> dict[TP, int | None]:
+    def committed(
+        self, bootstrap: str, group: str, tps: Iterable[PartitionId]
+    ) -> dict[PartitionId, int | None]:
         wanted = [TopicPartition(t, p) for t, p in tps]
         if not wanted:
             return {}
@@ -138,7 +135,7 @@ class KafkaAdmin:
             raise KafkaDownError(
                 f"Kafka at {bootstrap}: committed offsets of {group}: {exc}"
             ) from exc
-        offsets: dict[TP, int | None] = {}
+        offsets: dict[PartitionId, int | None] = {}
         for tp in result:
             if tp.error is not None:
                 raise KafkaDownError(
@@ -149,7 +146,9 @@ class KafkaAdmin:
             offsets[(tp.topic, tp.partition)] = None if offset < 0 else offset
         return offsets
 
-    def offsets_at(self, bootstrap: str, specs: Mapping[TP, Any]) -> dict[TP, int]:
+    def offsets_at(
+        self, bootstrap: str, specs: Mapping[PartitionId, Any]
+    ) -> dict[PartitionId, int]:
         """Offsets for ``OffsetSpec``s (earliest, latest, for_timestamp) per partition."""
         if not specs:
             return {}
@@ -165,15 +164,17 @@ class KafkaAdmin:
         except (KafkaException, TimeoutError) as exc:
             raise KafkaDownError(f"Kafka at {bootstrap}: list offsets: {exc}") from exc
 
-    def end_offsets(self, bootstrap: str, tps: Iterable[TP]) -> dict[TP, int]:
+    def end_offsets(self, bootstrap: str, tps: Iterable[PartitionId]) -> dict[PartitionId, int]:
         return self.offsets_at(bootstrap, {tp: _latest() for tp in tps})
 
-    def earliest_offsets(self, bootstrap: str, tps: Iterable[TP]) -> dict[TP, int]:
+    def earliest_offsets(
+        self, bootstrap: str, tps: Iterable[PartitionId]
+    ) -> dict[PartitionId, int]:
         return self.offsets_at(bootstrap, {tp: _earliest() for tp in tps})
 
     def offsets_for_time(
-        self, bootstrap: str, tps: Iterable[TP], timestamp_ms: int
-    ) -> dict[TP, int]:
+        self, bootstrap: str, tps: Iterable[PartitionId], timestamp_ms: int
+    ) -> dict[PartitionId, int]:
         """First offset at or after ``timestamp_ms``; the end offset when there is none."""
         found = self.offsets_at(
             bootstrap, {tp: OffsetSpec.for_timestamp(timestamp_ms) for tp in tps}
@@ -183,7 +184,9 @@ class KafkaAdmin:
             found.update(self.end_offsets(bootstrap, missing))
         return found
 
-    def alter_committed(self, bootstrap: str, group: str, offsets: Mapping[TP, int]) -> None:
+    def alter_committed(
+        self, bootstrap: str, group: str, offsets: Mapping[PartitionId, int]
+    ) -> None:
         request = [
             ConsumerGroupTopicPartitions(
                 group, [TopicPartition(t, p, offset) for (t, p), offset in offsets.items()]

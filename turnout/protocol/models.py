@@ -13,6 +13,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from turnout.protocol.partitions import parse_partition_key, partition_key
 from turnout.protocol.paths import validate_name
 
 #: Kafka brokers accept commit metadata up to offset.metadata.max.bytes (4096 by default).
@@ -68,14 +69,12 @@ class PartitionRef(_Wire):
     @property
     def key(self) -> str:
         """``"<topic>/<partition>"``: the form used as a JSON object key (pins)."""
-        return f"{self.topic}/{self.partition}"
+        return partition_key(self.topic, self.partition)
 
     @classmethod
     def parse(cls, key: str) -> PartitionRef:
-        topic, _, number = key.rpartition("/")
-        if not topic or not number.isdigit():
-            raise ValueError(f"partition {key!r} must look like '<topic>/<partition number>'")
-        return cls(topic=topic, partition=int(number))
+        topic, partition = parse_partition_key(key)
+        return cls(topic=topic, partition=partition)
 
 
 class Binding(_Wire):

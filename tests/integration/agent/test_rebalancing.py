@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from tests.support.agent_kit import World, wait_until
 from turnout.agent import AgentState
-from turnout.agent.assignment import compute_assignment
 from turnout.protocol import Colour, InstanceStatus, Role, Strategy
+from turnout.protocol.assignment import compute_assignment
 
 SETTLE_S = 20.0
 

@@ -28,10 +28,10 @@ from tests.support.agent_kit import (
     Spawned,
 )
 from tests.support.controlplane import ControlPlaneProcess, make_tokens
-from turnout.agent.verify import CheckReport, check, read_history
 from turnout.controlplane.db import migrate
 from turnout.controlplane.security import Role
 from turnout.devstack.process import free_port
+from turnout.verify import CheckReport, check, read_history
 
 #: Keys of the producer: few enough that every partition sees repeats (order checks).
 KEYS = 64

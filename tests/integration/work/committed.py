@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.work.loop import read_committed
+from bench.assign_loop import read_committed
 from tests.support.agent_kit import World
 
 

@@ -15,9 +15,9 @@ from confluent_kafka import Producer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from bench.assign_loop import read_committed
 from tests.integration.work.committed import committed
 from tests.integration.work.kafka_support import FLUSH_TIMEOUT_S, produce
-from tests.integration.work.loop import read_committed
 from tests.support.agent_kit import World, wait_until
 from tests.support.ordering import assert_sequential
 from tests.support.services import Services, create_topic, unique_name, zk_chroot

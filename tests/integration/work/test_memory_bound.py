@@ -17,7 +17,7 @@ import psutil
 import pytest
 from confluent_kafka import Producer
 
-from tests.integration.work.loop import CONSUME_BATCH, AssignLoop
+from bench.assign_loop import CONSUME_BATCH, AssignLoop
 from tests.support.agent_kit import REPO_ROOT, World
 from tests.support.services import Services, create_topic, unique_name
 from turnout.agent import Agent

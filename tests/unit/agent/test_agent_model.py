@@ -53,9 +53,7 @@ from hypothesis.stateful import (
 from tests.support.fake_kafka import FakeKafka, FakeSource
 from tests.support.fake_zookeeper import FakeGateway, FakeZooKeeper
 from turnout.agent import Agent, AgentConfig, AgentState, CommitPoint, DispatchContext, Record
-from turnout.agent.assignment import compute_assignment
 from turnout.agent.config import OffsetStoreName
-from turnout.agent.dispatch import TP
 from turnout.agent.environment import AgentEnvironment
 from turnout.protocol import (
     AbsentPinPolicy,
@@ -69,7 +67,9 @@ from turnout.protocol import (
     Strategy,
     ZkOffset,
 )
+from turnout.protocol.assignment import compute_assignment
 from turnout.protocol.directives import DirectiveStore
+from turnout.protocol.partitions import PartitionId
 from turnout.protocol.paths import DEFAULT_ROOT
 
 #: Examples and steps per example: a few seconds each in CI; raise them to explore more.
@@ -127,42 +127,42 @@ class ModelDispatcher:
     def __init__(
         self,
         context: DispatchContext,
-        on_open: Callable[[TP, int], None],
-        on_processed: Callable[[TP, int], None],
+        on_open: Callable[[PartitionId, int], None],
+        on_processed: Callable[[PartitionId, int], None],
     ) -> None:
         self._ctx = context
         self._on_open = on_open
         self._on_processed = on_processed
         #: tp -> [next offset to complete, next offset as last reported].
-        self.lanes: dict[TP, list[int]] = {}
+        self.lanes: dict[PartitionId, list[int]] = {}
 
-    def open_partition(self, tp: TP, next_offset: int, skip: frozenset[int]) -> None:
+    def open_partition(self, tp: PartitionId, next_offset: int, skip: frozenset[int]) -> None:
         self._on_open(tp, next_offset)
         self.lanes[tp] = [next_offset, next_offset]
 
     def submit(self, record: Record) -> None:
         raise AssertionError("the fake Kafka fetches no records")
 
-    def submit_run(self, tp: TP, records: object) -> None:
+    def submit_run(self, tp: PartitionId, records: object) -> None:
         raise AssertionError("the fake Kafka fetches no records")
 
-    def set_high_watermark(self, tp: TP, high_watermark: int) -> None:
+    def set_high_watermark(self, tp: PartitionId, high_watermark: int) -> None:
         return None
 
-    def wants_more(self, tp: TP) -> bool:
+    def wants_more(self, tp: PartitionId) -> bool:
         return True
 
     def has_room(self) -> bool:
         return True
 
-    def commit_point(self, tp: TP) -> CommitPoint | None:
+    def commit_point(self, tp: PartitionId) -> CommitPoint | None:
         lane = self.lanes.get(tp)
         if lane is None or lane[0] == lane[1]:
             return None
         lane[1] = lane[0]
         return CommitPoint(lane[0])
 
-    def close_partition(self, tp: TP, timeout_s: float) -> CommitPoint | None:
+    def close_partition(self, tp: PartitionId, timeout_s: float) -> CommitPoint | None:
         lane = self.lanes.pop(tp, None)
         return None if lane is None else CommitPoint(lane[0])
 
@@ -265,7 +265,7 @@ class Member:
 
     # ---- what the checks read ------------------------------------------------------------
 
-    def may_start(self, tp: TP) -> bool:
+    def may_start(self, tp: PartitionId) -> bool:
         return self.agent._may_start(tp)
 
     def lease_valid(self) -> bool:
@@ -275,15 +275,15 @@ class Member:
     def lease_session(self) -> int:
         return self.agent._lease.session_id
 
-    def held(self) -> frozenset[TP]:
+    def held(self) -> frozenset[PartitionId]:
         return frozenset(self.agent._data.held)
 
-    def held_open(self) -> frozenset[TP]:
+    def held_open(self) -> frozenset[PartitionId]:
         """Held and not closed for a release (a release whose delete's reply was lost
         keeps the holding, closed, though the node may be gone)."""
         return frozenset(tp for tp, h in self.agent._data.held.items() if not h.closed)
 
-    def held_epoch(self, tp: TP) -> int:
+    def held_epoch(self, tp: PartitionId) -> int:
         return self.agent._data.held[tp].claim.epoch
 
     def __repr__(self) -> str:
@@ -341,8 +341,8 @@ class AgentModel(RuleBasedStateMachine):
         #: Stopped and crashed agents: a session of theirs may linger until it expires.
         self.gone: list[Member] = []
         #: Offsets processed by anyone, and the highest commit seen, per partition.
-        self.processed: dict[TP, set[int]] = {}
-        self.committed: dict[TP, int] = {}
+        self.processed: dict[PartitionId, set[int]] = {}
+        self.committed: dict[PartitionId, int] = {}
         self.violations: list[str] = []
         #: A fault is armed inside some agent's coming requests (one at a time).
         self.armed: Member | None = None
@@ -357,7 +357,7 @@ class AgentModel(RuleBasedStateMachine):
         members = self._members()
         return members[who % len(members)] if members else None
 
-    def _partitions(self) -> list[TP]:
+    def _partitions(self) -> list[PartitionId]:
         return [(t, p) for t, n in sorted(self.kafka.partitions.items()) for p in range(n)]
 
     def _directive(self) -> Directive:
@@ -377,7 +377,7 @@ class AgentModel(RuleBasedStateMachine):
                 return member
         return None
 
-    def _owner(self, tp: TP) -> tuple[Ownership, int] | None:
+    def _owner(self, tp: PartitionId) -> tuple[Ownership, int] | None:
         """The owner node of ``tp``: its content and its session, or None."""
         node = self.zookeeper.nodes.get(PATHS.owner(GROUP, tp[0], tp[1]))
         if node is None:
@@ -387,7 +387,7 @@ class AgentModel(RuleBasedStateMachine):
     def _violation(self, message: str) -> None:
         self.violations.append(f"t={self.clock.now - 1000:.2f}: {message}")
 
-    def _holds_owner_node(self, member: Member, tp: TP) -> str | None:
+    def _holds_owner_node(self, member: Member, tp: PartitionId) -> str | None:
         """Why ``member`` does not hold ``tp``'s owner node under its current lease; None
         if it does."""
         found = self._owner(tp)
@@ -405,7 +405,7 @@ class AgentModel(RuleBasedStateMachine):
 
     # ---- what the fakes report ------------------------------------------------------------
 
-    def partition_opened(self, member: Member, tp: TP, next_offset: int) -> None:
+    def partition_opened(self, member: Member, tp: PartitionId, next_offset: int) -> None:
         """A claim hands a partition to the dispatcher: it starts at the commit (I4)."""
         expected = self._stored_offset(tp)
         if next_offset != expected:
@@ -413,7 +413,7 @@ class AgentModel(RuleBasedStateMachine):
                 f"{member.name} starts {tp} at {next_offset}, the committed offset is {expected}"
             )
 
-    def record_processed(self, member: Member, tp: TP, offset: int) -> None:
+    def record_processed(self, member: Member, tp: PartitionId, offset: int) -> None:
         """A worker of ``member`` passed the gate and completed ``offset`` (I2)."""
         others = [m.name for m in self.running.values() if m is not member and m.may_start(tp)]
         if others:
@@ -431,7 +431,9 @@ class AgentModel(RuleBasedStateMachine):
     # The hooks below run inside the agent's calls to its offset store, which takes any
     # exception for a failed commit: they record violations and never raise.
 
-    def _kafka_commit(self, source: FakeSource, offsets: Mapping[TP, tuple[int, str]]) -> None:
+    def _kafka_commit(
+        self, source: FakeSource, offsets: Mapping[PartitionId, tuple[int, str]]
+    ) -> None:
         member = self._member_of_source(source)
         if member is None:
             self._violation(f"a commit through a consumer of no agent: {source.instance}")
@@ -458,7 +460,7 @@ class AgentModel(RuleBasedStateMachine):
             return
         self._check_commit(member, (topic, int(partition)), after)
 
-    def _check_commit(self, member: Member, tp: TP, offset: int) -> None:
+    def _check_commit(self, member: Member, tp: PartitionId, offset: int) -> None:
         """I5: only the holder commits, never back, never past what was processed.
 
         With Kafka offsets the lease is the only guard, and the model never stops a process
@@ -482,7 +484,7 @@ class AgentModel(RuleBasedStateMachine):
             self._violation(f"{member.name} commits {tp}@{offset}; never processed: {missing}")
         self.committed[tp] = max(before, offset)
 
-    def _stored_offset(self, tp: TP) -> int:
+    def _stored_offset(self, tp: PartitionId) -> int:
         """The committed offset a new owner must start at (0: none; earliest)."""
         if self.offset_store == "kafka":
             found = self.kafka.committed.get((GROUP, tp))
@@ -766,7 +768,7 @@ class AgentModel(RuleBasedStateMachine):
                 problems.append(f"the commit of {tp} went back to {offset}")
         return problems
 
-    def _stored_offsets(self) -> dict[TP, int]:
+    def _stored_offsets(self) -> dict[PartitionId, int]:
         return {tp: self._stored_offset(tp) for tp in self._partitions()}
 
     # ---- the end: faults stop, the cluster converges ------------------------------------------
@@ -838,7 +840,7 @@ class AgentModel(RuleBasedStateMachine):
             for key, instance in directive.pins.items()
             for ref in [PartitionRef.parse(key)]
         }
-        expected: Mapping[TP, str | None]
+        expected: Mapping[PartitionId, str | None]
         if directive.strategy is Strategy.STICKY:
             # History decides who; only that every partition has an owner is known.
             expected = dict.fromkeys(partitions if members else [], None)
@@ -894,8 +896,8 @@ class AgentModel(RuleBasedStateMachine):
             gaps.append(f"ephemerals of dead sessions: {orphans}")
         return gaps
 
-    def _owners_by_instance(self) -> dict[TP, str]:
-        owners: dict[TP, str] = {}
+    def _owners_by_instance(self) -> dict[PartitionId, str]:
+        owners: dict[PartitionId, str] = {}
         for tp in self._partitions():
             found = self._owner(tp)
             if found is not None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from turnout.agent import Agent, AgentConfig, AgentState, Record
 from turnout.agent.config import DEFAULT_COMMIT_EVERY
-from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.dispatch import CommitPoint
 from turnout.agent.holding import Holding
 from turnout.agent.lease import Lease
 from turnout.agent.offsets import Claim
 from turnout.protocol import Binding, Colour, Directive, Role
+from turnout.protocol.partitions import PartitionId
 
 
 class Clock:
@@ -22,11 +23,11 @@ class Clock:
 
 class FakeDispatcher:
     def __init__(self) -> None:
-        self.closed: list[tuple[TP, float]] = []
+        self.closed: list[tuple[PartitionId, float]] = []
 
-    def open_partition(self, tp: TP, next_offset: int, skip: frozenset[int]) -> None: ...
+    def open_partition(self, tp: PartitionId, next_offset: int, skip: frozenset[int]) -> None: ...
     def submit(self, record: Record) -> None: ...
-    def wants_more(self, tp: TP) -> bool:
+    def wants_more(self, tp: PartitionId) -> bool:
         return True
 
     def has_room(self) -> bool:
@@ -36,10 +37,10 @@ class FakeDispatcher:
 
     room = True
 
-    def commit_point(self, tp: TP) -> CommitPoint | None:
+    def commit_point(self, tp: PartitionId) -> CommitPoint | None:
         return None
 
-    def close_partition(self, tp: TP, timeout_s: float) -> CommitPoint | None:
+    def close_partition(self, tp: PartitionId, timeout_s: float) -> CommitPoint | None:
         self.closed.append((tp, timeout_s))
         return CommitPoint(5)
 
@@ -142,7 +143,7 @@ def test_commits_are_refused_without_a_valid_lease() -> None:
     class Store:
         calls = 0
 
-        def commit(self, points: object) -> dict[TP, Exception]:
+        def commit(self, points: object) -> dict[PartitionId, Exception]:
             Store.calls += 1
             return {}
 
@@ -173,10 +174,10 @@ def test_a_due_commit_carries_every_partition_with_progress_in_one_request() -> 
     # TP0 reached the count; tp1 made some progress; tp2 none.
     points = {TP0: CommitPoint(DEFAULT_COMMIT_EVERY), tp1: CommitPoint(3)}
     dispatcher.commit_point = points.get  # type: ignore[method-assign]
-    requests: list[set[TP]] = []
+    requests: list[set[PartitionId]] = []
 
     class Store:
-        def commit(self, pending: dict[TP, object]) -> dict[TP, Exception]:
+        def commit(self, pending: dict[PartitionId, object]) -> dict[PartitionId, Exception]:
             requests.append(set(pending))
             return {}
 
@@ -196,20 +197,20 @@ def test_a_full_dispatcher_stops_the_polls_without_pausing_any_fetch() -> None:
     agent, _, dispatcher, _ = _agent()
 
     class Source:
-        paused: frozenset[TP] = frozenset()
+        paused: frozenset[PartitionId] = frozenset()
 
         def __init__(self) -> None:
             self.polls = 0
-            self.pauses: list[set[TP]] = []
+            self.pauses: list[set[PartitionId]] = []
 
         def poll(self, timeout_s: float) -> list[object]:
             self.polls += 1
             return []
 
-        def set_paused(self, wanted: set[TP], seek: object) -> None:
+        def set_paused(self, wanted: set[PartitionId], seek: object) -> None:
             self.pauses.append(set(wanted))
 
-        def cached_high_watermark(self, tp: TP) -> int | None:
+        def cached_high_watermark(self, tp: PartitionId) -> int | None:
             return None
 
     source = Source()

@@ -5,27 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from turnout.agent.committer import COMMIT_ATTEMPTS, LeaseExpired, commit_points
-from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offsets import Claim, StaleCommitError
+from turnout.protocol.partitions import PartitionId
 
 A, B = ("t", 0), ("t", 1)
 
 
-def _claim(tp: TP) -> Claim:
+def _claim(tp: PartitionId) -> Claim:
     return Claim("g", tp, f"/o/{tp[1]}", 0, 1, "me")
 
 
 class Store:
-    def __init__(self, script: list[dict[TP, Exception]]) -> None:
+    def __init__(self, script: list[dict[PartitionId, Exception]]) -> None:
         self.script = script
-        self.calls: list[set[TP]] = []
+        self.calls: list[set[PartitionId]] = []
 
-    def on_claim(self, claims: object) -> dict[TP, object]:
+    def on_claim(self, claims: object) -> dict[PartitionId, object]:
         return {}
 
-    def forget(self, tp: TP) -> None: ...
+    def forget(self, tp: PartitionId) -> None: ...
 
-    def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:
+    def commit(
+        self, points: Mapping[PartitionId, tuple[Claim, CommitPoint]]
+    ) -> dict[PartitionId, Exception]:
         self.calls.append(set(points))
         result = self.script.pop(0) if self.script else {}
         return {tp: e for tp, e in result.items() if tp in points}

@@ -8,13 +8,14 @@ from dataclasses import replace
 import pytest
 
 from tests.support.fake_zookeeper import FakeGateway, FakeZooKeeper
-from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offsets import Claim, StaleCommitError, ZkOffsetStore
 from turnout.protocol import DeploymentPaths, ZkOffset
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import ZkUnavailableError
 
 PATHS = DeploymentPaths("/turnout", "billing")
-TP0: TP = ("alpha", 0)
+TP0: PartitionId = ("alpha", 0)
 
 
 @pytest.fixture

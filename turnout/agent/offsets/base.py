@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.dispatch import CommitPoint
 from turnout.protocol import CommitMetadata
+from turnout.protocol.partitions import PartitionId
 
 
 class StaleCommitError(Exception):
@@ -23,7 +24,7 @@ class Claim:
     """Proof of ownership a commit is made under."""
 
     group: str
-    tp: TP
+    tp: PartitionId
     owner_path: str
     #: The owner node's version as this agent last wrote it.
     owner_version: int
@@ -38,16 +39,18 @@ class Committed:
 
 
 class OffsetStore(Protocol):
-    def on_claim(self, claims: Sequence[Claim]) -> dict[TP, Committed | None]:
+    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, Committed | None]:
         """Read the committed offsets of freshly claimed partitions (None: none stored).
         A store that can fence earlier owners does so here."""
 
-    def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:
+    def commit(
+        self, points: Mapping[PartitionId, tuple[Claim, CommitPoint]]
+    ) -> dict[PartitionId, Exception]:
         """Store every point (atomically per partition); return the partitions that
         failed and why: StaleCommitError when the partition is no longer ours (do not
         retry), anything else when the outcome is unknown (retry)."""
 
-    def forget(self, tp: TP) -> None:
+    def forget(self, tp: PartitionId) -> None:
         """The partition was released or lost."""
 
 

@@ -8,24 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.dispatch import CommitPoint
 from turnout.agent.kafka_source import KafkaSource
 from turnout.agent.offsets.base import Claim, Committed, metadata_for
 from turnout.protocol import CommitMetadata
+from turnout.protocol.partitions import PartitionId
 
 
 class KafkaOffsetStore:
     def __init__(self, source: KafkaSource) -> None:
         self._source = source
 
-    def on_claim(self, claims: Sequence[Claim]) -> dict[TP, Committed | None]:
+    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, Committed | None]:
         found = self._source.committed([c.tp for c in claims])
         return {
             tp: None if value is None else Committed(value[0], CommitMetadata.decode(value[1]))
             for tp, value in found.items()
         }
 
-    def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:
+    def commit(
+        self, points: Mapping[PartitionId, tuple[Claim, CommitPoint]]
+    ) -> dict[PartitionId, Exception]:
         try:
             self._source.commit(
                 {
@@ -37,5 +40,5 @@ class KafkaOffsetStore:
             return dict.fromkeys(points, exc)
         return {}
 
-    def forget(self, tp: TP) -> None:
+    def forget(self, tp: PartitionId) -> None:
         return None

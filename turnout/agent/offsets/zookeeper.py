@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from turnout.agent.dispatch import TP, CommitPoint
+from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offsets.base import Claim, Committed, StaleCommitError, metadata_for
 from turnout.protocol import CommitMetadata, DeploymentPaths, ZkOffset
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import (
     CheckOp,
     SetOp,
@@ -34,15 +35,15 @@ class ZkOffsetStore:
     def __init__(self, zk: ZkGateway, paths: DeploymentPaths) -> None:
         self._zk = zk
         self._paths = paths
-        self._versions: dict[TP, int] = {}
+        self._versions: dict[PartitionId, int] = {}
         #: The epoch each held claim was made at: the node's ``epoch`` is that one or a
         #: later one the claim was re-stamped to (a commit writes the claim's epoch).
-        self._claim_epochs: dict[TP, int] = {}
+        self._claim_epochs: dict[PartitionId, int] = {}
 
     def _path(self, claim: Claim) -> str:
         return self._paths.offset(claim.group, claim.tp[0], claim.tp[1])
 
-    def on_claim(self, claims: Sequence[Claim]) -> dict[TP, Committed | None]:
+    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, Committed | None]:
         for claim in claims:
             self._claim_epochs[claim.tp] = claim.epoch
         return {claim.tp: self._claim_one(claim) for claim in claims}
@@ -73,8 +74,10 @@ class ZkOffsetStore:
                 return None
             return Committed(current.offset, CommitMetadata.decode(current.metadata))
 
-    def commit(self, points: Mapping[TP, tuple[Claim, CommitPoint]]) -> dict[TP, Exception]:
-        failed: dict[TP, Exception] = {}
+    def commit(
+        self, points: Mapping[PartitionId, tuple[Claim, CommitPoint]]
+    ) -> dict[PartitionId, Exception]:
+        failed: dict[PartitionId, Exception] = {}
         for tp, (claim, point) in points.items():
             try:
                 self._commit_one(tp, claim, point)
@@ -82,7 +85,7 @@ class ZkOffsetStore:
                 failed[tp] = exc
         return failed
 
-    def _resync(self, tp: TP, claim: Claim) -> int:
+    def _resync(self, tp: PartitionId, claim: Claim) -> int:
         """After a commit with an unknown outcome: the offset node's version is ours to
         CAS on only if nobody claimed the partition since: ``claimed_by`` is still us and
         ``epoch`` one this claim wrote, from the claim's own to the one it was re-stamped
@@ -101,7 +104,7 @@ class ZkOffsetStore:
         self._versions[tp] = stat.version
         return stat.version
 
-    def _commit_one(self, tp: TP, claim: Claim, point: CommitPoint) -> None:
+    def _commit_one(self, tp: PartitionId, claim: Claim, point: CommitPoint) -> None:
         version = self._versions.get(tp)
         if version is None:
             version = self._resync(tp, claim)
@@ -126,6 +129,6 @@ class ZkOffsetStore:
             raise
         self._versions[tp] = version + 1
 
-    def forget(self, tp: TP) -> None:
+    def forget(self, tp: PartitionId) -> None:
         self._versions.pop(tp, None)
         self._claim_epochs.pop(tp, None)

@@ -25,8 +25,9 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from turnout.agent.dispatch import TP, Record
+from turnout.agent.dispatch import Record
 from turnout.agent.work.offsets import OffsetTracker
+from turnout.protocol.partitions import PartitionId
 
 
 @dataclass(slots=True, eq=False)
@@ -54,7 +55,7 @@ class Partition:
     """One open partition. A re-opened partition is a new object: stale runs of the old one
     see ``closing`` and their results are discarded."""
 
-    tp: TP
+    tp: PartitionId
     tracker: OffsetTracker
     skip: frozenset[int]
     #: key -> lane (``key`` mode only).

@@ -51,7 +51,7 @@ from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
 
-from turnout.agent.dispatch import TP, CommitPoint, Fetch, Record, RecordRun, offsets_of
+from turnout.agent.dispatch import CommitPoint, Fetch, Record, RecordRun, offsets_of
 from turnout.agent.work.config import Ordering, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterSink
 from turnout.agent.work.guards import Backoff, DeadLetterGuard, FailureWindow
@@ -69,6 +69,7 @@ from turnout.agent.work.outcomes import (
     PermanentFailure,
 )
 from turnout.agent.work.worker import GATE_TRUST_S, HELP_AFTER_S, RunOutcome, ThreadWorker
+from turnout.protocol.partitions import PartitionId
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class WorkManager:
         on_escalation: EscalationCallback | None = None,
         dead_letters: DeadLetterSink | None = None,
         registry: CollectorRegistry | None = None,
-        gate: Callable[[TP], bool] | None = None,
+        gate: Callable[[PartitionId], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if (handler is None) == (batch_handler is None):
@@ -168,7 +169,7 @@ class WorkManager:
         #: The consume loop waits here for room (``wait_for_room``); finishing work wakes it.
         self._room = threading.Condition(self._lock)
         self._room_wanted = False
-        self._parts: dict[TP, Partition] = {}
+        self._parts: dict[PartitionId, Partition] = {}
         self._ready: deque[Lane] = deque()
         self._retries: list[tuple[float, int, Lane, Retry]] = []
         self._retry_seq = 0
@@ -226,7 +227,7 @@ class WorkManager:
 
     # ------------------------------------------------------------------ Dispatcher
 
-    def open_partition(self, tp: TP, next_offset: int, skip: frozenset[int]) -> None:
+    def open_partition(self, tp: PartitionId, next_offset: int, skip: frozenset[int]) -> None:
         with self._lock:
             if self._inbox:
                 self._drain_inbox_locked()
@@ -245,7 +246,7 @@ class WorkManager:
     def submit(self, record: Record) -> None:
         self.submit_run((record.topic, record.partition), [record])
 
-    def submit_run(self, tp: TP, records: Sequence[Record]) -> None:
+    def submit_run(self, tp: PartitionId, records: Sequence[Record]) -> None:
         # Lock-free unless a worker is idle: the run goes to the inbox (deque.append is
         # atomic) and the next worker looking for work routes the whole inbox in one go.
         # ``accepted`` counters are written only here, by the consume loop's one thread
@@ -271,7 +272,7 @@ class WorkManager:
                 self._inbox_wake_pending = True
                 self._wake_worker_locked()
 
-    def wants_more(self, tp: TP) -> bool:
+    def wants_more(self, tp: PartitionId) -> bool:
         # Lock-free: plain reads of ints and flags; a stale answer only moves a pause by
         # one poll, and the bounds are re-checked on the next call.
         if self._halted or self._closed:
@@ -351,7 +352,7 @@ class WorkManager:
             self._pace_released = released
         return self._pace_rate
 
-    def commit_point(self, tp: TP) -> CommitPoint | None:
+    def commit_point(self, tp: PartitionId) -> CommitPoint | None:
         # The inbox is left to the workers (the consume loop calls this every step): a
         # record not routed yet is past the tracker's frontier, so the point is the same.
         with self._lock:
@@ -361,7 +362,7 @@ class WorkManager:
             part.reported_version = part.tracker.version
             return part.tracker.point(self._config.done_budget_bytes)
 
-    def close_partition(self, tp: TP, timeout_s: float) -> CommitPoint | None:
+    def close_partition(self, tp: PartitionId, timeout_s: float) -> CommitPoint | None:
         deadline = time.monotonic() + timeout_s
         with self._lock:
             if self._inbox:
@@ -417,13 +418,13 @@ class WorkManager:
         """Close the circuit breaker now (after an escalation chose PAUSE)."""
         self._breaker_until = None
 
-    def set_high_watermark(self, tp: TP, high_watermark: int) -> None:
+    def set_high_watermark(self, tp: PartitionId, high_watermark: int) -> None:
         """Tell the manager the partition's high watermark; lag = it minus the commit point."""
         part = self._parts.get(tp)
         if part is not None:
             part.high_watermark = high_watermark
 
-    def set_lag(self, tp: TP, lag: int) -> None:
+    def set_lag(self, tp: PartitionId, lag: int) -> None:
         """Report lag the consume loop computed itself (overrides the high-watermark figure)."""
         part = self._parts.get(tp)
         if part is not None:
@@ -1112,8 +1113,8 @@ class WorkManager:
     def _snapshot(self) -> Snapshot:
         with self._lock:
             processed: dict[str, int] = {}
-            in_flight: dict[TP, int] = {}
-            lag: dict[TP, int] = {}
+            in_flight: dict[PartitionId, int] = {}
+            lag: dict[PartitionId, int] = {}
             for tp, part in self._parts.items():
                 processed[tp[0]] = processed.get(tp[0], 0) + part.processed
                 in_flight[tp] = part.accepted - part.released

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from turnout.agent.dispatch import TP, Record
+from turnout.agent.dispatch import Record
+from turnout.protocol.partitions import PartitionId
 
 
 class PermanentFailure(Exception):
@@ -81,4 +82,4 @@ AsyncBatchHandler = Callable[[Sequence[Record]], Awaitable[object]]
 FailureCallback = Callable[[Failure], FailedDecision]
 EscalationCallback = Callable[[Escalation], EscalationAction]
 #: ``lag_of(tp) -> records behind the high watermark``; see ``WorkManager.set_high_watermark``.
-LagSource = Callable[[TP], int | None]
+LagSource = Callable[[PartitionId], int | None]

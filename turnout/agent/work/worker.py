@@ -47,9 +47,10 @@ from operator import length_hint
 from sys import getrefcount
 from typing import Any
 
-from turnout.agent.dispatch import TP, RecordCursor, RecordRun
+from turnout.agent.dispatch import RecordCursor, RecordRun
 from turnout.agent.work.lanes import Run
 from turnout.agent.work.metrics import LATENCY_BUCKETS, LatencyBuckets
+from turnout.protocol.partitions import PartitionId
 
 #: Records a worker handles between two looks at the clock (and the gate), at most: 128
 #: no-op records take ~10 µs, so the per-chunk work is ~1% of theirs.
@@ -73,7 +74,7 @@ HELP_AFTER_S = 0.002
 #: not wait for it: ``close_partition`` interrupts the run before its next record.
 GATE_TRUST_S = 0.01
 
-Gate = Callable[[TP], bool]
+Gate = Callable[[PartitionId], bool]
 #: (run, the chunk's iterator, index in the run of the chunk's first record, chunk size)
 Chunk = tuple[Run, Iterator[Any], int, int]
 

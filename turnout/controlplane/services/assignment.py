@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from turnout.agent.assignment import compute_assignment, moves
 from turnout.controlplane.coordination import read_instances, read_owners, zk_call
 from turnout.controlplane.errors import ConflictError, InvalidError, UnavailableError
-from turnout.controlplane.kafka_admin import TP, KafkaDownError, tp_key
+from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.models import Deployment
 from turnout.controlplane.runtime import Runtime
 from turnout.controlplane.schemas import MovePublic, PinsPreview, PinsRequest
@@ -30,10 +29,12 @@ from turnout.controlplane.services.deployments import (
 )
 from turnout.controlplane.zklinks import ZkDownError
 from turnout.protocol import PartitionRef, Strategy
+from turnout.protocol.assignment import compute_assignment, moves
+from turnout.protocol.partitions import PartitionId, partition_key
 from turnout.zk import ZkGateway
 
 
-def _live_partitions(runtime: Runtime, deployment: Deployment) -> list[TP]:
+def _live_partitions(runtime: Runtime, deployment: Deployment) -> list[PartitionId]:
     try:
         return runtime.kafka.partitions(
             deployment.cluster.kafka_bootstrap, deployment.live["topics"]
@@ -42,8 +43,8 @@ def _live_partitions(runtime: Runtime, deployment: Deployment) -> list[TP]:
         raise UnavailableError(str(exc)) from exc
 
 
-def _check_pins_exist(pins: dict[str, str], partitions: list[TP]) -> None:
-    known = {tp_key(tp) for tp in partitions}
+def _check_pins_exist(pins: dict[str, str], partitions: list[PartitionId]) -> None:
+    known = {partition_key(*tp) for tp in partitions}
     unknown = sorted(key for key in pins if key not in known)
     if unknown:
         raise InvalidError(
@@ -61,14 +62,14 @@ def preview_pins(
     colour = active_colour(deployment)
     paths = paths_of(deployment)
 
-    def read(gateway: ZkGateway) -> tuple[list[str], dict[TP, str]]:
+    def read(gateway: ZkGateway) -> tuple[list[str], dict[PartitionId, str]]:
         members = [
             i.registration.instance
             for i in read_instances(gateway, paths)
             if i.registration.colour == colour
         ]
         owners = read_owners(gateway, paths, deployment.live["group"])
-        current: dict[TP, str] = {}
+        current: dict[PartitionId, str] = {}
         for key, owner in owners.items():
             ref = PartitionRef.parse(key)
             current[(ref.topic, ref.partition)] = owner.instance
@@ -91,11 +92,13 @@ def preview_pins(
     return PinsPreview(
         moves=[
             MovePublic(
-                partition=tp_key(m.tp), from_instance=m.previous_owner, to_instance=m.new_owner
+                partition=partition_key(*m.tp),
+                from_instance=m.previous_owner,
+                to_instance=m.new_owner,
             )
             for m in moves(current, result.owners)
         ],
-        unowned=[tp_key(tp) for tp in result.unowned],
+        unowned=[partition_key(*tp) for tp in result.unowned],
     )
 
 

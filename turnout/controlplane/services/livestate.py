@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from turnout.controlplane.coordination import Instance, read_instances, read_owners, zk_call
-from turnout.controlplane.kafka_admin import TP, KafkaDownError, tp_key
+from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.lag import LagStatus, PartitionSample, Sample, deployment_status
 from turnout.controlplane.models import Deployment, LagSample, utc_now
 from turnout.controlplane.runtime import Runtime
@@ -28,6 +28,7 @@ from turnout.controlplane.schemas import (
 from turnout.controlplane.services.deployments import active_colour, link_of, paths_of
 from turnout.controlplane.zklinks import ZkDownError
 from turnout.protocol import Ownership
+from turnout.protocol.partitions import PartitionId, partition_key
 from turnout.zk import ZkGateway
 
 #: Lag samples older than this are deleted; the history endpoint serves at most a day.
@@ -70,9 +71,9 @@ def read_state(runtime: Runtime, deployment: Deployment) -> Reading:
         group = str(binding["group"])
         topics = [str(t) for t in binding["topics"]]  # type: ignore[attr-defined]
         owners = reading.owners.get(name, {})
-        committed: dict[TP, int | None] = {}
-        ends: dict[TP, int] = {}
-        tps: list[TP]
+        committed: dict[PartitionId, int | None] = {}
+        ends: dict[PartitionId, int] = {}
+        tps: list[PartitionId]
         try:
             tps = runtime.kafka.partitions(bootstrap, topics)
             committed = runtime.kafka.committed(bootstrap, group, tps)
@@ -85,7 +86,7 @@ def read_state(runtime: Runtime, deployment: Deployment) -> Reading:
                 if key.rpartition("/")[0] in topics
             )
         for tp in tps:
-            owner = owners.get(tp_key(tp))
+            owner = owners.get(partition_key(*tp))
             done, end = committed.get(tp), ends.get(tp)
             lag = None if end is None else max(0, end - (done or 0))
             reading.partitions.append(
@@ -106,7 +107,7 @@ def read_state(runtime: Runtime, deployment: Deployment) -> Reading:
 
 def _sample_of(reading: Reading) -> dict[str, PartitionSample]:
     return {
-        f"{p.topic}/{p.partition}": PartitionSample(
+        partition_key(p.topic, p.partition): PartitionSample(
             lag=p.lag or 0, committed=p.committed_offset, owned=p.owner_instance is not None
         )
         for p in reading.partitions

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from turnout.controlplane.coordination import read_owners
 from turnout.controlplane.errors import ConflictError, InvalidError, UnavailableError
-from turnout.controlplane.kafka_admin import TP, KafkaDownError, tp_key
+from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.runtime import Runtime
 from turnout.controlplane.schemas import OffsetPlanItem, OffsetResetRequest, OffsetResetResult
 from turnout.controlplane.services import audit
 from turnout.controlplane.services.deployments import get_deployment, paths_of, require_zk
 from turnout.controlplane.zklinks import ZkDownError, ZkLink
 from turnout.protocol import DeploymentPaths, PartitionRef
+from turnout.protocol.partitions import PartitionId, partition_key
 from turnout.zk import CreateOp, ZkError, ZkTransactionError
 
 #: The data of an owner node the control plane holds during a reset: not an Ownership
@@ -47,7 +48,7 @@ def reset_offsets(
         partitions = kafka.partitions(bootstrap, topics)
         if body.to == "explicit":
             assert body.offsets is not None  # validated by the schema
-            wanted: dict[TP, int] = {}
+            wanted: dict[PartitionId, int] = {}
             known = set(partitions)
             for key, offset in body.offsets.items():
                 ref = PartitionRef.parse(key)
@@ -66,7 +67,7 @@ def reset_offsets(
     except KafkaDownError as exc:
         raise UnavailableError(str(exc)) from exc
     plan = [
-        OffsetPlanItem(partition=tp_key(tp), current=current.get(tp), target=target)
+        OffsetPlanItem(partition=partition_key(*tp), current=current.get(tp), target=target)
         for tp, target in sorted(targets.items())
     ]
     if body.dry_run:
@@ -97,7 +98,11 @@ def reset_offsets(
 
 
 def _while_holding(
-    link: ZkLink, paths: DeploymentPaths, group: str, tps: list[TP], action: Callable[[], None]
+    link: ZkLink,
+    paths: DeploymentPaths,
+    group: str,
+    tps: list[PartitionId],
+    action: Callable[[], None],
 ) -> None:
     """Run ``action`` while this control plane owns the owner nodes of ``tps`` (see the
     module docstring); ConflictError naming the owners if any partition is owned."""
@@ -110,7 +115,7 @@ def _while_holding(
                 held.transaction([CreateOp(node, RESET_HOLD, ephemeral=True) for node in nodes])
             except ZkTransactionError as exc:
                 owners = read_owners(held, paths, group)
-                wanted = {tp_key(tp) for tp in tps}
+                wanted = {partition_key(*tp) for tp in tps}
                 owned = sorted(key for key in owners if key in wanted)
                 raise ConflictError(
                     "partitions still owned, release them first: "

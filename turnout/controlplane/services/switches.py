@@ -23,7 +23,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from turnout.controlplane.coordination import apply_directive, read_owners, zk_call
 from turnout.controlplane.errors import ConflictError, NotFoundError, UnavailableError
-from turnout.controlplane.kafka_admin import TP
 from turnout.controlplane.models import Deployment, Switch, utc_now
 from turnout.controlplane.runtime import Runtime
 from turnout.controlplane.schemas import Page, PhasePublic, SwitchPublic
@@ -53,6 +52,7 @@ from turnout.controlplane.switch_machine import (
 from turnout.controlplane.zklinks import ZkDownError
 from turnout.protocol import Colour, Role
 from turnout.protocol.directives import DirectiveConflictError, DirectiveStore
+from turnout.protocol.partitions import PartitionId
 from turnout.zk import ZkGateway
 
 log = logging.getLogger(__name__)
@@ -297,11 +297,11 @@ def record_directive_written(
 # ---- the watcher's step ---------------------------------------------------------------
 
 
-PartitionLister = Callable[[Deployment], list[TP] | None]
+PartitionLister = Callable[[Deployment], list[PartitionId] | None]
 
 
 def _observe(
-    gateway: ZkGateway, switch: Switch, deployment: Deployment, partitions: list[TP] | None
+    gateway: ZkGateway, switch: Switch, deployment: Deployment, partitions: list[PartitionId] | None
 ) -> tuple[Observation, str | None]:
     """What ZooKeeper shows for this switch, and a reason to fail it (directive superseded)."""
     paths = paths_of(deployment)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from turnout.agent.dispatch import TP, CommitPoint, Record
+from turnout.agent.dispatch import CommitPoint, Record
 from turnout.agent.work import WorkManager
+from turnout.protocol.partitions import PartitionId
 
 TOPIC = "orders"
 #: Generous: these tests run real threads on a shared 2-core machine.
@@ -34,7 +35,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT
         time.sleep(0.002)
 
 
-def settle(manager: WorkManager, tp: TP, expected_next: int) -> CommitPoint:
+def settle(manager: WorkManager, tp: PartitionId, expected_next: int) -> CommitPoint:
     """Wait until the commit point of ``tp`` reaches ``expected_next``; return it."""
     seen: list[CommitPoint] = []
 

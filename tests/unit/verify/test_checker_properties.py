@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.agent.verify.histories import History
-from turnout.agent.verify import check
-from turnout.agent.verify.events import Processed
+from tests.unit.verify.histories import History
+from turnout.verify import check
+from turnout.verify.events import Processed
 
 EXAMPLES = 100
 

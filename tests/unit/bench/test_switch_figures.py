@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.switch import gap_ms_max, percentile, switch_done_ns
-from turnout.agent.verify import Processed
+from turnout.verify import Processed
 
 MS = 1_000_000
 

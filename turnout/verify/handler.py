@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from turnout.agent.dispatch import Record
-from turnout.agent.verify.log import EventLog
+from turnout.verify.log import EventLog
 
 
 def make_verifying_handler(

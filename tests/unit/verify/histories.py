@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from turnout.agent.verify import Claimed, Committed, Event, Processed, Produced, Released
+from turnout.verify import Claimed, Committed, Event, Processed, Produced, Released
 
 GROUP = "g"
 TOPIC = "t"

@@ -1,4 +1,4 @@
-"""``python -m turnout.agent.verify``: JSON report on stdout, exit status is the verdict."""
+"""``python -m turnout.verify``: JSON report on stdout, exit status is the verdict."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from turnout.agent.verify import EventLog, ProducedLog
-from turnout.agent.verify.cli import EXIT_ANOMALIES, EXIT_UNREADABLE, verify
+from turnout.verify import EventLog, ProducedLog
+from turnout.verify.cli import EXIT_ANOMALIES, EXIT_UNREADABLE, verify
 
 _app = typer.Typer()
 _app.command()(verify)

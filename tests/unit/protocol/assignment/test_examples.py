@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from turnout.agent.assignment import Move, compute_assignment, moves, parse_pins
-from turnout.agent.dispatch import TP
 from turnout.protocol import AbsentPinPolicy, Strategy
+from turnout.protocol.assignment import Move, compute_assignment, moves, parse_pins
+from turnout.protocol.partitions import PartitionId
 
 
-def _tps(topic: str, count: int) -> list[TP]:
+def _tps(topic: str, count: int) -> list[PartitionId]:
     return [(topic, p) for p in range(count)]
 
 

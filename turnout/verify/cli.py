@@ -1,4 +1,4 @@
-"""``python -m turnout.agent.verify LOG_PATH... [--planned-only]``: check logs, print the report.
+"""``python -m turnout.verify LOG_PATH... [--planned-only]``: check logs, print the report.
 
 Prints the report as one JSON object on stdout and exits 0 when the history is correct,
 1 when it is not, 2 when the logs cannot be read.
@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from turnout.agent.verify.checker import check
-from turnout.agent.verify.log import read_history
+from turnout.verify.checker import check
+from turnout.verify.log import read_history
 
 #: Exit statuses: the history failed a check; the logs could not be read.
 EXIT_ANOMALIES = 1

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import KafkaError, Message
 
 from turnout.agent.dispatch import Record
-from turnout.agent.verify import (
+from turnout.verify import (
     Claimed,
     Committed,
     EventLog,

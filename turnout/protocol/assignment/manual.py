@@ -17,18 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from turnout.agent.assignment.result import AssignmentResult
-from turnout.agent.assignment.strategies import range_assign
-from turnout.agent.dispatch import TP
 from turnout.protocol import AbsentPinPolicy, PartitionRef
+from turnout.protocol.assignment.result import AssignmentResult
+from turnout.protocol.assignment.strategies import range_assign
+from turnout.protocol.partitions import PartitionId
 
 
-def parse_pins(pins: Mapping[str, str]) -> dict[TP, str]:
+def parse_pins(pins: Mapping[str, str]) -> dict[PartitionId, str]:
     """A directive's pins (``"<topic>/<partition>"`` -> instance) keyed by partition tuple.
 
     Raises ``ValueError`` for a malformed key (the directive model already refuses them).
     """
-    parsed: dict[TP, str] = {}
+    parsed: dict[PartitionId, str] = {}
     for key, instance in pins.items():
         ref = PartitionRef.parse(key)
         parsed[(ref.topic, ref.partition)] = instance
@@ -37,16 +37,16 @@ def parse_pins(pins: Mapping[str, str]) -> dict[TP, str]:
 
 def manual_assign(
     members: Sequence[str],
-    partitions: Sequence[TP],
-    pins: Mapping[TP, str],
+    partitions: Sequence[PartitionId],
+    pins: Mapping[PartitionId, str],
     absent_pin_policy: AbsentPinPolicy,
 ) -> AssignmentResult:
     """Pins first, then range over the rest; ``members`` sorted and deduplicated (may be empty)."""
     member_set = set(members)
-    owners: dict[TP, str] = {}
-    rest: list[TP] = []
-    unowned: list[TP] = []
-    absent: list[tuple[TP, str]] = []
+    owners: dict[PartitionId, str] = {}
+    rest: list[PartitionId] = []
+    unowned: list[PartitionId] = []
+    absent: list[tuple[PartitionId, str]] = []
     for tp in sorted(partitions):
         pinned = pins.get(tp)
         if pinned is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.agent.verify.histories import History
-from turnout.agent.verify import CheckReport, check
+from tests.unit.verify.histories import History
+from turnout.verify import CheckReport, check
 
 
 def _check(history: History, *, planned_only: bool = False) -> CheckReport:

@@ -11,21 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import assert_never
 
-from turnout.agent.assignment.manual import manual_assign
-from turnout.agent.assignment.result import AssignmentResult
-from turnout.agent.assignment.sticky import sticky_assign
-from turnout.agent.assignment.strategies import range_assign, round_robin_assign
-from turnout.agent.dispatch import TP
 from turnout.protocol import AbsentPinPolicy, Strategy
+from turnout.protocol.assignment.manual import manual_assign
+from turnout.protocol.assignment.result import AssignmentResult
+from turnout.protocol.assignment.sticky import sticky_assign
+from turnout.protocol.assignment.strategies import range_assign, round_robin_assign
+from turnout.protocol.partitions import PartitionId
 
 
 def compute_assignment(
     strategy: Strategy,
     members: Sequence[str],
-    partitions: Sequence[TP],
+    partitions: Sequence[PartitionId],
     *,
-    previous: Mapping[TP, str] | None = None,
-    pins: Mapping[TP, str] | None = None,
+    previous: Mapping[PartitionId, str] | None = None,
+    pins: Mapping[PartitionId, str] | None = None,
     absent_pin_policy: AbsentPinPolicy = AbsentPinPolicy.LEAVE_UNOWNED,
 ) -> AssignmentResult:
     """Decide the owner of every partition of a binding.

@@ -4,9 +4,9 @@ The runtime calls ``compute_assignment`` on every rebalance and hands off the pa
 ``moves`` lists; the control plane calls the same functions for its plan preview.
 """
 
-from turnout.agent.assignment.compute import compute_assignment
-from turnout.agent.assignment.manual import parse_pins
-from turnout.agent.assignment.result import AssignmentResult, Move, moves
-from turnout.agent.assignment.sticky import max_kept
+from turnout.protocol.assignment.compute import compute_assignment
+from turnout.protocol.assignment.manual import parse_pins
+from turnout.protocol.assignment.result import AssignmentResult, Move, moves
+from turnout.protocol.assignment.sticky import max_kept
 
 __all__ = ["AssignmentResult", "Move", "compute_assignment", "max_kept", "moves", "parse_pins"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping, Sequence
 
-from turnout.agent.dispatch import TP
+from turnout.protocol.partitions import PartitionId
 
 
 def max_kept(previous_counts: Sequence[int], partitions: int) -> int:
@@ -42,14 +42,14 @@ def max_kept(previous_counts: Sequence[int], partitions: int) -> int:
 
 
 def sticky_assign(
-    members: Sequence[str], partitions: Sequence[TP], previous: Mapping[TP, str]
-) -> dict[TP, str]:
+    members: Sequence[str], partitions: Sequence[PartitionId], previous: Mapping[PartitionId, str]
+) -> dict[PartitionId, str]:
     """Balanced assignment with the fewest moves relative to ``previous``.
 
     ``members`` must be sorted, deduplicated and non-empty; ``partitions`` deduplicated.
     """
     ordered = sorted(partitions)
-    held: dict[str, list[TP]] = {member: [] for member in members}
+    held: dict[str, list[PartitionId]] = {member: [] for member in members}
     for tp in ordered:
         owner = previous.get(tp)
         if owner is not None and owner in held:
@@ -60,7 +60,7 @@ def sticky_assign(
     bigger = set(by_claim[:extra])
     quota = {member: base + 1 if member in bigger else base for member in members}
 
-    owners: dict[TP, str] = {}
+    owners: dict[PartitionId, str] = {}
     for member in members:
         for tp in held[member][: quota[member]]:
             owners[tp] = member

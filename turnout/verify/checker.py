@@ -26,8 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from turnout.agent.dispatch import TP
-from turnout.agent.verify.events import (
+from turnout.protocol.partitions import PartitionId
+from turnout.verify.events import (
     Claimed,
     Committed,
     Event,
@@ -36,7 +36,7 @@ from turnout.agent.verify.events import (
     Produced,
     Released,
 )
-from turnout.agent.verify.report import MAX_EXAMPLES, Anomaly, CheckReport, Duplicates
+from turnout.verify.report import MAX_EXAMPLES, Anomaly, CheckReport, Duplicates
 
 #: A tenure with no ``released`` event lasts past the end of the history.
 _OPEN: Final = sys.maxsize
@@ -105,7 +105,7 @@ def check(
     those of already committed records fail it. See ``CheckReport`` for each anomaly.
     """
     value_mismatches = Anomaly()
-    acked: defaultdict[TP, dict[int, str]] = defaultdict(dict)
+    acked: defaultdict[PartitionId, dict[int, str]] = defaultdict(dict)
     for record in produced:
         values = acked[(record.topic, record.partition)]
         first_value = values.setdefault(record.offset, record.value)
@@ -140,9 +140,9 @@ def check(
     commits.sort(key=lambda event: event.mono_ns)
 
     # First copy of every record (dicts keep start order), later copies, earliest ends.
-    first: defaultdict[TP, dict[int, Processed]] = defaultdict(dict)
-    later: defaultdict[tuple[TP, int], list[Processed]] = defaultdict(list)
-    earliest_end: defaultdict[TP, dict[int, int]] = defaultdict(dict)
+    first: defaultdict[PartitionId, dict[int, Processed]] = defaultdict(dict)
+    later: defaultdict[tuple[PartitionId, int], list[Processed]] = defaultdict(list)
+    earliest_end: defaultdict[PartitionId, dict[int, int]] = defaultdict(dict)
     for event in processed:
         tp = (event.topic, event.partition)
         expected = acked.get(tp, {}).get(event.offset)
@@ -195,7 +195,7 @@ def check(
 
 
 def _lost(
-    acked: dict[TP, dict[int, str]], first: dict[TP, dict[int, Processed]]
+    acked: dict[PartitionId, dict[int, str]], first: dict[PartitionId, dict[int, Processed]]
 ) -> tuple[Anomaly, int]:
     lost = Anomaly()
     unseen = 0
@@ -218,13 +218,13 @@ def _lost(
 
 
 def _duplicates(
-    first: dict[TP, dict[int, Processed]],
-    later: dict[tuple[TP, int], list[Processed]],
+    first: dict[PartitionId, dict[int, Processed]],
+    later: dict[tuple[PartitionId, int], list[Processed]],
     commits: list[Committed],
 ) -> Duplicates:
     # Per partition: commit times and the highest offset committed up to each of them.
-    commit_times: defaultdict[TP, list[int]] = defaultdict(list)
-    commit_highs: defaultdict[TP, list[int]] = defaultdict(list)
+    commit_times: defaultdict[PartitionId, list[int]] = defaultdict(list)
+    commit_highs: defaultdict[PartitionId, list[int]] = defaultdict(list)
     for commit in commits:
         tp = (commit.topic, commit.partition)
         highs = commit_highs[tp]
@@ -265,7 +265,7 @@ def _overlaps(processed: list[Processed]) -> Anomaly:
     """Intervals of different owners of one partition that overlap (input in start order)."""
     overlaps = Anomaly()
     # Per partition: per owner, its interval ending last among those seen so far.
-    active: defaultdict[TP, dict[Owner, Processed]] = defaultdict(dict)
+    active: defaultdict[PartitionId, dict[Owner, Processed]] = defaultdict(dict)
     for event in processed:
         owners = active[(event.topic, event.partition)]
         me = (event.instance, event.pid)
@@ -297,8 +297,8 @@ def _tenure_checks(
     processed: list[Processed],
     tenures: dict[OwnerTP, _Tenures],
     claiming: set[Owner],
-    known: dict[TP, list[int]],
-    earliest_end: dict[TP, dict[int, int]],
+    known: dict[PartitionId, list[int]],
+    earliest_end: dict[PartitionId, dict[int, int]],
 ) -> tuple[Anomaly, Anomaly, Anomaly]:
     gaps, rewinds, unowned = Anomaly(), Anomaly(), Anomaly()
     by_owner_tp: defaultdict[OwnerTP, list[Processed]] = defaultdict(list)
@@ -375,7 +375,7 @@ def _commit_checks(
     return unowned, regressions
 
 
-def _order_violations(first: dict[TP, dict[int, Processed]]) -> Anomaly:
+def _order_violations(first: dict[PartitionId, dict[int, Processed]]) -> Anomaly:
     """Records of one key and partition whose first copies ran out of offset order."""
     violations = Anomaly()
     for (topic, partition), originals in sorted(first.items()):

@@ -5,8 +5,8 @@ run real processes that write JSON-lines logs (``EventLog``, ``ProducedLog``), r
 back (``read_history``) and judge them with ``check`` (docs/verification.md).
 """
 
-from turnout.agent.verify.checker import check
-from turnout.agent.verify.events import (
+from turnout.verify.checker import check
+from turnout.verify.events import (
     Claimed,
     Committed,
     Event,
@@ -15,8 +15,8 @@ from turnout.agent.verify.events import (
     Produced,
     Released,
 )
-from turnout.agent.verify.handler import make_verifying_handler
-from turnout.agent.verify.log import (
+from turnout.verify.handler import make_verifying_handler
+from turnout.verify.log import (
     EventLog,
     History,
     InstanceEventLog,
@@ -25,7 +25,7 @@ from turnout.agent.verify.log import (
     read_history,
     read_produced,
 )
-from turnout.agent.verify.report import MAX_EXAMPLES, Anomaly, CheckReport, Duplicates
+from turnout.verify.report import MAX_EXAMPLES, Anomaly, CheckReport, Duplicates
 
 __all__ = [
     "MAX_EXAMPLES",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from turnout.agent.dispatch import TP
+from turnout.protocol.partitions import PartitionId
 
 
 def split_evenly(count: int, members: int) -> list[int]:
@@ -20,7 +20,9 @@ def split_evenly(count: int, members: int) -> list[int]:
     return [base + 1 if index < extra else base for index in range(members)]
 
 
-def range_assign(members: Sequence[str], partitions: Iterable[TP]) -> dict[TP, str]:
+def range_assign(
+    members: Sequence[str], partitions: Iterable[PartitionId]
+) -> dict[PartitionId, str]:
     """Kafka's range assignor, per topic.
 
     For each topic, its partitions in numeric order are cut into contiguous runs over the
@@ -31,7 +33,7 @@ def range_assign(members: Sequence[str], partitions: Iterable[TP]) -> dict[TP, s
     by_topic: defaultdict[str, list[int]] = defaultdict(list)
     for topic, partition in partitions:
         by_topic[topic].append(partition)
-    owners: dict[TP, str] = {}
+    owners: dict[PartitionId, str] = {}
     for topic in sorted(by_topic):
         numbers = sorted(by_topic[topic])
         start = 0
@@ -42,7 +44,9 @@ def range_assign(members: Sequence[str], partitions: Iterable[TP]) -> dict[TP, s
     return owners
 
 
-def round_robin_assign(members: Sequence[str], partitions: Iterable[TP]) -> dict[TP, str]:
+def round_robin_assign(
+    members: Sequence[str], partitions: Iterable[PartitionId]
+) -> dict[PartitionId, str]:
     """Deal all (topic, partition) pairs, sorted, over the sorted members in a circle.
 
     go_kafka_client sorted the partitions by an FNV-1a hash of a formatted string before

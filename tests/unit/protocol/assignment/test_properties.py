@@ -8,9 +8,9 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from turnout.agent.assignment import AssignmentResult, compute_assignment, max_kept, moves
-from turnout.agent.dispatch import TP
 from turnout.protocol import AbsentPinPolicy, Strategy
+from turnout.protocol.assignment import AssignmentResult, compute_assignment, max_kept, moves
+from turnout.protocol.partitions import PartitionId
 
 #: Examples per property: enough to hit the edge cases (no members, P < C, absent pins)
 #: every run while keeping the whole file within a few seconds on a shared 2-core box.
@@ -50,9 +50,9 @@ def _counts(result: AssignmentResult, members: list[str]) -> list[int]:
 def test_same_inputs_in_any_order_give_the_same_assignment(
     strategy: Strategy,
     members: list[str],
-    partitions: list[TP],
-    previous: dict[TP, str],
-    pins: dict[TP, str],
+    partitions: list[PartitionId],
+    previous: dict[PartitionId, str],
+    pins: dict[PartitionId, str],
     policy: AbsentPinPolicy,
     data: st.DataObject,
 ) -> None:
@@ -85,9 +85,9 @@ def test_same_inputs_in_any_order_give_the_same_assignment(
 def test_every_partition_is_owned_by_one_member_or_deliberately_unowned(
     strategy: Strategy,
     members: list[str],
-    partitions: list[TP],
-    previous: dict[TP, str],
-    pins: dict[TP, str],
+    partitions: list[PartitionId],
+    previous: dict[PartitionId, str],
+    pins: dict[PartitionId, str],
     policy: AbsentPinPolicy,
 ) -> None:
     result = compute_assignment(
@@ -112,7 +112,10 @@ def test_every_partition_is_owned_by_one_member_or_deliberately_unowned(
     previous=owner_maps,
 )
 def test_round_robin_and_sticky_are_balanced_over_all_topics(
-    strategy: Strategy, members: list[str], partitions: list[TP], previous: dict[TP, str]
+    strategy: Strategy,
+    members: list[str],
+    partitions: list[PartitionId],
+    previous: dict[PartitionId, str],
 ) -> None:
     result = compute_assignment(strategy, members, partitions, previous=previous)
     counts = _counts(result, members)
@@ -122,7 +125,7 @@ def test_round_robin_and_sticky_are_balanced_over_all_topics(
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(members=member_lists.filter(bool), partitions=partition_lists)
 def test_range_splits_each_topic_into_contiguous_runs_with_extras_first(
-    members: list[str], partitions: list[TP]
+    members: list[str], partitions: list[PartitionId]
 ) -> None:
     result = compute_assignment(Strategy.RANGE, members, partitions)
     ordered_members = sorted(members)
@@ -140,7 +143,7 @@ def test_range_splits_each_topic_into_contiguous_runs_with_extras_first(
 @settings(max_examples=2 * EXAMPLES, deadline=None)
 @given(members=member_lists.filter(bool), partitions=partition_lists, previous=owner_maps)
 def test_sticky_moves_no_more_partitions_than_balance_forces(
-    members: list[str], partitions: list[TP], previous: dict[TP, str]
+    members: list[str], partitions: list[PartitionId], previous: dict[PartitionId, str]
 ) -> None:
     result = compute_assignment(Strategy.STICKY, members, partitions, previous=previous)
     relevant = {tp: owner for tp, owner in previous.items() if tp in set(partitions)}
@@ -151,7 +154,7 @@ def test_sticky_moves_no_more_partitions_than_balance_forces(
 
 
 def _brute_force_min_moves(
-    members: list[str], partitions: list[TP], previous: dict[TP, str]
+    members: list[str], partitions: list[PartitionId], previous: dict[PartitionId, str]
 ) -> int:
     base = len(partitions) // len(members)
     best = len(partitions)
@@ -179,7 +182,7 @@ def _brute_force_min_moves(
     ),
 )
 def test_sticky_matches_the_brute_force_optimum_on_small_cases(
-    members: list[str], partitions: list[TP], previous: dict[TP, str]
+    members: list[str], partitions: list[PartitionId], previous: dict[PartitionId, str]
 ) -> None:
     result = compute_assignment(Strategy.STICKY, members, partitions, previous=previous)
     moved = sum(1 for tp in partitions if previous.get(tp) != result.owners[tp])
@@ -194,7 +197,10 @@ def test_sticky_matches_the_brute_force_optimum_on_small_cases(
     policy=st.sampled_from(list(AbsentPinPolicy)),
 )
 def test_manual_pins_to_members_are_honoured_and_absent_pins_reported(
-    members: list[str], partitions: list[TP], pins: dict[TP, str], policy: AbsentPinPolicy
+    members: list[str],
+    partitions: list[PartitionId],
+    pins: dict[PartitionId, str],
+    policy: AbsentPinPolicy,
 ) -> None:
     result = compute_assignment(
         Strategy.MANUAL, members, partitions, pins=pins, absent_pin_policy=policy
@@ -222,8 +228,8 @@ def test_manual_pins_to_members_are_honoured_and_absent_pins_reported(
 )
 def test_moving_one_pin_between_members_moves_exactly_that_partition(
     members: list[str],
-    partitions: list[TP],
-    pins: dict[TP, str],
+    partitions: list[PartitionId],
+    pins: dict[PartitionId, str],
     policy: AbsentPinPolicy,
     data: st.DataObject,
 ) -> None:

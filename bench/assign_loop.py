@@ -3,7 +3,7 @@
 ``wants_more`` is False, commit ``commit_point`` with ``CommitMetadata`` (``done`` offsets),
 and on open skip what a predecessor's metadata says is done.
 
-Used by the work manager's real-Kafka tests and by the benchmarks; it is not the agent
+Used by the benchmarks (and the work manager's real-Kafka tests); it is not the agent
 (no ZooKeeper ownership, no fencing).
 """
 
@@ -17,9 +17,10 @@ from itertools import groupby
 from confluent_kafka import Consumer, Message, TopicPartition
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from turnout.agent.dispatch import TP, CommitPoint, Dispatcher, RecordRun
+from turnout.agent.dispatch import CommitPoint, Dispatcher, RecordRun
 from turnout.controlplane.kafka_admin import COORDINATOR_RETRY_S, coordinator_busy
 from turnout.protocol.models import CommitMetadata
+from turnout.protocol.partitions import PartitionId
 
 #: One consume call returns at most this many records: large enough to amortise the call.
 CONSUME_BATCH = 1000
@@ -39,8 +40,8 @@ def _topic_partition_of(message: Message) -> tuple[str | None, int | None]:
 
 
 def read_committed(
-    bootstrap: str, group: str, tps: Iterable[TP]
-) -> dict[TP, tuple[int, CommitMetadata | None]]:
+    bootstrap: str, group: str, tps: Iterable[PartitionId]
+) -> dict[PartitionId, tuple[int, CommitMetadata | None]]:
     """The group's committed offsets and Turnout metadata (partitions with none are left out)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     try:
@@ -68,7 +69,7 @@ def read_committed(
 class AssignLoop:
     bootstrap: str
     group: str
-    tps: list[TP]
+    tps: list[PartitionId]
     dispatcher: Dispatcher
     instance: str = "harness"
     epoch: int = 1
@@ -87,19 +88,19 @@ class AssignLoop:
                 **self.consumer_config,
             }
         )
-        self._paused: set[TP] = set()
+        self._paused: set[PartitionId] = set()
         #: The offset after the last record handed over, per partition: where a resumed
         #: partition is sought to.
-        self._next: dict[TP, int] = {}
+        self._next: dict[PartitionId, int] = {}
         self._last_commit = 0.0
-        self._latest: dict[TP, CommitPoint] = {}
-        self._committed: dict[TP, CommitPoint] = {}
+        self._latest: dict[PartitionId, CommitPoint] = {}
+        self._committed: dict[PartitionId, CommitPoint] = {}
 
-    def open(self) -> dict[TP, frozenset[int]]:
+    def open(self) -> dict[PartitionId, frozenset[int]]:
         """Open every partition at its committed offset, skipping its ``done`` offsets."""
         committed = read_committed(self.bootstrap, self.group, self.tps)
         assignment = []
-        skips: dict[TP, frozenset[int]] = {}
+        skips: dict[PartitionId, frozenset[int]] = {}
         for tp in self.tps:
             offset, metadata = committed.get(tp, (0, None))
             skip = frozenset(metadata.done) if metadata else frozenset()
@@ -147,7 +148,7 @@ class AssignLoop:
                 raise AssertionError(f"the consume loop did not finish within {timeout_s} s")
             self.poll_once()
 
-    def commit(self, final: dict[TP, CommitPoint | None] | None = None) -> None:
+    def commit(self, final: dict[PartitionId, CommitPoint | None] | None = None) -> None:
         points = dict(self._latest)
         for tp in self.tps:
             point = self.dispatcher.commit_point(tp)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from turnout.agent.dispatch import TP
+from turnout.protocol.partitions import PartitionId
 
 
 @dataclass(frozen=True)
@@ -17,15 +17,15 @@ class AssignmentResult:
     """
 
     #: partition -> instance name, for every assigned partition.
-    owners: dict[TP, str]
+    owners: dict[PartitionId, str]
     #: Partitions deliberately left unowned, sorted: all of them when there are no
     #: members, and manual pins to absent instances under ``LEAVE_UNOWNED``.
-    unowned: tuple[TP, ...]
+    unowned: tuple[PartitionId, ...]
     #: (partition, pinned instance) for pins whose instance is not a member, sorted; reported
     #: whatever the absent-pin policy, so the control plane can show them.
-    absent_pins: tuple[tuple[TP, str], ...]
+    absent_pins: tuple[tuple[PartitionId, str], ...]
 
-    def partitions_of(self, instance: str) -> list[TP]:
+    def partitions_of(self, instance: str) -> list[PartitionId]:
         """The partitions ``instance`` owns, sorted."""
         return sorted(tp for tp, owner in self.owners.items() if owner == instance)
 
@@ -33,12 +33,12 @@ class AssignmentResult:
 class Move(NamedTuple):
     """One partition changing hands; ``None`` means unowned (or not present) on that side."""
 
-    tp: TP
+    tp: PartitionId
     previous_owner: str | None
     new_owner: str | None
 
 
-def moves(before: Mapping[TP, str], after: Mapping[TP, str]) -> list[Move]:
+def moves(before: Mapping[PartitionId, str], after: Mapping[PartitionId, str]) -> list[Move]:
     """Every partition whose owner differs between ``before`` and ``after``, sorted by partition.
 
     A partition present on only one side moves from or to ``None``. A move is what the

@@ -22,7 +22,7 @@ from typing import Any, Self
 from confluent_kafka import KafkaError, Message
 
 from turnout.agent.dispatch import Record
-from turnout.agent.verify.events import (
+from turnout.verify.events import (
     Claimed,
     Committed,
     Event,

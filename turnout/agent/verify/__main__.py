@@ -1,3 +1,0 @@
-from turnout.agent.verify.cli import main
-
-main()

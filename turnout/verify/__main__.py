@@ -1,0 +1,3 @@
+from turnout.verify.cli import main
+
+main()
