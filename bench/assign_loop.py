@@ -17,7 +17,8 @@ from itertools import groupby
 from confluent_kafka import Consumer, Message, TopicPartition
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from turnout.agent.dispatch import CommitPoint, Dispatcher, RecordRun
+from turnout.agent.dispatch import CommitPoint, Dispatcher
+from turnout.agent.records import RecordRun
 from turnout.controlplane.kafka_admin import COORDINATOR_RETRY_S, coordinator_busy
 from turnout.protocol.models import CommitMetadata
 from turnout.protocol.partitions import PartitionId

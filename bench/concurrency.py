@@ -27,7 +27,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from bench.assign_loop import AssignLoop
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.agent.work import Ordering, WorkConfig, WorkManager
 
 PARTITIONS = 4

@@ -27,7 +27,7 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.controlplane.app import create_app
 from turnout.controlplane.db import make_engine, make_sessionmaker, migrate
 from turnout.controlplane.security import Role

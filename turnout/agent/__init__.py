@@ -9,15 +9,17 @@ with Agent(config, handle):  # handle(record: Record) -> None
 """
 
 from turnout.agent.config import AgentConfig
-from turnout.agent.dispatch import CommitPoint, Dispatcher, Record
-from turnout.agent.observer import AgentObserver
-from turnout.agent.runtime import Agent, AgentState
-from turnout.agent.sequential import (
+from turnout.agent.dispatch import (
+    CommitPoint,
     DispatchContext,
+    Dispatcher,
     DispatcherFactory,
     Handler,
-    SequentialDispatcher,
 )
+from turnout.agent.observer import AgentObserver
+from turnout.agent.records import Record
+from turnout.agent.runtime import Agent, AgentState
+from turnout.agent.sequential import SequentialDispatcher
 
 __all__ = [
     "Agent",

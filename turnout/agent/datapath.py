@@ -37,7 +37,7 @@ from turnout.agent.busy import BusyOwners
 from turnout.agent.commits import CommitBatcher
 from turnout.agent.committer import commit_points
 from turnout.agent.config import AgentConfig
-from turnout.agent.dispatch import Dispatcher, FetchingDispatcher, RecordRun
+from turnout.agent.dispatch import Dispatcher, FetchingDispatcher
 from turnout.agent.environment import AgentEnvironment
 from turnout.agent.holding import Holding
 from turnout.agent.kafka_source import KafkaSource
@@ -52,6 +52,7 @@ from turnout.agent.offsets import (
     OffsetStore,
     ZkOffsetStore,
 )
+from turnout.agent.records import RecordRun
 from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
 from turnout.protocol import DeploymentPaths, Ownership
 from turnout.protocol.partitions import PartitionId

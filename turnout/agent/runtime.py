@@ -66,7 +66,7 @@ from prometheus_client import start_http_server
 from turnout.agent.agreement import StaleView, View, agree, members_of_colour, owners_of
 from turnout.agent.config import AgentConfig
 from turnout.agent.datapath import POLL_TIMEOUT_S, DataPath
-from turnout.agent.dispatch import Dispatcher
+from turnout.agent.dispatch import DispatchContext, Dispatcher, DispatcherFactory, Handler
 from turnout.agent.environment import AgentEnvironment
 from turnout.agent.holding import Holding
 from turnout.agent.lease import Lease, LeaseState, heartbeat_interval
@@ -74,12 +74,7 @@ from turnout.agent.logs import ContextLog
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.observer import AgentObserver
 from turnout.agent.offsets import OffsetStore
-from turnout.agent.sequential import (
-    DispatchContext,
-    DispatcherFactory,
-    Handler,
-    SequentialDispatcher,
-)
+from turnout.agent.sequential import SequentialDispatcher
 from turnout.agent.znodes import (
     Snapshot,
     put_ephemeral,

@@ -21,11 +21,10 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from turnout.agent.dispatch import CommitPoint, Dispatcher, Record
-from turnout.agent.metrics import AgentMetrics
+from turnout.agent.dispatch import GATE_RECHECK_S, CommitPoint, DispatchContext
+from turnout.agent.records import Record
 from turnout.protocol.partitions import PartitionId
 
 #: Records queued per partition before ``wants_more`` says no and the agent pauses the
@@ -35,28 +34,8 @@ MAX_QUEUED_PER_PARTITION = 500
 #: transient fault clears in one retry, a hard one costs one log line per 5 s.
 RETRY_BACKOFF_INITIAL_S = 0.05
 RETRY_BACKOFF_MAX_S = 5.0
-#: How often a waiting worker re-checks the gate. Bounds how long a lifted fence or
-#: resume takes to restart processing.
-GATE_RECHECK_S = 0.02
-
-Handler = Callable[[Record], object]
 
 logger = logging.getLogger("turnout.agent.dispatch")
-
-
-@dataclass(frozen=True)
-class DispatchContext:
-    """What a dispatcher factory gets from the agent."""
-
-    handler: Handler
-    #: The agent's gate: False while the partition may not be processed (not owned at
-    #: its epoch, fenced, paused, releasing). Ask before starting each record (or batch).
-    may_start: Callable[[PartitionId], bool]
-    instance: str
-    metrics: AgentMetrics
-
-
-DispatcherFactory = Callable[[DispatchContext], Dispatcher]
 
 
 class _Lane:

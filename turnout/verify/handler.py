@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.verify.log import EventLog
 
 

@@ -21,7 +21,7 @@ from typing import Any, Self
 
 from confluent_kafka import KafkaError, Message
 
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.verify.events import (
     Claimed,
     Committed,

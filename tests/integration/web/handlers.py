@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 
 #: A little work per record, so instances show a processing rate and some lag under load.
 WORK_PER_RECORD_S = 0.002

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tests.support.agent_kit import DEPLOYMENT, FENCE_MARGIN_S, SESSION_TIMEOUT_S
 from turnout.agent import Agent, AgentConfig
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.agent.work import Ordering, WorkConfig, work_manager_factory
 from turnout.protocol import Colour
 

@@ -17,7 +17,7 @@ from tests.integration.work.kafka_support import produce, read_all
 from tests.support.agent_kit import REPO_ROOT, World, wait_until
 from tests.support.services import create_topic
 from turnout.agent import Agent
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.agent.work import (
     DeadLetterProducer,
     FailedDecision,

@@ -6,9 +6,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from turnout.agent.dispatch import CommitPoint, Record
+from turnout.agent.dispatch import CommitPoint, DispatchContext
 from turnout.agent.metrics import AgentMetrics
-from turnout.agent.sequential import DispatchContext, SequentialDispatcher
+from turnout.agent.records import Record
+from turnout.agent.sequential import SequentialDispatcher
 
 TP = ("t", 0)
 

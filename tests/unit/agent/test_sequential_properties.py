@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from turnout.agent import sequential
-from turnout.agent.dispatch import CommitPoint, Record
+from turnout.agent.dispatch import CommitPoint, DispatchContext
 from turnout.agent.metrics import AgentMetrics
-from turnout.agent.sequential import DispatchContext, SequentialDispatcher
+from turnout.agent.records import Record
+from turnout.agent.sequential import SequentialDispatcher
 
 TP = ("t", 0)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import KafkaError, Message
 
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.verify import (
     Claimed,
     Committed,

@@ -26,7 +26,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.agent.work.config import DeadLetterConfig
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.agent.work.offsets import OffsetTracker
 from turnout.protocol.partitions import PartitionId
 

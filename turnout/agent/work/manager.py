@@ -51,7 +51,8 @@ from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
 
-from turnout.agent.dispatch import CommitPoint, Fetch, Record, RecordRun, offsets_of
+from turnout.agent.dispatch import GATE_RECHECK_S, CommitPoint, Fetch
+from turnout.agent.records import Record, RecordRun, offsets_of
 from turnout.agent.work.config import Ordering, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterSink
 from turnout.agent.work.guards import Backoff, DeadLetterGuard, FailureWindow
@@ -82,10 +83,6 @@ WATCHDOG_MIN_PERIOD_S = 0.005
 WATCHDOG_MAX_PERIOD_S = 1.0
 #: close() waits this long for the event-loop thread to end after stopping its loop.
 LOOP_STOP_TIMEOUT_S = 2.0
-#: While the agent's gate refuses a lane's next record (partition not owned at its epoch,
-#: fenced, paused, releasing), the lane is looked at again this often: it bounds how long
-#: a lifted fence or a resume takes to restart work (the same beat as the sequential one).
-GATE_RECHECK_S = 0.02
 #: ``has_room`` keeps polling past ``max_ahead`` when the records ahead would take longer
 #: than this to finish at the workers' recent pace: they are not catching up, so holding
 #: the polls would only slow every partition down to the slowest one's pace.

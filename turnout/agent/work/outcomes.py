@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from turnout.agent.dispatch import Record
+from turnout.agent.records import Record
 from turnout.protocol.partitions import PartitionId
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from turnout.agent.dispatch import Record
-from turnout.agent.sequential import DispatchContext, DispatcherFactory
+from turnout.agent.dispatch import DispatchContext, DispatcherFactory
+from turnout.agent.records import Record
 from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterSink
 from turnout.agent.work.manager import WorkManager

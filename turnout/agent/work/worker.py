@@ -47,7 +47,7 @@ from operator import length_hint
 from sys import getrefcount
 from typing import Any
 
-from turnout.agent.dispatch import RecordCursor, RecordRun
+from turnout.agent.records import RecordCursor, RecordRun
 from turnout.agent.work.lanes import Run
 from turnout.agent.work.metrics import LATENCY_BUCKETS, LatencyBuckets
 from turnout.protocol.partitions import PartitionId

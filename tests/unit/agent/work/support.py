@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from turnout.agent.dispatch import CommitPoint, Record
+from turnout.agent.dispatch import CommitPoint
+from turnout.agent.records import Record
 from turnout.agent.work import WorkManager
 from turnout.protocol.partitions import PartitionId
 

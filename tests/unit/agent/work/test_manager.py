@@ -12,8 +12,9 @@ from confluent_kafka import Message
 from prometheus_client import CollectorRegistry
 
 from tests.unit.agent.work.support import TOPIC, record, settle, wait_until
-from turnout.agent import dispatch
-from turnout.agent.dispatch import CommitPoint, Record, RecordRun
+from turnout.agent import records as records_module
+from turnout.agent.dispatch import CommitPoint
+from turnout.agent.records import Record, RecordRun
 from turnout.agent.work import (
     AttemptTimedOut,
     Escalation,
@@ -836,13 +837,13 @@ def test_a_batch_handler_gets_fetched_runs_cut_and_joined_to_the_batch_size_unbu
     managers: list[WorkManager], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[int] = []
-    real = dispatch.records_from_messages
+    real = records_module.records_from_messages
 
     def counting(messages: list[Message], *args: object) -> list[Record]:
         built.append(len(messages))
         return real(messages, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dispatch, "records_from_messages", counting)
+    monkeypatch.setattr(records_module, "records_from_messages", counting)
     batches: list[list[int]] = []
 
     def batch_handler(records: Sequence[Record]) -> None:

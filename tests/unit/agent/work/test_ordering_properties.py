@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.support.ordering import assert_sequential
 from tests.unit.agent.work.support import TOPIC, settle
-from turnout.agent.dispatch import Record, RecordRun
+from turnout.agent.records import Record, RecordRun
 from turnout.agent.work import FailedDecision, Ordering, WorkConfig, WorkManager
 
 #: Each example starts real worker threads; a few dozen examples cover the space well.

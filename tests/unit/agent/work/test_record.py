@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Message
 
-from turnout.agent.dispatch import Record, RecordRun, records_from_messages
+from turnout.agent.records import Record, RecordRun, records_from_messages
 
 
 def _message(offset: int, headers: list[tuple[str, bytes | None]] | None = None) -> Message:
@@ -75,7 +75,7 @@ def test_a_run_builds_its_records_only_when_one_is_read(
         built.append(len(messages))
         return records_from_messages(messages, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("turnout.agent.dispatch.records_from_messages", counting)
+    monkeypatch.setattr("turnout.agent.records.records_from_messages", counting)
     run = _run([10, 11, 13])
     assert (len(run), run.offsets, run.tp, run.epoch) == (3, [10, 11, 13], ("orders", 3), 5)
     assert run[1:].offsets == [11, 13]
