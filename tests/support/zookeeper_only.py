@@ -29,7 +29,8 @@ class DedicatedZooKeeper:
         self.marker = process.stack_marker(state_dir)
         self.pid: int | None = None
         self._lib = artifacts.fetch(
-            self.settings.cache_dir, artifacts.zookeeper_runtime(self.settings.zookeeper_version)
+            self.settings.cache_dir,
+            artifacts.zookeeper_distribution(self.settings.zookeeper_version),
         )
 
     @property

@@ -1,8 +1,12 @@
 """Fetch the JVM services from Maven Central with Maven, once, into a cache outside the tree.
 
-Each runtime is a generated ``pom.xml`` whose dependencies are copied into ``lib/`` by
-``maven-dependency-plugin``. A ``.complete`` marker written after a successful copy lets
-every later start reuse the cache without running Maven at all.
+Each service is a ``Distribution``: a generated ``pom.xml`` whose dependencies are copied
+into ``lib/`` by ``maven-dependency-plugin``. A ``.complete`` marker written after a
+successful copy lets every later start reuse the cache without running Maven at all.
+
+The cache is keyed by its directory name, ``CACHE_SUBDIR``, and by the digest of each pom's
+text: changing either downloads every distribution again on every machine (and a
+checkout of another version of Turnout shares the cache only while both agree on it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from turnout.devstack.errors import StackError, read_log_tail
 MAVEN_FETCH_TIMEOUT_S = 900.0
 
 COMPLETE_MARKER = ".complete"
+#: The cache's directory under the cache dir (part of the cache key, see the module doc).
+CACHE_SUBDIR = "runtimes"
 
 
 @dataclass(frozen=True)
@@ -39,14 +45,17 @@ class MavenDependency:
 
 
 @dataclass(frozen=True)
-class Runtime:
-    """A JVM program assembled from Maven artifacts: a name, a version and its jars."""
+class Distribution:
+    """A JVM service as the stack runs it, assembled from Maven artifacts: a name, a
+    version and the jars its ``lib/`` directory must hold."""
 
     name: str
     version: str
     dependencies: tuple[MavenDependency, ...]
 
     def pom(self) -> str:
+        # The artifactId is Maven's name for this generated pom and part of the cache key
+        # (the pom's digest), so it keeps the text the caches on disk were built from.
         deps = "\n".join(d.render() for d in self.dependencies)
         return f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -61,10 +70,10 @@ class Runtime:
 """
 
 
-def kafka_runtime(version: str) -> Runtime:
-    # Kafka's own distribution binds slf4j 2 to log4j2; the Maven artifact declares no
+def kafka_distribution(version: str) -> Distribution:
+    # Kafka's release archive binds slf4j 2 to log4j2; the Maven artifact declares no
     # binding and an slf4j 1.7 API, so both are pinned here to get the broker's logs.
-    return Runtime(
+    return Distribution(
         name="kafka",
         version=version,
         dependencies=(
@@ -76,39 +85,39 @@ def kafka_runtime(version: str) -> Runtime:
     )
 
 
-def zookeeper_runtime(version: str) -> Runtime:
+def zookeeper_distribution(version: str) -> Distribution:
     # The zookeeper artifact leaves its metrics library and its logger binding to the
-    # distribution; without metrics-core the server dies at start with NoClassDefFoundError.
-    return Runtime(
+    # release archive; without metrics-core the server dies at start with NoClassDefFoundError.
+    return Distribution(
         name="zookeeper",
         version=version,
         dependencies=(
             MavenDependency("org.apache.zookeeper", "zookeeper", version),
             MavenDependency("io.dropwizard.metrics", "metrics-core", "4.2.30"),
             MavenDependency("org.slf4j", "slf4j-simple", "2.0.13"),
-            # Also left to the distribution: the server dies at bind time without it.
+            # Also left to the release archive: the server dies at bind time without it.
             MavenDependency("org.xerial.snappy", "snappy-java", "1.1.10.5"),
         ),
     )
 
 
-def runtime_dir(cache_dir: Path, runtime: Runtime) -> Path:
-    # The pom's digest is part of the name: changing a runtime's dependencies fetches
+def distribution_dir(cache_dir: Path, distribution: Distribution) -> Path:
+    # The pom's digest is part of the name: changing a distribution's dependencies fetches
     # afresh instead of reusing a cache built from the old list.
-    digest = hashlib.sha256(runtime.pom().encode()).hexdigest()[:10]
-    return cache_dir / "runtimes" / f"{runtime.name}-{runtime.version}-{digest}"
+    digest = hashlib.sha256(distribution.pom().encode()).hexdigest()[:10]
+    return cache_dir / CACHE_SUBDIR / f"{distribution.name}-{distribution.version}-{digest}"
 
 
-def is_cached(cache_dir: Path, runtime: Runtime) -> bool:
-    home = runtime_dir(cache_dir, runtime)
+def is_cached(cache_dir: Path, distribution: Distribution) -> bool:
+    home = distribution_dir(cache_dir, distribution)
     return (home / COMPLETE_MARKER).is_file() and any((home / "lib").glob("*.jar"))
 
 
-def fetch(cache_dir: Path, runtime: Runtime) -> Path:
-    """Return the ``lib/`` directory of ``runtime``, running Maven only on a cold cache."""
-    home = runtime_dir(cache_dir, runtime)
+def fetch(cache_dir: Path, distribution: Distribution) -> Path:
+    """Return the ``lib/`` directory of ``distribution``, running Maven only on a cold cache."""
+    home = distribution_dir(cache_dir, distribution)
     lib = home / "lib"
-    if is_cached(cache_dir, runtime):
+    if is_cached(cache_dir, distribution):
         return lib
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -119,7 +128,7 @@ def fetch(cache_dir: Path, runtime: Runtime) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     if lib.exists():
         shutil.rmtree(lib)
-    (home / "pom.xml").write_text(runtime.pom())
+    (home / "pom.xml").write_text(distribution.pom())
     log_path = home / "maven.log"
     command = [
         mvn,
@@ -141,14 +150,14 @@ def fetch(cache_dir: Path, runtime: Runtime) -> Path:
             )
         except subprocess.TimeoutExpired as exc:
             raise StackError(
-                f"downloading {runtime.name} {runtime.version} with Maven took longer than "
-                f"{MAVEN_FETCH_TIMEOUT_S:.0f} s",
+                f"downloading {distribution.name} {distribution.version} with Maven took "
+                f"longer than {MAVEN_FETCH_TIMEOUT_S:.0f} s",
                 read_log_tail(log_path),
                 log_path,
             ) from exc
     if result.returncode != 0 or not any(lib.glob("*.jar")):
         raise StackError(
-            f"Maven could not download {runtime.name} {runtime.version} "
+            f"Maven could not download {distribution.name} {distribution.version} "
             f"(exit code {result.returncode})",
             read_log_tail(log_path),
             log_path,

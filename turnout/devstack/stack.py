@@ -128,10 +128,11 @@ class LocalStack:
         self._check_prerequisites()
         progress("fetching ZooKeeper and Kafka (Maven, cached after the first time)")
         zk_lib = artifacts.fetch(
-            self.settings.cache_dir, artifacts.zookeeper_runtime(self.settings.zookeeper_version)
+            self.settings.cache_dir,
+            artifacts.zookeeper_distribution(self.settings.zookeeper_version),
         )
         kafka_lib = artifacts.fetch(
-            self.settings.cache_dir, artifacts.kafka_runtime(self.settings.kafka_version)
+            self.settings.cache_dir, artifacts.kafka_distribution(self.settings.kafka_version)
         )
         self._check_ports()
         records: dict[str, _Record] = {}
