@@ -5,6 +5,9 @@ fresh SQLite database under the stack's state dir), a sample deployment ``billin
 two blue and two green agents (``turnout agent run`` processes) and a producer writing
 keyed records; prints the dashboard URL and an operator token; runs until Ctrl-C, then
 stops everything it started (the stack too, unless it was already running).
+
+It needs the ``controlplane`` extra; the server libraries are imported when it runs, so
+that the ``turnout`` command of the core install loads, and says what to install.
 """
 
 from __future__ import annotations
@@ -22,16 +25,13 @@ from typing import Annotated
 
 import httpx
 import typer
-import uvicorn
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from turnout.agent.records import Record
-from turnout.controlplane.app import create_app
-from turnout.controlplane.db import make_engine, make_sessionmaker, migrate
+from turnout.controlplane.cli import server_libraries
 from turnout.controlplane.security import Role
-from turnout.controlplane.services.tokens import create_token
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.devstack import LocalStack, StackError, StackSettings
 from turnout.devstack.process import stop_children
@@ -152,6 +152,9 @@ def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
 
 
 def _tokens(database_url: str) -> dict[Role, str]:
+    from turnout.controlplane.db import make_engine, make_sessionmaker
+    from turnout.controlplane.services.tokens import create_token
+
     engine = make_engine(database_url)
     try:
         with make_sessionmaker(engine)() as session:
@@ -169,6 +172,11 @@ def demo(
     port: Annotated[int, typer.Option(help="Control-plane port")] = 8080,
 ) -> None:
     """Stack + control plane + a sample deployment (2 blue, 2 green agents, a producer)."""
+    with server_libraries("demo"):
+        import uvicorn
+
+        from turnout.controlplane.app import create_app
+        from turnout.controlplane.db import migrate
     stack_settings = StackSettings()
     stack = LocalStack(stack_settings)
     try:

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,14 @@ from turnout.controlplane.errors import ApiError
 from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.runtime import Runtime
 from turnout.controlplane.schemas import ErrorOut, Health
-from turnout.controlplane.settings import ControlPlaneSettings
+from turnout.controlplane.settings import DEFAULT_WEB_DIST, ControlPlaneSettings
 from turnout.controlplane.zklinks import ZkDownError
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+#: Where a wheel carries the built dashboard, inside this package (see hatch_build.py).
+PACKAGED_DASHBOARD = "dashboard"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -150,6 +153,19 @@ def _health_router() -> APIRouter:
     return router
 
 
+def _dashboard_dir(configured: Path) -> Path | None:
+    """The built dashboard to serve: the configured directory when it exists (by default
+    the source checkout's web/dist); left at that default in an installed wheel, which has
+    no checkout, the copy the wheel carries. None: there is no dashboard to serve."""
+    if configured.is_dir():
+        return configured
+    if configured == DEFAULT_WEB_DIST:
+        packaged = resources.files("turnout.controlplane").joinpath(PACKAGED_DASHBOARD)
+        if isinstance(packaged, Path) and packaged.is_dir():
+            return packaged
+    return None
+
+
 def _mount_dashboard(app: FastAPI, dist: Path) -> None:
     """Serve the built dashboard at / with a single-page-app fallback to index.html."""
     root = dist.resolve()
@@ -204,8 +220,9 @@ def create_app(
     app.include_router(_health_router())
     _install_error_handlers(app)
     app.add_middleware(_MetricsMiddleware, runtime=runtime)
-    if settings.web_dist.is_dir():
-        _mount_dashboard(app, settings.web_dist)
+    dashboard = _dashboard_dir(settings.web_dist)
+    if dashboard is not None:
+        _mount_dashboard(app, dashboard)
     return app
 
 

@@ -1,9 +1,16 @@
 """CLI: ``turnout controlplane migrate|serve``, ``turnout token create``, and the API client
-commands ``deployments list|show``, ``switch``, ``rollback``, ``assign``, ``status``."""
+commands ``deployments list|show``, ``switch``, ``rollback``, ``assign``, ``status``.
+
+The client commands need only the core package; the server-side commands import the
+server libraries when they run, inside ``server_libraries()``, so that without the
+``controlplane`` extra they say what to install instead of failing on import.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -24,15 +31,38 @@ TokenOpt = Annotated[
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
+#: What the ``controlplane`` extra installs (top-level module names).
+SERVER_LIBRARIES = frozenset(
+    {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg"}
+)
+
+
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code=1)
 
 
+@contextmanager
+def server_libraries(command: str) -> Iterator[None]:
+    """Wrap a server-side command's imports: a missing server library becomes one line
+    naming the extra to install, and exit code 1."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        library = (exc.name or "").partition(".")[0]
+        if library not in SERVER_LIBRARIES:
+            raise
+        raise _fail(
+            f"`turnout {command}` runs the control plane, whose libraries are not installed "
+            f"(no {library}): pip install 'turnout[controlplane]'"
+        ) from None
+
+
 @controlplane_app.command("migrate")
 def migrate_command() -> None:
     """Bring the database (TURNOUT_DATABASE_URL) to the newest schema."""
-    from turnout.controlplane.db import migrate
+    with server_libraries("controlplane migrate"):
+        from turnout.controlplane.db import migrate
     from turnout.controlplane.settings import ControlPlaneSettings
 
     settings = ControlPlaneSettings()
@@ -45,11 +75,12 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Overrides TURNOUT_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides TURNOUT_PORT")] = None,
 ) -> None:
-    """Serve the API (and the dashboard when web/dist is built). Run `migrate` first."""
-    import uvicorn
+    """Serve the API and the built dashboard. Run `migrate` first."""
+    with server_libraries("controlplane serve"):
+        import uvicorn
 
-    from turnout.controlplane.app import create_app
-    from turnout.controlplane.db import SchemaNotCurrentError
+        from turnout.controlplane.app import create_app
+        from turnout.controlplane.db import SchemaNotCurrentError
     from turnout.controlplane.settings import ControlPlaneSettings
 
     overrides: dict[str, Any] = {}
@@ -71,14 +102,15 @@ def token_create_command(
     role: Annotated[Role, typer.Option(help="viewer, operator or admin")] = Role.VIEWER,
 ) -> None:
     """Create an API token in the database and print it once (the first admin token too)."""
-    from turnout.controlplane.db import (
-        SchemaNotCurrentError,
-        check_schema,
-        make_engine,
-        make_sessionmaker,
-    )
-    from turnout.controlplane.errors import ConflictError
-    from turnout.controlplane.services.tokens import create_token
+    with server_libraries("token create"):
+        from turnout.controlplane.db import (
+            SchemaNotCurrentError,
+            check_schema,
+            make_engine,
+            make_sessionmaker,
+        )
+        from turnout.controlplane.errors import ConflictError
+        from turnout.controlplane.services.tokens import create_token
     from turnout.controlplane.settings import ControlPlaneSettings
 
     settings = ControlPlaneSettings()
@@ -296,4 +328,4 @@ def register(app: typer.Typer) -> None:
     app.command(name="status")(status_command)
 
 
-__all__ = ["register"]
+__all__ = ["SERVER_LIBRARIES", "register", "server_libraries"]

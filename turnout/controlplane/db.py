@@ -8,6 +8,7 @@ special: the one-in-flight-switch rule is a unique constraint, which serialises 
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,18 @@ from sqlalchemy.orm import Session, sessionmaker
 #: transactions take milliseconds; this only covers bursts of concurrent requests.
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
-ALEMBIC_INI = ALEMBIC_DIR.parent / "alembic.ini"
+
+def _alembic_home() -> Path:
+    """The directory holding ``alembic.ini`` and ``alembic/``: this package in an installed
+    wheel, which carries them (see hatch_build.py), else the source checkout's root."""
+    packaged = resources.files("turnout.controlplane")
+    if isinstance(packaged, Path) and (packaged / "alembic.ini").is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2]
+
+
+ALEMBIC_INI = _alembic_home() / "alembic.ini"
+ALEMBIC_DIR = ALEMBIC_INI.parent / "alembic"
 
 
 class SchemaNotCurrentError(RuntimeError):
