@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.support.agent_kit import wait_until
+from tests.support.waiting import wait_until
 from turnout.agent.agreement import StaleView, View, agree
 from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offsets import Claim, StaleCommitError, ZkOffsetStore
