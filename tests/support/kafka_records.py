@@ -1,4 +1,4 @@
-"""Producing and reading test records for the work manager's real-Kafka tests."""
+"""Producing and reading test records on the real Kafka (the work and agent tests)."""
 
 from __future__ import annotations
 
