@@ -37,3 +37,27 @@ def test_parsing_a_key_gives_back_the_topic_and_partition_it_was_made_of(
 def test_a_malformed_key_raises_value_error_naming_it(key: str) -> None:
     with pytest.raises(ValueError, match="must look like '<topic>/<partition number>'"):
         parse_partition_key(key)
+
+
+#: Anything after a last slash that may look like a number: leading zeros, signs, spaces,
+#: and digits of other scripts.
+number_like = st.text(
+    st.sampled_from("0123456789+- ") | st.characters(categories=["Nd"]), min_size=1, max_size=4
+)
+keys = st.text() | st.builds(lambda topic, number: f"{topic}/{number}", topics, number_like)
+
+
+@given(keys)
+def test_a_key_that_parses_is_the_one_text_form_of_its_partition(key: str) -> None:
+    # One partition, one key: a pin map or an owner map never holds two spellings of it.
+    try:
+        topic, partition = parse_partition_key(key)
+    except ValueError:
+        return
+    assert partition_key(topic, partition) == key
+
+
+@pytest.mark.parametrize("key", ["invoices/03", "invoices/00", "invoices/\u0663", "invoices/+3"])
+def test_another_spelling_of_a_partition_number_is_malformed(key: str) -> None:
+    with pytest.raises(ValueError, match="must look like"):
+        parse_partition_key(key)
