@@ -15,12 +15,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from confluent_kafka import Producer
 
+from tests.support.waiting import wait_until as wait_until  # re-exported: tests import it from here
 from turnout.agent import Agent, AgentConfig
 from turnout.protocol import (
     Binding,
@@ -52,23 +53,6 @@ FENCE_MARGIN_S = 1.0
 #: enough for a 2-core box shared with others.
 PRODUCE_RATE_PER_S = 300
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until(
-    predicate: Callable[[], bool], timeout_s: float, what: str | Callable[[], str]
-) -> float:
-    """Poll until ``predicate()``; the seconds it took. Fails the test with ``what`` (or
-    what it returns then, to show the state that was waited on)."""
-    started = time.monotonic()
-    deadline = started + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return time.monotonic() - started
-        time.sleep(0.02)
-    if predicate():
-        return time.monotonic() - started
-    message = what() if callable(what) else what
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for: {message}")
 
 
 class LoadProducer:

@@ -1,5 +1,6 @@
-"""An in-memory ZooKeeper for the agent's model-based test (T13): one ``FakeZooKeeper``
-server, one ``FakeGateway`` per client standing in for ``turnout.zk.ZkGateway``.
+"""An in-memory ZooKeeper for unit tests of logic over ZooKeeper (the agent's model-based
+test T13, the offset and directive stores): one ``FakeZooKeeper`` server, one
+``FakeGateway`` per client standing in for ``turnout.zk.ZkGateway``.
 
 What it keeps of ZooKeeper (what the agent relies on):
 - nodes with data, a data version, a children version and zxids; ephemeral nodes belong

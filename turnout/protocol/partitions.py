@@ -17,8 +17,14 @@ def partition_key(topic: str, partition: int) -> str:
 
 
 def parse_partition_key(key: str) -> PartitionId:
-    """The inverse of :func:`partition_key`; a malformed key raises ``ValueError``."""
+    """The inverse of :func:`partition_key`; a malformed key raises ``ValueError``.
+
+    Only the form :func:`partition_key` writes is accepted (ASCII digits, no leading
+    zero): ``"t/03"`` would be a second key for partition 3 of ``t``, and a pin map could
+    then name two owners for it.
+    """
     topic, _, number = key.rpartition("/")
-    if not topic or not number.isdigit():
+    canonical = number.isascii() and number.isdigit() and (number == "0" or number[0] != "0")
+    if not topic or not canonical:
         raise ValueError(f"partition {key!r} must look like '<topic>/<partition number>'")
     return topic, int(number)

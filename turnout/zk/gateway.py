@@ -274,7 +274,7 @@ class ZkGateway:
             self._client.stop()
             self._client.close()
             raise ZkUnavailableError(
-                f"could not connect to ZooKeeper at {self.hosts} within {timeout_s:.0f} s"
+                f"could not connect to ZooKeeper at {self.hosts} within {timeout_s:g} s"
             ) from exc
 
     def stop(self) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from tests.support.agent_kit import REPO_ROOT, World, wait_until
+from tests.support.agent_kit import REPO_ROOT, World
+from tests.support.waiting import wait_until
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.agent_kit import SESSION_TIMEOUT_S, World, wait_until
+from tests.support.agent_kit import SESSION_TIMEOUT_S, World
+from tests.support.waiting import wait_until
 from tests.support.zookeeper_only import DedicatedZooKeeper
 from turnout.agent import AgentState
 from turnout.agent.runtime import RESYNC_INTERVAL_S

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from tests.integration.work.kafka_support import produce
+from tests.support.kafka_records import produce
 from tests.support.services import Services
 from turnout.agent.kafka_source import KafkaSource
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.support.agent_kit import World, wait_until
+from tests.support.agent_kit import World
+from tests.support.waiting import wait_until
 from turnout.agent import AgentState
 from turnout.protocol import Colour, InstanceStatus, Role, Strategy
 from turnout.protocol.assignment import compute_assignment

@@ -1,5 +1,8 @@
-"""The ZooKeeper pieces the agent builds on: watches, transactions, the ZooKeeper
-offset store's fencing, and the published-assignment agreement."""
+"""The agent's ZooKeeper seams against a real ZooKeeper: the ZooKeeper offset store's
+fencing, the published-assignment agreement, snapshots and owner-node claims.
+
+The gateway's own behaviour (errors, watches, transactions, sessions) is proven in
+tests/integration/zk/test_gateway.py."""
 
 from __future__ import annotations
 
@@ -7,59 +10,14 @@ import threading
 
 import pytest
 
-from tests.support.agent_kit import wait_until
 from turnout.agent.agreement import StaleView, View, agree
 from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offsets import Claim, StaleCommitError, ZkOffsetStore
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role, Strategy
 from turnout.zk import (
-    CheckOp,
-    CreateOp,
-    SetOp,
-    WatchEvent,
-    WatchKind,
     ZkGateway,
     ZkNoNodeError,
-    ZkTransactionError,
-    ZkUnavailableError,
 )
-
-
-def test_a_data_watch_fires_once_on_change(zk: ZkGateway) -> None:
-    seen: list[WatchEvent] = []
-    fired = threading.Event()
-
-    def on_event(event: WatchEvent) -> None:
-        seen.append(event)
-        fired.set()
-
-    zk.create("/w", b"1")
-    zk.get("/w", watch=on_event)
-    zk.get("/w", watch=on_event)  # re-arming with the same callback registers it once
-    zk.set("/w", b"2")
-    assert fired.wait(5)
-    zk.set("/w", b"3")
-    zk.sync("/w")
-    assert [e.kind for e in seen] == [WatchKind.CHANGED]
-
-
-def test_children_with_stat_orders_two_reads(zk: ZkGateway) -> None:
-    zk.ensure_path("/c")
-    names, first = zk.children_with_stat("/c")
-    zk.create("/c/x", ephemeral=True)
-    names2, second = zk.children_with_stat("/c")
-    assert names == [] and names2 == ["x"]
-    assert second.children_version > first.children_version
-
-
-def test_a_transaction_is_all_or_nothing_and_names_the_failed_step(zk: ZkGateway) -> None:
-    zk.create("/a", b"0")
-    with pytest.raises(ZkTransactionError) as failure:
-        zk.transaction([SetOp("/a", b"1"), CheckOp("/a", version=7), CreateOp("/b")])
-    assert failure.value.failed == 1
-    assert zk.get("/a")[0] == b"0" and zk.exists("/b") is None
-    zk.transaction([CheckOp("/a", version=0), SetOp("/a", b"1"), CreateOp("/b")])
-    assert zk.get("/a")[0] == b"1" and zk.exists("/b") is not None
 
 
 def test_zookeeper_offsets_refuse_a_stale_owner_after_a_new_claim(zk: ZkGateway) -> None:
@@ -121,15 +79,6 @@ def test_an_agent_with_an_older_view_is_told_to_re_read(zk: ZkGateway) -> None:
         zk.get("/turnout/deployments/dep/assignments/other")
 
 
-def test_get_many_reads_present_and_missing_nodes_in_one_go(zk: ZkGateway) -> None:
-    zk.create("/m1", b"one")
-    zk.create("/m2", b"two")
-    found = zk.get_many(["/m1", "/nope", "/m2"])
-    assert found["/nope"] is None
-    assert found["/m1"] is not None and found["/m1"][0] == b"one"
-    assert found["/m2"] is not None and found["/m2"][0] == b"two"
-
-
 def test_zookeeper_offsets_resync_after_a_commit_with_an_unknown_outcome(zk: ZkGateway) -> None:
     paths = DeploymentPaths("/turnout", "dep")
     owner = paths.owner("g", "t", 1)
@@ -147,50 +96,6 @@ def test_zookeeper_offsets_resync_after_a_commit_with_an_unknown_outcome(zk: ZkG
     assert isinstance(failed[("t", 1)], StaleCommitError)
     never = Claim("g", ("t", 9), owner, 0, 3, "me")
     assert isinstance(store.commit({("t", 9): (never, CommitPoint(1))})[("t", 9)], StaleCommitError)
-
-
-def test_batched_creates_deletes_and_exists_report_each_path_on_its_own(zk: ZkGateway) -> None:
-    from turnout.zk import ZkBadVersionError, ZkNodeExistsError
-
-    zk.create("/owners/t/1", b"taken", makepath=True)
-    created = zk.create_many(
-        [("/owners/t/0", b"a"), ("/owners/t/1", b"b"), ("/owners/t/2", b"c")], ephemeral=True
-    )
-    assert created["/owners/t/0"] is None and created["/owners/t/2"] is None
-    assert isinstance(created["/owners/t/1"], ZkNodeExistsError)
-    assert zk.get("/owners/t/1")[0] == b"taken"  # the failed create changed nothing
-
-    seen = zk.exists_many(["/owners/t/0", "/owners/t/9"])
-    assert seen["/owners/t/0"] is not None and seen["/owners/t/9"] is None
-    assert seen["/owners/t/0"].ephemeral_owner == zk.session_id
-
-    deleted = zk.delete_many([("/owners/t/0", -1), ("/owners/t/2", 5), ("/owners/t/9", -1)])
-    assert deleted["/owners/t/0"] is None
-    assert isinstance(deleted["/owners/t/2"], ZkBadVersionError)  # a delete stands alone
-    assert isinstance(deleted["/owners/t/9"], ZkNoNodeError)
-    assert zk.children("/owners/t") == ["1", "2"]
-
-
-def test_get_and_children_reads_both_in_one_go_and_watches_both(zk: ZkGateway) -> None:
-    events: list[WatchEvent] = []
-    fired = threading.Event()
-
-    def on_event(event: WatchEvent) -> None:
-        events.append(event)
-        fired.set()
-
-    assert zk.get_and_children("/d", "/p", watch=on_event) == (None, None)
-    zk.create("/d", b"directive")
-    zk.create("/p/a", makepath=True)
-    node, listed = zk.get_and_children("/d", "/p", watch=on_event)
-    assert node is not None and node[0] == b"directive"
-    assert listed is not None and listed[0] == ["a"]
-    zk.create("/p/b")
-    assert fired.wait(5)
-    fired.clear()
-    zk.set("/d", b"next")
-    assert fired.wait(5)
-    assert sorted(e.path for e in events) == ["/d", "/p"]
 
 
 def test_a_snapshot_rereads_registrations_only_when_instances_changed(zk: ZkGateway) -> None:
@@ -284,34 +189,3 @@ def test_a_claim_deletes_leftovers_of_an_earlier_session_and_retries(zk: ZkGatew
         assert zk.exists("/owners/t/0") is None
     finally:
         old.stop()
-
-
-def test_a_gateway_bound_to_a_session_writes_nothing_on_the_next(zk_root: str) -> None:
-    # kazoo opens a new session by itself after an expiry; a write meant for the old
-    # one (a version-checked delete of an ephemeral) must not go out on the new one.
-    gateway = ZkGateway(zk_root, session_timeout_s=4)
-    gateway.start()
-    try:
-        old = gateway.client_id
-        assert old is not None
-        gateway.bind_session(old[0])
-        gateway.create("/mine", b"", ephemeral=True)
-        thief = ZkGateway(zk_root, client_id=old)  # attach, then close: a real expiry
-        thief.start()
-        thief.stop()
-        wait_until(lambda: gateway.session_id not in (0, old[0]), 20, "a new session")
-
-        with pytest.raises(ZkUnavailableError):
-            gateway.create("/mine", b"", ephemeral=True)
-        with pytest.raises(ZkUnavailableError):
-            gateway.transaction([CreateOp("/mine", b"", ephemeral=True)])
-        refused = gateway.create_many([("/mine", b"")], ephemeral=True)
-        assert isinstance(refused["/mine"], ZkUnavailableError)
-        assert gateway.exists("/mine") is None  # reads go on: they change nothing
-
-        gateway.bind_session(gateway.session_id)
-        gateway.create("/mine", b"", ephemeral=True)
-        stat = gateway.exists("/mine")
-        assert stat is not None and stat.ephemeral_owner == gateway.session_id
-    finally:
-        gateway.stop()

@@ -40,6 +40,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
 from tests.support.services import Services
+from tests.support.waiting import wait_until
 from turnout.controlplane.security import Role
 from turnout.controlplane.settings import ControlPlaneSettings
 
@@ -171,18 +172,6 @@ def stop_agents(agents: list[subprocess.Popen[bytes]]) -> None:
             agent.wait(timeout=5)
 
 
-def wait_for(what: str, timeout_s: float, probe: Callable[[], Any]) -> Any:
-    """Polls ``probe`` (test setup only, not the browser) until it returns a truthy value."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}; last: {last!r}")
-
-
 @pytest.fixture
 def stack(
     services: Services,
@@ -254,10 +243,11 @@ def stack(
                         and all(o == "blue" for o in owners)
                     )
 
-                wait_for(
-                    "4 instances, blue owning every partition",
-                    AGENTS_READY_TIMEOUT_S,
+                wait_until(
                     blue_owns_everything,
+                    AGENTS_READY_TIMEOUT_S,
+                    "4 instances, blue owning every partition",
+                    poll_s=0.25,
                 )
             yield Stack(control_plane=control_plane, topic=topic)
         finally:

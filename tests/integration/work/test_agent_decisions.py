@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from bench.assign_loop import read_committed
 from tests.integration.work.committed import committed
-from tests.integration.work.kafka_support import FLUSH_TIMEOUT_S, produce
 from tests.support.agent_kit import World, wait_until
+from tests.support.kafka_records import FLUSH_TIMEOUT_S, produce
 from tests.support.ordering import assert_sequential
 from tests.support.services import Services, create_topic, unique_name, zk_chroot
 from turnout.agent import Agent

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.work.committed import committed
-from tests.integration.work.kafka_support import produce, read_all
 from tests.support.agent_kit import REPO_ROOT, World, wait_until
+from tests.support.kafka_records import produce, read_all
 from tests.support.services import create_topic
 from turnout.agent import Agent
 from turnout.agent.records import Record

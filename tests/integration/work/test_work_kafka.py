@@ -8,7 +8,7 @@ from collections.abc import Callable
 from confluent_kafka.admin import AdminClient
 
 from bench.assign_loop import AssignLoop, read_committed
-from tests.integration.work.kafka_support import produce, read_all
+from tests.support.kafka_records import produce, read_all
 from tests.support.services import Services, create_topic
 from turnout.agent.records import Record
 from turnout.agent.work import (

@@ -1,4 +1,4 @@
-"""Producing and reading test records for the work manager's real-Kafka tests."""
+"""Producing and reading test records on the real Kafka (the work and agent tests)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def produce(
     topic: str,
     count: int,
     partitions: int = 1,
-    headers: list[tuple[str, bytes]] | None = None,
+    headers: list[tuple[str, str | bytes | None]] | None = None,
 ) -> None:
     """``count`` records, round-robin over partitions, key ``k<i>``, value ``v<i>``."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
