@@ -18,8 +18,8 @@ from tests.support.postgres import (
     temp_postgres,
 )
 from tests.support.services import Services
+from turnout.controlplane.coordination.acl import digest_auth
 from turnout.controlplane.settings import ControlPlaneSettings
-from turnout.controlplane.zk_acl import digest_auth
 from turnout.zk import ZkGateway
 
 #: The control plane's ZooKeeper identity in tests (digest ACLs are always on here).

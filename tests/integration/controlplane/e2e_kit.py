@@ -29,7 +29,7 @@ from tests.support.agent_kit import (
 )
 from tests.support.controlplane import ControlPlaneProcess, make_tokens
 from turnout.controlplane.db import migrate
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.devstack.process import free_port
 from turnout.verify import CheckReport, check, read_history
 
@@ -55,7 +55,7 @@ class Rig:
     """A control-plane process, its tokens, and the agents of one deployment."""
 
     cp: ControlPlaneProcess
-    tokens: dict[Role, str]
+    tokens: dict[ApiRole, str]
     zookeeper: str
     kafka: str
     log_dir: Path
@@ -65,7 +65,7 @@ class Rig:
     def api(self) -> httpx.Client:
         return httpx.Client(
             base_url=f"{self.cp.url}/api/v1",
-            headers={"Authorization": f"Bearer {self.tokens[Role.ADMIN]}"},
+            headers={"Authorization": f"Bearer {self.tokens[ApiRole.ADMIN]}"},
             timeout=30,
         )
 

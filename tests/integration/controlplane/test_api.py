@@ -17,7 +17,7 @@ from tests.integration.controlplane.helpers import (
     wait_switch,
 )
 from tests.support.controlplane import RunningControlPlane
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.protocol import Colour, Strategy
 from turnout.protocol import Role as ColourRole
 from turnout.zk import ZkGateway, ZkNodeExistsError
@@ -30,7 +30,7 @@ def test_requests_need_a_token_and_a_high_enough_role(controlplane: RunningContr
         assert response.headers["www-authenticate"] == "Bearer"
         bad = anonymous.get("/api/v1/whoami", headers={"Authorization": "Bearer tnt_nope"})
         assert bad.status_code == 401
-    with controlplane.client(Role.VIEWER) as viewer:
+    with controlplane.client(ApiRole.VIEWER) as viewer:
         assert viewer.get("/api/v1/whoami").json()["role"] == "viewer"
         denied = viewer.post(
             "/api/v1/clusters",
@@ -38,7 +38,7 @@ def test_requests_need_a_token_and_a_high_enough_role(controlplane: RunningContr
         )
         assert denied.status_code == 403
         assert "needs admin" in denied.json()["detail"]
-    with controlplane.client(Role.OPERATOR) as operator:
+    with controlplane.client(ApiRole.OPERATOR) as operator:
         assert operator.get("/api/v1/tokens").status_code == 403
 
 
@@ -122,7 +122,7 @@ def test_switch_follows_owner_nodes_to_completion_then_rolls_back(
 ) -> None:
     topic, name, group = topic_factory(partitions=2), unique("dep"), unique("group")
     agents = FakeAgents(zk, name, group)
-    with controlplane.client(Role.OPERATOR) as client, controlplane.client() as admin:
+    with controlplane.client(ApiRole.OPERATOR) as client, controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, group, [topic]))
         for p in (0, 1):
             agents.own(topic, p, "blue-0", Colour.BLUE, 1)
@@ -191,7 +191,7 @@ def test_ten_concurrent_switch_requests_exactly_one_wins(
     lock = threading.Lock()
 
     def request() -> None:
-        with controlplane.client(Role.OPERATOR) as client:
+        with controlplane.client(ApiRole.OPERATOR) as client:
             barrier.wait(timeout=30)
             response = client.post(f"/api/v1/deployments/{name}/switch", json={"to": "green"})
         with lock:
@@ -218,7 +218,7 @@ def test_pins_preview_shows_moves_and_put_writes_a_new_epoch(
 ) -> None:
     topic, name, group = topic_factory(partitions=4), unique("dep"), unique("group")
     agents = FakeAgents(zk, name, group)
-    with controlplane.client(Role.OPERATOR) as client, controlplane.client() as admin:
+    with controlplane.client(ApiRole.OPERATOR) as client, controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, group, [topic]))
         agents.register("b-0", Colour.BLUE)
         agents.register("b-1", Colour.BLUE)
@@ -254,7 +254,7 @@ def test_pause_resume_and_audit_log_with_actor(
     controlplane: RunningControlPlane, zk: ZkGateway, unique: Callable[[str], str]
 ) -> None:
     name = unique("dep")
-    with controlplane.client(Role.OPERATOR) as client, controlplane.client() as admin:
+    with controlplane.client(ApiRole.OPERATOR) as client, controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
         assert client.post(f"/api/v1/deployments/{name}/pause").json()["paused"] is True
         assert read_directive(zk, name).paused is True
@@ -294,7 +294,7 @@ def test_offset_reset_plans_then_executes_only_when_unowned(
     topic, name, group = topic_factory(partitions=2), unique("dep"), unique("group")
     _produce(controlplane.settings.kafka_bootstrap, topic, {0: 5, 1: 3})
     agents = FakeAgents(zk, name, group)
-    with controlplane.client(Role.OPERATOR) as client, controlplane.client() as admin:
+    with controlplane.client(ApiRole.OPERATOR) as client, controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, group, [topic]))
         plan = client.post(
             f"/api/v1/deployments/{name}/offsets/reset", json={"to": "latest", "dry_run": True}
@@ -350,8 +350,8 @@ def test_offset_reset_holds_the_partitions_while_it_writes(
     topic, name, group = topic_factory(partitions=2), unique("dep"), unique("group")
     _produce(controlplane.settings.kafka_bootstrap, topic, {0: 4, 1: 4})
     owners = [f"/turnout/deployments/{name}/owners/{group}/{topic}/{p}" for p in (0, 1)]
-    assert controlplane.runtime is not None
-    kafka = controlplane.runtime.kafka
+    assert controlplane.context is not None
+    kafka = controlplane.context.kafka
     seen_while_writing: list[bool] = []
     write = kafka.alter_committed
 
@@ -363,7 +363,7 @@ def test_offset_reset_holds_the_partitions_while_it_writes(
         write(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(kafka, "alter_committed", observed_write)
-    with controlplane.client(Role.OPERATOR) as client, controlplane.client() as admin:
+    with controlplane.client(ApiRole.OPERATOR) as client, controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, group, [topic]))
         done = client.post(
             f"/api/v1/deployments/{name}/offsets/reset",
@@ -388,7 +388,7 @@ def test_live_state_shows_instances_owners_and_lag_history(
     topic, name, group = topic_factory(partitions=2), unique("dep"), unique("group")
     _produce(controlplane.settings.kafka_bootstrap, topic, {0: 4})
     agents = FakeAgents(zk, name, group)
-    with controlplane.client(Role.VIEWER) as client, controlplane.client() as admin:
+    with controlplane.client(ApiRole.VIEWER) as client, controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, group, [topic]))
         agents.register("b-0", Colour.BLUE)
         agents.own(topic, 0, "b-0", Colour.BLUE, 1)
@@ -431,7 +431,7 @@ def test_event_stream_sends_state_at_connect(
     name = unique("dep")
     with controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
-    token = controlplane.tokens[Role.VIEWER]
+    token = controlplane.tokens[ApiRole.VIEWER]
     with (
         httpx.Client(base_url=controlplane.url, timeout=30) as client,
         client.stream(
@@ -467,7 +467,7 @@ def test_directive_never_falls_behind_a_completed_request_while_the_reconciler_r
     import time
 
     name = unique("dep")
-    with controlplane.client(Role.OPERATOR) as client, controlplane.client() as admin:
+    with controlplane.client(ApiRole.OPERATOR) as client, controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
         deadline = time.monotonic() + 3 * controlplane.settings.reconcile_interval_s
         paused = False

@@ -22,7 +22,7 @@ from tests.integration.controlplane.e2e_kit import (
     rig,
 )
 from tests.support.services import Services
-from turnout.controlplane.zk_acl import digest_auth
+from turnout.controlplane.coordination.acl import digest_auth
 from turnout.zk import ZkGateway
 
 PARTITIONS = 8

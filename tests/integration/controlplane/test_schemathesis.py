@@ -22,7 +22,7 @@ from tests.integration.controlplane.conftest import cp_settings, start_with_clus
 from tests.integration.controlplane.helpers import create_deployment, deployment_body
 from tests.support.controlplane import RunningControlPlane
 from tests.support.services import Services, unique_name
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.zk import ZkGateway
 
 #: Examples per operation: enough to hit every validator and branch we know of, small
@@ -68,7 +68,7 @@ def test_no_request_gets_a_server_error(
     """
     cp = fuzzed_controlplane
     schema = schemathesis.openapi.from_url(f"{cp.url}/openapi.json")
-    headers = {"Authorization": f"Bearer {cp.tokens[Role.ADMIN]}"}
+    headers = {"Authorization": f"Bearer {cp.tokens[ApiRole.ADMIN]}"}
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():

@@ -28,8 +28,8 @@ from tests.support.controlplane import (
     serve_in_thread,
 )
 from tests.support.services import Services
-from turnout.controlplane.security import Role
-from turnout.controlplane.zk_acl import digest_auth
+from turnout.controlplane.coordination.acl import digest_auth
+from turnout.controlplane.security import ApiRole
 from turnout.devstack.process import free_port
 from turnout.protocol import Colour, DeploymentPaths, Directive
 from turnout.protocol import Role as ColourRole
@@ -195,7 +195,7 @@ def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
     """A switch stored but never written (the request's replica died) is written by the
     leader's watcher once PENDING_GRACE_S has passed, and then followed as usual."""
     from turnout.controlplane.models import Switch
-    from turnout.controlplane.services.switches import PENDING_GRACE_S
+    from turnout.controlplane.services.switch_watcher import PENDING_GRACE_S
 
     name = unique("dep")
     settings = cp_settings(sqlite_url, zk_root, services.kafka, background=False)
@@ -207,8 +207,8 @@ def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
             assert started.status_code == 202
         # Rewind to "stored, directive not yet written": as if the replica died right
         # after committing the intent, with ZooKeeper still at epoch 1.
-        assert cp.runtime is not None
-        with cp.runtime.sessions() as session:
+        assert cp.context is not None
+        with cp.context.sessions() as session:
             switch = session.get(Switch, started.json()["id"])
             assert switch is not None
             switch.state, switch.epoch = "pending", None
@@ -219,7 +219,7 @@ def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
         cp = start_with_cluster(
             settings.model_copy(update={"background": True}), stack, create_cluster=False
         )
-        with cp.client(Role.VIEWER) as client:
+        with cp.client(ApiRole.VIEWER) as client:
             deadline = time.monotonic() + CONVERGE_S
             while True:
                 found = client.get(f"/api/v1/switches/{started.json()['id']}").json()
@@ -297,8 +297,8 @@ def test_a_sigkilled_leader_loses_the_lead_when_its_session_expires(
 ) -> None:
     """Two control-plane processes; the leader is SIGKILLed (no resignation): its
     election node goes with its session, and the other replica reconciles from then."""
+    from turnout.controlplane.coordination.connections import SESSION_TIMEOUT_S
     from turnout.controlplane.db import migrate
-    from turnout.controlplane.zklinks import SESSION_TIMEOUT_S
 
     database_url = f"sqlite:///{tmp_path / 'controlplane.db'}"
     migrate(database_url)
@@ -338,7 +338,7 @@ def test_a_sigkilled_leader_loses_the_lead_when_its_session_expires(
         first.start()
         wait_until(lambda: leads(first), CONVERGE_S, "replica-a never led")
         second.start()
-        headers = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
+        headers = {"Authorization": f"Bearer {tokens[ApiRole.ADMIN]}"}
         with httpx.Client(base_url=f"{second.url}/api/v1", headers=headers, timeout=30) as api:
             cluster = {"name": "local", "kafka_bootstrap": services.kafka}
             cluster |= {"zookeeper_connect": zk_root, "zookeeper_root": "/turnout"}

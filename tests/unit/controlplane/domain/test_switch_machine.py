@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from turnout.controlplane.switch_machine import (
+from turnout.controlplane.domain.switch_machine import (
     IllegalTransitionError,
     Observation,
     Phase,
