@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.controlplane.helpers import (
+from tests.integration.controlplane.kit import (
     FakeAgents,
     create_deployment,
     deployment_body,
     read_directive,
     wait_switch,
 )
+from tests.support.agent_kit import wait_until
 from tests.support.controlplane import RunningControlPlane
 from turnout.controlplane.security import ApiRole
-from turnout.protocol import Colour, Strategy
-from turnout.protocol import Role as ColourRole
+from turnout.protocol import Colour, Role, Strategy
 from turnout.zk import ZkGateway, ZkNodeExistsError
+
+#: The lag sampler runs every 0.5 s in these tests; two samples take about a second.
+LAG_SAMPLES_WAIT_S = 10.0
 
 
 def test_requests_need_a_token_and_a_high_enough_role(controlplane: RunningControlPlane) -> None:
@@ -136,7 +140,7 @@ def test_switch_follows_owner_nodes_to_completion_then_rolls_back(
         assert switch["epoch"] == 2 and switch["from_colour"] == "blue"
         directive = read_directive(zk, name)
         assert directive.epoch == 2 and directive.live_colour is Colour.GREEN
-        assert directive.roles[Colour.BLUE] is ColourRole.STANDBY
+        assert directive.roles[Colour.BLUE] is Role.STANDBY
         assert directive.operation_id == switch["id"]
 
         replay = client.post(
@@ -410,16 +414,15 @@ def test_live_state_shows_instances_owners_and_lag_history(
             4,
         )
         assert state["partitions"][1]["owner_instance"] is None
-        import time
-
-        deadline = time.monotonic() + 10
         points: list[Any] = []
-        while time.monotonic() < deadline and len(points) < 2:
-            points = client.get(f"/api/v1/deployments/{name}/lag", params={"window_s": 60}).json()[
-                "points"
-            ]
-            time.sleep(0.2)
-        assert len(points) >= 2 and points[-1]["total"] == 4
+
+        def sampled_twice() -> bool:
+            lag = client.get(f"/api/v1/deployments/{name}/lag", params={"window_s": 60})
+            points[:] = lag.json()["points"]
+            return len(points) >= 2
+
+        wait_until(sampled_twice, LAG_SAMPLES_WAIT_S, lambda: f"lag points: {points}")
+        assert points[-1]["total"] == 4
         assert points[-1]["partitions"] == {f"{topic}/0": 4, f"{topic}/1": 0}
         # Offsets never move while partition 0 has lag and an owner: a stall.
         assert client.get(f"/api/v1/deployments/{name}/state").json()["lag_status"] == "STALL"
@@ -462,10 +465,8 @@ def test_health_readiness_and_metrics(controlplane: RunningControlPlane) -> None
 def test_directive_never_falls_behind_a_completed_request_while_the_reconciler_runs(
     controlplane: RunningControlPlane, zk: ZkGateway, unique: Callable[[str], str]
 ) -> None:
-    """Regression: a reconciler turn that read the row before a request must not write
-    its stale copy over the request's directive (both take the row lock)."""
-    import time
-
+    """A reconciler turn that read the row before a request must not write its stale
+    copy over the request's directive (both take the row lock)."""
     name = unique("dep")
     with controlplane.client(ApiRole.OPERATOR) as client, controlplane.client() as admin:
         create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))

@@ -13,11 +13,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.integration.controlplane.conftest import cp_settings, start_with_cluster
-from tests.integration.controlplane.helpers import (
+from tests.integration.controlplane.kit import (
     FakeAgents,
+    cp_settings,
     create_deployment,
     deployment_body,
+    start_with_cluster,
     wait_switch,
 )
 from tests.support.controlplane import RunningControlPlane

@@ -18,8 +18,12 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from tests.integration.controlplane.conftest import cp_settings, start_with_cluster
-from tests.integration.controlplane.helpers import create_deployment, deployment_body
+from tests.integration.controlplane.kit import (
+    cp_settings,
+    create_deployment,
+    deployment_body,
+    start_with_cluster,
+)
 from tests.support.controlplane import RunningControlPlane
 from tests.support.services import Services, unique_name
 from turnout.controlplane.security import ApiRole
