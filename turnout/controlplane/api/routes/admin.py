@@ -1,3 +1,5 @@
+"""Who the caller is, the audit log, and API tokens (tokens are admin-only)."""
+
 from __future__ import annotations
 
 from typing import Annotated

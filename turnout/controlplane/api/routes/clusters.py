@@ -1,3 +1,5 @@
+"""Clusters: where deployments' Kafka and ZooKeeper are (admins change, viewers read)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status

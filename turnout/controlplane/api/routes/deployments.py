@@ -1,3 +1,6 @@
+"""Deployments: create, read, change (``If-Match`` against the ETag), delete, pause and
+resume. Every change writes a new directive epoch before it answers."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,3 +1,6 @@
+"""Operations on a deployment's partitions: pins (preview, then write) and offset resets
+(dry run, then execute)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

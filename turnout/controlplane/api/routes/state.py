@@ -1,3 +1,5 @@
+"""A deployment's live state, its lag history, and the server-sent events that follow both."""
+
 from __future__ import annotations
 
 import json

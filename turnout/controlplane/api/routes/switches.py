@@ -1,3 +1,6 @@
+"""Switches and rollbacks: accepted (202) once the directive is written; the leader's
+watcher follows each to its end, which the switch resources show."""
+
 from __future__ import annotations
 
 from typing import Annotated
