@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from confluent_kafka import Producer
 
 from tests.support.agent_kit import wait_until
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
@@ -119,6 +120,15 @@ def deployment_body(name: str, group: str, topics: list[str], **extra: Any) -> d
         "colours": {"blue": {"version": "1.0"}, "green": {"version": "2.0"}},
         **extra,
     }
+
+
+def produce(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
+    """Write ``per_partition[p]`` records to each partition ``p`` of ``topic`` and wait for them."""
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for partition, count in per_partition.items():
+        for i in range(count):
+            producer.produce(topic, value=f"m{i}".encode(), partition=partition)
+    assert producer.flush(30) == 0
 
 
 def create_deployment(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
