@@ -50,7 +50,7 @@ def test_mutations_answer_503_with_the_reason_while_zookeeper_is_unreachable(
         create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
         moved = admin.put("/api/v1/clusters/local", json={"zookeeper_connect": dead})
         assert moved.status_code == 200
-        calls = [
+        calls: list[tuple[str, str, dict[str, object] | None]] = [
             ("POST", f"/api/v1/deployments/{name}/switch", {"to": "green"}),
             ("POST", f"/api/v1/deployments/{name}/pause", None),
             ("PUT", f"/api/v1/deployments/{name}/pins", {"pins": {}}),
@@ -162,7 +162,7 @@ def _check_agent_identity(
     agent.start()
     try:
         data, stat = agent.get(paths.directive)  # readable by everyone
-        refused = [
+        refused: list[Callable[[], object]] = [
             lambda: agent.set(paths.directive, data, version=stat.version),
             lambda: agent.delete(paths.directive),
             lambda: agent.create(f"{paths.base}/rogue", b""),
