@@ -1,8 +1,9 @@
 """Manual assignment (pins): a preview of the moves, then the write (new epoch).
 
 The preview runs ``turnout.protocol.assignment.compute_assignment``, the function the
-agents run, on what ZooKeeper and Kafka show now (members: registered instances of the live colour; partitions: the live binding's),
-so it shows exactly the moves the agents will make for the same inputs.
+agents run, on what ZooKeeper and Kafka show now (members: registered instances of the
+live colour; partitions: the live binding's), so it shows exactly the moves the agents
+will make for the same inputs.
 
 Pins only mean something under the manual strategy, so writing a non-empty set of pins
 switches the deployment's strategy to ``manual``; clearing the pins leaves it as it is.
