@@ -65,7 +65,7 @@ from confluent_kafka.cimpl import NewTopic
 from turnout.agent.records import Record
 from turnout.controlplane.app import create_app
 from turnout.controlplane.db import make_engine, make_sessionmaker, migrate
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.controlplane.services.tokens import create_token
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.devstack.process import free_port, stop_children
@@ -452,7 +452,7 @@ def _controlplane(zookeeper: str, kafka: str, work: Path) -> Iterator[tuple[str,
     migrate(url)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
-        token = create_token(session, name="bench", role=Role.ADMIN, actor="bench").token
+        token = create_token(session, name="bench", role=ApiRole.ADMIN, actor="bench").token
     engine.dispose()
     settings = ControlPlaneSettings(
         database_url=url,

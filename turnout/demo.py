@@ -31,7 +31,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from turnout.agent.records import Record
 from turnout.controlplane.cli import server_libraries
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.devstack import LocalStack, StackError, StackSettings
 from turnout.devstack.process import stop_children
@@ -151,7 +151,7 @@ def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def _tokens(database_url: str) -> dict[Role, str]:
+def _tokens(database_url: str) -> dict[ApiRole, str]:
     from turnout.controlplane.db import make_engine, make_sessionmaker
     from turnout.controlplane.services.tokens import create_token
 
@@ -162,7 +162,7 @@ def _tokens(database_url: str) -> dict[Role, str]:
                 role: create_token(
                     session, name=f"demo-{role.value}", role=role, actor="demo"
                 ).token
-                for role in (Role.ADMIN, Role.OPERATOR)
+                for role in (ApiRole.ADMIN, ApiRole.OPERATOR)
             }
     finally:
         engine.dispose()
@@ -224,7 +224,7 @@ def demo(
         if not server.started:
             raise RuntimeError(f"the control plane could not listen on port {port} (in use?)")
         _ensure_topic(settings.kafka_bootstrap)
-        headers = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
+        headers = {"Authorization": f"Bearer {tokens[ApiRole.ADMIN]}"}
         with httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=30) as api:
             api.post(
                 "/clusters",
@@ -259,13 +259,13 @@ def demo(
             f"""
 the demo is up: deployment {DEPLOYMENT!r}, blue live (2 agents), green standing by (2 agents)
   dashboard      {url}
-  operator token {tokens[Role.OPERATOR]}
-  admin token    {tokens[Role.ADMIN]}
+  operator token {tokens[ApiRole.OPERATOR]}
+  admin token    {tokens[ApiRole.ADMIN]}
   ZooKeeper      {settings.zookeeper_connect}    Kafka {settings.kafka_bootstrap}
   logs           {state}
 
 try:
-  export TURNOUT_URL={url} TURNOUT_TOKEN={tokens[Role.OPERATOR]}
+  export TURNOUT_URL={url} TURNOUT_TOKEN={tokens[ApiRole.OPERATOR]}
   uv run turnout status {DEPLOYMENT}
   uv run turnout switch {DEPLOYMENT} --to green --wait
   uv run turnout rollback {DEPLOYMENT} --wait

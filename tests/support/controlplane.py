@@ -1,6 +1,6 @@
 """A control plane for tests: in-process (uvicorn in a thread) or as a subprocess.
 
-In-process servers make API tests fast and let them reach the app's Runtime; subprocess
+In-process servers make API tests fast and let them reach the app's AppContext; subprocess
 servers are for tests that SIGKILL the control plane.
 """
 
@@ -21,9 +21,9 @@ import httpx
 import uvicorn
 
 from turnout.controlplane.app import create_app
+from turnout.controlplane.context import AppContext
 from turnout.controlplane.db import make_engine, make_sessionmaker, migrate
-from turnout.controlplane.runtime import Runtime
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.controlplane.services.tokens import create_token
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.devstack.process import free_port
@@ -36,7 +36,7 @@ SUBPROCESS_START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
 
-def make_tokens(database_url: str) -> dict[Role, str]:
+def make_tokens(database_url: str) -> dict[ApiRole, str]:
     """One token per role, named after it (``admin``, ``operator``, ``viewer``)."""
     engine = make_engine(database_url)
     try:
@@ -45,7 +45,7 @@ def make_tokens(database_url: str) -> dict[Role, str]:
                 role: create_token(
                     session, name=f"{role.value}-{os.urandom(3).hex()}", role=role, actor="test"
                 ).token
-                for role in Role
+                for role in ApiRole
             }
     finally:
         engine.dispose()
@@ -54,11 +54,11 @@ def make_tokens(database_url: str) -> dict[Role, str]:
 @dataclass
 class RunningControlPlane:
     url: str
-    tokens: dict[Role, str]
+    tokens: dict[ApiRole, str]
     settings: ControlPlaneSettings
-    runtime: Runtime | None = None
+    context: AppContext | None = None
 
-    def client(self, role: Role = Role.ADMIN, **kwargs: object) -> httpx.Client:
+    def client(self, role: ApiRole = ApiRole.ADMIN, **kwargs: object) -> httpx.Client:
         return httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.tokens[role]}"},
@@ -89,7 +89,7 @@ def serve_in_thread(settings: ControlPlaneSettings) -> Iterator[RunningControlPl
             url=f"http://127.0.0.1:{port}",
             tokens=tokens,
             settings=settings,
-            runtime=app.state.runtime,
+            context=app.state.context,
         )
     finally:
         server.should_exit = True

@@ -30,14 +30,14 @@ from turnout.controlplane.api.routes import (
     state,
     switches,
 )
-from turnout.controlplane.background import BackgroundWorker
+from turnout.controlplane.context import AppContext
+from turnout.controlplane.coordination.connections import ZkDownError
 from turnout.controlplane.db import check_schema
 from turnout.controlplane.errors import ApiError
 from turnout.controlplane.kafka_admin import KafkaDownError
-from turnout.controlplane.runtime import Runtime
-from turnout.controlplane.schemas import ErrorOut, Health
+from turnout.controlplane.leader import LeaderLoop
+from turnout.controlplane.schemas.common import ErrorOut, Health
 from turnout.controlplane.settings import DEFAULT_WEB_DIST, ControlPlaneSettings
-from turnout.controlplane.zklinks import ZkDownError
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ def _operation_id(route: APIRoute) -> str:
 class _MetricsMiddleware:
     """Counts requests by route template (not raw path: ids would explode cardinality)."""
 
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, context: AppContext) -> None:
         self._app = app
-        self._runtime = runtime
+        self._context = context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +75,7 @@ class _MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            metrics = self._runtime.metrics
+            metrics = self._context.metrics
             metrics.http_requests.labels(scope["method"], template, str(status)).inc()
             metrics.http_seconds.labels(scope["method"], template).observe(
                 time.perf_counter() - started
@@ -124,17 +124,16 @@ def _health_router() -> APIRouter:
     )
     def readyz(request: Request) -> Response:
         """Database and ZooKeeper reachable."""
-        runtime: Runtime = request.app.state.runtime
+        context: AppContext = request.app.state.context
         checks: dict[str, str] = {}
         try:
-            with runtime.engine.connect() as connection:
+            with context.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:  # any driver error means "not ready", with the reason
             checks["database"] = f"unreachable: {type(exc).__name__}: {exc}"
-        link = runtime.zk.get(runtime.settings.zookeeper_connect)
         try:
-            link.require()
+            context.zookeeper.require(context.settings.zookeeper_connect)
             checks["zookeeper"] = "ok"
         except ZkDownError as exc:
             checks["zookeeper"] = f"unreachable: {exc}"
@@ -147,8 +146,8 @@ def _health_router() -> APIRouter:
     @router.get("/metrics", response_class=Response)
     def metrics(request: Request) -> Response:
         """Prometheus metrics of this replica."""
-        runtime: Runtime = request.app.state.runtime
-        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        context: AppContext = request.app.state.context
+        return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -184,23 +183,24 @@ def _mount_dashboard(app: FastAPI, dist: Path) -> None:
 
 
 def create_app(
-    settings: ControlPlaneSettings, *, runtime: Runtime | None = None, **fastapi: Any
+    settings: ControlPlaneSettings, *, context: AppContext | None = None, **fastapi: Any
 ) -> FastAPI:
-    runtime = runtime or Runtime.build(settings)
-    check_schema(runtime.engine)
-    worker = BackgroundWorker(runtime) if settings.background else None
+    context = context or AppContext.build(settings)
+    check_schema(context.engine)
+    leader_loop = LeaderLoop(context) if settings.background else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        runtime.zk.get(settings.zookeeper_connect)  # start connecting before the first request
-        if worker is not None:
-            worker.start()
+        # Start connecting before the first request.
+        context.zookeeper.get(settings.zookeeper_connect)
+        if leader_loop is not None:
+            leader_loop.start()
         try:
             yield
         finally:
-            if worker is not None:
-                worker.stop()
-            runtime.close()
+            if leader_loop is not None:
+                leader_loop.stop()
+            context.close()
 
     app = FastAPI(
         title="Turnout control plane",
@@ -211,15 +211,15 @@ def create_app(
         lifespan=lifespan,
         **fastapi,
     )
-    app.state.runtime = runtime
-    app.state.worker = worker
+    app.state.context = context
+    app.state.leader_loop = leader_loop
     api = APIRouter(prefix=API_PREFIX)
     for module in (admin, clusters, deployments, switches, operations, state):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(_health_router())
     _install_error_handlers(app)
-    app.add_middleware(_MetricsMiddleware, runtime=runtime)
+    app.add_middleware(_MetricsMiddleware, context=context)
     dashboard = _dashboard_dir(settings.web_dist)
     if dashboard is not None:
         _mount_dashboard(app, dashboard)

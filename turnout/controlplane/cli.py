@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from turnout.controlplane.client import ClientError, ControlPlaneClient
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 
 controlplane_app = typer.Typer(
     help="Run the control plane (REST API + reconciler).", no_args_is_help=True
@@ -99,7 +99,7 @@ def serve_command(
 @token_app.command("create")
 def token_create_command(
     name: Annotated[str, typer.Option(help="Token name: the actor in the audit log")],
-    role: Annotated[Role, typer.Option(help="viewer, operator or admin")] = Role.VIEWER,
+    role: Annotated[ApiRole, typer.Option(help="viewer, operator or admin")] = ApiRole.VIEWER,
 ) -> None:
     """Create an API token in the database and print it once (the first admin token too)."""
     with server_libraries("token create"):

@@ -1,6 +1,9 @@
 """Database tables (SQLAlchemy 2 typed declarative). The database is the record of intent.
 
 Alembic owns the schema (alembic/versions); ``turnout controlplane migrate`` applies it.
+The rows also map themselves to the protocol's types (a deployment's roles, bindings,
+ZooKeeper paths and desired state; a switch's recorded steps): those mappings are pure
+functions of the row, so every service reads a row the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from turnout.controlplane.domain.desired_state import DesiredState
+from turnout.controlplane.domain.switch_machine import Step, advance_phases
+from turnout.protocol import AbsentPinPolicy, Binding, Colour, DeploymentPaths, Role, Strategy
 
 
 def utc_now() -> datetime:
@@ -107,6 +114,50 @@ class Deployment(Base):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)
 
+    def roles(self) -> dict[Colour, Role]:
+        return {c: Role(self.colours[c.value]["role"]) for c in Colour}
+
+    def active_colour(self) -> Colour:
+        """The colour whose role is live (exactly one is: the API refuses anything else)."""
+        return next(c for c, r in self.roles().items() if r is Role.LIVE)
+
+    def make_live(self, colour: Colour) -> None:
+        """Give ``colour`` the live role and the previously live colour ``colour``'s role."""
+        roles = self.roles()
+        old = self.active_colour()
+        colours = {c: dict(v) for c, v in self.colours.items()}
+        colours[colour.value]["role"] = Role.LIVE.value
+        colours[old.value]["role"] = roles[colour].value
+        self.colours = colours
+
+    def paths(self) -> DeploymentPaths:
+        """Where the deployment lives in its cluster's ZooKeeper."""
+        return DeploymentPaths(self.cluster.zookeeper_root, self.name)
+
+    def live_binding(self) -> Binding:
+        return _binding(self.live)
+
+    def preview_binding(self) -> Binding | None:
+        return None if self.preview is None else _binding(self.preview)
+
+    def desired_state(self) -> DesiredState:
+        """What the directive must say for this row (see ``domain.desired_state``)."""
+        return DesiredState(
+            deployment=self.name,
+            live=self.live_binding(),
+            preview=self.preview_binding(),
+            roles=self.roles(),
+            strategy=Strategy(self.strategy),
+            pins=dict(self.pins),
+            absent_pin_policy=AbsentPinPolicy(self.absent_pin_policy),
+            paused=self.paused,
+            drain_timeout_ms=self.drain_timeout_ms,
+        )
+
+
+def _binding(data: dict[str, Any]) -> Binding:
+    return Binding(group=data["group"], topics=tuple(data["topics"]))
+
 
 class Switch(Base):
     __tablename__ = "switches"
@@ -139,6 +190,16 @@ class Switch(Base):
     phases: Mapped[list[Any]]
 
     deployment: Mapped[Deployment] = relationship(lazy="joined", innerjoin=True)
+
+    def enter(self, step: Step, at: datetime) -> None:
+        """Record the state-machine step ``step`` taken at ``at`` (phases, state, end)."""
+        self.phases = advance_phases(self.phases, step.state, at.isoformat())
+        self.state = step.state.value
+        if step.state.terminal:
+            self.reason = step.reason
+            self.finished_at = at
+            # NULL frees the one-in-flight unique constraint for the next switch.
+            self.in_flight = None
 
 
 class ApiToken(Base):

@@ -1,4 +1,4 @@
-"""API tokens and roles: random bearer tokens, stored only as SHA-256 hashes.
+"""API tokens and their access roles: random bearer tokens, stored only as SHA-256 hashes.
 
 A token has 256 bits of randomness, so a fast unsalted hash is enough: there is nothing
 to brute-force that a slow hash would protect (unlike a human-chosen password).
@@ -15,7 +15,9 @@ from enum import StrEnum
 TOKEN_PREFIX = "tnt_"
 
 
-class Role(StrEnum):
+class ApiRole(StrEnum):
+    """The access an API token grants; each includes the ones before it: viewer, operator, admin."""
+
     VIEWER = "viewer"
     OPERATOR = "operator"
     ADMIN = "admin"
@@ -24,12 +26,12 @@ class Role(StrEnum):
     def rank(self) -> int:
         return ROLE_ORDER.index(self)
 
-    def allows(self, needed: Role) -> bool:
+    def allows(self, needed: ApiRole) -> bool:
         """Each role includes the ones before it: admin ⊃ operator ⊃ viewer."""
         return self.rank >= needed.rank
 
 
-ROLE_ORDER = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
+ROLE_ORDER = (ApiRole.VIEWER, ApiRole.OPERATOR, ApiRole.ADMIN)
 
 
 def new_token() -> str:

@@ -58,7 +58,7 @@ class ControlPlaneSettings(BaseSettings):
     replica_id: str = Field(default_factory=_default_replica_id)
     #: Built dashboard; served at ``/`` when the directory exists.
     web_dist: Path = DEFAULT_WEB_DIST
-    #: Run the leader-elected background worker (watcher, reconciler, lag sampler).
+    #: Run the leader loop (switch watcher, reconciler, lag sampler) on this replica.
     #: API tests that only exercise HTTP switch it off to stay deterministic.
     background: bool = True
 

@@ -1,5 +1,6 @@
-"""Fixtures of the control-plane tests: a database (SQLite or PostgreSQL), a running
-control plane on the test's ZooKeeper chroot and the shared Kafka, and a ``local`` cluster."""
+"""Fixtures of the control-plane tests, built from ``kit``: a database (SQLite or
+PostgreSQL), a running control plane on the test's ZooKeeper chroot and the shared Kafka,
+and a ``local`` cluster."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.controlplane import RunningControlPlane, serve_in_thread
+from tests.integration.controlplane.kit import cp_settings, start_with_cluster
+from tests.support.controlplane import RunningControlPlane
 from tests.support.postgres import (
     PostgresUnavailableError,
     TempPostgres,
@@ -18,12 +20,6 @@ from tests.support.postgres import (
     temp_postgres,
 )
 from tests.support.services import Services
-from turnout.controlplane.settings import ControlPlaneSettings
-from turnout.controlplane.zk_acl import digest_auth
-from turnout.zk import ZkGateway
-
-#: The control plane's ZooKeeper identity in tests (digest ACLs are always on here).
-CP_USER = "turnout-controlplane"
 
 
 @pytest.fixture(scope="session")
@@ -52,68 +48,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'controlplane.db'}"
-
-
-def cp_settings(
-    database_url: str, zk_root: str, kafka: str, **overrides: object
-) -> ControlPlaneSettings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "zookeeper_connect": zk_root,
-        "zookeeper_root": "/turnout",
-        "zookeeper_digest": f"{CP_USER}:secret-{os.urandom(4).hex()}",
-        "kafka_bootstrap": kafka,
-        "switch_poll_interval_s": 0.05,
-        "reconcile_interval_s": 0.5,
-        "lag_sample_interval_s": 0.5,
-        "lag_window_s": 60,
-        "events_interval_s": 0.2,
-        "web_dist": Path("/nonexistent"),
-    }
-    values.update(overrides)
-    return ControlPlaneSettings(**values)  # type: ignore[arg-type]
-
-
-def _remove_protected_nodes(settings: ControlPlaneSettings) -> None:
-    """Delete what the control plane created, as its digest identity: the chroot's
-    anonymous teardown may not delete nodes that only the control plane may change."""
-    assert settings.zookeeper_digest is not None
-    user, _, password = settings.zookeeper_digest.get_secret_value().partition(":")
-    gateway = ZkGateway(settings.zookeeper_connect, auth=digest_auth(user, password))
-    gateway.start()
-    try:
-        if gateway.exists(settings.zookeeper_root) is not None:
-            gateway.delete(settings.zookeeper_root, recursive=True)
-    finally:
-        gateway.stop()
-
-
-def start_with_cluster(
-    settings: ControlPlaneSettings,
-    stack: ExitStack,
-    *,
-    create_cluster: bool = True,
-    cleanup: bool = True,
-) -> RunningControlPlane:
-    """Serve ``settings``; create cluster ``local`` unless the database already has it;
-    ``cleanup=False`` leaves the ZooKeeper nodes for a successor replica."""
-    if cleanup:
-        stack.callback(_remove_protected_nodes, settings)
-    running = stack.enter_context(serve_in_thread(settings))
-    if not create_cluster:
-        return running
-    with running.client() as client:
-        created = client.post(
-            "/api/v1/clusters",
-            json={
-                "name": "local",
-                "kafka_bootstrap": settings.kafka_bootstrap,
-                "zookeeper_connect": settings.zookeeper_connect,
-                "zookeeper_root": settings.zookeeper_root,
-            },
-        )
-        assert created.status_code == 201, created.text
-    return running
 
 
 @pytest.fixture

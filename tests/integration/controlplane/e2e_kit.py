@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,17 +18,18 @@ from typing import Any
 
 import httpx
 
-from tests.integration.controlplane.helpers import deployment_body
+from tests.integration.controlplane.kit import deployment_body
 from tests.support.agent_kit import (
     FENCE_MARGIN_S,
     REPO_ROOT,
     SESSION_TIMEOUT_S,
     LoadProducer,
     Spawned,
+    wait_until,
 )
 from tests.support.controlplane import ControlPlaneProcess, make_tokens
 from turnout.controlplane.db import migrate
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.devstack.process import free_port
 from turnout.verify import CheckReport, check, read_history
 
@@ -41,6 +41,11 @@ PRODUCE_RATE_PER_S = 300
 SWITCH_TIMEOUT_S = 60.0
 #: Everything acknowledged must be processed within this after the load stops.
 DRAIN_TIMEOUT_S = 60.0
+#: Simulated work per record that outlasts any test: a handler that never returns, so the
+#: agent can never finish draining a partition whose record it is working on.
+BLOCKED_WORK_S = 3600.0
+#: The states in which a switch has ended.
+ENDED = frozenset({"completed", "failed", "timed_out"})
 
 
 class KeyedProducer(LoadProducer):
@@ -55,7 +60,7 @@ class Rig:
     """A control-plane process, its tokens, and the agents of one deployment."""
 
     cp: ControlPlaneProcess
-    tokens: dict[Role, str]
+    tokens: dict[ApiRole, str]
     zookeeper: str
     kafka: str
     log_dir: Path
@@ -65,11 +70,13 @@ class Rig:
     def api(self) -> httpx.Client:
         return httpx.Client(
             base_url=f"{self.cp.url}/api/v1",
-            headers={"Authorization": f"Bearer {self.tokens[Role.ADMIN]}"},
+            headers={"Authorization": f"Bearer {self.tokens[ApiRole.ADMIN]}"},
             timeout=30,
         )
 
-    def spawn_agent(self, instance: str, colour: str) -> Spawned:
+    def spawn_agent(self, instance: str, colour: str, *, work_s: float = 0.0) -> Spawned:
+        """Start agent ``instance`` of ``colour``; its handler takes ``work_s`` per record
+        (``BLOCKED_WORK_S``: it never finishes one while the test runs)."""
         out = self.log_dir / f"agent-{instance}-{len(self.agents)}.out"
         command = [
             sys.executable, "-m", "tests.support.agent_process",
@@ -81,6 +88,7 @@ class Rig:
             "--kafka", self.kafka,
             "--session-timeout", str(SESSION_TIMEOUT_S),
             "--fence-margin", str(FENCE_MARGIN_S),
+            "--work-s", str(work_s),
         ]  # fmt: skip
         with out.open("wb") as sink:
             process = subprocess.Popen(
@@ -94,20 +102,24 @@ class Rig:
         with self.api() as client:
             return dict(client.get(f"/deployments/{self.deployment}/state").json())
 
+    def live_partitions(self) -> list[dict[str, Any]]:
+        """The live binding's partitions as the API shows them (none while it is down)."""
+        try:
+            partitions = self.state()["partitions"]
+        except httpx.HTTPError:
+            return []
+        return [p for p in partitions if p["binding"] == "live"]
+
     def wait_owned_by(self, colour: str, timeout_s: float = SWITCH_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                partitions = self.state()["partitions"]
-            except httpx.HTTPError:
-                partitions = []
-            live = [p for p in partitions if p["binding"] == "live"]
-            if live and all(p["owner_colour"] == colour for p in live):
-                return
-            assert time.monotonic() < deadline, (
-                f"not all owned by {colour}: {live}" + self.outputs()
-            )
-            time.sleep(0.1)
+        live: list[dict[str, Any]] = []
+
+        def all_owned() -> bool:
+            live[:] = self.live_partitions()
+            return bool(live) and all(p["owner_colour"] == colour for p in live)
+
+        wait_until(
+            all_owned, timeout_s, lambda: f"not all owned by {colour}: {live}" + self.outputs()
+        )
 
     def switch(self, to: str) -> dict[str, Any]:
         with self.api() as client:
@@ -118,20 +130,32 @@ class Rig:
         assert response.status_code == 202, response.text
         return dict(response.json())
 
+    def get_switch(self, switch_id: str) -> dict[str, Any]:
+        with self.api() as client:
+            return dict(client.get(f"/switches/{switch_id}").json())
+
     def wait_switch(
-        self, switch_id: str, timeout_s: float = SWITCH_TIMEOUT_S + 10
+        self,
+        switch_id: str,
+        states: frozenset[str] = ENDED,
+        timeout_s: float = SWITCH_TIMEOUT_S + 10,
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while True:
+        """The switch once its state is one of ``states`` (by default: once it ended)."""
+        found: dict[str, Any] = {}
+
+        def reached() -> bool:
             try:
-                with self.api() as client:
-                    found = dict(client.get(f"/switches/{switch_id}").json())
-                if found["state"] in ("completed", "failed", "timed_out"):
-                    return found
+                found.update(self.get_switch(switch_id))
             except httpx.HTTPError:
-                pass  # the control plane may be restarting
-            assert time.monotonic() < deadline, f"switch {switch_id} did not end" + self.outputs()
-            time.sleep(0.05)
+                return False  # the control plane may be restarting
+            return found["state"] in states
+
+        wait_until(
+            reached,
+            timeout_s,
+            lambda: f"switch {switch_id} never reached {sorted(states)}: {found}" + self.outputs(),
+        )
+        return dict(found)
 
     def processed_count(self) -> int:
         seen: set[tuple[int, int]] = set()
@@ -145,12 +169,11 @@ class Rig:
         return len(seen)
 
     def wait_drained(self, acked: int) -> None:
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S
-        while self.processed_count() < acked:
-            assert time.monotonic() < deadline, (
-                f"only {self.processed_count()} of {acked} processed"
-            )
-            time.sleep(0.2)
+        wait_until(
+            lambda: self.processed_count() >= acked,
+            DRAIN_TIMEOUT_S,
+            lambda: f"only {self.processed_count()} of {acked} processed",
+        )
 
     def stop_agents(self) -> None:
         for spawned in self.agents.values():
@@ -172,13 +195,20 @@ class Rig:
 
 
 def deploy_blue_green(
-    built: Rig, deployment: str, group: str, topics: list[str], per_colour: int = 2
+    built: Rig,
+    deployment: str,
+    group: str,
+    topics: list[str],
+    per_colour: int = 2,
+    **settings: Any,
 ) -> None:
-    """Create ``deployment`` through the API, start ``per_colour`` blue and green agents
-    (``blue-<i>``, ``green-<i>``) and wait until blue owns every live partition."""
+    """Create ``deployment`` through the API (``settings``: more fields of its body), start
+    ``per_colour`` blue and green agents (``blue-<i>``, ``green-<i>``) and wait until blue
+    owns every live partition."""
     built.deployment = deployment
+    body = deployment_body(deployment, group, topics, **settings)
     with built.api() as client:
-        created = client.post("/deployments", json=deployment_body(deployment, group, topics))
+        created = client.post("/deployments", json=body)
         assert created.status_code == 201, created.text
     for i in range(per_colour):
         built.spawn_agent(f"blue-{i}", "blue")

@@ -13,11 +13,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.integration.controlplane.conftest import cp_settings, start_with_cluster
-from tests.integration.controlplane.helpers import (
+from tests.integration.controlplane.kit import (
     FakeAgents,
+    cp_settings,
     create_deployment,
     deployment_body,
+    start_with_cluster,
     wait_switch,
 )
 from tests.support.controlplane import RunningControlPlane
@@ -25,7 +26,7 @@ from tests.support.services import Services
 from turnout.cli import app
 from turnout.controlplane.app import create_app
 from turnout.controlplane.db import SchemaNotCurrentError
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.protocol import Colour
 from turnout.zk import ZkGateway
@@ -83,7 +84,7 @@ def test_cli_client_lists_switches_assigns_and_shows_status(
     agents.own(topic, 0, "blue-0", Colour.BLUE, 1)
     agents.own(topic, 1, "blue-0", Colour.BLUE, 1)
     runner = CliRunner()
-    env = {"TURNOUT_URL": cp.url, "TURNOUT_TOKEN": cp.tokens[Role.OPERATOR]}
+    env = {"TURNOUT_URL": cp.url, "TURNOUT_TOKEN": cp.tokens[ApiRole.OPERATOR]}
 
     listed = runner.invoke(app, ["deployments", "list"], env=env)
     assert listed.exit_code == 0, listed.output
@@ -117,7 +118,9 @@ def test_cli_client_lists_switches_assigns_and_shows_status(
     assert "green → blue" in waited.output and "timed_out" in waited.output
 
     viewer = runner.invoke(
-        app, ["switch", name, "--to", "blue"], env={**env, "TURNOUT_TOKEN": cp.tokens[Role.VIEWER]}
+        app,
+        ["switch", name, "--to", "blue"],
+        env={**env, "TURNOUT_TOKEN": cp.tokens[ApiRole.VIEWER]},
     )
     assert viewer.exit_code == 1 and "HTTP 403" in viewer.output
     unreachable = runner.invoke(

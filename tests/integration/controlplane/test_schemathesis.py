@@ -18,11 +18,15 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from tests.integration.controlplane.conftest import cp_settings, start_with_cluster
-from tests.integration.controlplane.helpers import create_deployment, deployment_body
+from tests.integration.controlplane.kit import (
+    cp_settings,
+    create_deployment,
+    deployment_body,
+    start_with_cluster,
+)
 from tests.support.controlplane import RunningControlPlane
 from tests.support.services import Services, unique_name
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.zk import ZkGateway
 
 #: Examples per operation: enough to hit every validator and branch we know of, small
@@ -68,7 +72,7 @@ def test_no_request_gets_a_server_error(
     """
     cp = fuzzed_controlplane
     schema = schemathesis.openapi.from_url(f"{cp.url}/openapi.json")
-    headers = {"Authorization": f"Bearer {cp.tokens[Role.ADMIN]}"}
+    headers = {"Authorization": f"Bearer {cp.tokens[ApiRole.ADMIN]}"}
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.controlplane.conftest import (
-    _remove_protected_nodes,
+from tests.integration.controlplane.kit import (
+    controlplane_identity,
     cp_settings,
-    start_with_cluster,
-)
-from tests.integration.controlplane.helpers import (
     create_deployment,
     deployment_body,
+    digest_of,
     read_directive,
+    remove_protected_nodes,
+    start_with_cluster,
+    wait_switch,
 )
+from tests.support.agent_kit import wait_until
 from tests.support.controlplane import (
     ControlPlaneProcess,
     RunningControlPlane,
@@ -28,13 +30,12 @@ from tests.support.controlplane import (
     serve_in_thread,
 )
 from tests.support.services import Services
-from turnout.controlplane.security import Role
-from turnout.controlplane.zk_acl import digest_auth
+from turnout.controlplane.coordination.acl import digest_auth
+from turnout.controlplane.security import ApiRole
 from turnout.devstack.process import free_port
-from turnout.protocol import Colour, DeploymentPaths, Directive
-from turnout.protocol import Role as ColourRole
+from turnout.protocol import Colour, DeploymentPaths, Directive, Role
 from turnout.protocol.directives import DirectiveStore
-from turnout.zk import ZkGateway, ZkNoAuthError
+from turnout.zk import ZkGateway, ZkNoAuthError, ZkNoNodeError
 
 #: The reconciler runs every 0.5 s in these tests; a few turns are plenty.
 CONVERGE_S = 15.0
@@ -49,7 +50,7 @@ def test_mutations_answer_503_with_the_reason_while_zookeeper_is_unreachable(
         create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
         moved = admin.put("/api/v1/clusters/local", json={"zookeeper_connect": dead})
         assert moved.status_code == 200
-        calls = [
+        calls: list[tuple[str, str, dict[str, object] | None]] = [
             ("POST", f"/api/v1/deployments/{name}/switch", {"to": "green"}),
             ("POST", f"/api/v1/deployments/{name}/pause", None),
             ("PUT", f"/api/v1/deployments/{name}/pins", {"pins": {}}),
@@ -83,28 +84,19 @@ def test_readiness_fails_with_the_reason_when_its_zookeeper_is_down(
         assert client.get("/healthz").status_code == 200
 
 
-def _cp_gateway(cp: RunningControlPlane) -> Iterator[ZkGateway]:
-    assert cp.settings.zookeeper_digest is not None
-    user, _, password = cp.settings.zookeeper_digest.get_secret_value().partition(":")
-    gateway = ZkGateway(cp.settings.zookeeper_connect, auth=digest_auth(user, password))
-    gateway.start()
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
-
-
 def _wait_directive(zk: ZkGateway, name: str, check: Callable[[Directive], bool]) -> Directive:
-    deadline = time.monotonic() + CONVERGE_S
-    while True:
+    """The directive once ``check`` holds for it (it may be missing while recreated)."""
+    seen: list[Directive] = []
+
+    def converged() -> bool:
         try:
-            directive = read_directive(zk, name)
-            if check(directive):
-                return directive
-        except Exception:  # missing node while being recreated
-            pass
-        assert time.monotonic() < deadline, "the reconciler did not converge"
-        time.sleep(0.1)
+            seen[:] = [read_directive(zk, name)]
+        except ZkNoNodeError:
+            return False
+        return check(seen[0])
+
+    wait_until(converged, CONVERGE_S, lambda: f"the reconciler did not converge: {seen}")
+    return seen[0]
 
 
 def test_reconciler_restores_a_lost_or_overwritten_directive(
@@ -114,12 +106,12 @@ def test_reconciler_restores_a_lost_or_overwritten_directive(
     with cp.client() as admin:
         create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
     paths = DeploymentPaths("/turnout", name)
-    for gateway in _cp_gateway(cp):
+    with controlplane_identity(cp.settings.zookeeper_connect, digest_of(cp.settings)) as gateway:
         # Someone with the control plane's identity makes green live behind its back.
         store = DirectiveStore(gateway, paths)
         store.update(
             lambda d: d.model_copy(
-                update={"roles": {Colour.BLUE: ColourRole.STANDBY, Colour.GREEN: ColourRole.LIVE}}
+                update={"roles": {Colour.BLUE: Role.STANDBY, Colour.GREEN: Role.LIVE}}
             )
         )
         restored = _wait_directive(zk, name, lambda d: d.live_colour is Colour.BLUE)
@@ -129,10 +121,11 @@ def test_reconciler_restores_a_lost_or_overwritten_directive(
         recreated = _wait_directive(zk, name, lambda d: d.epoch > 3)
         assert recreated.live_colour is Colour.BLUE
     with cp.client() as admin:
-        deadline = time.monotonic() + CONVERGE_S
-        while admin.get(f"/api/v1/deployments/{name}").json()["epoch"] != recreated.epoch:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until(
+            lambda: admin.get(f"/api/v1/deployments/{name}").json()["epoch"] == recreated.epoch,
+            CONVERGE_S,
+            f"the database never recorded epoch {recreated.epoch}",
+        )
 
 
 def test_only_the_control_plane_identity_can_write_the_directive(
@@ -169,7 +162,7 @@ def _check_agent_identity(
     agent.start()
     try:
         data, stat = agent.get(paths.directive)  # readable by everyone
-        refused = [
+        refused: list[Callable[[], object]] = [
             lambda: agent.set(paths.directive, data, version=stat.version),
             lambda: agent.delete(paths.directive),
             lambda: agent.create(f"{paths.base}/rogue", b""),
@@ -195,7 +188,7 @@ def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
     """A switch stored but never written (the request's replica died) is written by the
     leader's watcher once PENDING_GRACE_S has passed, and then followed as usual."""
     from turnout.controlplane.models import Switch
-    from turnout.controlplane.services.switches import PENDING_GRACE_S
+    from turnout.controlplane.services.switch_watcher import PENDING_GRACE_S
 
     name = unique("dep")
     settings = cp_settings(sqlite_url, zk_root, services.kafka, background=False)
@@ -207,8 +200,8 @@ def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
             assert started.status_code == 202
         # Rewind to "stored, directive not yet written": as if the replica died right
         # after committing the intent, with ZooKeeper still at epoch 1.
-        assert cp.runtime is not None
-        with cp.runtime.sessions() as session:
+        assert cp.context is not None
+        with cp.context.sessions() as session:
             switch = session.get(Switch, started.json()["id"])
             assert switch is not None
             switch.state, switch.epoch = "pending", None
@@ -219,40 +212,33 @@ def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
         cp = start_with_cluster(
             settings.model_copy(update={"background": True}), stack, create_cluster=False
         )
-        with cp.client(Role.VIEWER) as client:
-            deadline = time.monotonic() + CONVERGE_S
-            while True:
-                found = client.get(f"/api/v1/switches/{started.json()['id']}").json()
-                if found["state"] != "pending":
-                    break
-                assert time.monotonic() < deadline, "the pending switch was never written"
-                time.sleep(0.1)
+        with cp.client(ApiRole.VIEWER) as client:
+            not_pending = {"directive_written", "releasing", "claiming"}
+            ended = {"completed", "failed", "timed_out"}
+            found = wait_switch(client, started.json()["id"], not_pending | ended)
             assert found["epoch"] is not None and found["epoch"] >= 2
             assert read_directive(zk, name).live_colour is Colour.GREEN
 
 
-def _leads(cp: RunningControlPlane) -> bool:
-    text = httpx.get(f"{cp.url}/metrics", timeout=10).text
+def _leads(url: str) -> bool:
+    """Whether the replica serving ``url`` says (in its metrics) that it leads."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
     return "turnout_reconciler_leader 1.0" in text.splitlines()
 
 
 def _wait_leading(cp: RunningControlPlane) -> None:
-    deadline = time.monotonic() + CONVERGE_S
-    while not _leads(cp):
-        assert time.monotonic() < deadline, f"{cp.settings.replica_id} never took the lead"
-        time.sleep(0.1)
+    wait_until(lambda: _leads(cp.url), CONVERGE_S, f"{cp.settings.replica_id} never took the lead")
 
 
 def _tamper(cp: RunningControlPlane, name: str) -> int:
     """Make green live behind the control plane's back; the epoch written."""
-    for gateway in _cp_gateway(cp):
+    with controlplane_identity(cp.settings.zookeeper_connect, digest_of(cp.settings)) as gateway:
         return _tamper_with(gateway, name)
-    raise AssertionError("unreachable")
 
 
 def _tamper_with(gateway: ZkGateway, name: str) -> int:
     store = DirectiveStore(gateway, DeploymentPaths("/turnout", name))
-    green_live = {Colour.BLUE: ColourRole.STANDBY, Colour.GREEN: ColourRole.LIVE}
+    green_live = {Colour.BLUE: Role.STANDBY, Colour.GREEN: Role.LIVE}
     changed = store.update(lambda d: d.model_copy(update={"roles": green_live}))
     return changed.directive.epoch
 
@@ -275,7 +261,7 @@ def test_two_replicas_elect_one_reconciler_and_the_other_takes_over_when_it_stop
             create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
         # Several reconcile turns later the lead has not moved and is never shared.
         for _ in range(10):
-            assert _leads(first) and not _leads(second)
+            assert _leads(first.url) and not _leads(second.url)
             time.sleep(settings.reconcile_interval_s / 2)
         tampered = _tamper(first, name)
         restored = _wait_directive(zk, name, lambda d: d.epoch > tampered)
@@ -297,8 +283,8 @@ def test_a_sigkilled_leader_loses_the_lead_when_its_session_expires(
 ) -> None:
     """Two control-plane processes; the leader is SIGKILLed (no resignation): its
     election node goes with its session, and the other replica reconciles from then."""
+    from turnout.controlplane.coordination.connections import SESSION_TIMEOUT_S
     from turnout.controlplane.db import migrate
-    from turnout.controlplane.zklinks import SESSION_TIMEOUT_S
 
     database_url = f"sqlite:///{tmp_path / 'controlplane.db'}"
     migrate(database_url)
@@ -322,45 +308,28 @@ def test_a_sigkilled_leader_loses_the_lead_when_its_session_expires(
         for letter in "ab"
     ]
 
-    def leads(replica: ControlPlaneProcess) -> bool:
-        text = httpx.get(f"{replica.url}/metrics", timeout=10).text
-        return "turnout_reconciler_leader 1.0" in text.splitlines()
-
-    def wait_until(check: Callable[[], bool], within_s: float, what: str) -> None:
-        deadline = time.monotonic() + within_s
-        while not check():
-            assert time.monotonic() < deadline, what
-            time.sleep(0.2)
-
     name = unique("dep")
     first, second = replicas
     try:
         first.start()
-        wait_until(lambda: leads(first), CONVERGE_S, "replica-a never led")
+        wait_until(lambda: _leads(first.url), CONVERGE_S, "replica-a never led")
         second.start()
-        headers = {"Authorization": f"Bearer {tokens[Role.ADMIN]}"}
+        headers = {"Authorization": f"Bearer {tokens[ApiRole.ADMIN]}"}
         with httpx.Client(base_url=f"{second.url}/api/v1", headers=headers, timeout=30) as api:
             cluster = {"name": "local", "kafka_bootstrap": services.kafka}
             cluster |= {"zookeeper_connect": zk_root, "zookeeper_root": "/turnout"}
             assert api.post("/clusters", json=cluster).status_code == 201
             created = api.post("/deployments", json=deployment_body(name, unique("g"), ["t"]))
             assert created.status_code == 201, created.text
-        assert leads(first) and not leads(second)
+        assert _leads(first.url) and not _leads(second.url)
         first.kill()
         # No resignation: the lead moves only when ZooKeeper expires the dead session.
-        wait_until(lambda: leads(second), SESSION_TIMEOUT_S + CONVERGE_S, "no takeover")
-        user, _, password = digest.partition(":")
-        writer = ZkGateway(zk_root, auth=digest_auth(user, password))
-        writer.start()
-        try:
+        wait_until(lambda: _leads(second.url), SESSION_TIMEOUT_S + CONVERGE_S, "no takeover")
+        with controlplane_identity(zk_root, digest) as writer:
             tampered = _tamper_with(writer, name)
-        finally:
-            writer.stop()
         restored = _wait_directive(zk, name, lambda d: d.epoch > tampered)
         assert restored.live_colour is Colour.BLUE
     finally:
         for replica in replicas:
             replica.stop()
-        _remove_protected_nodes(
-            cp_settings(database_url, zk_root, services.kafka, zookeeper_digest=digest)
-        )
+        remove_protected_nodes(zk_root, digest)

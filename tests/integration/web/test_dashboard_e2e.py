@@ -41,7 +41,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
 from tests.support.services import Services
 from tests.support.waiting import wait_until
-from turnout.controlplane.security import Role
+from turnout.controlplane.security import ApiRole
 from turnout.controlplane.settings import ControlPlaneSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -199,7 +199,7 @@ def stack(
     )
     agents: list[subprocess.Popen[bytes]] = []
     with serve_in_thread(settings) as control_plane, SteadyProducer(services.kafka, topic):
-        with control_plane.client(Role.ADMIN) as admin:
+        with control_plane.client(ApiRole.ADMIN) as admin:
             created = admin.post(
                 "/api/v1/clusters",
                 json={
@@ -227,7 +227,7 @@ def stack(
                     agents.append(
                         start_agent(zk_root, services.kafka, colour, index, version, tmp_path)
                     )
-            with control_plane.client(Role.VIEWER) as viewer:
+            with control_plane.client(ApiRole.VIEWER) as viewer:
 
                 def blue_owns_everything() -> bool:
                     for agent in agents:
@@ -322,7 +322,7 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
     cp = stack.control_plane
 
     # 1. Log in as an operator; the overview lists the deployment, blue live.
-    page = log_in(browser, cp.url, cp.tokens[Role.OPERATOR], "01-login")
+    page = log_in(browser, cp.url, cp.tokens[ApiRole.OPERATOR], "01-login")
     expect(page.get_by_test_id("whoami")).to_contain_text("operator")
     row = page.get_by_test_id("deployment-row").filter(has_text=DEPLOYMENT)
     expect(row).to_contain_text("1.4.0 · 2 instances")
@@ -411,7 +411,7 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
     page.context.close()
 
     # 5. A viewer, in a fresh context (no shared session storage), sees no mutating control.
-    viewer = log_in(browser, cp.url, cp.tokens[Role.VIEWER], "10-viewer-login")
+    viewer = log_in(browser, cp.url, cp.tokens[ApiRole.VIEWER], "10-viewer-login")
     expect(viewer.get_by_test_id("whoami")).to_contain_text("viewer")
     viewer.get_by_test_id("deployment-row").filter(has_text=DEPLOYMENT).get_by_role(
         "link", name=DEPLOYMENT
@@ -434,7 +434,7 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
         refused = raw.post(
             f"/api/v1/deployments/{DEPLOYMENT}/switch",
             json={"to": "blue", "timeout_s": SWITCH_TIMEOUT_S},
-            headers={"Authorization": f"Bearer {cp.tokens[Role.VIEWER]}"},
+            headers={"Authorization": f"Bearer {cp.tokens[ApiRole.VIEWER]}"},
         )
     assert refused.status_code == 403, refused.text
 

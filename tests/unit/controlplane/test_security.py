@@ -1,12 +1,18 @@
 from __future__ import annotations
 
-from turnout.controlplane.security import TOKEN_PREFIX, Role, hash_token, new_token, token_matches
+from turnout.controlplane.security import (
+    TOKEN_PREFIX,
+    ApiRole,
+    hash_token,
+    new_token,
+    token_matches,
+)
 
 
 def test_roles_include_the_ones_before_them() -> None:
-    assert Role.ADMIN.allows(Role.OPERATOR) and Role.ADMIN.allows(Role.VIEWER)
-    assert Role.OPERATOR.allows(Role.VIEWER) and not Role.OPERATOR.allows(Role.ADMIN)
-    assert not Role.VIEWER.allows(Role.OPERATOR)
+    assert ApiRole.ADMIN.allows(ApiRole.OPERATOR) and ApiRole.ADMIN.allows(ApiRole.VIEWER)
+    assert ApiRole.OPERATOR.allows(ApiRole.VIEWER) and not ApiRole.OPERATOR.allows(ApiRole.ADMIN)
+    assert not ApiRole.VIEWER.allows(ApiRole.OPERATOR)
 
 
 def test_tokens_are_random_prefixed_and_stored_only_as_sha256() -> None:

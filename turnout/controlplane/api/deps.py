@@ -10,21 +10,21 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from turnout.controlplane.runtime import Runtime
-from turnout.controlplane.security import Role
+from turnout.controlplane.context import AppContext
+from turnout.controlplane.security import ApiRole
 from turnout.controlplane.services.tokens import authenticate
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    with runtime.sessions() as session:
+def get_session(context: ContextDep) -> Iterator[Session]:
+    with context.sessions() as session:
         yield session
 
 
@@ -36,7 +36,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `turnout token
 @dataclass(frozen=True)
 class Principal:
     name: str
-    role: Role
+    role: ApiRole
 
 
 def _principal(session: Session, token: str | None) -> Principal:
@@ -53,7 +53,7 @@ def _principal(session: Session, token: str | None) -> Principal:
             "invalid or revoked token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Principal(name=row.name, role=Role(row.role))
+    return Principal(name=row.name, role=ApiRole(row.role))
 
 
 def get_principal(
@@ -74,7 +74,7 @@ def get_principal_or_query(
     return _principal(session, token)
 
 
-def _needs(role: Role, principal: Principal) -> Principal:
+def _needs(role: ApiRole, principal: Principal) -> Principal:
     if not principal.role.allows(role):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
@@ -84,21 +84,21 @@ def _needs(role: Role, principal: Principal) -> Principal:
 
 
 def require_viewer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    return _needs(Role.VIEWER, principal)
+    return _needs(ApiRole.VIEWER, principal)
 
 
 def require_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    return _needs(Role.OPERATOR, principal)
+    return _needs(ApiRole.OPERATOR, principal)
 
 
 def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    return _needs(Role.ADMIN, principal)
+    return _needs(ApiRole.ADMIN, principal)
 
 
 def require_viewer_sse(
     principal: Annotated[Principal, Depends(get_principal_or_query)],
 ) -> Principal:
-    return _needs(Role.VIEWER, principal)
+    return _needs(ApiRole.VIEWER, principal)
 
 
 Viewer = Annotated[Principal, Depends(require_viewer)]

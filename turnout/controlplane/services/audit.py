@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from turnout.controlplane.models import AuditEntry
-from turnout.controlplane.schemas import AuditPublic, Page
+from turnout.controlplane.responses import audit_public
+from turnout.controlplane.schemas.admin import AuditPublic
+from turnout.controlplane.schemas.common import Page
 
 
 def record(
@@ -41,17 +43,4 @@ def list_entries(
         query = query.where(AuditEntry.action == action)
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)).all()
-    return Page[AuditPublic](
-        data=[
-            AuditPublic(
-                id=row.id,
-                at=row.at,
-                actor=row.actor,
-                action=row.action,
-                deployment=row.deployment,
-                detail=row.detail,
-            )
-            for row in rows
-        ],
-        count=count,
-    )
+    return Page[AuditPublic](data=[audit_public(row) for row in rows], count=count)

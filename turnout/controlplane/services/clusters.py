@@ -6,32 +6,23 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from turnout.controlplane.errors import ConflictError, NotFoundError
+from turnout.controlplane.errors import ConflictError
 from turnout.controlplane.models import Cluster, Deployment
-from turnout.controlplane.schemas import ClusterCreate, ClusterPublic, ClusterUpdate, Page
+from turnout.controlplane.queries import get_cluster
+from turnout.controlplane.responses import cluster_public
+from turnout.controlplane.schemas.clusters import ClusterCreate, ClusterPublic, ClusterUpdate
+from turnout.controlplane.schemas.common import Page
 from turnout.controlplane.services import audit
 
 
-def public(cluster: Cluster) -> ClusterPublic:
-    return ClusterPublic(
-        name=cluster.name,
-        kafka_bootstrap=cluster.kafka_bootstrap,
-        zookeeper_connect=cluster.zookeeper_connect,
-        zookeeper_root=cluster.zookeeper_root,
-    )
-
-
-def get_cluster(session: Session, name: str) -> Cluster:
-    cluster = session.scalar(select(Cluster).where(Cluster.name == name))
-    if cluster is None:
-        raise NotFoundError(f"no cluster named {name!r}")
-    return cluster
+def read_cluster(session: Session, name: str) -> ClusterPublic:
+    return cluster_public(get_cluster(session, name))
 
 
 def list_clusters(session: Session, *, limit: int, offset: int) -> Page[ClusterPublic]:
     count = session.scalar(select(func.count()).select_from(Cluster)) or 0
     rows = session.scalars(select(Cluster).order_by(Cluster.name).limit(limit).offset(offset))
-    return Page[ClusterPublic](data=[public(row) for row in rows], count=count)
+    return Page[ClusterPublic](data=[cluster_public(row) for row in rows], count=count)
 
 
 def create_cluster(session: Session, *, body: ClusterCreate, actor: str) -> ClusterPublic:
@@ -43,7 +34,7 @@ def create_cluster(session: Session, *, body: ClusterCreate, actor: str) -> Clus
     except IntegrityError as exc:
         session.rollback()
         raise ConflictError(f"a cluster named {body.name!r} already exists") from exc
-    return public(cluster)
+    return cluster_public(cluster)
 
 
 def update_cluster(
@@ -55,7 +46,7 @@ def update_cluster(
         setattr(cluster, key, value)
     audit.record(session, actor=actor, action="cluster.update", detail={"name": name, **changes})
     session.commit()
-    return public(cluster)
+    return cluster_public(cluster)
 
 
 def delete_cluster(session: Session, *, name: str, actor: str) -> None:

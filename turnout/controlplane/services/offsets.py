@@ -17,14 +17,19 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from turnout.controlplane.coordination import read_owners
+from turnout.controlplane.context import AppContext
+from turnout.controlplane.coordination.agent_reports import read_owners
+from turnout.controlplane.coordination.connections import ZkConnection, ZkDownError
 from turnout.controlplane.errors import ConflictError, InvalidError, UnavailableError
 from turnout.controlplane.kafka_admin import KafkaDownError
-from turnout.controlplane.runtime import Runtime
-from turnout.controlplane.schemas import OffsetPlanItem, OffsetResetRequest, OffsetResetResult
+from turnout.controlplane.queries import get_deployment
+from turnout.controlplane.schemas.offsets import (
+    OffsetPlanItem,
+    OffsetResetRequest,
+    OffsetResetResult,
+)
 from turnout.controlplane.services import audit
-from turnout.controlplane.services.deployments import get_deployment, paths_of, require_zk
-from turnout.controlplane.zklinks import ZkDownError, ZkLink
+from turnout.controlplane.services.directive_writes import require_zookeeper
 from turnout.protocol import DeploymentPaths, PartitionRef
 from turnout.protocol.partitions import PartitionId, partition_key
 from turnout.zk import CreateOp, ZkError, ZkTransactionError
@@ -35,7 +40,7 @@ RESET_HOLD = b'{"held_by": "turnout-controlplane", "for": "offset reset"}'
 
 
 def reset_offsets(
-    runtime: Runtime, session: Session, *, name: str, body: OffsetResetRequest, actor: str
+    context: AppContext, session: Session, *, name: str, body: OffsetResetRequest, actor: str
 ) -> OffsetResetResult:
     deployment = get_deployment(session, name)
     binding = deployment.live if body.binding == "live" else deployment.preview
@@ -43,7 +48,7 @@ def reset_offsets(
         raise InvalidError(f"deployment {name!r} has no preview binding")
     group, topics = binding["group"], binding["topics"]
     bootstrap = deployment.cluster.kafka_bootstrap
-    kafka = runtime.kafka
+    kafka = context.kafka
     try:
         partitions = kafka.partitions(bootstrap, topics)
         if body.to == "explicit":
@@ -72,11 +77,11 @@ def reset_offsets(
     ]
     if body.dry_run:
         return OffsetResetResult(executed=False, partitions=plan)
-    link = require_zk(runtime, deployment.cluster.zookeeper_connect)
+    connection = require_zookeeper(context, deployment.cluster)
     try:
         _while_holding(
-            link,
-            paths_of(deployment),
+            connection,
+            deployment.paths(),
             group,
             list(targets),
             lambda: kafka.alter_committed(bootstrap, group, targets),
@@ -98,7 +103,7 @@ def reset_offsets(
 
 
 def _while_holding(
-    link: ZkLink,
+    connection: ZkConnection,
     paths: DeploymentPaths,
     group: str,
     tps: list[PartitionId],
@@ -108,7 +113,7 @@ def _while_holding(
     module docstring); ConflictError naming the owners if any partition is owned."""
     nodes = [paths.owner(group, topic, partition) for topic, partition in tps]
     try:
-        with link.open_session() as held:
+        with connection.open_session() as held:
             for parent in sorted({node.rpartition("/")[0] for node in nodes}):
                 held.ensure_path(parent)  # open, as agents create them
             try:
@@ -126,4 +131,4 @@ def _while_holding(
             action()
             # Closing the session deletes the nodes: the partitions are free again.
     except ZkError as exc:
-        raise ZkDownError(f"ZooKeeper at {link.connect}: {exc}") from exc
+        raise ZkDownError(f"ZooKeeper at {connection.connect}: {exc}") from exc

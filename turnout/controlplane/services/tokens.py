@@ -8,12 +8,14 @@ from sqlalchemy.orm import Session
 
 from turnout.controlplane.errors import ConflictError, NotFoundError
 from turnout.controlplane.models import ApiToken
-from turnout.controlplane.schemas import Page, TokenCreated, TokenPublic
-from turnout.controlplane.security import Role, hash_token, new_token
+from turnout.controlplane.responses import token_public
+from turnout.controlplane.schemas.admin import TokenCreated, TokenPublic
+from turnout.controlplane.schemas.common import Page
+from turnout.controlplane.security import ApiRole, hash_token, new_token
 from turnout.controlplane.services import audit
 
 
-def create_token(session: Session, *, name: str, role: Role, actor: str) -> TokenCreated:
+def create_token(session: Session, *, name: str, role: ApiRole, actor: str) -> TokenCreated:
     token = new_token()
     session.add(ApiToken(name=name, role=role.value, token_hash=hash_token(token)))
     audit.record(session, actor=actor, action="token.create", detail={"name": name, "role": role})
@@ -28,10 +30,7 @@ def create_token(session: Session, *, name: str, role: Role, actor: str) -> Toke
 def list_tokens(session: Session, *, limit: int, offset: int) -> Page[TokenPublic]:
     count = session.scalar(select(func.count()).select_from(ApiToken)) or 0
     rows = session.scalars(select(ApiToken).order_by(ApiToken.name).limit(limit).offset(offset))
-    return Page[TokenPublic](
-        data=[TokenPublic(name=r.name, role=Role(r.role), created_at=r.created_at) for r in rows],
-        count=count,
-    )
+    return Page[TokenPublic](data=[token_public(row) for row in rows], count=count)
 
 
 def delete_token(session: Session, *, name: str, actor: str) -> None:

@@ -1,16 +1,19 @@
+"""Clusters: where deployments' Kafka and ZooKeeper are (admins change, viewers read)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
 from turnout.controlplane.api.deps import Admin, Limit, Offset, SessionDep, Viewer
-from turnout.controlplane.api.responses import errors
-from turnout.controlplane.schemas import ClusterCreate, ClusterPublic, ClusterUpdate, Page
+from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.schemas.clusters import ClusterCreate, ClusterPublic, ClusterUpdate
+from turnout.controlplane.schemas.common import Page
 from turnout.controlplane.services import clusters
 
 router = APIRouter(prefix="/clusters", tags=["clusters"])
 
 
-@router.get("", response_model=Page[ClusterPublic], responses=errors())
+@router.get("", response_model=Page[ClusterPublic], responses=error_responses())
 def read_clusters(
     session: SessionDep, _: Viewer, limit: Limit = 50, offset: Offset = 0
 ) -> Page[ClusterPublic]:
@@ -19,20 +22,23 @@ def read_clusters(
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=ClusterPublic, responses=errors(409)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClusterPublic,
+    responses=error_responses(409),
 )
 def create_cluster(session: SessionDep, who: Admin, body: ClusterCreate) -> ClusterPublic:
     """Register a cluster: its Kafka bootstrap, ZooKeeper connect string and root."""
     return clusters.create_cluster(session, body=body, actor=who.name)
 
 
-@router.get("/{name}", response_model=ClusterPublic, responses=errors(404))
+@router.get("/{name}", response_model=ClusterPublic, responses=error_responses(404))
 def read_cluster(session: SessionDep, _: Viewer, name: str) -> ClusterPublic:
     """Get a cluster."""
-    return clusters.public(clusters.get_cluster(session, name))
+    return clusters.read_cluster(session, name)
 
 
-@router.put("/{name}", response_model=ClusterPublic, responses=errors(404))
+@router.put("/{name}", response_model=ClusterPublic, responses=error_responses(404))
 def update_cluster(
     session: SessionDep, who: Admin, name: str, body: ClusterUpdate
 ) -> ClusterPublic:
@@ -40,7 +46,9 @@ def update_cluster(
     return clusters.update_cluster(session, name=name, body=body, actor=who.name)
 
 
-@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
+@router.delete(
+    "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404, 409)
+)
 def delete_cluster(session: SessionDep, who: Admin, name: str) -> None:
     """Delete a cluster that no deployment uses."""
     clusters.delete_cluster(session, name=name, actor=who.name)

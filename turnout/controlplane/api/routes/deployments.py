@@ -1,3 +1,6 @@
+"""Deployments: create, read, change (``If-Match`` against the ETag), delete, pause and
+resume. Every change writes a new directive epoch before it answers."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -6,21 +9,27 @@ from fastapi import APIRouter, Header, Response, status
 
 from turnout.controlplane.api.deps import (
     Admin,
+    ContextDep,
     Limit,
     Offset,
     Operator,
-    RuntimeDep,
     SessionDep,
     Viewer,
 )
-from turnout.controlplane.api.responses import errors
-from turnout.controlplane.schemas import DeploymentCreate, DeploymentPublic, DeploymentUpdate, Page
+from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.queries import get_deployment
+from turnout.controlplane.schemas.common import Page
+from turnout.controlplane.schemas.deployments import (
+    DeploymentCreate,
+    DeploymentPublic,
+    DeploymentUpdate,
+)
 from turnout.controlplane.services import deployments
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
 
 
-@router.get("", response_model=Page[DeploymentPublic], responses=errors())
+@router.get("", response_model=Page[DeploymentPublic], responses=error_responses())
 def read_deployments(
     session: SessionDep, _: Viewer, limit: Limit = 50, offset: Offset = 0
 ) -> Page[DeploymentPublic]:
@@ -32,30 +41,32 @@ def read_deployments(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=DeploymentPublic,
-    responses=errors(404, 409, 503),
+    responses=error_responses(404, 409, 503),
 )
 def create_deployment(
-    runtime: RuntimeDep, session: SessionDep, who: Admin, body: DeploymentCreate, response: Response
+    context: ContextDep, session: SessionDep, who: Admin, body: DeploymentCreate, response: Response
 ) -> DeploymentPublic:
     """Create a deployment and write its first directive to ZooKeeper."""
-    created = deployments.create_deployment(runtime, session, body=body, actor=who.name)
+    created = deployments.create_deployment(context, session, body=body, actor=who.name)
     response.headers["ETag"] = deployments.etag(created)
     return deployments.view(session, created)
 
 
-@router.get("/{name}", response_model=DeploymentPublic, responses=errors(404))
+@router.get("/{name}", response_model=DeploymentPublic, responses=error_responses(404))
 def read_deployment(
     session: SessionDep, _: Viewer, name: str, response: Response
 ) -> DeploymentPublic:
     """Get a deployment; the ETag header is its version, for If-Match."""
-    found = deployments.get_deployment(session, name)
+    found = get_deployment(session, name)
     response.headers["ETag"] = deployments.etag(found)
     return deployments.view(session, found)
 
 
-@router.patch("/{name}", response_model=DeploymentPublic, responses=errors(404, 409, 412, 503))
+@router.patch(
+    "/{name}", response_model=DeploymentPublic, responses=error_responses(404, 409, 412, 503)
+)
 def update_deployment(
-    runtime: RuntimeDep,
+    context: ContextDep,
     session: SessionDep,
     who: Admin,
     name: str,
@@ -65,31 +76,37 @@ def update_deployment(
 ) -> DeploymentPublic:
     """Change a deployment (bindings, strategy, hints, version labels); new epoch."""
     updated = deployments.update_deployment(
-        runtime, session, name=name, body=body, if_match=if_match, actor=who.name
+        context, session, name=name, body=body, if_match=if_match, actor=who.name
     )
     response.headers["ETag"] = deployments.etag(updated)
     return deployments.view(session, updated)
 
 
-@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 503))
-def delete_deployment(runtime: RuntimeDep, session: SessionDep, who: Admin, name: str) -> None:
+@router.delete(
+    "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404, 503)
+)
+def delete_deployment(context: ContextDep, session: SessionDep, who: Admin, name: str) -> None:
     """Delete a deployment and its directive (agents then own nothing)."""
-    deployments.delete_deployment(runtime, session, name=name, actor=who.name)
+    deployments.delete_deployment(context, session, name=name, actor=who.name)
 
 
-@router.post("/{name}/pause", response_model=DeploymentPublic, responses=errors(404, 409, 503))
+@router.post(
+    "/{name}/pause", response_model=DeploymentPublic, responses=error_responses(404, 409, 503)
+)
 def pause_deployment(
-    runtime: RuntimeDep, session: SessionDep, who: Operator, name: str
+    context: ContextDep, session: SessionDep, who: Operator, name: str
 ) -> DeploymentPublic:
     """Pause consumption (agents keep their partitions, stop fetching)."""
-    changed = deployments.set_paused(runtime, session, name=name, paused=True, actor=who.name)
+    changed = deployments.set_paused(context, session, name=name, paused=True, actor=who.name)
     return deployments.view(session, changed)
 
 
-@router.post("/{name}/resume", response_model=DeploymentPublic, responses=errors(404, 409, 503))
+@router.post(
+    "/{name}/resume", response_model=DeploymentPublic, responses=error_responses(404, 409, 503)
+)
 def resume_deployment(
-    runtime: RuntimeDep, session: SessionDep, who: Operator, name: str
+    context: ContextDep, session: SessionDep, who: Operator, name: str
 ) -> DeploymentPublic:
     """Resume consumption."""
-    changed = deployments.set_paused(runtime, session, name=name, paused=False, actor=who.name)
+    changed = deployments.set_paused(context, session, name=name, paused=False, actor=who.name)
     return deployments.view(session, changed)

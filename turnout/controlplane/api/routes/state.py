@@ -1,3 +1,5 @@
+"""A deployment's live state, its lag history, and the server-sent events that follow both."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +10,12 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from turnout.controlplane.api.deps import RuntimeDep, SessionDep, Viewer, ViewerSse
-from turnout.controlplane.api.responses import errors
-from turnout.controlplane.runtime import Runtime
-from turnout.controlplane.schemas import LagHistory, StatePublic
-from turnout.controlplane.services import deployments, livestate, switches
+from turnout.controlplane.api.deps import ContextDep, SessionDep, Viewer, ViewerSse
+from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.context import AppContext
+from turnout.controlplane.queries import get_deployment
+from turnout.controlplane.schemas.live_state import LagHistory, StatePublic
+from turnout.controlplane.services import live_state, switches
 
 router = APIRouter(prefix="/deployments/{name}", tags=["state"])
 
@@ -22,13 +25,13 @@ KEEPALIVE_S = 15.0
 EVENT_SWITCHES = 5
 
 
-@router.get("/state", response_model=StatePublic, responses=errors(404))
-def read_state(runtime: RuntimeDep, session: SessionDep, _: Viewer, name: str) -> StatePublic:
+@router.get("/state", response_model=StatePublic, responses=error_responses(404))
+def read_state(context: ContextDep, session: SessionDep, _: Viewer, name: str) -> StatePublic:
     """Live state: instances, partition owners, committed and end offsets, lag."""
-    return livestate.live_state(runtime, session, deployments.get_deployment(session, name))
+    return live_state.live_state(context, session, get_deployment(session, name))
 
 
-@router.get("/lag", response_model=LagHistory, responses=errors(404))
+@router.get("/lag", response_model=LagHistory, responses=error_responses(404))
 def read_lag(
     session: SessionDep,
     _: Viewer,
@@ -36,13 +39,13 @@ def read_lag(
     window_s: Annotated[float, Query(gt=0, le=86_400)] = 900,
 ) -> LagHistory:
     """Sampled lag of the live binding over the last ``window_s`` seconds."""
-    return livestate.lag_history(session, deployments.get_deployment(session, name), window_s)
+    return live_state.lag_history(session, get_deployment(session, name), window_s)
 
 
-def _snapshot(runtime: Runtime, name: str) -> tuple[str, dict[str, str]]:
-    with runtime.sessions() as session:
-        deployment = deployments.get_deployment(session, name)
-        state = livestate.live_state(runtime, session, deployment).model_dump_json()
+def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
+    with context.sessions() as session:
+        deployment = get_deployment(session, name)
+        state = live_state.live_state(context, session, deployment).model_dump_json()
         recent = switches.list_switches(
             session, deployment=name, state=None, limit=EVENT_SWITCHES, offset=0
         )
@@ -53,17 +56,17 @@ def _snapshot(runtime: Runtime, name: str) -> tuple[str, dict[str, str]]:
     "/events",
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "state and switch events"},
-        **errors(404),
+        **error_responses(404),
     },
     response_class=StreamingResponse,
 )
 async def stream_events(
-    runtime: RuntimeDep, session: SessionDep, _: ViewerSse, name: str, request: Request
+    context: ContextDep, session: SessionDep, _: ViewerSse, name: str, request: Request
 ) -> StreamingResponse:
     """Server-sent events: ``state`` on every change (and at connect), ``switch`` per change."""
-    deployments.get_deployment(session, name)  # 404 before the stream starts
+    get_deployment(session, name)  # 404 before the stream starts
     session.close()
-    interval = runtime.settings.events_interval_s
+    interval = context.settings.events_interval_s
 
     async def events() -> AsyncIterator[str]:
         last_state: str | None = None
@@ -71,7 +74,7 @@ async def stream_events(
         quiet = 0.0
         while not await request.is_disconnected():
             try:
-                state, recent = await anyio.to_thread.run_sync(_snapshot, runtime, name)
+                state, recent = await anyio.to_thread.run_sync(_snapshot, context, name)
             except Exception as exc:  # deleted meanwhile, DB gone: say so and end
                 yield _event("error", {"detail": str(exc)})
                 return

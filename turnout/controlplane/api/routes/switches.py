@@ -1,15 +1,20 @@
+"""Switches and rollbacks: accepted (202) once the directive is written; the leader's
+watcher follows each to its end, which the switch resources show."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, status
 
-from turnout.controlplane.api.deps import Limit, Offset, Operator, RuntimeDep, SessionDep, Viewer
-from turnout.controlplane.api.responses import errors
-from turnout.controlplane.schemas import Page, RollbackRequest, SwitchPublic, SwitchRequest
+from turnout.controlplane.api.deps import ContextDep, Limit, Offset, Operator, SessionDep, Viewer
+from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.domain.switch_machine import SwitchState
+from turnout.controlplane.queries import get_deployment, get_switch
+from turnout.controlplane.responses import switch_public
+from turnout.controlplane.schemas.common import Page
+from turnout.controlplane.schemas.switches import RollbackRequest, SwitchPublic, SwitchRequest
 from turnout.controlplane.services import switches
-from turnout.controlplane.services.deployments import get_deployment
-from turnout.controlplane.switch_machine import SwitchState
 
 router = APIRouter(tags=["switches"])
 
@@ -26,10 +31,10 @@ IdempotencyKey = Annotated[
     "/deployments/{name}/switch",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SwitchPublic,
-    responses=errors(404, 409, 503),
+    responses=error_responses(404, 409, 503),
 )
 def switch_deployment(
-    runtime: RuntimeDep,
+    context: ContextDep,
     session: SessionDep,
     who: Operator,
     name: str,
@@ -38,7 +43,7 @@ def switch_deployment(
 ) -> SwitchPublic:
     """Make the other colour live. 409 while another switch of the deployment is in flight."""
     started, _ = switches.request_switch(
-        runtime,
+        context,
         session,
         name=name,
         to=body.to,
@@ -46,17 +51,17 @@ def switch_deployment(
         idempotency_key=idempotency_key,
         actor=who.name,
     )
-    return switches.switch_public(started)
+    return switch_public(started)
 
 
 @router.post(
     "/deployments/{name}/rollback",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SwitchPublic,
-    responses=errors(404, 409, 503),
+    responses=error_responses(404, 409, 503),
 )
 def rollback_deployment(
-    runtime: RuntimeDep,
+    context: ContextDep,
     session: SessionDep,
     who: Operator,
     name: str,
@@ -65,7 +70,7 @@ def rollback_deployment(
 ) -> SwitchPublic:
     """Switch back to the colour that was live before the latest switch."""
     started, _ = switches.request_switch(
-        runtime,
+        context,
         session,
         name=name,
         to=None,
@@ -74,11 +79,13 @@ def rollback_deployment(
         actor=who.name,
         kind="rollback",
     )
-    return switches.switch_public(started)
+    return switch_public(started)
 
 
 @router.get(
-    "/deployments/{name}/switches", response_model=Page[SwitchPublic], responses=errors(404)
+    "/deployments/{name}/switches",
+    response_model=Page[SwitchPublic],
+    responses=error_responses(404),
 )
 def read_deployment_switches(
     session: SessionDep, _: Viewer, name: str, limit: Limit = 50, offset: Offset = 0
@@ -88,7 +95,7 @@ def read_deployment_switches(
     return switches.list_switches(session, deployment=name, state=None, limit=limit, offset=offset)
 
 
-@router.get("/switches", response_model=Page[SwitchPublic], responses=errors())
+@router.get("/switches", response_model=Page[SwitchPublic], responses=error_responses())
 def read_switches(
     session: SessionDep,
     _: Viewer,
@@ -103,7 +110,7 @@ def read_switches(
     )
 
 
-@router.get("/switches/{switch_id}", response_model=SwitchPublic, responses=errors(404))
+@router.get("/switches/{switch_id}", response_model=SwitchPublic, responses=error_responses(404))
 def read_switch(session: SessionDep, _: Viewer, switch_id: str) -> SwitchPublic:
     """One switch with its phase timings."""
-    return switches.switch_public(switches.get_switch(session, switch_id))
+    return switch_public(get_switch(session, switch_id))

@@ -1,9 +1,21 @@
-"""Supervised ZooKeeper sessions of the control plane, one per ensemble it talks to.
+"""Supervised ZooKeeper connections of the control plane, one per ensemble it talks to.
 
-The API must answer 503 quickly while ZooKeeper is down, never hang or 500. So a link
-connects in a background thread, retrying until it succeeds (kazoo then reconnects on
-its own), and request handlers only ask ``require()``: connected now, or
-:class:`ZkDownError` with the reason at once.
+The API must answer 503 quickly while ZooKeeper is down, never hang or 500. So a
+connection is made in a background thread, retrying until it succeeds (kazoo then
+reconnects on its own), and request handlers only ask ``require()``: connected now, or
+:class:`ZkDownError` with the reason at once. ``call()`` runs one action on the
+connected session and turns every "ZooKeeper cannot serve this" failure into
+:class:`ZkDownError`, so callers choose between 503 and a domain error.
+
+States of a :class:`ZkConnection`::
+
+    CONNECTING ──session established──▶ CONNECTED ──kazoo reconnects on its own──▶ ...
+    CONNECTING ──attempt failed──▶ (pause RETRY_PAUSE_S) ──▶ CONNECTING
+    any ──stop()──▶ STOPPED
+
+While CONNECTING, ``require()`` waits at most what is left of ``FIRST_CONNECT_WAIT_S``
+after creation, then raises :class:`ZkDownError`; a CONNECTED session that lost its
+server raises at once (``connection lost``) until kazoo has reconnected it.
 """
 
 from __future__ import annotations
@@ -13,9 +25,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
-from turnout.controlplane.zk_acl import controlplane_only_writes, digest_auth, open_acl
-from turnout.zk import Acl, ZkError, ZkGateway
+from turnout.controlplane.coordination.acl import (
+    controlplane_only_writes,
+    digest_auth,
+    open_acl,
+)
+from turnout.zk import Acl, ZkError, ZkGateway, ZkNoAuthError, ZkUnavailableError
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +43,7 @@ log = logging.getLogger(__name__)
 CONNECT_ATTEMPT_S = 3.0
 #: Pause between failed connection attempts (a dead server must not be hammered).
 RETRY_PAUSE_S = 1.0
-#: How long the first request to a cluster waits for its brand-new link, so the first
+#: How long the first request to a cluster waits for its brand-new connection, so the first
 #: call after start is not a needless 503. Longer waits are what 503 is for.
 FIRST_CONNECT_WAIT_S = 3.0
 #: kazoo session timeout of the control plane's sessions.
@@ -35,7 +54,9 @@ class ZkDownError(Exception):
     """ZooKeeper is not reachable right now; the message says which and why."""
 
 
-class ZkLink:
+class ZkConnection:
+    """The control plane's session with one ZooKeeper ensemble (see the module docstring)."""
+
     def __init__(self, connect: str, *, digest: tuple[str, str] | None) -> None:
         self.connect = connect
         self._digest = digest
@@ -44,7 +65,9 @@ class ZkLink:
         self._stop = threading.Event()
         self._connected_once = threading.Event()
         self._created = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name=f"zk-link {connect}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"zk-connection {connect}", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -88,7 +111,7 @@ class ZkLink:
     def require(self) -> ZkGateway:
         """The connected gateway, or :class:`ZkDownError` saying why not."""
         if not self._connected_once.is_set():
-            # Only a brand-new link is given time; later callers get their 503 at once.
+            # Only a brand-new connection is given time; later callers get their 503 at once.
             remaining = self._created + FIRST_CONNECT_WAIT_S - time.monotonic()
             if remaining > 0:
                 self._connected_once.wait(remaining)
@@ -106,6 +129,30 @@ class ZkLink:
         if gateway is not None and gateway.connected:
             return "ok"
         return f"unreachable: {self._reason if gateway is None else 'connection lost'}"
+
+    def call(self, action: Callable[[ZkGateway], T]) -> T:
+        """Run ``action`` on the session; every ZooKeeper failure becomes ZkDownError.
+
+        Callers decide between 503 (unreachable) and a domain error; an unexpected kazoo
+        error (e.g. missing permissions) is reported with its type, never as a 500.
+        """
+        gateway = self.require()
+        try:
+            return action(gateway)
+        except ZkUnavailableError as exc:
+            raise ZkDownError(f"ZooKeeper at {self.connect}: {exc}") from exc
+        except ZkNoAuthError as exc:
+            # Our identity lacks a permission (ACLs set by another control plane?): the
+            # request cannot succeed until an operator fixes it; say so, never a 500.
+            raise ZkDownError(
+                f"ZooKeeper at {self.connect} refused the request (ACL): {exc}"
+            ) from exc
+        except ZkError as exc:
+            if type(exc) is ZkError:  # a failure the gateway has no kind for
+                raise ZkDownError(
+                    f"ZooKeeper at {self.connect} refused the request: {exc}"
+                ) from exc
+            raise  # NoNode, NodeExists, BadVersion...: the caller's to handle
 
     @contextmanager
     def open_session(self) -> Iterator[ZkGateway]:
@@ -125,25 +172,25 @@ class ZkLink:
             self._gateway = None
 
 
-class ZkLinks:
-    """Links by connect string, created (and connected in the background) on first use."""
+class ZkConnections:
+    """Connections by connect string, created (and connected in the background) on first use."""
 
     def __init__(self, *, digest: tuple[str, str] | None) -> None:
         self._digest = digest
-        self._links: dict[str, ZkLink] = {}
+        self._connections: dict[str, ZkConnection] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def get(self, connect: str) -> ZkLink:
+    def get(self, connect: str) -> ZkConnection:
         with self._lock:
             if self._closed:
                 raise ZkDownError("the control plane is shutting down")
-            link = self._links.get(connect)
-            if link is None:
-                link = ZkLink(connect, digest=self._digest)
-                self._links[connect] = link
-                link.start()
-            return link
+            connection = self._connections.get(connect)
+            if connection is None:
+                connection = ZkConnection(connect, digest=self._digest)
+                self._connections[connect] = connection
+                connection.start()
+            return connection
 
     def require(self, connect: str) -> ZkGateway:
         return self.get(connect).require()
@@ -151,17 +198,7 @@ class ZkLinks:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            links = list(self._links.values())
-            self._links.clear()
-        for link in links:
-            link.stop()
-
-
-def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
-    """Poll ``predicate`` until true or ``timeout_s`` passed; True if it became true."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval_s)
-    return predicate()
+            connections = list(self._connections.values())
+            self._connections.clear()
+        for connection in connections:
+            connection.stop()

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from turnout.controlplane.schemas import DeploymentCreate, OffsetResetRequest, PinsRequest
-from turnout.controlplane.settings import ControlPlaneSettings
+from turnout.controlplane.schemas.deployments import DeploymentCreate
 from turnout.protocol import Colour, Role
 
 
@@ -59,27 +58,3 @@ def test_invalid_deployments_are_rejected_with_the_field(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         DeploymentCreate.model_validate(body(**changes))
-
-
-def test_offset_reset_needs_its_target() -> None:
-    with pytest.raises(ValidationError, match="timestamp_ms"):
-        OffsetResetRequest.model_validate({"to": "timestamp"})
-    with pytest.raises(ValidationError, match="needs offsets"):
-        OffsetResetRequest.model_validate({"to": "explicit"})
-    with pytest.raises(ValidationError, match=">= 0"):
-        OffsetResetRequest.model_validate({"to": "explicit", "offsets": {"t/0": -1}})
-    assert OffsetResetRequest.model_validate({"to": "earliest"}).dry_run is True
-
-
-def test_pins_must_name_partitions_and_instances() -> None:
-    with pytest.raises(ValidationError):
-        PinsRequest.model_validate({"pins": {"t/x": "a"}})
-    with pytest.raises(ValidationError):
-        PinsRequest.model_validate({"pins": {"t/1": "bad name"}})
-
-
-def test_settings_normalise_postgres_driver_and_check_digest() -> None:
-    settings = ControlPlaneSettings(database_url="postgresql://u@h/db")
-    assert settings.database_url == "postgresql+psycopg://u@h/db"
-    with pytest.raises(ValidationError, match="user:password"):
-        ControlPlaneSettings(zookeeper_digest="nopassword")  # type: ignore[arg-type]

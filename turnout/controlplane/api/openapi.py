@@ -1,13 +1,16 @@
-"""OpenAPI descriptions of the error responses routes can give (all ``{"detail": ...}``)."""
+"""OpenAPI descriptions of the error responses routes can give (all ``{"detail": ...}``).
+
+Every route can answer 401 and 403; ``error_responses(404, 409)`` adds the others it can give.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from turnout.controlplane.schemas import ErrorOut
+from turnout.controlplane.schemas.common import ErrorOut
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
         401: "Missing or invalid bearer token",
         403: "The token's role is too low",

@@ -42,7 +42,7 @@ class PartitionSample:
 
 
 #: One sample: partition key (``topic/partition``) → what was seen.
-Sample = Mapping[str, PartitionSample]
+DeploymentSample = Mapping[str, PartitionSample]
 
 
 def partition_status(history: Sequence[PartitionSample]) -> LagStatus:
@@ -65,7 +65,7 @@ def partition_status(history: Sequence[PartitionSample]) -> LagStatus:
     return LagStatus.WARN if growing else LagStatus.OK
 
 
-def deployment_status(samples: Sequence[Sample]) -> LagStatus:
+def deployment_status(samples: Sequence[DeploymentSample]) -> LagStatus:
     """Worst partition status over ``samples`` (oldest first); OK with no samples."""
     keys = sorted({key for sample in samples for key in sample})
     worst = LagStatus.OK

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from turnout.controlplane.switch_machine import (
+from turnout.controlplane.domain.switch_machine import (
     IllegalTransitionError,
     Observation,
     Phase,
+    Step,
     SwitchState,
     advance_phases,
     directive_written,
@@ -21,7 +22,7 @@ def seen(total: int | None = 4, old: int = 0, new: int = 0) -> Observation:
     return Observation(total_partitions=total, owned_by_old=old, owned_by_new=new)
 
 
-def states(steps: list) -> list[SwitchState]:
+def states(steps: list[Step]) -> list[SwitchState]:
     return [step.state for step in steps]
 
 

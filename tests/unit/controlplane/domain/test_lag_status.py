@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from turnout.controlplane.lag import LagStatus, PartitionSample, deployment_status, partition_status
+from turnout.controlplane.domain.lag_status import (
+    LagStatus,
+    PartitionSample,
+    deployment_status,
+    partition_status,
+)
 
 
 def hist(*points: tuple[int, int | None, bool]) -> list[PartitionSample]:

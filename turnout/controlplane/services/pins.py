@@ -1,8 +1,9 @@
 """Manual assignment (pins): a preview of the moves, then the write (new epoch).
 
-The preview runs the agents' own ``compute_assignment`` on what ZooKeeper and Kafka show
-now (members: registered instances of the live colour; partitions: the live binding's),
-so it shows exactly the moves the agents will make for the same inputs.
+The preview runs ``turnout.protocol.assignment.compute_assignment``, the function the
+agents run, on what ZooKeeper and Kafka show now (members: registered instances of the
+live colour; partitions: the live binding's), so it shows exactly the moves the agents
+will make for the same inputs.
 
 Pins only mean something under the manual strategy, so writing a non-empty set of pins
 switches the deployment's strategy to ``manual``; clearing the pins leaves it as it is.
@@ -12,31 +13,25 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from turnout.controlplane.coordination import read_instances, read_owners, zk_call
+from turnout.controlplane.context import AppContext
+from turnout.controlplane.coordination.agent_reports import read_instances, read_owners
+from turnout.controlplane.coordination.connections import ZkDownError
 from turnout.controlplane.errors import ConflictError, InvalidError, UnavailableError
 from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.models import Deployment
-from turnout.controlplane.runtime import Runtime
-from turnout.controlplane.schemas import MovePublic, PinsPreview, PinsRequest
+from turnout.controlplane.queries import get_deployment, in_flight_switch
+from turnout.controlplane.schemas.pins import MovePublic, PinsPreview, PinsRequest
 from turnout.controlplane.services import audit
-from turnout.controlplane.services.deployments import (
-    active_colour,
-    get_deployment,
-    in_flight_switch,
-    paths_of,
-    require_zk,
-    write_directive,
-)
-from turnout.controlplane.zklinks import ZkDownError
+from turnout.controlplane.services.directive_writes import require_zookeeper, write_directive
 from turnout.protocol import PartitionRef, Strategy
 from turnout.protocol.assignment import compute_assignment, moves
 from turnout.protocol.partitions import PartitionId, partition_key
 from turnout.zk import ZkGateway
 
 
-def _live_partitions(runtime: Runtime, deployment: Deployment) -> list[PartitionId]:
+def _live_partitions(context: AppContext, deployment: Deployment) -> list[PartitionId]:
     try:
-        return runtime.kafka.partitions(
+        return context.kafka.partitions(
             deployment.cluster.kafka_bootstrap, deployment.live["topics"]
         )
     except KafkaDownError as exc:
@@ -53,14 +48,14 @@ def _check_pins_exist(pins: dict[str, str], partitions: list[PartitionId]) -> No
 
 
 def preview_pins(
-    runtime: Runtime, session: Session, *, name: str, body: PinsRequest
+    context: AppContext, session: Session, *, name: str, body: PinsRequest
 ) -> PinsPreview:
     deployment = get_deployment(session, name)
-    link = require_zk(runtime, deployment.cluster.zookeeper_connect)
-    partitions = _live_partitions(runtime, deployment)
+    connection = require_zookeeper(context, deployment.cluster)
+    partitions = _live_partitions(context, deployment)
     _check_pins_exist(body.pins, partitions)
-    colour = active_colour(deployment)
-    paths = paths_of(deployment)
+    colour = deployment.active_colour()
+    paths = deployment.paths()
 
     def read(gateway: ZkGateway) -> tuple[list[str], dict[PartitionId, str]]:
         members = [
@@ -76,7 +71,7 @@ def preview_pins(
         return members, current
 
     try:
-        members, current = zk_call(link, read)
+        members, current = connection.call(read)
     except ZkDownError as exc:
         raise UnavailableError(str(exc)) from exc
     pins = {(ref.topic, ref.partition): inst for ref, inst in _parsed(body.pins)}
@@ -107,20 +102,20 @@ def _parsed(pins: dict[str, str]) -> list[tuple[PartitionRef, str]]:
 
 
 def put_pins(
-    runtime: Runtime, session: Session, *, name: str, body: PinsRequest, actor: str
+    context: AppContext, session: Session, *, name: str, body: PinsRequest, actor: str
 ) -> Deployment:
     deployment = get_deployment(session, name, for_update=True)
-    require_zk(runtime, deployment.cluster.zookeeper_connect)
+    require_zookeeper(context, deployment.cluster)
     running = in_flight_switch(session, deployment)
     if running is not None:
         raise ConflictError(f"switch {running.id} of {name!r} is in flight; pin after it ends")
     if body.pins:
-        _check_pins_exist(body.pins, _live_partitions(runtime, deployment))
+        _check_pins_exist(body.pins, _live_partitions(context, deployment))
         deployment.strategy = Strategy.MANUAL.value
     deployment.pins = dict(body.pins)
     deployment.absent_pin_policy = body.absent_pin_policy.value
     session.flush()
-    epoch = write_directive(runtime, session, deployment, operation_id=None)
+    epoch = write_directive(context, session, deployment, operation_id=None)
     audit.record(
         session,
         actor=actor,

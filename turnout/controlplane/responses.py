@@ -1,0 +1,174 @@
+"""Response builders: a database row, or a live reading, as the response schema the API
+returns. Routes and services build every ``*Public`` body here, so a field is mapped one
+way wherever it appears (a deployment's last switch is the switch resource's body).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from turnout.controlplane.coordination.agent_reports import RegisteredInstance
+from turnout.controlplane.domain.lag_status import LagStatus
+from turnout.controlplane.domain.switch_machine import SwitchState
+from turnout.controlplane.live_reading import LiveReading, PartitionReading
+from turnout.controlplane.models import ApiToken, AuditEntry, Cluster, Deployment, LagSample, Switch
+from turnout.controlplane.schemas.admin import AuditPublic, TokenPublic
+from turnout.controlplane.schemas.clusters import ClusterPublic
+from turnout.controlplane.schemas.deployments import (
+    BindingBody,
+    ColourPublic,
+    DeploymentPublic,
+    Ordering,
+)
+from turnout.controlplane.schemas.live_state import (
+    InstancePublic,
+    LagPoint,
+    PartitionPublic,
+    StatePublic,
+)
+from turnout.controlplane.schemas.switches import PhasePublic, SwitchPublic
+from turnout.controlplane.security import ApiRole
+from turnout.protocol import AbsentPinPolicy, Colour, Role, Strategy
+
+
+def cluster_public(cluster: Cluster) -> ClusterPublic:
+    return ClusterPublic(
+        name=cluster.name,
+        kafka_bootstrap=cluster.kafka_bootstrap,
+        zookeeper_connect=cluster.zookeeper_connect,
+        zookeeper_root=cluster.zookeeper_root,
+    )
+
+
+def deployment_public(deployment: Deployment, last_switch: Switch | None) -> DeploymentPublic:
+    return DeploymentPublic(
+        name=deployment.name,
+        cluster=deployment.cluster.name,
+        live=BindingBody.model_validate(deployment.live),
+        preview=None
+        if deployment.preview is None
+        else BindingBody.model_validate(deployment.preview),
+        strategy=Strategy(deployment.strategy),
+        ordering=Ordering(deployment.ordering),
+        workers=deployment.workers,
+        drain_timeout_ms=deployment.drain_timeout_ms,
+        absent_pin_policy=AbsentPinPolicy(deployment.absent_pin_policy),
+        colours={
+            Colour(c): ColourPublic(version=v["version"], role=Role(v["role"]))
+            for c, v in deployment.colours.items()
+        },
+        active_colour=deployment.active_colour(),
+        pins=dict(deployment.pins),
+        paused=deployment.paused,
+        epoch=deployment.epoch,
+        last_switch=None if last_switch is None else switch_public(last_switch),
+        created_at=deployment.created_at,
+        updated_at=deployment.updated_at,
+        version=deployment.version,
+    )
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def switch_public(switch: Switch) -> SwitchPublic:
+    phases: list[PhasePublic] = []
+    for record in switch.phases:
+        started, ended = _parse(record["started_at"]), _parse(record["ended_at"])
+        duration = (
+            None
+            if started is None or ended is None
+            else round((ended - started).total_seconds() * 1000)
+        )
+        phases.append(
+            PhasePublic(
+                name=record["name"], started_at=started, ended_at=ended, duration_ms=duration
+            )
+        )
+    return SwitchPublic(
+        id=switch.id,
+        deployment=switch.deployment.name,
+        kind="rollback" if switch.kind == "rollback" else "switch",
+        from_colour=Colour(switch.from_colour),
+        to_colour=Colour(switch.to_colour),
+        epoch=switch.epoch,
+        state=SwitchState(switch.state),
+        reason=switch.reason,
+        requested_by=switch.requested_by,
+        requested_at=switch.requested_at,
+        finished_at=switch.finished_at,
+        timeout_s=switch.timeout_s,
+        phases=phases,
+    )
+
+
+def audit_public(entry: AuditEntry) -> AuditPublic:
+    return AuditPublic(
+        id=entry.id,
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        deployment=entry.deployment,
+        detail=entry.detail,
+    )
+
+
+def token_public(token: ApiToken) -> TokenPublic:
+    return TokenPublic(name=token.name, role=ApiRole(token.role), created_at=token.created_at)
+
+
+def instance_public(item: RegisteredInstance) -> InstancePublic:
+    registration, status = item.registration, item.status
+    return InstancePublic(
+        instance=registration.instance,
+        colour=registration.colour,
+        version=registration.version,
+        host=registration.host,
+        pid=registration.pid,
+        epoch=None if status is None else status.epoch,
+        state="registered" if status is None else status.state,
+        partitions=0 if status is None else len(status.owned),
+        fenced=False if status is None else status.fenced,
+        rate_per_s=None if status is None else status.counters.get("rate_per_s"),
+        errors=0 if status is None else int(status.counters.get("errors", len(status.errors))),
+    )
+
+
+def partition_public(reading: PartitionReading) -> PartitionPublic:
+    owner = reading.owner
+    topic, partition = reading.partition
+    return PartitionPublic(
+        binding=reading.binding,
+        topic=topic,
+        partition=partition,
+        owner_instance=None if owner is None else owner.instance,
+        owner_colour=None if owner is None else owner.colour,
+        owner_epoch=None if owner is None else owner.epoch,
+        committed_offset=reading.committed_offset,
+        end_offset=reading.end_offset,
+        lag=reading.lag,
+    )
+
+
+def state_public(deployment: Deployment, reading: LiveReading, status: LagStatus) -> StatePublic:
+    return StatePublic(
+        deployment=deployment.name,
+        epoch=deployment.epoch,
+        active_colour=deployment.active_colour(),
+        paused=deployment.paused,
+        zookeeper=reading.zookeeper,
+        kafka=reading.kafka,
+        instances=[instance_public(item) for item in reading.instances],
+        partitions=[partition_public(p) for p in reading.partitions],
+        lag_total=sum(p.lag or 0 for p in reading.partitions if p.binding == "live"),
+        lag_status=status.name,  # type: ignore[arg-type]
+    )
+
+
+def lag_point(sample: LagSample) -> LagPoint:
+    return LagPoint(
+        at=sample.at,
+        total=sample.total,
+        partitions={key: int(v["lag"]) for key, v in sample.partitions.items()},
+    )

@@ -1,0 +1,51 @@
+"""Cluster bodies: where a deployment's Kafka and ZooKeeper are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from turnout.protocol.paths import validate_name
+
+_CLUSTER_EXAMPLE: dict[str, Any] = {
+    "name": "local",
+    "kafka_bootstrap": "127.0.0.1:9092",
+    "zookeeper_connect": "127.0.0.1:2181",
+    "zookeeper_root": "/turnout",
+}
+
+
+class ClusterUpdate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"kafka_bootstrap": "kafka:9092"}]})
+
+    kafka_bootstrap: str | None = Field(default=None, min_length=1, max_length=1000)
+    zookeeper_connect: str | None = Field(default=None, min_length=1, max_length=1000)
+    zookeeper_root: str | None = Field(
+        default=None, pattern=r"^/([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"
+    )
+
+
+class ClusterCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CLUSTER_EXAMPLE]})
+
+    name: str = Field(min_length=1, max_length=200)
+    kafka_bootstrap: str = Field(min_length=1, max_length=1000)
+    zookeeper_connect: str = Field(min_length=1, max_length=1000)
+    zookeeper_root: str = Field(
+        default="/turnout", pattern=r"^/([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return validate_name("cluster", value)
+
+
+class ClusterPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CLUSTER_EXAMPLE]})
+
+    name: str
+    kafka_bootstrap: str
+    zookeeper_connect: str
+    zookeeper_root: str

@@ -1,0 +1,192 @@
+"""Deployment bodies: create, update (every field optional) and the public view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from turnout.controlplane.schemas.common import check_pins
+from turnout.controlplane.schemas.switches import SwitchPublic
+from turnout.protocol import AbsentPinPolicy, Colour, Role, Strategy
+from turnout.protocol.paths import validate_name
+
+
+class Ordering(StrEnum):
+    """Work-manager ordering hint passed to agents."""
+
+    PARTITION = "partition"
+    KEY = "key"
+    UNORDERED = "unordered"
+
+
+class BindingBody(BaseModel):
+    group: str = Field(examples=["billing"])
+    topics: list[str] = Field(min_length=1, max_length=100, examples=[["payments"]])
+
+    @field_validator("group")
+    @classmethod
+    def _group(cls, value: str) -> str:
+        return validate_name("group", value)
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, value: list[str]) -> list[str]:
+        for topic in value:
+            validate_name("topic", topic)
+        if len(set(value)) != len(value):
+            raise ValueError("topics must not repeat")
+        return sorted(value)
+
+
+class ColourBody(BaseModel):
+    version: str = Field(min_length=1, max_length=100, examples=["1.4.0"])
+    role: Role | None = Field(
+        default=None,
+        description="Defaults: blue live, green standby "
+        "(or preview when the deployment has a preview binding)",
+    )
+
+
+class ColourPublic(BaseModel):
+    version: str
+    role: Role
+
+
+class ColoursBody(BaseModel):
+    blue: ColourBody
+    green: ColourBody
+
+
+class ColourVersion(BaseModel):
+    version: str = Field(min_length=1, max_length=100)
+
+
+class ColourVersionsUpdate(BaseModel):
+    blue: ColourVersion | None = None
+    green: ColourVersion | None = None
+
+
+_DEPLOYMENT_CREATE_EXAMPLE: dict[str, Any] = {
+    "name": "billing",
+    "cluster": "local",
+    "live": {"group": "billing", "topics": ["payments"]},
+    "preview": None,
+    "strategy": "range",
+    "ordering": "partition",
+    "workers": 8,
+    "drain_timeout_ms": 10000,
+    "absent_pin_policy": "leave_unowned",
+    "colours": {"blue": {"version": "1.4.0"}, "green": {"version": "1.5.0"}},
+    "pins": {},
+    "paused": False,
+}
+
+
+class DeploymentCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_DEPLOYMENT_CREATE_EXAMPLE]})
+
+    name: str
+    cluster: str
+    live: BindingBody
+    preview: BindingBody | None = None
+    strategy: Strategy = Strategy.RANGE
+    ordering: Ordering = Ordering.PARTITION
+    workers: int = Field(default=1, ge=1, le=1024)
+    drain_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
+    absent_pin_policy: AbsentPinPolicy = AbsentPinPolicy.LEAVE_UNOWNED
+    colours: ColoursBody
+    pins: dict[str, str] = Field(default_factory=dict, max_length=10_000)
+    paused: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return validate_name("deployment", value)
+
+    @field_validator("pins")
+    @classmethod
+    def _valid_pins(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_pins(value)
+
+    @model_validator(mode="after")
+    def _roles(self) -> DeploymentCreate:
+        roles = [self.colours.blue.role, self.colours.green.role]
+        if roles.count(None) == 1:
+            raise ValueError("give the role of both colours or of neither")
+        if None not in roles:
+            if roles.count(Role.LIVE) != 1:
+                raise ValueError("exactly one colour must be live")
+            if Role.PREVIEW in roles and self.preview is None:
+                raise ValueError("a colour has the preview role but there is no preview binding")
+        if self.preview is not None and self.preview.group == self.live.group:
+            raise ValueError("the preview binding needs a consumer group of its own")
+        return self
+
+    def roles(self) -> dict[Colour, Role]:
+        if self.colours.blue.role is not None and self.colours.green.role is not None:
+            return {Colour.BLUE: self.colours.blue.role, Colour.GREEN: self.colours.green.role}
+        other = Role.PREVIEW if self.preview is not None else Role.STANDBY
+        return {Colour.BLUE: Role.LIVE, Colour.GREEN: other}
+
+
+class DeploymentUpdate(BaseModel):
+    """Fields to change; roles change only by switching, pins through the pins resource."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"workers": 16, "colours": {"green": {"version": "1.6.0"}}}]
+        }
+    )
+
+    live: BindingBody | None = None
+    preview: BindingBody | None = None
+    strategy: Strategy | None = None
+    ordering: Ordering | None = None
+    workers: int | None = Field(default=None, ge=1, le=1024)
+    drain_timeout_ms: int | None = Field(default=None, ge=0, le=600_000)
+    absent_pin_policy: AbsentPinPolicy | None = None
+    colours: ColourVersionsUpdate | None = None
+
+
+class DeploymentPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_DEPLOYMENT_CREATE_EXAMPLE,
+                    "colours": {
+                        "blue": {"version": "1.4.0", "role": "live"},
+                        "green": {"version": "1.5.0", "role": "standby"},
+                    },
+                    "active_colour": "blue",
+                    "epoch": 7,
+                    "last_switch": None,
+                    "created_at": "2026-11-24T22:00:00Z",
+                    "updated_at": "2026-11-24T22:00:00Z",
+                    "version": 3,
+                }
+            ]
+        }
+    )
+
+    name: str
+    cluster: str
+    live: BindingBody
+    preview: BindingBody | None
+    strategy: Strategy
+    ordering: Ordering
+    workers: int
+    drain_timeout_ms: int
+    absent_pin_policy: AbsentPinPolicy
+    colours: dict[Colour, ColourPublic]
+    active_colour: Colour
+    pins: dict[str, str]
+    paused: bool
+    epoch: int
+    last_switch: SwitchPublic | None
+    created_at: datetime
+    updated_at: datetime
+    version: int

@@ -1,0 +1,146 @@
+"""The leader's switch watcher: one look at an in-flight switch, and what changed recorded.
+
+``advance_switch`` reads the directive and the owner nodes of the live binding, turns
+them into an observation (``domain.switch_observation``) and lets the state machine
+(``domain.switch_machine``) say which steps follow; the steps are written under the
+switch's row lock, and only if nobody else advanced the switch meanwhile (compare the
+state, then write), so two leaders for a moment, or a request racing the watcher, never
+record a step twice.
+
+A ``pending`` switch (intent stored, directive not yet written) is left to its request
+for ``PENDING_GRACE_S``; after that the watcher writes the directive itself: the
+request's replica died or ZooKeeper was very slow. A failure to read ZooKeeper is
+retried on the next look, except at the deadline, where it times the switch out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from turnout.controlplane.context import AppContext
+from turnout.controlplane.coordination.agent_reports import read_owners
+from turnout.controlplane.coordination.connections import ZkDownError
+from turnout.controlplane.domain.switch_machine import (
+    Observation,
+    Step,
+    SwitchState,
+    directive_written,
+    fail,
+    observe,
+)
+from turnout.controlplane.domain.switch_observation import observe_owners, superseded_reason
+from turnout.controlplane.models import Deployment, Switch, utc_now
+from turnout.controlplane.queries import get_deployment, get_switch, lock_switch
+from turnout.controlplane.services.directive_writes import apply_desired_state
+from turnout.controlplane.services.switch_steps import record_steps
+from turnout.protocol import Colour
+from turnout.protocol.directives import DirectiveConflictError, DirectiveStore
+from turnout.protocol.partitions import PartitionId
+from turnout.zk import ZkGateway
+
+#: A pending switch younger than this belongs to the request that is writing its
+#: directive right now; the watcher leaves it alone. Older ones were orphaned by a crash
+#: (or a very slow ZooKeeper) and the watcher writes the directive itself.
+PENDING_GRACE_S = 5.0
+
+#: Every partition of a deployment's live binding, or None when Kafka cannot list them.
+PartitionLister = Callable[[Deployment], list[PartitionId] | None]
+
+
+def _look(
+    gateway: ZkGateway, switch: Switch, deployment: Deployment, partitions: list[PartitionId] | None
+) -> tuple[Observation, str | None]:
+    """What ZooKeeper shows for this switch, and a reason to fail it (directive superseded)."""
+    paths = deployment.paths()
+    current = DirectiveStore(gateway, paths).read()
+    to_colour = Colour(switch.to_colour)
+    superseded = superseded_reason(
+        None if current is None else current.directive,
+        switch_epoch=switch.epoch,
+        to_colour=to_colour,
+    )
+    live = deployment.live_binding()
+    observation = observe_owners(
+        read_owners(gateway, paths, live.group),
+        topics=live.topics,
+        partitions=partitions,
+        from_colour=Colour(switch.from_colour),
+        to_colour=to_colour,
+        epoch=switch.epoch or 0,
+    )
+    return observation, superseded
+
+
+def advance_switch(
+    context: AppContext, session: Session, switch_id: str, partitions_of: PartitionLister
+) -> SwitchState:
+    """Take one look at an in-flight switch and record what changed; returns its state."""
+    switch = get_switch(session, switch_id)
+    state = SwitchState(switch.state)
+    if state.terminal:
+        return state
+    deployment = switch.deployment
+    now = utc_now()
+    deadline_passed = now >= switch.deadline_at
+    connection = context.zookeeper_of(deployment.cluster)
+    steps: list[Step] = []
+    if state is SwitchState.PENDING:
+        if (now - switch.requested_at).total_seconds() < PENDING_GRACE_S and not deadline_passed:
+            session.rollback()
+            return state
+        deployment = get_deployment(session, deployment.name, for_update=True)
+        try:
+            epoch = apply_desired_state(context, deployment, operation_id=switch.id)
+        except (ZkDownError, DirectiveConflictError) as exc:
+            if deadline_passed:
+                steps = [Step(SwitchState.TIMED_OUT, f"the directive was never written: {exc}")]
+                return _commit_steps(context, session, switch_id, state, steps, None)
+            session.rollback()
+            return state
+        steps.append(directive_written(state))
+        _commit_steps(context, session, switch_id, state, steps, epoch)
+        switch = get_switch(session, switch_id)
+        state = SwitchState(switch.state)
+        steps = []
+    try:
+        observation, superseded = connection.call(
+            lambda gateway: _look(gateway, switch, deployment, partitions_of(deployment))
+        )
+    except ZkDownError as exc:
+        if deadline_passed:
+            steps = [Step(SwitchState.TIMED_OUT, f"ZooKeeper unreachable at the deadline: {exc}")]
+            return _commit_steps(context, session, switch_id, state, steps, None)
+        session.rollback()
+        return state
+    if superseded is not None:
+        steps = [fail(state, superseded)]
+    else:
+        steps = observe(state, observation, deadline_passed=deadline_passed)
+    if not steps:
+        session.rollback()
+        return state
+    return _commit_steps(context, session, switch_id, state, steps, None)
+
+
+def _commit_steps(
+    context: AppContext,
+    session: Session,
+    switch_id: str,
+    seen: SwitchState,
+    steps: list[Step],
+    epoch: int | None,
+) -> SwitchState:
+    session.rollback()  # end the read transaction; the write re-reads under a lock
+    switch = lock_switch(session, switch_id)
+    if switch is None or switch.state != seen.value:
+        session.rollback()  # someone else advanced it meanwhile: their step stands
+        return SwitchState(switch.state) if switch is not None else seen
+    if epoch is not None:
+        switch.epoch = epoch
+        switch.deployment.epoch = max(switch.deployment.epoch, epoch)
+    record_steps(context.metrics, switch, steps, utc_now())
+    final = SwitchState(switch.state)
+    session.commit()
+    return final
