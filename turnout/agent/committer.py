@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
 from turnout.agent.dispatch import CommitPoint
-from turnout.agent.offsets import Claim, OffsetStore, StaleCommitError
+from turnout.agent.offset_stores import Claim, OffsetStore, StaleCommitError
 from turnout.protocol.partitions import PartitionId
 
 #: Attempts of one commit call within an agent step (then the next step tries again):

@@ -45,11 +45,11 @@ from turnout.agent.lease import Lease, LeaseState
 from turnout.agent.logs import ContextLog
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.observer import AgentObserver
-from turnout.agent.offsets import (
+from turnout.agent.offset_stores import (
     Claim,
-    Committed,
     KafkaOffsetStore,
     OffsetStore,
+    StoredOffset,
     ZkOffsetStore,
 )
 from turnout.agent.records import RecordRun
@@ -392,7 +392,7 @@ class DataPath:
         self._busy.reset()
 
     def _start_position(
-        self, tp: PartitionId, committed: Committed | None
+        self, tp: PartitionId, committed: StoredOffset | None
     ) -> tuple[int, frozenset[int], str | None]:
         assert self.source is not None
         if committed is not None:

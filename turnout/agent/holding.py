@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from turnout.agent.dispatch import CommitPoint
-from turnout.agent.offsets import Claim
+from turnout.agent.offset_stores import Claim
 from turnout.protocol import OwnedPartition
 
 

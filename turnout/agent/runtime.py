@@ -73,7 +73,7 @@ from turnout.agent.lease import Lease, LeaseState, heartbeat_interval
 from turnout.agent.logs import ContextLog
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.observer import AgentObserver
-from turnout.agent.offsets import OffsetStore
+from turnout.agent.offset_stores import OffsetStore
 from turnout.agent.sequential import SequentialDispatcher
 from turnout.agent.znodes import (
     Snapshot,

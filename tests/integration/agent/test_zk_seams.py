@@ -10,7 +10,7 @@ import pytest
 from tests.support.agent_kit import wait_until
 from turnout.agent.agreement import StaleView, View, agree
 from turnout.agent.dispatch import CommitPoint
-from turnout.agent.offsets import Claim, StaleCommitError, ZkOffsetStore
+from turnout.agent.offset_stores import Claim, StaleCommitError, ZkOffsetStore
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role, Strategy
 from turnout.zk import (
     CheckOp,

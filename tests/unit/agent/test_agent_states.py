@@ -8,7 +8,7 @@ from turnout.agent.config import DEFAULT_COMMIT_EVERY
 from turnout.agent.dispatch import CommitPoint
 from turnout.agent.holding import Holding
 from turnout.agent.lease import Lease
-from turnout.agent.offsets import Claim
+from turnout.agent.offset_stores import Claim
 from turnout.protocol import Binding, Colour, Directive, Role
 from turnout.protocol.partitions import PartitionId
 

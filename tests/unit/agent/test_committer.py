@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from turnout.agent.committer import COMMIT_ATTEMPTS, LeaseExpired, commit_points
 from turnout.agent.dispatch import CommitPoint
-from turnout.agent.offsets import Claim, StaleCommitError
+from turnout.agent.offset_stores import Claim, StaleCommitError
 from turnout.protocol.partitions import PartitionId
 
 A, B = ("t", 0), ("t", 1)

@@ -33,13 +33,15 @@ class Claim:
 
 
 @dataclass(frozen=True)
-class Committed:
+class StoredOffset:
+    """What a store holds for a partition: the next offset to consume, and metadata."""
+
     next_offset: int
     metadata: CommitMetadata | None
 
 
 class OffsetStore(Protocol):
-    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, Committed | None]:
+    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, StoredOffset | None]:
         """Read the committed offsets of freshly claimed partitions (None: none stored).
         A store that can fence earlier owners does so here."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from turnout.agent.dispatch import CommitPoint
-from turnout.agent.offsets.base import Claim, Committed, StaleCommitError, metadata_for
+from turnout.agent.offset_stores.base import Claim, StaleCommitError, StoredOffset, metadata_for
 from turnout.protocol import CommitMetadata, DeploymentPaths, ZkOffset
 from turnout.protocol.partitions import PartitionId
 from turnout.zk import (
@@ -43,12 +43,12 @@ class ZkOffsetStore:
     def _path(self, claim: Claim) -> str:
         return self._paths.offset(claim.group, claim.tp[0], claim.tp[1])
 
-    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, Committed | None]:
+    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, StoredOffset | None]:
         for claim in claims:
             self._claim_epochs[claim.tp] = claim.epoch
         return {claim.tp: self._claim_one(claim) for claim in claims}
 
-    def _claim_one(self, claim: Claim) -> Committed | None:
+    def _claim_one(self, claim: Claim) -> StoredOffset | None:
         path = self._path(claim)
         while True:
             try:
@@ -72,7 +72,7 @@ class ZkOffsetStore:
             self._versions[claim.tp] = new.version
             if current.offset is None:
                 return None
-            return Committed(current.offset, CommitMetadata.decode(current.metadata))
+            return StoredOffset(current.offset, CommitMetadata.decode(current.metadata))
 
     def commit(
         self, points: Mapping[PartitionId, tuple[Claim, CommitPoint]]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.fake_zookeeper import FakeGateway, FakeZooKeeper
 from turnout.agent.dispatch import CommitPoint
-from turnout.agent.offsets import Claim, StaleCommitError, ZkOffsetStore
+from turnout.agent.offset_stores import Claim, StaleCommitError, ZkOffsetStore
 from turnout.protocol import DeploymentPaths, ZkOffset
 from turnout.protocol.partitions import PartitionId
 from turnout.zk import ZkUnavailableError

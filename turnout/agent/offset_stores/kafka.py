@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from turnout.agent.dispatch import CommitPoint
 from turnout.agent.kafka_source import KafkaSource
-from turnout.agent.offsets.base import Claim, Committed, metadata_for
+from turnout.agent.offset_stores.base import Claim, StoredOffset, metadata_for
 from turnout.protocol import CommitMetadata
 from turnout.protocol.partitions import PartitionId
 
@@ -19,10 +19,10 @@ class KafkaOffsetStore:
     def __init__(self, source: KafkaSource) -> None:
         self._source = source
 
-    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, Committed | None]:
+    def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, StoredOffset | None]:
         found = self._source.committed([c.tp for c in claims])
         return {
-            tp: None if value is None else Committed(value[0], CommitMetadata.decode(value[1]))
+            tp: None if value is None else StoredOffset(value[0], CommitMetadata.decode(value[1]))
             for tp, value in found.items()
         }
 
