@@ -9,6 +9,7 @@ with Agent(config, handle):  # handle(record: Record) -> None
 """
 
 from turnout.agent.config import AgentConfig
+from turnout.agent.coordination import Agent, AgentState
 from turnout.agent.dispatch import (
     CommitPoint,
     DispatchContext,
@@ -18,7 +19,6 @@ from turnout.agent.dispatch import (
 )
 from turnout.agent.observer import AgentObserver
 from turnout.agent.records import Record
-from turnout.agent.runtime import Agent, AgentState
 from turnout.agent.sequential import SequentialDispatcher
 
 __all__ = [

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tests.support.agent_kit import wait_until
-from turnout.agent.agreement import StaleView, View, agree
+from turnout.agent.coordination.agreement import StaleView, View, agree
 from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offset_stores import Claim, StaleCommitError, ZkOffsetStore
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role, Strategy
@@ -194,7 +194,7 @@ def test_get_and_children_reads_both_in_one_go_and_watches_both(zk: ZkGateway) -
 
 
 def test_a_snapshot_rereads_registrations_only_when_instances_changed(zk: ZkGateway) -> None:
-    from turnout.agent.znodes import read_snapshot
+    from turnout.agent.coordination.deployment_read import read_deployment as read_snapshot
     from turnout.protocol import InstanceRegistration
     from turnout.protocol.models import utc_now
 
@@ -228,7 +228,7 @@ def test_a_snapshot_rereads_registrations_only_when_instances_changed(zk: ZkGate
 def test_owner_nodes_are_claimed_and_released_in_one_multi_when_all_are_free(
     zk: ZkGateway,
 ) -> None:
-    from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
+    from turnout.agent.ephemerals import OwnerNode, create_owners, delete_owner_nodes
 
     zk.ensure_path("/owners/t")
     nodes = [(f"/owners/t/{p}", b"me") for p in range(4)]
@@ -240,7 +240,7 @@ def test_owner_nodes_are_claimed_and_released_in_one_multi_when_all_are_free(
 
 
 def test_a_claim_skips_held_nodes_and_their_deletion_fires_the_watch(zk: ZkGateway) -> None:
-    from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
+    from turnout.agent.ephemerals import OwnerNode, create_owners, delete_owner_nodes
 
     other = ZkGateway(zk.hosts)
     other.start()
@@ -273,7 +273,7 @@ def test_a_claim_skips_held_nodes_and_their_deletion_fires_the_watch(zk: ZkGatew
 
 
 def test_a_claim_deletes_leftovers_of_an_earlier_session_and_retries(zk: ZkGateway) -> None:
-    from turnout.agent.znodes import create_owners
+    from turnout.agent.ephemerals import create_owners
 
     old = ZkGateway(zk.hosts)
     old.start()

@@ -1,5 +1,5 @@
 """The ZooKeeper offset store over the in-memory ZooKeeper: commits after an unknown
-outcome (found by the model-based test, tests/unit/agent/test_agent_model.py)."""
+outcome (found by the model-based test, tests/unit/agent/coordination/test_agent_model.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from turnout.agent.commits import CommitBatcher
+from turnout.agent.datapath.commit_batcher import CommitBatcher
 from turnout.agent.dispatch import CommitPoint
 
 TP = ("t", 0)

@@ -1,7 +1,7 @@
 """Model-based test of the agent's state machine (T13 of style_and_reliability.md).
 
-Two or three real ``Agent`` objects (their state machine, agreement, claims, releases and
-commits) run over an in-memory ZooKeeper (``tests/support/fake_zookeeper.py``), a Kafka
+Two or three real agents (``AgentLoop``: their state machine, agreement, claims, releases
+and commits) run over an in-memory ZooKeeper (``tests/support/fake_zookeeper.py``), a Kafka
 without records (``tests/support/fake_kafka.py``) and one clock that only the test moves.
 No thread runs: the test is the scheduler. It runs an agent's loop one step at a time,
 its heartbeat one renewal at a time, kazoo's event thread one notification at a time and
@@ -28,8 +28,9 @@ strategy names; the standby colour holds nothing; no ephemeral of a dead session
 every owner's commits catch up with what it processed.
 
 More examples: ``TURNOUT_MODEL_EXAMPLES=2000 TURNOUT_MODEL_STEPS=120 .venv/bin/pytest
-tests/unit/agent/test_agent_model.py --timeout 0`` (``TURNOUT_MODEL_RANDOMIZE=1`` draws
-new interleavings on every run instead of the fixed, derandomized ones).
+tests/unit/agent/coordination/test_agent_model.py --timeout 0``
+(``TURNOUT_MODEL_RANDOMIZE=1`` draws new interleavings on every run instead of the fixed,
+derandomized ones).
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ from hypothesis.stateful import (
 
 from tests.support.fake_kafka import FakeKafka, FakeSource
 from tests.support.fake_zookeeper import FakeGateway, FakeZooKeeper
-from turnout.agent import Agent, AgentConfig, AgentState, CommitPoint, DispatchContext, Record
+from tests.unit.agent.kit import Clock
+from turnout.agent import AgentConfig, AgentState, CommitPoint, DispatchContext, Record
 from turnout.agent.config import OffsetStoreName
+from turnout.agent.coordination import AgentLoop
 from turnout.agent.environment import AgentEnvironment
 from turnout.protocol import (
     AbsentPinPolicy,
@@ -61,6 +64,7 @@ from turnout.protocol import (
     Colour,
     DeploymentPaths,
     Directive,
+    InstanceStatus,
     Ownership,
     PartitionRef,
     Role,
@@ -108,17 +112,6 @@ def _note(label: str) -> None:
         event(label)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class ModelDispatcher:
     """The agent's ``Dispatcher`` as the model needs it: an open partition's next records
     complete when the test says so (``process``), each only if the agent's gate allows
@@ -130,7 +123,7 @@ class ModelDispatcher:
         on_open: Callable[[PartitionId, int], None],
         on_processed: Callable[[PartitionId, int], None],
     ) -> None:
-        self._ctx = context
+        self.context = context
         self._on_open = on_open
         self._on_processed = on_processed
         #: tp -> [next offset to complete, next offset as last reported].
@@ -177,7 +170,7 @@ class ModelDispatcher:
         done = 0
         for tp, lane in sorted(self.lanes.items()):
             for _ in range(records):
-                if not self._ctx.may_start(tp):
+                if not self.context.may_start(tp):
                     break
                 self._on_processed(tp, lane[0])
                 lane[0] += 1
@@ -186,7 +179,8 @@ class ModelDispatcher:
 
 
 class Member:
-    """One agent process of the model: the real ``Agent`` with its fakes, run by hand."""
+    """One agent process of the model: the real ``AgentLoop`` with its fakes, run by hand
+    (the test stands in for ``Agent``'s threads)."""
 
     def __init__(self, model: AgentModel, name: str, colour: Colour) -> None:
         self.name = name
@@ -212,14 +206,12 @@ class Member:
             sleep=model.clock.advance,
             heartbeat_thread=False,
         )
-        self.agent = Agent(
+        self.loop = AgentLoop(
             config,
             lambda record: None,
             dispatcher_factory=self._new_dispatcher,
             environment=environment,
         )
-        # What start() does before its thread: the dispatcher (no metrics server here).
-        self.agent._prepare()
 
     def _new_gateway(self, config: AgentConfig) -> FakeGateway:
         assert self.gateway is None, "the agent connects once per life"
@@ -242,15 +234,13 @@ class Member:
     # ---- the agent's threads, one turn at a time ----------------------------------------
 
     def step(self) -> None:
-        """One turn of the agent thread's loop, as ``Agent._run`` takes it. The wake event
-        is set first: the test, not a timeout, decides when the thread runs, so no wait in
-        the step blocks."""
-        self.agent._wake.set()
-        self.agent._step_through_outages()
+        """One turn of the agent thread's loop; the test, not a wait, decides when the
+        next one comes."""
+        self.loop.step()
 
     def renew(self) -> None:
         """One turn of the heartbeat thread."""
-        self.agent._renew_lease()
+        self.loop.session.renew_lease()
 
     def deliver(self, limit: int | None = None) -> int:
         """Kazoo's event thread runs queued notifications."""
@@ -261,33 +251,49 @@ class Member:
 
     def stop(self) -> None:
         """A clean stop: what the agent thread does once ``stop()`` asked it to."""
-        self.agent._shutdown()
+        self.loop.shutdown()
 
     # ---- what the checks read ------------------------------------------------------------
 
     def may_start(self, tp: PartitionId) -> bool:
-        return self.agent._may_start(tp)
+        """The gate, as the dispatcher's workers ask it."""
+        assert self.dispatcher is not None
+        return self.dispatcher.context.may_start(tp)
 
     def lease_valid(self) -> bool:
-        return self.agent._lease.valid()
+        return self.loop.session.lease.valid()
 
     @property
     def lease_session(self) -> int:
-        return self.agent._lease.session_id
+        return self.loop.session.lease.session_id
 
     def held(self) -> frozenset[PartitionId]:
-        return frozenset(self.agent._data.held)
+        return frozenset(self.loop.data.feed.held)
 
     def held_open(self) -> frozenset[PartitionId]:
         """Held and not closed for a release (a release whose delete's reply was lost
-        keeps the holding, closed, though the node may be gone)."""
-        return frozenset(tp for tp, h in self.agent._data.held.items() if not h.closed)
+        keeps the partition, closed, though the node may be gone)."""
+        return frozenset(tp for tp, h in self.loop.data.feed.held.items() if not h.closed)
+
+    def held_closed(self) -> bool:
+        """Whether a partition is held closed: a release left half done."""
+        return any(h.closed for h in self.loop.data.feed.held.values())
 
     def held_epoch(self, tp: PartitionId) -> int:
-        return self.agent._data.held[tp].claim.epoch
+        return self.loop.data.feed.held[tp].claim.epoch
+
+    @property
+    def state(self) -> AgentState:
+        return self.loop.board.state
+
+    def status(self) -> InstanceStatus:
+        return self.loop.board.shown()
+
+    def counter(self, name: str) -> float:
+        return self.loop.metrics.snapshot()[name]
 
     def __repr__(self) -> str:
-        return f"<{self.name} {self.agent.state}>"
+        return f"<{self.name} {self.state}>"
 
 
 def _tracked(
@@ -815,7 +821,7 @@ class AgentModel(RuleBasedStateMachine):
         _note(f"converged with {len(self.running)} agents")
         counters: dict[str, float] = {}
         for member in [*self.running.values(), *self.gone]:
-            for name, value in member.agent.metrics.snapshot().items():
+            for name, value in member.loop.metrics.snapshot().items():
                 counters[name] = counters.get(name, 0.0) + value
         for name in (
             "commits",
@@ -881,10 +887,10 @@ class AgentModel(RuleBasedStateMachine):
             }
             if stray:
                 gaps.append(f"{member.name} holds {sorted(stray)} without owning them")
-            if member.agent.state not in (AgentState.RUNNING, AgentState.PAUSED):
-                gaps.append(f"{member.name} is {member.agent.state}")
-            elif member.agent.status().epoch != directive.epoch:
-                gaps.append(f"{member.name} has applied {member.agent.status().epoch}")
+            if member.state not in (AgentState.RUNNING, AgentState.PAUSED):
+                gaps.append(f"{member.name} is {member.state}")
+            elif member.status().epoch != directive.epoch:
+                gaps.append(f"{member.name} has applied {member.status().epoch}")
         sessions = {m.gateway.session_id for m in self._members() if m.gateway is not None}
         sessions.add(self.control.session_id)
         orphans = sorted(
@@ -948,7 +954,7 @@ def test_a_partition_dropped_for_a_refused_commit_is_claimed_again() -> None:
     member.process(COMMIT_EVERY)
     member.step()
     assert tp not in member.held()
-    assert member.agent.metrics.snapshot()["stale_commits_refused"] == 1
+    assert member.counter("stale_commits_refused") == 1
 
     model._faults_stop_and_the_cluster_converges()
     assert tp in member.held()
@@ -974,7 +980,7 @@ def test_a_frozen_owner_woken_on_a_new_session_leaves_its_successors_node_alone(
             model.healthy_round()
             model._check_ownership()
         model._faults_stop_and_the_cluster_converges()
-        sessions_lost += int(model.running["blue-1"].agent.metrics.snapshot()["sessions_lost"])
+        sessions_lost += int(model.running["blue-1"].counter("sessions_lost"))
     assert sessions_lost >= 10  # the freezes did outlast the session, and came back
 
 
@@ -994,7 +1000,7 @@ def test_owner_nodes_left_by_an_interrupted_claim_are_swept_after_becoming_stand
         for _ in range(3):
             model.healthy_round()
         green = model.running["green-1"]
-        leaked += any("reading offsets failed" in e for e in green.agent.status().errors)
+        leaked += any("reading offsets failed" in e for e in green.status().errors)
         model.directive_changes(change="switch colours")
         model._faults_stop_and_the_cluster_converges()
     assert leaked  # some drop did cut a claim off between its nodes and its offsets
@@ -1017,7 +1023,7 @@ def test_a_partition_whose_release_failed_is_processed_again_once_wanted_back() 
         model.fault_inside_a_request(after=request, fault="connection drops", freeze_s=0, who=0)
         blue.deliver()  # the directive's watch: the release starts at this step
         blue.step()
-        interrupted += any(h.closed for h in blue.agent._data.held.values())
+        interrupted += blue.held_closed()
         model.connection_returns(who=0)
         model.directive_changes(change="switch colours")
         model._faults_stop_and_the_cluster_converges()

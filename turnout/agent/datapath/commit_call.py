@@ -1,7 +1,7 @@
-"""One commit of several partitions' points, retried with backoff (tenacity).
+"""One commit call of several partitions' points, retried with backoff (tenacity).
 
 Pure with respect to the agent: it talks to the offset store and reports what happened;
-the agent applies the outcome (bookkeeping, dropping partitions that are no longer ours,
+the commit path applies the outcome (bookkeeping, dropping partitions that are no longer ours,
 surfacing failures). A failure is never dropped: the caller keeps the points pending.
 """
 

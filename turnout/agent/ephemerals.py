@@ -1,20 +1,20 @@
-"""The agent's ZooKeeper reads and ephemeral writes, as plain functions over the gateway.
+"""The agent's ephemeral znodes (instance, status and owner nodes), as plain functions
+over the gateway.
 
-Error handling: every function lets ``ZkError`` through (the caller retries at its next
-reconcile) except the outcomes it names. Ephemerals are recognised as the agent's own by
-``ephemeralOwner``: the current session (a create whose reply was lost) or one of the
-agent's earlier, lost sessions (leftovers the server has not expired yet).
+Ephemerals are recognised as the agent's own by ``ephemeralOwner``: the current session
+(a create whose reply was lost) or one of the agent's earlier, lost sessions (leftovers
+the server has not expired yet). Error handling: every function lets ``ZkError`` through
+(the caller retries at its next reconcile) except the outcomes it names.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Collection, Container, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, InstanceRegistration
+from turnout.protocol import Binding, DeploymentPaths
 from turnout.protocol.partitions import PartitionId
 from turnout.zk import (
     CreateOp,
@@ -32,60 +32,6 @@ from turnout.zk import (
 #: Create attempts of one ephemeral before giving up for this round: the node can vanish
 #: and reappear between our create and our look, but not forever.
 PUT_ATTEMPTS = 3
-
-logger = logging.getLogger("turnout.agent")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The deployment as read in one reconcile."""
-
-    directive: Directive | None
-    #: (instance, colour) of every registered instance.
-    registrations: tuple[tuple[str, Colour], ...]
-    #: ``instances/``' children version at the read: orders two snapshots' member views.
-    members_version: int
-    #: ``instances/``' last child change (zxid): equal means the very same instance nodes.
-    members_zxid: int = 0
-
-
-def read_snapshot(
-    zk: ZkGateway,
-    paths: DeploymentPaths,
-    watch: WatchCallback,
-    previous: Snapshot | None = None,
-) -> Snapshot:
-    """Read the directive and the registrations, re-arming their watches.
-
-    One round trip when ``instances/`` has not changed since ``previous``: the zxid of
-    its last child change moves with every create and delete under it, so an equal one
-    means the very same instance nodes, whose registrations (colour) ``previous``
-    already holds.
-    A switch's reconcile therefore costs one round trip, not three."""
-    directive_node, listed = zk.get_and_children(paths.directive, paths.instances, watch=watch)
-    directive: Directive | None = None
-    # A missing directive gets an exists watch (fires when it is created); created just
-    # now, it is read.
-    if directive_node is None and zk.exists(paths.directive, watch=watch) is not None:
-        directive_node = zk.get(paths.directive, watch=watch)
-    if directive_node is not None:
-        directive = Directive.from_bytes(directive_node[0])
-    if listed is None:
-        zk.ensure_path(paths.instances)
-        listed = zk.children_with_stat(paths.instances, watch=watch)
-    names, stat = listed
-    if previous is not None and previous.members_zxid == stat.children_zxid != 0:
-        return Snapshot(
-            directive, previous.registrations, stat.children_version, stat.children_zxid
-        )
-    found = zk.get_many([paths.instance(name) for name in names])
-    registrations = []
-    for name in names:
-        node = found[paths.instance(name)]
-        if node is None:
-            continue  # left between the two reads; the children watch has fired
-        registrations.append((name, InstanceRegistration.from_bytes(node[0]).colour))
-    return Snapshot(directive, tuple(registrations), stat.children_version, stat.children_zxid)
 
 
 def put_ephemeral(

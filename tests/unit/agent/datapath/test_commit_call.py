@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from turnout.agent.committer import COMMIT_ATTEMPTS, LeaseExpired, commit_points
+from turnout.agent.datapath.commit_call import COMMIT_ATTEMPTS, LeaseExpired, commit_points
 from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offset_stores import Claim, StaleCommitError
 from turnout.protocol.partitions import PartitionId

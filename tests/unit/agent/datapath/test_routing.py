@@ -8,7 +8,7 @@ from confluent_kafka import Message
 from hypothesis import given
 from hypothesis import strategies as st
 
-from turnout.agent.datapath import partition_runs, run_from
+from turnout.agent.datapath.routing import partition_runs, run_from
 
 TOPIC = "orders"
 

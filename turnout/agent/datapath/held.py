@@ -10,7 +10,7 @@ from turnout.protocol import OwnedPartition
 
 
 @dataclass
-class Holding:
+class HeldPartition:
     claim: Claim
     start_offset: int
     #: Next offset expected from Kafka (records below it are duplicates of a re-fetch).

@@ -1,8 +1,8 @@
 """When to commit a partition: batched by interval and by count, never dropped.
 
-Pure bookkeeping (no I/O): the agent asks ``due`` and reports ``committed`` or ``failed``.
-A point that failed to commit stays pending and is due again at once, so a failure only
-delays a commit; it is never forgotten.
+Pure bookkeeping (no I/O): the commit path asks ``due`` and reports ``succeeded`` or
+``failed``. A point that failed to commit stays pending and is due again at once, so a
+failure only delays a commit; it is never forgotten.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from turnout.agent.agreement import View
+from turnout.agent.coordination.agreement import View
 from turnout.protocol import Binding, Colour, Directive, Role, Strategy
 
 
