@@ -36,10 +36,10 @@ from turnout.protocol.partitions import PartitionId
 KAFKA_REQUEST_TIMEOUT_S = 5.0
 #: Records taken per poll at most. Everything the agent loop does once per step (commit
 #: points, pauses, lease and ZooKeeper checks) is amortised over a poll's records, so a
-#: larger batch raises throughput (docs/performance.md). A poll takes what is queued (it
-#: waits only for a first record), and routing a batch takes milliseconds, so reaction
-#: times barely move; records fetched but not started when a partition is released are
-#: dropped and fetched again by the next owner.
+#: larger batch raises throughput (docs/agent.md has the figure). A poll takes what is
+#: queued (it waits only for a first record), and routing a batch takes milliseconds, so
+#: reaction times barely move; records fetched but not started when a partition is
+#: released are dropped and fetched again by the next owner.
 POLL_BATCH = 2000
 
 #: How long ``_wake_fetchers`` waits for the answer to its wake-up request: not at all,
