@@ -1,6 +1,5 @@
 """The Turnout agent: the library embedded in a user's consumer process.
 
-from turnout.protocol.partitions import PartitionId
 from turnout.agent import Agent, AgentConfig
 
 config = AgentConfig(deployment="billing", colour="blue", instance="billing-1")
@@ -20,6 +19,7 @@ from turnout.agent.dispatch import (
 from turnout.agent.observer import AgentObserver
 from turnout.agent.records import Record
 from turnout.agent.sequential import SequentialDispatcher
+from turnout.protocol.partitions import PartitionId
 
 __all__ = [
     "Agent",
