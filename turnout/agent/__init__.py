@@ -1,6 +1,5 @@
 """The Turnout agent: the library embedded in a user's consumer process.
 
-from turnout.protocol.partitions import PartitionId
 from turnout.agent import Agent, AgentConfig
 
 config = AgentConfig(deployment="billing", colour="blue", instance="billing-1")
@@ -9,6 +8,7 @@ with Agent(config, handle):  # handle(record: Record) -> None
 """
 
 from turnout.agent.config import AgentConfig
+from turnout.agent.coordination import Agent, AgentState
 from turnout.agent.dispatch import (
     CommitPoint,
     DispatchContext,
@@ -18,8 +18,8 @@ from turnout.agent.dispatch import (
 )
 from turnout.agent.observer import AgentObserver
 from turnout.agent.records import Record
-from turnout.agent.runtime import Agent, AgentState
 from turnout.agent.sequential import SequentialDispatcher
+from turnout.protocol.partitions import PartitionId
 
 __all__ = [
     "Agent",

@@ -22,9 +22,9 @@ from pydantic import ValidationError
 
 from turnout.agent import logs
 from turnout.agent.config import AgentConfig
+from turnout.agent.coordination import DEFAULT_STOP_TIMEOUT_S, Agent, AgentState
 from turnout.agent.dispatch import Handler
 from turnout.agent.observer import AgentObserver
-from turnout.agent.runtime import DEFAULT_STOP_TIMEOUT_S, Agent, AgentState
 
 app = typer.Typer(help="Run a Turnout agent (the consumer side of a deployment).")
 

@@ -39,9 +39,9 @@ DEFAULT_COMMIT_INTERVAL_S = 1.0
 #: ... or as soon as this many records completed since its last commit: bounds the
 #: replay window in records under high throughput (above 20,000 records/s per partition;
 #: below that the interval commits first). A commit is a synchronous round trip of the
-#: consume loop (~1 ms on loopback), so at 1,000 a partition read at 125,000 records/s
-#: spent ~12% of the loop's time committing; every due commit also carries the other
-#: partitions' progress (``DataPath.commit_due``), so this is per commit, not per partition.
+#: consume loop, so a small count makes a fast partition spend a noticeable share of the
+#: loop's time committing; every due commit also carries the other partitions' progress
+#: (``Commits.commit_due``), so this is per commit, not per partition.
 DEFAULT_COMMIT_EVERY = 20_000
 
 OffsetStoreName = Literal["kafka", "zookeeper"]

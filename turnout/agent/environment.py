@@ -2,10 +2,10 @@
 
 The agent builds its ZooKeeper gateway and its Kafka consumers through an
 ``AgentEnvironment`` and reads every deadline from its clock. Production uses the
-default: ``time.monotonic``, kazoo, confluent-kafka and a heartbeat thread. The
-model-based test (``tests/unit/agent/test_agent_model.py``) substitutes an in-memory
-ZooKeeper, a Kafka without records and a clock it moves itself, renews the lease itself
-(``heartbeat_thread=False``), and so drives the real state machine one step at a time.
+default: ``time.monotonic``, kazoo, confluent-kafka and a heartbeat thread. A test can
+substitute an in-memory ZooKeeper, a Kafka without records and a clock it moves itself,
+renew the lease itself (``heartbeat_thread=False``) and run ``AgentLoop.step`` itself,
+and so drive the real state machine one step at a time.
 """
 
 from __future__ import annotations
@@ -49,5 +49,5 @@ class AgentEnvironment:
     sleep: Callable[[float], None] = time.sleep
     new_gateway: Callable[[AgentConfig], ZkGateway] = zookeeper_gateway
     new_source: Callable[[AgentConfig, str], KafkaSource] = kafka_source
-    #: False: nothing renews the lease unless the owner calls ``Agent._renew_lease``.
+    #: False: nothing renews the lease unless the owner calls ``Session.renew_lease``.
     heartbeat_thread: bool = True

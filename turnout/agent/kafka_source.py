@@ -35,11 +35,11 @@ from turnout.protocol.partitions import PartitionId
 #: bounds how long the agent's loop may stall when a broker is unreachable.
 KAFKA_REQUEST_TIMEOUT_S = 5.0
 #: Records taken per poll at most. Everything the agent loop does once per step (commit
-#: points, pauses, lease and ZooKeeper checks) is amortised over a poll's records: 2,000
-#: gave ~1.5x the throughput of 500 in bench.throughput. A poll takes what is queued (it
-#: waits only for a first record), and routing 2,000 records takes ~3 ms, so reaction
-#: times barely move; records fetched but not started when a partition is released are
-#: dropped and fetched again by the next owner.
+#: points, pauses, lease and ZooKeeper checks) is amortised over a poll's records, so a
+#: larger batch raises throughput (docs/agent.md has the figure). A poll takes what is
+#: queued (it waits only for a first record), and routing a batch takes milliseconds, so
+#: reaction times barely move; records fetched but not started when a partition is
+#: released are dropped and fetched again by the next owner.
 POLL_BATCH = 2000
 
 #: How long ``_wake_fetchers`` waits for the answer to its wake-up request: not at all,
@@ -194,8 +194,8 @@ class KafkaSource:
         seek's offset is where fetching resumes. Neither wakes the leader's broker
         thread, though, which sleeps up to its hard-coded 1 s (``rd_kafka_max_block_ms``)
         when it had nothing to fetch (every partition paused, as after a claim), so a
-        claimed partition's first records came ~0.9 s late (measured). A request to the
-        leaders wakes their threads: ``_wake_fetchers``."""
+        claimed partition's first records would come up to a second late. A request to
+        the leaders wakes their threads: ``_wake_fetchers``."""
         wanted = wanted & self._assigned
         to_pause = wanted - self._paused
         to_resume = (self._paused - wanted) & self._assigned

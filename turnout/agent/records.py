@@ -21,8 +21,8 @@ class Record:
 
     A plain slotted class rather than a frozen dataclass: a record stands for every message
     on the per-record path, and a frozen dataclass's ``__init__`` (one
-    ``object.__setattr__`` per field) cost ~2 µs of the ~1 µs per record the whole agent
-    may spend to keep up with a plain consume loop. Build one by position or keyword
+    ``object.__setattr__`` per field) alone would cost more than the whole agent may
+    spend per record to keep up with a plain consume loop. Build one by position or keyword
     (``Record(topic=..., ...)``); the agent makes its records over Kafka messages
     (``records_from_messages`` for a run, ``from_message`` for one), reading ``offset``,
     ``key``, ``value``, ``headers`` and ``timestamp_ms`` from the message when the handler

@@ -16,7 +16,7 @@ from tests.support.agent_kit import SESSION_TIMEOUT_S, World
 from tests.support.waiting import wait_until
 from tests.support.zookeeper_only import DedicatedZooKeeper
 from turnout.agent import AgentState
-from turnout.agent.runtime import RESYNC_INTERVAL_S
+from turnout.agent.coordination.reconciler import RESYNC_INTERVAL_S
 from turnout.verify import Claimed, Committed, Fenced, Processed, read_events
 from turnout.zk import ZkGateway
 

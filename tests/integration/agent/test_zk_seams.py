@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
-from turnout.agent.agreement import StaleView, View, agree
+from turnout.agent.coordination.agreement import StaleView, View, agree
 from turnout.agent.dispatch import CommitPoint
-from turnout.agent.offsets import Claim, StaleCommitError, ZkOffsetStore
+from turnout.agent.offset_stores import Claim, StaleCommitError, ZkOffsetStore
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role, Strategy
 from turnout.zk import (
     ZkGateway,
@@ -99,7 +99,7 @@ def test_zookeeper_offsets_resync_after_a_commit_with_an_unknown_outcome(zk: ZkG
 
 
 def test_a_snapshot_rereads_registrations_only_when_instances_changed(zk: ZkGateway) -> None:
-    from turnout.agent.znodes import read_snapshot
+    from turnout.agent.coordination.deployment_read import read_deployment
     from turnout.protocol import InstanceRegistration
     from turnout.protocol.models import utc_now
 
@@ -118,14 +118,14 @@ def test_a_snapshot_rereads_registrations_only_when_instances_changed(zk: ZkGate
         zk.create(paths.instance(name), registration.to_bytes(), ephemeral=True, makepath=True)
 
     register("b-0", Colour.BLUE)
-    first = read_snapshot(zk, paths, lambda _event: None)
-    again = read_snapshot(zk, paths, lambda _event: None, first)
+    first = read_deployment(zk, paths, lambda _event: None)
+    again = read_deployment(zk, paths, lambda _event: None, first)
     assert again.registrations == first.registrations == (("b-0", Colour.BLUE),)
     assert again.members_zxid == first.members_zxid
     # The same name re-registered with another colour is a delete and a create: seen.
     zk.delete(paths.instance("b-0"))
     register("b-0", Colour.GREEN)
-    changed = read_snapshot(zk, paths, lambda _event: None, again)
+    changed = read_deployment(zk, paths, lambda _event: None, again)
     assert changed.registrations == (("b-0", Colour.GREEN),)
     assert changed.members_zxid > first.members_zxid
 
@@ -133,7 +133,7 @@ def test_a_snapshot_rereads_registrations_only_when_instances_changed(zk: ZkGate
 def test_owner_nodes_are_claimed_and_released_in_one_multi_when_all_are_free(
     zk: ZkGateway,
 ) -> None:
-    from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
+    from turnout.agent.ephemerals import OwnerNode, create_owners, delete_owner_nodes
 
     zk.ensure_path("/owners/t")
     nodes = [(f"/owners/t/{p}", b"me") for p in range(4)]
@@ -145,7 +145,7 @@ def test_owner_nodes_are_claimed_and_released_in_one_multi_when_all_are_free(
 
 
 def test_a_claim_skips_held_nodes_and_their_deletion_fires_the_watch(zk: ZkGateway) -> None:
-    from turnout.agent.znodes import OwnerNode, create_owners, delete_owner_nodes
+    from turnout.agent.ephemerals import OwnerNode, create_owners, delete_owner_nodes
 
     other = ZkGateway(zk.hosts)
     other.start()
@@ -178,7 +178,7 @@ def test_a_claim_skips_held_nodes_and_their_deletion_fires_the_watch(zk: ZkGatew
 
 
 def test_a_claim_deletes_leftovers_of_an_earlier_session_and_retries(zk: ZkGateway) -> None:
-    from turnout.agent.znodes import create_owners
+    from turnout.agent.ephemerals import create_owners
 
     old = ZkGateway(zk.hosts)
     old.start()

@@ -22,8 +22,8 @@ from tests.support.kafka_records import FLUSH_TIMEOUT_S, produce
 from tests.support.ordering import assert_sequential
 from tests.support.services import Services, create_topic, unique_name, zk_chroot
 from turnout.agent import Agent
+from turnout.agent.coordination import AgentState
 from turnout.agent.records import Record
-from turnout.agent.runtime import AgentState
 from turnout.agent.work import (
     Escalation,
     EscalationAction,

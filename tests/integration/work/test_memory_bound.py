@@ -21,9 +21,9 @@ from bench.assign_loop import CONSUME_BATCH, AssignLoop
 from tests.support.agent_kit import REPO_ROOT, World
 from tests.support.services import Services, create_topic, unique_name
 from turnout.agent import Agent
+from turnout.agent.coordination import AgentState
 from turnout.agent.kafka_source import POLL_BATCH
 from turnout.agent.records import Record
-from turnout.agent.runtime import AgentState
 from turnout.agent.work import Ordering, WorkConfig, WorkManager, work_manager_factory
 
 RECORDS = 1_000_000

@@ -1,0 +1,23 @@
+"""Releases on a running agent: a partition being released is closed to new records."""
+
+from __future__ import annotations
+
+from tests.unit.agent.kit import TOPIC, running_agent
+from turnout.agent import AgentState, CommitPoint
+
+TP0 = (TOPIC, 0)
+
+
+def test_a_partition_being_released_is_closed_to_new_records() -> None:
+    rig = running_agent()
+    rig.dispatcher.points[TP0] = CommitPoint(4)  # progress the release commits
+    rig.switch_colours()  # blue, the only agent, becomes standby
+    rig.settle(lambda: rig.held() == frozenset())
+    # The gate was shut and the fetch paused before the drain began ...
+    assert [(tp, gate_open) for tp, _, gate_open in rig.dispatcher.closed] == [(TP0, False)]
+    assert rig.source.paused_at_release == [frozenset({TP0})]
+    # ... and stays shut; the final commit went out before the owner node was deleted.
+    assert not rig.dispatcher.context.may_start(TP0)
+    assert rig.observer.commits == [(TP0, 4)]
+    assert rig.counter("partitions_released") == 1
+    assert rig.loop.board.state is AgentState.RUNNING

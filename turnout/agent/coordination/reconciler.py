@@ -1,0 +1,353 @@
+"""The reconciler: what this instance should hold, and getting there.
+
+A reconcile re-reads the world (directive, registrations: ``deployment_read``) and
+converges to it; it is level-triggered, so repeating it is always safe, and the loop
+runs one on watch events (debounced by the intake) and every ``RESYNC_INTERVAL_S``
+regardless, since a lost watch must not leave the agent wrong for long.
+
+What to hold follows from the directive's binding for this colour:
+
+    no directive ──▶ hold nothing; close the consumer once nothing is held
+    standby (no binding) ──▶ hold nothing; keep a consumer of the live group open (no
+        assignment) and the live topics' partition counts fresh, so a switch to live
+        claims without building a consumer or asking Kafka for metadata (*warm*)
+    binding ──▶ agree on the binding's owner map with the colour's peers
+        (``agreement``) and hold what it gives this instance
+    binding of another group ──▶ release everything under the old group first
+
+Applying the wanted set: release what is held but not wanted, re-stamp what is kept at a
+new epoch, claim the rest; the state is REBALANCING until the held set is the wanted one
+at the directive's epoch, then RUNNING (or PAUSED). Partition counts come from Kafka
+metadata, polled every ``METADATA_POLL_INTERVAL_S`` (Kafka has no watch); a count never
+shrinks (a lower one is a metadata hiccup, and believing it would release partitions).
+
+Failures: a ZooKeeper request that times out ends the reconcile, asks for another and
+for a sweep of owner nodes this session may have created unseen; a view older than the
+published assignment's, or no agreement within its rounds, asks for another; a failed
+metadata read is reported and retried at the next poll.
+"""
+
+from __future__ import annotations
+
+from turnout.agent.coordination.agreement import (
+    StaleView,
+    View,
+    agree,
+    members_of_colour,
+    owners_of,
+)
+from turnout.agent.coordination.context import CoordinationContext
+from turnout.agent.coordination.deployment_read import DeploymentRead, read_deployment
+from turnout.agent.coordination.session import Session
+from turnout.agent.coordination.states import AgentState
+from turnout.agent.datapath import DataPath
+from turnout.agent.ephemerals import sweep_owner_nodes
+from turnout.agent.lease import LeaseState
+from turnout.protocol import Binding, Directive, PublishedAssignment
+from turnout.protocol.partitions import PartitionId
+from turnout.zk import ZkNoNodeError, ZkUnavailableError
+
+#: Re-read everything this often even without events: watches are one-shot and a lost
+#: one must not leave the agent wrong for long (level-triggered safety net).
+RESYNC_INTERVAL_S = 10.0
+#: Drain bound before any directive was read: the directive's own default
+#: (``Directive.drain_timeout_ms``), so a release behaves the same either way.
+DEFAULT_DRAIN_TIMEOUT_S = 10.0
+#: How often to look for partition-count changes in Kafka metadata (Kafka has no watch).
+METADATA_POLL_INTERVAL_S = 5.0
+
+
+class Reconciler:
+    def __init__(self, context: CoordinationContext, session: Session, data: DataPath) -> None:
+        self._config = context.config
+        self._paths = context.paths
+        self._clock = context.environment.clock
+        self._intake = context.intake
+        self._board = context.board
+        self._metrics = context.metrics
+        self._log = context.log
+        self._session = session
+        self._data = data
+        self._feed = data.feed
+        self.directive: Directive | None = None
+        #: The binding this instance acts on (None: standby, or no directive).
+        self.binding: Binding | None = None
+        #: The directive epoch the held partitions last matched in full.
+        self.applied_epoch = 0
+        self._desired: set[PartitionId] = set()
+        self._desired_since: dict[PartitionId, float] = {}
+        #: Partition counts of the binding acted on (or kept warm).
+        self._partitions: dict[str, int] = {}
+        self._partitions_read_at = 0.0
+        #: The live binding a standby keeps a consumer open for (and partition counts of).
+        self._warm_binding: Binding | None = None
+        #: The last read of ZooKeeper (spares re-reading unchanged registrations).
+        self._last_read: DeploymentRead | None = None
+        #: (path, inputs digest) of the published assignment this instance acts on.
+        self._adopted: tuple[str, str] | None = None
+        self._last_resync = 0.0
+
+    # ---- what the loop calls --------------------------------------------------------------
+
+    def due(self, now: float) -> bool:
+        """Whether a reconcile is due: the events ask for one, or the resync does."""
+        return now - self._last_resync >= RESYNC_INTERVAL_S or self._intake.debounce_over(now)
+
+    def reconcile(self) -> None:
+        """Re-read the world and converge to it (level-triggered: safe to repeat)."""
+        zk = self._session.gateway
+        assert zk is not None
+        self._intake.reconcile_started()
+        self._last_resync = self._clock()
+        if self._session.lease.state() is not LeaseState.VALID or not zk.connected:
+            return
+        try:
+            desired = self._desired_partitions()
+            if desired is None:
+                self._intake.reconcile_soon()
+                return
+            self._apply(desired)
+            if self._intake.take_sweep_due():
+                self._sweep()
+        except ZkUnavailableError as exc:
+            self._intake.request_sweep()
+            self._board.report_error(f"reconcile interrupted: {exc}")
+            self._intake.reconcile_soon()
+
+    def claim_pending(self) -> None:
+        """Owner nodes the pending claims waited for went: claim them now, without a
+        full reconcile (a handover's gap is this wait)."""
+        self._apply(self._desired)
+
+    def check_assignment(self) -> None:
+        """Reconcile soon if the published assignment is no longer the one we act on."""
+        zk = self._session.gateway
+        assert zk is not None
+        adopted = self._adopted
+        if adopted is None:
+            self._intake.reconcile_soon()
+            return
+        path, digest = adopted
+        try:
+            data, _ = zk.get(path, watch=self._intake.on_watch)
+        except ZkNoNodeError:
+            self._intake.reconcile_soon()
+            return
+        if PublishedAssignment.from_bytes(data).inputs != digest:
+            self._intake.reconcile_soon()
+
+    def poll_metadata(self, now: float) -> None:
+        """Every ``METADATA_POLL_INTERVAL_S``, re-read the partition counts of the binding
+        acted on or kept warm; reconcile soon if they changed."""
+        if now - self._partitions_read_at <= METADATA_POLL_INTERVAL_S:
+            return
+        watched = self.binding or self._warm_binding
+        if (
+            self._feed.source is not None
+            and watched is not None
+            and self._read_partitions(watched) is not None
+        ):
+            self._intake.reconcile_soon()
+
+    def steady_state(self) -> AgentState:
+        """RUNNING or PAUSED once the held partitions are the wanted ones at the
+        directive's epoch; REBALANCING until then."""
+        held = self._feed.held
+        if held.keys() != self._desired or any(
+            h.claim.epoch != self._epoch() for h in held.values()
+        ):
+            return AgentState.REBALANCING
+        if self.directive is not None and self.directive.paused:
+            return AgentState.PAUSED
+        return AgentState.RUNNING
+
+    # ---- what to hold ---------------------------------------------------------------------
+
+    def _epoch(self) -> int:
+        return self.directive.epoch if self.directive else 0
+
+    def _desired_partitions(self) -> set[PartitionId] | None:
+        """What this instance should own now; None if no agreement yet (retry)."""
+        zk = self._session.gateway
+        assert zk is not None
+        read = self._last_read = read_deployment(
+            zk, self._paths, self._intake.on_watch, self._last_read
+        )
+        directive = self.directive = read.directive
+        binding = directive.binding_for(self._config.colour) if directive else None
+        if directive is None or binding is None:
+            self._adopted = None
+        if directive is None:
+            self._retire_source()
+            return set()
+        if binding is None:
+            self._keep_warm(directive.live)
+            return set()
+        source = self._feed.source
+        if source is not None and source.group != binding.group:
+            # The binding changed group: release under the old one first.
+            self._apply(set())
+            if self._feed.held:
+                return None
+            self._retire_source()
+        if self.binding is None and binding != self._warm_binding:
+            # Taking up a binding the standby did not keep warm: re-read the counts. (A
+            # warm standby's counts are at most METADATA_POLL_INTERVAL_S old, like a live
+            # instance's, and a view that differs from the agreed one is re-read anyway.)
+            self._partitions_read_at = 0.0
+        self._warm_binding = None
+        self.binding = binding
+        if self._feed.source is None:
+            self._open_source(binding)
+        stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
+        if stale or not any(self._partitions.get(t) for t in binding.topics):
+            self._read_partitions(binding)
+        counts = self._partitions
+        members = members_of_colour(read.registrations, self._config.colour)
+        if self._config.instance not in members:
+            # Our registration is gone (deleted by hand?): register again, then decide.
+            self._session.unregistered()
+            return None
+        view = View(
+            directive=directive,
+            colour=self._config.colour,
+            group=binding.group,
+            members=members,
+            members_version=read.members_version,
+            partitions={t: counts.get(t, 0) for t in binding.topics},
+            use_pins=binding == directive.live,
+        )
+        try:
+            record = agree(
+                zk,
+                self._paths.assignment(binding.group),
+                view,
+                self._config.instance,
+                watch=self._intake.on_watch,
+            )
+        except StaleView as exc:
+            self._log.debug("stale view: %s", exc)
+            self._partitions_read_at = 0.0  # maybe our partition counts are old
+            return None
+        if record is None:
+            return None
+        self._adopted = (self._paths.assignment(binding.group), record.inputs)
+        return {tp for tp, owner in owners_of(record).items() if owner == self._config.instance}
+
+    def _open_source(self, binding: Binding) -> None:
+        self._feed.open_source(binding.group)
+        self._partitions_read_at = 0.0
+
+    def _retire_source(self) -> None:
+        if self._feed.retire_source():
+            self.binding = None
+            self._warm_binding = None
+
+    def _keep_warm(self, live: Binding) -> None:
+        """Standby: own nothing, but keep a consumer of the live group open (no
+        assignment) and the live topics' partition counts fresh."""
+        if self._feed.held:
+            return  # still releasing under the old binding; a later reconcile comes back
+        self.binding = None
+        source = self._feed.source
+        if source is None or source.group != live.group:
+            self._retire_source()
+            self._feed.open_source(live.group)
+            self._partitions_read_at = 0.0
+        if self._warm_binding != live:
+            self._partitions_read_at = 0.0
+        self._warm_binding = live
+        stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
+        if stale or not all(t in self._partitions for t in live.topics):
+            self._read_partitions(live)
+
+    def _read_partitions(self, binding: Binding) -> dict[str, int] | None:
+        """Fresh partition counts if they changed since the last read, else None."""
+        source = self._feed.source
+        assert source is not None
+        self._partitions_read_at = self._clock()
+        try:
+            fresh = source.partition_counts(binding.topics)
+        except Exception as exc:
+            self._board.report_error(f"Kafka metadata: {exc}")
+            return None
+        # Kafka partitions never shrink: a lower count is a metadata hiccup (a topic in
+        # leader election reports an error), and believing it would release partitions.
+        counts = {t: max(n, self._partitions.get(t, 0)) for t, n in fresh.items()}
+        if counts == self._partitions:
+            return None
+        self._log.info("partitions %s", counts, extra={"event": "partitions"})
+        self._partitions = counts
+        return counts
+
+    # ---- getting there ------------------------------------------------------------------
+
+    def _apply(self, desired: set[PartitionId]) -> None:
+        """Release what we hold but should not, re-stamp what we keep, claim the rest."""
+        now = self._clock()
+        epoch = self._epoch()
+        for tp in desired - self._desired:
+            self._desired_since[tp] = now
+        for tp in self._desired - desired:
+            self._desired_since.pop(tp, None)
+        changed = desired != self._desired
+        self._desired = set(desired)
+        data = self._data
+        held = self._feed.held
+        # A closed partition (a release whose final commit failed, retried now) is
+        # released even if wanted again: its dispatcher lane is gone, so it would stay
+        # held and never processed; released, it is claimed afresh below, from its commit.
+        releasing = [tp for tp, h in held.items() if tp not in desired or h.closed]
+        if changed or releasing:
+            self._metrics.inc("rebalances")
+        if releasing or (desired - held.keys()):
+            self._board.set_state(AgentState.REBALANCING)
+        if releasing:
+            drain_s = (
+                self.directive.drain_timeout_ms / 1000
+                if self.directive
+                else DEFAULT_DRAIN_TIMEOUT_S
+            )
+            data.releases.release_many(releasing, now + drain_s)
+        for tp, h in list(held.items()):
+            if h.claim.epoch != epoch and tp in desired:
+                data.claims.restamp(tp, epoch)
+        claims = sorted(desired - held.keys())
+        if claims:
+            assert self.binding is not None
+            data.claims.claim_many(claims, self.binding.group, epoch, self._desired_since)
+        self._feed.refresh_active(
+            self._desired, self.directive is not None and self.directive.paused
+        )
+        if held.keys() == desired and all(h.claim.epoch == epoch for h in held.values()):
+            if self.applied_epoch != epoch:
+                self._log.info(
+                    "applied epoch %d", epoch, extra={"event": "applied", "epoch": epoch}
+                )
+            self.applied_epoch = epoch
+        if self._board.state not in (AgentState.FENCED, AgentState.REJOINING):
+            self._board.set_state(self.steady_state())
+        self._metrics.owned_partitions.set(len(held))
+        self._board.mark_changed()
+
+    def _sweep(self) -> None:
+        """Delete owner nodes this session (or an old one) holds but we do not track,
+        under the binding we act on and every binding of the directive: a claim cut off
+        just before a switch made this instance standby leaves nodes of its session,
+        which would keep the live colour from those partitions."""
+        zk = self._session.gateway
+        assert zk is not None
+        directive = self.directive
+        bindings = {self.binding, self._warm_binding}
+        if directive is not None:
+            bindings |= {directive.live, directive.preview}
+        ours = {self._session.lease.session_id, *self._session.old_sessions}
+        for binding in sorted((b for b in bindings if b is not None), key=str):
+            held = self._feed.held.keys() if binding == self.binding else set()
+            for tp in sweep_owner_nodes(zk, self._paths, binding, ours, held):
+                self._log.warning(
+                    "deleted stale owner node %s/%d",
+                    tp[0],
+                    tp[1],
+                    extra={"event": "swept", "topic": tp[0], "partition": tp[1]},
+                )
