@@ -16,6 +16,9 @@ moment the owner node was created or was about to be deleted.
 Services: ``--zookeeper``/``--kafka`` (default: ``TURNOUT_TEST_ZK``/``TURNOUT_TEST_KAFKA``,
 else the local stack's default ports). Everything runs in a fresh ZooKeeper chroot and
 topic, removed at the end.
+
+Why this module is long: the scenarios (joins, leaves, kills) share one rig and one
+JSON report, and read best as one script.
 """
 
 from __future__ import annotations

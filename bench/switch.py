@@ -35,6 +35,10 @@ before it answers).
 Services: ``--zookeeper``/``--kafka`` (default: ``TURNOUT_TEST_ZK``/``TURNOUT_TEST_KAFKA``,
 else the local stack's default ports). Everything runs in a fresh ZooKeeper chroot and
 a fresh topic; every process started here is stopped at the end.
+
+Why this module is long: a benchmark run is read top to bottom as one script (its
+scenarios, their child processes and the JSON they add up to), and its child-process
+entry points must live in the module the parent re-runs with ``--child``.
 """
 
 from __future__ import annotations

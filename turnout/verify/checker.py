@@ -15,6 +15,9 @@ Definitions used throughout:
 
 Cost: one sort of the processed events plus linear passes with dict lookups; gap checks
 look only at the offsets a jump skipped over (binary search on a sorted offset list).
+
+Why this module is long: every anomaly check reads the same indexes built in one pass
+over the history; split apart, each would rebuild them or pass them all around.
 """
 
 from __future__ import annotations
