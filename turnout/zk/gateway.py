@@ -289,7 +289,8 @@ class ZkGateway:
         Raises ZkUnavailableError when no session could be had within ``timeout_s`` (the
         server is down, or refuses this transport: TLS to a plaintext port or the
         reverse, an untrusted certificate), ZkAuthFailedError when it refused the
-        credentials."""
+        credentials, another ZkError when kazoo's check of the chroot failed
+        (ZkNoAuthError: the identity may not read it)."""
         deadline = time.monotonic() + timeout_s
         try:
             self._client.start(timeout=timeout_s)
@@ -302,12 +303,16 @@ class ZkGateway:
             raise ZkAuthFailedError(
                 f"ZooKeeper at {self.hosts} refused the credentials ({self.security.describe()})"
             ) from exc
-        except (KazooTimeoutError, KazooException) as exc:
+        except KazooTimeoutError as exc:
             self.stop()
             how = f" ({self.security.describe()})" if self.security.secured else ""
             raise ZkUnavailableError(
                 f"could not connect to ZooKeeper at {self.hosts}{how} within {timeout_s:g} s"
             ) from exc
+        except KazooException:
+            self.stop()
+            with _translated():  # the chroot check's NoAuth, a lost connection...
+                raise
 
     def stop(self) -> None:
         """End the session (its ephemerals go at once) and release the client."""
