@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,9 @@ class Services:
     kafka: str
     log_files: dict[str, Path] = field(default_factory=dict)
     stack: LocalStack | None = None
+    #: A secured stack's users (``admin``, ``client``) → the env file of their client
+    #: settings (``load_kafka_security``, ``load_zk_security``); empty for a plain stack.
+    client_settings: dict[str, Path] = field(default_factory=dict)
 
     def log_tails(self, lines: int = 40) -> dict[str, str]:
         return {name: read_log_tail(path, lines) for name, path in self.log_files.items()}
@@ -55,20 +58,26 @@ def services_from_environment() -> Services | None:
     return Services(zookeeper=zk, kafka=kafka)
 
 
-def start_private_stack(state_dir: Path) -> Services:
+def start_private_stack(state_dir: Path, *, secure: bool = False) -> Services:
+    """A stack of the session's own on free ports; ``secure`` as `turnout dev up --secure`."""
     settings = StackSettings(
         state_dir=state_dir,
         zookeeper_port=free_port(),
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
+        secure=secure,
     )
     stack = LocalStack(settings)
     stack.up()
+    material = stack.security
     return Services(
         zookeeper=settings.zookeeper_connect,
         kafka=settings.kafka_bootstrap,
         log_files={name: stack.log_file(name) for name in ("zookeeper", "kafka")},
         stack=stack,
+        client_settings={}
+        if material is None
+        else {identity.name: identity.env_file for identity in material.identities},
     )
 
 
@@ -78,8 +87,15 @@ def unique_name(label: str) -> str:
     return f"{safe}-{uuid.uuid4().hex[:8]}"
 
 
-def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def create_topic(
+    bootstrap: str,
+    name: str,
+    partitions: int = 1,
+    *,
+    client_config: Mapping[str, str] | None = None,
+) -> None:
+    """``client_config``: the admin's security settings on a secured cluster."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, **(client_config or {})})
     futures = admin.create_topics(
         [NewTopic(name, num_partitions=partitions, replication_factor=1)],
         operation_timeout=TOPIC_CREATE_TIMEOUT_S,

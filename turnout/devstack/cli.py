@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from turnout.devstack.errors import StackError, read_log_tail
+from turnout.devstack.security import ServiceSecurity
 from turnout.devstack.settings import StackSettings
 from turnout.devstack.stack import LocalStack, ServiceStatus
 
@@ -27,12 +28,14 @@ def _settings(
     zookeeper_port: int | None = None,
     kafka_port: int | None = None,
     kafka_controller_port: int | None = None,
+    secure: bool | None = None,
 ) -> StackSettings:
     overrides: dict[str, object] = {
         "state_dir": state_dir,
         "zookeeper_port": zookeeper_port,
         "kafka_port": kafka_port,
         "kafka_controller_port": kafka_controller_port,
+        "secure": secure,
     }
     return StackSettings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
@@ -48,7 +51,29 @@ def _describe(statuses: list[ServiceStatus]) -> str:
         state = "healthy" if s.healthy else ("unready" if s.running else "down")
         pid = str(s.pid) if s.pid is not None and s.running else "-"
         lines.append(f"{s.name:<10} {state:<9} {s.address:<16} {pid:<8} {s.log_file}")
+    for s in statuses:
+        if s.security is not None:
+            lines.append(
+                f"{s.name} is secured: {s.security.transport}, {s.security.authentication}; "
+                f"CA {s.security.ca_file}"
+            )
+    secured = next((s.security for s in statuses if s.security is not None), None)
+    if secured is not None:
+        settings = ", ".join(str(path) for path in secured.client_settings.values())
+        lines.append(f"client settings (env files, no secret in them): {settings}")
     return "\n".join(lines)
+
+
+def _security_json(security: ServiceSecurity | None) -> dict[str, Any] | None:
+    if security is None:
+        return None
+    return {
+        "transport": security.transport,
+        "authentication": security.authentication,
+        "ca_file": str(security.ca_file),
+        "password_files": {user: str(path) for user, path in security.password_files.items()},
+        "client_settings": {user: str(path) for user, path in security.client_settings.items()},
+    }
 
 
 @app.command()
@@ -61,9 +86,19 @@ def up(
     kafka_controller_port: Annotated[
         int | None, typer.Option(help="(env TURNOUT_DEV_KAFKA_CONTROLLER_PORT)")
     ] = None,
+    secure: Annotated[
+        bool | None,
+        typer.Option(
+            "--secure",
+            help="Kafka on SASL_SSL (SCRAM-SHA-512), ZooKeeper on TLS with SASL; a "
+            "throw-away CA and credentials in the state dir (env TURNOUT_DEV_SECURE)",
+        ),
+    ] = None,
 ) -> None:
     """Fetch (once), configure and start ZooKeeper and Kafka; wait until both answer."""
-    stack = LocalStack(_settings(state_dir, zookeeper_port, kafka_port, kafka_controller_port))
+    stack = LocalStack(
+        _settings(state_dir, zookeeper_port, kafka_port, kafka_controller_port, secure)
+    )
     try:
         result = stack.up(progress=lambda line: typer.echo(f"… {line}"))
     except StackError as error:
@@ -103,6 +138,7 @@ def status(
                         "running": s.running,
                         "healthy": s.healthy,
                         "log_file": str(s.log_file),
+                        "security": _security_json(s.security),
                     }
                     for s in statuses
                 ],

@@ -14,7 +14,14 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from turnout.devstack import secure_config
 from turnout.devstack.errors import StackError, read_log_tail
+from turnout.devstack.security import (
+    StackSecurity,
+    kafka_client_config,
+    kafka_scram_arguments,
+    write_private,
+)
 from turnout.devstack.settings import StackSettings
 
 #: The topic the readiness probe creates: a broker that accepts it can host test topics.
@@ -85,34 +92,46 @@ def _java_command(heap: str, marker: str, lib: Path, *extra: str) -> list[str]:
 # ---- ZooKeeper ---------------------------------------------------------------------------
 
 
-def write_zookeeper_config(settings: StackSettings) -> ServiceLayout:
+def _write_config(path: Path, lines: list[str]) -> None:
+    """Write a service's configuration, readable by its owner only: a secured service's
+    holds passwords."""
+    write_private(path, "\n".join([*lines, ""]))
+
+
+def write_zookeeper_config(
+    settings: StackSettings, security: StackSecurity | None = None
+) -> ServiceLayout:
     zk = layout(settings, "zookeeper")
     zk.data_dir.mkdir(parents=True, exist_ok=True)
-    zk.config_file.write_text(
-        "\n".join(
-            [
-                f"tickTime={settings.zookeeper_tick_ms}",
-                f"minSessionTimeout={2 * settings.zookeeper_tick_ms}",
-                "maxSessionTimeout=60000",
-                f"dataDir={zk.data_dir}",
-                f"clientPort={settings.zookeeper_port}",
-                f"clientPortAddress={settings.host}",
-                "maxClientCnxns=0",
-                "admin.enableServer=false",
-                "4lw.commands.whitelist=ruok,srvr,stat,mntr,cons,dump",
-                "autopurge.purgeInterval=1",
-                "",
-            ]
-        )
+    if security is None:
+        listener = [f"clientPort={settings.zookeeper_port}", f"clientPortAddress={settings.host}"]
+    else:
+        listener = secure_config.zookeeper_listener_lines(settings, security)
+    _write_config(
+        zk.config_file,
+        [
+            f"tickTime={settings.zookeeper_tick_ms}",
+            f"minSessionTimeout={2 * settings.zookeeper_tick_ms}",
+            "maxSessionTimeout=60000",
+            f"dataDir={zk.data_dir}",
+            *listener,
+            "maxClientCnxns=0",
+            "admin.enableServer=false",
+            "4lw.commands.whitelist=ruok,srvr,stat,mntr,cons,dump",
+            "autopurge.purgeInterval=1",
+        ],
     )
     return zk
 
 
-def zookeeper_command(settings: StackSettings, lib: Path, marker: str) -> list[str]:
+def zookeeper_command(
+    settings: StackSettings, lib: Path, marker: str, security: StackSecurity | None = None
+) -> list[str]:
     zk = layout(settings, "zookeeper")
+    flags = [] if security is None else secure_config.zookeeper_jvm_flags(security)
     return [
         *_java_command(
-            settings.zookeeper_heap, marker, lib, "-Dzookeeper.admin.enableServer=false"
+            settings.zookeeper_heap, marker, lib, "-Dzookeeper.admin.enableServer=false", *flags
         ),
         "org.apache.zookeeper.server.quorum.QuorumPeerMain",
         str(zk.config_file),
@@ -132,9 +151,14 @@ def four_letter_word(host: str, port: int, word: str, timeout_s: float = 2.0) ->
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
-def zookeeper_is_ready(settings: StackSettings) -> bool:
+def zookeeper_is_ready(settings: StackSettings, security: StackSecurity | None = None) -> bool:
     # `srvr` answers "not currently serving requests" until the server can take sessions.
-    answer = four_letter_word(settings.host, settings.zookeeper_port, "srvr")
+    if security is None:
+        answer = four_letter_word(settings.host, settings.zookeeper_port, "srvr")
+    else:
+        answer = secure_config.tls_four_letter_word(
+            settings.host, settings.zookeeper_port, "srvr", security
+        )
     return "Mode:" in answer
 
 
@@ -161,43 +185,53 @@ def new_cluster_id() -> str:
             return candidate
 
 
-def write_kafka_config(settings: StackSettings) -> ServiceLayout:
+def _plain_kafka_listener_lines(settings: StackSettings) -> list[str]:
+    host = settings.host
+    return [
+        f"listeners=PLAINTEXT://{host}:{settings.kafka_port},"
+        f"CONTROLLER://{host}:{settings.kafka_controller_port}",
+        f"advertised.listeners=PLAINTEXT://{host}:{settings.kafka_port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name=PLAINTEXT",
+    ]
+
+
+def write_kafka_config(
+    settings: StackSettings, security: StackSecurity | None = None
+) -> ServiceLayout:
     kafka = layout(settings, "kafka")
     kafka.data_dir.mkdir(parents=True, exist_ok=True)
-    host = settings.host
-    kafka.config_file.write_text(
-        "\n".join(
-            [
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@{host}:{settings.kafka_controller_port}",
-                f"listeners=PLAINTEXT://{host}:{settings.kafka_port},"
-                f"CONTROLLER://{host}:{settings.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://{host}:{settings.kafka_port}",
-                "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                "inter.broker.listener.name=PLAINTEXT",
-                f"log.dirs={kafka.data_dir}",
-                "num.partitions=1",
-                # One node: every internal topic has exactly one replica.
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=8",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
-                # Consumer groups of the benchmarks and tests form at once, not after 3 s.
-                "group.initial.rebalance.delay.ms=0",
-                "group.consumer.min.session.timeout.ms=1000",
-                "group.consumer.min.heartbeat.interval.ms=500",
-                "group.min.session.timeout.ms=1000",
-                # Topics are created on purpose by Turnout and its tests, never by a typo.
-                "auto.create.topics.enable=false",
-                "log.retention.hours=24",
-                "log.segment.bytes=67108864",
-                "",
-            ]
-        )
+    if security is None:
+        listeners = _plain_kafka_listener_lines(settings)
+    else:
+        listeners = secure_config.kafka_listener_lines(settings, security)
+    _write_config(
+        kafka.config_file,
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@{settings.host}:{settings.kafka_controller_port}",
+            *listeners,
+            f"log.dirs={kafka.data_dir}",
+            "num.partitions=1",
+            # One node: every internal topic has exactly one replica.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=8",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            # Consumer groups of the benchmarks and tests form at once, not after 3 s.
+            "group.initial.rebalance.delay.ms=0",
+            "group.consumer.min.session.timeout.ms=1000",
+            "group.consumer.min.heartbeat.interval.ms=500",
+            "group.min.session.timeout.ms=1000",
+            # Topics are created on purpose by Turnout and its tests, never by a typo.
+            "auto.create.topics.enable=false",
+            "log.retention.hours=24",
+            "log.segment.bytes=67108864",
+        ],
     )
     (kafka.home / "log4j2.yaml").write_text(_LOG4J2_YAML)
     return kafka
@@ -207,26 +241,38 @@ def kafka_storage_is_formatted(settings: StackSettings) -> bool:
     return (layout(settings, "kafka").data_dir / "meta.properties").is_file()
 
 
-def format_kafka_storage(settings: StackSettings, lib: Path, marker: str) -> None:
+def _argument_file(path: Path, arguments: list[str]) -> None:
+    """A java ``@file``: the JVM reads these arguments from the file, so a password among
+    them never shows on the process's command line."""
+    quoted = ['"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"' for a in arguments]
+    _write_config(path, quoted)
+
+
+def format_kafka_storage(
+    settings: StackSettings, lib: Path, marker: str, security: StackSecurity | None = None
+) -> None:
+    """Format KRaft storage; a secured stack's SCRAM users are created with it."""
     kafka = layout(settings, "kafka")
-    command = [
-        *_java_command("256m", marker, lib),
-        "kafka.tools.StorageTool",
-        "format",
-        "-t",
-        new_cluster_id(),
-        "-c",
-        str(kafka.config_file),
-    ]
+    arguments = ["kafka.tools.StorageTool", "format", "-t", new_cluster_id()]
+    arguments += ["-c", str(kafka.config_file)]
+    if security is not None:
+        arguments += kafka_scram_arguments(security)
+    argument_file = kafka.home / "format.args"
+    _argument_file(argument_file, arguments)
     format_log = kafka.home / "format.log"
-    with format_log.open("w") as log:
-        result = subprocess.run(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            timeout=STORAGE_FORMAT_TIMEOUT_S,
-            check=False,
-        )
+    # The tool logs each SCRAM user's salt and keys: the log is as private as the config.
+    write_private(format_log, "")
+    try:
+        with format_log.open("w") as log:
+            result = subprocess.run(
+                [*_java_command("256m", marker, lib), f"@{argument_file}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=STORAGE_FORMAT_TIMEOUT_S,
+                check=False,
+            )
+    finally:
+        argument_file.unlink(missing_ok=True)
     if result.returncode != 0:
         raise StackError(
             "formatting Kafka's KRaft storage failed", read_log_tail(format_log), format_log
@@ -248,15 +294,16 @@ def kafka_command(settings: StackSettings, lib: Path, marker: str) -> list[str]:
     ]
 
 
-def _admin(settings: StackSettings) -> AdminClient:
-    return AdminClient(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "socket.connection.setup.timeout.ms": 2000,
-            "reconnect.backoff.max.ms": 500,
-            "log_level": 0,
-        }
-    )
+def _admin(settings: StackSettings, security: StackSecurity | None) -> AdminClient:
+    config: dict[str, str | int | float | bool] = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "socket.connection.setup.timeout.ms": 2000,
+        "reconnect.backoff.max.ms": 500,
+        "log_level": 0,
+    }
+    if security is not None:
+        config.update(kafka_client_config(security, security.admin))
+    return AdminClient(config)
 
 
 def _create_readiness_topic(admin: AdminClient) -> None:
@@ -271,9 +318,10 @@ def _create_readiness_topic(admin: AdminClient) -> None:
             raise
 
 
-def kafka_is_ready(settings: StackSettings) -> bool:
-    """The broker answers metadata and accepts (or already has) the readiness topic."""
-    admin = _admin(settings)
+def kafka_is_ready(settings: StackSettings, security: StackSecurity | None = None) -> bool:
+    """The broker answers metadata and accepts (or already has) the readiness topic; a
+    secured broker over SASL_SSL as the stack's admin."""
+    admin = _admin(settings, security)
     try:
         metadata = admin.list_topics(timeout=_ADMIN_REQUEST_TIMEOUT_S)
         if READINESS_TOPIC not in metadata.topics:

@@ -44,6 +44,10 @@ class StackSettings(BaseSettings):
     #: A short tick lets clients ask for session timeouts from 1 s (2 ticks) upward,
     #: which the agent's fencing tests and benchmarks rely on.
     zookeeper_tick_ms: int = Field(default=500, ge=50)
+    #: Kafka on SASL_SSL (SCRAM-SHA-512) and ZooKeeper on TLS with SASL, with a throw-away
+    #: authority and credentials made in the state dir (``turnout.devstack.security``).
+    #: Only `up` reads it: the other commands follow what the state dir holds.
+    secure: bool = False
 
     @property
     def zookeeper_connect(self) -> str:

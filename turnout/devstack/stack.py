@@ -8,9 +8,14 @@ States of the stack, as `up` sees them:
       └──────── FAILED (everything started is stopped again; the error names the cause)
 
 `up` on an UP stack is a no-op that says so; `up` on a half-dead stack (a service died)
-stops what is left and starts afresh. `down` stops Kafka first (its controlled shutdown
-needs nothing from ZooKeeper, but agents watching ZooKeeper should see Kafka go first),
-then ZooKeeper, then sweeps for any process still carrying the stack's marker.
+stops what is left and starts afresh. A state dir is either plain or secured (made by
+`up --secure`, see ``turnout.devstack.security``) for its whole life: `up` in the other
+mode fails and says so, since Kafka's SCRAM users exist only in storage formatted with
+them; `down --purge` forgets the mode with the data.
+
+`down` stops Kafka first (its controlled shutdown needs nothing from ZooKeeper, but agents
+watching ZooKeeper should see Kafka go first), then ZooKeeper, then sweeps for any
+process still carrying the stack's marker.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from turnout.devstack import artifacts, process, services
+from turnout.devstack import artifacts, process, security, services
 from turnout.devstack.errors import StackError, read_log_tail
+from turnout.devstack.security import ServiceSecurity, StackSecurity
 from turnout.devstack.settings import StackSettings
 
 #: ZooKeeper serves within 1-3 s of the JVM starting on an idle machine; on a loaded
@@ -45,6 +51,8 @@ class ServiceStatus:
     running: bool
     healthy: bool
     log_file: Path
+    #: How clients reach a secured stack's service; None on a plain stack.
+    security: ServiceSecurity | None = None
 
 
 @dataclass(frozen=True)
@@ -90,23 +98,33 @@ class LocalStack:
 
     # ---- queries ----------------------------------------------------------------------
 
+    @property
+    def security(self) -> StackSecurity | None:
+        """The state dir's certificates and credentials; None for a plain stack."""
+        material = security.security_of(self.settings.state_dir)
+        return material if material.is_complete else None
+
     def _probe(self, name: str) -> bool:
         if name == "zookeeper":
-            return services.zookeeper_is_ready(self.settings)
-        return services.kafka_is_ready(self.settings)
+            return services.zookeeper_is_ready(self.settings, self.security)
+        return services.kafka_is_ready(self.settings, self.security)
 
     def status(self) -> list[ServiceStatus]:
         records = self._load()
+        material = self.security
         result = []
         for name in SERVICES:
             rec = records.get(name)
             log_file = services.layout(self.settings, name).log_file
+            secured = None if material is None else security.service_security(material, name)
             if rec is None:
-                result.append(ServiceStatus(name, None, "-", False, False, log_file))
+                result.append(ServiceStatus(name, None, "-", False, False, log_file, secured))
                 continue
             running = process.is_ours(rec.pid, self.marker)
             healthy = running and self._probe(name)
-            result.append(ServiceStatus(name, rec.pid, rec.address, running, healthy, log_file))
+            result.append(
+                ServiceStatus(name, rec.pid, rec.address, running, healthy, log_file, secured)
+            )
         return result
 
     def is_up(self) -> bool:
@@ -120,12 +138,18 @@ class LocalStack:
     # ---- up ---------------------------------------------------------------------------
 
     def up(self, progress: Callable[[str], None] = lambda _: None) -> UpResult:
+        self._check_mode()
         if self.is_up():
             return UpResult(already_running=True, services=self.status())
         if self._load() or process.find_ours(self.marker):
             progress("a previous stack is half up; stopping what is left of it")
             self.down()
         self._check_prerequisites()
+        material = self.security
+        if self.settings.secure and material is None:
+            progress("making a throw-away certificate authority and credentials")
+            hosts = [self.settings.host, "127.0.0.1", "localhost"]
+            material = security.generate(self.settings.state_dir, hosts)
         progress("fetching ZooKeeper and Kafka (Maven, cached after the first time)")
         zk_lib = artifacts.fetch(
             self.settings.cache_dir,
@@ -138,15 +162,30 @@ class LocalStack:
         records: dict[str, _Record] = {}
         try:
             progress(f"starting ZooKeeper on {self.settings.zookeeper_connect}")
-            records["zookeeper"] = self._start_zookeeper(zk_lib)
+            records["zookeeper"] = self._start_zookeeper(zk_lib, material)
             self._save(records)
             progress(f"starting Kafka on {self.settings.kafka_bootstrap}")
-            records["kafka"] = self._start_kafka(kafka_lib)
+            records["kafka"] = self._start_kafka(kafka_lib, material)
             self._save(records)
         except BaseException:
             self.down()
             raise
         return UpResult(already_running=False, services=self.status())
+
+    def _check_mode(self) -> None:
+        """A state dir stays plain or secured for its life (see the module doc)."""
+        state_dir = self.settings.state_dir
+        if self.settings.secure and self.security is None:
+            if services.kafka_storage_is_formatted(self.settings):
+                raise StackError(
+                    f"the stack in {state_dir} was made without --secure; run "
+                    "`turnout dev down --purge` first, or choose another state dir"
+                )
+        elif not self.settings.secure and self.security is not None:
+            raise StackError(
+                f"the stack in {state_dir} is secured; start it with --secure, or run "
+                "`turnout dev down --purge` first for a plain one"
+            )
 
     def _check_prerequisites(self) -> None:
         if shutil.which("java") is None:
@@ -170,20 +209,22 @@ class LocalStack:
                     "process; free it or choose another port"
                 )
 
-    def _start_zookeeper(self, lib: Path) -> _Record:
-        zk = services.write_zookeeper_config(self.settings)
+    def _start_zookeeper(self, lib: Path, material: StackSecurity | None) -> _Record:
+        zk = services.write_zookeeper_config(self.settings, material)
         pid = process.spawn_detached(
-            services.zookeeper_command(self.settings, lib, self.marker), zk.log_file, zk.home
+            services.zookeeper_command(self.settings, lib, self.marker, material),
+            zk.log_file,
+            zk.home,
         )
         self._await_ready("zookeeper", pid, zk.log_file, ZOOKEEPER_START_TIMEOUT_S)
         return _Record(
             pid, self.settings.zookeeper_connect, str(zk.log_file), self.settings.zookeeper_version
         )
 
-    def _start_kafka(self, lib: Path) -> _Record:
-        kafka = services.write_kafka_config(self.settings)
+    def _start_kafka(self, lib: Path, material: StackSecurity | None) -> _Record:
+        kafka = services.write_kafka_config(self.settings, material)
         if not services.kafka_storage_is_formatted(self.settings):
-            services.format_kafka_storage(self.settings, lib, self.marker)
+            services.format_kafka_storage(self.settings, lib, self.marker, material)
         pid = process.spawn_detached(
             services.kafka_command(self.settings, lib, self.marker), kafka.log_file, kafka.home
         )
@@ -230,4 +271,6 @@ class LocalStack:
         if purge:
             for name in SERVICES:
                 shutil.rmtree(services.layout(self.settings, name).home, ignore_errors=True)
+            material = security.security_of(self.settings.state_dir)
+            shutil.rmtree(material.directory, ignore_errors=True)
         return stopped

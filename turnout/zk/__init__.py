@@ -1,7 +1,8 @@
 """The typed gateway over kazoo that the agent and the control plane share."""
 
-from turnout.zk.acl import Acl, digest_acl, open_acl, world_read_acl
+from turnout.zk.acl import Acl, digest_acl, open_acl, sasl_acl, world_read_acl
 from turnout.zk.errors import (
+    ZkAuthFailedError,
     ZkBadVersionError,
     ZkError,
     ZkNoAuthError,
@@ -24,6 +25,7 @@ from turnout.zk.gateway import (
     ZkGateway,
     ZkTransactionError,
 )
+from turnout.zk.security import ZkSecurity, ZkSecuritySettings, load_zk_security
 
 __all__ = [
     "Acl",
@@ -37,6 +39,7 @@ __all__ = [
     "WatchCallback",
     "WatchEvent",
     "WatchKind",
+    "ZkAuthFailedError",
     "ZkBadVersionError",
     "ZkError",
     "ZkGateway",
@@ -44,9 +47,13 @@ __all__ = [
     "ZkNoNodeError",
     "ZkNodeExistsError",
     "ZkNotEmptyError",
+    "ZkSecurity",
+    "ZkSecuritySettings",
     "ZkTransactionError",
     "ZkUnavailableError",
     "digest_acl",
+    "load_zk_security",
     "open_acl",
+    "sasl_acl",
     "world_read_acl",
 ]

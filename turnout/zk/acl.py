@@ -19,6 +19,11 @@ def digest_acl(user: str, password: str) -> Acl:
     return make_digest_acl(user, password, all=True)
 
 
+def sasl_acl(user: str) -> Acl:
+    """Everything allowed to the SASL-authenticated identity ``user``."""
+    return make_acl("sasl", user, all=True)
+
+
 def world_read_acl() -> Acl:
     """Anyone may read."""
     return make_acl("world", "anyone", read=True)

@@ -7,7 +7,9 @@ ZkError
 ├── ZkNodeExistsError    create() of a node that exists
 ├── ZkBadVersionError    a compare-and-set lost: the node changed since it was read
 ├── ZkNotEmptyError      delete() of a node that has children
-└── ZkNoAuthError        the session's identity may not do this (the node's ACL)
+├── ZkNoAuthError        the session's identity may not do this (the node's ACL)
+└── ZkAuthFailedError    the server refused the session's credentials (SASL): the
+                         session is closed and is not reopened
 """
 
 from __future__ import annotations
@@ -39,3 +41,7 @@ class ZkNotEmptyError(ZkError):
 
 class ZkNoAuthError(ZkError):
     """The node's ACL does not let this session's identity do that."""
+
+
+class ZkAuthFailedError(ZkError):
+    """ZooKeeper refused the credentials: the session is closed for good."""

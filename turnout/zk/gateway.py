@@ -10,6 +10,11 @@ connection is down and would otherwise block the caller until it reconnects; on 
 the gateway raises :class:`ZkUnavailableError` and the request's outcome is unknown (it
 may still run after a reconnect within the same session, so callers that create
 ephemerals must look for their own leftovers, see ``NodeStat.ephemeral_owner``).
+
+A secured ZooKeeper (TLS, SASL or digest identity) is reached by passing a
+:class:`~turnout.zk.security.ZkSecurity`; with SASL, ``start()`` returns only once the
+server has accepted the credentials, and raises :class:`ZkAuthFailedError` if it refused
+them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
+    AuthFailedError,
     BadVersionError,
     ConnectionClosedError,
     ConnectionLoss,
@@ -39,6 +45,7 @@ from kazoo.exceptions import (
 from kazoo.handlers.threading import KazooTimeoutError
 
 from turnout.zk.errors import (
+    ZkAuthFailedError,
     ZkBadVersionError,
     ZkError,
     ZkNoAuthError,
@@ -47,6 +54,7 @@ from turnout.zk.errors import (
     ZkNotEmptyError,
     ZkUnavailableError,
 )
+from turnout.zk.security import ZkSecurity, kazoo_arguments
 
 #: How long `start()` waits for the first session by default. Loopback connects in
 #: milliseconds; this only matters when ZooKeeper is down, and then it must fail fast.
@@ -109,6 +117,8 @@ def _translated() -> Iterator[None]:
         raise ZkNotEmptyError(str(exc) or "node has children") from exc
     except NoAuthError as exc:
         raise ZkNoAuthError(str(exc) or "not allowed by the node's ACL") from exc
+    except AuthFailedError as exc:
+        raise ZkAuthFailedError("ZooKeeper refused the session's credentials") from exc
     except (
         ConnectionLoss,
         ConnectionClosedError,
@@ -209,22 +219,28 @@ class ZkGateway:
         default_acl: list[Any] | None = None,
         request_timeout_s: float | None = None,
         client_id: tuple[int, bytes] | None = None,
+        security: ZkSecurity | None = None,
     ) -> None:
         """``request_timeout_s`` bounds every request (default: the session timeout, after
         which the outcome could not be known anyway). ``client_id`` (session id, password)
         attaches to an existing session: tests use it to close another client's session
-        server-side, the standard way to force a real expiry."""
+        server-side, the standard way to force a real expiry. ``security``: TLS and the
+        identity to authenticate as (``auth`` adds further digest identities)."""
         self.hosts = hosts
+        self.security = security if security is not None else ZkSecurity()
         self.request_timeout_s = (
             request_timeout_s if request_timeout_s is not None else session_timeout_s
         )
+        secured = kazoo_arguments(self.security)
+        auth_data = [*secured.pop("auth_data", []), *(auth or [])]
         self._client = KazooClient(
             hosts=hosts,
             timeout=session_timeout_s,
-            auth_data=auth,
+            auth_data=auth_data or None,
             default_acl=default_acl,
             client_id=client_id,
             connection_retry={"max_tries": -1, "delay": 0.1, "max_delay": 1.0},
+            **secured,
         )
         # kazoo keeps a set of watchers per path until the watch fires; one relay per
         # callback (bound methods compare equal) keeps re-arming a watch from growing it.
@@ -268,14 +284,35 @@ class ZkGateway:
     # ---- session ------------------------------------------------------------------------
 
     def start(self, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> None:
+        """Open the session; with SASL, wait until the server has judged the credentials.
+
+        Raises ZkUnavailableError when no session could be had within ``timeout_s`` (the
+        server is down, or refuses this transport: TLS to a plaintext port or the
+        reverse, an untrusted certificate), ZkAuthFailedError when it refused the
+        credentials, another ZkError when kazoo's check of the chroot failed
+        (ZkNoAuthError: the identity may not read it)."""
+        deadline = time.monotonic() + timeout_s
         try:
             self._client.start(timeout=timeout_s)
-        except KazooTimeoutError as exc:
-            self._client.stop()
-            self._client.close()
-            raise ZkUnavailableError(
-                f"could not connect to ZooKeeper at {self.hosts} within {timeout_s:g} s"
+            if self.security.auth == "sasl":
+                # kazoo reports the session connected before its SASL exchange ends, and
+                # holds requests until it has: one request's outcome is the verdict.
+                self._client.exists_async("/").get(timeout=max(0.0, deadline - time.monotonic()))
+        except AuthFailedError as exc:
+            self.stop()
+            raise ZkAuthFailedError(
+                f"ZooKeeper at {self.hosts} refused the credentials ({self.security.describe()})"
             ) from exc
+        except KazooTimeoutError as exc:
+            self.stop()
+            how = f" ({self.security.describe()})" if self.security.secured else ""
+            raise ZkUnavailableError(
+                f"could not connect to ZooKeeper at {self.hosts}{how} within {timeout_s:g} s"
+            ) from exc
+        except KazooException:
+            self.stop()
+            with _translated():  # the chroot check's NoAuth, a lost connection...
+                raise
 
     def stop(self) -> None:
         """End the session (its ephemerals go at once) and release the client."""
