@@ -15,186 +15,51 @@ A secured ZooKeeper (TLS, SASL or digest identity) is reached by passing a
 :class:`~turnout.zk.security.ZkSecurity`; with SASL, ``start()`` returns only once the
 server has accepted the credentials, and raises :class:`ZkAuthFailedError` if it refused
 them.
+
+Why this module is long: it is one seam, a thin bounded and translated method per kind of
+ZooKeeper request; its types and error translation live beside it (``types.py``,
+``translation.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
     AuthFailedError,
-    BadVersionError,
-    ConnectionClosedError,
-    ConnectionLoss,
     KazooException,
-    NoAuthError,
-    NodeExistsError,
-    NoNodeError,
-    NotEmptyError,
-    OperationTimeoutError,
     RolledBackError,
     RuntimeInconsistency,
-    SessionExpiredError,
 )
 from kazoo.handlers.threading import KazooTimeoutError
 
 from turnout.zk.errors import (
     ZkAuthFailedError,
-    ZkBadVersionError,
     ZkError,
-    ZkNoAuthError,
-    ZkNodeExistsError,
     ZkNoNodeError,
-    ZkNotEmptyError,
     ZkUnavailableError,
 )
 from turnout.zk.security import ZkSecurity, kazoo_arguments
+from turnout.zk.translation import TRANSACTION_ERRORS, node_stat, translated, watch_relay
+from turnout.zk.types import (
+    CheckOp,
+    ConnectionState,
+    CreateOp,
+    DeleteOp,
+    NodeStat,
+    SetOp,
+    TxnOp,
+    WatchCallback,
+    WatchEvent,
+    WatchKind,
+)
 
 #: How long `start()` waits for the first session by default. Loopback connects in
 #: milliseconds; this only matters when ZooKeeper is down, and then it must fail fast.
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
-
-
-class ConnectionState(StrEnum):
-    """kazoo's session states (see kazoo.protocol.states.KazooState).
-
-    CONNECTED ─▶ SUSPENDED (connection lost; the session may still live on the server)
-    SUSPENDED ─▶ CONNECTED (reconnected within the session timeout: ephemerals kept)
-    SUSPENDED ─▶ LOST      (reported only after reconnecting: the session had expired)
-    LOST      ─▶ CONNECTED (a new session; every ephemeral must be recreated)
-    """
-
-    CONNECTED = "CONNECTED"
-    SUSPENDED = "SUSPENDED"
-    LOST = "LOST"
-
-
-@dataclass(frozen=True)
-class NodeStat:
-    version: int
-    ephemeral_owner: int
-    created_ms: int
-    modified_ms: int
-    num_children: int
-    mzxid: int
-    #: Bumped by every child created or deleted: orders two reads of a children list.
-    children_version: int = 0
-    #: The zxid of the last child create or delete: unlike ``children_version`` unique
-    #: across a deletion and re-creation of the node, so it identifies a children list.
-    children_zxid: int = 0
-
-
-def _stat(raw: Any) -> NodeStat:
-    return NodeStat(
-        version=int(raw.version),
-        ephemeral_owner=int(raw.ephemeralOwner),
-        created_ms=int(raw.ctime),
-        modified_ms=int(raw.mtime),
-        num_children=int(raw.numChildren),
-        mzxid=int(raw.mzxid),
-        children_version=int(raw.cversion),
-        children_zxid=int(raw.pzxid),
-    )
-
-
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except NoNodeError as exc:
-        raise ZkNoNodeError(str(exc) or "no node") from exc
-    except NodeExistsError as exc:
-        raise ZkNodeExistsError(str(exc) or "node exists") from exc
-    except BadVersionError as exc:
-        raise ZkBadVersionError(str(exc) or "bad version") from exc
-    except NotEmptyError as exc:
-        raise ZkNotEmptyError(str(exc) or "node has children") from exc
-    except NoAuthError as exc:
-        raise ZkNoAuthError(str(exc) or "not allowed by the node's ACL") from exc
-    except AuthFailedError as exc:
-        raise ZkAuthFailedError("ZooKeeper refused the session's credentials") from exc
-    except (
-        ConnectionLoss,
-        ConnectionClosedError,
-        SessionExpiredError,
-        OperationTimeoutError,
-        KazooTimeoutError,
-    ) as exc:
-        raise ZkUnavailableError(f"ZooKeeper unavailable: {type(exc).__name__}") from exc
-    except KazooException as exc:  # the rest (InvalidACL, Unimplemented...): named, typed
-        raise ZkError(f"{type(exc).__name__}: {exc}") from exc
-
-
-class WatchKind(StrEnum):
-    """What a one-shot watch saw (kazoo's EventType, minus NONE which is a state change)."""
-
-    CREATED = "CREATED"
-    DELETED = "DELETED"
-    CHANGED = "CHANGED"
-    CHILD = "CHILD"
-    NONE = "NONE"
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    kind: WatchKind
-    path: str
-
-
-#: A watch callback. It runs on kazoo's event thread: set a flag or enqueue, never block.
-WatchCallback = Callable[[WatchEvent], None]
-
-
-def _make_relay(callback: WatchCallback) -> Callable[[Any], None]:
-    def relay(event: Any) -> None:
-        callback(WatchEvent(WatchKind(str(event.type)), str(event.path)))
-
-    return relay
-
-
-@dataclass(frozen=True)
-class CheckOp:
-    """Transaction step: fail unless ``path`` exists at ``version``."""
-
-    path: str
-    version: int
-
-
-@dataclass(frozen=True)
-class CreateOp:
-    path: str
-    data: bytes = b""
-    ephemeral: bool = False
-
-
-@dataclass(frozen=True)
-class SetOp:
-    path: str
-    data: bytes
-    version: int = -1
-
-
-@dataclass(frozen=True)
-class DeleteOp:
-    path: str
-    version: int = -1
-
-
-TxnOp = CheckOp | CreateOp | SetOp | DeleteOp
-
-_TXN_ERRORS: tuple[tuple[type[BaseException], type[ZkError]], ...] = (
-    (NoNodeError, ZkNoNodeError),
-    (NodeExistsError, ZkNodeExistsError),
-    (BadVersionError, ZkBadVersionError),
-    (NotEmptyError, ZkNotEmptyError),
-    (NoAuthError, ZkNoAuthError),
-)
 
 
 class ZkTransactionError(ZkError):
@@ -253,7 +118,7 @@ class ZkGateway:
             return None
         relay = self._relays.get(callback)
         if relay is None:
-            relay = self._relays[callback] = _make_relay(callback)
+            relay = self._relays[callback] = watch_relay(callback)
         return relay
 
     def bind_session(self, session_id: int | None) -> None:
@@ -278,7 +143,7 @@ class ZkGateway:
 
     def _wait(self, async_result: Any) -> Any:
         """Wait for a kazoo async result, bounded by ``request_timeout_s``."""
-        with _translated():
+        with translated():
             return async_result.get(timeout=self.request_timeout_s)
 
     # ---- session ------------------------------------------------------------------------
@@ -311,7 +176,7 @@ class ZkGateway:
             ) from exc
         except KazooException:
             self.stop()
-            with _translated():  # the chroot check's NoAuth, a lost connection...
+            with translated():  # the chroot check's NoAuth, a lost connection...
                 raise
 
     def stop(self) -> None:
@@ -352,12 +217,12 @@ class ZkGateway:
         deletion (kazoo re-sends watches after a reconnect within the same session; after
         a new session they are gone, so callers re-read everything on reconnect)."""
         raw = self._wait(self._client.exists_async(path, watch=self._relay(watch)))
-        return _stat(raw) if raw is not None else None
+        return node_stat(raw) if raw is not None else None
 
     def get(self, path: str, *, watch: WatchCallback | None = None) -> tuple[bytes, NodeStat]:
         """Data and stat; ``watch`` fires once on the next change or deletion."""
         data, raw = self._wait(self._client.get_async(path, watch=self._relay(watch)))
-        return bytes(data or b""), _stat(raw)
+        return bytes(data or b""), node_stat(raw)
 
     def get_many(self, paths: Sequence[str]) -> dict[str, tuple[bytes, NodeStat] | None]:
         """Read several nodes in one round trip (requests pipelined); None for a node
@@ -370,7 +235,7 @@ class ZkGateway:
             except ZkNoNodeError:
                 found[path] = None
                 continue
-            found[path] = (bytes(data or b""), _stat(raw))
+            found[path] = (bytes(data or b""), node_stat(raw))
         return found
 
     def exists_many(
@@ -383,7 +248,7 @@ class ZkGateway:
         found: dict[str, NodeStat | None] = {}
         for path, result in pending:
             raw = self._wait(result)
-            found[path] = _stat(raw) if raw is not None else None
+            found[path] = node_stat(raw) if raw is not None else None
         return found
 
     def children(self, path: str, *, watch: WatchCallback | None = None) -> list[str]:
@@ -401,7 +266,7 @@ class ZkGateway:
         names, raw = self._wait(
             self._client.get_children_async(path, watch=self._relay(watch), include_data=True)
         )
-        return sorted(names), _stat(raw)
+        return sorted(names), node_stat(raw)
 
     def get_and_children(
         self, node: str, parent: str, *, watch: WatchCallback | None = None
@@ -416,12 +281,12 @@ class ZkGateway:
         children: tuple[list[str], NodeStat] | None
         try:
             raw_data, raw_stat = self._wait(got)
-            data = (bytes(raw_data or b""), _stat(raw_stat))
+            data = (bytes(raw_data or b""), node_stat(raw_stat))
         except ZkNoNodeError:
             data = None
         try:
             names, raw = self._wait(listed)
-            children = (sorted(names), _stat(raw))
+            children = (sorted(names), node_stat(raw))
         except ZkNoNodeError:
             children = None
         return data, children
@@ -505,7 +370,7 @@ class ZkGateway:
         outcomes: dict[str, ZkError | None] = {}
         for path, result in pending:
             try:
-                with _translated():
+                with translated():
                     result.get(timeout=max(0.0, deadline - time.monotonic()))
             except ZkError as exc:
                 outcomes[path] = exc
@@ -517,13 +382,13 @@ class ZkGateway:
         """Write ``data``; with ``version`` >= 0 this is a compare-and-set."""
         self._check_session()
         raw = self._wait(self._client.set_async(path, data, version=version))
-        return _stat(raw)
+        return node_stat(raw)
 
     def delete(self, path: str, *, version: int = -1, recursive: bool = False) -> None:
         self._check_session()
         if recursive:
             # kazoo's recursive delete is a client-side walk with no async form.
-            with _translated():
+            with translated():
                 self._client.delete(path, version=version, recursive=True)
             return
         self._wait(self._client.delete_async(path, version=version))
@@ -551,7 +416,7 @@ class ZkGateway:
                 result, RolledBackError | RuntimeInconsistency
             ):
                 continue
-            for kazoo_error, ours in _TXN_ERRORS:
+            for kazoo_error, ours in TRANSACTION_ERRORS:
                 if isinstance(result, kazoo_error):
                     raise ZkTransactionError(index, ours(str(result) or ours.__name__))
             raise ZkTransactionError(index, ZkError(f"{type(result).__name__}: {result}"))
