@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from turnout.agent.work.offsets import DEFAULT_DONE_BUDGET_BYTES
+from turnout.agent.work.completion import DEFAULT_DONE_BUDGET_BYTES
 
 
 class Ordering(StrEnum):
