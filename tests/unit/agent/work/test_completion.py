@@ -3,6 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.agent.work.support import fetched_run
+from turnout.agent.dispatch import CommitPoint
 from turnout.agent.work.completion import DEFAULT_DONE_BUDGET_BYTES, CompletionTracker, trim_done
 from turnout.protocol.models import MAX_COMMIT_METADATA_BYTES, CommitMetadata
 
@@ -173,3 +175,17 @@ def test_the_tracker_agrees_with_its_model_over_any_runs_and_completions(
         point = tracker.point(budget_bytes=1_000_000)
         assert (point.next_offset, point.done_beyond) == model.point()
         assert tracker.span == model.span()
+
+
+def test_a_fetched_run_registers_and_completes_as_one_range_and_a_run_with_gaps_by_offset() -> None:
+    tracker = CompletionTracker(0)
+    consecutive = fetched_run(list(range(5)))
+    with_gap = fetched_run([5, 7])  # 6 is absent from the log
+    tracker.add_records(consecutive)
+    tracker.add_records(with_gap)
+    assert tracker.span == 7 and tracker.frontier == 8
+    tracker.complete_records(with_gap)
+    assert tracker.point() == CommitPoint(0, (5, 7))
+    tracker.complete_records(consecutive)
+    assert tracker.point() == CommitPoint(8)
+    assert tracker.span == 0
