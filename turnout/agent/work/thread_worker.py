@@ -2,8 +2,9 @@
 and settles the run (``worker_contract.py``). This is the work manager's per-record path.
 
 What a worker may spend per record decides the agent's throughput (see
-docs/performance.md): a no-op handler costs ~50 ns a call, the consume loop ~700 ns a
-record. So everything a record needs besides the call is done per *chunk* of records:
+docs/performance.md): a no-op handler call costs a small fraction of what the consume
+loop spends on a record, so anything else done per record shows. So everything a record
+needs besides the call is done per *chunk* of records:
 
 - **Records.** A per-message handler gets records from a ``RecordCursor``: one record
   moved from message to message while the handler keeps none (no object per record).
@@ -63,8 +64,8 @@ from turnout.agent.work.metrics import LATENCY_BUCKETS, LatencyBuckets
 from turnout.agent.work.worker_contract import Ending, RunOutcome, WorkerContext
 from turnout.protocol.partitions import PartitionId
 
-#: Records a worker handles between two looks at the clock (and the gate), at most: 128
-#: no-op records take ~10 µs, so the per-chunk work is ~1% of theirs.
+#: Records a worker handles between two looks at the clock (and the gate), at most: enough
+#: that the per-chunk work is a small share of even no-op records' calls.
 MAX_CHUNK = 128
 #: A chunk that ended within this may be followed by one twice as long: a tenth of the
 #: first latency bucket, so a chunk of fast records stays far inside that bucket.
