@@ -209,7 +209,10 @@ class Scheduler:
     def _records_added(self, lane: Lane, added: int) -> None:
         """``added`` records joined ``lane``: make it ready, or wake workers for them."""
         if not lane.scheduled and lane.retry is None:
-            self.make_ready(lane)
+            # ``make_ready``, inline: in key mode this runs once per record.
+            lane.scheduled = True
+            self.ready.append(lane)
+            self.wake_worker()
         elif not lane.exclusive:
             # A shared lane is worked by many at once: every record may use a worker.
             for _ in range(min(added, self._workers)):
