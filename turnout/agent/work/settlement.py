@@ -35,6 +35,9 @@ from turnout.agent.work.outcomes import PermanentFailure
 from turnout.agent.work.scheduler import Scheduler
 from turnout.agent.work.worker_contract import Ending, RunOutcome
 
+#: The endings as module names: one global read per run, not a global and an attribute.
+_COMPLETED = Ending.COMPLETED
+_STOPPED = Ending.STOPPED
 _YIELDED = Ending.YIELDED
 _DEFERRED = Ending.DEFERRED
 _FAILED = Ending.FAILED
@@ -81,14 +84,15 @@ class Settlement:
                 return
             if ok > reported:
                 self._complete(run, ok, now)
-            go_on = not part.closing and not self._lifecycle.halted
-            if ending is _DEFERRED and go_on:
-                self._defer(run, ok, now)
-                return
-            if ending is _YIELDED and go_on:
-                lane.records.appendleft(records[ok:])
-                self._scheduler.end_turn(lane, wake=False)
-                return
+            if ending is not _COMPLETED and ending is not _STOPPED:
+                go_on = not part.closing and not self._lifecycle.halted
+                if ending is _DEFERRED and go_on:
+                    self._defer(run, ok, now)
+                    return
+                if ending is _YIELDED and go_on:
+                    lane.records.appendleft(records[ok:])
+                    self._scheduler.end_turn(lane, wake=False)
+                    return
             if ending is not _FAILED or part.closing:
                 self._flow.retire(part, len(records) - ok)
                 self._scheduler.end_turn(lane, wake=False)

@@ -86,6 +86,13 @@ HELP_AFTER_S = 0.002
 #: ``close_partition`` does not wait for it: it interrupts the run before its next record.
 GATE_TRUST_S = 0.01
 
+#: The endings as module names: one global read per run, not a global and an attribute.
+_COMPLETED = Ending.COMPLETED
+_STOPPED = Ending.STOPPED
+_FAILED = Ending.FAILED
+_DEFERRED = Ending.DEFERRED
+_YIELDED = Ending.YIELDED
+
 Gate = Callable[[PartitionId], bool]
 #: (run, the chunk's iterator, index in the run of the chunk's first record, chunk size)
 Chunk = tuple[Run, Iterator[Any], int, int]
@@ -203,7 +210,7 @@ class ThreadWorker:
         pos = 0
         size = self.chunk_size
         error: BaseException | None = None
-        ending = Ending.COMPLETED
+        ending = _COMPLETED
         run_started = chunk_started = clock()
         trusted_until = run_started  # ask the gate before the first record
         self.run_started = run_started
@@ -211,15 +218,15 @@ class ThreadWorker:
             record, refs = cursor.fresh()
         while pos < count:
             if part.closing or halted():
-                ending = Ending.STOPPED
+                ending = _STOPPED
                 break
             if gate is not None and chunk_started >= trusted_until:
                 if not gate(tp):
-                    ending = Ending.DEFERRED
+                    ending = _DEFERRED
                     break
                 trusted_until = chunk_started + GATE_TRUST_S
             if pos and chunk_started - run_started >= RUN_SLICE_S:
-                ending = Ending.YIELDED
+                ending = _YIELDED
                 break
             chunk = units[pos : pos + size]
             iterator: Iterator[Any] = iter(chunk)
@@ -256,7 +263,7 @@ class ThreadWorker:
                 latency.total += took
             pos += begun if error is None else begun - 1
             if error is not None:
-                ending = Ending.FAILED
+                ending = _FAILED
                 break
             if stopped:
                 with self.lock:
