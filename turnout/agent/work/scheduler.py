@@ -1,5 +1,8 @@
 """The scheduler: submitted runs to lanes, lanes to workers, idle workers woken.
 
+(Slightly over 400 lines: routing, taking and waking share the lane and idle-worker
+state, and splitting the wake-up half out would cost a call per run on the hot path.)
+
 Records arrive as runs of one partition (``submit``, lock-free: a deque append) in the
 *inbox*. The next worker that looks for work routes the whole inbox under the lock: it
 registers the offsets with the partition's completion tracker (one range per run of
@@ -34,6 +37,10 @@ nothing to do and room for more fetches (one at a time) through the agent's data
 which submits what came; that worker then routes and runs it itself. Work a worker makes
 ready is left to it (no thread switch for a fast handler) until its run has gone on for
 ``HELP_AFTER_S``, when it calls for help (``call_help``) and an idle worker is woken.
+
+Failures: a fetch that raises is logged and the worker goes on (the agent's fetch
+reports its own errors; a bug must not leave the fetching to nobody). Nothing else here
+calls user code.
 
 Locking: every method is called with the shared lock held, except ``submit`` (lock-free;
 takes the lock only to wake a worker), ``on_worker`` (lock-free) and
@@ -341,8 +348,6 @@ class Scheduler:
                 try:
                     fetch()
                 except Exception:
-                    # The agent's fetch reports its own errors; a bug must not kill the
-                    # worker (nor leave the fetching to nobody).
                     log.exception("fetch failed")
                 finally:
                     self._lock.acquire()
