@@ -299,7 +299,7 @@ class ThreadWorker:
 
 
 class ThreadWorkers:
-    """The worker threads of a manager whose handler is a plain function: each loops
+    """The worker threads of a manager whose handler is a plain function. Each loops:
     take a run (``Scheduler.wait_for_run``), handle it, settle it."""
 
     def __init__(
