@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bench.assign_loop import read_committed
-from tests.integration.work.committed import committed
+from tests.integration.work.committed import commits_through_waves, committed
 from tests.support.agent_kit import World, wait_until
 from tests.support.kafka_records import FLUSH_TIMEOUT_S, produce
 from tests.support.ordering import assert_sequential
@@ -41,10 +41,13 @@ STEP_TIMEOUT_S = 60.0
 SELF_STOP_TIMEOUT_S = 30.0
 RECORDS = 10
 FAILING = 4
+#: Records produced per partition after the first RECORDS, in waves.
+WAVES = 3
+WAVE_SIZE = 5
 
 
 class Journal:
-    """Which offsets a handler finished (in order), thread-safe."""
+    """Which offsets of partition 0 a handler started and finished (in order), thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -80,12 +83,13 @@ def start_agent(
 
 
 def run_successor(world: World, expected_commit: int) -> list[int]:
-    """Start a healthy agent on the group; return the offsets it processed once it has
-    committed ``expected_commit``."""
+    """Start a healthy agent on the group; return the offsets of partition 0 it processed
+    once it has committed ``expected_commit`` there."""
     journal = Journal()
 
     def handler(record: Record) -> None:
-        journal.finish(record.offset)
+        if record.partition == 0:
+            journal.finish(record.offset)
 
     successor = start_agent(world, "successor", handler, WorkConfig(ordering=Ordering.PARTITION))
     wait_until(
@@ -98,7 +102,12 @@ def run_successor(world: World, expected_commit: int) -> list[int]:
 
 
 def failing_at(offsets: set[int], journal: Journal) -> Callable[[Record], None]:
+    """A handler failing permanently at ``offsets`` of partition 0 (the only partition
+    whose records it journals); every other record succeeds."""
+
     def handler(record: Record) -> None:
+        if record.partition != 0:
+            return
         journal.start(record.offset)
         if record.offset in offsets:
             raise PermanentFailure(f"record {record.offset} is malformed")
@@ -110,10 +119,11 @@ def failing_at(offsets: set[int], journal: Journal) -> Callable[[Record], None]:
 def start_failing_agent(
     world: World, decision: FailedDecision
 ) -> tuple[Agent, Journal, list[Failure]]:
-    """An agent in partition order over RECORDS records whose record FAILING fails
-    permanently and gets ``decision``; also the journal and the failures decided."""
+    """An agent in partition order over RECORDS records per partition whose record FAILING
+    of partition 0 fails permanently and gets ``decision``; also the journal and the
+    failures decided."""
     world.create_directive()
-    produce(world.kafka, world.topic, RECORDS)
+    produce(world.kafka, world.topic, RECORDS * world.partitions, partitions=world.partitions)
     journal = Journal()
     decided: list[Failure] = []
 
@@ -137,26 +147,50 @@ def start_failing_agent(
     ids=lambda d: d.name,
 )
 def test_a_continue_decision_goes_on_and_commits_past_the_record_or_holds_it(
-    the_world: World, decision: FailedDecision
+    two_partition_world: World, decision: FailedDecision
 ) -> None:
-    world = the_world
+    world = two_partition_world
     agent, journal, decided = start_failing_agent(world, decision)
-    expected = (RECORDS, ()) if decision.commits else (FAILING, tuple(range(FAILING + 1, RECORDS)))
+    held = (FAILING, tuple(range(FAILING + 1, RECORDS)))
     wait_until(
-        lambda: committed(world) == expected,
+        lambda: committed(world) == ((RECORDS, ()) if decision.commits else held),
         STEP_TIMEOUT_S,
         lambda: f"committed {committed(world)}",
     )
-    # Everything after the failed record ran, once, and later commits keep the decision.
-    time.sleep(1.0)
-    assert committed(world) == expected
-    assert journal.finished == [o for o in range(RECORDS) if o != FAILING]
+    # Later work: more records in waves. Each wave is processed, and partition 1's commits
+    # show the agent committing all along; partition 0's commits keep the decision, past
+    # the record (they follow each wave) or held at it (they never pass it).
+
+    def wave_done(end: int) -> bool:
+        if decision.commits:
+            return committed(world) == (end, ())
+        return journal.finished[-1:] == [end - 1]
+
+    seen = commits_through_waves(
+        world, first=RECORDS, waves=WAVES, wave_size=WAVE_SIZE, until=wave_done,
+        timeout_s=STEP_TIMEOUT_S,
+    )  # fmt: skip
+    if decision.commits:
+        assert all(point is not None and point[0] > FAILING for point in seen), seen
+    else:
+        assert {point[0] for point in seen if point is not None} == {FAILING}, seen
+    total = RECORDS + WAVES * WAVE_SIZE
+    # Everything after the failed record ran, once.
+    assert journal.finished == [o for o in range(total) if o != FAILING]
     assert [(f.record.offset, f.attempts, f.permanent) for f in decided] == [(FAILING, 1, True)]
     assert agent.state is AgentState.RUNNING
     assert agent.stop(15)
-    # A clean stop keeps the decision too; a successor redoes only a held record.
-    assert committed(world) == expected
-    assert run_successor(world, RECORDS) == ([] if decision.commits else [FAILING])
+    # A clean stop keeps the decision too. A successor redoes only what the last commit
+    # left: nothing, or the held record and what the commit does not list as done past it.
+    final = committed(world)
+    assert final is not None
+    if decision.commits:
+        assert final == (total, ())
+        redo = []
+    else:
+        assert final[0] == FAILING
+        redo = [o for o in range(FAILING, total) if o not in final[1]]
+    assert run_successor(world, total) == redo
 
 
 @pytest.mark.parametrize(

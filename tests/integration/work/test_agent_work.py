@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.work.committed import committed
+from tests.integration.work.committed import commits_through_waves, committed
 from tests.support.agent_kit import REPO_ROOT, World, wait_until
 from tests.support.kafka_records import produce, read_all
 from tests.support.services import create_topic
@@ -91,16 +91,21 @@ def test_a_crash_with_3_and_7_unfinished_commits_3_and_the_successor_redoes_only
 
 
 def test_in_the_agent_a_dead_letter_commits_past_its_record_and_do_not_commit_holds(
-    the_world: World,
+    two_partition_world: World,
 ) -> None:
-    world = the_world
+    world = two_partition_world
     create_topic(world.kafka, f"{world.topic}.dlq", 1)
     world.create_directive()
-    produce(world.kafka, world.topic, 10)
+    # Round robin: partition 0 gets the even records, so its offset o holds v<2*o>.
+    produce(world.kafka, world.topic, 20, partitions=2)
+    finished: list[int] = []
 
     def handler(record: Record) -> None:
+        if record.partition != 0:
+            return
         if record.offset in (2, 5):
             raise PermanentFailure(f"bad record {record.offset}")
+        finished.append(record.offset)
 
     def on_failure(failure: Failure) -> FailedDecision:
         if failure.record.offset == 5:
@@ -120,16 +125,22 @@ def test_in_the_agent_a_dead_letter_commits_past_its_record_and_do_not_commit_ho
         ),
     ).start()
     world.agents["solo"] = agent
-    deadline = time.monotonic() + STEP_TIMEOUT_S
-    while committed(world) != (5, (6, 7, 8, 9)):
-        assert time.monotonic() < deadline, f"commit is {committed(world)}, not 5 with 6-9 done"
-        time.sleep(0.1)
-    # Later commits never pass the held record.
-    time.sleep(1.0)
-    assert committed(world) == (5, (6, 7, 8, 9))
+    wait_until(
+        lambda: committed(world) == (5, (6, 7, 8, 9)), STEP_TIMEOUT_S, lambda: f"{committed(world)}"
+    )
+    # More records after the held one, in waves: each is processed while the agent keeps
+    # committing (partition 1), and no commit of partition 0 ever passes the held record.
+    seen = commits_through_waves(
+        world, first=10, waves=3, wave_size=5, timeout_s=STEP_TIMEOUT_S,
+        until=lambda end: finished[-1:] == [end - 1],
+    )  # fmt: skip
+    assert {point[0] for point in seen if point is not None} == {5}, seen
+    assert finished == [0, 1, 3, 4, *range(6, 25)]
     letters = read_all(world.kafka, f"{world.topic}.dlq", 1)
-    assert [m.value() for m in letters] == [b"v2"]
+    assert [m.value() for m in letters] == [b"v4"]
     assert agent.stop(15)
+    final = committed(world)
+    assert final is not None and final[0] == 5
 
 
 def test_the_agents_lag_gauge_shows_the_real_backlog_and_drains_to_zero(

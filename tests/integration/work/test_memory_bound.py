@@ -1,5 +1,7 @@
 """A slow handler over one million records keeps memory flat: back-pressure pauses the
-partitions instead of queueing what Kafka can deliver faster than the handler finishes."""
+partitions (or stops the polls) instead of queueing what Kafka can deliver faster than the
+handler finishes. Proved with tight bounds, through the test harness's loop and the agent,
+and with the work manager's default bounds through the agent."""
 
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ PARTITIONS = 8
 SAMPLE_EVERY_S = 0.2
 #: Growth allowed once the first records are through. Holding every record would take
 #: about 500 MB (a Record with its 100-byte value is ~500 B); the work manager alone stays
-#: flat (its in-flight bound is 10,000 records, ~5 MB), and the rest of this allowance is
-#: the consumer's: librdkafka's per-partition prefetch and glibc's per-thread malloc arenas.
+#: flat (its in-flight bound is 10,000 records, ~5 MB, in the tight bounds; 40,000, ~20
+#: MB, at the defaults), and the rest of this allowance is the consumer's: librdkafka's
+#: per-partition prefetch and glibc's per-thread malloc arenas.
 #: Measured with the incompressible values below: swings of up to 20 MB around a 70 MB
 #: baseline (with a repeated-byte value, fetches unpacked ~100-fold and RSS swung by 65 MB,
 #: enough to fail this bound now and then).
@@ -79,13 +82,15 @@ def slow_handler(done: list[int]) -> Callable[[Record], None]:
     return slow
 
 
-#: Bounds of the work manager under test: tight, so back-pressure really engages.
-WORK = WorkConfig(
+#: Bounds of the work manager under test: tight, so back-pressure engages early...
+TIGHT = WorkConfig(
     ordering=Ordering.PARTITION,
     workers=PARTITIONS,
     max_in_flight_per_partition=2000,
     max_in_flight=10_000,
 )
+#: ...and the defaults, which a service gets unless it sets its own.
+BOUNDS = {"tight": TIGHT, "default": WorkConfig()}
 #: librdkafka's own prefetch buffer is bounded by its configuration, per partition; kept
 #: small so what is measured is the work manager's memory.
 PREFETCH = {"queued.max.messages.kbytes": "2048", "queued.min.messages": "5000"}
@@ -94,8 +99,11 @@ PREFETCH = {"queued.max.messages.kbytes": "2048", "queued.min.messages": "5000"}
 class RssSampler:
     """Samples (records handed to the work manager, RSS, in flight) every SAMPLE_EVERY_S."""
 
-    def __init__(self, progress: Callable[[], int], in_flight: Callable[[], int]) -> None:
+    def __init__(
+        self, work: WorkConfig, progress: Callable[[], int], in_flight: Callable[[], int]
+    ) -> None:
         self.samples: list[tuple[int, int, int]] = []
+        self._work = work
         self._progress = progress
         self._in_flight = in_flight
         self._stop = threading.Event()
@@ -121,8 +129,8 @@ class RssSampler:
             json.dumps(
                 {
                     "samples": self.samples,
-                    "max_in_flight": WORK.max_in_flight,
-                    "max_in_flight_per_partition": WORK.max_in_flight_per_partition,
+                    "max_in_flight": self._work.max_in_flight,
+                    "max_in_flight_per_partition": self._work.max_in_flight_per_partition,
                 }
             )
             + "\n"
@@ -135,7 +143,7 @@ def measure(bootstrap: str, topic: str, group: str) -> None:
     work manager), not the test runner's with its hundreds of earlier tests' threads and
     malloc arenas."""
     done = [0]
-    manager = WorkManager(WORK, handler=slow_handler(done))
+    manager = WorkManager(TIGHT, handler=slow_handler(done))
     loop = AssignLoop(
         bootstrap,
         group,
@@ -145,16 +153,20 @@ def measure(bootstrap: str, topic: str, group: str) -> None:
     )
     loop.open()
     try:
-        with RssSampler(lambda: loop.consumed, lambda: manager.in_flight) as sampler:
+        with RssSampler(TIGHT, lambda: loop.consumed, lambda: manager.in_flight) as sampler:
             loop.run(lambda: done[0] >= RECORDS, RUN_TIMEOUT_S)
     finally:
         loop.close()
     sampler.report()
 
 
-def measure_in_agent(zookeeper: str, bootstrap: str, topic: str, group: str, logs: str) -> None:
+def measure_in_agent(
+    zookeeper: str, bootstrap: str, topic: str, group: str, logs: str, bounds: str
+) -> None:
     """The same through the real agent: ZooKeeper ownership, and the work manager's
-    workers fetching for themselves (the agent's data path, not the harness loop)."""
+    workers fetching for themselves (the agent's data path, not the harness loop), with
+    the work manager's ``BOUNDS[bounds]``."""
+    work = BOUNDS[bounds]
     done = [0]
     built: list[WorkManager] = []
     world = World(zookeeper, bootstrap, topic, group, PARTITIONS, Path(logs))
@@ -162,7 +174,7 @@ def measure_in_agent(zookeeper: str, bootstrap: str, topic: str, group: str, log
     agent = Agent(
         world.config("memory", kafka_properties=PREFETCH),
         slow_handler(done),
-        dispatcher_factory=work_manager_factory(WORK, on_built=built.append),
+        dispatcher_factory=work_manager_factory(work, on_built=built.append),
     ).start()
     world.agents["memory"] = agent
 
@@ -170,7 +182,7 @@ def measure_in_agent(zookeeper: str, bootstrap: str, topic: str, group: str, log
         return built[-1].in_flight if built else 0
 
     try:
-        with RssSampler(lambda: done[0] + in_flight(), in_flight) as sampler:
+        with RssSampler(work, lambda: done[0] + in_flight(), in_flight) as sampler:
             deadline = time.monotonic() + RUN_TIMEOUT_S
             while done[0] < RECORDS:
                 assert time.monotonic() < deadline, f"only {done[0]} records in {RUN_TIMEOUT_S} s"
@@ -236,12 +248,14 @@ def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
     assert_bounded(run_child("measure", services.kafka, filled_topic, unique("group")))
 
 
+@pytest.mark.parametrize("bounds", list(BOUNDS))
 def test_in_the_agent_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
     services: Services,
     filled_topic: str,
     zk_root: str,
     unique: Callable[[str], str],
     tmp_path: Path,
+    bounds: str,
 ) -> None:
     assert_bounded(
         run_child(
@@ -251,5 +265,6 @@ def test_in_the_agent_rss_stays_bounded_over_a_million_records_with_a_slow_handl
             filled_topic,
             unique("group"),
             str(tmp_path),
+            bounds,
         )
     )

@@ -1,11 +1,12 @@
 """The work manager: ordered fan-out, retries, failure decisions, dead letters and
-highest-contiguous commit points, as a ``Dispatcher`` for the agent (issue 4).
+highest-contiguous commit points, as a ``Dispatcher`` for the agent.
 
-See docs/work-management.md.
+``manager.py`` lists the pieces; docs/work-management.md says how to use it and why.
 """
 
 from turnout.agent.work.config import DeadLetterConfig, Ordering, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterProducer, DeadLetterSink
+from turnout.agent.work.factory import work_manager_factory
 from turnout.agent.work.manager import WorkManager
 from turnout.agent.work.outcomes import (
     AttemptTimedOut,
@@ -15,7 +16,6 @@ from turnout.agent.work.outcomes import (
     Failure,
     PermanentFailure,
 )
-from turnout.agent.work.plug import work_manager_factory
 
 __all__ = [
     "AttemptTimedOut",

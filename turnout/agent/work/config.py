@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from turnout.agent.work.offsets import DEFAULT_DONE_BUDGET_BYTES
+from turnout.agent.work.completion import DEFAULT_DONE_BUDGET_BYTES
 
 
 class Ordering(StrEnum):
@@ -76,14 +76,14 @@ class WorkConfig(BaseModel):
     #: caps how far, so memory stays bounded while it is stuck.
     max_uncommitted_per_partition: int = Field(default=50_000, ge=1)
     #: Records a worker takes from one ordering lane before giving others a turn; a run
-    #: also gives its turn up after ``worker.RUN_SLICE_S`` (20 ms), so long runs cost slow
-    #: handlers no fairness, and fast ones amortise the manager's per-run work (~10 µs).
+    #: also gives its turn up after ``thread_worker.RUN_SLICE_S`` (20 ms), so long runs
+    #: cost slow handlers no fairness, and fast ones amortise the manager's per-run work.
     run_size: int = Field(default=1000, ge=1)
     #: Records per call of a batch handler at most (go_kafka_client ``FetchBatchSize``,
     #: which defaulted to 100). 500, Kafka's ``max.poll.records``: each call costs the work
-    #: manager ~20 µs whatever its size, 0.21 s of CPU per million records at 100 against
-    #: 0.10 s at 500 (measured); a call never waits for a batch to fill, and a failed batch
-    #: is retried whole, which argues against going much higher.
+    #: manager the same whatever its size, so fewer, larger batches cost less per record
+    #: (figures in docs/work-management.md); a call never waits for a batch to fill, and a
+    #: failed batch is retried whole, which argues against going much higher.
     batch_size: int = Field(default=500, ge=1)
     #: Retries after the first attempt (go_kafka_client ``MaxWorkerRetries``): 3 means up to
     #: 4 attempts. A ``PermanentFailure`` skips the remaining retries.

@@ -1,22 +1,15 @@
-"""The manager's per-record data: partitions, ordering lanes, runs. Plain slotted classes.
+"""What the work manager keeps per open partition: its lanes, their queued records, the
+retries they wait on, and the runs workers take from them. Plain slotted classes; the
+scheduler (``scheduler.py``) says how they move.
 
 A *lane* is the unit of ordering. ``partition`` mode has one exclusive lane per partition,
 ``key`` mode one exclusive lane per (partition, key), ``unordered`` mode one shared lane per
 partition. An exclusive lane is worked by at most one worker at a time, in offset order;
-while its head waits for a retry the whole lane waits (so order holds across retries), and
-nothing else does. A shared lane is taken from by any number of workers at once; a record
-of it that fails moves to a one-record exclusive lane of its own, blocking nothing.
+a shared lane is taken from by any number of workers at once.
 
-Lane states (exclusive lanes), all changed under the manager's lock:
-
-    idle --submit--> ready (in the ready queue) --worker takes a run--> running
-    running --run finished, records left--> ready
-    running --run finished, nothing left--> idle (a key lane is then forgotten)
-    running --attempt failed, retries left--> waiting (retry set, in the retry heap)
-    waiting --retry due--> ready
-    running --attempts used up--> deciding (worker calls the failure callback) --> ready/idle
-
-``scheduled`` is True in ready, running and deciding; submit enqueues only an idle lane.
+Every field is read and written under the manager's shared lock, except the counters the
+consume loop writes alone (``accepted``) and the flags it reads without the lock
+(``closing``, ``saturated``; see ``flow.py``).
 """
 
 from __future__ import annotations
@@ -24,14 +17,18 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from turnout.agent.records import Record
-from turnout.agent.work.offsets import OffsetTracker
+from turnout.agent.records import Record, RecordRun
+from turnout.agent.work.completion import CompletionTracker
 from turnout.protocol.partitions import PartitionId
 
 
 @dataclass(slots=True, eq=False)
 class Retry:
+    """Records waiting until ``due``: a failed attempt's retry, or, with no records and no
+    attempts, a lane waiting for the ownership gate to be asked again."""
+
     records: Sequence[Record]
     #: Attempts already made.
     attempts: int
@@ -40,23 +37,25 @@ class Retry:
 
 @dataclass(slots=True, eq=False)
 class Lane:
-    part: Partition
+    part: PartitionWork
     key: object
     exclusive: bool
     #: Queued records as segments (runs as the consume loop submitted them, or pieces of
     #: them), each non-empty, in offset order: taking a run of records costs per segment.
     records: deque[Sequence[Record]] = field(default_factory=deque)
+    #: In the ready queue, taken by a worker, or waiting for its failure decision.
     scheduled: bool = False
     retry: Retry | None = None
 
 
 @dataclass(slots=True, eq=False)
-class Partition:
-    """One open partition. A re-opened partition is a new object: stale runs of the old one
-    see ``closing`` and their results are discarded."""
+class PartitionWork:
+    """The work of one open partition. A re-opened partition is a new object: stale runs of
+    the old one see ``closed`` and their results are discarded."""
 
     tp: PartitionId
-    tracker: OffsetTracker
+    tracker: CompletionTracker
+    #: Offsets a predecessor completed: they complete without running the handler.
     skip: frozenset[int]
     #: key -> lane (``key`` mode only).
     lanes: dict[object, Lane] = field(default_factory=dict)
@@ -64,10 +63,10 @@ class Partition:
     main: Lane | None = None
     #: Accepted by submit (written only by the consume loop's thread)...
     accepted: int = 0
-    #: ...and finished or dropped (under the manager's lock). The difference is in flight:
-    #: in the inbox, queued, running, waiting to retry, being dead-lettered.
-    released: int = 0
-    #: Taken out of the inbox (under the lock); ``accepted - routed`` are still in it.
+    #: ...and retired: finished or dropped, no longer in flight. The difference is in
+    #: flight: in the inbox, queued, running, waiting to retry, being dead-lettered.
+    retired: int = 0
+    #: Taken out of the inbox; ``accepted - routed`` are still in it.
     routed: int = 0
     #: Started and not finished: in a worker's run or waiting for a dead-letter ack.
     running: int = 0
@@ -95,3 +94,29 @@ class Run:
     #: Leading records already completed and accounted (by the supervisor, while the
     #: worker was still inside the run).
     reported: int = 0
+
+
+def take_records(segments: deque[Sequence[Record]], size: int) -> Sequence[Record]:
+    """Take up to ``size`` records off the front of a lane's (non-empty) ``segments``:
+    a piece of the first segment, or it joined to the next ones. Costs per segment, not
+    per record, and builds no record of a ``RecordRun``."""
+    first = segments.popleft()
+    if len(first) >= size:
+        if len(first) > size:
+            segments.appendleft(first[size:])
+            return first[:size]
+        return first
+    pieces = [first]
+    room = size - len(first)
+    while segments and room:
+        segment = segments.popleft()
+        if len(segment) > room:
+            segments.appendleft(segment[room:])
+            segment = segment[:room]
+        pieces.append(segment)
+        room -= len(segment)
+    if len(pieces) == 1:
+        return first
+    if all(type(piece) is RecordRun for piece in pieces):
+        return RecordRun.join(cast(list[RecordRun], pieces))
+    return [record for piece in pieces for record in piece]

@@ -3,7 +3,8 @@
 Rare events (failures, retries, dead letters) are ordinary prometheus-client counters. The
 per-record ones (processed, handler latency) would cost a lock per record that way, so each
 worker keeps plain counts in a ``LatencyBuckets`` it alone writes, and a collector sums them
-when Prometheus scrapes. Gauges (in flight, lag) are read from the manager at scrape time.
+when Prometheus scrapes. Gauges (in flight, lag) are read from the manager at scrape time
+(``ScrapeReadings``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class LatencyBuckets:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
+class ScrapeReadings:
     """What the collector reads from the manager at scrape time."""
 
     processed: dict[str, int]
@@ -103,30 +104,30 @@ class WorkMetrics:
         self._registry = registry
 
     def attach(
-        self, snapshot: Callable[[], Snapshot], latency: Callable[[], list[LatencyBuckets]]
+        self, readings: Callable[[], ScrapeReadings], latency: Callable[[], list[LatencyBuckets]]
     ) -> None:
-        self._registry.register(_ScrapeCollector(self._namespace, snapshot, latency))
+        self._registry.register(_ScrapeCollector(self._namespace, readings, latency))
 
 
 class _ScrapeCollector(Collector):
     def __init__(
         self,
         namespace: str,
-        snapshot: Callable[[], Snapshot],
+        readings: Callable[[], ScrapeReadings],
         latency: Callable[[], list[LatencyBuckets]],
     ) -> None:
         self._ns = namespace
-        self._snapshot = snapshot
+        self._readings = readings
         self._latency = latency
 
     def describe(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
         return self._families(None, [])
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
-        return self._families(self._snapshot(), self._latency())
+        return self._families(self._readings(), self._latency())
 
     def _families(
-        self, snap: Snapshot | None, latency: list[LatencyBuckets]
+        self, readings: ScrapeReadings | None, latency: list[LatencyBuckets]
     ) -> list[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
         ns = self._ns
         processed = CounterMetricFamily(
@@ -166,13 +167,13 @@ class _ScrapeCollector(Collector):
             buckets=cumulative,
             sum_value=total,
         )
-        if snap is not None:
-            for topic, n in snap.processed.items():
+        if readings is not None:
+            for topic, n in readings.processed.items():
                 processed.add_metric([topic], n)
-            for (topic, partition), n in snap.in_flight.items():
+            for (topic, partition), n in readings.in_flight.items():
                 in_flight.add_metric([topic, str(partition)], n)
-            for (topic, partition), n in snap.lag.items():
+            for (topic, partition), n in readings.lag.items():
                 lag.add_metric([topic, str(partition)], n)
-            abandoned.add_metric([], snap.abandoned)
-            paused.add_metric([], 1.0 if snap.paused else 0.0)
+            abandoned.add_metric([], readings.abandoned)
+            paused.add_metric([], 1.0 if readings.paused else 0.0)
         return [processed, in_flight, lag, abandoned, paused, histogram]

@@ -1,6 +1,8 @@
-"""Per-partition completion tracking: the highest contiguous commit point, and what lies past it.
+"""Which fetched offsets of a partition are complete: the highest contiguous commit point,
+and what lies past it. (Not an offset *store*: those, in ``turnout/agent/offsets/``, keep
+the committed point; this decides what it is.)
 
-Pure bookkeeping, no locking: the work manager calls it under its own lock.
+Pure bookkeeping, no locking: the work manager calls it under its shared lock.
 
 Every offset the partition fetched is, from ``add`` on, in exactly one state:
 
@@ -28,9 +30,10 @@ listed as done, which is harmless: a successor never sees them.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from turnout.agent.dispatch import CommitPoint
+from turnout.agent.records import Record, RecordRun, offsets_of
 from turnout.protocol.models import MAX_COMMIT_METADATA_BYTES
 
 #: Commit metadata is ``{"e":<epoch>,"i":"<instance>","d":[...]}``. An epoch has at most 20
@@ -56,7 +59,7 @@ def trim_done(offsets: Iterator[int], budget_bytes: int) -> tuple[int, ...]:
     return tuple(kept)
 
 
-class OffsetTracker:
+class CompletionTracker:
     """Completion state of one partition from ``next_offset`` on (see the module docstring).
 
     The fetched offsets not yet passed are kept as ranges ``[start, stop)`` (a run of
@@ -107,6 +110,15 @@ class OffsetTracker:
         for offset in offsets:
             self._append(offset, offset + 1)
 
+    def add_records(self, records: Sequence[Record]) -> None:
+        """``add`` fetched ``records`` (ascending, past the frontier): one range for a run
+        of consecutive offsets, whatever its length; no record of a ``RecordRun`` is built."""
+        first = records.consecutive_from if type(records) is RecordRun else None
+        if first is not None:
+            self._append(first, first + len(records))
+        else:
+            self.add_run(offsets_of(records))
+
     def _append(self, start: int, stop: int) -> None:
         ranges = self._ranges
         if ranges and ranges[-1][1] == start:
@@ -139,6 +151,14 @@ class OffsetTracker:
         """``complete`` each of ``offsets`` (ascending)."""
         for offset in offsets:
             self.complete(offset)
+
+    def complete_records(self, records: Sequence[Record]) -> None:
+        """``complete`` every one of ``records`` (ascending)."""
+        first = records.consecutive_from if type(records) is RecordRun else None
+        if first is not None:
+            self.complete_range(first, len(records))
+        else:
+            self.complete_all(offsets_of(records))
 
     def _pass(self, count: int) -> None:
         """Move the front ``count`` offsets on (they are complete), then past any offsets

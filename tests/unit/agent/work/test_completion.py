@@ -3,12 +3,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from turnout.agent.work.offsets import DEFAULT_DONE_BUDGET_BYTES, OffsetTracker, trim_done
+from tests.unit.agent.work.support import fetched_run
+from turnout.agent.dispatch import CommitPoint
+from turnout.agent.work.completion import DEFAULT_DONE_BUDGET_BYTES, CompletionTracker, trim_done
 from turnout.protocol.models import MAX_COMMIT_METADATA_BYTES, CommitMetadata
 
 
-def tracker_with(offsets: range) -> OffsetTracker:
-    tracker = OffsetTracker(offsets.start)
+def tracker_with(offsets: range) -> CompletionTracker:
+    tracker = CompletionTracker(offsets.start)
     for offset in offsets:
         assert tracker.add(offset)
     return tracker
@@ -38,7 +40,7 @@ def test_commit_point_advances_past_offsets_that_complete_out_of_order() -> None
 
 
 def test_log_gaps_from_compaction_do_not_block_the_commit_point() -> None:
-    tracker = OffsetTracker(10)
+    tracker = CompletionTracker(10)
     for offset in (10, 14, 20):
         tracker.add(offset)
         tracker.complete(offset)
@@ -76,7 +78,7 @@ def test_held_offsets_are_never_reported_done() -> None:
 
 
 def test_offsets_at_or_below_the_frontier_are_refused() -> None:
-    tracker = OffsetTracker(5)
+    tracker = CompletionTracker(5)
     assert not tracker.add(4)
     assert tracker.add(5)
     assert not tracker.add(5)
@@ -139,7 +141,7 @@ def test_the_tracker_agrees_with_its_model_over_any_runs_and_completions(
     data: st.DataObject,
 ) -> None:
     start = data.draw(st.integers(0, 1_000))
-    tracker, model = OffsetTracker(start), _Model(start)
+    tracker, model = CompletionTracker(start), _Model(start)
     for _ in range(data.draw(st.integers(1, 40))):
         action = data.draw(st.sampled_from(["range", "single", "complete", "run", "hold"]))
         open_ = model.open()
@@ -173,3 +175,17 @@ def test_the_tracker_agrees_with_its_model_over_any_runs_and_completions(
         point = tracker.point(budget_bytes=1_000_000)
         assert (point.next_offset, point.done_beyond) == model.point()
         assert tracker.span == model.span()
+
+
+def test_a_fetched_run_registers_and_completes_as_one_range_and_a_run_with_gaps_by_offset() -> None:
+    tracker = CompletionTracker(0)
+    consecutive = fetched_run(list(range(5)))
+    with_gap = fetched_run([5, 7])  # 6 is absent from the log
+    tracker.add_records(consecutive)
+    tracker.add_records(with_gap)
+    assert tracker.span == 7 and tracker.frontier == 8
+    tracker.complete_records(with_gap)
+    assert tracker.point() == CommitPoint(0, (5, 7))
+    tracker.complete_records(consecutive)
+    assert tracker.point() == CommitPoint(8)
+    assert tracker.span == 0

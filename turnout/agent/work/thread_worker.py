@@ -1,9 +1,10 @@
-"""One worker thread's pass over a run: the work manager's per-record path.
+"""Worker threads: each takes a run from the scheduler, calls the handler on its records,
+and settles the run (``worker_contract.py``). This is the work manager's per-record path.
 
-A worker takes a run (consecutive records of one lane) and calls the handler on its
-records in order. What it may not spend per record decides the agent's throughput (see
-docs/performance.md): a no-op handler costs ~50 ns a call, the consume loop ~700 ns a
-record. So everything a record needs besides the call is done per *chunk* of records:
+What a worker may spend per record decides the agent's throughput (see
+docs/performance.md): a no-op handler call costs a small fraction of what the consume
+loop spends on a record, so anything else done per record shows. So everything a record
+needs besides the call is done per *chunk* of records:
 
 - **Records.** A per-message handler gets records from a ``RecordCursor``: one record
   moved from message to message while the handler keeps none (no object per record).
@@ -13,13 +14,20 @@ record. So everything a record needs besides the call is done per *chunk* of rec
   agent's ownership gate is asked before a run's first record and then at a chunk's start
   once ``GATE_TRUST_S`` has passed since its last yes.
 - **Interrupts.** Between records the worker reads one flag, ``interrupted``. Whoever
-  needs it to stop before its next record sets it: a release (``close_partition``), a
-  halt, the supervisor when the gate shut for the run's partition, the watchdog when it
-  takes over a late attempt. The worker then settles the interrupt under its ``lock``
-  and either goes on (re-asking the gate) or stops.
+  needs it to stop before its next record sets it: ``close_partition`` (the agent giving
+  the partition up), a halt, the supervisor when the gate shut for the run's partition,
+  the watchdog when it takes over a late attempt. The worker then settles the interrupt
+  under its ``lock`` and either goes on (re-asking the gate) or stops.
 - **Position.** The supervisor reads where the worker is from the chunk's list iterator
   (``ThreadWorker.position``): how many records the iterator has handed out tells which
   record started last. Nothing is written per record for it.
+
+A worker's states, per run:
+
+    idle --scheduler hands it a run (``run`` set under the shared lock)--> running
+    running --run ends (any ending)--> idle, the worker settles the run
+    running --the watchdog claims the attempt--> abandoned: the handler call goes on;
+        when it returns the worker discards its result (``late_results``) and is idle
 
 Watchdog hand-over (a thread cannot be killed; see docs/work-management.md): the
 supervisor sees the same record started last on samples ``task_timeout`` apart and calls
@@ -28,7 +36,8 @@ is still the one started last. If so, the attempt is the watchdog's: the worker,
 time it looks (before starting any other record, or when its run ends, under ``lock``),
 finds ``claimed`` and leaves the run to the watchdog, its own late result discarded. If
 not, the worker moved on and nothing is claimed. Either way no record is ever started
-twice by the two, and exactly one of them reports the run.
+twice by the two, and exactly one of them settles the run. An abandoned worker keeps its
+slot, so at most ``workers`` handler calls ever run at once, hung ones included.
 
 Latency: a chunk's records are observed together. A chunk that ended within the first
 bucket (0.5 ms) puts all its records there, which is exact; a one-record chunk is exact.
@@ -39,21 +48,24 @@ that length and the rest in the first bucket. The sum is always exact.
 
 from __future__ import annotations
 
+import functools
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from operator import length_hint
 from sys import getrefcount
 from typing import Any
 
+from prometheus_client import Counter
+
 from turnout.agent.records import RecordCursor, RecordRun
 from turnout.agent.work.lanes import Run
 from turnout.agent.work.metrics import LATENCY_BUCKETS, LatencyBuckets
+from turnout.agent.work.worker_contract import Ending, RunOutcome, WorkerContext
 from turnout.protocol.partitions import PartitionId
 
-#: Records a worker handles between two looks at the clock (and the gate), at most: 128
-#: no-op records take ~10 µs, so the per-chunk work is ~1% of theirs.
+#: Records a worker handles between two looks at the clock (and the gate), at most: enough
+#: that the per-chunk work is a small share of even no-op records' calls.
 MAX_CHUNK = 128
 #: A chunk that ended within this may be followed by one twice as long: a tenth of the
 #: first latency bucket, so a chunk of fast records stays far inside that bucket.
@@ -70,25 +82,20 @@ HELP_AFTER_S = 0.002
 #: yes, and the supervisor asks it for every busy worker's partition on the same beat
 #: (interrupting a run whose gate shut). A record may thus start at most about this long
 #: (plus the supervisor's own scheduling) after its partition was fenced or paused, far
-#: inside the fence margin (``AgentConfig.fence_margin_s``, 1.5 s by default). Releases do
-#: not wait for it: ``close_partition`` interrupts the run before its next record.
+#: inside the fence margin (``AgentConfig.fence_margin_s``, 1.5 s by default).
+#: ``close_partition`` does not wait for it: it interrupts the run before its next record.
 GATE_TRUST_S = 0.01
+
+#: The endings as module names: one global read per run, not a global and an attribute.
+_COMPLETED = Ending.COMPLETED
+_STOPPED = Ending.STOPPED
+_FAILED = Ending.FAILED
+_DEFERRED = Ending.DEFERRED
+_YIELDED = Ending.YIELDED
 
 Gate = Callable[[PartitionId], bool]
 #: (run, the chunk's iterator, index in the run of the chunk's first record, chunk size)
 Chunk = tuple[Run, Iterator[Any], int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    #: Leading records of the run that succeeded (all of a batch, or none).
-    ok: int
-    #: The next record's (or the batch's) attempt failed with this.
-    error: BaseException | None = None
-    #: The gate refused the next record: the rest waits for it to open.
-    deferred: bool = False
-    #: The run used up its time slice: the rest goes back to its lane.
-    yielded: bool = False
 
 
 def _started_last(chunk: Chunk) -> int:
@@ -108,9 +115,9 @@ class ThreadWorker:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        #: The run being handled: set by the manager under its lock when it hands the run
-        #: over (so a release sees it at once), cleared here; read by releases and the
-        #: supervisor.
+        #: The run being handled: set under the shared lock when the scheduler hands the
+        #: run over (so ``close_partition`` sees it at once), cleared here; read by
+        #: ``close_partition`` and the supervisor.
         self.run: Run | None = None
         #: When the worker began the run (``clock()``).
         self.run_started = 0.0
@@ -203,7 +210,7 @@ class ThreadWorker:
         pos = 0
         size = self.chunk_size
         error: BaseException | None = None
-        deferred = yielded = False
+        ending = _COMPLETED
         run_started = chunk_started = clock()
         trusted_until = run_started  # ask the gate before the first record
         self.run_started = run_started
@@ -211,14 +218,15 @@ class ThreadWorker:
             record, refs = cursor.fresh()
         while pos < count:
             if part.closing or halted():
+                ending = _STOPPED
                 break
             if gate is not None and chunk_started >= trusted_until:
                 if not gate(tp):
-                    deferred = True
+                    ending = _DEFERRED
                     break
                 trusted_until = chunk_started + GATE_TRUST_S
             if pos and chunk_started - run_started >= RUN_SLICE_S:
-                yielded = True
+                ending = _YIELDED
                 break
             chunk = units[pos : pos + size]
             iterator: Iterator[Any] = iter(chunk)
@@ -255,6 +263,7 @@ class ThreadWorker:
                 latency.total += took
             pos += begun if error is None else begun - 1
             if error is not None:
+                ending = _FAILED
                 break
             if stopped:
                 with self.lock:
@@ -277,8 +286,8 @@ class ThreadWorker:
             self.chunk = None
             self.interrupted = False
         if per_batch:
-            return RunOutcome(len(records) if pos else 0, error, deferred, yielded)
-        return RunOutcome(pos, error, deferred, yielded)
+            return RunOutcome(ending, len(records) if pos else 0, error)
+        return RunOutcome(ending, pos, error)
 
     def _abandon(self) -> None:
         """Leave the run to the watchdog, which has reported it (called under ``lock``)."""
@@ -287,3 +296,59 @@ class ThreadWorker:
         self.claimed = None
         self.abandoned = False
         self.interrupted = False
+
+
+class ThreadWorkers:
+    """The worker threads of a manager whose handler is a plain function. Each loops:
+    take a run (``Scheduler.wait_for_run``), handle it, settle it."""
+
+    def __init__(
+        self, workers: Sequence[ThreadWorker], context: WorkerContext, late_results: Counter
+    ) -> None:
+        self._workers = workers
+        self._context = context
+        self._late_results = late_results
+
+    def targets(self) -> list[tuple[str, Callable[[], None]]]:
+        """(thread name, thread target) per worker."""
+        return [
+            (f"turnout-work-{i}", functools.partial(self._main, worker))
+            for i, worker in enumerate(self._workers)
+        ]
+
+    def _main(self, worker: ThreadWorker) -> None:
+        context = self._context
+        lock = context.lock
+        scheduler = context.scheduler
+        settle = context.settle
+        handler = context.handler
+        per_batch = context.per_batch
+        gate = context.gate
+        clock = context.clock
+        halted = context.lifecycle.is_halted
+        with lock:
+            scheduler.enlist_thread()
+        while True:
+            with lock:
+                run = scheduler.wait_for_run()
+                worker.run = run  # under the lock: close_partition sees it
+            if run is None:
+                return
+            outcome = worker.handle(
+                run,
+                handler,
+                per_batch=per_batch,
+                gate=gate,
+                clock=clock,
+                halted=halted,
+                call_help=self._call_help if scheduler.fetch is not None else None,
+            )
+            if outcome is None:
+                # The watchdog timed the attempt out and settled the run already.
+                self._late_results.inc()
+                continue
+            settle(run, outcome)
+
+    def _call_help(self) -> None:
+        with self._context.lock:
+            self._context.scheduler.call_help()
