@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 
 from bench.assign_loop import read_committed
-from tests.support.kafka_records import produce
 from tests.support.agent_kit import World
+from tests.support.kafka_records import produce
 
 Commit = tuple[int, tuple[int, ...]]
 #: How often ``commits_through_waves`` reads the committed offsets: well inside the

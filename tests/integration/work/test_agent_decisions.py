@@ -180,16 +180,15 @@ def test_a_continue_decision_goes_on_and_commits_past_the_record_or_holds_it(
     assert [(f.record.offset, f.attempts, f.permanent) for f in decided] == [(FAILING, 1, True)]
     assert agent.state is AgentState.RUNNING
     assert agent.stop(15)
-    # A clean stop keeps the decision too. A successor redoes only what the last commit
-    # left: nothing, or the held record and what the commit does not list as done past it.
+    # A clean stop keeps the decision too, and commits every record finished past a held
+    # one: a successor redoes nothing, or only the held record.
     final = committed(world)
-    assert final is not None
     if decision.commits:
         assert final == (total, ())
         redo = []
     else:
-        assert final[0] == FAILING
-        redo = [o for o in range(FAILING, total) if o not in final[1]]
+        assert final == (FAILING, tuple(range(FAILING + 1, total)))
+        redo = [FAILING]
     assert run_successor(world, total) == redo
 
 

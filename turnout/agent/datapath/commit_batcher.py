@@ -3,6 +3,12 @@
 Pure bookkeeping (no I/O): the commit path asks ``due`` and reports ``succeeded`` or
 ``failed``. A point that failed to commit stays pending and is due again at once, so a
 failure only delays a commit; it is never forgotten.
+
+Progress is anything the stored commit does not say yet: a higher next offset, or, at the
+same next offset, a different set of offsets completed past the first gap. The second
+matters while a record is held (retrying, or kept by a DO_NOT_COMMIT decision): the next
+offset cannot move, but later records complete, and a successor reads which from the
+commit's metadata; if they were never committed it would process them again.
 """
 
 from __future__ import annotations
@@ -19,9 +25,21 @@ from turnout.protocol.partitions import PartitionId
 class _Track:
     #: The next offset stored for the partition, or where it started if nothing is stored.
     committed: int
+    #: The offsets past ``committed`` that the stored commit says are complete.
+    done_beyond: tuple[int, ...] = ()
     #: When progress beyond ``committed`` was first seen (None: nothing pending).
     pending_since: float | None = None
     failures: int = 0
+
+
+def _progress(track: _Track, point: CommitPoint) -> int:
+    """How many offsets ``point`` says are complete that the stored commit does not (0:
+    nothing new). At the same next offset a changed completed set counts at least one."""
+    if point.next_offset > track.committed:
+        return point.next_offset - track.committed
+    if point.next_offset == track.committed and point.done_beyond != track.done_beyond:
+        return max(1, len(point.done_beyond) - len(track.done_beyond))
+    return 0
 
 
 class CommitBatcher:
@@ -52,7 +70,8 @@ class CommitBatcher:
         track = self._tracks.get(tp)
         if track is None or point is None:
             return False
-        if point.next_offset <= track.committed:
+        progress = _progress(track, point)
+        if not progress:
             track.pending_since = None
             return False
         now = self._clock()
@@ -60,22 +79,21 @@ class CommitBatcher:
             track.pending_since = now
         if track.failures:
             return True
-        return (
-            point.next_offset - track.committed >= self._every
-            or now - track.pending_since >= self._interval_s
-        )
+        return progress >= self._every or now - track.pending_since >= self._interval_s
 
     def ahead(self, tp: PartitionId, point: CommitPoint | None) -> bool:
         """Whether ``point`` is past the stored commit (worth taking along in a commit that
         is due for another partition)."""
         track = self._tracks.get(tp)
-        return track is not None and point is not None and point.next_offset > track.committed
+        return track is not None and point is not None and _progress(track, point) > 0
 
     def succeeded(self, tp: PartitionId, point: CommitPoint) -> None:
         track = self._tracks.get(tp)
         if track is None:
             return
-        track.committed = max(track.committed, point.next_offset)
+        if point.next_offset >= track.committed:
+            track.committed = point.next_offset
+            track.done_beyond = point.done_beyond
         track.pending_since = None
         track.failures = 0
 

@@ -67,8 +67,7 @@ class Releases:
                     holding.latest = point
 
         def ahead(tp: PartitionId) -> bool:
-            latest = held[tp].latest
-            return latest is not None and latest.next_offset > (self._batcher.committed(tp) or 0)
+            return self._batcher.ahead(tp, held[tp].latest)
 
         pending = {tp: held[tp] for tp in tps if ahead(tp)}
         if pending:

@@ -90,3 +90,31 @@ def test_progress_not_yet_due_is_ahead_and_worth_taking_along() -> None:
     assert not batcher.ahead(TP, CommitPoint(10))
     assert not batcher.ahead(TP, None)
     assert not batcher.ahead(("t", 9), CommitPoint(50))  # not tracked
+
+
+def test_records_completed_past_a_held_record_are_progress_that_gets_committed() -> None:
+    """The next offset is stuck at a held record; what completes after it must still be
+    committed (a successor reads it from the metadata and skips it)."""
+    clock = Clock()
+    batcher = _batcher(clock)
+    batcher.succeeded(TP, CommitPoint(10))
+    assert batcher.ahead(TP, CommitPoint(10, (11, 12)))
+    assert not batcher.due(TP, CommitPoint(10, (11, 12)))
+    clock.now += 1.01
+    assert batcher.due(TP, CommitPoint(10, (11, 12)))
+    batcher.succeeded(TP, CommitPoint(10, (11, 12)))
+    assert not batcher.ahead(TP, CommitPoint(10, (11, 12)))
+    assert batcher.ahead(TP, CommitPoint(10, (11, 12, 13)))
+
+
+def test_many_records_completed_past_a_held_record_are_due_by_count() -> None:
+    batcher = _batcher(Clock())
+    assert batcher.due(TP, CommitPoint(10, tuple(range(11, 111))))
+
+
+def test_an_older_point_never_replaces_the_stored_completed_set() -> None:
+    batcher = _batcher(Clock())
+    batcher.succeeded(TP, CommitPoint(20, (22,)))
+    batcher.succeeded(TP, CommitPoint(15, (16,)))
+    assert batcher.committed(TP) == 20
+    assert not batcher.ahead(TP, CommitPoint(20, (22,)))
