@@ -18,7 +18,6 @@ from turnout.controlplane.schemas.deployments import (
     BindingBody,
     ColourPublic,
     DeploymentPublic,
-    Ordering,
 )
 from turnout.controlplane.schemas.live_state import (
     InstancePublic,
@@ -29,6 +28,7 @@ from turnout.controlplane.schemas.live_state import (
 from turnout.controlplane.schemas.switches import PhasePublic, SwitchPublic
 from turnout.controlplane.security import ApiRole
 from turnout.protocol import AbsentPinPolicy, Colour, Role, Strategy
+from turnout.protocol.processing import Ordering
 
 
 def cluster_public(cluster: Cluster) -> ClusterPublic:

@@ -21,6 +21,13 @@ from turnout.protocol.models import (
     ZkOffset,
 )
 from turnout.protocol.paths import DeploymentPaths
+from turnout.protocol.processing import (
+    ExhaustedDecision,
+    Ordering,
+    ProcessingSettings,
+    UnsupportedSettings,
+    validate_processing,
+)
 
 __all__ = [
     "AbsentPinPolicy",
@@ -29,13 +36,18 @@ __all__ = [
     "CommitMetadata",
     "DeploymentPaths",
     "Directive",
+    "ExhaustedDecision",
     "InstanceRegistration",
     "InstanceStatus",
+    "Ordering",
     "OwnedPartition",
     "Ownership",
     "PartitionRef",
+    "ProcessingSettings",
     "PublishedAssignment",
     "Role",
     "Strategy",
+    "UnsupportedSettings",
     "ZkOffset",
+    "validate_processing",
 ]

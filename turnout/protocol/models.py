@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from turnout.protocol.partitions import parse_partition_key, partition_key
 from turnout.protocol.paths import validate_name
+from turnout.protocol.processing import ProcessingSettings
 
 #: Kafka brokers accept commit metadata up to offset.metadata.max.bytes (4096 by default).
 MAX_COMMIT_METADATA_BYTES = 4096
@@ -117,6 +118,9 @@ class Directive(_Wire):
     paused: bool = False
     #: How long a releasing owner may finish in-flight work before it gives up the partition.
     drain_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
+    #: How every instance of both colours processes records; None: each agent runs with
+    #: what its embedding code configured (directives written before settings existed).
+    processing: ProcessingSettings | None = None
     #: The switch (or other operation) that wrote this epoch, for tracing; None if none.
     operation_id: str | None = None
     written_at: datetime = Field(default_factory=utc_now)
@@ -209,6 +213,12 @@ class InstanceStatus(_Wire):
     fenced: bool = False
     counters: dict[str, float] = Field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    #: The ``ProcessingSettings.version`` this instance runs with (None: its own config).
+    processing_version: int | None = None
+    #: Why the newest settings version was refused (an unknown value), if it was.
+    processing_refused: str | None = None
+    #: True once the instance could take over at full speed (connected, warm, caught up).
+    ready: bool = False
     updated_at: datetime = Field(default_factory=utc_now)
 
 

@@ -4,7 +4,7 @@ highest-contiguous commit points, as a ``Dispatcher`` for the agent.
 ``manager.py`` lists the pieces; docs/work-management.md says how to use it and why.
 """
 
-from turnout.agent.work.config import DeadLetterConfig, Ordering, WorkConfig
+from turnout.agent.work.config import DeadLetterConfig, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterProducer, DeadLetterSink
 from turnout.agent.work.factory import work_manager_factory
 from turnout.agent.work.manager import WorkManager
@@ -16,6 +16,7 @@ from turnout.agent.work.outcomes import (
     Failure,
     PermanentFailure,
 )
+from turnout.protocol.processing import Ordering
 
 __all__ = [
     "AttemptTimedOut",

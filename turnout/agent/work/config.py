@@ -5,20 +5,10 @@ Read once when the manager is built; nothing here is touched per record.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from turnout.agent.work.completion import DEFAULT_DONE_BUDGET_BYTES
-
-
-class Ordering(StrEnum):
-    #: One record of a partition at a time, in offset order (Parallel Consumer's PARTITION).
-    PARTITION = "partition"
-    #: One record of a key at a time, in offset order; different keys run concurrently.
-    KEY = "key"
-    #: Any record may run at any time; a failing record blocks nothing.
-    UNORDERED = "unordered"
+from turnout.protocol.processing import Ordering
 
 
 class DeadLetterConfig(BaseModel):

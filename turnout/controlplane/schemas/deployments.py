@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,14 +11,7 @@ from turnout.controlplane.schemas.common import check_pins
 from turnout.controlplane.schemas.switches import SwitchPublic
 from turnout.protocol import AbsentPinPolicy, Colour, Role, Strategy
 from turnout.protocol.paths import validate_name
-
-
-class Ordering(StrEnum):
-    """Work-manager ordering hint passed to agents."""
-
-    PARTITION = "partition"
-    KEY = "key"
-    UNORDERED = "unordered"
+from turnout.protocol.processing import Ordering
 
 
 class BindingBody(BaseModel):
