@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from confluent_kafka import KafkaError, Message
+from prometheus_client import Counter
 
 from turnout.syslog import metrics
 from turnout.syslog.spool import Spool, SpoolRecord
@@ -125,8 +126,8 @@ class Delivery:
         self._last_sync = clock()
         self._collecting: list[SpoolRecord] | None = None
         self._rejected = 0
-        self._spooled_counters: dict[str, Any] = {}
-        self._produced_counters: dict[str, Any] = {}
+        self._spooled_counters: dict[str, Counter] = {}
+        self._produced_counters: dict[str, Counter] = {}
 
     # ---- state ------------------------------------------------------------------------
 
@@ -224,7 +225,7 @@ class Delivery:
         self._count(self._spooled_counters, metrics.SPOOLED, listener, len(records))
 
     @staticmethod
-    def _count(cache: dict[str, Any], counter: Any, listener: str, amount: int) -> None:
+    def _count(cache: dict[str, Counter], counter: Counter, listener: str, amount: int) -> None:
         if amount:
             child = cache.get(listener)
             if child is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from prometheus_client import Counter
+
 from turnout.syslog import metrics
 from turnout.syslog.delivery import Delivery
 from turnout.syslog.formats import counted_parse, json_values
@@ -24,9 +26,9 @@ class Pipeline:
         self._router = Router(settings.topic, settings.key)
         self._logline = LogLineEncoder(settings.source, settings.tags, settings.log_type_id)
         self.parses = self._format is ValueFormat.JSON or self._router.needs_fields
-        self._children: dict[str, tuple[object, ...]] = {}
+        self._children: dict[str, tuple[Counter, Counter, Counter]] = {}
 
-    def _counters(self, listener: str) -> tuple[object, ...]:
+    def _counters(self, listener: str) -> tuple[Counter, Counter, Counter]:
         children = self._children.get(listener)
         if children is None:
             children = self._children[listener] = (
@@ -41,13 +43,13 @@ class Pipeline:
         if not messages:
             return
         received, parsed, malformed = self._counters(listener)
-        received.inc(len(messages))  # type: ignore[attr-defined]
+        received.inc(len(messages))
         fields = None
         if self.parses:
             fields, bad = counted_parse(messages)
-            parsed.inc(len(messages) - bad)  # type: ignore[attr-defined]
+            parsed.inc(len(messages) - bad)
             if bad:
-                malformed.inc(bad)  # type: ignore[attr-defined]
+                malformed.inc(bad)
         if self._format is ValueFormat.JSON:
             assert fields is not None
             values: Sequence[bytes] = json_values(messages, fields)
