@@ -19,7 +19,6 @@ JSON object, every key always present (``null`` when the message lacks the field
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -27,62 +26,69 @@ from turnout.syslog import parsing
 from turnout.syslog.parsing import Fields
 
 _QUOTE: Final = b"\x01"
+#: Stands for an absent field inside the stand-in quotes: ``\x01\x02\x01`` → ``null``.
+_ABSENT: Final = b"\x02"
 _OBJECT: Final = (
     b"{\x01syntax\x01:\x01%s\x01,\x01facility\x01:%s,\x01severity\x01:%s,"
-    b"\x01timestamp\x01:%s,\x01host\x01:%s,\x01app\x01:%s,\x01procid\x01:%s,"
-    b"\x01msgid\x01:%s,\x01sd\x01:%s,\x01msg\x01:\x01%s\x01}"
+    b"\x01timestamp\x01:\x01%s\x01,\x01host\x01:\x01%s\x01,\x01app\x01:\x01%s\x01,"
+    b"\x01procid\x01:\x01%s\x01,\x01msgid\x01:\x01%s\x01,\x01sd\x01:\x01%s\x01,"
+    b"\x01msg\x01:\x01%s\x01}"
 )
 _SYNTAX: Final = tuple(name.encode() for name in parsing.SYNTAX_NAMES)
-_FACILITY: Final = tuple(b"%d" % (pri >> 3) for pri in range(192))
-_SEVERITY: Final = tuple(b"%d" % (pri & 7) for pri in range(192))
+#: Indexed by PRI; index -1 (no PRI) is ``null``.
+_FACILITY: Final = (*(b"%d" % (pri >> 3) for pri in range(192)), b"null")
+_SEVERITY: Final = (*(b"%d" % (pri & 7) for pri in range(192)), b"null")
 #: Bytes JSON cannot carry unescaped (other than ``"`` and ``\``), which includes LF (the
-#: join's separator) and ``\x01`` (the stand-in quote).
-_CONTROL: Final = re.compile(rb"[\x00-\x1f]")
+#: join's separator) and the stand-ins ``\x01`` and ``\x02``. (``translate`` deleting
+#: them and comparing lengths scans several times faster than a regular expression.)
+_CONTROL_BYTES: Final = bytes(range(0x20))
 
 
 def counted_parse(lines: Sequence[bytes]) -> tuple[list[Fields], int]:
     """Every message parsed, and how many of them were malformed (kept raw)."""
-    parse = parsing.parse
-    fields = [parse(line) for line in lines]
-    malformed = sum(1 for parsed in fields if parsed[0] == parsing.RAW)
-    return fields, malformed
+    return parsing.parse_many(lines)
 
 
 def json_values(lines: Sequence[bytes], fields: Sequence[Fields]) -> list[bytes]:
     """One JSON object per message (``fields`` are ``lines`` parsed)."""
     if not fields:
         return []
-    if _CONTROL.search(b"".join(lines)):
+    joined_lines = b"".join(lines)
+    if len(joined_lines.translate(None, _CONTROL_BYTES)) != len(joined_lines):
         return [_json_one(parsed) for parsed in fields]
     template = _OBJECT
     syntax_names = _SYNTAX
     facility = _FACILITY
     severity = _SEVERITY
-    objects: list[bytes] = []
-    append = objects.append
-    for syntax, pri, stamp, host, app, procid, msgid, sd, msg in fields:
-        known = pri >= 0
-        append(
+    absent = _ABSENT
+    joined = b"\n".join(
+        [
             template
             % (
                 syntax_names[syntax],
-                facility[pri] if known else b"null",
-                severity[pri] if known else b"null",
-                b"null" if stamp is None else b"\x01" + stamp + b"\x01",
-                b"null" if host is None else b"\x01" + host + b"\x01",
-                b"null" if app is None else b"\x01" + app + b"\x01",
-                b"null" if procid is None else b"\x01" + procid + b"\x01",
-                b"null" if msgid is None else b"\x01" + msgid + b"\x01",
-                b"null" if sd is None else b"\x01" + sd + b"\x01",
+                facility[pri],
+                severity[pri],
+                stamp or absent,
+                host or absent,
+                app or absent,
+                procid or absent,
+                msgid or absent,
+                sd or absent,
                 msg,
             )
-        )
-    joined = b"\n".join(objects)
+            for syntax, pri, stamp, host, app, procid, msgid, sd, msg in fields
+        ]
+    )
     try:
         joined.decode("utf-8")
     except UnicodeDecodeError:
         joined = joined.decode("utf-8", "backslashreplace").encode("utf-8")
-    escaped = joined.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(_QUOTE, b'"')
+    escaped = (
+        joined.replace(b"\\", b"\\\\")
+        .replace(b'"', b'\\"')
+        .replace(b"\x01\x02\x01", b"null")
+        .replace(_QUOTE, b'"')
+    )
     return escaped.split(b"\n")
 
 

@@ -102,39 +102,49 @@ class Framer:
     # ---- octet counting ----------------------------------------------------------------
 
     def _octet_frames(self, buffer: bytes, position: int, frames: list[bytes]) -> int:
+        # The hot loop: per message one find, one int and two slices; the counters are
+        # settled once per call from the positions and the messages' lengths.
         end = len(buffer)
-        counters = self.counters
+        first_frame = len(frames)
+        consumed_from = position
+        find = buffer.find
         append = frames.append
         limit = self.max_message
         while position < end:
-            space = buffer.find(b" ", position, position + _MAX_LENGTH_DIGITS + 1)
+            space = find(b" ", position, position + _MAX_LENGTH_DIGITS + 1)
             if space < 0:
                 if end - position > _MAX_LENGTH_DIGITS or not buffer[position:end].isdigit():
-                    return self._to_lf(position)
-                return position  # the length field continues in the next read
+                    position = self._to_lf(position)
+                break  # or the length field continues in the next read
             digits = buffer[position:space]
             if not digits.isdigit() or digits[0] == 48:
-                return self._to_lf(position)
+                position = self._to_lf(position)
+                break
             length = int(digits)
             start = space + 1
             if length <= limit:
                 if start + length > end:
-                    return position  # the message continues in the next read
-                append(buffer[start : start + length])
-                counters.payload_bytes += length
-                counters.framing_bytes += start - position
+                    break  # the message continues in the next read
                 position = start + length
+                append(buffer[start:position])
                 continue
             # Oversized: keep the first `limit` bytes, skip the rest as it arrives.
             if start + limit > end:
-                return position
+                break
             append(buffer[start : start + limit])
-            counters.payload_bytes += limit
-            counters.framing_bytes += start - position
-            counters.truncated += 1
+            self.counters.truncated += 1
             self._skip = length - limit
-            position = self._skip_bytes(buffer, start + limit)
+            self._settle(consumed_from, start + limit, frames, first_frame)
+            first_frame = len(frames)
+            position = consumed_from = self._skip_bytes(buffer, start + limit)
+        self._settle(consumed_from, position, frames, first_frame)
         return position
+
+    def _settle(self, start: int, stop: int, frames: list[bytes], first_frame: int) -> None:
+        """Count the bytes from ``start`` to ``stop``: the new messages' and their framing."""
+        payload = sum(map(len, frames[first_frame:]))
+        self.counters.payload_bytes += payload
+        self.counters.framing_bytes += stop - start - payload
 
     def _skip_bytes(self, buffer: bytes, position: int) -> int:
         if not self._skip:

@@ -4,8 +4,9 @@ Stream listeners give each connection a ``Framer``; every read's messages go to 
 pipeline at once. When the delivery says the spool is full, every stream connection
 stops reading (``pause_reading``: the kernel's buffers fill and the senders' TCP windows
 close) until it has room again. Workers bind the same TCP and UDP ports with
-``SO_REUSEPORT`` and the kernel spreads connections and datagrams over them; the Unix
-socket is served by worker 0 alone (``SO_REUSEPORT`` does not apply to it).
+``SO_REUSEPORT`` and the kernel spreads connections and datagrams over them; plain TCP
+and Unix connections are then evened out by ``balance.Balancer``. The Unix socket is
+accepted by worker 0 alone (``SO_REUSEPORT`` does not apply to it).
 
 UDP is best effort. Each datagram is one message (a trailing LF is dropped). Datagrams
 the kernel dropped because the socket's buffer was full are counted through
@@ -24,9 +25,10 @@ import ssl
 import struct
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from turnout.syslog import metrics
+from turnout.syslog.balance import Balancer
 from turnout.syslog.framing import Framer
 from turnout.syslog.pipeline import Pipeline
 from turnout.syslog.settings import ClientAuth, SyslogSettings
@@ -47,18 +49,35 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+#: Listeners whose connections the balancer may move (a TLS handshake has already read).
+_MOVABLE: Final = frozenset({"tcp", "unix"})
+
+
 class StreamConnection(asyncio.Protocol):
-    def __init__(self, listener: str, server: StreamListeners) -> None:
+    def __init__(self, listener: str, server: StreamListeners, adopted: bool = False) -> None:
         self.listener = listener
         self._server = server
         self._framer = Framer(server.settings.max_message)
         self._truncated = 0
         self._framing_errors = 0
         self.transport: asyncio.Transport | None = None
+        #: Counted by the balancer (kernel-given and kept, or handed over by another).
+        self.balanced = adopted
+        self._moved = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        balancer = self._server.balancer
+        if balancer is not None and not self.balanced and self.listener in _MOVABLE:
+            transport.pause_reading()  # not a byte is read before the decision
+            if not balancer.admit(transport.get_extra_info("socket"), self.listener):
+                metrics.HANDED_OVER.labels(self.listener).inc()
+                self._moved = True
+                transport.abort()  # our descriptor only: the other worker has its own
+                return
+            self.balanced = True
+            transport.resume_reading()
         self._server.connected(self)
 
     def data_received(self, data: bytes) -> None:
@@ -68,8 +87,12 @@ class StreamConnection(asyncio.Protocol):
         return None  # close our side too: syslog senders never wait for an answer
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._moved:
+            return
         self._deliver(self._framer.close())
         self._server.disconnected(self)
+        if self.balanced and self._server.balancer is not None:
+            self._server.balancer.released()
 
     def flush(self) -> None:
         """At shutdown: what the framer holds becomes a last message, delivered."""
@@ -93,12 +116,20 @@ class StreamConnection(asyncio.Protocol):
 class StreamListeners:
     """Every stream server of one worker, and back-pressure over their connections."""
 
-    def __init__(self, settings: SyslogSettings, pipeline: Pipeline, worker: int) -> None:
+    def __init__(
+        self,
+        settings: SyslogSettings,
+        pipeline: Pipeline,
+        worker: int,
+        balancer: Balancer | None = None,
+    ) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.balancer = balancer
         self._worker = worker
         self._servers: list[asyncio.Server] = []
         self._connections: set[StreamConnection] = set()
+        self._handovers: set[asyncio.Task[Any]] = set()
         self.paused = False
 
     async def start(self) -> None:
@@ -126,9 +157,21 @@ class StreamListeners:
             self._servers.append(
                 await loop.create_unix_server(self._factory("unix"), str(settings.unix_socket))
             )
+        if self.balancer is not None:
+            self.balancer.start(self._serve_handed_over)
 
     def _factory(self, listener: str) -> Callable[[], StreamConnection]:
         return lambda: StreamConnection(listener, self)
+
+    def _serve_handed_over(self, sock: socket.socket, listener: str) -> None:
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(
+            loop.connect_accepted_socket(
+                lambda: StreamConnection(listener, self, adopted=True), sock
+            )
+        )
+        self._handovers.add(task)
+        task.add_done_callback(self._handovers.discard)
 
     def connected(self, connection: StreamConnection) -> None:
         self._connections.add(connection)
@@ -162,6 +205,8 @@ class StreamListeners:
 
     async def stop(self) -> None:
         """Stop accepting, deliver what every connection's framer holds, close them."""
+        if self.balancer is not None:
+            self.balancer.stop()
         for server in self._servers:
             server.close()
         for connection in list(self._connections):

@@ -52,7 +52,12 @@ BLOCKED = Gauge(
 )
 CONNECTIONS = Gauge(
     "turnout_syslog_connections",
-    "Open stream connections.",
+    "Open stream connections, per worker process (the pid label).",
     ["listener"],
-    multiprocess_mode="livesum",
+    multiprocess_mode="liveall",
+)
+HANDED_OVER = Counter(
+    "turnout_syslog_handed_over",
+    "Connections a worker passed to a less busy one before reading from them.",
+    ["listener"],
 )

@@ -44,21 +44,26 @@ RESTART_DELAY_S: Final = 1.0
 _WATCH_INTERVAL_S: Final = 0.2
 
 
+_CONTEXT: Final = multiprocessing.get_context("spawn")
+
+
 class Worker:
-    def __init__(self, index: int, settings_json: str) -> None:
+    def __init__(self, index: int, settings_json: str, counts: Any) -> None:
         self.index = index
         self._settings_json = settings_json
-        self._context = multiprocessing.get_context("spawn")
-        self.ready = self._context.Event()
+        self._counts = counts
+        self.ready = _CONTEXT.Event()
         self.process: BaseProcess | None = None
 
     def start(self) -> None:
         from turnout.syslog import worker
 
         self.ready.clear()
-        self.process = self._context.Process(
+        if self._counts is not None:
+            self._counts[self.index] = 0  # a restarted worker starts with no connection
+        self.process = _CONTEXT.Process(
             target=worker.run,
-            args=(self._settings_json, self.index, self.ready),
+            args=(self._settings_json, self.index, self.ready, self._counts, os.getpid()),
             name=f"turnout-syslog-worker-{self.index}",
         )
         self.process.start()
@@ -126,7 +131,9 @@ class Supervisor:
         # Set before any worker is spawned: prometheus-client reads it at import.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir)
         payload = settings.model_dump_json()
-        self.workers = [Worker(index, payload) for index in range(settings.workers)]
+        #: Open plain TCP/Unix connections per worker, for the balancer (see balance.py).
+        counts = _CONTEXT.Array("i", settings.workers) if settings.workers > 1 else None
+        self.workers = [Worker(index, payload, counts) for index in range(settings.workers)]
         self._http: ThreadingHTTPServer | None = None
 
     def metrics(self) -> tuple[str, bytes]:

@@ -20,6 +20,7 @@ from typing import Any, Final
 from confluent_kafka import KafkaError, Message, Producer
 
 from turnout.syslog import logs
+from turnout.syslog.balance import Balancer
 from turnout.syslog.delivery import Delivery, ProducerPort, producer_config
 from turnout.syslog.listeners import StreamListeners, UdpListener
 from turnout.syslog.pipeline import Pipeline
@@ -67,14 +68,19 @@ def make_producer_factory(
     return make
 
 
-async def serve(settings: SyslogSettings, index: int, on_ready: Callable[[], None]) -> None:
+async def serve(
+    settings: SyslogSettings,
+    index: int,
+    on_ready: Callable[[], None],
+    balancer: Balancer | None = None,
+) -> None:
     spool = Spool(worker_spool_dir(settings, index), settings.spool_max_bytes)
     waiting = spool.count_existing()
     if waiting:
         log.info("replaying the spool", extra={"event": "replay", "records": waiting})
     delivery = Delivery(make_producer_factory(settings), spool)
     pipeline = Pipeline(settings, delivery)
-    streams = StreamListeners(settings, pipeline, index)
+    streams = StreamListeners(settings, pipeline, index, balancer)
     udp = UdpListener(settings, pipeline)
     await streams.start()
     if settings.udp_port:
@@ -97,8 +103,10 @@ async def serve(settings: SyslogSettings, index: int, on_ready: Callable[[], Non
     log.info("stopped", extra={"event": "stopped"})
 
 
-def run(settings_json: str, index: int, ready: Any) -> None:
-    """Process entry point (spawned by the supervisor; ``ready`` is an Event)."""
+def run(settings_json: str, index: int, ready: Any, counts: Any, supervisor_pid: int) -> None:
+    """Process entry point, spawned by the supervisor: ``ready`` is an Event, ``counts``
+    the workers' shared connection counts (None with one worker)."""
     settings = SyslogSettings.model_validate_json(settings_json)
     logs.configure(settings.log_level, worker=index)
-    asyncio.run(serve(settings, index, ready.set))
+    balancer = None if counts is None else Balancer(counts, supervisor_pid, index)
+    asyncio.run(serve(settings, index, ready.set, balancer))

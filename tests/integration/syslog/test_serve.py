@@ -8,6 +8,7 @@ import json
 import socket
 import ssl
 import subprocess
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -103,6 +104,29 @@ def test_udp_unix_socket_and_a_topic_template(
         beta = wait_for_numbers(services.kafka, f"{base}-beta", 1, set(range(20, 40)), 60)
     assert alpha == set(range(20))
     assert beta == set(range(20, 40))
+
+
+def test_long_lived_connections_are_spread_evenly_over_the_workers(
+    services: Services, workdir: Path
+) -> None:
+    server = SyslogServer(workdir, services.kafka, "--topic", "unused", workers=2)
+    with running(server):
+        senders = [socket.create_connection(("127.0.0.1", server.tcp_port)) for _ in range(8)]
+        try:
+            deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
+            while time.monotonic() < deadline:
+                per_worker = sorted(
+                    value
+                    for name, value in server.metrics().items()
+                    if name.startswith("turnout_syslog_connections{") and 'listener="tcp"' in name
+                )
+                if sum(per_worker) == 8:
+                    break
+                time.sleep(0.1)
+        finally:
+            for sender in senders:
+                sender.close()
+    assert per_worker == [4, 4]
 
 
 def test_health_and_metrics_endpoints_answer(services: Services, workdir: Path) -> None:

@@ -13,7 +13,7 @@ from turnout.syslog.formats import counted_parse, json_values
 from turnout.syslog.framing import Framer
 from turnout.syslog.logline import LogLineEncoder
 from turnout.syslog.logline_pb2 import LogLine
-from turnout.syslog.parsing import RAW, parse
+from turnout.syslog.parsing import RAW, parse, parse_many
 
 #: Bytes that steer framing and parsing, mixed with anything at all.
 SYSLOGISH = st.one_of(
@@ -100,3 +100,13 @@ def test_logline_values_always_decode(lines: list[bytes]) -> None:
     values = LogLineEncoder("s", {"k": "v"}, 1).values(lines, 1, 2)
     decoded = [LogLine.FromString(value).line for value in values]
     assert decoded == [line.decode("utf-8", "backslashreplace") for line in lines]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(STREAMS, st.builds(lambda tail: b"<13>1 - h a p m " + tail, STREAMS)),
+                max_size=8))  # fmt: skip
+def test_parsing_a_batch_says_what_parsing_each_line_says(lines: list[bytes]) -> None:
+    fields, malformed = parse_many(lines)
+    one_by_one = [parse(line) for line in lines]
+    assert fields == one_by_one
+    assert malformed == sum(1 for parsed in one_by_one if parsed[0] == RAW)
