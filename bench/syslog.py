@@ -10,7 +10,9 @@ line carries.
   ``--format json``; rsyslog's list template of the same fields with ``jsonf``);
 - ``turnout_raw_lines_per_s`` / ``rsyslog_raw_lines_per_s``: the line as received
   (Turnout's ``--format raw``; rsyslog's ``%rawmsg%``);
-- ``ratio`` = Turnout / rsyslog on JSON, ``ratio_raw`` on raw; ``lost`` per side.
+- ``ratio`` = Turnout / rsyslog on JSON, ``ratio_raw`` on raw; ``lost`` per side (summed
+  over the rounds). Rates are medians over ``--rounds`` rounds, each round running every
+  side and format once, the order alternating.
 
 A rate is lines over the time from the first byte sent to the last line in Kafka (the
 topic's end offsets, read every ``WATCH_INTERVAL_S``).
@@ -22,7 +24,8 @@ closes its connections after each part and waits for the server to close them, s
 line was read by the server before anything is stopped: what is missing in Kafka was
 lost by the server. rsyslog is given its documented options for this
 (``resubmitOnFailure``, ``keepFailedMessages`` with a ``failedMsgFile``, a disk-assisted
-action queue that saves on shutdown).
+action queue that saves on shutdown); its throughput runs use its plain, fastest
+configuration. Turnout runs its defaults in both.
 
 Needs ``rsyslogd`` with omkafka (Debian: ``rsyslog`` and ``rsyslog-kafka``, installed by
 scripts/system-deps.sh) and Java for the broker.
@@ -37,6 +40,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +61,8 @@ from turnout.devstack.kafka_server import StandaloneKafka
 from turnout.devstack.process import free_port
 
 LINES: Final = 1_000_000
+#: Throughput rounds; figures are medians (the shared machine's load moves single runs).
+ROUNDS: Final = 3
 CONNECTIONS: Final = 8
 PARTITIONS: Final = 8
 OUTAGE_LINES: Final = 300_000
@@ -250,7 +256,10 @@ def _stop(process: subprocess.Popen[bytes] | None) -> None:
 class TurnoutServer:
     name = "turnout"
 
-    def __init__(self, workdir: Path, bootstrap: str, topic: str, value_format: str) -> None:
+    def __init__(
+        self, workdir: Path, bootstrap: str, topic: str, value_format: str, safe: bool
+    ) -> None:
+        # Turnout has one configuration: the same code keeps lines in both kinds of run.
         self.port = free_port()
         self._http_port = free_port()
         self._workdir = workdir
@@ -302,30 +311,39 @@ input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="to_kafka")
 ruleset(name="to_kafka" queue.type="LinkedList" queue.size="500000"
         queue.dequeueBatchSize="1024" queue.workerThreads="2") {{
   action(type="omkafka" broker=["{bootstrap}"] topic="{topic}" template="{template}"
-         partitions.auto="on" resubmitOnFailure="on" keepFailedMessages="on"
-         failedMsgFile="{work}/omkafka-failed.data"
+         partitions.auto="on"
          confParam=["linger.ms={linger}", "batch.num.messages=10000",
                     "queue.buffering.max.messages=100000", "socket.keepalive.enable=true"]
          topicConfParam=["request.required.acks=-1"]
-         queue.type="LinkedList" queue.filename="omkafka-q" queue.saveOnShutdown="on"
-         queue.size="200000" queue.dequeueBatchSize="1024"
-         action.resumeRetryCount="-1")
+         {safety})
 }}
+"""
+#: rsyslog's documented options against loss (outage runs only: the throughput runs give
+#: rsyslog its fastest plain configuration): resubmit what librdkafka failed, save what it
+#: still holds at shutdown to a file, and a disk-assisted action queue saved on shutdown.
+RSYSLOG_SAFETY: Final = """resubmitOnFailure="on" keepFailedMessages="on"
+         failedMsgFile="{work}/omkafka-failed.data"
+         queue.type="LinkedList" queue.filename="omkafka-q" queue.saveOnShutdown="on"
+         queue.size="200000" queue.dequeueBatchSize="1024" action.resumeRetryCount="-1"
 """
 
 
 class RsyslogServer:
     name = "rsyslog"
 
-    def __init__(self, workdir: Path, bootstrap: str, topic: str, value_format: str) -> None:
+    def __init__(
+        self, workdir: Path, bootstrap: str, topic: str, value_format: str, safe: bool
+    ) -> None:
         self.port = free_port()
         self._workdir = workdir
         (workdir / "work").mkdir(parents=True, exist_ok=True)
         self._conf = workdir / "rsyslog.conf"
+        safety = RSYSLOG_SAFETY.format(work=workdir / "work") if safe else ""
         self._conf.write_text(
             RSYSLOG_CONF.format(
                 work=workdir / "work", port=self.port, bootstrap=bootstrap, topic=topic,
                 template="json" if value_format == "json" else "raw", linger=LINGER_MS,
+                safety=safety,
             )
         )  # fmt: skip
         self._pidfile = workdir / "rsyslogd.pid"
@@ -345,7 +363,7 @@ class RsyslogServer:
         _stop(self._process)
 
 
-ServerFactory = Callable[[Path, str, str, str], Server]
+ServerFactory = Callable[[Path, str, str, str, bool], Server]
 SIDES: Final[dict[str, ServerFactory]] = {"turnout": TurnoutServer, "rsyslog": RsyslogServer}
 
 
@@ -359,7 +377,7 @@ def throughput(
     topic = f"bench-{side}-{value_format}-{uuid.uuid4().hex[:6]}"
     create_topic(kafka.bootstrap, topic)
     workdir = Path(tempfile.mkdtemp(prefix=f"{side}-{value_format}-", dir=root))
-    server = SIDES[side](workdir, kafka.bootstrap, topic, value_format)
+    server = SIDES[side](workdir, kafka.bootstrap, topic, value_format, False)
     payloads = octet_payloads(lines, connections)
     watch = EndOffsets(kafka.bootstrap, topic)
     server.start()
@@ -385,7 +403,7 @@ def outage(
     topic = f"bench-outage-{side}-{uuid.uuid4().hex[:6]}"
     create_topic(kafka.bootstrap, topic)
     workdir = Path(tempfile.mkdtemp(prefix=f"{side}-outage-", dir=root))
-    server = SIDES[side](workdir, kafka.bootstrap, topic, "raw")
+    server = SIDES[side](workdir, kafka.bootstrap, topic, "raw", True)
     third = total // 3
     parts = [
         make_lines(third, 0),
@@ -428,6 +446,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-outage", action="store_true", help="skip the outage runs")
     parser.add_argument("--sides", default="turnout,rsyslog")
     parser.add_argument("--formats", default="json,raw")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="throughput rounds")
     args = parser.parse_args(argv)
     sides = args.sides.split(",")
     formats = args.formats.split(",")
@@ -442,29 +461,38 @@ def main(argv: list[str] | None = None) -> None:
     kafka.start()
     try:
         lines = make_lines(args.lines)
-        runs = {
-            (side, fmt): throughput(side, kafka, root, fmt, lines, args.connections)
-            for fmt in formats
-            for side in sides
-        }
-        outages = (
-            {} if args.no_outage
-            else {side: outage(side, kafka, root, args.outage_lines, args.connections)
-                  for side in sides}
-        )  # fmt: skip
+        runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for round_number in range(args.rounds):
+            for fmt in formats:
+                # Alternate who goes first, so drift in the machine's load hits both.
+                for side in sides if round_number % 2 == 0 else sides[::-1]:
+                    run = throughput(side, kafka, root, fmt, lines, args.connections)
+                    progress(f"round {round_number + 1} {side} {fmt}: {run}")
+                    runs.setdefault((side, fmt), []).append(run)
+        outages = {}
+        if not args.no_outage:
+            for side in sides:
+                outages[side] = outage(side, kafka, root, args.outage_lines, args.connections)
+                progress(f"outage {side}: {outages[side]}")
     finally:
         kafka.stop()
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(report(args, runs, outages)))
 
 
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def report(
-    args: argparse.Namespace, runs: dict[tuple[str, str], dict[str, Any]],
+    args: argparse.Namespace, runs: dict[tuple[str, str], list[dict[str, Any]]],
     outages: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:  # fmt: skip
+    """Medians over the rounds; each round's figures under ``runs``."""
+
     def rate(side: str, fmt: str) -> float | None:
-        run = runs.get((side, fmt))
-        return None if run is None else run["lines_per_s"]
+        samples = [run["lines_per_s"] for run in runs.get((side, fmt), []) if run["lines_per_s"]]
+        return round(statistics.median(samples)) if samples else None
 
     def ratio(fmt: str) -> float | None:
         ours, theirs = rate("turnout", fmt), rate("rsyslog", fmt)
@@ -485,8 +513,12 @@ def report(
         "turnout_raw_lines_per_s": rate("turnout", "raw"),
         "rsyslog_raw_lines_per_s": rate("rsyslog", "raw"),
         "ratio_raw": ratio("raw"),
-        "lost": {f"{side}_{fmt}": run["lost"] for (side, fmt), run in runs.items()},
-        "runs": {f"{side}_{fmt}": run for (side, fmt), run in runs.items()},
+        "rounds": args.rounds,
+        "lost": {
+            f"{side}_{fmt}": sum(run["lost"] for run in samples)
+            for (side, fmt), samples in runs.items()
+        },
+        "runs": {f"{side}_{fmt}": samples for (side, fmt), samples in runs.items()},
         "outage": outages,
     }
 
