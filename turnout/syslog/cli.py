@@ -10,7 +10,15 @@ from pydantic import ValidationError
 
 from turnout.syslog.settings import ClientAuth, ValueFormat, load
 
-app = typer.Typer(help="Syslog into Kafka that keeps every TCP line through an outage.")
+app = typer.Typer(
+    help="Syslog into Kafka that keeps every TCP line through an outage.",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def syslog() -> None:
+    """Syslog into Kafka (docs/syslog.md)."""
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str] | None:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -37,7 +38,7 @@ TICK_S: Final = 0.05
 _KAFKA_ERROR_LOG_EVERY: Final = 20
 
 
-def worker_spool_dir(settings: SyslogSettings, index: int) -> Any:
+def worker_spool_dir(settings: SyslogSettings, index: int) -> Path:
     return settings.spool_dir / f"worker-{index}"
 
 

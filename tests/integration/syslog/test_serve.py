@@ -77,6 +77,35 @@ def test_json_values_carry_the_parsed_fields(
     }  # fmt: skip
 
 
+def test_logline_values_with_a_key_template_decode_with_the_schema(
+    services: Services, topic_factory: Callable[..., str], workdir: Path
+) -> None:
+    topic = topic_factory()
+    server = SyslogServer(
+        workdir, services.kafka, "--topic", topic, "--format", "logline", "--key", "{host}",
+        "--source", "web", "--tag", "dc=eu", "--log-type-id", "3",
+    )  # fmt: skip
+    before = int(time.time() * 1000)
+    with running(server):
+        send_and_drain(server.tcp_port, octet(line(5)))
+        wait_for_numbers(services.kafka, topic, 1, {5}, ARRIVAL_TIMEOUT_S)
+    from confluent_kafka import Consumer, TopicPartition
+
+    from turnout.syslog.logline_pb2 import LogLine
+
+    consumer = Consumer({"bootstrap.servers": services.kafka, "group.id": topic})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    (message,) = consumer.consume(1, timeout=30)
+    consumer.close()
+    decoded = LogLine.FromString(message.value())
+    assert message.key() == b"web01"
+    assert decoded.line == line(5).decode()
+    assert (decoded.source, decoded.logtypeid) == ("web", 3)
+    assert [(tag.key, tag.value) for tag in decoded.tag] == [("dc", "eu")]
+    received, produced = decoded.timings
+    assert before <= received <= produced <= int(time.time() * 1000)
+
+
 def test_udp_unix_socket_and_a_topic_template(
     services: Services, topic_factory: Callable[..., str], workdir: Path
 ) -> None:
