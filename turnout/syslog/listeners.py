@@ -9,8 +9,9 @@ and Unix connections are then evened out by ``balance.Balancer``. The Unix socke
 accepted by worker 0 alone (``SO_REUSEPORT`` does not apply to it).
 
 UDP is best effort. Each datagram is one message (a trailing LF is dropped). Datagrams
-the kernel dropped because the socket's buffer was full are counted through
-``SO_RXQ_OVFL`` (Linux reports the socket's running drop count with every read), and
+the kernel dropped because the socket's buffer was full are counted from the socket's
+own drop counter (``SO_MEMINFO``, read after every batch and every worker tick: the
+per-datagram ``SO_RXQ_OVFL`` never reports drops after the last datagram queued), and
 datagrams that arrive while the spool is full are dropped and counted, never silently.
 """
 
@@ -35,8 +36,11 @@ from turnout.syslog.settings import ClientAuth, SyslogSettings
 
 log = logging.getLogger(__name__)
 
-#: Linux's socket option number (socket.h); Python's socket module does not name it.
-SO_RXQ_OVFL: Final = getattr(socket, "SO_RXQ_OVFL", 40)
+#: Linux's socket option (socket.h; Python's socket module does not name it): the
+#: socket's memory figures, of which index ``_MEMINFO_DROPS`` counts dropped datagrams.
+SO_MEMINFO: Final = getattr(socket, "SO_MEMINFO", 55)
+_MEMINFO: Final = struct.Struct("=9I")
+_MEMINFO_DROPS: Final = 8
 #: Asked of the kernel for each UDP socket (it caps this at net.core.rmem_max): a burst
 #: of datagrams waits here while the worker is busy with the previous batch.
 UDP_RECEIVE_BUFFER: Final = 8 * 1024 * 1024
@@ -253,26 +257,33 @@ class UdpListener:
         sock = socket.socket(family, socket.SOCK_DGRAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
-        sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
         sock.bind((self._settings.host, self._settings.udp_port))
         sock.setblocking(False)
         self._sock = sock
         asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
 
+    def count_kernel_drops(self) -> None:
+        """Add the datagrams the kernel dropped since the last look to the metric."""
+        if self._sock is None:
+            return
+        raw = self._sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, _MEMINFO.size)
+        drops = _MEMINFO.unpack(raw)[_MEMINFO_DROPS]
+        if drops != self._kernel_drops:
+            metrics.DROPPED.labels("udp", "udp_overflow").inc(
+                (drops - self._kernel_drops) & 0xFFFFFFFF
+            )
+            self._kernel_drops = drops
+
     def _readable(self) -> None:
         assert self._sock is not None
         messages: list[bytes] = []
         truncated = 0
-        drops = self._kernel_drops
-        cmsg_space = socket.CMSG_SPACE(4)
+        receive = self._sock.recv
         for _ in range(_UDP_BATCH):
             try:
-                data, ancillary, _, _ = self._sock.recvmsg(_UDP_MAX_DATAGRAM, cmsg_space)
+                data = receive(_UDP_MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
                 break
-            for level, kind, payload in ancillary:
-                if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(payload) >= 4:
-                    drops = struct.unpack("=I", payload[:4])[0]
             if data.endswith(b"\n"):
                 data = data[:-1]
             if len(data) > self._max:
@@ -280,11 +291,7 @@ class UdpListener:
                 truncated += 1
             if data:
                 messages.append(data)
-        if drops != self._kernel_drops:
-            metrics.DROPPED.labels("udp", "udp_overflow").inc(
-                (drops - self._kernel_drops) & 0xFFFFFFFF
-            )
-            self._kernel_drops = drops
+        self.count_kernel_drops()
         if truncated:
             metrics.TRUNCATED.labels("udp").inc(truncated)
         if not messages:

@@ -95,6 +95,7 @@ async def serve(
     while not stop.is_set():
         delivery.tick()
         streams.check_blocked()
+        udp.count_kernel_drops()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), TICK_S)
     log.info("stopping", extra={"event": "stopping"})
