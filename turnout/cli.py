@@ -8,6 +8,7 @@ from turnout.agent.cli import app as agent_app
 from turnout.controlplane.cli import register as register_controlplane
 from turnout.demo import demo
 from turnout.devstack.cli import app as dev_app
+from turnout.syslog.cli import app as syslog_app
 
 app = typer.Typer(
     help="Turnout: blue/green consumer orchestration for Apache Kafka.",
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(dev_app, name="dev")
 app.add_typer(agent_app, name="agent")
+app.add_typer(syslog_app, name="syslog")
 app.command(name="demo")(demo)
 register_controlplane(app)
 

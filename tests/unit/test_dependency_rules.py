@@ -7,6 +7,7 @@ inside functions alike), so a lazy import cannot slip past a rule.
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,17 @@ FIRST_PARTY_RULES = (
         "the verifier judges agents' histories and depends on nothing server-side",
     ),
     Rule("turnout.devstack", frozenset({"turnout.devstack"}), "the local stack stands alone"),
+    Rule(
+        "turnout.syslog",
+        frozenset({"turnout.syslog"}),
+        "the syslog server installs and runs without the agent, the control plane or their extras",
+    ),
     Rule("bench", frozenset({"bench", "turnout"}), "benchmarks never import the test tree"),
+)
+
+#: The only third-party libraries the syslog server may import (plus the standard library).
+SYSLOG_LIBRARIES = frozenset(
+    {"confluent_kafka", "google", "prometheus_client", "pydantic", "pydantic_settings", "typer"}
 )
 
 #: Packages that make up what ``pip install turnout`` (no extras) gives an embedding service.
@@ -134,6 +145,17 @@ def test_the_embeddable_core_imports_no_server_library() -> None:
         for path in python_files(package)
         for line, module in imported_modules(path)
         if module.split(".")[0] in SERVER_LIBRARIES
+    ]
+    assert offenders == []
+
+
+def test_the_syslog_server_imports_only_its_own_libraries() -> None:
+    offenders = [
+        f"{path.relative_to(REPO)}:{line} imports {module}"
+        for path in python_files("turnout.syslog")
+        for line, module in imported_modules(path)
+        if not in_package(module, "turnout.syslog")
+        and module.split(".")[0] not in SYSLOG_LIBRARIES | sys.stdlib_module_names
     ]
     assert offenders == []
 

@@ -45,7 +45,7 @@ def test_compose_file_passes_docker_compose_config_where_the_client_exists() -> 
 
 def test_every_service_the_product_needs_is_defined() -> None:
     services = _compose()["services"]
-    assert {"zookeeper", "kafka", "postgres", "controlplane"} <= set(services)
+    assert {"zookeeper", "kafka", "postgres", "controlplane", "syslog"} <= set(services)
 
 
 def test_images_are_pinned_to_the_versions_the_local_stack_runs() -> None:
@@ -85,3 +85,15 @@ def test_control_plane_is_pointed_at_postgres_and_zookeeper() -> None:
     env = _compose()["services"]["controlplane"]["environment"]
     assert env["TURNOUT_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert env["TURNOUT_ZOOKEEPER"] == "zookeeper:2181"
+
+
+def test_syslog_server_publishes_its_ports_and_keeps_its_spool_on_a_volume() -> None:
+    compose = _compose()
+    syslog = compose["services"]["syslog"]
+    assert {"5140:5140", "5141:5141/udp", "9514:9514"} <= set(syslog["ports"])
+    assert "syslog-spool:/var/lib/turnout-syslog" in syslog["volumes"]
+    assert "syslog-spool" in compose["volumes"]
+    command = " ".join(syslog["command"])
+    assert "turnout syslog serve" in command
+    assert "--spool-dir /var/lib/turnout-syslog" in command
+    assert syslog["depends_on"] == {"kafka": {"condition": "service_healthy"}}
