@@ -53,7 +53,7 @@ def test_serve_refuses_an_unmigrated_database_and_migrate_fixes_it(tmp_path: Pat
     runner = CliRunner()
     migrated = runner.invoke(app, ["controlplane", "migrate"], env={"TURNOUT_DATABASE_URL": url})
     assert migrated.exit_code == 0, migrated.output
-    assert "schema revision 0001" in migrated.output
+    assert "schema revision 0002" in migrated.output
     created = runner.invoke(
         app,
         ["token", "create", "--name", "root", "--role", "admin"],
@@ -103,10 +103,14 @@ def test_cli_client_lists_switches_assigns_and_shows_status(
     bad = runner.invoke(app, ["assign", name, "nonsense"], env=env)
     assert bad.exit_code == 1 and "topic/partition=instance" in bad.output
 
-    started = runner.invoke(app, ["switch", name, "--to", "green", "--timeout", "2"], env=env)
+    refused = runner.invoke(app, ["switch", name, "--to", "green"], env=env)
+    assert refused.exit_code == 1 and "no green instance is registered" in refused.output
+    started = runner.invoke(
+        app, ["switch", name, "--to", "green", "--timeout", "2", "--force"], env=env
+    )
     assert started.exit_code == 0, started.output
     assert "blue → green" in started.output
-    busy = runner.invoke(app, ["switch", name, "--to", "blue"], env=env)
+    busy = runner.invoke(app, ["switch", name, "--to", "blue", "--force"], env=env)
     assert busy.exit_code == 1 and "HTTP 409" in busy.output
     # Nobody releases blue's partitions: the switch times out after 2 s ...
     with cp.client() as admin:
@@ -114,6 +118,9 @@ def test_cli_client_lists_switches_assigns_and_shows_status(
         assert wait_switch(admin, first["id"], {"timed_out"})["state"] == "timed_out"
     # ... and so does the rollback; --wait reports it and exits 1.
     waited = runner.invoke(app, ["rollback", name, "--wait", "--timeout", "1"], env=env)
+    assert waited.exit_code == 1, waited.output
+    assert "blue-0 (no status report yet)" in waited.output and "force" in waited.output
+    waited = runner.invoke(app, ["rollback", name, "--wait", "--timeout", "1", "--force"], env=env)
     assert waited.exit_code == 1, waited.output
     assert "green → blue" in waited.output and "timed_out" in waited.output
 
