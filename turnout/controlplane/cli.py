@@ -334,12 +334,14 @@ def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt =
             i["state"],
             str(i["epoch"]),
             str(i["partitions"]),
+            "yes" if i["ready"] else "no",
+            _s(i["processing_version"] and f"v{i['processing_version']}")
+            + ("" if i["processing_current"] is not False else " (behind)"),
         ]
         for i in state["instances"]
     ]
-    typer.echo(
-        _table(["INSTANCE", "COLOUR", "VERSION", "HOST:PID", "STATE", "EPOCH", "OWNS"], instances)
-    )
+    header = ["INSTANCE", "COLOUR", "VERSION", "HOST:PID", "STATE", "EPOCH", "OWNS", "READY"]
+    typer.echo(_table([*header, "SETTINGS"], instances))
     partitions = [
         [
             p["binding"],
