@@ -241,19 +241,25 @@ def demo(
                     "name": DEPLOYMENT,
                     "cluster": "local",
                     "live": {"group": GROUP, "topics": [TOPIC]},
-                    "workers": 4,
+                    "processing": {"workers": 4},
                     "colours": {"blue": {"version": "1.0.0"}, "green": {"version": "1.1.0"}},
                 },
             ).raise_for_status()
             typer.echo("… starting 2 blue and 2 green agents")
             agents = _spawn_agents(settings, state)
 
-            def all_owned() -> bool:
+            def all_owned_and_ready() -> bool:
                 body = api.get(f"/deployments/{DEPLOYMENT}/state").json()
                 live = body["partitions"]
-                return bool(live) and all(p["owner_instance"] for p in live)
+                ready = all(colour["ready"] for colour in body["readiness"].values())
+                return ready and bool(live) and all(p["owner_instance"] for p in live)
 
-            _wait(all_owned, AGENTS_READY_TIMEOUT_S, "the agents to own every partition")
+            # Both colours ready: the first switch the user asks for is not refused.
+            _wait(
+                all_owned_and_ready,
+                AGENTS_READY_TIMEOUT_S,
+                "the agents to own every partition and be ready",
+            )
         producer.start()
         typer.echo(
             f"""
@@ -267,8 +273,9 @@ the demo is up: deployment {DEPLOYMENT!r}, blue live (2 agents), green standing 
 try:
   export TURNOUT_URL={url} TURNOUT_TOKEN={tokens[ApiRole.OPERATOR]}
   uv run turnout status {DEPLOYMENT}
-  uv run turnout switch {DEPLOYMENT} --to green --wait
-  uv run turnout rollback {DEPLOYMENT} --wait
+  uv run turnout switch {DEPLOYMENT} --to green --wait --wait-ready 30
+  uv run turnout rollback {DEPLOYMENT} --wait --wait-ready 30
+  uv run turnout settings {DEPLOYMENT} --set ordering=key --set workers=16
 
 Ctrl-C stops the demo."""
         )

@@ -104,7 +104,9 @@ def test_the_demo_comes_up_switches_through_the_cli_and_stops_cleanly_on_ctrl_c(
         before = cli(user, "status", "billing")
         assert "billing: live blue" in before, before
         assert owners_by_colour(before) == {"blue": 8}, before
-        cli(user, "switch", "billing", "--to", "green", "--wait")
+        shown = cli(user, "settings", "billing")
+        assert re.search(r"^workers\s+4$", shown, re.MULTILINE), shown
+        cli(user, "switch", "billing", "--to", "green", "--wait", "--wait-ready", "30")
         after = cli(user, "status", "billing")
         assert "billing: live green" in after, after
         assert owners_by_colour(after) == {"green": 8}, after

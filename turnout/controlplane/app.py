@@ -33,7 +33,7 @@ from turnout.controlplane.api.routes import (
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.coordination.connections import ZkDownError
 from turnout.controlplane.db import check_schema
-from turnout.controlplane.errors import ApiError
+from turnout.controlplane.errors import ApiError, InvalidFieldsError
 from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.leader import LeaderLoop
 from turnout.controlplane.schemas.common import ErrorOut, Health
@@ -85,7 +85,8 @@ class _MetricsMiddleware:
 def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        detail = exc.fields if isinstance(exc, InvalidFieldsError) else exc.detail
+        return JSONResponse({"detail": detail}, status_code=exc.status_code)
 
     async def unavailable(_: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=503)

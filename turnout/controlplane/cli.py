@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -190,18 +191,31 @@ def _run_switch(client: ControlPlaneClient, started: dict[str, Any], wait: bool)
         raise typer.Exit(code=1)
 
 
+ForceOpt = Annotated[bool, typer.Option("--force", help="Switch even if it is not ready")]
+WaitReadyOpt = Annotated[
+    float,
+    typer.Option("--wait-ready", min=0.0, max=120.0, help="Seconds to wait for it to be ready"),
+]
+
+
 def switch_command(
     deployment: str,
     to: Annotated[str, typer.Option("--to", help="The colour to make live: blue or green")],
     wait: Annotated[bool, typer.Option("--wait", help="Wait until it ends")] = False,
     timeout_s: Annotated[float | None, typer.Option("--timeout", help="Seconds")] = None,
+    force: ForceOpt = False,
+    wait_ready_s: WaitReadyOpt = 0.0,
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = None,
 ) -> None:
-    """Switch a deployment's live role to the other colour."""
+    """Switch a deployment's live role to the other colour (refused while it is not ready,
+    unless --force)."""
     with _client(url, token) as client:
         try:
-            _run_switch(client, client.switch(deployment, to, timeout_s=timeout_s), wait)
+            started = client.switch(
+                deployment, to, timeout_s=timeout_s, force=force, wait_ready_s=wait_ready_s
+            )
+            _run_switch(client, started, wait)
         except ClientError as exc:
             raise _fail(str(exc)) from exc
 
@@ -210,13 +224,19 @@ def rollback_command(
     deployment: str,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until it ends")] = False,
     timeout_s: Annotated[float | None, typer.Option("--timeout", help="Seconds")] = None,
+    force: ForceOpt = False,
+    wait_ready_s: WaitReadyOpt = 0.0,
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = None,
 ) -> None:
-    """Switch back to the colour that was live before the latest switch."""
+    """Switch back to the colour that was live before the latest switch (gated on
+    readiness like a switch)."""
     with _client(url, token) as client:
         try:
-            _run_switch(client, client.rollback(deployment, timeout_s=timeout_s), wait)
+            started = client.rollback(
+                deployment, timeout_s=timeout_s, force=force, wait_ready_s=wait_ready_s
+            )
+            _run_switch(client, started, wait)
         except ClientError as exc:
             raise _fail(str(exc)) from exc
 
@@ -255,6 +275,44 @@ def assign_command(
         typer.echo(f"pins of {deployment} written at epoch {result['epoch']}")
 
 
+def settings_command(
+    deployment: str,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="name=value, e.g. workers=32, retries.max_retries=5"),
+    ] = None,
+    file: Annotated[Path | None, typer.Option(help="A JSON object of settings to change")] = None,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+) -> None:
+    """Show a deployment's processing settings, or change some (--set, --file): the
+    agents of both colours apply a change live."""
+    from turnout.controlplane.setting_changes import (
+        SettingChangeError,
+        describe_settings,
+        setting_change,
+    )
+
+    try:
+        change = setting_change(assignments or [], file)
+    except SettingChangeError as exc:
+        raise _fail(str(exc)) from exc
+    with _client(url, token) as client:
+        try:
+            before = client.deployment(deployment)["processing"]
+            after = (
+                client.change_deployment(deployment, {"processing": change})["processing"]
+                if change
+                else None
+            )
+        except ClientError as exc:
+            raise _fail(str(exc)) from exc
+    title, header, rows = describe_settings(deployment, before, after)
+    typer.echo(title)
+    if rows:
+        typer.echo(_table(header, rows))
+
+
 def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
     """Partitions, owners, offsets and lag of a deployment, as a table."""
     with _client(url, token) as client:
@@ -276,12 +334,14 @@ def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt =
             i["state"],
             str(i["epoch"]),
             str(i["partitions"]),
+            "yes" if i["ready"] else "no",
+            _s(i["processing_version"] and f"v{i['processing_version']}")
+            + ("" if i["processing_current"] is not False else " (behind)"),
         ]
         for i in state["instances"]
     ]
-    typer.echo(
-        _table(["INSTANCE", "COLOUR", "VERSION", "HOST:PID", "STATE", "EPOCH", "OWNS"], instances)
-    )
+    header = ["INSTANCE", "COLOUR", "VERSION", "HOST:PID", "STATE", "EPOCH", "OWNS", "READY"]
+    typer.echo(_table([*header, "SETTINGS"], instances))
     partitions = [
         [
             p["binding"],
@@ -326,6 +386,7 @@ def register(app: typer.Typer) -> None:
     app.command(name="rollback")(rollback_command)
     app.command(name="assign")(assign_command)
     app.command(name="status")(status_command)
+    app.command(name="settings")(settings_command)
 
 
 __all__ = ["SERVER_LIBRARIES", "register", "server_libraries"]

@@ -48,10 +48,15 @@ class ControlPlaneClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        timeout_s: float | None = None,
     ) -> Any:
+        """One API call; ``timeout_s`` replaces the client's timeout (a call that waits)."""
         full = f"/api/v1{path}"
+        extra: dict[str, Any] = {} if timeout_s is None else {"timeout": timeout_s}
         try:
-            response = self._http.request(method, full, json=json, params=params, headers=headers)
+            response = self._http.request(
+                method, full, json=json, params=params, headers=headers, **extra
+            )
         except httpx.HTTPError as exc:
             raise ClientError(f"cannot reach the control plane at {self.url}: {exc}") from exc
         if response.status_code >= 400:
@@ -82,16 +87,48 @@ class ControlPlaneClient:
         *,
         timeout_s: float | None = None,
         idempotency_key: str | None = None,
+        force: bool = False,
+        wait_ready_s: float = 0.0,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"to": to}
+        """Start a switch; unless ``force`` the server first waits up to ``wait_ready_s``
+        for ``to`` to be ready (and answers 409 if it is not)."""
+        body: dict[str, Any] = {"to": to, **_gate(force, wait_ready_s)}
         if timeout_s is not None:
             body["timeout_s"] = timeout_s
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return dict(self.request("POST", f"/deployments/{name}/switch", json=body, headers=headers))
+        return dict(
+            self.request(
+                "POST",
+                f"/deployments/{name}/switch",
+                json=body,
+                headers=headers,
+                timeout_s=REQUEST_TIMEOUT_S + wait_ready_s,
+            )
+        )
 
-    def rollback(self, name: str, *, timeout_s: float | None = None) -> dict[str, Any]:
-        body = {} if timeout_s is None else {"timeout_s": timeout_s}
-        return dict(self.request("POST", f"/deployments/{name}/rollback", json=body))
+    def rollback(
+        self,
+        name: str,
+        *,
+        timeout_s: float | None = None,
+        force: bool = False,
+        wait_ready_s: float = 0.0,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = _gate(force, wait_ready_s)
+        if timeout_s is not None:
+            body["timeout_s"] = timeout_s
+        return dict(
+            self.request(
+                "POST",
+                f"/deployments/{name}/rollback",
+                json=body,
+                timeout_s=REQUEST_TIMEOUT_S + wait_ready_s,
+            )
+        )
+
+    def change_deployment(self, name: str, change: dict[str, Any]) -> dict[str, Any]:
+        """PATCH the deployment with ``change`` (e.g. ``{"processing": {"workers": 32}}``)."""
+        return dict(self.request("PATCH", f"/deployments/{name}", json=change))
 
     def get_switch(self, switch_id: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/switches/{switch_id}"))
@@ -112,6 +149,10 @@ class ControlPlaneClient:
         if preview:
             return dict(self.request("POST", f"/deployments/{name}/pins/preview", json=body))
         return dict(self.request("PUT", f"/deployments/{name}/pins", json=body))
+
+
+def _gate(force: bool, wait_ready_s: float) -> dict[str, Any]:
+    return {"force": force, "wait_ready_ms": round(wait_ready_s * 1000)}
 
 
 def _detail(response: httpx.Response) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from turnout.controlplane.domain.desired_state import DesiredState
 from turnout.controlplane.domain.switch_machine import Step, advance_phases
 from turnout.protocol import AbsentPinPolicy, Binding, Colour, DeploymentPaths, Role, Strategy
+from turnout.protocol.processing import ProcessingSettings
 
 
 def utc_now() -> datetime:
@@ -94,8 +95,10 @@ class Deployment(Base):
     live: Mapped[dict[str, Any]]
     preview: Mapped[dict[str, Any] | None]
     strategy: Mapped[str] = mapped_column(String(32))
-    ordering: Mapped[str] = mapped_column(String(32))
-    workers: Mapped[int]
+    #: ``ProcessingSettings`` as JSON, its ``version`` included. Fields missing from a
+    #: stored object read as their defaults (rows migrated from the ordering and workers
+    #: columns hold only those).
+    processing: Mapped[dict[str, Any]]
     drain_timeout_ms: Mapped[int]
     absent_pin_policy: Mapped[str] = mapped_column(String(32))
     #: ``{"blue": {"version": ..., "role": ...}, "green": {...}}``: the desired roles.
@@ -130,6 +133,9 @@ class Deployment(Base):
         colours[old.value]["role"] = roles[colour].value
         self.colours = colours
 
+    def processing_settings(self) -> ProcessingSettings:
+        return ProcessingSettings.model_validate(self.processing)
+
     def paths(self) -> DeploymentPaths:
         """Where the deployment lives in its cluster's ZooKeeper."""
         return DeploymentPaths(self.cluster.zookeeper_root, self.name)
@@ -152,6 +158,7 @@ class Deployment(Base):
             absent_pin_policy=AbsentPinPolicy(self.absent_pin_policy),
             paused=self.paused,
             drain_timeout_ms=self.drain_timeout_ms,
+            processing=self.processing_settings(),
         )
 
 

@@ -5,10 +5,16 @@ way wherever it appears (a deployment's last switch is the switch resource's bod
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from turnout.controlplane.coordination.agent_reports import RegisteredInstance
 from turnout.controlplane.domain.lag_status import LagStatus
+from turnout.controlplane.domain.readiness import (
+    ColourReadiness,
+    colour_readiness,
+    instance_readiness,
+)
 from turnout.controlplane.domain.switch_machine import SwitchState
 from turnout.controlplane.live_reading import LiveReading, PartitionReading
 from turnout.controlplane.models import ApiToken, AuditEntry, Cluster, Deployment, LagSample, Switch
@@ -20,6 +26,7 @@ from turnout.controlplane.schemas.deployments import (
     DeploymentPublic,
 )
 from turnout.controlplane.schemas.live_state import (
+    ColourReadinessPublic,
     InstancePublic,
     LagPoint,
     PartitionPublic,
@@ -28,7 +35,6 @@ from turnout.controlplane.schemas.live_state import (
 from turnout.controlplane.schemas.switches import PhasePublic, SwitchPublic
 from turnout.controlplane.security import ApiRole
 from turnout.protocol import AbsentPinPolicy, Colour, Role, Strategy
-from turnout.protocol.processing import Ordering
 
 
 def cluster_public(cluster: Cluster) -> ClusterPublic:
@@ -49,8 +55,7 @@ def deployment_public(deployment: Deployment, last_switch: Switch | None) -> Dep
         if deployment.preview is None
         else BindingBody.model_validate(deployment.preview),
         strategy=Strategy(deployment.strategy),
-        ordering=Ordering(deployment.ordering),
-        workers=deployment.workers,
+        processing=deployment.processing_settings(),
         drain_timeout_ms=deployment.drain_timeout_ms,
         absent_pin_policy=AbsentPinPolicy(deployment.absent_pin_policy),
         colours={
@@ -118,8 +123,14 @@ def token_public(token: ApiToken) -> TokenPublic:
     return TokenPublic(name=token.name, role=ApiRole(token.role), created_at=token.created_at)
 
 
-def instance_public(item: RegisteredInstance) -> InstancePublic:
+def instance_public(
+    item: RegisteredInstance, *, owns: int, newest_processing: int
+) -> InstancePublic:
+    """``owns``: the partitions its owner nodes hold, the figure the ownership map shows
+    (a status report may be a moment older than the owner nodes)."""
     registration, status = item.registration, item.status
+    readiness = instance_readiness(registration, status)
+    running = None if status is None else status.processing_version
     return InstancePublic(
         instance=registration.instance,
         colour=registration.colour,
@@ -128,10 +139,24 @@ def instance_public(item: RegisteredInstance) -> InstancePublic:
         pid=registration.pid,
         epoch=None if status is None else status.epoch,
         state="registered" if status is None else status.state,
-        partitions=0 if status is None else len(status.owned),
+        partitions=owns,
         fenced=False if status is None else status.fenced,
         rate_per_s=None if status is None else status.counters.get("rate_per_s"),
         errors=0 if status is None else int(status.counters.get("errors", len(status.errors))),
+        processing_version=running,
+        processing_current=None if running is None else running == newest_processing,
+        processing_refused=None if status is None else status.processing_refused,
+        ready=readiness.ready,
+        readiness_note=readiness.note,
+    )
+
+
+def readiness_public(readiness: ColourReadiness) -> ColourReadinessPublic:
+    return ColourReadinessPublic(
+        ready=readiness.ready,
+        instances=len(readiness.instances),
+        ready_instances=len(readiness.instances) - len(readiness.not_ready),
+        refusal=readiness.refusal(),
     )
 
 
@@ -152,6 +177,8 @@ def partition_public(reading: PartitionReading) -> PartitionPublic:
 
 
 def state_public(deployment: Deployment, reading: LiveReading, status: LagStatus) -> StatePublic:
+    owns = Counter(p.owner.instance for p in reading.partitions if p.owner is not None)
+    newest_processing = deployment.processing_settings().version
     return StatePublic(
         deployment=deployment.name,
         epoch=deployment.epoch,
@@ -159,10 +186,24 @@ def state_public(deployment: Deployment, reading: LiveReading, status: LagStatus
         paused=deployment.paused,
         zookeeper=reading.zookeeper,
         kafka=reading.kafka,
-        instances=[instance_public(item) for item in reading.instances],
+        instances=[
+            instance_public(
+                item,
+                owns=owns[item.registration.instance],
+                newest_processing=newest_processing,
+            )
+            for item in reading.instances
+        ],
         partitions=[partition_public(p) for p in reading.partitions],
         lag_total=sum(p.lag or 0 for p in reading.partitions if p.binding == "live"),
         lag_status=status.name,  # type: ignore[arg-type]
+        processing_version=newest_processing,
+        readiness={
+            colour: readiness_public(
+                colour_readiness(colour, ((i.registration, i.status) for i in reading.instances))
+            )
+            for colour in Colour
+        },
     )
 
 

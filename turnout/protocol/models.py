@@ -218,7 +218,9 @@ class InstanceStatus(_Wire):
     #: Why the newest settings version was refused (an unknown value), if it was.
     processing_refused: str | None = None
     #: True once the instance could take over at full speed (connected, warm, caught up).
-    ready: bool = False
+    #: None: the agent does not report readiness (an older version); the control plane
+    #: counts it as ready (docs/protocol.md, "Processing settings and version skew").
+    ready: bool | None = None
     updated_at: datetime = Field(default_factory=utc_now)
 
 

@@ -44,6 +44,12 @@ DRAIN_TIMEOUT_S = 60.0
 #: Simulated work per record that outlasts any test: a handler that never returns, so the
 #: agent can never finish draining a partition whose record it is working on.
 BLOCKED_WORK_S = 3600.0
+#: How long a switch request waits for its colour to be ready: agents just started
+#: connect, claim nothing and warm up within seconds, more on a loaded 2-core box.
+WAIT_READY_MS = 60_000
+#: The HTTP bound of a switch request: its readiness wait plus an ordinary call.
+SWITCH_REQUEST_TIMEOUT_S = WAIT_READY_MS / 1000 + 30
+
 #: The states in which a switch has ended.
 ENDED = frozenset({"completed", "failed", "timed_out"})
 
@@ -122,10 +128,12 @@ class Rig:
         )
 
     def switch(self, to: str) -> dict[str, Any]:
+        """Start a switch to ``to`` once its agents are ready (the API waits for them)."""
         with self.api() as client:
             response = client.post(
                 f"/deployments/{self.deployment}/switch",
-                json={"to": to, "timeout_s": SWITCH_TIMEOUT_S},
+                json={"to": to, "timeout_s": SWITCH_TIMEOUT_S, "wait_ready_ms": WAIT_READY_MS},
+                timeout=SWITCH_REQUEST_TIMEOUT_S,
             )
         assert response.status_code == 202, response.text
         return dict(response.json())

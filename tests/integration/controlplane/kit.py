@@ -22,7 +22,14 @@ from tests.support.agent_kit import wait_until
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
 from turnout.controlplane.coordination.acl import digest_auth
 from turnout.controlplane.settings import ControlPlaneSettings
-from turnout.protocol import Colour, DeploymentPaths, Directive, InstanceRegistration, Ownership
+from turnout.protocol import (
+    Colour,
+    DeploymentPaths,
+    Directive,
+    InstanceRegistration,
+    InstanceStatus,
+    Ownership,
+)
 from turnout.protocol.models import utc_now
 from turnout.zk import ZkGateway, ZkNoNodeError
 
@@ -166,6 +173,23 @@ class FakeAgents:
             session_id=self.zk.session_id,
         )
         self.zk.create(self.paths.instance(instance), registration.to_bytes(), ephemeral=True)
+
+    def report(self, instance: str, colour: Colour, **fields: Any) -> None:
+        """Write (or rewrite) ``instance``'s status report; ``fields`` override the
+        defaults (``ready=True``, ``processing_version=1``, ...)."""
+        status = InstanceStatus(
+            instance=instance,
+            colour=colour,
+            version="1.0" if colour is Colour.BLUE else "2.0",
+            epoch=1,
+            state="RUNNING",
+            **fields,
+        )
+        path = self.paths.status(instance)
+        if self.zk.exists(path) is None:
+            self.zk.create(path, status.to_bytes(), ephemeral=True, makepath=True)
+        else:
+            self.zk.set(path, status.to_bytes())
 
     def own(self, topic: str, partition: int, instance: str, colour: Colour, epoch: int) -> None:
         path = self.paths.owner(self.group, topic, partition)

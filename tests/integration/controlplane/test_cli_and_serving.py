@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -53,7 +54,7 @@ def test_serve_refuses_an_unmigrated_database_and_migrate_fixes_it(tmp_path: Pat
     runner = CliRunner()
     migrated = runner.invoke(app, ["controlplane", "migrate"], env={"TURNOUT_DATABASE_URL": url})
     assert migrated.exit_code == 0, migrated.output
-    assert "schema revision 0001" in migrated.output
+    assert "schema revision 0002" in migrated.output
     created = runner.invoke(
         app,
         ["token", "create", "--name", "root", "--role", "admin"],
@@ -96,6 +97,11 @@ def test_cli_client_lists_switches_assigns_and_shows_status(
     assert status.exit_code == 0, status.output
     assert "PARTITION" in status.output and f"{topic}/1" in status.output
     assert "blue-0" in status.output
+    # blue-0 has written no status: not ready, no settings version; it owns what its
+    # owner nodes say (2), as the partition table below does.
+    assert re.search(r"^blue-0 .* registered +None +2 +no +-$", status.output, re.MULTILINE), (
+        status.output
+    )
 
     preview = runner.invoke(app, ["assign", name, f"{topic}/1=blue-9", "--preview"], env=env)
     assert preview.exit_code == 0, preview.output
@@ -103,10 +109,14 @@ def test_cli_client_lists_switches_assigns_and_shows_status(
     bad = runner.invoke(app, ["assign", name, "nonsense"], env=env)
     assert bad.exit_code == 1 and "topic/partition=instance" in bad.output
 
-    started = runner.invoke(app, ["switch", name, "--to", "green", "--timeout", "2"], env=env)
+    refused = runner.invoke(app, ["switch", name, "--to", "green"], env=env)
+    assert refused.exit_code == 1 and "no green instance is registered" in refused.output
+    started = runner.invoke(
+        app, ["switch", name, "--to", "green", "--timeout", "2", "--force"], env=env
+    )
     assert started.exit_code == 0, started.output
     assert "blue → green" in started.output
-    busy = runner.invoke(app, ["switch", name, "--to", "blue"], env=env)
+    busy = runner.invoke(app, ["switch", name, "--to", "blue", "--force"], env=env)
     assert busy.exit_code == 1 and "HTTP 409" in busy.output
     # Nobody releases blue's partitions: the switch times out after 2 s ...
     with cp.client() as admin:
@@ -114,6 +124,9 @@ def test_cli_client_lists_switches_assigns_and_shows_status(
         assert wait_switch(admin, first["id"], {"timed_out"})["state"] == "timed_out"
     # ... and so does the rollback; --wait reports it and exits 1.
     waited = runner.invoke(app, ["rollback", name, "--wait", "--timeout", "1"], env=env)
+    assert waited.exit_code == 1, waited.output
+    assert "blue-0 (no status report yet)" in waited.output and "force" in waited.output
+    waited = runner.invoke(app, ["rollback", name, "--wait", "--timeout", "1", "--force"], env=env)
     assert waited.exit_code == 1, waited.output
     assert "green → blue" in waited.output and "timed_out" in waited.output
 
@@ -148,3 +161,44 @@ def test_dashboard_files_are_served_with_spa_fallback(
             assert client.get("/../../etc/passwd").status_code in (200, 404)
             assert "root:" not in client.get("/..%2F..%2Fetc%2Fpasswd").text
             assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_cli_shows_and_changes_processing_settings(
+    sqlite_controlplane: RunningControlPlane, unique: Callable[[str], str], tmp_path: Path
+) -> None:
+    cp, name = sqlite_controlplane, unique("dep")
+    with cp.client() as admin:
+        create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
+    runner = CliRunner()
+    env = {"TURNOUT_URL": cp.url, "TURNOUT_TOKEN": cp.tokens[ApiRole.ADMIN]}
+
+    shown = runner.invoke(app, ["settings", name], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert f"processing settings of {name}, version 1" in shown.output
+    assert re.search(r"^ordering +partition$", shown.output, re.MULTILINE), shown.output
+    assert re.search(r"^retries\.max_retries +3$", shown.output, re.MULTILINE), shown.output
+
+    file = tmp_path / "settings.json"
+    file.write_text('{"dead_letters": {"enabled": true}}')
+    changed = runner.invoke(
+        app,
+        ["settings", name, "--set", "ordering=key", "--set", "workers=32", "--file", str(file)],
+        env=env,
+    )
+    assert changed.exit_code == 0, changed.output
+    assert f"processing settings of {name}: version 1 → 2" in changed.output
+    assert re.search(r"^ordering +partition +key$", changed.output, re.MULTILINE)
+    assert re.search(r"^workers +10 +32$", changed.output, re.MULTILINE)
+    assert re.search(r"^dead_letters\.enabled +false +true$", changed.output, re.MULTILINE)
+
+    again = runner.invoke(app, ["settings", name, "--set", "workers=32"], env=env)
+    assert again.exit_code == 0 and "unchanged (version 2)" in again.output
+    refused = runner.invoke(app, ["settings", name, "--set", "ordering=lifo"], env=env)
+    assert refused.exit_code == 1
+    assert "HTTP 422: body.processing.ordering: ordering 'lifo' is not one of" in refused.output
+    operator = runner.invoke(
+        app,
+        ["settings", name, "--set", "workers=2"],
+        env={**env, "TURNOUT_TOKEN": cp.tokens[ApiRole.OPERATOR]},
+    )
+    assert operator.exit_code == 1 and "HTTP 403" in operator.output

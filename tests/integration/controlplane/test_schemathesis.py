@@ -8,7 +8,7 @@ so generated requests reach the handlers rather than stopping at 404.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from tests.integration.controlplane.kit import (
+    FakeAgents,
     cp_settings,
     create_deployment,
     deployment_body,
@@ -27,7 +28,19 @@ from tests.integration.controlplane.kit import (
 from tests.support.controlplane import RunningControlPlane
 from tests.support.services import Services, unique_name
 from turnout.controlplane.security import ApiRole
+from turnout.protocol import Colour
 from turnout.zk import ZkGateway
+
+
+@contextmanager
+def started_gateway(connect: str) -> Iterator[ZkGateway]:
+    gateway = ZkGateway(connect)
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
 
 #: Examples per operation: enough to hit every validator and branch we know of, small
 #: enough to keep the whole run around a minute on two busy cores.
@@ -48,10 +61,16 @@ def fuzzed_controlplane(
             cp = start_with_cluster(
                 cp_settings(f"sqlite:///{db}", services.zookeeper + chroot, services.kafka), stack
             )
+            group = unique_name("g")
             with cp.client() as client:
-                create_deployment(
-                    client, deployment_body("billing", unique_name("g"), ["payments"])
-                )
+                create_deployment(client, deployment_body("billing", group, ["payments"]))
+            # A ready instance of each colour, so a switch request that asks to wait for
+            # readiness (wait_ready_ms, up to 2 minutes) is answered at once.
+            agents_session = stack.enter_context(started_gateway(services.zookeeper + chroot))
+            agents = FakeAgents(agents_session, "billing", group)
+            for colour in Colour:
+                agents.register(f"{colour.value}-0", colour)
+                agents.report(f"{colour.value}-0", colour, ready=True)
             yield cp
     finally:
         admin.delete(chroot, recursive=True)

@@ -196,7 +196,9 @@ def test_a_replica_started_after_a_crash_finishes_a_pending_switch(
         cp = start_with_cluster(settings, stack, cleanup=False)
         with cp.client() as admin:
             create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
-            started = admin.post(f"/api/v1/deployments/{name}/switch", json={"to": "green"})
+            started = admin.post(
+                f"/api/v1/deployments/{name}/switch", json={"to": "green", "force": True}
+            )
             assert started.status_code == 202
         # Rewind to "stored, directive not yet written": as if the replica died right
         # after committing the intent, with ZooKeeper still at epoch 1.

@@ -14,7 +14,11 @@ One scenario, in the order an operator lives it:
    timeline reach "completed" (live, through server-sent events);
 4. pin a partition to the other green instance, preview the plan, apply, and see the
    cell move to that instance;
-5. log in as a viewer in a fresh browser context and find no mutating control.
+5. log in as a viewer in a fresh browser context and find no mutating control;
+6. log in as an admin, change the processing settings through the preview of what
+   changes, and see the new settings version saved.
+
+The overview must fit a 1280 × 800 window whole (its last column used to be cut off).
 
 A screenshot of each step is saved under ``artifacts/screenshots/`` (gitignored).
 """
@@ -74,6 +78,11 @@ PIN_MOVE_TIMEOUT_MS = 45_000
 PAGE_TIMEOUT_MS = 20_000
 #: A clean agent stop drains and commits; after this it is killed.
 AGENT_STOP_TIMEOUT_S = 25.0
+#: The window of every page in this test, and the laptop-sized one the overview must fit.
+VIEWPORT = {"width": 1280, "height": 900}
+OVERVIEW_VIEWPORT = {"width": 1280, "height": 800}
+#: Agents apply a settings change at their next safe point, within seconds.
+SETTINGS_APPLIED_TIMEOUT_MS = 30_000
 #: Enough records to keep every partition busy at each handoff, little enough for 2 cores.
 PRODUCE_RATE_PER_S = 100
 
@@ -275,7 +284,7 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def log_in(browser: Browser, url: str, token: str, shot: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(viewport=VIEWPORT).new_page()
     page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(url + "/")
     page.get_by_label("API token").fill(token)
@@ -283,6 +292,27 @@ def log_in(browser: Browser, url: str, token: str, shot: str) -> Page:
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_test_id("whoami")).to_be_visible()
     return page
+
+
+def assert_overview_fits(page: Page, viewport: dict[str, int]) -> None:
+    """In a ``viewport``-sized window the overview table is whole: its right edge inside
+    the window, and neither the page nor the table's own container scrolls sideways."""
+    page.set_viewport_size(viewport)
+    table = page.get_by_test_id("deployments-table")
+    expect(table).to_be_visible()
+    box = table.bounding_box()
+    assert box is not None, "the overview table is laid out"
+    right = box["x"] + box["width"]
+    assert right <= viewport["width"], f"the table ends at {right} px in a {viewport} window"
+    widths = page.evaluate(
+        """() => {
+            const scroller = document.querySelector("[data-testid=deployments-table]").parentElement;
+            return {page: document.documentElement.scrollWidth,
+                    table: scroller.scrollWidth, shown: scroller.clientWidth};
+        }"""
+    )
+    assert widths["page"] <= viewport["width"], f"the page scrolls sideways: {widths}"
+    assert widths["table"] <= widths["shown"], f"the table scrolls sideways: {widths}"
 
 
 def assert_fits_width(page: Page, width: int) -> None:
@@ -328,7 +358,9 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
     expect(row).to_contain_text("1.4.0 · 2 instances")
     expect(row).to_contain_text("1.5.0 · 2 instances")
     expect(row.get_by_test_id("lag-status")).to_be_visible()
+    assert_overview_fits(page, OVERVIEW_VIEWPORT)
     screenshot(page, "02-overview")
+    page.set_viewport_size(VIEWPORT)
 
     # 2. The deployment page: every partition owned by a blue instance, updated live.
     row.get_by_role("link", name=DEPLOYMENT).click()
@@ -437,6 +469,40 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
             headers={"Authorization": f"Bearer {cp.tokens[ApiRole.VIEWER]}"},
         )
     assert refused.status_code == 403, refused.text
+    viewer.context.close()
+
+    # 6. An admin changes the processing settings: every change is previewed, old → new,
+    # before it is saved as the next settings version, which the directive then carries.
+    admin = log_in(browser, cp.url, cp.tokens[ApiRole.ADMIN], "12-admin-login")
+    admin.get_by_test_id("deployment-row").filter(has_text=DEPLOYMENT).get_by_role(
+        "link", name=DEPLOYMENT
+    ).click()
+    panel = admin.get_by_test_id("processing-panel")
+    expect(panel.get_by_test_id("processing-version")).to_have_text("version 1")
+    panel.get_by_role("button", name="Edit settings…").click()
+    panel.get_by_label("Ordering").select_option("key")
+    panel.get_by_label("Workers").fill("16")
+    panel.get_by_label("Retries", exact=True).fill("5")
+    panel.get_by_role("button", name="Review 3 changes…").click()
+    changes = panel.get_by_test_id("processing-change")
+    expect(changes).to_have_count(3)
+    expect(changes.filter(has_text="workers")).to_contain_text("16")
+    expect(panel.get_by_test_id("processing-preview")).to_contain_text(
+        "Saving makes settings version 2"
+    )
+    screenshot(admin, "13-settings-preview")
+    panel.get_by_role("button", name="Save as version 2").click()
+    expect(panel.get_by_test_id("processing-version")).to_have_text(
+        "version 2", timeout=SETTINGS_APPLIED_TIMEOUT_MS
+    )
+    expect(panel.get_by_test_id("processing-settings")).to_contain_text("ordering key")
+    with cp.client(ApiRole.VIEWER) as api:
+        settings = api.get(f"/api/v1/deployments/{DEPLOYMENT}").json()["processing"]
+    assert (settings["version"], settings["ordering"], settings["workers"]) == (2, "key", 16)
+    assert settings["retries"]["max_retries"] == 5
+    # Every instance row says which settings version it runs.
+    expect(admin.get_by_test_id("instance-settings")).to_have_count(4)
+    screenshot(admin, "14-settings-saved")
 
 
 def expect_all_owned_by_any(page: Page) -> None:

@@ -29,8 +29,7 @@ def deployment_row(**changes: Any) -> Deployment:
         "live": {"group": "billing", "topics": ["payments"]},
         "preview": None,
         "strategy": "range",
-        "ordering": "partition",
-        "workers": 4,
+        "processing": {"version": 1, "ordering": "partition", "workers": 4},
         "drain_timeout_ms": 10_000,
         "absent_pin_policy": "leave_unowned",
         "colours": {

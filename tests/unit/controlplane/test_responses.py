@@ -88,14 +88,16 @@ def _registered(status: InstanceStatus | None) -> RegisteredInstance:
     return RegisteredInstance(registration, status)
 
 
-def test_an_instance_without_a_status_report_is_registered_and_owns_nothing() -> None:
-    body = instance_public(_registered(None))
+def test_an_instance_without_a_status_report_is_registered_and_not_ready() -> None:
+    body = instance_public(_registered(None), owns=0, newest_processing=1)
     assert body.state == "registered" and body.partitions == 0 and body.epoch is None
     assert body.fenced is False and body.errors == 0 and body.rate_per_s is None
+    assert body.ready is False and body.readiness_note == "no status report yet"
+    assert body.processing_version is None and body.processing_current is None
 
 
-def test_an_instance_reports_its_state_partitions_and_counters() -> None:
-    status = InstanceStatus.model_validate(
+def _status(**fields: object) -> InstanceStatus:
+    return InstanceStatus.model_validate(
         {
             "instance": "green-1",
             "colour": "green",
@@ -107,11 +109,57 @@ def test_an_instance_reports_its_state_partitions_and_counters() -> None:
             "counters": {"rate_per_s": 12.5, "errors": 2},
             "errors": [],
             "updated_at": AT.isoformat(),
+            **fields,
         }
     )
-    body = instance_public(_registered(status))
-    assert (body.state, body.epoch, body.partitions) == ("running", 8, 1)
+
+
+def test_an_instance_reports_its_state_counters_settings_version_and_readiness() -> None:
+    status = _status(processing_version=3, ready=True)
+    body = instance_public(_registered(status), owns=2, newest_processing=3)
+    assert (body.state, body.epoch) == ("running", 8)
     assert body.rate_per_s == 12.5 and body.errors == 2
+    assert body.processing_version == 3 and body.processing_current is True
+    assert body.ready is True and body.readiness_note is None
+
+
+def test_an_instance_behind_the_newest_settings_or_refusing_them_is_shown_so() -> None:
+    refused = _status(
+        processing_version=2, processing_refused="ordering 'lifo' is unknown", ready=False
+    )
+    body = instance_public(_registered(refused), owns=0, newest_processing=3)
+    assert body.processing_current is False
+    assert body.processing_refused == "ordering 'lifo' is unknown"
+    assert body.ready is False and body.readiness_note == "warming up (running)"
+
+
+def test_an_agent_that_does_not_report_readiness_counts_as_ready_with_a_note() -> None:
+    raw = _status().model_dump(mode="json")
+    del raw["ready"]  # what an older agent writes
+    body = instance_public(
+        _registered(InstanceStatus.model_validate(raw)), owns=0, newest_processing=1
+    )
+    assert body.ready is True
+    assert body.readiness_note is not None and "older agent" in body.readiness_note
+
+
+def test_the_state_page_counts_an_instances_partitions_from_the_owner_nodes() -> None:
+    """The instance table and the ownership map read the same nodes, so they agree even
+    while an agent's status report still lists what it owned a moment ago."""
+    owner = Ownership(instance="green-1", colour=Colour.GREEN, session_id=1, epoch=8)
+    reading = LiveReading(
+        instances=[_registered(_status(owned=[], ready=True))],
+        partitions=[
+            PartitionReading("live", ("payments", 0), owner, 1, 1, 0),
+            PartitionReading("live", ("payments", 1), owner, 1, 1, 0),
+            PartitionReading("live", ("payments", 2), None, 1, 1, 0),
+        ],
+    )
+    body = state_public(deployment_row(), reading, LagStatus.OK)
+    assert body.instances[0].partitions == 2
+    assert body.processing_version == 1
+    assert body.readiness[Colour.GREEN].ready is True
+    assert body.readiness[Colour.BLUE].refusal == "no blue instance is registered"
 
 
 def test_a_partition_shows_its_owner_offsets_and_lag() -> None:

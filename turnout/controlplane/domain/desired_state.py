@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from turnout.protocol import Binding, Colour, Directive, Role
 from turnout.protocol.models import AbsentPinPolicy, Strategy
+from turnout.protocol.processing import ProcessingSettings
 
 #: Fields that make up intent; epoch, written_at and operation_id only describe a write.
 BOOKKEEPING_FIELDS = frozenset({"epoch", "written_at", "operation_id"})
@@ -29,6 +30,7 @@ class DesiredState:
     absent_pin_policy: AbsentPinPolicy
     paused: bool
     drain_timeout_ms: int
+    processing: ProcessingSettings
 
     def directive(self, epoch: int, operation_id: str | None) -> Directive:
         return Directive(
@@ -42,6 +44,7 @@ class DesiredState:
             absent_pin_policy=self.absent_pin_policy,
             paused=self.paused,
             drain_timeout_ms=self.drain_timeout_ms,
+            processing=self.processing,
             operation_id=operation_id,
         )
 

@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from turnout.controlplane.schemas.common import check_pins
 from turnout.controlplane.schemas.switches import SwitchPublic
 from turnout.protocol import AbsentPinPolicy, Colour, Role, Strategy
 from turnout.protocol.paths import validate_name
-from turnout.protocol.processing import Ordering
+from turnout.protocol.processing import ProcessingSettings
+
+#: A change of processing settings: only the fields to change, nested objects field by
+#: field (``domain.processing_changes``). Checked against the stored settings, so the
+#: schema only says it is an object of ProcessingSettings' fields.
+ProcessingChange = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "Fields of ProcessingSettings to change (all optional, nested "
+            "objects merge field by field); `version` is set by the control plane.",
+            "examples": [{"ordering": "key", "workers": 32, "retries": {"max_retries": 5}}],
+        }
+    ),
+]
+
+#: Top-level fields that became processing settings; a body naming them is refused
+#: rather than quietly ignored.
+MOVED_TO_PROCESSING = ("ordering", "workers")
+
+
+def _refuse_moved_fields(data: Any) -> Any:
+    if isinstance(data, dict):
+        moved = [name for name in MOVED_TO_PROCESSING if name in data]
+        if moved:
+            raise ValueError(
+                f"{', '.join(moved)} moved into the processing object: "
+                f"send {{'processing': {{{', '.join(f'{m!r}: ...' for m in moved)}}}}}"
+            )
+    return data
 
 
 class BindingBody(BaseModel):
@@ -67,8 +97,7 @@ _DEPLOYMENT_CREATE_EXAMPLE: dict[str, Any] = {
     "live": {"group": "billing", "topics": ["payments"]},
     "preview": None,
     "strategy": "range",
-    "ordering": "partition",
-    "workers": 8,
+    "processing": {"ordering": "partition", "workers": 8},
     "drain_timeout_ms": 10000,
     "absent_pin_policy": "leave_unowned",
     "colours": {"blue": {"version": "1.4.0"}, "green": {"version": "1.5.0"}},
@@ -85,13 +114,16 @@ class DeploymentCreate(BaseModel):
     live: BindingBody
     preview: BindingBody | None = None
     strategy: Strategy = Strategy.RANGE
-    ordering: Ordering = Ordering.PARTITION
-    workers: int = Field(default=1, ge=1, le=1024)
+    processing: ProcessingChange = Field(
+        default_factory=dict, description="How the agents process; unset fields: defaults"
+    )
     drain_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
     absent_pin_policy: AbsentPinPolicy = AbsentPinPolicy.LEAVE_UNOWNED
     colours: ColoursBody
     pins: dict[str, str] = Field(default_factory=dict, max_length=10_000)
     paused: bool = False
+
+    _moved = model_validator(mode="before")(_refuse_moved_fields)
 
     @field_validator("name")
     @classmethod
@@ -129,15 +161,18 @@ class DeploymentUpdate(BaseModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"workers": 16, "colours": {"green": {"version": "1.6.0"}}}]
+            "examples": [
+                {"processing": {"workers": 16}, "colours": {"green": {"version": "1.6.0"}}}
+            ]
         }
     )
+
+    _moved = model_validator(mode="before")(_refuse_moved_fields)
 
     live: BindingBody | None = None
     preview: BindingBody | None = None
     strategy: Strategy | None = None
-    ordering: Ordering | None = None
-    workers: int | None = Field(default=None, ge=1, le=1024)
+    processing: ProcessingChange | None = None
     drain_timeout_ms: int | None = Field(default=None, ge=0, le=600_000)
     absent_pin_policy: AbsentPinPolicy | None = None
     colours: ColourVersionsUpdate | None = None
@@ -149,6 +184,9 @@ class DeploymentPublic(BaseModel):
             "examples": [
                 {
                     **_DEPLOYMENT_CREATE_EXAMPLE,
+                    "processing": ProcessingSettings(
+                        ordering="partition", workers=8, version=2
+                    ).model_dump(mode="json"),
                     "colours": {
                         "blue": {"version": "1.4.0", "role": "live"},
                         "green": {"version": "1.5.0", "role": "standby"},
@@ -169,8 +207,7 @@ class DeploymentPublic(BaseModel):
     live: BindingBody
     preview: BindingBody | None
     strategy: Strategy
-    ordering: Ordering
-    workers: int
+    processing: ProcessingSettings
     drain_timeout_ms: int
     absent_pin_policy: AbsentPinPolicy
     colours: dict[Colour, ColourPublic]

@@ -22,6 +22,22 @@ class InstancePublic(BaseModel):
     fenced: bool
     rate_per_s: float | None
     errors: int
+    processing_version: int | None = Field(
+        description="The processing settings version it runs with; null: it does not say "
+        "(its embedding code's settings, or an agent that does not report it)"
+    )
+    processing_current: bool | None = Field(
+        description="Whether it runs the deployment's newest settings version; "
+        "null when it does not report a version"
+    )
+    processing_refused: str | None = Field(
+        description="Why it refused the newest settings version (it keeps its last good one)"
+    )
+    ready: bool = Field(description="Whether it could take over at full speed (see readiness_note)")
+    readiness_note: str | None = Field(
+        description="Why it is not ready; or, for an agent that does not report readiness "
+        "(an older version), that it is counted as ready"
+    )
 
 
 class PartitionPublic(BaseModel):
@@ -36,6 +52,16 @@ class PartitionPublic(BaseModel):
     lag: int | None
 
 
+class ColourReadinessPublic(BaseModel):
+    ready: bool = Field(
+        description="At least one instance registered and every registered one ready: "
+        "a switch to this colour is not refused"
+    )
+    instances: int
+    ready_instances: int
+    refusal: str | None = Field(description="Why a switch to this colour would be refused")
+
+
 class StatePublic(BaseModel):
     deployment: str
     epoch: int
@@ -47,6 +73,8 @@ class StatePublic(BaseModel):
     partitions: list[PartitionPublic]
     lag_total: int
     lag_status: Literal["OK", "WARN", "STALL", "STOP"]
+    processing_version: int = Field(description="The deployment's newest settings version")
+    readiness: dict[Colour, ColourReadinessPublic]
 
 
 class LagPoint(BaseModel):

@@ -12,6 +12,27 @@ from turnout.protocol import Colour
 
 #: Longest switch bound accepted: a switch that needs more than an hour is stuck.
 MAX_SWITCH_TIMEOUT_S = 3600.0
+#: Longest a switch request may wait for its colour to become ready: the request holds
+#: an HTTP connection meanwhile, and a colour still cold after two minutes is stuck
+#: (crash-looping, or unable to reach Kafka), not warming up.
+MAX_WAIT_READY_MS = 120_000
+
+
+class ReadinessGate(BaseModel):
+    """The readiness gate's options, shared by switch and rollback requests."""
+
+    force: bool = Field(
+        default=False,
+        description="Switch even if the colour is not ready (no instance, or some "
+        "instances not ready): its partitions may stall while it warms up",
+    )
+    wait_ready_ms: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_WAIT_READY_MS,
+        description="Wait up to this long for the colour to become ready before "
+        "refusing with 409 (0: refuse at once)",
+    )
 
 
 class PhasePublic(BaseModel):
@@ -65,14 +86,16 @@ class SwitchPublic(BaseModel):
     phases: list[PhasePublic]
 
 
-class SwitchRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"to": "green", "timeout_s": 60}]})
+class SwitchRequest(ReadinessGate):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"to": "green", "timeout_s": 60, "wait_ready_ms": 30000}]}
+    )
 
     to: Colour
     timeout_s: float | None = Field(default=None, gt=0, le=MAX_SWITCH_TIMEOUT_S)
 
 
-class RollbackRequest(BaseModel):
+class RollbackRequest(ReadinessGate):
     model_config = ConfigDict(json_schema_extra={"examples": [{"timeout_s": 60}]})
 
     timeout_s: float | None = Field(default=None, gt=0, le=MAX_SWITCH_TIMEOUT_S)

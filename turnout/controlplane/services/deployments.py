@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -9,7 +12,18 @@ from sqlalchemy.orm import Session
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.coordination.connections import ZkDownError
 from turnout.controlplane.coordination.directives import delete_directive
-from turnout.controlplane.errors import ConflictError, PreconditionFailedError, UnavailableError
+from turnout.controlplane.domain.processing_changes import (
+    InvalidProcessingError,
+    apply_change,
+    changes,
+    initial_settings,
+)
+from turnout.controlplane.errors import (
+    ConflictError,
+    InvalidFieldsError,
+    PreconditionFailedError,
+    UnavailableError,
+)
 from turnout.controlplane.models import Deployment
 from turnout.controlplane.queries import get_cluster, get_deployment, in_flight_switch, last_switch
 from turnout.controlplane.responses import deployment_public
@@ -22,6 +36,7 @@ from turnout.controlplane.schemas.deployments import (
 from turnout.controlplane.services import audit
 from turnout.controlplane.services.directive_writes import require_zookeeper, write_directive
 from turnout.protocol import Colour, Role
+from turnout.protocol.processing import ProcessingSettings
 
 
 def view(session: Session, deployment: Deployment) -> DeploymentPublic:
@@ -31,6 +46,26 @@ def view(session: Session, deployment: Deployment) -> DeploymentPublic:
 
 def etag(deployment: Deployment) -> str:
     return f'"{deployment.version}"'
+
+
+def _checked(current: ProcessingSettings | None, change: Mapping[str, Any]) -> ProcessingSettings:
+    """The settings after ``change`` (``current`` None: a new deployment's); 422 naming
+    each refused field of the body's ``processing`` object."""
+    try:
+        return initial_settings(change) if current is None else apply_change(current, change)
+    except InvalidProcessingError as exc:
+        raise InvalidFieldsError(
+            [(("body", "processing", *p.path), p.message) for p in exc.problems]
+        ) from None
+
+
+def _processing_audit(old: ProcessingSettings, new: ProcessingSettings) -> dict[str, Any]:
+    return {
+        "processing_version": new.version,
+        "processing_changes": [
+            {"field": c.field, "old": c.old, "new": c.new} for c in changes(old, new)
+        ],
+    }
 
 
 def list_deployments(session: Session, *, limit: int, offset: int) -> Page[DeploymentPublic]:
@@ -47,14 +82,14 @@ def create_deployment(
     cluster = get_cluster(session, body.cluster)
     require_zookeeper(context, cluster)
     roles = body.roles()
+    processing = _checked(None, body.processing)
     deployment = Deployment(
         name=body.name,
         cluster=cluster,
         live=body.live.model_dump(),
         preview=None if body.preview is None else body.preview.model_dump(),
         strategy=body.strategy.value,
-        ordering=body.ordering.value,
-        workers=body.workers,
+        processing=processing.model_dump(mode="json"),
         drain_timeout_ms=body.drain_timeout_ms,
         absent_pin_policy=body.absent_pin_policy.value,
         colours={
@@ -80,7 +115,11 @@ def create_deployment(
         actor=actor,
         action="deployment.create",
         deployment=body.name,
-        detail={**body.model_dump(mode="json"), "epoch": epoch},
+        detail={
+            **body.model_dump(mode="json"),
+            **_processing_audit(ProcessingSettings(), processing),
+            "epoch": epoch,
+        },
     )
     session.commit()
     return deployment
@@ -101,26 +140,29 @@ def update_deployment(
             f"deployment {name!r} is at {etag(deployment)}, not {if_match.strip()}"
         )
     require_zookeeper(context, deployment.cluster)
-    changes = body.model_dump(exclude_unset=True, mode="json")
-    if ("live" in changes or "preview" in changes) and in_flight_switch(session, deployment):
+    fields = body.model_dump(exclude_unset=True, mode="json")
+    if ("live" in fields or "preview" in fields) and in_flight_switch(session, deployment):
         raise ConflictError(f"a switch of {name!r} is in flight; change bindings after it ends")
-    if changes.get("live") is None:
-        changes.pop("live", None)
-    preview_cleared = "preview" in changes and changes["preview"] is None
+    if fields.get("live") is None:
+        fields.pop("live", None)
+    preview_cleared = "preview" in fields and fields["preview"] is None
     if preview_cleared and Role.PREVIEW in deployment.roles().values():
         raise ConflictError("a colour has the preview role; it needs the preview binding")
     if (
-        changes.get("preview") is not None
-        and changes["preview"]["group"] == (changes.get("live") or deployment.live)["group"]
+        fields.get("preview") is not None
+        and fields["preview"]["group"] == (fields.get("live") or deployment.live)["group"]
     ):
         raise ConflictError("the preview binding needs a consumer group of its own")
-    colours = changes.pop("colours", None) or {}
+    old_processing = deployment.processing_settings()
+    processing = _checked(old_processing, fields.pop("processing", None) or {})
+    deployment.processing = processing.model_dump(mode="json")
+    colours = fields.pop("colours", None) or {}
     updated_colours = {c: dict(v) for c, v in deployment.colours.items()}
     for colour, value in colours.items():
         if value is not None:
             updated_colours[colour]["version"] = value["version"]
     deployment.colours = updated_colours
-    for key, value in changes.items():
+    for key, value in fields.items():
         if value is None and key not in ("preview",):
             continue
         setattr(deployment, key, value)
@@ -131,7 +173,11 @@ def update_deployment(
         actor=actor,
         action="deployment.update",
         deployment=name,
-        detail={**body.model_dump(exclude_unset=True, mode="json"), "epoch": epoch},
+        detail={
+            **body.model_dump(exclude_unset=True, mode="json"),
+            **_processing_audit(old_processing, processing),
+            "epoch": epoch,
+        },
     )
     session.commit()
     return deployment

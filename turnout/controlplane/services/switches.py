@@ -37,12 +37,13 @@ from turnout.controlplane.queries import (
 )
 from turnout.controlplane.responses import switch_public
 from turnout.controlplane.schemas.common import Page
-from turnout.controlplane.schemas.switches import SwitchPublic
+from turnout.controlplane.schemas.switches import ReadinessGate, SwitchPublic
 from turnout.controlplane.services import audit
 from turnout.controlplane.services.directive_writes import (
     apply_desired_state,
     require_zookeeper,
 )
+from turnout.controlplane.services.readiness import require_ready
 from turnout.controlplane.services.switch_steps import record_steps
 from turnout.protocol import Colour
 from turnout.protocol.directives import DirectiveConflictError
@@ -81,18 +82,35 @@ def _replay(session: Session, deployment: Deployment, key: str | None, to: Colou
     return found
 
 
+def _startable(session: Session, deployment: Deployment, to: Colour) -> Colour:
+    """The live colour, once sure a switch to ``to`` may start; 409 if one may not."""
+    current = deployment.active_colour()
+    if to == current:
+        raise ConflictError(f"{to.value} is already live in {deployment.name!r}")
+    running = in_flight_switch(session, deployment)
+    if running is not None:
+        raise ConflictError(
+            f"switch {running.id} of {deployment.name!r} is in flight ({running.state})"
+        )
+    return current
+
+
 def request_switch(
     context: AppContext,
     session: Session,
     *,
     name: str,
     to: Colour | None,
+    gate: ReadinessGate,
     timeout_s: float | None,
     idempotency_key: str | None,
     actor: str,
     kind: str = "switch",
 ) -> tuple[Switch, bool]:
-    """Start a switch (``to`` None: roll back). Returns (switch, created)."""
+    """Start a switch (``to`` None: roll back). Returns (switch, created).
+
+    Unless ``gate.force``, the colour must be ready first (``services.readiness``),
+    waited for up to ``gate.wait_ready_ms``."""
     deployment = get_deployment(session, name)
     if to is None:
         previous = last_switch(session, deployment)
@@ -102,13 +120,14 @@ def request_switch(
     replayed = _replay(session, deployment, idempotency_key, to)
     if replayed is not None:
         return replayed, False
-    require_zookeeper(context, deployment.cluster)
-    current = deployment.active_colour()
-    if to == current:
-        raise ConflictError(f"{to.value} is already live in {name!r}")
-    running = in_flight_switch(session, deployment)
-    if running is not None:
-        raise ConflictError(f"switch {running.id} of {name!r} is in flight ({running.state})")
+    connection = require_zookeeper(context, deployment.cluster)
+    current = _startable(session, deployment, to)
+    if not gate.force:
+        paths = deployment.paths()
+        session.rollback()  # hold no transaction (SQLite: no write lock) while waiting
+        require_ready(connection, paths, to, wait_s=gate.wait_ready_ms / 1000)
+        deployment = get_deployment(session, name)
+        current = _startable(session, deployment, to)
     requested_at = utc_now()
     timeout = timeout_s if timeout_s is not None else context.settings.switch_timeout_s
     switch = Switch(
@@ -133,7 +152,13 @@ def request_switch(
         actor=actor,
         action=kind,
         deployment=name,
-        detail={"switch": switch.id, "from": current.value, "to": to.value, "timeout_s": timeout},
+        detail={
+            "switch": switch.id,
+            "from": current.value,
+            "to": to.value,
+            "timeout_s": timeout,
+            "force": gate.force,
+        },
     )
     try:
         session.flush()

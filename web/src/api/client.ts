@@ -24,6 +24,8 @@ export const API_BASE = "/api/v1";
 /** Requests never hang forever: the control plane answers or we say it did not. */
 export const REQUEST_TIMEOUT_MS = 15_000;
 
+const NO_WAIT: ReadinessGate = { force: false, waitReadyMs: 0 };
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -60,6 +62,14 @@ export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Replaces REQUEST_TIMEOUT_MS, for a request the server may hold (a readiness wait). */
+  timeoutMs?: number;
+}
+
+/** The readiness gate of a switch or rollback (docs/api.md, "Readiness"). */
+export interface ReadinessGate {
+  force: boolean;
+  waitReadyMs: number;
 }
 
 export class ApiClient {
@@ -78,10 +88,11 @@ export class ApiClient {
     // One controller joins the caller's cancellation and our own deadline.
     const controller = new AbortController();
     let timedOut = false;
+    const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, REQUEST_TIMEOUT_MS);
+    }, timeoutMs);
     const forward = () => controller.abort();
     options.signal?.addEventListener("abort", forward);
     let response: Response;
@@ -97,7 +108,7 @@ export class ApiClient {
     } catch (err) {
       if (options.signal?.aborted) throw err;
       const why = timedOut
-        ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`
+        ? `no answer within ${timeoutMs / 1000} s`
         : String(err instanceof Error ? err.message : err);
       throw new ApiError(0, `The control plane could not be reached (${why}).`);
     } finally {
@@ -150,19 +161,30 @@ export class ApiClient {
     return this.request(`/audit?${params(query)}`, { signal });
   }
 
-  startSwitch(name: string, to: string, timeoutS: number, idempotencyKey: string): Promise<Switch> {
+  startSwitch(name: string, to: string, timeoutS: number, idempotencyKey: string, gate: ReadinessGate = NO_WAIT): Promise<Switch> {
     return this.request(`/deployments/${enc(name)}/switch`, {
       method: "POST",
-      body: { to, timeout_s: timeoutS },
+      body: { to, timeout_s: timeoutS, force: gate.force, wait_ready_ms: gate.waitReadyMs },
       headers: { "Idempotency-Key": idempotencyKey },
+      timeoutMs: REQUEST_TIMEOUT_MS + gate.waitReadyMs,
     });
   }
 
-  rollback(name: string, timeoutS: number, idempotencyKey: string): Promise<Switch> {
+  rollback(name: string, timeoutS: number, idempotencyKey: string, gate: ReadinessGate = NO_WAIT): Promise<Switch> {
     return this.request(`/deployments/${enc(name)}/rollback`, {
       method: "POST",
-      body: { timeout_s: timeoutS },
+      body: { timeout_s: timeoutS, force: gate.force, wait_ready_ms: gate.waitReadyMs },
       headers: { "Idempotency-Key": idempotencyKey },
+      timeoutMs: REQUEST_TIMEOUT_MS + gate.waitReadyMs,
+    });
+  }
+
+  /** Change some processing settings (nested objects merge field by field); If-Match guards against a concurrent change. */
+  changeProcessing(name: string, change: Record<string, unknown>, version: number): Promise<Deployment> {
+    return this.request(`/deployments/${enc(name)}`, {
+      method: "PATCH",
+      body: { processing: change },
+      headers: { "If-Match": `"${version}"` },
     });
   }
 

@@ -70,14 +70,54 @@ export interface Switch {
   phases: SwitchPhase[];
 }
 
+export type Ordering = "partition" | "key" | "unordered";
+export const ORDERINGS: readonly Ordering[] = ["partition", "key", "unordered"];
+export const EXHAUSTED_DECISIONS = [
+  "commit_and_continue",
+  "do_not_commit_and_continue",
+  "commit_and_stop",
+  "do_not_commit_and_stop",
+] as const;
+export const ESCALATION_ACTIONS = ["continue", "pause", "stop"] as const;
+
+/** How a deployment processes (docs/api.md, "Processing settings"); `version` grows with every change. */
+export interface ProcessingSettings {
+  version: number;
+  ordering: string;
+  workers: number;
+  max_in_flight_records: number;
+  max_in_flight_bytes: number;
+  max_in_flight_per_partition: number;
+  retries: {
+    max_retries: number;
+    backoff_ms: number;
+    multiplier: number;
+    max_backoff_ms: number;
+    jitter_ms: number;
+    attempt_timeout_ms: number;
+  };
+  on_exhausted: string | null;
+  escalation: { threshold: number; window_ms: number; action: string; breaker_cooldown_ms: number };
+  dead_letters: {
+    enabled: boolean;
+    topic: string;
+    create_topic: boolean;
+    max_ratio: number;
+    ratio_window_ms: number;
+    min_samples: number;
+    max_consecutive: number;
+  };
+  commit_interval_ms: number;
+  commit_every: number;
+}
+
 export interface Deployment {
   name: string;
   cluster: string;
   live: BindingSpec;
   preview: BindingSpec | null;
   strategy: string;
-  ordering: string;
-  workers: number;
+  processing: ProcessingSettings;
   drain_timeout_ms: number;
   absent_pin_policy: AbsentPinPolicy;
   colours: Record<Colour, ColourSpec>;
@@ -105,6 +145,24 @@ export interface InstanceState {
   fenced: boolean;
   rate_per_s: number | null;
   errors: number;
+  /** The processing settings version it runs with; null: it does not say. */
+  processing_version: number | null;
+  /** Whether it runs the deployment's newest settings version; null when it does not say. */
+  processing_current: boolean | null;
+  /** Why it refused the newest settings version (it keeps its last good one). */
+  processing_refused: string | null;
+  /** Whether it could take over at full speed. */
+  ready: boolean;
+  /** Why it is not ready, or that an older agent not reporting readiness is counted as ready. */
+  readiness_note: string | null;
+}
+
+export interface ColourReadiness {
+  ready: boolean;
+  instances: number;
+  ready_instances: number;
+  /** Why a switch to this colour would be refused (409) unless forced. */
+  refusal: string | null;
 }
 
 export interface PartitionState {
@@ -132,6 +190,9 @@ export interface DeploymentState {
   partitions: PartitionState[];
   lag_total: number;
   lag_status: LagStatus;
+  /** The deployment's newest processing settings version. */
+  processing_version: number;
+  readiness: Record<Colour, ColourReadiness>;
 }
 
 export interface LagPoint {

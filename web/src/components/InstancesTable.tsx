@@ -3,7 +3,21 @@ import { formatCount, formatRate } from "../lib/format";
 import { ColourTag } from "./ColourTag";
 import { EmptyState } from "./States";
 
-export function InstancesTable({ instances, epoch }: { instances: readonly InstanceState[]; epoch: number }) {
+/**
+ * The registered instances with what they report: state, readiness, the directive epoch
+ * and the processing settings version they run. An instance behind the newest epoch or
+ * settings version, or one that refused the newest settings, is marked. Partitions count
+ * the owner nodes, the same reading the ownership map shows.
+ */
+export function InstancesTable({
+  instances,
+  epoch,
+  processingVersion,
+}: {
+  instances: readonly InstanceState[];
+  epoch: number;
+  processingVersion: number;
+}) {
   if (instances.length === 0) {
     return (
       <EmptyState title="No instances are registered for this deployment.">
@@ -19,11 +33,11 @@ export function InstancesTable({ instances, epoch }: { instances: readonly Insta
         <thead>
           <tr>
             <th scope="col">Instance</th>
-            <th scope="col">Colour</th>
-            <th scope="col">Version</th>
-            <th scope="col">Host</th>
+            <th scope="col">Colour · version</th>
             <th scope="col">State</th>
+            <th scope="col">Ready</th>
             <th scope="col">Epoch acknowledged</th>
+            <th scope="col">Settings</th>
             <th scope="col" className="num">
               Partitions
             </th>
@@ -38,21 +52,28 @@ export function InstancesTable({ instances, epoch }: { instances: readonly Insta
         <tbody>
           {sorted.map((i) => (
             <tr key={i.instance} data-testid="instance-row" data-instance={i.instance}>
-              <th scope="row">{i.instance}</th>
+              <th scope="row">
+                {i.instance}
+                <div className="muted small">
+                  {i.host} pid {i.pid}
+                </div>
+              </th>
               <td>
-                <ColourTag colour={i.colour} />
-              </td>
-              <td>{i.version}</td>
-              <td>
-                {i.host} <span className="muted">pid {i.pid}</span>
+                <ColourTag colour={i.colour} suffix={i.version} />
               </td>
               <td>
                 {i.state}
                 {i.fenced ? <span className="badge badge-bad"> fenced</span> : null}
               </td>
+              <td data-testid="instance-ready" data-ready={String(i.ready)}>
+                <Readiness instance={i} />
+              </td>
               <td>
                 {i.epoch ?? "none yet"}
                 {i.epoch !== null && i.epoch < epoch ? <span className="badge badge-warn"> behind ({epoch})</span> : null}
+              </td>
+              <td data-testid="instance-settings" data-current={String(i.processing_current)}>
+                <SettingsVersion instance={i} newest={processingVersion} />
               </td>
               <td className="num">{formatCount(i.partitions)}</td>
               <td className="num">{formatRate(i.rate_per_s)}</td>
@@ -62,5 +83,49 @@ export function InstancesTable({ instances, epoch }: { instances: readonly Insta
         </tbody>
       </table>
     </div>
+  );
+}
+
+function Readiness({ instance: i }: { instance: InstanceState }) {
+  if (!i.ready) {
+    return (
+      <>
+        <span className="badge badge-warn">not ready</span>
+        {i.readiness_note ? <div className="muted small">{i.readiness_note}</div> : null}
+      </>
+    );
+  }
+  // Ready with a note: an older agent that does not report readiness, counted as ready.
+  return i.readiness_note ? (
+    <span className="muted" title={i.readiness_note}>
+      not reported
+    </span>
+  ) : (
+    <span className="badge badge-ok">ready</span>
+  );
+}
+
+function SettingsVersion({ instance: i, newest }: { instance: InstanceState; newest: number }) {
+  const refused = i.processing_refused ? (
+    <div className="text-bad small" data-testid="instance-refusal">
+      refused v{newest}: {i.processing_refused}
+    </div>
+  ) : null;
+  if (i.processing_version === null) {
+    return (
+      <>
+        <span className="muted" title="The agent reports no settings version: it runs its own configuration.">
+          not reported
+        </span>
+        {refused}
+      </>
+    );
+  }
+  return (
+    <>
+      v{i.processing_version}
+      {i.processing_current === false ? <span className="badge badge-warn"> behind (v{newest})</span> : null}
+      {refused}
+    </>
   );
 }

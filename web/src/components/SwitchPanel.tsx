@@ -3,7 +3,7 @@
  * happen, and the live timeline of the current or most recent switch.
  */
 import { useId, useState } from "react";
-import type { Colour, Deployment, DeploymentState, Switch } from "../api/types";
+import type { Colour, ColourReadiness, Deployment, DeploymentState, Switch } from "../api/types";
 import { useAuth, useClient } from "../auth/AuthContext";
 import { RequireRole } from "../auth/RequireRole";
 import { formatDuration, newIdempotencyKey } from "../lib/format";
@@ -15,6 +15,10 @@ import { SwitchTimeline } from "./SwitchTimeline";
 
 /** The API's example default; long enough for a drain of the default 10 s plus claims. */
 const DEFAULT_SWITCH_TIMEOUT_S = 60;
+/** How long the control plane waits for a cold colour by default: agents that just
+ * started warm up within seconds; the API's bound is 120 s. */
+const DEFAULT_WAIT_READY_S = 30;
+const MAX_WAIT_READY_S = 120;
 
 type Pending = { kind: "switch"; to: Colour } | { kind: "rollback"; to: Colour | null };
 
@@ -45,11 +49,15 @@ export function SwitchPanel({
   const { handleError } = useAuth();
   const [pending, setPending] = useState<Pending | null>(null);
   const [timeoutS, setTimeoutS] = useState(DEFAULT_SWITCH_TIMEOUT_S);
+  const [waitReadyS, setWaitReadyS] = useState(DEFAULT_WAIT_READY_S);
+  const [force, setForce] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   // One key per confirmation: a double click or a retry of the same request cannot start two switches.
   const [idempotencyKey, setIdempotencyKey] = useState(newIdempotencyKey);
   const timeoutId = useId();
+  const waitId = useId();
+  const forceId = useId();
 
   const active = state?.active_colour ?? deployment.active_colour;
   const target = otherColour(active);
@@ -61,6 +69,7 @@ export function SwitchPanel({
   const open = (p: Pending) => {
     setPending(p);
     setError(null);
+    setForce(false);
     setIdempotencyKey(newIdempotencyKey());
   };
 
@@ -69,10 +78,11 @@ export function SwitchPanel({
     setBusy(true);
     setError(null);
     try {
+      const gate = { force, waitReadyMs: force ? 0 : waitReadyS * 1000 };
       const sw =
         pending.kind === "switch"
-          ? await client.startSwitch(deployment.name, pending.to, timeoutS, idempotencyKey)
-          : await client.rollback(deployment.name, timeoutS, idempotencyKey);
+          ? await client.startSwitch(deployment.name, pending.to, timeoutS, idempotencyKey, gate)
+          : await client.rollback(deployment.name, timeoutS, idempotencyKey, gate);
       onStarted(sw);
       setPending(null);
     } catch (err) {
@@ -88,6 +98,7 @@ export function SwitchPanel({
         Live now: <ColourTag colour={active} suffix={`(${deployment.colours[active]?.version ?? "?"})`} /> · standby:{" "}
         <ColourTag colour={target} suffix={`(${deployment.colours[target]?.version ?? "?"})`} />
       </p>
+      {state?.readiness ? <ReadinessLine colour={target} readiness={state.readiness[target]} /> : null}
       <RequireRole min="operator">
         <div className="actions">
           <button type="button" className="primary" disabled={blocked !== null} onClick={() => open({ kind: "switch", to: target })}>
@@ -115,6 +126,24 @@ export function SwitchPanel({
           error={error}
         >
           <SwitchExplanation deployment={deployment} state={state} from={active} to={pending.to} kind={pending.kind} />
+          {pending.to && state?.readiness ? <ReadinessLine colour={pending.to} readiness={state.readiness[pending.to]} /> : null}
+          <div className="inline-form">
+            <label htmlFor={waitId}>Wait for readiness up to (seconds)</label>
+            <input
+              id={waitId}
+              type="number"
+              min={0}
+              max={MAX_WAIT_READY_S}
+              value={waitReadyS}
+              disabled={force}
+              onChange={(e) => setWaitReadyS(Math.min(MAX_WAIT_READY_S, Math.max(0, Number(e.target.value) || 0)))}
+            />
+          </div>
+          <div className="inline-form">
+            <input id={forceId} type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} />
+            <label htmlFor={forceId}>Switch even if it is not ready (its partitions may stall while it warms up)</label>
+          </div>
+          {busy && !force ? <p className="muted" role="status">Waiting for the colour to be ready, then switching…</p> : null}
           <div className="inline-form">
             <label htmlFor={timeoutId}>Give up after (seconds)</label>
             <input
@@ -129,6 +158,24 @@ export function SwitchPanel({
         </ConfirmDialog>
       ) : null}
     </div>
+  );
+}
+
+/** Whether a switch to `colour` would pass the readiness gate, and if not, why. */
+function ReadinessLine({ colour, readiness }: { colour: Colour; readiness: ColourReadiness | undefined }) {
+  if (!readiness) return null;
+  if (readiness.ready) {
+    return (
+      <p className="small" data-testid="switch-readiness" data-ready="true">
+        <span className="badge badge-ok">ready</span> {readiness.ready_instances} of {readiness.instances} {colour} instance
+        {readiness.instances === 1 ? "" : "s"} ready to take over.
+      </p>
+    );
+  }
+  return (
+    <p className="warning" role="note" data-testid="switch-readiness" data-ready="false">
+      {colour} is not ready: {readiness.refusal}. A switch waits for it (below) or is refused, unless forced.
+    </p>
   );
 }
 

@@ -75,7 +75,7 @@ describe("DeploymentPage", () => {
     await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
     const post = calls.find((c) => c.method === "POST");
     expect(post?.path).toBe("/deployments/billing/switch");
-    expect(post?.body).toEqual({ to: "green", timeout_s: 60 });
+    expect(post?.body).toEqual({ to: "green", timeout_s: 60, force: false, wait_ready_ms: 30000 });
     expect(post?.headers["Idempotency-Key"]).toMatch(/.+/);
     expect(screen.getByTestId("switch-timeline")).toHaveAttribute("data-state", "pending");
 
@@ -95,6 +95,31 @@ describe("DeploymentPage", () => {
     open();
     await userEvent.click(await screen.findByRole("button", { name: "Switch to green…" }));
     expect(within(screen.getByRole("dialog")).getByRole("note")).toHaveTextContent("No green instance is registered");
+  });
+
+  it("shows that the target colour is not ready, and a forced switch sends force", async () => {
+    const refusal = "1 of 1 green instances are not ready: billing-green-0 (warming up (RUNNING))";
+    const cold = makeState({ readiness: { blue: { ready: true, instances: 2, ready_instances: 2, refusal: null }, green: { ready: false, instances: 1, ready_instances: 0, refusal } } });
+    const { calls } = mockApi(routes({ "GET /deployments/billing/state": cold, "POST /deployments/billing/switch": reply(202, makeSwitch({ state: "pending" })) }));
+    open();
+    const user = userEvent.setup();
+    expect(await screen.findByTestId("switch-readiness")).toHaveTextContent(`green is not ready: ${refusal}`);
+    await user.click(screen.getByRole("button", { name: "Switch to green…" }));
+    const dialog = screen.getByRole("dialog");
+    expect(within(dialog).getByTestId("switch-readiness")).toHaveAttribute("data-ready", "false");
+    await user.click(within(dialog).getByLabelText(/Switch even if it is not ready/));
+    expect(within(dialog).getByLabelText("Wait for readiness up to (seconds)")).toBeDisabled();
+    await user.click(within(dialog).getByRole("button", { name: "Switch to green" }));
+    await waitFor(() => expect(calls.find((c) => c.method === "POST")?.body).toEqual({ to: "green", timeout_s: 60, force: true, wait_ready_ms: 0 }));
+  });
+
+  it("shows the readiness refusal the API answers with", async () => {
+    const detail = "green is not ready to take over after waiting 30 s: 1 of 1 green instances are not ready: billing-green-0 (warming up (RUNNING)). Pass wait_ready_ms to wait for it, or force to switch anyway.";
+    mockApi(routes({ "POST /deployments/billing/switch": reply(409, { detail }) }));
+    open();
+    await userEvent.click(await screen.findByRole("button", { name: "Switch to green…" }));
+    await userEvent.click(screen.getByRole("button", { name: "Switch to green" }));
+    expect(await within(screen.getByRole("dialog")).findByRole("alert")).toHaveTextContent("billing-green-0 (warming up (RUNNING))");
   });
 
   it("cancels the confirmation with Escape and sends nothing", async () => {

@@ -19,6 +19,7 @@ import { OffsetResetPanel } from "../components/OffsetResetPanel";
 import { OwnershipMap } from "../components/OwnershipMap";
 import { PausePanel } from "../components/PausePanel";
 import { PinEditor } from "../components/PinEditor";
+import { ProcessingPanel } from "../components/ProcessingPanel";
 import { EmptyState, ErrorState, Loading } from "../components/States";
 import { SwitchPanel } from "../components/SwitchPanel";
 import { useAsync } from "../hooks/useAsync";
@@ -159,7 +160,7 @@ export function DeploymentPage() {
         <section className="card span-2" aria-labelledby="inst-h">
           <h2 id="inst-h">Instances</h2>
           {state && state.zookeeper === "ok" ? (
-            <InstancesTable instances={state.instances} epoch={state.epoch} />
+            <InstancesTable instances={state.instances} epoch={state.epoch} processingVersion={state.processing_version} />
           ) : state ? (
             <EmptyState title="Instances cannot be read while ZooKeeper is unreachable." />
           ) : (
@@ -193,6 +194,8 @@ export function DeploymentPage() {
         <section className="card span-2" aria-labelledby="cfg-h">
           <h2 id="cfg-h">Configuration</h2>
           <DeploymentFacts d={d} />
+          <h3 className="subhead">Processing</h3>
+          <ProcessingPanel deployment={d} state={state} onSaved={deployment.setData} />
         </section>
       </div>
     </>
@@ -302,7 +305,7 @@ function DeploymentFacts({ d }: { d: Deployment }) {
       </dd>
       <dt>Strategy</dt>
       <dd>
-        {d.strategy}, ordering {d.ordering}, {d.workers} workers, drain timeout {d.drain_timeout_ms} ms
+        {d.strategy}, drain timeout {d.drain_timeout_ms} ms
       </dd>
       <dt>Manual pins</dt>
       <dd data-testid="pins-in-force">

@@ -79,7 +79,8 @@ function countByColour(state: DeploymentState | null, colour: Colour): number | 
 function OverviewTable({ rows }: { rows: Row[] }) {
   return (
     <div className="table-scroll">
-      <table data-testid="deployments-table">
+      {/* Fits a 1280-px window: long names and topics may break anywhere, headers wrap. */}
+      <table data-testid="deployments-table" className="overview-table">
         <thead>
           <tr>
             <th scope="col">Deployment</th>
@@ -99,7 +100,7 @@ function OverviewTable({ rows }: { rows: Row[] }) {
         <tbody>
           {rows.map(({ deployment: d, state, stateError }) => (
             <tr key={d.name} data-testid="deployment-row" data-deployment={d.name}>
-              <th scope="row">
+              <th scope="row" className="identifier">
                 <Link to={`/deployments/${encodeURIComponent(d.name)}`}>{d.name}</Link>
                 <div className="muted small">
                   {d.live.topics.join(", ")} · {d.cluster}

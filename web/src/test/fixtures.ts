@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentState, PartitionState, Switch } from "../api/types";
+import type { Deployment, DeploymentState, InstanceState, PartitionState, ProcessingSettings, Switch } from "../api/types";
 
 export function partition(n: number, owner: string | null, colour: "blue" | "green" | null, lag = 0): PartitionState {
   return {
@@ -14,6 +14,54 @@ export function partition(n: number, owner: string | null, colour: "blue" | "gre
   };
 }
 
+export function makeProcessing(over: Partial<ProcessingSettings> = {}): ProcessingSettings {
+  return {
+    version: 2,
+    ordering: "partition",
+    workers: 8,
+    max_in_flight_records: 40000,
+    max_in_flight_bytes: 268435456,
+    max_in_flight_per_partition: 10000,
+    retries: { max_retries: 3, backoff_ms: 500, multiplier: 2, max_backoff_ms: 30000, jitter_ms: 100, attempt_timeout_ms: 60000 },
+    on_exhausted: null,
+    escalation: { threshold: 100, window_ms: 60000, action: "pause", breaker_cooldown_ms: 30000 },
+    dead_letters: {
+      enabled: false,
+      topic: "{topic}.dlq",
+      create_topic: true,
+      max_ratio: 0.1,
+      ratio_window_ms: 60000,
+      min_samples: 100,
+      max_consecutive: 50,
+    },
+    commit_interval_ms: 1000,
+    commit_every: 20000,
+    ...over,
+  };
+}
+
+export function instance(name: string, colour: "blue" | "green", over: Partial<InstanceState> = {}): InstanceState {
+  return {
+    instance: name,
+    colour,
+    version: colour === "blue" ? "1.4.0" : "1.5.0",
+    host: "h1",
+    pid: 11,
+    epoch: 7,
+    state: "running",
+    partitions: 0,
+    fenced: false,
+    rate_per_s: 0,
+    errors: 0,
+    processing_version: 2,
+    processing_current: true,
+    processing_refused: null,
+    ready: true,
+    readiness_note: null,
+    ...over,
+  };
+}
+
 export function makeDeployment(over: Partial<Deployment> = {}): Deployment {
   return {
     name: "billing",
@@ -21,8 +69,7 @@ export function makeDeployment(over: Partial<Deployment> = {}): Deployment {
     live: { group: "billing", topics: ["payments"] },
     preview: null,
     strategy: "range",
-    ordering: "partition",
-    workers: 8,
+    processing: makeProcessing(),
     drain_timeout_ms: 10000,
     absent_pin_policy: "leave_unowned",
     colours: { blue: { version: "1.4.0", role: "live" }, green: { version: "1.5.0", role: "standby" } },
@@ -46,9 +93,9 @@ export function makeState(over: Partial<DeploymentState> = {}): DeploymentState 
     paused: false,
     zookeeper: "ok",
     instances: [
-      { instance: "billing-blue-0", colour: "blue", version: "1.4.0", host: "h1", pid: 11, epoch: 7, state: "running", partitions: 2, fenced: false, rate_per_s: 50, errors: 0 },
-      { instance: "billing-blue-1", colour: "blue", version: "1.4.0", host: "h2", pid: 12, epoch: 7, state: "running", partitions: 2, fenced: false, rate_per_s: 48.5, errors: 1 },
-      { instance: "billing-green-0", colour: "green", version: "1.5.0", host: "h3", pid: 13, epoch: 7, state: "running", partitions: 0, fenced: false, rate_per_s: 0, errors: 0 },
+      instance("billing-blue-0", "blue", { host: "h1", pid: 11, partitions: 2, rate_per_s: 50 }),
+      instance("billing-blue-1", "blue", { host: "h2", pid: 12, partitions: 2, rate_per_s: 48.5, errors: 1 }),
+      instance("billing-green-0", "green", { host: "h3", pid: 13 }),
     ],
     partitions: [
       partition(0, "billing-blue-0", "blue", 3),
@@ -58,6 +105,11 @@ export function makeState(over: Partial<DeploymentState> = {}): DeploymentState 
     ],
     lag_total: 10,
     lag_status: "OK",
+    processing_version: 2,
+    readiness: {
+      blue: { ready: true, instances: 2, ready_instances: 2, refusal: null },
+      green: { ready: true, instances: 1, ready_instances: 1, refusal: null },
+    },
     ...over,
   };
 }

@@ -59,7 +59,9 @@ def test_deployment_crud_with_etag_and_directive_in_zookeeper(
         # The old ETag is now stale.
         assert (
             client.patch(
-                f"/api/v1/deployments/{name}", json={"workers": 2}, headers={"If-Match": etag}
+                f"/api/v1/deployments/{name}",
+                json={"drain_timeout_ms": 1},
+                headers={"If-Match": etag},
             ).status_code
             == 412
         )

@@ -35,7 +35,7 @@ def test_switch_follows_owner_nodes_to_completion_then_rolls_back(
             agents.own(topic, p, "blue-0", Colour.BLUE, 1)
         started = client.post(
             f"/api/v1/deployments/{name}/switch",
-            json={"to": "green", "timeout_s": 30},
+            json={"to": "green", "timeout_s": 30, "force": True},
             headers={"Idempotency-Key": "k-1"},
         )
         assert started.status_code == 202, started.text
@@ -48,11 +48,13 @@ def test_switch_follows_owner_nodes_to_completion_then_rolls_back(
 
         replay = client.post(
             f"/api/v1/deployments/{name}/switch",
-            json={"to": "green", "timeout_s": 30},
+            json={"to": "green", "timeout_s": 30, "force": True},
             headers={"Idempotency-Key": "k-1"},
         )
         assert replay.status_code == 202 and replay.json()["id"] == switch["id"]
-        conflict = client.post(f"/api/v1/deployments/{name}/switch", json={"to": "blue"})
+        conflict = client.post(
+            f"/api/v1/deployments/{name}/switch", json={"to": "blue", "force": True}
+        )
         assert conflict.status_code == 409 and "in flight" in conflict.json()["detail"]
 
         wait_switch(client, switch["id"], {"releasing"})
@@ -73,7 +75,9 @@ def test_switch_follows_owner_nodes_to_completion_then_rolls_back(
         ]
         assert admin.get(f"/api/v1/deployments/{name}").json()["last_switch"]["id"] == switch["id"]
 
-        rollback = client.post(f"/api/v1/deployments/{name}/rollback", json={"timeout_s": 1})
+        rollback = client.post(
+            f"/api/v1/deployments/{name}/rollback", json={"timeout_s": 1, "force": True}
+        )
         assert rollback.status_code == 202, rollback.text
         assert rollback.json()["to_colour"] == "blue" and rollback.json()["kind"] == "rollback"
         # Nobody releases green: the rollback times out and says where it was stuck.
@@ -100,7 +104,9 @@ def test_ten_concurrent_switch_requests_exactly_one_wins(
     def request() -> None:
         with controlplane.client(ApiRole.OPERATOR) as client:
             barrier.wait(timeout=30)
-            response = client.post(f"/api/v1/deployments/{name}/switch", json={"to": "green"})
+            response = client.post(
+                f"/api/v1/deployments/{name}/switch", json={"to": "green", "force": True}
+            )
         with lock:
             statuses.append(response.status_code)
 

@@ -50,7 +50,8 @@ def test_default_roles_blue_live_green_standby_or_preview() -> None:
             "both colours or of neither",
         ),
         ({"preview": {"group": "billing", "topics": ["m"]}}, "group of its own"),
-        ({"workers": 0}, "workers"),
+        ({"workers": 4}, "workers moved into the processing object"),
+        ({"ordering": "key"}, "ordering moved into the processing object"),
     ],
 )
 def test_invalid_deployments_are_rejected_with_the_field(

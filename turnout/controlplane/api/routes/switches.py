@@ -41,12 +41,14 @@ def switch_deployment(
     body: SwitchRequest,
     idempotency_key: IdempotencyKey = None,
 ) -> SwitchPublic:
-    """Make the other colour live. 409 while another switch of the deployment is in flight."""
+    """Make the other colour live. 409 while another switch of the deployment is in flight,
+    and (unless ``force``) while the colour is not ready, after waiting ``wait_ready_ms``."""
     started, _ = switches.request_switch(
         context,
         session,
         name=name,
         to=body.to,
+        gate=body,
         timeout_s=body.timeout_s,
         idempotency_key=idempotency_key,
         actor=who.name,
@@ -68,12 +70,14 @@ def rollback_deployment(
     body: Annotated[RollbackRequest | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> SwitchPublic:
-    """Switch back to the colour that was live before the latest switch."""
+    """Switch back to the colour that was live before the latest switch; readiness is
+    gated as for a switch."""
     started, _ = switches.request_switch(
         context,
         session,
         name=name,
         to=None,
+        gate=RollbackRequest() if body is None else body,
         timeout_s=None if body is None else body.timeout_s,
         idempotency_key=idempotency_key,
         actor=who.name,

@@ -1,0 +1,72 @@
+"""Schema migrations on SQLite and PostgreSQL: 0002 folds a deployment's ordering and
+workers columns into its processing settings, and back on downgrade."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from alembic import command
+from turnout.controlplane.db import alembic_config, make_engine, migrate
+from turnout.protocol.processing import ProcessingSettings
+
+NOW = "2026-11-24 22:00:00+00:00"
+
+
+def _insert_deployment_at_0001(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO clusters (id, name, kafka_bootstrap, zookeeper_connect, "
+                    "zookeeper_root, created_at, updated_at) "
+                    "VALUES (1, 'local', 'k:9092', 'z:2181', '/turnout', :now, :now)"
+                ),
+                {"now": NOW},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO deployments (id, name, cluster_id, live, strategy, ordering, "
+                    "workers, drain_timeout_ms, absent_pin_policy, colours, pins, paused, "
+                    "epoch, created_at, updated_at, version) VALUES (1, 'billing', 1, :live, "
+                    "'range', 'key', 16, 10000, 'leave_unowned', :colours, '{}', false, 3, "
+                    ":now, :now, 1)"
+                ),
+                {
+                    "live": json.dumps({"group": "billing", "topics": ["payments"]}),
+                    "colours": json.dumps({"blue": {"version": "1", "role": "live"}}),
+                    "now": NOW,
+                },
+            )
+    finally:
+        engine.dispose()
+
+
+def _read(url: str, columns: str) -> sa.Row[tuple[object, ...]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(sa.text(f"SELECT {columns} FROM deployments")).one()
+    finally:
+        engine.dispose()
+    return row
+
+
+def test_0002_keeps_ordering_and_workers_as_settings_version_1_and_downgrades_back(
+    database_url: str,
+) -> None:
+    config = alembic_config(database_url)
+    command.upgrade(config, "0001")
+    _insert_deployment_at_0001(database_url)
+
+    assert migrate(database_url) == "0002"
+    [stored] = _read(database_url, "processing")
+    processing = stored if isinstance(stored, dict) else json.loads(str(stored))
+    settings = ProcessingSettings.model_validate(processing)
+    assert (settings.version, settings.ordering, settings.workers) == (1, "key", 16)
+    assert settings.retries == ProcessingSettings().retries  # the rest reads as defaults
+
+    command.downgrade(config, "0001")
+    assert tuple(_read(database_url, "ordering, workers")) == ("key", 16)
