@@ -1,0 +1,139 @@
+"""What librdkafka reports back to one producer: delivery reports and errors.
+
+:class:`ReportReader` turns delivery reports into counts (always), :class:`Delivery`
+values (for tracked messages) and :class:`ProducerError` values (for failures), and
+keeps the producer's fatal state: a fatal error, from the error callback or a delivery
+report, is recorded once and from then on every refused call and purged message reports
+it. All of its methods run while the producer's serving turn is held (they are librdkafka
+callbacks), except :meth:`fatal_error`, which only reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from bisect import bisect_left
+from collections.abc import Callable
+from typing import cast
+
+from confluent_kafka import KafkaError, Message
+
+from turnout.producer.delivery import Delivery, UnwatchedFailureLog
+from turnout.producer.errors import (
+    FatalProducerError,
+    KafkaProducerError,
+    ProducerError,
+    UndeliveredError,
+    classify,
+)
+from turnout.producer.metrics import DELIVERY_LATENCY_BUCKETS, DeliveryStats
+
+logger = logging.getLogger("turnout.producer")
+
+_PURGED = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT})
+
+#: A delivery report callback, as confluent-kafka calls it.
+ReportCallback = Callable[[KafkaError | None, Message], None]
+
+
+class ReportReader:
+    """Reads one producer's reports. ``on_fatal`` is called once, on the first fatal error."""
+
+    def __init__(
+        self,
+        producer_name: str,
+        stats: DeliveryStats,
+        on_fatal: Callable[[], None],
+        close_timeout_s: Callable[[], float],
+    ) -> None:
+        self._name = producer_name
+        self._stats = stats
+        self._on_fatal = on_fatal
+        self._close_timeout_s = close_timeout_s
+        self._unwatched = UnwatchedFailureLog(producer_name, time.monotonic)
+        self.fatal: FatalProducerError | None = None
+
+    def untracked_callback(self) -> ReportCallback:
+        """The delivery report callback for messages nobody waits for: run once per
+        message, so it is a closure over everything it touches (no attribute look-ups on
+        the success path)."""
+        stats = self._stats
+        counts = stats.latency_counts
+        bounds = DELIVERY_LATENCY_BUCKETS
+        failed = self._unwatched.failed
+        failure = self.failure
+
+        def on_report(error: KafkaError | None, message: Message) -> None:
+            if error is None:
+                stats.acked += 1
+                latency = message.latency()
+                if latency is not None:
+                    counts[bisect_left(bounds, latency)] += 1
+                    stats.latency_sum += latency
+            else:
+                failed(failure(error, message))
+
+        return on_report
+
+    def read(self, error: KafkaError | None, message: Message) -> Delivery:
+        """The delivery report of a tracked message, counted, as a Delivery."""
+        latency = message.latency()
+        topic = cast(str, message.topic())
+        partition = cast(int, message.partition())
+        timestamp_ms = message.timestamp()[1]
+        if error is None:
+            self._stats.record_ack(latency)
+            offset = cast(int, message.offset())
+            return Delivery(topic, partition, offset, timestamp_ms, latency)
+        return Delivery(topic, partition, -1, timestamp_ms, latency, self.failure(error, message))
+
+    def failure(self, error: KafkaError, message: Message) -> ProducerError:
+        """A failed delivery report, counted, as the error its waiter gets."""
+        self._stats.record_failure(error.name())
+        topic = message.topic()
+        partition = message.partition()
+        code = error.code()
+        if code in _PURGED:
+            # librdkafka purges the queue on a fatal error (after serving the error
+            # callback), and close() purges what it gives up on.
+            if self.fatal is not None:
+                return self.fatal_error()
+            in_flight = code == KafkaError._PURGE_INFLIGHT
+            fate = (
+                "it was in flight: it may or may not have been written"
+                if in_flight
+                else "it was never sent"
+            )
+            return UndeliveredError(
+                f"{topic}[{partition}]: not acknowledged when producer {self._name!r} closed "
+                f"(after {self._close_timeout_s():.1f} s); {fate}",
+                in_flight=in_flight,
+            )
+        failed = classify(error, topic=topic, partition=partition)
+        if isinstance(failed, FatalProducerError):
+            self.become_failed(failed)
+        return failed
+
+    def on_error(self, error: KafkaError) -> None:
+        """librdkafka's error callback: a fatal error fails the producer; the rest are
+        transient (librdkafka retries them itself) and only logged."""
+        if error.fatal():
+            failed = classify(error)
+            assert isinstance(failed, FatalProducerError)
+            self.become_failed(failed)
+        else:
+            logger.warning("producer %s: %s (%s)", self._name, error.str(), error.name())
+
+    def become_failed(self, error: FatalProducerError) -> None:
+        if self.fatal is None:
+            self.fatal = error
+            self._on_fatal()
+            logger.error("producer %s failed and can send nothing more: %s", self._name, error)
+
+    def fatal_error(self) -> KafkaProducerError:
+        """A fresh exception for the fatal error (raising one instance from many calls
+        would pile their tracebacks onto it), caused by the original."""
+        assert self.fatal is not None
+        error = classify(self.fatal.kafka_error)
+        error.__cause__ = self.fatal
+        return error
