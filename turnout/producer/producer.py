@@ -61,6 +61,7 @@ from turnout.producer.errors import (
     classify,
 )
 from turnout.producer.metrics import DeliveryStats, report_to
+from turnout.producer.queueing import wait_for_room
 from turnout.producer.reports import ReportReader
 from turnout.producer.serializers import Serializer
 from turnout.producer.serving import INLINE_SERVE_MASK, CallbackServer
@@ -70,9 +71,6 @@ V = TypeVar("V", default=bytes)
 
 #: librdkafka's "any partition": the partitioner chooses (by key, if there is one).
 PARTITION_ANY = -1
-#: A waiter for queue space re-checks its deadline at least this often; the wait itself
-#: ends as soon as a delivery report frees room.
-QUEUE_FULL_SERVE_S = 0.1
 #: After close purges what it gave up on, serving the purged messages' reports is local
 #: work (no broker involved): this only guards against a wedged handle.
 PURGE_SERVE_TIMEOUT_S = 5.0
@@ -373,32 +371,30 @@ class Producer(Generic[K, V]):
     ) -> None:
         """The produce call raised ``exc``: wait for room and retry (a full queue, under
         the block policy) until it is accepted, or raise the ProducerError for it."""
-        deadline: float | None = None
-        while True:
-            if not isinstance(exc, BufferError):
-                raise self._refusal(exc, arguments[0], arguments[3])
-            now = time.monotonic()
-            if deadline is None:
-                self.stats.record_queue_full()
-                if policy is QueueFullPolicy.RAISE:
-                    raise QueueFullError(
-                        f"producer {self.name!r}: the queue is full "
-                        f"({self.config.queue_max_messages} messages or "
-                        f"{self.config.queue_max_kbytes} KiB)"
-                    )
-                deadline = now + timeout_s
-            elif now >= deadline:
-                raise QueueFullError(
-                    f"producer {self.name!r}: the queue stayed full for {timeout_s:.1f} s"
-                )
-            if self._unusable:
-                raise self._unusable_error()
-            self._server.serve_for(min(deadline - now, QUEUE_FULL_SERVE_S))
-            try:
-                self._kafka_produce(*arguments)
-                return
-            except Exception as retry_exc:
-                exc = retry_exc
+        topic, partition = arguments[0], arguments[3]
+        if not isinstance(exc, BufferError):
+            raise self._refusal(exc, topic, partition)
+        self.stats.record_queue_full()
+        try:
+            wait_for_room(
+                lambda: self._kafka_produce(*arguments),
+                policy=policy,
+                timeout_s=timeout_s,
+                serve_for=self._server.serve_for,
+                check_usable=self._check_usable,
+                full=(
+                    f"the queue of producer {self.name!r} ({self.config.queue_max_messages} "
+                    f"messages or {self.config.queue_max_kbytes} KiB)"
+                ),
+            )
+        except ProducerError:
+            raise
+        except Exception as retry_exc:
+            raise self._refusal(retry_exc, topic, partition) from None
+
+    def _check_usable(self) -> None:
+        if self._unusable:
+            raise self._unusable_error()
 
     def _refusal(self, exc: Exception, topic: str, partition: int) -> ProducerError:
         """The ProducerError for a produce call librdkafka refused with ``exc``."""
