@@ -4,7 +4,7 @@ Depends on nothing else of Turnout's, so that a service can use it on its own an
 agent can build processors on it. See docs/producer.md.
 """
 
-from turnout.producer.config import ProducerConfig, QueueFullPolicy
+from turnout.producer.config import ProduceOptions, ProducerConfig, QueueFullPolicy
 from turnout.producer.delivery import Delivery, DeliveryCallback, DeliveryFuture, delivered
 from turnout.producer.errors import (
     FatalProducerError,
@@ -40,6 +40,7 @@ __all__ = [
     "JsonSerializer",
     "KafkaProducerError",
     "PermanentProducerError",
+    "ProduceOptions",
     "Producer",
     "ProducerClosedError",
     "ProducerConfig",

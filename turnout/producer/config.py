@@ -140,12 +140,13 @@ class ProducerConfig(BaseSettings):
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ProduceOptions(Generic[K, V]):
     """Per-call overrides of a producer's own choices; ``None`` keeps the producer's.
 
     Make one per kind of call and pass it with each (``options=``): one argument checked
-    once keeps the per-message path short.
+    once keeps the per-message path short. (Not slotted: ``ProduceOptions[K, V](...)``
+    sets ``__orig_class__``, which a slotted frozen dataclass refuses with a TypeError.)
     """
 
     key_serializer: Serializer[K] | None = None
