@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME
@@ -162,74 +163,69 @@ def test_an_unknown_topic_fails_the_future(
             future.result(DELIVERY_WAIT_S)
 
 
-def held_config(config: ProducerConfig, **changes: object) -> ProducerConfig:
-    """A queue of five messages, held back ``HOLD_MS`` before librdkafka sends them."""
-    return config.model_copy(update={"queue_max_messages": 5, "linger_ms": HOLD_MS, **changes})
+@dataclass
+class FullQueue:
+    producer: Producer
+    topic: str
 
 
-def fill(producer: Producer, topic: str) -> None:
-    producer.send(topic, b"warm-up").result(DELIVERY_WAIT_S)
-    for i in range(5):
-        producer.produce(topic, b"%d" % i)
-
-
-def test_a_full_queue_raises_at_once_under_the_raise_policy(
-    config: ProducerConfig, topic_factory: Callable[..., str]
-) -> None:
+@pytest.fixture
+def full_queue(
+    config: ProducerConfig, topic_factory: Callable[..., str], request: pytest.FixtureRequest
+) -> Iterator[FullQueue]:
+    """A producer whose queue of five messages is full, and stays full for about
+    ``HOLD_MS`` (librdkafka holds them back that long before sending). Its queue-full
+    policy is the test's ``policy`` parameter, if any (default: block)."""
+    policy = getattr(request, "param", QueueFullPolicy.BLOCK)
     topic = topic_factory()
-    with Producer(held_config(config, queue_full=QueueFullPolicy.RAISE)) as producer:
-        fill(producer, topic)
-        started = time.monotonic()
-        with pytest.raises(QueueFullError, match="is full"):
-            producer.produce(topic, b"one too many")
-        assert time.monotonic() - started < HOLD_MS / 1000 / 2
-        assert producer.stats.snapshot()["queue_full"] == 1
+    held = config.model_copy(
+        update={"queue_max_messages": 5, "linger_ms": HOLD_MS, "queue_full": policy}
+    )
+    with Producer(held) as producer:
+        producer.send(topic, b"warm-up").result(DELIVERY_WAIT_S)
+        # Its report settles the future before librdkafka frees its queue slot.
+        assert producer.flush(DELIVERY_WAIT_S) == 0
+        for i in range(5):
+            producer.produce(topic, b"%d" % i)
+        yield FullQueue(producer, topic)
 
 
-def test_a_full_queue_blocks_until_its_timeout(
-    config: ProducerConfig, topic_factory: Callable[..., str]
-) -> None:
-    topic = topic_factory()
-    with Producer(held_config(config)) as producer:
-        fill(producer, topic)
-        started = time.monotonic()
-        with pytest.raises(QueueFullError, match=r"stayed full for 0\.3 s"):
-            producer.produce(
-                topic, b"one too many", options=ProduceOptions(queue_full_timeout_s=0.3)
-            )
-        assert 0.3 <= time.monotonic() - started < HOLD_MS / 1000
+@pytest.mark.parametrize("full_queue", [QueueFullPolicy.RAISE], indirect=True)
+def test_a_full_queue_raises_at_once_under_the_raise_policy(full_queue: FullQueue) -> None:
+    started = time.monotonic()
+    with pytest.raises(QueueFullError, match="is full"):
+        full_queue.producer.produce(full_queue.topic, b"one too many")
+    assert time.monotonic() - started < HOLD_MS / 1000 / 2
+    assert full_queue.producer.stats.snapshot()["queue_full"] == 1
 
 
-def test_a_blocked_produce_goes_through_once_there_is_room(
-    config: ProducerConfig, topic_factory: Callable[..., str]
-) -> None:
-    topic = topic_factory()
-    with Producer(held_config(config)) as producer:
-        fill(producer, topic)
-        started = time.monotonic()
-        future = producer.send(topic, b"waited")
-        waited = time.monotonic() - started
-        assert future.result(DELIVERY_WAIT_S).offset == 6
+def test_a_full_queue_blocks_until_its_timeout(full_queue: FullQueue) -> None:
+    started = time.monotonic()
+    with pytest.raises(QueueFullError, match=r"stayed full for 0\.3 s"):
+        full_queue.producer.produce(
+            full_queue.topic, b"one too many", options=ProduceOptions(queue_full_timeout_s=0.3)
+        )
+    assert 0.3 <= time.monotonic() - started < HOLD_MS / 1000
+
+
+def test_a_blocked_produce_goes_through_once_there_is_room(full_queue: FullQueue) -> None:
+    started = time.monotonic()
+    future = full_queue.producer.send(full_queue.topic, b"waited")
+    waited = time.monotonic() - started
+    assert future.result(DELIVERY_WAIT_S).offset == 6
     # It waited for the held messages to be sent and acknowledged.
     assert waited >= HOLD_MS / 1000 / 2
 
 
-def test_a_per_call_policy_overrides_the_producers(
-    config: ProducerConfig, topic_factory: Callable[..., str]
-) -> None:
-    topic = topic_factory()
-    with Producer(held_config(config)) as producer:
-        fill(producer, topic)
-        with pytest.raises(QueueFullError, match="is full"):
-            producer.produce(topic, b"x", options=ProduceOptions(queue_full=QueueFullPolicy.RAISE))
+def test_a_per_call_policy_overrides_the_producers(full_queue: FullQueue) -> None:
+    with pytest.raises(QueueFullError, match="is full"):
+        full_queue.producer.produce(
+            full_queue.topic, b"x", options=ProduceOptions(queue_full=QueueFullPolicy.RAISE)
+        )
 
 
-def test_awaiting_a_full_queue_leaves_the_event_loop_running(
-    config: ProducerConfig, topic_factory: Callable[..., str]
-) -> None:
-    topic = topic_factory()
-
-    async def send_while_ticking(producer: Producer) -> tuple[Delivery, int]:
+def test_awaiting_a_full_queue_leaves_the_event_loop_running(full_queue: FullQueue) -> None:
+    async def send_while_ticking() -> tuple[Delivery, int]:
         ticks = 0
         stop = asyncio.Event()
 
@@ -240,14 +236,12 @@ def test_awaiting_a_full_queue_leaves_the_event_loop_running(
                 await asyncio.sleep(0.01)
 
         ticker = asyncio.create_task(tick())
-        delivery = await producer.send_async(topic, b"waited")
+        delivery = await full_queue.producer.send_async(full_queue.topic, b"waited")
         stop.set()
         await ticker
         return delivery, ticks
 
-    with Producer(held_config(config)) as producer:
-        fill(producer, topic)
-        delivery, ticks = asyncio.run(send_while_ticking(producer))
+    delivery, ticks = asyncio.run(send_while_ticking())
     assert delivery.offset == 6
     assert ticks >= 10
 
