@@ -1,21 +1,20 @@
 """The producer's counts, and their Prometheus export.
 
 The per-message path cannot afford a prometheus_client call (each ``inc`` or
-``observe`` takes a lock, a sizeable share of a produce), so the counts are plain
-numbers, read by a collector at scrape time:
+``observe`` takes a lock, a sizeable share of a produce), nor even a counter of its own,
+so the counts are plain numbers, read by a collector at scrape time:
 
-- ``sent`` is bumped by whichever thread produces: a :class:`TicketCounter`, safe
-  without a lock;
 - ``acked``, ``failed`` and the latency histogram are written by delivery reports, which
   the producer serves one thread at a time (its serving turn), so they have one writer
   at a time and need no lock;
+- ``sent`` (messages accepted into the queue) is not counted at all: it is ``acked +
+  failed + queue depth``, read while holding the serving turn, when no report is
+  half-served and every accepted message is in exactly one of the three. (A produce
+  call librdkafka is refusing at that instant may be in the depth for a moment, so the
+  reading is kept monotonic: it never goes back below a value it reported.)
 - ``queue_full`` (produce calls that found the queue full, and then waited or raised)
-  is bumped by producing threads, a TicketCounter too;
-- ``rejected`` (produce calls refused: serialization, librdkafka refusals) is rare, and
-  kept under a lock.
-
-A scrape reads while reports are served, so one scrape may see a report's ``acked``
-before its latency: the counts are each exact, and consistent with each other at rest.
+  and ``rejected`` (produce calls refused: serialization, librdkafka refusals) are
+  rare, and kept under a lock.
 
 Several producers may share a registry: each registry gets one collector, and every
 producer is a ``producer`` label on its families (its name must be unique there).
@@ -28,6 +27,8 @@ import threading
 import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -59,42 +60,56 @@ DELIVERY_LATENCY_BUCKETS = (
     120.0,
     300.0,
 )
+#: How long a reading waits for the serving turn. The poller holds it for one slice at a
+#: time (milliseconds); a transactional commit may hold it longer, and then the reading
+#: reports the last consistent ``sent`` rather than hold up a scrape.
+READ_WAIT_S = 1.0
+
+#: Enters a moment when no delivery report is being served; yields whether it got one.
+Quiet = Callable[[float], AbstractContextManager[bool]]
 
 
-class TicketCounter:
-    """A counter any thread may bump without a lock, for the price of a ``+= 1``.
+def _always_quiet(_wait_s: float) -> AbstractContextManager[bool]:
+    return nullcontext(True)
 
-    Bumping is ``next(counter.tickets)``: one call into C on an ``itertools.count``, which
-    the GIL runs whole, so concurrent bumps are never lost. It returns the ticket's
-    number, which callers may use as a running count. A read takes a ticket too: reads
-    are counted under a lock and subtracted.
-    """
 
-    def __init__(self) -> None:
-        self.tickets = itertools.count()
-        self._reads = 0
-        self._lock = threading.Lock()
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """One producer's counts at one moment."""
 
-    def value(self) -> int:
-        with self._lock:
-            taken = next(self.tickets)
-            self._reads += 1
-            return taken - (self._reads - 1)
+    sent: int
+    acked: int
+    failed: dict[str, int]
+    rejected: dict[str, int]
+    queue_full: int
+    queue_depth: int
+    #: Per bucket of DELIVERY_LATENCY_BUCKETS, and one past the last (not cumulative).
+    latency_counts: tuple[int, ...]
+    latency_sum_s: float
+
+    @property
+    def latency_count(self) -> int:
+        return sum(self.latency_counts)
 
 
 class DeliveryStats:
-    """One producer's counts. See the module docstring for who writes what."""
+    """One producer's counts. See the module docstring for who writes what.
 
-    def __init__(self, queue_depth: Callable[[], int]) -> None:
-        self.sent = TicketCounter()
-        self.queue_full = TicketCounter()
+    ``queue_depth`` counts the messages accepted whose report is not served yet;
+    ``quiet`` is the producer's serving turn (the default suits counts with no server).
+    """
+
+    def __init__(self, queue_depth: Callable[[], int], quiet: Quiet = _always_quiet) -> None:
         self.acked = 0
         self.failed: dict[str, int] = {}
         self.latency_counts = [0] * (len(DELIVERY_LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0
-        self._rejected: dict[str, int] = {}
-        self._rejected_lock = threading.Lock()
         self._queue_depth = queue_depth
+        self._quiet = quiet
+        self._lock = threading.Lock()
+        self._rejected: dict[str, int] = {}
+        self._queue_full = 0
+        self._sent = 0
 
     def record_ack(self, latency_s: float | None) -> None:
         """A delivery report of success (called while holding the serving turn)."""
@@ -108,33 +123,35 @@ class DeliveryStats:
         self.failed[error_name] = self.failed.get(error_name, 0) + 1
 
     def record_queue_full(self) -> None:
-        next(self.queue_full.tickets)
+        with self._lock:
+            self._queue_full += 1
 
     def record_rejection(self, reason: str) -> None:
         """A produce call that was refused: nothing was queued."""
-        with self._rejected_lock:
+        with self._lock:
             self._rejected[reason] = self._rejected.get(reason, 0) + 1
 
-    def queue_depth(self) -> int:
-        """Messages queued or in flight: produced, their delivery report not yet served."""
-        return self._queue_depth()
-
-    def rejected(self) -> dict[str, int]:
-        with self._rejected_lock:
-            return dict(self._rejected)
-
-    def snapshot(self) -> dict[str, object]:
-        """The counts as plain values (for status pages and tests)."""
-        return {
-            "sent": self.sent.value(),
-            "acked": self.acked,
-            "failed": dict(self.failed),
-            "rejected": self.rejected(),
-            "queue_full": self.queue_full.value(),
-            "queue_depth": self.queue_depth(),
-            "latency_count": sum(self.latency_counts),
-            "latency_sum_s": self.latency_sum,
-        }
+    def snapshot(self) -> StatsSnapshot:
+        """The counts, read while no report is being served (if that comes in time)."""
+        with self._quiet(READ_WAIT_S) as quiet:
+            acked = self.acked
+            failed = dict(self.failed)
+            depth = self._queue_depth()
+            latency_counts = tuple(self.latency_counts)
+            latency_sum = self.latency_sum
+        with self._lock:
+            if quiet:
+                self._sent = max(self._sent, acked + sum(failed.values()) + depth)
+            return StatsSnapshot(
+                sent=self._sent,
+                acked=acked,
+                failed=failed,
+                rejected=dict(self._rejected),
+                queue_full=self._queue_full,
+                queue_depth=depth,
+                latency_counts=latency_counts,
+                latency_sum_s=latency_sum,
+            )
 
 
 class _ProducerCollector(Collector):
@@ -200,21 +217,22 @@ def _families(producers: dict[str, DeliveryStats]) -> Iterator[Metric]:
         labels=["producer"],
     )
     for name, stats in sorted(producers.items()):
-        sent.add_metric([name], stats.sent.value())
-        acked.add_metric([name], stats.acked)
-        for error, count in sorted(stats.failed.items()):
+        now = stats.snapshot()
+        sent.add_metric([name], now.sent)
+        acked.add_metric([name], now.acked)
+        for error, count in sorted(now.failed.items()):
             failed.add_metric([name, error], count)
-        for reason, count in sorted(stats.rejected().items()):
+        for reason, count in sorted(now.rejected.items()):
             rejected.add_metric([name, reason], count)
-        queue_full.add_metric([name], stats.queue_full.value())
-        depth.add_metric([name], stats.queue_depth())
-        cumulative = list(itertools.accumulate(stats.latency_counts))
+        queue_full.add_metric([name], now.queue_full)
+        depth.add_metric([name], now.queue_depth)
+        cumulative = list(itertools.accumulate(now.latency_counts))
         buckets = [
             (str(bound), count)
             for bound, count in zip(DELIVERY_LATENCY_BUCKETS, cumulative, strict=False)
         ]
         buckets.append(("+Inf", cumulative[-1]))
-        latency.add_metric([name], buckets, stats.latency_sum)
+        latency.add_metric([name], buckets, now.latency_sum_s)
     yield from (sent, acked, failed, rejected, queue_full, depth, latency)
 
 

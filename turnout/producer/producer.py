@@ -17,7 +17,7 @@ States::
   ``produce`` raises :class:`ProducerClosedError`. ``close`` again returns the same report.
 
 The per-message path (``produce`` on a producer without serializers, with no callback
-and no options) is one Python call into librdkafka plus a counter and a mask test;
+and no options) is one Python call into librdkafka plus two flag tests;
 serializers, trackers and futures are paid for only by the calls that use them. Its
 arguments are positional-or-keyword on purpose: CPython fills a missing keyword-only
 argument by a dict look-up, a missing positional one from a tuple, and at a few hundred
@@ -64,7 +64,7 @@ from turnout.producer.metrics import DeliveryStats, report_to
 from turnout.producer.queueing import wait_for_room
 from turnout.producer.reports import ReportReader
 from turnout.producer.serializers import Serializer
-from turnout.producer.serving import INLINE_SERVE_MASK, CallbackServer
+from turnout.producer.serving import CallbackServer
 
 K = TypeVar("K", default=bytes)
 V = TypeVar("V", default=bytes)
@@ -120,15 +120,17 @@ class Producer(Generic[K, V]):
         self._key_serializer = key_serializer
         self._value_serializer = value_serializer
         self._serializing = key_serializer is not None or value_serializer is not None
+        #: Usable and without serializers: the one flag the per-message path reads.
+        self._plain = not self._serializing
         self._pending: set[TrackedMessage] = set()
         self._closed = False
-        #: True once FAILED or CLOSED: the one flag the per-message path reads.
+        #: True once FAILED or CLOSED.
         self._unusable = False
         self._close_lock = threading.Lock()
         self._close_report: CloseReport | None = None
         self._close_timeout_s = self.config.close_timeout_s
-        self.stats = DeliveryStats(self._queue_depth)
-        self._sent = self.stats.sent.tickets
+        self._server = CallbackServer(self._poll, self.name)
+        self.stats = DeliveryStats(self._queue_depth, self._server.quiet)
         self._reports = ReportReader(
             self.name, self.stats, self._become_unusable, lambda: self._close_timeout_s
         )
@@ -141,7 +143,6 @@ class Producer(Generic[K, V]):
         #: Untyped on purpose: without serializers, keys and values go to librdkafka as
         #: they come, and a wrong type is its TypeError (turned into SerializationError).
         self._kafka_produce: Callable[..., None] = self._kafka.produce
-        self._server = CallbackServer(self._kafka.poll, self.name)
         self._server.start()
 
     def _librdkafka_config(self) -> dict[str, Any]:
@@ -174,9 +175,7 @@ class Producer(Generic[K, V]):
         :class:`SerializationError`, :class:`QueueFullError`, :class:`ProducerClosedError`
         or :class:`FatalProducerError` whatever ``on_delivery`` is.
         """
-        if self._unusable:
-            raise self._unusable_error()
-        if on_delivery is not None or options is not None or self._serializing:
+        if on_delivery is not None or options is not None or not self._plain:
             self._produce_with(
                 topic, value, key, partition, timestamp_ms, headers, on_delivery, options
             )
@@ -190,7 +189,7 @@ class Producer(Generic[K, V]):
                 self.config.queue_full,
                 self.config.queue_full_timeout_s,
             )
-        if not next(self._sent) & INLINE_SERVE_MASK:
+        if self._server.serve_requested:
             self._server.serve_inline()
 
     def send(
@@ -256,7 +255,7 @@ class Producer(Generic[K, V]):
             if self._close_report is not None:
                 return self._close_report
             self._closed = True
-            self._unusable = True
+            self._become_unusable()
             timeout = self.config.close_timeout_s if timeout_s is None else timeout_s
             self._close_timeout_s = timeout
             started = time.monotonic()
@@ -310,7 +309,10 @@ class Producer(Generic[K, V]):
         on_delivery: DeliveryCallback | None,
         options: ProduceOptions[K, V] | None,
     ) -> None:
-        """:meth:`produce` with serializers, options or a delivery callback."""
+        """:meth:`produce` with serializers, options or a delivery callback, or on an
+        unusable producer."""
+        if self._unusable:
+            raise self._unusable_error()
         key_serializer = self._key_serializer
         value_serializer = self._value_serializer
         policy = self.config.queue_full
@@ -352,7 +354,7 @@ class Producer(Generic[K, V]):
             except BaseException:
                 self._pending.discard(tracked)
                 raise
-        if not next(self._sent) & INLINE_SERVE_MASK:
+        if self._server.serve_requested:
             self._server.serve_inline()
 
     def _serialized(self, serialize: Serializer[Any], item: Any, topic: str, what: str) -> Any:
@@ -424,6 +426,10 @@ class Producer(Generic[K, V]):
 
     def _become_unusable(self) -> None:
         self._unusable = True
+        self._plain = False
+
+    def _poll(self, timeout_s: float) -> int:
+        return self._kafka.poll(timeout_s)
 
     def _queue_depth(self) -> int:
         return 0 if self._closed else len(self._kafka)

@@ -19,6 +19,7 @@ from tests.integration.work.kafka_support import read_all
 from tests.support.services import Services
 from turnout.producer import (
     Delivery,
+    Headers,
     JsonSerializer,
     PermanentProducerError,
     ProduceOptions,
@@ -55,7 +56,7 @@ def test_a_record_reads_back_with_every_field(
     producer: Producer, services: Services, topic_factory: Callable[..., str]
 ) -> None:
     topic = topic_factory(partitions=3)
-    headers = [("trace", b"t-1"), ("trace", b"t-2"), ("empty", None)]
+    headers: Headers = [("trace", b"t-1"), ("trace", b"t-2"), ("empty", None)]
     delivery = producer.send(
         topic, b"value", b"key", partition=2, timestamp_ms=1_700_000_000_123, headers=headers
     ).result(DELIVERY_WAIT_S)
@@ -117,7 +118,7 @@ def test_values_and_keys_go_through_the_chosen_serializers(
         p.send(topic, {"b": 1, "a": 2}, "sorted", options=sorted_json).result(DELIVERY_WAIT_S)
         with pytest.raises(SerializationError, match=f"the value for {topic}"):
             p.produce(topic, {"a": object()})
-        assert p.stats.snapshot()["sent"] == 2
+        assert p.stats.snapshot().sent == 2
     first, second = read_all(services.kafka, topic, 2)
     assert first.key() == "ключ".encode()
     assert first.value() == b'{"b":1,"a":2}'
@@ -196,7 +197,7 @@ def test_a_full_queue_raises_at_once_under_the_raise_policy(full_queue: FullQueu
     with pytest.raises(QueueFullError, match="is full"):
         full_queue.producer.produce(full_queue.topic, b"one too many")
     assert time.monotonic() - started < HOLD_MS / 1000 / 2
-    assert full_queue.producer.stats.snapshot()["queue_full"] == 1
+    assert full_queue.producer.stats.snapshot().queue_full == 1
 
 
 def test_a_full_queue_blocks_until_its_timeout(full_queue: FullQueue) -> None:
@@ -257,7 +258,7 @@ def test_close_flushes_everything_queued(
     report = producer.close()
     assert report.clean
     assert all(future.done() and future.exception() is None for future in futures)
-    assert producer.stats.snapshot()["acked"] == 5_100
+    assert producer.stats.snapshot().acked == 5_100
     assert len(read_all(services.kafka, topic, 5_100)) == 5_100
     with pytest.raises(ProducerClosedError):
         producer.produce(topic, b"late")
@@ -283,7 +284,7 @@ def test_close_fails_what_it_gives_up_on(services: Services, unique: Callable[[s
         assert isinstance(error, UndeliveredError)
         assert not error.in_flight
         assert "closed (after 0.5 s); it was never sent" in str(error)
-    assert producer.stats.snapshot()["failed"] == {"_PURGE_QUEUE": 3}
+    assert producer.stats.snapshot().failed == {"_PURGE_QUEUE": 3}
 
 
 def test_the_metrics_count_what_happened(

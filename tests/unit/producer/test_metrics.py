@@ -2,40 +2,57 @@
 
 from __future__ import annotations
 
-import threading
+from contextlib import nullcontext
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
-from turnout.producer.metrics import (
-    DELIVERY_LATENCY_BUCKETS,
-    DeliveryStats,
-    TicketCounter,
-    report_to,
-)
+from turnout.producer.metrics import DELIVERY_LATENCY_BUCKETS, DeliveryStats, report_to
 
 
-def test_a_ticket_counter_loses_no_bump_across_threads() -> None:
-    counter = TicketCounter()
+class Depth:
+    """A queue depth the test sets."""
 
-    def bump() -> None:
-        for _ in range(20_000):
-            next(counter.tickets)
+    def __init__(self) -> None:
+        self.value = 0
 
-    threads = [threading.Thread(target=bump) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert counter.value() == 80_000
+    def __call__(self) -> int:
+        return self.value
 
 
-def test_reading_a_ticket_counter_does_not_count() -> None:
-    counter = TicketCounter()
-    next(counter.tickets)
-    assert [counter.value(), counter.value()] == [1, 1]
-    next(counter.tickets)
-    assert counter.value() == 2
+def test_sent_is_what_was_reported_plus_what_is_still_queued() -> None:
+    depth = Depth()
+    stats = DeliveryStats(depth)
+    depth.value = 3
+    assert stats.snapshot().sent == 3
+    depth.value = 1
+    stats.record_ack(0.01)
+    stats.record_failure("_MSG_TIMED_OUT")
+    assert stats.snapshot().sent == 3
+    depth.value = 5
+    assert stats.snapshot().sent == 7
+
+
+def test_sent_never_goes_back() -> None:
+    depth = Depth()
+    stats = DeliveryStats(depth)
+    depth.value = 2  # a refusal under way shows in the depth for a moment
+    assert stats.snapshot().sent == 2
+    depth.value = 1
+    assert stats.snapshot().sent == 2
+
+
+def test_without_a_quiet_moment_sent_keeps_its_last_consistent_value() -> None:
+    depth = Depth()
+    quiet = [True]
+    stats = DeliveryStats(depth, lambda _wait: nullcontext(quiet[0]))
+    depth.value = 4
+    assert stats.snapshot().sent == 4
+    quiet[0] = False
+    depth.value = 9
+    assert stats.snapshot().sent == 4
+    quiet[0] = True
+    assert stats.snapshot().sent == 9
 
 
 def test_latency_lands_in_the_first_bucket_at_or_above_it() -> None:
@@ -60,13 +77,11 @@ def test_the_registry_shows_each_producer_under_its_own_label() -> None:
     orders, audit = DeliveryStats(lambda: 7), DeliveryStats(lambda: 0)
     report_to(registry, "orders", orders)
     report_to(registry, "audit", audit)
-    next(orders.sent.tickets)
-    next(orders.sent.tickets)
     orders.record_ack(0.004)
     orders.record_failure("_MSG_TIMED_OUT")
     orders.record_rejection("serialization")
     orders.record_queue_full()
-    assert sample(registry, "turnout_producer_sent_total", producer="orders") == 2
+    assert sample(registry, "turnout_producer_sent_total", producer="orders") == 9
     assert sample(registry, "turnout_producer_sent_total", producer="audit") == 0
     assert sample(registry, "turnout_producer_acked_total", producer="orders") == 1
     assert (

@@ -8,6 +8,8 @@ from concurrent.futures import Future
 
 import pytest
 from confluent_kafka import KafkaError, Message
+from hypothesis import given
+from hypothesis import strategies as st
 
 from turnout.producer import (
     Delivery,
@@ -17,7 +19,7 @@ from turnout.producer import (
     UndeliveredError,
 )
 from turnout.producer.delivery import TrackedMessage, resolver
-from turnout.producer.metrics import DeliveryStats
+from turnout.producer.metrics import DELIVERY_LATENCY_BUCKETS, DeliveryStats
 from turnout.producer.reports import ReportReader
 
 
@@ -157,3 +159,24 @@ def test_a_resolver_settles_its_future_which_cannot_be_cancelled() -> None:
     resolver(failed)(Delivery("orders", 1, -1, 0, None, UndeliveredError("x", in_flight=False)))
     with pytest.raises(UndeliveredError):
         failed.result(0)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(DELIVERY_LATENCY_BUCKETS),
+            st.floats(min_value=0.0, max_value=1_000.0, allow_nan=False),
+        ),
+        max_size=50,
+    )
+)
+def test_an_untracked_report_lands_in_the_same_bucket_as_a_tracked_one(
+    latencies: list[float],
+) -> None:
+    untracked, tracked = Reader(), Reader()
+    report = untracked.reader.untracked_callback()
+    for latency in latencies:
+        report(None, message(latency=latency))
+        tracked.reader.read(None, message(latency=latency))
+    assert untracked.stats.latency_counts == tracked.stats.latency_counts
+    assert untracked.stats.latency_sum == pytest.approx(tracked.stats.latency_sum)

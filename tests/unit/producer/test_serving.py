@@ -59,23 +59,40 @@ def server(poll: FakePoll) -> Iterator[CallbackServer]:
     assert serving.stop()
 
 
-def test_the_poller_serves_when_nobody_else_does(poll: FakePoll, server: CallbackServer) -> None:
+def test_the_poller_serves_when_nobody_answers_its_request(
+    poll: FakePoll, server: CallbackServer
+) -> None:
     wait_until(lambda: len(poll.by("test-poller")) >= 3)
     assert set(poll.by("test-poller")) == {POLL_SLICE_S}
+    assert server.serve_requested
 
 
-def test_the_poller_stays_out_while_the_producing_thread_serves(
+def test_the_poller_stays_out_while_the_producing_thread_answers(
     poll: FakePoll, server: CallbackServer
 ) -> None:
     wait_until(lambda: bool(poll.by("test-poller")))
-    served_before = len(poll.by("test-poller"))
+    answered = 0
     until = time.monotonic() + 0.3
+    polled_before = len(poll.by("test-poller"))
     while time.monotonic() < until:
-        server.serve_inline()
+        if server.serve_requested:  # what the per-message path checks
+            server.serve_inline()
+            answered += 1
         time.sleep(0.0005)
-    # At most the slice it was in when serving began, and one after.
-    assert len(poll.by("test-poller")) - served_before <= 2
+    # At most the slice it was in when answering began.
+    assert len(poll.by("test-poller")) - polled_before <= 1
+    assert answered >= 10
     assert set(poll.by("MainThread")) == {0}
+
+
+def test_once_answers_stop_the_poller_serves_again(poll: FakePoll, server: CallbackServer) -> None:
+    until = time.monotonic() + 0.1
+    while time.monotonic() < until:
+        if server.serve_requested:
+            server.serve_inline()
+        time.sleep(0.0005)
+    polled = len(poll.by("test-poller"))
+    wait_until(lambda: len(poll.by("test-poller")) > polled)
 
 
 def test_inline_serving_skips_while_another_holds_the_turn(poll: FakePoll) -> None:
@@ -89,8 +106,20 @@ def test_inline_serving_skips_while_another_holds_the_turn(poll: FakePoll) -> No
 
 def test_a_waiter_for_room_serves_for_its_wait(poll: FakePoll) -> None:
     server = CallbackServer(poll, "idle")
+    server.serve_requested = True
     server.serve_for(0.05)
     assert poll.calls == [("MainThread", 0.05)]
+    assert not server.serve_requested
+
+
+def test_a_quiet_moment_excludes_serving(poll: FakePoll) -> None:
+    server = CallbackServer(poll, "idle")
+    with server.quiet(0.01) as quiet:
+        assert quiet
+        server.serve_inline()
+        with server.quiet(0.01) as nested:
+            assert not nested
+    assert poll.calls == []
 
 
 def test_a_failing_callback_does_not_stop_the_poller(
