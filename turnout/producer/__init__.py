@@ -27,6 +27,7 @@ from turnout.producer.serializers import (
     Serializer,
     StrSerializer,
 )
+from turnout.producer.transactional import TransactionalProducer
 
 __all__ = [
     "PARTITION_ANY",
@@ -54,6 +55,7 @@ __all__ = [
     "Serializer",
     "StrSerializer",
     "TransactionAbortRequiredError",
+    "TransactionalProducer",
     "UndeliveredError",
     "delivered",
 ]

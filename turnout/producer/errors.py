@@ -6,7 +6,8 @@
     ├── SerializationError         the key or value could not be serialized: nothing was sent
     ├── QueueFullError             the local queue stayed full: nothing was sent
     ├── ProducerClosedError        produce after close()
-    ├── UndeliveredError           close() gave up on the message before it was acknowledged
+    ├── UndeliveredError           purged before it was acknowledged (close gave up,
+    │                              or its transaction was aborted)
     └── KafkaProducerError         Kafka or librdkafka reported an error (``kafka_error``)
         ├── RetriableProducerError     transient: sending the message again may succeed
         ├── PermanentProducerError     this message cannot be delivered as it is
@@ -67,7 +68,8 @@ class ProducerClosedError(ProducerError):
 
 
 class UndeliveredError(ProducerError):
-    """``close()`` ran out of time before this message was acknowledged.
+    """The message was purged before it was acknowledged: ``close()`` ran out of time,
+    or the transaction it belonged to was aborted before it was sent.
 
     ``in_flight`` says whether the message had been sent to a broker: if it had, it may
     or may not have been written; if not, it certainly was not.

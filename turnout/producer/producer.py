@@ -30,6 +30,7 @@ import asyncio
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -128,12 +129,9 @@ class Producer(Generic[K, V]):
         self._unusable = False
         self._close_lock = threading.Lock()
         self._close_report: CloseReport | None = None
-        self._close_timeout_s = self.config.close_timeout_s
         self._server = CallbackServer(self._poll, self.name)
         self.stats = DeliveryStats(self._queue_depth, self._server.quiet)
-        self._reports = ReportReader(
-            self.name, self.stats, self._become_unusable, lambda: self._close_timeout_s
-        )
+        self._reports = ReportReader(self.name, self.stats, self._become_unusable)
         self._unregister = report_to(self.registry, self.name, self.stats)
         try:
             self._kafka = KafkaProducer(self._librdkafka_config())
@@ -239,7 +237,7 @@ class Producer(Generic[K, V]):
         """Wait up to ``timeout_s`` for every queued message's delivery report; returns how
         many are still outstanding."""
         with self._server.turn():
-            return self._kafka.flush(timeout_s)
+            return self._flush(timeout_s)
 
     def __len__(self) -> int:
         """Messages queued or in flight whose delivery report has not been served."""
@@ -257,15 +255,15 @@ class Producer(Generic[K, V]):
             self._closed = True
             self._become_unusable()
             timeout = self.config.close_timeout_s if timeout_s is None else timeout_s
-            self._close_timeout_s = timeout
+            self._reports.purge_reason = f"producer {self.name!r} closed after {timeout:g} s"
             started = time.monotonic()
             self._server.stop()
             with self._server.turn():
-                undelivered = self._kafka.flush(timeout)
+                undelivered = self._flush(timeout)
                 flush_s = time.monotonic() - started
                 if undelivered:
                     self._kafka.purge(in_queue=True, in_flight=True, blocking=True)
-                    self._kafka.flush(PURGE_SERVE_TIMEOUT_S)
+                    self._flush(PURGE_SERVE_TIMEOUT_S)
                 for tracked in list(self._pending):
                     tracked.abandon(
                         UndeliveredError(
@@ -273,7 +271,7 @@ class Producer(Generic[K, V]):
                             in_flight=True,
                         )
                     )
-                self._kafka.close()
+                self._release_client()
             self._unregister()
             if undelivered:
                 logger.warning(
@@ -429,7 +427,37 @@ class Producer(Generic[K, V]):
         self._plain = False
 
     def _poll(self, timeout_s: float) -> int:
-        return self._kafka.poll(timeout_s)
+        try:
+            return self._kafka.poll(timeout_s)
+        except KafkaException as exc:
+            self._raised_while_serving(exc)
+            return 0
+
+    def _flush(self, timeout_s: float) -> int:
+        try:
+            return self._kafka.flush(timeout_s)
+        except KafkaException as exc:
+            self._raised_while_serving(exc)
+            return len(self._kafka)
+
+    def _raised_while_serving(self, exc: KafkaException) -> None:
+        """confluent-kafka raises a fatal error from whichever call is serving callbacks
+        (poll, flush) instead of passing it to the error callback: it fails the producer
+        here, and the messages librdkafka purges for it report it."""
+        error = classify(exc.args[0])
+        if isinstance(error, FatalProducerError):
+            self._reports.become_failed(error)
+        else:
+            logger.warning("producer %s: serving callbacks raised %s", self.name, error)
+
+    def _release_client(self) -> None:
+        """Destroy the librdkafka handle. On a failed transactional producer, its close
+        tries to abort the open transaction, which the fencing makes impossible, and
+        says so in a RuntimeWarning: expected, so not shown."""
+        with warnings.catch_warnings():
+            if self._reports.fatal is not None:
+                warnings.simplefilter("ignore", RuntimeWarning)
+            self._kafka.close()
 
     def _queue_depth(self) -> int:
         return 0 if self._closed else len(self._kafka)

@@ -38,21 +38,21 @@ ReportCallback = Callable[[KafkaError | None, Message], None]
 
 
 class ReportReader:
-    """Reads one producer's reports. ``on_fatal`` is called once, on the first fatal error."""
+    """Reads one producer's reports. ``on_fatal`` is called once, on the first fatal error.
+
+    ``purge_reason`` says why messages are being purged (librdkafka reports them with a
+    purge code): the producer sets it before it purges (closing, aborting a transaction).
+    """
 
     def __init__(
-        self,
-        producer_name: str,
-        stats: DeliveryStats,
-        on_fatal: Callable[[], None],
-        close_timeout_s: Callable[[], float],
+        self, producer_name: str, stats: DeliveryStats, on_fatal: Callable[[], None]
     ) -> None:
         self._name = producer_name
         self._stats = stats
         self._on_fatal = on_fatal
-        self._close_timeout_s = close_timeout_s
         self._unwatched = UnwatchedFailureLog(producer_name, time.monotonic)
         self.fatal: FatalProducerError | None = None
+        self.purge_reason = f"producer {producer_name!r} purged its queue"
 
     def untracked_callback(self) -> ReportCallback:
         """The delivery report callback for messages nobody waits for: run once per
@@ -107,7 +107,8 @@ class ReportReader:
         code = error.code()
         if code in _PURGED:
             # librdkafka purges the queue on a fatal error (after serving the error
-            # callback), and close() purges what it gives up on.
+            # callback); close() purges what it gives up on, and an abort what the
+            # transaction had not sent.
             if self.fatal is not None:
                 return self.fatal_error()
             in_flight = code == KafkaError._PURGE_INFLIGHT
@@ -117,8 +118,7 @@ class ReportReader:
                 else "it was never sent"
             )
             return UndeliveredError(
-                f"{topic}[{partition}]: not acknowledged when producer {self._name!r} closed "
-                f"(after {self._close_timeout_s():.1f} s); {fate}",
+                f"{topic}[{partition}]: not acknowledged: {self.purge_reason}; {fate}",
                 in_flight=in_flight,
             )
         failed = classify(error, topic=topic, partition=partition)
@@ -127,8 +127,9 @@ class ReportReader:
         return failed
 
     def on_error(self, error: KafkaError) -> None:
-        """librdkafka's error callback: a fatal error fails the producer; the rest are
-        transient (librdkafka retries them itself) and only logged."""
+        """librdkafka's error callback: the errors here are transient (librdkafka retries
+        them itself) and only logged. (confluent-kafka raises fatal errors from poll
+        instead; one arriving here anyway fails the producer.)"""
         if error.fatal():
             failed = classify(error)
             assert isinstance(failed, FatalProducerError)

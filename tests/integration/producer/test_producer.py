@@ -283,7 +283,7 @@ def test_close_fails_what_it_gives_up_on(services: Services, unique: Callable[[s
         error = future.exception(0)
         assert isinstance(error, UndeliveredError)
         assert not error.in_flight
-        assert "closed (after 0.5 s); it was never sent" in str(error)
+        assert "closed after 0.5 s; it was never sent" in str(error)
     assert producer.stats.snapshot().failed == {"_PURGE_QUEUE": 3}
 
 

@@ -33,7 +33,8 @@ class Reader:
     def __init__(self) -> None:
         self.stats = DeliveryStats(lambda: 0)
         self.failures = 0
-        self.reader = ReportReader("p", self.stats, self.on_fatal, lambda: 2.5)
+        self.reader = ReportReader("p", self.stats, self.on_fatal)
+        self.reader.purge_reason = "producer 'p' closed after 2.5 s"
 
     def on_fatal(self) -> None:
         self.failures += 1
@@ -82,7 +83,7 @@ def test_a_message_purged_by_close_is_undelivered(code: int, in_flight: bool) ->
     delivery = Reader().reader.read(KafkaError(code), message())
     assert isinstance(delivery.error, UndeliveredError)
     assert delivery.error.in_flight is in_flight
-    assert "after 2.5 s" in str(delivery.error)
+    assert "not acknowledged: producer 'p' closed after 2.5 s" in str(delivery.error)
 
 
 def test_a_fatal_report_fails_the_producer_once() -> None:
