@@ -17,11 +17,17 @@ States::
   ``produce`` raises :class:`ProducerClosedError`. ``close`` again returns the same report.
 
 The per-message path (``produce`` on a producer without serializers, with no callback
-and no options) is one Python call into librdkafka plus two flag tests;
+and no options) is one Python call into librdkafka, with as few arguments as the record
+needs (each costs the binding a conversion), plus a few tests;
 serializers, trackers and futures are paid for only by the calls that use them. Its
 arguments are positional-or-keyword on purpose: CPython fills a missing keyword-only
 argument by a dict look-up, a missing positional one from a tuple, and at a few hundred
 nanoseconds per message the difference shows.
+
+This module is over 400 lines because it is one class whose per-message path must read
+its own attributes (a helper object would add look-ups per message); what can stand
+apart does: the full-queue wait (queueing.py), report reading (reports.py), serving
+(serving.py), counts (metrics.py).
 """
 
 from __future__ import annotations
@@ -179,7 +185,13 @@ class Producer(Generic[K, V]):
             )
             return
         try:
-            self._kafka_produce(topic, value, key, partition, None, None, timestamp_ms, headers)
+            if partition == -1 and not timestamp_ms and headers is None:
+                # Each argument given costs librdkafka's binding a conversion: the
+                # common record (partitioner's choice, now, no headers) passes three.
+                # (-1 is PARTITION_ANY, a literal to spare a global look-up.)
+                self._kafka_produce(topic, value, key)
+            else:
+                self._kafka_produce(topic, value, key, partition, None, None, timestamp_ms, headers)
         except Exception as exc:
             self._produce_slowly(
                 exc,
