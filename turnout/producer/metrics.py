@@ -4,7 +4,8 @@ The per-message path cannot afford a prometheus_client call (each ``inc`` or
 ``observe`` takes a lock, a sizeable share of a produce), nor even a counter of its own,
 so the counts are plain numbers, read by a collector at scrape time:
 
-- ``acked``, ``failed`` and the latency histogram are written by delivery reports, which
+- ``acked``, ``failed`` and the latency histogram (a sample of the acknowledgements:
+  see ``ProducerConfig.latency_sample_every``) are written by delivery reports, which
   the producer serves one thread at a time (its serving turn), so they have one writer
   at a time and need no lock;
 - ``sent`` (messages accepted into the queue) is not counted at all: it is ``acked +
@@ -111,12 +112,10 @@ class DeliveryStats:
         self._queue_full = 0
         self._sent = 0
 
-    def record_ack(self, latency_s: float | None) -> None:
-        """A delivery report of success (called while holding the serving turn)."""
-        self.acked += 1
-        if latency_s is not None:
-            self.latency_counts[bisect_left(DELIVERY_LATENCY_BUCKETS, latency_s)] += 1
-            self.latency_sum += latency_s
+    def observe_latency(self, latency_s: float) -> None:
+        """One sample of delivery latency (called while holding the serving turn)."""
+        self.latency_counts[bisect_left(DELIVERY_LATENCY_BUCKETS, latency_s)] += 1
+        self.latency_sum += latency_s
 
     def record_failure(self, error_name: str) -> None:
         """A delivery report of failure (called while holding the serving turn)."""
@@ -213,7 +212,8 @@ def _families(producers: dict[str, DeliveryStats]) -> Iterator[Metric]:
     )
     latency = HistogramMetricFamily(
         "turnout_producer_delivery_latency_seconds",
-        "From produce to the acknowledgement's delivery report",
+        "From produce to the acknowledgement's delivery report (one acknowledgement "
+        "in every latency_sample_every)",
         labels=["producer"],
     )
     for name, stats in sorted(producers.items()):

@@ -137,7 +137,9 @@ class Producer(Generic[K, V]):
         self._close_report: CloseReport | None = None
         self._server = CallbackServer(self._poll, self.name)
         self.stats = DeliveryStats(self._queue_depth, self._server.quiet)
-        self._reports = ReportReader(self.name, self.stats, self._become_unusable)
+        self._reports = ReportReader(
+            self.name, self.stats, self._become_unusable, self.config.latency_sample_every
+        )
         self._unregister = report_to(self.registry, self.name, self.stats)
         try:
             self._kafka = KafkaProducer(self._librdkafka_config())

@@ -45,7 +45,11 @@ class ReportReader:
     """
 
     def __init__(
-        self, producer_name: str, stats: DeliveryStats, on_fatal: Callable[[], None]
+        self,
+        producer_name: str,
+        stats: DeliveryStats,
+        on_fatal: Callable[[], None],
+        latency_sample_every: int = 1,
     ) -> None:
         self._name = producer_name
         self._stats = stats
@@ -53,37 +57,47 @@ class ReportReader:
         self._unwatched = UnwatchedFailureLog(producer_name, time.monotonic)
         self.fatal: FatalProducerError | None = None
         self.purge_reason = f"producer {producer_name!r} purged its queue"
+        self._on_report = self._report_callback(latency_sample_every)
 
     def untracked_callback(self) -> ReportCallback:
-        """The delivery report callback for messages nobody waits for: run once per
-        message, so it is a closure over everything it touches (no attribute look-ups
-        but the counts'), and it finds a latency's bucket by trying the previous
-        report's first: reports come in batches of similar latency, and two comparisons
-        cost less than a bisection. Its bucket state is safe because reports are served
-        one thread at a time."""
+        """The delivery report callback for messages nobody waits for."""
+        return self._on_report
+
+    def _report_callback(self, every: int) -> ReportCallback:
+        """Counts a delivery report: it runs once per message, so it is a closure over
+        everything it touches. Its latency histogram samples the first acknowledgement
+        and one in every ``every`` after it (reading the latency of those only), and
+        finds a sample's bucket by trying the previous sample's first: reports come in
+        batches of similar latency, and two comparisons cost less than a bisection. Its
+        state is safe because reports are served one thread at a time."""
         stats = self._stats
         counts = stats.latency_counts
         bounds = DELIVERY_LATENCY_BUCKETS
         failed = self._unwatched.failed
         failure = self.failure
+        until_sample = 1
         bucket = 0
         above = -math.inf
         up_to = bounds[0]
 
         def on_report(error: KafkaError | None, message: Message) -> None:
-            nonlocal bucket, above, up_to
-            if error is None:
-                stats.acked += 1
-                latency = message.latency()
-                if latency is not None:
-                    if not above < latency <= up_to:
-                        bucket = bisect_left(bounds, latency)
-                        above = bounds[bucket - 1] if bucket else -math.inf
-                        up_to = bounds[bucket] if bucket < len(bounds) else math.inf
-                    counts[bucket] += 1
-                    stats.latency_sum += latency
-            else:
+            nonlocal until_sample, bucket, above, up_to
+            if error is not None:
                 failed(failure(error, message))
+                return
+            stats.acked += 1
+            until_sample -= 1
+            if until_sample:
+                return
+            until_sample = every
+            latency = message.latency()
+            if latency is not None:
+                if not above < latency <= up_to:
+                    bucket = bisect_left(bounds, latency)
+                    above = bounds[bucket - 1] if bucket else -math.inf
+                    up_to = bounds[bucket] if bucket < len(bounds) else math.inf
+                counts[bucket] += 1
+                stats.latency_sum += latency
 
         return on_report
 
@@ -94,7 +108,7 @@ class ReportReader:
         partition = cast(int, message.partition())
         timestamp_ms = message.timestamp()[1]
         if error is None:
-            self._stats.record_ack(latency)
+            self._on_report(None, message)
             offset = cast(int, message.offset())
             return Delivery(topic, partition, offset, timestamp_ms, latency)
         return Delivery(topic, partition, -1, timestamp_ms, latency, self.failure(error, message))

@@ -88,7 +88,13 @@ def test_unknown_fields_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "field", [{"queue_full_timeout_s": 0}, {"queue_max_messages": 0}, {"linger_ms": -1}]
+    "field",
+    [
+        {"queue_full_timeout_s": 0},
+        {"queue_max_messages": 0},
+        {"linger_ms": -1},
+        {"latency_sample_every": 0},
+    ],
 )
 def test_bounds_are_checked(field: dict[str, float]) -> None:
     with pytest.raises(ValidationError):

@@ -26,7 +26,7 @@ def test_sent_is_what_was_reported_plus_what_is_still_queued() -> None:
     depth.value = 3
     assert stats.snapshot().sent == 3
     depth.value = 1
-    stats.record_ack(0.01)
+    stats.acked += 1
     stats.record_failure("_MSG_TIMED_OUT")
     assert stats.snapshot().sent == 3
     depth.value = 5
@@ -57,11 +57,9 @@ def test_without_a_quiet_moment_sent_keeps_its_last_consistent_value() -> None:
 
 def test_latency_lands_in_the_first_bucket_at_or_above_it() -> None:
     stats = DeliveryStats(lambda: 0)
-    stats.record_ack(0.001)
-    stats.record_ack(0.0011)
-    stats.record_ack(1e6)
-    stats.record_ack(None)
-    assert stats.acked == 4
+    stats.observe_latency(0.001)
+    stats.observe_latency(0.0011)
+    stats.observe_latency(1e6)
     assert stats.latency_counts[0] == 1
     assert stats.latency_counts[1] == 1
     assert stats.latency_counts[len(DELIVERY_LATENCY_BUCKETS)] == 1
@@ -77,7 +75,8 @@ def test_the_registry_shows_each_producer_under_its_own_label() -> None:
     orders, audit = DeliveryStats(lambda: 7), DeliveryStats(lambda: 0)
     report_to(registry, "orders", orders)
     report_to(registry, "audit", audit)
-    orders.record_ack(0.004)
+    orders.acked += 1
+    orders.observe_latency(0.004)
     orders.record_failure("_MSG_TIMED_OUT")
     orders.record_rejection("serialization")
     orders.record_queue_full()

@@ -30,10 +30,10 @@ def message(partition: int = 2, offset: int = 41, latency: float = 0.003) -> Mes
 
 
 class Reader:
-    def __init__(self) -> None:
+    def __init__(self, sample_every: int = 1) -> None:
         self.stats = DeliveryStats(lambda: 0)
         self.failures = 0
-        self.reader = ReportReader("p", self.stats, self.on_fatal)
+        self.reader = ReportReader("p", self.stats, self.on_fatal, sample_every)
         self.reader.purge_reason = "producer 'p' closed after 2.5 s"
 
     def on_fatal(self) -> None:
@@ -171,13 +171,24 @@ def test_a_resolver_settles_its_future_which_cannot_be_cancelled() -> None:
         max_size=50,
     )
 )
-def test_an_untracked_report_lands_in_the_same_bucket_as_a_tracked_one(
-    latencies: list[float],
-) -> None:
-    untracked, tracked = Reader(), Reader()
-    report = untracked.reader.untracked_callback()
+def test_a_report_lands_in_the_bucket_a_bisection_finds(latencies: list[float]) -> None:
+    reports, bisected = Reader(), DeliveryStats(lambda: 0)
+    report = reports.reader.untracked_callback()
     for latency in latencies:
         report(None, message(latency=latency))
-        tracked.reader.read(None, message(latency=latency))
-    assert untracked.stats.latency_counts == tracked.stats.latency_counts
-    assert untracked.stats.latency_sum == pytest.approx(tracked.stats.latency_sum)
+        bisected.observe_latency(latency)
+    assert reports.stats.latency_counts == bisected.latency_counts
+    assert reports.stats.latency_sum == pytest.approx(bisected.latency_sum)
+
+
+def test_the_histogram_samples_the_first_ack_and_one_in_every_n_after() -> None:
+    r = Reader(sample_every=4)
+    report = r.reader.untracked_callback()
+    for i in range(7):
+        report(None, message(latency=float(i)))
+    for i in range(7, 10):
+        r.reader.read(None, message(latency=float(i)))
+    assert r.stats.acked == 10
+    # The 1st, 5th and 9th acknowledgements, whichever path served them.
+    assert sum(r.stats.latency_counts) == 3
+    assert r.stats.latency_sum == pytest.approx(0.0 + 4.0 + 8.0)
