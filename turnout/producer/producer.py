@@ -250,6 +250,8 @@ class Producer(Generic[K, V]):
     def flush(self, timeout_s: float) -> int:
         """Wait up to ``timeout_s`` for every queued message's delivery report; returns how
         many are still outstanding."""
+        if self._closed:
+            raise ProducerClosedError(f"producer {self.name!r} is closed")
         with self._server.turn():
             return self._flush(timeout_s)
 

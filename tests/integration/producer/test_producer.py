@@ -263,6 +263,9 @@ def test_close_flushes_everything_queued(
     assert len(read_all(services.kafka, topic, 5_100)) == 5_100
     with pytest.raises(ProducerClosedError):
         producer.produce(topic, b"late")
+    with pytest.raises(ProducerClosedError):
+        producer.flush(1.0)
+    assert len(producer) == 0
     assert producer.close() is report
 
 
