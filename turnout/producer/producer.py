@@ -37,7 +37,6 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -146,9 +145,11 @@ class Producer(Generic[K, V]):
         except BaseException:
             self._unregister()
             raise
-        #: Untyped on purpose: without serializers, keys and values go to librdkafka as
-        #: they come, and a wrong type is its TypeError (turned into SerializationError).
-        self._kafka_produce: Callable[..., None] = self._kafka.produce
+        #: The same client, untyped on purpose: without serializers, keys and values go
+        #: to librdkafka as they come, and a wrong type is its TypeError (turned into a
+        #: SerializationError). Called as ``self._untyped.produce(...)``, not through a
+        #: stored bound method, which CPython would call the slower way (a tuple per call).
+        self._untyped: Any = self._kafka
         self._server.start()
 
     def _librdkafka_config(self) -> dict[str, Any]:
@@ -191,9 +192,11 @@ class Producer(Generic[K, V]):
                 # Each argument given costs librdkafka's binding a conversion: the
                 # common record (partitioner's choice, now, no headers) passes three.
                 # (-1 is PARTITION_ANY, a literal to spare a global look-up.)
-                self._kafka_produce(topic, value, key)
+                self._untyped.produce(topic, value, key)
             else:
-                self._kafka_produce(topic, value, key, partition, None, None, timestamp_ms, headers)
+                self._untyped.produce(
+                    topic, value, key, partition, None, None, timestamp_ms, headers
+                )
         except Exception as exc:
             self._produce_slowly(
                 exc,
@@ -355,7 +358,7 @@ class Producer(Generic[K, V]):
             report = tracked.report
         arguments = (topic, payload, payload_key, partition, report, None, timestamp_ms, headers)
         try:
-            self._kafka_produce(*arguments)
+            self._untyped.produce(*arguments)
         except Exception as exc:
             try:
                 self._produce_slowly(exc, arguments, policy, timeout_s)
@@ -393,7 +396,7 @@ class Producer(Generic[K, V]):
         self.stats.record_queue_full()
         try:
             wait_for_room(
-                lambda: self._kafka_produce(*arguments),
+                lambda: self._untyped.produce(*arguments),
                 policy=policy,
                 timeout_s=timeout_s,
                 serve_for=self._server.serve_for,
