@@ -10,6 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pytest
@@ -92,6 +93,30 @@ def test_futures_and_callbacks_each_resolve_once(
     assert sorted(d.offset for d in called if d.partition == 0) == list(range(25, 50))
     assert producer.flush(DELIVERY_WAIT_S) == 0
     assert len(called) == 50
+
+
+def test_threads_producing_at_once_are_all_counted(
+    producer: Producer, topic_factory: Callable[..., str]
+) -> None:
+    topic = topic_factory(partitions=4)
+    futures: list[Future[Delivery]] = []
+
+    def produce_some(thread: int) -> None:
+        for i in range(2_000):
+            if i % 100 == 0:
+                futures.append(producer.send(topic, b"%d-%d" % (thread, i)))
+            else:
+                producer.produce(topic, b"%d-%d" % (thread, i))
+
+    threads = [threading.Thread(target=produce_some, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(DELIVERY_WAIT_S)
+    assert producer.flush(DELIVERY_WAIT_S) == 0
+    assert all(future.result(0).ok for future in futures)
+    counts = producer.stats.snapshot()
+    assert (counts.sent, counts.acked, counts.failed, counts.queue_depth) == (8_000, 8_000, {}, 0)
 
 
 def test_deliveries_can_be_awaited(producer: Producer, topic_factory: Callable[..., str]) -> None:
