@@ -46,9 +46,9 @@ DEFAULT_QUEUE_FULL_TIMEOUT_S = 30.0
 DEFAULT_CLOSE_TIMEOUT_S = 30.0
 
 #: The delivery latency histogram observes one acknowledgement in this many. A latency
-#: distribution needs samples, not every message: at the rates where the cost shows (a
-#: sixth of the per-message CPU when every one is observed) one in 8 is still tens of
-#: thousands of samples a second. 1 observes every acknowledgement.
+#: distribution needs samples, not every message, and reading and bucketing a latency is
+#: a sizeable share of a delivery report's cost; at the rates where that shows, one in 8
+#: is still thousands of samples a second. 1 observes every acknowledgement.
 DEFAULT_LATENCY_SAMPLE_EVERY = 8
 
 #: librdkafka properties the producer sets itself (from the typed fields, or because it

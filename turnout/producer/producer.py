@@ -21,8 +21,8 @@ and no options) is one Python call into librdkafka, with as few arguments as the
 needs (each costs the binding a conversion), plus a few tests; serializers, trackers and
 futures are paid for only by the calls that use them. Its arguments are
 positional-or-keyword on purpose: CPython fills a missing keyword-only argument by a dict
-look-up, a missing positional one from a tuple, and at a few hundred nanoseconds per
-message the difference shows.
+look-up, a missing positional one from a tuple, and on a path this short the difference
+shows.
 
 This module is over 400 lines because it is one class whose per-message path must read
 its own attributes (a helper object would add look-ups per message); what can stand
