@@ -53,6 +53,12 @@ FIRST_PARTY_RULES = (
         frozenset({"turnout.verify", "turnout.protocol", "turnout.agent"}),
         "the verifier judges agents' histories and depends on nothing server-side",
     ),
+    Rule(
+        "turnout.producer",
+        frozenset({"turnout.producer", "turnout.protocol"}),
+        "the producer stands alone, so that a service can use it without the agent "
+        "and the agent can build processors on it",
+    ),
     Rule("turnout.devstack", frozenset({"turnout.devstack"}), "the local stack stands alone"),
     Rule(
         "turnout.syslog",
@@ -68,7 +74,7 @@ SYSLOG_LIBRARIES = frozenset(
 )
 
 #: Packages that make up what ``pip install turnout`` (no extras) gives an embedding service.
-CORE_PACKAGES = ("turnout.agent", "turnout.protocol", "turnout.zk")
+CORE_PACKAGES = ("turnout.agent", "turnout.producer", "turnout.protocol", "turnout.zk")
 
 
 def module_name(path: Path) -> str:

@@ -1,0 +1,145 @@
+"""A transactional producer: records and consumer offsets committed atomically.
+
+States::
+
+    NEW --init_transactions()--> READY --begin_transaction()--> IN_TRANSACTION
+    IN_TRANSACTION --commit_transaction()--> READY
+    IN_TRANSACTION --abort_transaction()--> READY
+    any --fatal error (fenced)--> FAILED --close()--> CLOSED
+
+- ``init_transactions`` registers the ``transactional.id`` with its coordinator and bumps
+  its producer epoch: any other producer with the same id is fenced (its next call fails
+  with :class:`ProducerFencedError`), and a transaction it left open is finished or
+  aborted before this call returns. This is the fencing the processors rely on when a
+  partition changes owner outside Kafka's group protocol.
+- In a transaction, ``produce``/``send`` work as on any producer. A delivery report
+  means the record is written, not committed: ``commit_transaction`` is what makes the
+  whole transaction visible to ``read_committed`` readers, atomically with the offsets
+  given to ``send_offsets_to_transaction``.
+- A call that fails with :class:`TransactionAbortRequiredError` leaves the transaction
+  to be aborted; :class:`RetriableProducerError` means the same call may be retried;
+  :class:`FatalProducerError` (:class:`ProducerFencedError` among them) fails the
+  producer for good (FAILED): only ``close`` is left.
+
+Every call here serves librdkafka's callbacks inside (commit flushes), so it holds the
+serving turn for its duration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from confluent_kafka import KafkaException, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from turnout.producer.config import ProducerConfig
+from turnout.producer.errors import FatalProducerError, classify
+from turnout.producer.producer import K, Producer, V
+from turnout.producer.serializers import Serializer
+
+#: librdkafka's own default: the coordinator aborts a transaction left open this long,
+#: which bounds how long a dead producer's transaction blocks read_committed readers.
+DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000
+#: How long one transactional call may take. init_transactions waits for the
+#: coordinator to finish or abort a previous owner's transaction (it writes markers to
+#: every partition the transaction touched); commit waits for every record's
+#: acknowledgement first. Seconds on a healthy cluster; past this the call fails
+#: retriably and may be called again.
+TRANSACTION_CALL_TIMEOUT_S = 30.0
+
+T = TypeVar("T")
+
+
+class TransactionalProducer(Producer[K, V]):
+    """A :class:`Producer` with ``transactional.id`` ``transactional_id``.
+
+    Its metrics label defaults to the transactional id (unique per producer, as the id
+    must be). See the module docstring for its states.
+    """
+
+    def __init__(
+        self,
+        config: ProducerConfig,
+        transactional_id: str,
+        *,
+        transaction_timeout_ms: int = DEFAULT_TRANSACTION_TIMEOUT_MS,
+        key_serializer: Serializer[K] | None = None,
+        value_serializer: Serializer[V] | None = None,
+        registry: CollectorRegistry | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not transactional_id:
+            raise ValueError("transactional_id must not be empty")
+        if not config.enable_idempotence:
+            raise ValueError("a transactional producer needs enable_idempotence=True")
+        if transaction_timeout_ms < 1_000:
+            raise ValueError(
+                f"transaction_timeout_ms must be >= 1000, got {transaction_timeout_ms}"
+            )
+        self.transactional_id = transactional_id
+        self.transaction_timeout_ms = transaction_timeout_ms
+        super().__init__(
+            config,
+            key_serializer=key_serializer,
+            value_serializer=value_serializer,
+            registry=registry,
+            name=name if name is not None else transactional_id,
+        )
+
+    def _librdkafka_config(self) -> dict[str, Any]:
+        """Adds the transactional id and timeout, and caps the delivery timeout at the
+        transaction's: librdkafka refuses a record that could outlive its transaction."""
+        return {
+            **super()._librdkafka_config(),
+            "transactional.id": self.transactional_id,
+            "transaction.timeout.ms": self.transaction_timeout_ms,
+            "message.timeout.ms": min(self.config.delivery_timeout_ms, self.transaction_timeout_ms),
+        }
+
+    def init_transactions(self, timeout_s: float = TRANSACTION_CALL_TIMEOUT_S) -> None:
+        """Take over ``transactional_id``, fencing its previous producer (see above)."""
+        self._transactional(lambda: self._kafka.init_transactions(timeout_s))
+
+    def begin_transaction(self) -> None:
+        self._transactional(self._kafka.begin_transaction)
+
+    def send_offsets_to_transaction(
+        self,
+        offsets: Sequence[TopicPartition],
+        group_metadata: object,
+        timeout_s: float = TRANSACTION_CALL_TIMEOUT_S,
+    ) -> None:
+        """Commit ``offsets`` (the next offset to read, per partition) for the consumer
+        group of ``group_metadata`` (``Consumer.consumer_group_metadata()``, opaque) with
+        the current transaction."""
+        self._transactional(
+            lambda: self._kafka.send_offsets_to_transaction(
+                list(offsets), group_metadata, timeout_s
+            )
+        )
+
+    def commit_transaction(self, timeout_s: float = TRANSACTION_CALL_TIMEOUT_S) -> None:
+        """Wait for every record of the transaction, then commit it with its offsets."""
+        self._transactional(lambda: self._kafka.commit_transaction(timeout_s))
+
+    def abort_transaction(self, timeout_s: float = TRANSACTION_CALL_TIMEOUT_S) -> None:
+        """Abort the transaction: its records are never visible to read_committed
+        readers; those not yet sent are purged (UndeliveredError)."""
+        self._reports.purge_reason = f"the transaction of {self.transactional_id!r} was aborted"
+        self._transactional(lambda: self._kafka.abort_transaction(timeout_s))
+
+    def _transactional(self, call: Callable[[], T]) -> T:
+        if self._unusable:
+            raise self._unusable_error()
+        with self._server.turn():
+            try:
+                return call()
+            except KafkaException as exc:
+                error = classify(exc.args[0])
+                if isinstance(error, FatalProducerError):
+                    # The error callback, served inside the call, may already have
+                    # recorded the underlying cause (a fencing, say): that one wins.
+                    self._reports.become_failed(error)
+                    raise self._reports.fatal_error() from exc
+                raise error from exc
