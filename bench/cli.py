@@ -14,7 +14,9 @@ under 0.3 s for ``help`` and ``status``), ``wall_s_p90`` and ``cpu_s_median`` (u
 system time of the process, which a busy machine inflates less than the wall time).
 ``status_request_ms_median`` is the state request alone, made from this process: the
 part of ``status`` that the control plane spends answering. ``load_average`` is the
-1-minute load at the start and the end of the measuring, beside the ``cpus``.
+1-minute load at the start and the end of the measuring, beside the ``cpus``; ``python``
+and ``typer`` are the versions the commands ran with (how long typer takes to parse a
+command's parameters differs much between its versions).
 
 The commands run with Python's bytecode cache, as an installed package has it (pip
 compiles on install; a first run writes it otherwise): PYTHONDONTWRITEBYTECODE is
@@ -32,8 +34,10 @@ started here.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -277,8 +281,10 @@ def measure(cp: ControlPlane, runs: int, workdir: Path) -> dict[str, object]:
         "goal_s": GOAL_S,
         **{name: sample.figures() for name, sample in samples.items()},
         "status_request_ms_median": round(statistics.median(request_ms), 1),
-        "load_average": {"start": load_start, "end": load_end},
+        "load_average": {"start": round(load_start, 2), "end": round(load_end, 2)},
         "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "typer": importlib.metadata.version("typer"),
     }
 
 
@@ -305,7 +311,7 @@ def main() -> None:
         ) as api:
             create_deployment(api, services, root, topic)
         report = measure(cp, args.runs, workdir)
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":
