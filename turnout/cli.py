@@ -9,8 +9,8 @@ registered as a stand-in carrying its name and one-line help, so the listing, th
 A command set's summaries must match what its module registers (name, order, first line
 of help): tests/unit/test_cli_startup.py compares this listing with the whole command's.
 
-The help is plain text (no Rich): formatting it with Rich costs more than the rest of a
-client command's start.
+The help is plain text (no Rich): importing Rich to format it costs more than the rest of
+`turnout --help`.
 """
 
 from __future__ import annotations

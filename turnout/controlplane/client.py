@@ -1,8 +1,9 @@
 """A small typed HTTP client of the control-plane API (used by the CLI).
 
-It speaks HTTP with the standard library's ``urllib.request``: a client command imports
-nothing else, which keeps its start-up short (``import httpx`` alone takes longer than
-the rest of ``turnout status``). ``urllib`` honours the same proxy settings
+It speaks HTTP with the standard library's ``urllib.request`` because a client command
+(``turnout status``) is mostly start-up: importing httpx (with, where they are
+installed, the click, rich and pygments of its own command-line client) and building its
+TLS context would be a large share of it. ``urllib`` honours the same proxy settings
 (``HTTPS_PROXY``, ``NO_PROXY``, ...) and verifies TLS with the system's certificates.
 """
 
