@@ -1,11 +1,21 @@
-"""A small typed HTTP client of the control-plane API (used by the CLI, tests and demo)."""
+"""A small typed HTTP client of the control-plane API (used by the CLI).
+
+It speaks HTTP with the standard library's ``urllib.request`` because a client command
+(``turnout status``) is mostly start-up: importing httpx (with, where they are
+installed, the click, rich and pygments of its own command-line client) and building its
+TLS context would be a large share of it. ``urllib`` honours the same proxy settings
+(``HTTPS_PROXY``, ``NO_PROXY``, ...) and verifies TLS with the system's certificates.
+"""
 
 from __future__ import annotations
 
+import http.client
+import json as jsonlib
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
-
-import httpx
 
 #: One API call; the control plane answers in milliseconds or says 503.
 REQUEST_TIMEOUT_S = 15.0
@@ -27,12 +37,14 @@ class ControlPlaneClient:
     def __init__(
         self, url: str, token: str | None, *, timeout_s: float = REQUEST_TIMEOUT_S
     ) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s)
+        self._headers = {"Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._timeout_s = timeout_s
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing to release: each request opens and closes a connection of its own."""
 
     def __enter__(self) -> ControlPlaneClient:
         return self
@@ -52,21 +64,30 @@ class ControlPlaneClient:
     ) -> Any:
         """One API call; ``timeout_s`` replaces the client's timeout (a call that waits)."""
         full = f"/api/v1{path}"
-        extra: dict[str, Any] = {} if timeout_s is None else {"timeout": timeout_s}
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        sent = {**self._headers, **(headers or {})}
+        body = None
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            sent["Content-Type"] = "application/json"
+        request = urllib.request.Request(
+            f"{self.url}{full}{query}", data=body, headers=sent, method=method
+        )
+        timeout = self._timeout_s if timeout_s is None else timeout_s
         try:
-            response = self._http.request(
-                method, full, json=json, params=params, headers=headers, **extra
-            )
-        except httpx.HTTPError as exc:
-            raise ClientError(f"cannot reach the control plane at {self.url}: {exc}") from exc
-        if response.status_code >= 400:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, content = response.status, response.read()
+        except urllib.error.HTTPError as exc:
             raise ClientError(
-                f"{method} {full} failed: HTTP {response.status_code}: {_detail(response)}",
-                response.status_code,
-            )
-        if response.status_code == 204 or not response.content:
+                f"{method} {full} failed: HTTP {exc.code}: {_detail(exc.read(), exc.reason)}",
+                exc.code,
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            raise ClientError(f"cannot reach the control plane at {self.url}: {reason}") from exc
+        if status == 204 or not content:
             return None
-        return response.json()
+        return jsonlib.loads(content)
 
     # ---- resources ------------------------------------------------------------------------
 
@@ -155,11 +176,11 @@ def _gate(force: bool, wait_ready_s: float) -> dict[str, Any]:
     return {"force": force, "wait_ready_ms": round(wait_ready_s * 1000)}
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(content: bytes, reason: str) -> str:
     try:
-        body = response.json()
+        body = jsonlib.loads(content)
     except ValueError:
-        return response.text.strip()[:500] or response.reason_phrase
+        return content.decode(errors="replace").strip()[:500] or reason
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, list):  # FastAPI's 422 field detail
         return "; ".join(
