@@ -279,10 +279,12 @@ class KafkaSource:
         request), and the fetching handle connects to every partition's leader (a
         ListOffsets to each, answered: the connection and the broker's API versions are
         then there for the first fetch). Raises ``KafkaException`` if either failed
-        (Kafka unreachable, a leader unknown): the caller tries again later."""
+        (Kafka unreachable, a leader unknown) or a topic has no partitions known (its
+        metadata was never read): the caller tries again later."""
+        unknown = sorted(t for t, count in partitions.items() if count <= 0)
+        if unknown:
+            raise KafkaException(f"no partitions known for {', '.join(unknown)}")
         tps = [KafkaTP(t, p) for t, count in sorted(partitions.items()) for p in range(count)]
-        if not tps:
-            return
         for part in self._offsets.committed(tps, timeout=KAFKA_REQUEST_TIMEOUT_S):
             if part.error is not None:
                 raise KafkaException(part.error)
