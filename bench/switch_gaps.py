@@ -84,6 +84,9 @@ def analyse(directory: Path) -> dict[str, Any]:
             steps["release_to_claim"].append(round(h["claimed"] - h["released"], 1))
         if h["claimed"] is not None:
             steps["claim_to_first"].append(round(h["new_first"] - h["claimed"], 1))
+    per_switch: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for h in handoffs:
+        per_switch[h["switch"]].append(h)
     return {
         "handoffs": len(handoffs),
         "steps_ms": {
@@ -91,6 +94,31 @@ def analyse(directory: Path) -> dict[str, Any]:
             for name, v in steps.items()
         },
         "worst": sorted(handoffs, key=lambda h: -h["gap"])[:WORST_SHOWN],
+        "per_switch": [
+            {"switch": index, **_worst_of(per_switch[index])} for index in sorted(per_switch)
+        ],
+    }
+
+
+def _worst_of(handoffs: list[dict[str, Any]]) -> dict[str, float | None]:
+    """One switch's slowest step of each kind (ms from its API call, or between steps)."""
+
+    def most(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return max(known) if known else None
+
+    def between(h: dict[str, Any], first: str, then: str) -> float | None:
+        if h[first] is None or h[then] is None:
+            return None
+        return round(float(h[then]) - float(h[first]), 1)
+
+    return {
+        "gap_max": most([h["gap"] for h in handoffs]),
+        "released_max": most([h["released"] for h in handoffs]),
+        "claimed_max": most([h["claimed"] for h in handoffs]),
+        "new_first_max": most([h["new_first"] for h in handoffs]),
+        "release_to_claim_max": most([between(h, "released", "claimed") for h in handoffs]),
+        "claim_to_first_max": most([between(h, "claimed", "new_first") for h in handoffs]),
     }
 
 

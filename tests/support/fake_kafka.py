@@ -42,6 +42,9 @@ class FakeSource(KafkaSource):
         self._assigned: set[PartitionId] = set()
         self._paused: set[PartitionId] = set()
         self.closed = False
+        #: Warm-ups asked for, and what the next one raises (None: it succeeds).
+        self.warm_ups = 0
+        self.warm_up_error: Exception | None = None
 
     def assign(self, starts: Sequence[tuple[PartitionId, int]]) -> None:
         """Added paused, as the real one: the agent resumes them."""
@@ -65,6 +68,12 @@ class FakeSource(KafkaSource):
 
     def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:
         return {topic: self._kafka.partitions.get(topic, 0) for topic in topics}
+
+    def warm_up(self, partitions: Mapping[str, int]) -> None:
+        """Nothing to connect to; raises ``warm_up_error`` if a test set one."""
+        self.warm_ups += 1
+        if self.warm_up_error is not None:
+            raise self.warm_up_error
 
     def watermarks(self, tp: PartitionId) -> tuple[int, int]:
         return 0, 0

@@ -498,6 +498,19 @@ class FakeGateway(ZkGateway):
         with self._request(write=True):
             return self._server.set(path, data, version, writer=self)
 
+    def set_nowait(self, path: str, data: bytes, on_done: Callable[[ZkError | None], None]) -> None:
+        """The write at once (the fake answers every request in line); its outcome goes to
+        ``on_done`` before this returns. The bound-session check raises, as the real one."""
+        bound = self._bound_session
+        if bound is not None and self.session_id != bound:
+            raise ZkUnavailableError(f"ZooKeeper session changed from 0x{bound:x} (fake)")
+        try:
+            self.set(path, data)
+        except ZkError as exc:
+            on_done(exc)
+        else:
+            on_done(None)
+
     def delete(self, path: str, *, version: int = -1, recursive: bool = False) -> None:
         with self._request(write=True):
             if recursive:

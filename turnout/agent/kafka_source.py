@@ -272,6 +272,31 @@ class KafkaSource:
             counts[topic] = 0 if found is None or found.error else len(found.partitions)
         return counts
 
+    def warm_up(self, partitions: Mapping[str, int]) -> None:
+        """Do now, on a standby, what the first claim of these topics' partitions (count
+        per topic) would otherwise wait for: the offsets handle finds the group's
+        coordinator, connects to it and reads the committed offsets (the claim's first
+        request), and the fetching handle connects to every partition's leader (a
+        ListOffsets to each, answered: the connection and the broker's API versions are
+        then there for the first fetch). Raises ``KafkaException`` if either failed
+        (Kafka unreachable, a leader unknown) or a topic has no partitions known (its
+        metadata was never read): the caller tries again later."""
+        unknown = sorted(t for t, count in partitions.items() if count <= 0)
+        if unknown:
+            raise KafkaException(f"no partitions known for {', '.join(unknown)}")
+        tps = [KafkaTP(t, p) for t, count in sorted(partitions.items()) for p in range(count)]
+        for part in self._offsets.committed(tps, timeout=KAFKA_REQUEST_TIMEOUT_S):
+            if part.error is not None:
+                raise KafkaException(part.error)
+        with self._turns.agent():
+            ends = self._consumer.offsets_for_times(
+                [KafkaTP(tp.topic, tp.partition, OFFSET_END) for tp in tps],
+                timeout=KAFKA_REQUEST_TIMEOUT_S,
+            )
+        for part in ends:
+            if part.error is not None:
+                raise KafkaException(part.error)
+
     def watermarks(self, tp: PartitionId) -> tuple[int, int]:
         with self._turns.agent():
             low, high = self._consumer.get_watermark_offsets(

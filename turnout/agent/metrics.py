@@ -7,12 +7,13 @@ counter is mirrored in a plain dict for ``Agent.status()`` and the status znode.
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from turnout.agent.rate_window import RateWindow
 
 #: Handoffs and commits on one machine take milliseconds; a 4-10 s ZooKeeper session
 #: bounds takeover after a crash, so buckets reach past it.
@@ -35,8 +36,10 @@ COUNTERS = (
 
 
 #: The processing rate in the status is measured over this much recent history: long
-#: enough to smooth a bursty handler, short enough to show a stall within seconds.
-RATE_WINDOW_S = 10.0
+#: enough to smooth a bursty handler over several status refreshes, short enough that an
+#: instance that stopped processing (a colour gone standby, a stalled handler) reads 0
+#: within seconds.
+RATE_WINDOW_S = 5.0
 
 
 class AgentMetrics:
@@ -89,7 +92,7 @@ class AgentMetrics:
         self._lock = threading.Lock()
         self._values: dict[str, float] = dict.fromkeys(COUNTERS, 0.0)
         self._sources: list[Callable[[], Mapping[str, float]]] = []
-        self._processed_samples: collections.deque[tuple[float, float]] = collections.deque()
+        self._processed_rate = RateWindow(RATE_WINDOW_S)
 
     def inc(self, name: str, amount: float = 1.0) -> None:
         self._counters[name].inc(amount)
@@ -116,13 +119,5 @@ class AgentMetrics:
         return values
 
     def _rate(self, processed: float) -> float:
-        now = time.monotonic()
         with self._lock:
-            samples = self._processed_samples
-            samples.append((now, processed))
-            while len(samples) > 2 and now - samples[1][0] >= RATE_WINDOW_S:
-                samples.popleft()
-            first_at, first = samples[0]
-        elapsed = now - first_at
-        # A count that went down (a dispatcher's partitions closed) reads as no progress.
-        return round(max(0.0, processed - first) / elapsed, 2) if elapsed > 0 else 0.0
+            return round(self._processed_rate.sample(time.monotonic(), processed), 2)

@@ -384,6 +384,30 @@ class ZkGateway:
         raw = self._wait(self._client.set_async(path, data, version=version))
         return node_stat(raw)
 
+    def set_nowait(self, path: str, data: bytes, on_done: Callable[[ZkError | None], None]) -> None:
+        """Send a write of ``data`` and return at once, without waiting for its answer.
+
+        ``on_done`` gets None (written) or the translated error, on kazoo's completion
+        thread, so it must not block; it may never be called while the connection is
+        down (kazoo keeps the request queued until it reconnects or the session ends):
+        a caller bounds its own wait. ZooKeeper applies one session's requests in the
+        order they were sent, so a later write of the same node lands after this one.
+        A write on another session than the bound one raises ``ZkUnavailableError``
+        here."""
+        self._check_session()
+
+        def done(result: Any) -> None:
+            try:
+                with translated():
+                    result.get(timeout=0)
+            except ZkError as exc:
+                on_done(exc)
+            else:
+                on_done(None)
+
+        with translated():
+            self._client.set_async(path, data).rawlink(done)
+
     def delete(self, path: str, *, version: int = -1, recursive: bool = False) -> None:
         self._check_session()
         if recursive:

@@ -1,8 +1,11 @@
-"""The switch benchmark's measurements (bench/switch.py) on hand-made histories."""
+"""The switch benchmark's measurements (bench/switch_measure.py) on hand-made histories."""
 
 from __future__ import annotations
 
-from bench.switch import gap_ms_max, percentile, switch_done_ns
+from typing import Any
+
+from bench.switch import summary
+from bench.switch_measure import gap_ms_max, gaps_ms_per_switch, percentile, switch_done_ns
 from turnout.verify import Processed
 
 MS = 1_000_000
@@ -51,3 +54,24 @@ def test_a_switch_is_done_when_every_partition_was_processed_by_the_new_side() -
     events.append(processed("new-0", 1, 6, 300, 301))
     assert switch_done_ns(events, {"new-0"}, 100 * MS, 2) == 300 * MS
     assert switch_done_ns(events, {"new-0"}, 250 * MS, 2) is None
+
+
+def test_each_switch_is_charged_the_waits_of_its_own_window() -> None:
+    acked = {(0, 1): ("v1", 0, 100 * MS), (0, 2): ("v2", 0, 300 * MS)}
+    events = [
+        processed("b", 0, 1, 180, 181),  # switch at 150: waited 30
+        processed("a", 0, 2, 400, 401),  # switch at 350: waited 50
+    ]
+    assert gaps_ms_per_switch(acked, events, [150 * MS, 350 * MS]) == [30.0, 50.0]
+    assert gaps_ms_per_switch(acked, events, []) == []
+
+
+def test_the_best_native_is_the_smallest_gap_and_the_ratio_is_against_it() -> None:
+    result: dict[str, Any] = {
+        "turnout": {"gap_ms_max": 100.0},
+        "kafka_eager": {"gap_ms_max": 3000.0},
+        "kafka_eager_tuned": {"gap_ms_max": 1100.0},
+    }
+    summary(result)
+    assert result["best_native"] == {"mode": "kafka_eager_tuned", "gap_ms_max": 1100.0}
+    assert result["gap_ratio_best_native"] == 11.0

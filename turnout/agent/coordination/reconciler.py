@@ -9,8 +9,10 @@ What to hold follows from the directive's binding for this colour:
 
     no directive ──▶ hold nothing; close the consumer once nothing is held
     standby (no binding) ──▶ hold nothing; keep a consumer of the live group open (no
-        assignment) and the live topics' partition counts fresh, so a switch to live
-        claims without building a consumer or asking Kafka for metadata (*warm*)
+        assignment) and the live topics' partition counts fresh, and warm it up once
+        (``KafkaSource.warm_up``: the group coordinator and every leader answered), so
+        a switch to live claims without building a consumer or a first round trip to
+        anyone (*warm*; ``warm`` says when, readiness depends on it)
     binding ──▶ agree on the binding's owner map with the colour's peers
         (``agreement``) and hold what it gives this instance
     binding of another group ──▶ release everything under the old group first
@@ -24,7 +26,7 @@ shrinks (a lower one is a metadata hiccup, and believing it would release partit
 Failures: a ZooKeeper request that times out ends the reconcile, asks for another and
 for a sweep of owner nodes this session may have created unseen; a view older than the
 published assignment's, or no agreement within its rounds, asks for another; a failed
-metadata read is reported and retried at the next poll.
+metadata read is reported and retried at the next poll, and so is a failed warm-up.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class Reconciler:
         self._partitions_read_at = 0.0
         #: The live binding a standby keeps a consumer open for (and partition counts of).
         self._warm_binding: Binding | None = None
+        #: The binding the open consumer was warmed up for (None: not, or not yet).
+        self._warmed_up: Binding | None = None
         #: The last read of ZooKeeper (spares re-reading unchanged registrations).
         self._last_read: DeploymentRead | None = None
         #: (path, inputs digest) of the published assignment this instance acts on.
@@ -136,9 +140,15 @@ class Reconciler:
         if PublishedAssignment.from_bytes(data).inputs != digest:
             self._intake.reconcile_soon()
 
+    @property
+    def warm(self) -> bool:
+        """A standby's consumer is warm for the live binding (see the module)."""
+        return self._warm_binding is not None and self._warmed_up == self._warm_binding
+
     def poll_metadata(self, now: float) -> None:
         """Every ``METADATA_POLL_INTERVAL_S``, re-read the partition counts of the binding
-        acted on or kept warm; reconcile soon if they changed."""
+        acted on or kept warm; reconcile soon if they changed. A failed warm-up is tried
+        again on the same beat."""
         if now - self._partitions_read_at <= METADATA_POLL_INTERVAL_S:
             return
         watched = self.binding or self._warm_binding
@@ -148,6 +158,8 @@ class Reconciler:
             and self._read_partitions(watched) is not None
         ):
             self._intake.reconcile_soon()
+        if self._warm_binding is not None and not self.warm:
+            self._warm_up(self._warm_binding)
 
     def steady_state(self) -> AgentState:
         """RUNNING or PAUSED once the held partitions are the wanted ones at the
@@ -242,6 +254,7 @@ class Reconciler:
         if self._feed.retire_source():
             self.binding = None
             self._warm_binding = None
+            self._warmed_up = None
 
     def _keep_warm(self, live: Binding) -> None:
         """Standby: own nothing, but keep a consumer of the live group open (no
@@ -260,6 +273,19 @@ class Reconciler:
         stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not all(t in self._partitions for t in live.topics):
             self._read_partitions(live)
+        if not self.warm:
+            self._warm_up(live)
+
+    def _warm_up(self, live: Binding) -> None:
+        source = self._feed.source
+        assert source is not None
+        try:
+            source.warm_up({t: self._partitions.get(t, 0) for t in live.topics})
+        except Exception as exc:
+            self._board.report_error(f"Kafka warm-up: {exc}")
+            return
+        self._warmed_up = live
+        self._board.mark_changed()
 
     def _read_partitions(self, binding: Binding) -> dict[str, int] | None:
         """Fresh partition counts if they changed since the last read, else None."""
