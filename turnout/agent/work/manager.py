@@ -109,7 +109,7 @@ class WorkManager:
             config, per_batch=per_batch, lock=lock, flow=flow, lifecycle=lifecycle, clock=clock
         )
         flow.on_room = scheduler.room_freed
-        self._metrics = metrics = WorkMetrics(
+        self._metrics = metrics = WorkMetrics.for_registry(
             registry if registry is not None else CollectorRegistry()
         )
         #: The thread workers (none for a coroutine handler).

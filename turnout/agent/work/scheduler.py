@@ -57,7 +57,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from turnout.agent.dispatch import Fetch
-from turnout.agent.records import Record, RecordRun
+from turnout.agent.records import Record, RecordRun, payload_bytes
 from turnout.agent.work.completion import CompletionTracker
 from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.flow import FlowControl
@@ -154,7 +154,9 @@ class Scheduler:
         worker fetching), which alone writes the ``accepted`` counts."""
         count = len(records)
         part.accepted += count
-        self._flow.accepted += count
+        flow = self._flow
+        flow.accepted += count
+        flow.note_sizes(count, payload_bytes(records))
         self.inbox.append((part, records))
         if self.fetching and self.on_worker():
             return  # the fetching worker routes and runs it next itself
