@@ -60,6 +60,8 @@ class StatusPublisher:
             fenced=self._session.lease.state() in (LeaseState.FENCED, LeaseState.REVOKED),
             counters=self._metrics.snapshot(),
             errors=self._board.errors,
+            processing_version=self._board.processing_version,
+            processing_refused=self._board.processing_refused,
         )
 
     def refresh(self) -> InstanceStatus:

@@ -17,11 +17,13 @@ dead-letter producers) only when the agent calls the factory it returns.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from turnout.agent.dispatch import DispatchContext, Dispatcher, DispatcherFactory
 from turnout.agent.records import Record
+from turnout.agent.sequential import SequentialDispatcher
 from turnout.agent.work.config import DeadLetterConfig, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterProducer, DeadLetterSink
 from turnout.agent.work.factory import work_manager_factory
@@ -188,3 +190,38 @@ def settings_dispatcher_factory(
         )(context)
 
     return plan, build
+
+
+def code_dispatcher_factory(handler: object, code: CodePolicy) -> DispatcherFactory:
+    """The dispatcher an agent runs while no deployment settings apply and its code gave
+    none: the sequential one for a plain per-record function; the work manager at its
+    defaults for a batch or coroutine handler, which the sequential one cannot run."""
+    if not code.batch and not inspect.iscoroutinefunction(handler):
+        return SequentialDispatcher.factory
+    return settings_dispatcher_factory(ProcessingSettings(), code, bootstrap="", group="")[1]
+
+
+#: librdkafka properties of the agent's consumer that its dead-letter producer shares: how
+#: to reach and authenticate to the cluster.
+_CONNECTION_PREFIXES = ("security.", "sasl.", "ssl.", "client.")
+
+
+def settings_builder(
+    code: CodePolicy, bootstrap: str, kafka_properties: Mapping[str, str]
+) -> Callable[[ProcessingSettings, str], tuple[ProcessingPlan, DispatcherFactory]]:
+    """Plans and dispatcher factories for an agent reaching Kafka at ``bootstrap`` with
+    ``kafka_properties`` (its dead-letter producer connects the same way)."""
+    connection = {
+        key: value
+        for key, value in kafka_properties.items()
+        if key.startswith(_CONNECTION_PREFIXES)
+    }
+    producer_config = {**connection, **(code.producer_config or {})}
+    with_connection = replace(code, producer_config=producer_config or None)
+
+    def build(settings: ProcessingSettings, group: str) -> tuple[ProcessingPlan, DispatcherFactory]:
+        return settings_dispatcher_factory(
+            settings, with_connection, bootstrap=bootstrap, group=group
+        )
+
+    return build
