@@ -36,8 +36,9 @@ from turnout.agent.dispatch import (
     DispatcherFactory,
     FetchingDispatcher,
     Handler,
+    RoomInRecords,
 )
-from turnout.agent.kafka_source import KafkaSource
+from turnout.agent.kafka_source import POLL_BATCH, KafkaSource
 from turnout.agent.lease import LeaseState
 from turnout.agent.offset_stores import KafkaOffsetStore, OffsetStore, ZkOffsetStore
 from turnout.protocol.partitions import PartitionId
@@ -105,7 +106,8 @@ class RecordFeed:
         """Let ``dispatcher`` fetch on its own threads if it can (``FetchingDispatcher``).
         Its fetch is bound to it: once another dispatcher replaced it, its workers' fetches
         return at once without polling."""
-        dispatcher: object = self.dispatcher  # an optional capability of any Dispatcher
+        dispatcher: object = self.dispatcher  # optional capabilities of any Dispatcher
+        self._room = dispatcher.room_in_records if isinstance(dispatcher, RoomInRecords) else None
         self.fetch_delegated = False
         if isinstance(dispatcher, FetchingDispatcher):
             self.fetch_delegated = dispatcher.take_over_fetching(
@@ -208,7 +210,8 @@ class RecordFeed:
             stale = for_dispatcher is not None and for_dispatcher is not self.dispatcher
             source = None if stale else self.source
             if source is not None and source.has_assignment:
-                messages = source.poll(FETCH_POLL_TIMEOUT_S)
+                room = self._room
+                messages = source.poll(FETCH_POLL_TIMEOUT_S, room() if room else POLL_BATCH)
                 if messages:
                     self._route_batch(messages)
                 return bool(messages)
@@ -229,7 +232,8 @@ class RecordFeed:
         if self.source is None:
             return
         if self.dispatcher.has_room():
-            messages = self.source.poll(POLL_TIMEOUT_S)
+            room = self._room
+            messages = self.source.poll(POLL_TIMEOUT_S, room() if room else POLL_BATCH)
             if messages:
                 self._route_batch(messages)
                 self.update_pauses()

@@ -187,6 +187,19 @@ class FlowControl:
             return True
         return ahead > self._pace() * BEHIND_S
 
+    def room_in_records(self) -> int:
+        """Records that fit under both memory bounds now (at least 1). Before any record
+        told the size, 1: the first poll brings one record, so that a poll of large
+        records cannot overshoot the byte bound by a whole poll."""
+        if not self._sized:
+            return 1
+        in_flight = self.accepted - self.retired
+        room = self._max_total - in_flight
+        size = self.record_bytes
+        if size > 0:
+            room = min(room, int((self._max_bytes - in_flight * size) / size))
+        return max(1, room)
+
     def wait_for_room(self, timeout_s: float) -> None:
         with self.room:
             if self.has_room():

@@ -212,6 +212,9 @@ class WorkManager:
     def wait_for_room(self, timeout_s: float) -> None:
         self._flow.wait_for_room(timeout_s)
 
+    def room_in_records(self) -> int:
+        return self._flow.room_in_records()
+
     def commit_point(self, tp: PartitionId) -> CommitPoint | None:
         # The inbox is left to the workers (the consume loop calls this every step): a
         # record not routed yet is past the tracker's frontier, so the point is the same.

@@ -244,3 +244,13 @@ def test_resume_closes_the_breaker_early(managers: list[WorkManager]) -> None:
     wait_until(lambda: not manager.wants_more(TP0), "the breaker to open")
     manager.resume()
     assert manager.wants_more(TP0)
+
+
+def test_polls_take_no_more_records_than_fit_under_the_byte_bound() -> None:
+    core = Core(WorkConfig(max_in_flight_bytes=1_000_000, max_in_flight=100))
+    part = core.open()
+    assert core.flow.room_in_records() == 1  # sizes unknown: one record tells them
+    core.scheduler.submit(part, big_records(part, range(3), 100_000))
+    assert core.flow.room_in_records() == 6  # 3 of 100,001 bytes in flight: 6 more fit
+    core.scheduler.submit(part, big_records(part, range(3, 12), 100_000))
+    assert core.flow.room_in_records() == 1  # past the bound: still one, so polls go on
