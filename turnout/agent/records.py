@@ -381,14 +381,6 @@ class RecordRun(Sequence[Record]):
         return RecordRun(messages, offsets, first.topic, first.partition, first.epoch)
 
 
-def payload_bytes(records: Sequence[Record]) -> int:
-    """The bytes of ``records``' values and keys (a ``RecordRun`` estimates its keys, see
-    ``RecordRun.payload_bytes``)."""
-    if type(records) is RecordRun:
-        return records.payload_bytes()
-    return sum(len(record.value or b"") + len(record.key or b"") for record in records)
-
-
 def offsets_of(records: Sequence[Record]) -> list[int]:
     """The offsets of ``records`` (without building a ``RecordRun``'s records)."""
     if type(records) is RecordRun:

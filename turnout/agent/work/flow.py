@@ -47,8 +47,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from turnout.agent.records import Record, RecordRun
 from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.lanes import PartitionWork
 from turnout.agent.work.lifecycle import Lifecycle
@@ -237,6 +238,14 @@ class FlowControl:
             log.info("circuit breaker closed after its cooldown; consumption resumes")
             return False
         return True
+
+
+def payload_bytes(records: Sequence[Record]) -> int:
+    """The bytes of ``records``' values and keys (a ``RecordRun`` estimates its keys, see
+    ``RecordRun.payload_bytes``)."""
+    if type(records) is RecordRun:
+        return records.payload_bytes()
+    return sum(len(record.value or b"") + len(record.key or b"") for record in records)
 
 
 def _nothing() -> None:

@@ -57,10 +57,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from turnout.agent.dispatch import Fetch
-from turnout.agent.records import Record, RecordRun, payload_bytes
+from turnout.agent.records import Record, RecordRun
 from turnout.agent.work.completion import CompletionTracker
 from turnout.agent.work.config import WorkConfig
-from turnout.agent.work.flow import FlowControl
+from turnout.agent.work.flow import FlowControl, payload_bytes
 from turnout.agent.work.lanes import Lane, PartitionWork, Retry, Run, take_records
 from turnout.agent.work.lifecycle import Lifecycle
 from turnout.protocol.partitions import PartitionId
