@@ -7,6 +7,9 @@ with commits; every consumer reads the same topic in the same run (each its own 
   agent polls; async commits every 0.5 s): the ceiling for Python on this machine;
 - ``agent``: the real ``Agent`` (ZooKeeper ownership, fencing, commits with metadata) with
   the work manager plugged in through ``dispatcher_factory``, default ``WorkConfig``;
+- ``cli_agent``: ``turnout agent run bench.throughput:no_op`` in a process of its own,
+  its work manager driven by the deployment's processing settings in the directive (the
+  same configuration, said on the wire); its count read from its metrics endpoint;
 - ``assign_loop`` (diagnostic, ``--only assign_loop``): the work manager driven by the
   tests' plain ``assign()`` loop (bench/assign_loop.py).
 
@@ -18,7 +21,8 @@ millisecond, so its handler does nothing the raw loop's does not.
 
 Figures are records per second from the first record handled to the last, the median over
 ``--rounds`` rounds; each round runs every consumer back to back. ``ratio`` (per message)
-and ``batch_ratio`` are the medians of each round's ``agent / raw``.
+and ``batch_ratio`` are the medians of each round's ``agent / raw``; ``cli_agent_ratio``
+and ``cli_batch_ratio`` the same for the CLI agent.
 
 Services: ``--bootstrap`` (default ``TURNOUT_TEST_KAFKA`` or 127.0.0.1:9092) and
 ``--zookeeper`` (default ``TURNOUT_TEST_ZK`` or 127.0.0.1:2181). Topics and the ZooKeeper
@@ -30,10 +34,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -43,24 +51,35 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from bench.assign_loop import AssignLoop
-from turnout.agent import Agent, AgentConfig
+from bench.deployment import DEPLOYMENT, bench_deployment
+from turnout.agent import Agent, AgentConfig, batch_handler
 from turnout.agent.kafka_source import POLL_BATCH
 from turnout.agent.work import Ordering, WorkConfig, WorkManager, work_manager_factory
-from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role
-from turnout.protocol.directives import DirectiveStore
-from turnout.zk import ZkGateway
+from turnout.protocol import Colour
+from turnout.protocol.processing import ProcessingSettings
 
 RECORDS = 1_000_000
 PARTITIONS = 8
 VALUE = b"x" * 100
-DEPLOYMENT = "bench"
 #: A run that takes longer than this has failed, it is not a slow sample.
 RUN_LIMIT_S = 600.0
 COMMIT_INTERVAL_S = 0.5
 WORK = WorkConfig(ordering=Ordering.PARTITION)
-CONSUMERS = ("raw", "agent", "assign_loop")
+#: The deployment's settings the CLI agent runs with: ``WORK``, said on the wire.
+DEPLOYMENT_SETTINGS = ProcessingSettings(
+    ordering=WORK.ordering.value,
+    workers=WORK.workers,
+    max_in_flight_records=WORK.max_in_flight,
+    max_in_flight_per_partition=WORK.max_in_flight_per_partition,
+)
+CONSUMERS = ("raw", "agent", "cli_agent", "assign_loop")
 #: ``assign_loop`` is a diagnostic (``--only assign_loop``), not part of the ratios.
-DEFAULT_CONSUMERS = ("raw", "agent")
+DEFAULT_CONSUMERS = ("raw", "agent", "cli_agent")
+#: The CLI agent's count is an HTTP scrape of another process, which costs that process
+#: a collection each time: read every 5 ms near the start and the end (a resolution of
+#: 0.2% of a run of a few seconds), every 0.1 s in between.
+CLI_POLL_S = 0.005
+CLI_POLL_COARSE_S = 0.1
 ROUNDS = 3
 #: The handler is called once per message, or once per batch (the agent's batch handler
 #: gets up to ``batch_size`` consecutive records of a partition; the raw loop's gets the
@@ -112,9 +131,17 @@ class Completion:
     GIL) does not interrupt the agent's threads a thousand times a second, which the raw
     loop, counting inline, is spared."""
 
-    def __init__(self, target: int, count: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        target: int,
+        count: Callable[[], int],
+        fine_s: float = COMPLETION_POLL_S,
+        coarse_s: float = COMPLETION_POLL_COARSE_S,
+    ) -> None:
         self.target = target
         self._count = count
+        self._fine_s = fine_s
+        self._coarse_s = coarse_s
         self.first = 0.0
         self.last = 0.0
         self.seen = 0
@@ -142,7 +169,7 @@ class Completion:
                 self.done.set()
                 return
             fine = not seen or seen >= near_end
-            time.sleep(COMPLETION_POLL_S if fine else COMPLETION_POLL_COARSE_S)
+            time.sleep(self._fine_s if fine else self._coarse_s)
 
     def rate(self) -> float:
         return self.target / (self.last - self.first)
@@ -211,48 +238,99 @@ def _manager(shape: str) -> WorkManager:
 
 
 def run_agent(zookeeper: str, bootstrap: str, topic: str, records: int, shape: str) -> float:
-    chroot = f"/bench-{uuid.uuid4().hex[:8]}"
-    root = ZkGateway(zookeeper)
-    root.start()
-    root.ensure_path(chroot)
-    zk = ZkGateway(zookeeper + chroot)
-    zk.start()
-    group = f"agent-{uuid.uuid4().hex[:8]}"
-    DirectiveStore(zk, DeploymentPaths("/turnout", DEPLOYMENT)).create(
-        Directive(
-            epoch=1,
-            deployment=DEPLOYMENT,
-            live=Binding(group=group, topics=(topic,)),
-            roles={Colour.BLUE: Role.LIVE, Colour.GREEN: Role.STANDBY},
+    built: list[WorkManager] = []
+    with bench_deployment(zookeeper, topic) as deployment:
+        agent = Agent(
+            AgentConfig(
+                deployment=DEPLOYMENT,
+                colour=Colour.BLUE,
+                instance="bench-1",
+                zookeeper=deployment.zookeeper,
+                kafka=bootstrap,
+            ),
+            _no_op,
+            dispatcher_factory=work_manager_factory(
+                WORK, batch_handler=_no_op if shape == "batch" else None, on_built=built.append
+            ),
+        )
+        agent.start()
+        completion = Completion(records, lambda: built[0].processed_total() if built else 0)
+        completion.start()
+        try:
+            if not completion.done.wait(RUN_LIMIT_S):
+                raise RuntimeError(f"the agent handled {completion.seen} of {records} records")
+        finally:
+            completion.stop()
+            agent.stop(30)
+    return completion.rate()
+
+
+@batch_handler
+def no_op_batch(_records: object) -> None:
+    """``_no_op`` marked as a batch handler, for ``turnout agent run``."""
+    return None
+
+
+def no_op(_record: object) -> None:
+    """``_no_op`` under a public name, for ``turnout agent run``."""
+    return None
+
+
+def run_cli_agent(zookeeper: str, bootstrap: str, topic: str, records: int, shape: str) -> float:
+    """``turnout agent run`` in a process of its own, its work manager driven by the
+    deployment's settings (``DEPLOYMENT_SETTINGS``, the same as ``WORK``); completions are
+    read from its metrics endpoint, finely near the start and the end (``Completion``)."""
+    handler = "bench.throughput:" + ("no_op" if shape == "message" else "no_op_batch")
+    port = _free_port()
+    with bench_deployment(zookeeper, topic, DEPLOYMENT_SETTINGS) as deployment:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "turnout", "agent", "run", handler,
+                "--deployment", DEPLOYMENT, "--colour", "blue", "--instance", "bench-cli",
+                "--zookeeper", deployment.zookeeper, "--kafka", bootstrap,
+                "--metrics-port", str(port), "--log-level", "WARNING",
+            ],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        completion = Completion(
+            records, lambda: _scraped_processed(port), CLI_POLL_S, CLI_POLL_COARSE_S
+        )
+        completion.start()
+        try:
+            if not completion.done.wait(RUN_LIMIT_S):
+                raise RuntimeError(f"the CLI agent handled {completion.seen} of {records}")
+        finally:
+            completion.stop()
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+    return completion.rate()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _scraped_processed(port: int) -> int:
+    """``turnout_work_processed_total`` summed over topics; 0 while nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as page:
+            text = page.read().decode()
+    except OSError:
+        return 0
+    return int(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("turnout_work_processed_total{")
         )
     )
-    built: list[WorkManager] = []
-    agent = Agent(
-        AgentConfig(
-            deployment=DEPLOYMENT,
-            colour=Colour.BLUE,
-            instance="bench-1",
-            zookeeper=zookeeper + chroot,
-            kafka=bootstrap,
-        ),
-        _no_op,
-        dispatcher_factory=work_manager_factory(
-            WORK, batch_handler=_no_op if shape == "batch" else None, on_built=built.append
-        ),
-    )
-    agent.start()
-    completion = Completion(records, lambda: built[0].processed_total() if built else 0)
-    completion.start()
-    try:
-        if not completion.done.wait(RUN_LIMIT_S):
-            raise RuntimeError(f"the agent handled {completion.seen} of {records} records")
-    finally:
-        completion.stop()
-        agent.stop(30)
-        zk.stop()
-        root.delete(chroot, recursive=True)
-        root.stop()
-    return completion.rate()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
                         rate = run_raw(args.bootstrap, topic, args.records, shape)
                     elif consumer == "agent":
                         rate = run_agent(args.zookeeper, args.bootstrap, topic, args.records, shape)
+                    elif consumer == "cli_agent":
+                        rate = run_cli_agent(
+                            args.zookeeper, args.bootstrap, topic, args.records, shape
+                        )
                     else:
                         rate = run_assign_loop(args.bootstrap, topic, args.records, shape)
                     rates.setdefault(consumer + suffix, []).append(rate)
@@ -325,11 +407,17 @@ def main(argv: list[str] | None = None) -> int:
         raw = rates.get("raw" + suffix)
         if not raw:
             continue
-        for consumer, field in (("agent", "ratio"), ("assign_loop", "assign_loop_ratio")):
+        for consumer, field in (
+            ("agent", "ratio"),
+            ("cli_agent", "cli_agent_ratio"),
+            ("assign_loop", "assign_loop_ratio"),
+        ):
             mine = rates.get(consumer + suffix)
             if not mine:
                 continue
-            name = field if not suffix else f"{consumer}_batch_ratio".replace("agent_", "")
+            name = field if not suffix else f"{consumer}_batch_ratio".replace("agent_", "", 1)
+            if consumer == "agent" and suffix:
+                name = "batch_ratio"
             # The median of each round's ratio: a pair ran back to back, so the ratio is
             # steadier than either rate.
             per_round = [m / r for m, r in zip(mine, raw, strict=True)]
