@@ -7,7 +7,7 @@ with commits; every consumer reads the same topic in the same run (each its own 
   agent polls; async commits every 0.5 s): the ceiling for Python on this machine;
 - ``agent``: the real ``Agent`` (ZooKeeper ownership, fencing, commits with metadata) with
   the work manager plugged in through ``dispatcher_factory``, default ``WorkConfig``;
-- ``cli_agent``: ``turnout agent run bench.throughput:no_op`` in a process of its own,
+- ``cli_agent``: ``turnout agent run bench.cli_agent:no_op`` in a process of its own,
   its work manager driven by the deployment's processing settings in the directive (the
   same configuration, said on the wire); its count read from its metrics endpoint;
 - ``assign_loop`` (diagnostic, ``--only assign_loop``): the work manager driven by the
@@ -34,16 +34,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -51,47 +45,26 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from bench.assign_loop import AssignLoop
+from bench.cli_agent import run_cli_agent
+from bench.completion import Completion
 from bench.deployment import DEPLOYMENT, bench_deployment
-from turnout.agent import Agent, AgentConfig, batch_handler
+from bench.throughput_setup import PARTITIONS, RUN_LIMIT_S, WORK
+from turnout.agent import Agent, AgentConfig
 from turnout.agent.kafka_source import POLL_BATCH
-from turnout.agent.work import Ordering, WorkConfig, WorkManager, work_manager_factory
+from turnout.agent.work import WorkManager, work_manager_factory
 from turnout.protocol import Colour
-from turnout.protocol.processing import ProcessingSettings
 
 RECORDS = 1_000_000
-PARTITIONS = 8
 VALUE = b"x" * 100
-#: A run that takes longer than this has failed, it is not a slow sample.
-RUN_LIMIT_S = 600.0
 COMMIT_INTERVAL_S = 0.5
-WORK = WorkConfig(ordering=Ordering.PARTITION)
-#: The deployment's settings the CLI agent runs with: ``WORK``, said on the wire.
-DEPLOYMENT_SETTINGS = ProcessingSettings(
-    ordering=WORK.ordering.value,
-    workers=WORK.workers,
-    max_in_flight_records=WORK.max_in_flight,
-    max_in_flight_per_partition=WORK.max_in_flight_per_partition,
-)
 CONSUMERS = ("raw", "agent", "cli_agent", "assign_loop")
 #: ``assign_loop`` is a diagnostic (``--only assign_loop``), not part of the ratios.
 DEFAULT_CONSUMERS = ("raw", "agent", "cli_agent")
-#: The CLI agent's count is an HTTP scrape of another process, which costs that process
-#: a collection each time: read every 5 ms near the start and the end (a resolution of
-#: 0.2% of a run of a few seconds), every 0.1 s in between.
-CLI_POLL_S = 0.005
-CLI_POLL_COARSE_S = 0.1
 ROUNDS = 3
 #: The handler is called once per message, or once per batch (the agent's batch handler
 #: gets up to ``batch_size`` consecutive records of a partition; the raw loop's gets the
 #: list ``consume`` returned).
 SHAPES = ("message", "batch")
-#: How often the agent's completed count is read near the start and the end of a run
-#: (the figures' resolution), and in between (see ``Completion``).
-COMPLETION_POLL_S = 0.0005
-COMPLETION_POLL_COARSE_S = 0.02
-#: From this share of the target on, the count is read finely again: at the agent's speed
-#: the last 2% take tens of milliseconds, longer than a coarse poll.
-NEAR_END = 0.98
 
 
 def fill(bootstrap: str, topic: str, records: int) -> None:
@@ -120,59 +93,6 @@ def fill(bootstrap: str, topic: str, records: int) -> None:
 def _no_op(_unit: object) -> None:
     """The handler on every side: per message, or per batch (a list or a run of records)."""
     return None
-
-
-class Completion:
-    """When the first and the last of ``target`` records were handled, seen by polling
-    ``count`` so that the handler itself stays a no-op, the same function as the raw
-    loop's. The polls are fine (``COMPLETION_POLL_S``) only where an end may be near:
-    until the first record is seen and from ``NEAR_END`` of the target on. In between they
-    are ``COMPLETION_POLL_COARSE_S`` apart, so that the watcher (a thread that needs the
-    GIL) does not interrupt the agent's threads a thousand times a second, which the raw
-    loop, counting inline, is spared."""
-
-    def __init__(
-        self,
-        target: int,
-        count: Callable[[], int],
-        fine_s: float = COMPLETION_POLL_S,
-        coarse_s: float = COMPLETION_POLL_COARSE_S,
-    ) -> None:
-        self.target = target
-        self._count = count
-        self._fine_s = fine_s
-        self._coarse_s = coarse_s
-        self.first = 0.0
-        self.last = 0.0
-        self.seen = 0
-        self.done = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="bench-completion", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
-        near_end = self.target * NEAR_END
-        while not self._stop.is_set():
-            seen = self._count()
-            now = time.perf_counter()
-            if seen and not self.first:
-                self.first = now
-            self.seen = seen
-            if seen >= self.target:
-                self.last = now
-                self.done.set()
-                return
-            fine = not seen or seen >= near_end
-            time.sleep(self._fine_s if fine else self._coarse_s)
-
-    def rate(self) -> float:
-        return self.target / (self.last - self.first)
 
 
 def run_raw(bootstrap: str, topic: str, records: int, shape: str) -> float:
@@ -263,74 +183,6 @@ def run_agent(zookeeper: str, bootstrap: str, topic: str, records: int, shape: s
             completion.stop()
             agent.stop(30)
     return completion.rate()
-
-
-@batch_handler
-def no_op_batch(_records: object) -> None:
-    """``_no_op`` marked as a batch handler, for ``turnout agent run``."""
-    return None
-
-
-def no_op(_record: object) -> None:
-    """``_no_op`` under a public name, for ``turnout agent run``."""
-    return None
-
-
-def run_cli_agent(zookeeper: str, bootstrap: str, topic: str, records: int, shape: str) -> float:
-    """``turnout agent run`` in a process of its own, its work manager driven by the
-    deployment's settings (``DEPLOYMENT_SETTINGS``, the same as ``WORK``); completions are
-    read from its metrics endpoint, finely near the start and the end (``Completion``)."""
-    handler = "bench.throughput:" + ("no_op" if shape == "message" else "no_op_batch")
-    port = _free_port()
-    with bench_deployment(zookeeper, topic, DEPLOYMENT_SETTINGS) as deployment:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "turnout", "agent", "run", handler,
-                "--deployment", DEPLOYMENT, "--colour", "blue", "--instance", "bench-cli",
-                "--zookeeper", deployment.zookeeper, "--kafka", bootstrap,
-                "--metrics-port", str(port), "--log-level", "WARNING",
-            ],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        completion = Completion(
-            records, lambda: _scraped_processed(port), CLI_POLL_S, CLI_POLL_COARSE_S
-        )
-        completion.start()
-        try:
-            if not completion.done.wait(RUN_LIMIT_S):
-                raise RuntimeError(f"the CLI agent handled {completion.seen} of {records}")
-        finally:
-            completion.stop()
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-    return completion.rate()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _scraped_processed(port: int) -> int:
-    """``turnout_work_processed_total`` summed over topics; 0 while nothing answers."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as page:
-            text = page.read().decode()
-    except OSError:
-        return 0
-    return int(
-        sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("turnout_work_processed_total{")
-        )
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

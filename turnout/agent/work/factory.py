@@ -58,13 +58,13 @@ def work_manager_factory(
 
 
 class _ProcessedSource:
-    """The agent's ``records_processed`` from its work manager: one counter source per
-    agent, following the manager built last (an agent replaces its manager when its
-    processing settings change) and carrying what the ones before it had counted."""
+    """The agent's ``records_processed`` from its work managers: one counter source per
+    agent, summing every manager built for it (an agent replaces its manager when its
+    processing settings change; a replaced one's count stays)."""
 
     def __init__(self) -> None:
-        self._manager: WorkManager | None = None
-        self._carried = 0
+        #: Every manager built for the agent; each counts what it completed, for good.
+        self._managers: list[WorkManager] = []
 
     @classmethod
     def of(cls, metrics: AgentMetrics) -> _ProcessedSource:
@@ -76,14 +76,11 @@ class _ProcessedSource:
             return source
 
     def follow(self, manager: WorkManager) -> None:
-        if self._manager is not None:
-            self._carried += self._manager.processed_total()
-        self._manager = manager
+        self._managers.append(manager)
 
     def counters(self) -> Mapping[str, float]:
-        manager = self._manager
-        done = manager.processed_total() if manager is not None else 0
-        return {"records_processed": float(self._carried + done)}
+        done = sum(manager.processed_total() for manager in self._managers)
+        return {"records_processed": float(done)}
 
 
 _SOURCES: weakref.WeakKeyDictionary[AgentMetrics, _ProcessedSource] = weakref.WeakKeyDictionary()

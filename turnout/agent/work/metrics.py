@@ -147,10 +147,15 @@ class _ScrapeCollector(Collector):
         self._ns = namespace
         self._readings = readings
         self._latency = latency
+        #: Readings of the managers replaced: their processed counts only.
+        self._before: list[Callable[[], ScrapeReadings]] = []
 
     def read_from(
         self, readings: Callable[[], ScrapeReadings], latency: Callable[[], list[LatencyBuckets]]
     ) -> None:
+        """Gauges from ``readings`` from now on; the processed counts of the managers read
+        before are still added (a counter must not go down when a manager is replaced)."""
+        self._before.append(self._readings)
         self._readings = readings
         self._latency = latency
 
@@ -202,7 +207,11 @@ class _ScrapeCollector(Collector):
             sum_value=total,
         )
         if readings is not None:
-            for topic, n in readings.processed.items():
+            totals = dict(readings.processed)
+            for earlier in self._before:
+                for topic, n in earlier().processed.items():
+                    totals[topic] = totals.get(topic, 0) + n
+            for topic, n in totals.items():
                 processed.add_metric([topic], n)
             for (topic, partition), n in readings.in_flight.items():
                 in_flight.add_metric([topic, str(partition)], n)
