@@ -3,11 +3,13 @@
 An I/O-bound handler (it waits 5 ms), 4 partitions, 64 workers, 1,000 distinct keys:
 ``key`` ordering (sequential per key, concurrent across keys) against ``partition``
 ordering (sequential per partition, so at most 4 handler calls at once). Both read the same
-pre-filled topic, each with its own group, through the tests' ``assign()`` consume loop
-(bench/assign_loop.py) with commits. Records per second from the first record
-handled to the last; ``ratio`` is key / partition.
+pre-filled topic, each through the real ``Agent`` (ZooKeeper ownership, commits) of a
+deployment of its own whose processing settings (the directive's) say the ordering and
+the workers. Records per second from the first record handled to the last; ``ratio`` is
+key / partition.
 
-Services: ``--bootstrap`` (default ``TURNOUT_TEST_KAFKA`` or 127.0.0.1:9092).
+Services: ``--bootstrap`` (default ``TURNOUT_TEST_KAFKA`` or 127.0.0.1:9092) and
+``--zookeeper`` (default ``TURNOUT_TEST_ZK`` or 127.0.0.1:2181).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from bench.assign_loop import AssignLoop
+from bench.deployment import DEPLOYMENT, bench_deployment
+from turnout.agent import Agent, AgentConfig
 from turnout.agent.records import Record
-from turnout.agent.work import Ordering, WorkConfig, WorkManager
+from turnout.protocol import Colour
+from turnout.protocol.processing import Ordering, ProcessingSettings
 
 PARTITIONS = 4
 WORKERS = 64
@@ -53,7 +57,7 @@ def fill(bootstrap: str, topic: str, records: int) -> None:
         raise RuntimeError("the topic could not be filled")
 
 
-def measure(bootstrap: str, topic: str, records: int, ordering: Ordering) -> float:
+def measure(zookeeper: str, bootstrap: str, topic: str, records: int, ordering: Ordering) -> float:
     counter = itertools.count(1)
     times: dict[str, float] = {}
     done = threading.Event()
@@ -67,18 +71,25 @@ def measure(bootstrap: str, topic: str, records: int, ordering: Ordering) -> flo
             times["last"] = time.perf_counter()
             done.set()
 
-    manager = WorkManager(WorkConfig(ordering=ordering, workers=WORKERS), handler=handler)
-    loop = AssignLoop(
-        bootstrap,
-        f"conc-{ordering.value}-{uuid.uuid4().hex[:8]}",
-        [(topic, p) for p in range(PARTITIONS)],
-        manager,
-    )
-    loop.open()
-    try:
-        loop.run(done.is_set, RUN_LIMIT_S)
-    finally:
-        loop.close()
+    settings = ProcessingSettings(ordering=ordering.value, workers=WORKERS)
+    with bench_deployment(zookeeper, topic, settings) as deployment:
+        agent = Agent(
+            AgentConfig(
+                deployment=DEPLOYMENT,
+                colour=Colour.BLUE,
+                instance=f"conc-{ordering.value}",
+                zookeeper=deployment.zookeeper,
+                kafka=bootstrap,
+            ),
+            handler,
+        ).start()
+        try:
+            if not done.wait(RUN_LIMIT_S):
+                raise RuntimeError(f"{ordering.value} mode did not finish in {RUN_LIMIT_S} s")
+            if agent.status().processing_version != settings.version:
+                raise RuntimeError("the agent did not run the deployment's settings")
+        finally:
+            agent.stop(30)
     return records / (times["last"] - times["first"])
 
 
@@ -87,13 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bootstrap", default=os.environ.get("TURNOUT_TEST_KAFKA", "127.0.0.1:9092")
     )
+    parser.add_argument("--zookeeper", default=os.environ.get("TURNOUT_TEST_ZK", "127.0.0.1:2181"))
     parser.add_argument("--records", type=int, default=RECORDS)
     args = parser.parse_args(argv)
     topic = f"bench-concurrency-{uuid.uuid4().hex[:8]}"
     fill(args.bootstrap, topic, args.records)
     try:
-        partition_mode = measure(args.bootstrap, topic, args.records, Ordering.PARTITION)
-        key_mode = measure(args.bootstrap, topic, args.records, Ordering.KEY)
+        partition_mode = measure(
+            args.zookeeper, args.bootstrap, topic, args.records, Ordering.PARTITION
+        )
+        key_mode = measure(args.zookeeper, args.bootstrap, topic, args.records, Ordering.KEY)
     finally:
         AdminClient({"bootstrap.servers": args.bootstrap}).delete_topics([topic])
     result: dict[str, Any] = {
@@ -104,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "keys": KEYS,
         "handler_wait_ms": HANDLER_WAIT_S * 1000,
         "cpu_count": os.cpu_count(),
-        "loop": "assign() consume loop of bench/assign_loop.py",
+        "loop": "the real agent, ordering and workers from the deployment's settings",
         "partition_mode_msgs_per_s": round(partition_mode, 1),
         "key_mode_msgs_per_s": round(key_mode, 1),
         "ratio": round(key_mode / partition_mode, 2),

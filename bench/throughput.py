@@ -7,6 +7,9 @@ with commits; every consumer reads the same topic in the same run (each its own 
   agent polls; async commits every 0.5 s): the ceiling for Python on this machine;
 - ``agent``: the real ``Agent`` (ZooKeeper ownership, fencing, commits with metadata) with
   the work manager plugged in through ``dispatcher_factory``, default ``WorkConfig``;
+- ``cli_agent``: ``turnout agent run bench.cli_agent:no_op`` in a process of its own,
+  its work manager driven by the deployment's processing settings in the directive (the
+  same configuration, said on the wire); its count read from its metrics endpoint;
 - ``assign_loop`` (diagnostic, ``--only assign_loop``): the work manager driven by the
   tests' plain ``assign()`` loop (bench/assign_loop.py).
 
@@ -18,7 +21,8 @@ millisecond, so its handler does nothing the raw loop's does not.
 
 Figures are records per second from the first record handled to the last, the median over
 ``--rounds`` rounds; each round runs every consumer back to back. ``ratio`` (per message)
-and ``batch_ratio`` are the medians of each round's ``agent / raw``.
+and ``batch_ratio`` are the medians of each round's ``agent / raw``; ``cli_agent_ratio``
+and ``cli_batch_ratio`` the same for the CLI agent.
 
 Services: ``--bootstrap`` (default ``TURNOUT_TEST_KAFKA`` or 127.0.0.1:9092) and
 ``--zookeeper`` (default ``TURNOUT_TEST_ZK`` or 127.0.0.1:2181). Topics and the ZooKeeper
@@ -32,10 +36,8 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -43,36 +45,26 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from bench.assign_loop import AssignLoop
+from bench.cli_agent import run_cli_agent
+from bench.completion import Completion
+from bench.deployment import DEPLOYMENT, bench_deployment
+from bench.throughput_setup import PARTITIONS, RUN_LIMIT_S, WORK
 from turnout.agent import Agent, AgentConfig
 from turnout.agent.kafka_source import POLL_BATCH
-from turnout.agent.work import Ordering, WorkConfig, WorkManager, work_manager_factory
-from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role
-from turnout.protocol.directives import DirectiveStore
-from turnout.zk import ZkGateway
+from turnout.agent.work import WorkManager, work_manager_factory
+from turnout.protocol import Colour
 
 RECORDS = 1_000_000
-PARTITIONS = 8
 VALUE = b"x" * 100
-DEPLOYMENT = "bench"
-#: A run that takes longer than this has failed, it is not a slow sample.
-RUN_LIMIT_S = 600.0
 COMMIT_INTERVAL_S = 0.5
-WORK = WorkConfig(ordering=Ordering.PARTITION)
-CONSUMERS = ("raw", "agent", "assign_loop")
+CONSUMERS = ("raw", "agent", "cli_agent", "assign_loop")
 #: ``assign_loop`` is a diagnostic (``--only assign_loop``), not part of the ratios.
-DEFAULT_CONSUMERS = ("raw", "agent")
+DEFAULT_CONSUMERS = ("raw", "agent", "cli_agent")
 ROUNDS = 3
 #: The handler is called once per message, or once per batch (the agent's batch handler
 #: gets up to ``batch_size`` consecutive records of a partition; the raw loop's gets the
 #: list ``consume`` returned).
 SHAPES = ("message", "batch")
-#: How often the agent's completed count is read near the start and the end of a run
-#: (the figures' resolution), and in between (see ``Completion``).
-COMPLETION_POLL_S = 0.0005
-COMPLETION_POLL_COARSE_S = 0.02
-#: From this share of the target on, the count is read finely again: at the agent's speed
-#: the last 2% take tens of milliseconds, longer than a coarse poll.
-NEAR_END = 0.98
 
 
 def fill(bootstrap: str, topic: str, records: int) -> None:
@@ -101,51 +93,6 @@ def fill(bootstrap: str, topic: str, records: int) -> None:
 def _no_op(_unit: object) -> None:
     """The handler on every side: per message, or per batch (a list or a run of records)."""
     return None
-
-
-class Completion:
-    """When the first and the last of ``target`` records were handled, seen by polling
-    ``count`` so that the handler itself stays a no-op, the same function as the raw
-    loop's. The polls are fine (``COMPLETION_POLL_S``) only where an end may be near:
-    until the first record is seen and from ``NEAR_END`` of the target on. In between they
-    are ``COMPLETION_POLL_COARSE_S`` apart, so that the watcher (a thread that needs the
-    GIL) does not interrupt the agent's threads a thousand times a second, which the raw
-    loop, counting inline, is spared."""
-
-    def __init__(self, target: int, count: Callable[[], int]) -> None:
-        self.target = target
-        self._count = count
-        self.first = 0.0
-        self.last = 0.0
-        self.seen = 0
-        self.done = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="bench-completion", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
-        near_end = self.target * NEAR_END
-        while not self._stop.is_set():
-            seen = self._count()
-            now = time.perf_counter()
-            if seen and not self.first:
-                self.first = now
-            self.seen = seen
-            if seen >= self.target:
-                self.last = now
-                self.done.set()
-                return
-            fine = not seen or seen >= near_end
-            time.sleep(COMPLETION_POLL_S if fine else COMPLETION_POLL_COARSE_S)
-
-    def rate(self) -> float:
-        return self.target / (self.last - self.first)
 
 
 def run_raw(bootstrap: str, topic: str, records: int, shape: str) -> float:
@@ -211,47 +158,30 @@ def _manager(shape: str) -> WorkManager:
 
 
 def run_agent(zookeeper: str, bootstrap: str, topic: str, records: int, shape: str) -> float:
-    chroot = f"/bench-{uuid.uuid4().hex[:8]}"
-    root = ZkGateway(zookeeper)
-    root.start()
-    root.ensure_path(chroot)
-    zk = ZkGateway(zookeeper + chroot)
-    zk.start()
-    group = f"agent-{uuid.uuid4().hex[:8]}"
-    DirectiveStore(zk, DeploymentPaths("/turnout", DEPLOYMENT)).create(
-        Directive(
-            epoch=1,
-            deployment=DEPLOYMENT,
-            live=Binding(group=group, topics=(topic,)),
-            roles={Colour.BLUE: Role.LIVE, Colour.GREEN: Role.STANDBY},
-        )
-    )
     built: list[WorkManager] = []
-    agent = Agent(
-        AgentConfig(
-            deployment=DEPLOYMENT,
-            colour=Colour.BLUE,
-            instance="bench-1",
-            zookeeper=zookeeper + chroot,
-            kafka=bootstrap,
-        ),
-        _no_op,
-        dispatcher_factory=work_manager_factory(
-            WORK, batch_handler=_no_op if shape == "batch" else None, on_built=built.append
-        ),
-    )
-    agent.start()
-    completion = Completion(records, lambda: built[0].processed_total() if built else 0)
-    completion.start()
-    try:
-        if not completion.done.wait(RUN_LIMIT_S):
-            raise RuntimeError(f"the agent handled {completion.seen} of {records} records")
-    finally:
-        completion.stop()
-        agent.stop(30)
-        zk.stop()
-        root.delete(chroot, recursive=True)
-        root.stop()
+    with bench_deployment(zookeeper, topic) as deployment:
+        agent = Agent(
+            AgentConfig(
+                deployment=DEPLOYMENT,
+                colour=Colour.BLUE,
+                instance="bench-1",
+                zookeeper=deployment.zookeeper,
+                kafka=bootstrap,
+            ),
+            _no_op,
+            dispatcher_factory=work_manager_factory(
+                WORK, batch_handler=_no_op if shape == "batch" else None, on_built=built.append
+            ),
+        )
+        agent.start()
+        completion = Completion(records, lambda: built[0].processed_total() if built else 0)
+        completion.start()
+        try:
+            if not completion.done.wait(RUN_LIMIT_S):
+                raise RuntimeError(f"the agent handled {completion.seen} of {records} records")
+        finally:
+            completion.stop()
+            agent.stop(30)
     return completion.rate()
 
 
@@ -300,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
                         rate = run_raw(args.bootstrap, topic, args.records, shape)
                     elif consumer == "agent":
                         rate = run_agent(args.zookeeper, args.bootstrap, topic, args.records, shape)
+                    elif consumer == "cli_agent":
+                        rate = run_cli_agent(
+                            args.zookeeper, args.bootstrap, topic, args.records, shape
+                        )
                     else:
                         rate = run_assign_loop(args.bootstrap, topic, args.records, shape)
                     rates.setdefault(consumer + suffix, []).append(rate)
@@ -325,11 +259,17 @@ def main(argv: list[str] | None = None) -> int:
         raw = rates.get("raw" + suffix)
         if not raw:
             continue
-        for consumer, field in (("agent", "ratio"), ("assign_loop", "assign_loop_ratio")):
+        for consumer, field in (
+            ("agent", "ratio"),
+            ("cli_agent", "cli_agent_ratio"),
+            ("assign_loop", "assign_loop_ratio"),
+        ):
             mine = rates.get(consumer + suffix)
             if not mine:
                 continue
-            name = field if not suffix else f"{consumer}_batch_ratio".replace("agent_", "")
+            name = field if not suffix else f"{consumer}_batch_ratio".replace("agent_", "", 1)
+            if consumer == "agent" and suffix:
+                name = "batch_ratio"
             # The median of each round's ratio: a pair ran back to back, so the ratio is
             # steadier than either rate.
             per_round = [m / r for m, r in zip(mine, raw, strict=True)]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Sequence
 
-from turnout.agent import Record
+from turnout.agent import Record, batch_handler
 
 
 def append_to_file(record: Record) -> None:
@@ -12,3 +14,27 @@ def append_to_file(record: Record) -> None:
     value = (record.value or b"").decode(errors="replace")
     with open(os.environ["TURNOUT_TEST_RECORDS_FILE"], "a", encoding="utf-8") as sink:
         sink.write(f"{record.partition} {record.offset} {value}\n")
+
+
+class Poisoned(Exception):
+    """What ``fail_poison`` raises for a record it cannot handle."""
+
+
+def fail_poison(record: Record) -> None:
+    """``append_to_file``, but a record whose value starts with ``poison`` always fails."""
+    if (record.value or b"").startswith(b"poison"):
+        raise Poisoned(f"cannot handle offset {record.offset}")
+    append_to_file(record)
+
+
+async def append_async(record: Record) -> None:
+    """``append_to_file`` as a coroutine function (the agent runs it as tasks)."""
+    await asyncio.sleep(0)
+    append_to_file(record)
+
+
+@batch_handler
+def append_batch(records: Sequence[Record]) -> None:
+    """``append_to_file`` for each record of a batch (marked: the CLI passes batches)."""
+    for record in records:
+        append_to_file(record)

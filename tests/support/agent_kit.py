@@ -15,19 +15,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from confluent_kafka import Producer
 
 from tests.support.waiting import wait_until as wait_until  # re-exported: tests import it from here
-from turnout.agent import Agent, AgentConfig
+from turnout.agent import Agent, AgentConfig, Handler
 from turnout.protocol import (
     Binding,
     Colour,
     DeploymentPaths,
     Directive,
+    InstanceStatus,
     Ownership,
     Role,
     Strategy,
@@ -70,7 +71,8 @@ class LoadProducer:
         )
         self._topic = topic
         self._log = ProducedLog(log_dir / f"produced-{os.getpid()}-{topic}.jsonl")
-        self._rate = rate_per_s
+        #: Records per second; may be changed while it runs (a burst).
+        self.rate_per_s = rate_per_s
         self._keys = keys
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="load-producer", daemon=True)
@@ -81,7 +83,6 @@ class LoadProducer:
         return self
 
     def _run(self) -> None:
-        interval = 1.0 / self._rate
         next_at = time.monotonic()
         while not self._stop.is_set():
             key = None if self._keys is None else f"k-{self.sent % self._keys}".encode()
@@ -93,7 +94,7 @@ class LoadProducer:
             )
             self.sent += 1
             self._producer.poll(0)
-            next_at += interval
+            next_at += 1.0 / self.rate_per_s
             delay = next_at - time.monotonic()
             if delay > 0:
                 self._stop.wait(delay)
@@ -246,11 +247,21 @@ class World:
         )
 
     def start_agent(
-        self, instance: str, colour: Colour = Colour.BLUE, work_s: float = 0.0, **extra: object
+        self,
+        instance: str,
+        colour: Colour = Colour.BLUE,
+        work_s: float = 0.0,
+        wrap: Callable[[Handler], Handler] | None = None,
+        **extra: object,
     ) -> Agent:
+        """An agent in this process with the verifying handler (``wrap`` wraps it)."""
         if self.event_log is None:
             self.event_log = EventLog(self.log_dir / f"events-{os.getpid()}.jsonl")
-        handler = make_verifying_handler(self.event_log, instance, str(colour), work_s=work_s)
+        handler: Handler = make_verifying_handler(
+            self.event_log, instance, str(colour), work_s=work_s
+        )
+        if wrap is not None:
+            handler = wrap(handler)
         agent = Agent(
             self.config(instance, colour, **extra),
             handler,
@@ -315,8 +326,18 @@ class World:
 
     # ---- load and verdict ---------------------------------------------------------------
 
-    def producer(self, rate_per_s: int = PRODUCE_RATE_PER_S) -> LoadProducer:
-        return LoadProducer(self.kafka, self.topic, self.log_dir, rate_per_s).start()
+    def producer(
+        self, rate_per_s: int = PRODUCE_RATE_PER_S, keys: int | None = None
+    ) -> LoadProducer:
+        return LoadProducer(self.kafka, self.topic, self.log_dir, rate_per_s, keys).start()
+
+    def instance_status(self, instance: str) -> InstanceStatus | None:
+        """The instance's status znode, as the control plane reads it."""
+        try:
+            data, _ = self.admin().get(self.paths.status(instance))
+        except ZkNoNodeError:
+            return None
+        return InstanceStatus.from_bytes(data)
 
     def check(self, planned_only: bool) -> CheckReport:
         if self.event_log is not None:

@@ -63,7 +63,7 @@ class FakeSource(KafkaSource):
     def pause(self, tps: Iterable[PartitionId]) -> None:
         self._paused.update(tp for tp in tps if tp in self._assigned)
 
-    def poll(self, timeout_s: float) -> list[Message]:
+    def poll(self, timeout_s: float, max_records: int = 2000) -> list[Message]:
         return []
 
     def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:

@@ -4,6 +4,20 @@ Runs one agent in the foreground until SIGTERM or SIGINT, then stops it cleanly 
 commit, release, deregister) and exits 0. Bad input (an unimportable handler, an invalid
 option) fails at once with a one-line error and exit code 2; an agent that failed or did
 not stop within ``--stop-timeout`` exits 1.
+
+How it processes is the deployment's to say: the directive's processing settings
+(ordering, workers, in-flight bounds, retries, the decision for exhausted records,
+escalation, dead letters, commit batching) drive the work manager, applied live, exactly
+as for an embedded ``Agent`` without a dispatcher of its own. What only the code can
+know comes from the handler: a coroutine function runs as tasks, a function marked
+``@turnout.agent.batch_handler`` (or run with ``--batch``) gets batches. There is no flag
+for a processing setting: a local override would make one instance differ from its
+deployment where the dashboard cannot see it. Local flags are for what is this
+process's own: how to reach ZooKeeper and Kafka, the handler's shape, metrics, logs and
+the stop's time.
+
+The agent itself (the Kafka and ZooKeeper clients) is imported by the command, not by
+this module: ``turnout --help`` and the client commands never load it.
 """
 
 from __future__ import annotations
@@ -15,16 +29,21 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
-from turnout.agent import logs
-from turnout.agent.config import AgentConfig
-from turnout.agent.coordination import DEFAULT_STOP_TIMEOUT_S, Agent, AgentState
-from turnout.agent.dispatch import Handler
-from turnout.agent.observer import AgentObserver
+from turnout.agent.handlers import is_batch_handler
+
+if TYPE_CHECKING:
+    from turnout.agent.config import AgentConfig
+    from turnout.agent.coordination import Agent
+    from turnout.agent.dispatch import Handler
+    from turnout.agent.observer import AgentObserver
+
+#: ``Agent.stop``'s own default (``coordination.loop.DEFAULT_STOP_TIMEOUT_S``), repeated so
+#: that the option's default needs no import of the agent (a unit test keeps them equal).
+DEFAULT_STOP_TIMEOUT_S = 30.0
 
 app = typer.Typer(help="Run a Turnout agent (the consumer side of a deployment).")
 
@@ -33,7 +52,7 @@ class BadInput(Exception):
     """Something the user passed cannot work; the message is one line."""
 
 
-def load_handler(spec: str) -> Handler:
+def load_handler(spec: str) -> Callable[..., object]:
     """Import ``package.module:attribute`` and check it is callable."""
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
@@ -50,12 +69,16 @@ def load_handler(spec: str) -> Handler:
             raise BadInput(f"{module_name!r} has no attribute {attribute!r}") from None
     if not callable(target):
         raise BadInput(f"{spec!r} is not callable")
-    handler: Handler = target
+    handler: Callable[..., object] = target
     return handler
 
 
 def build_config(**values: Any) -> AgentConfig:
     """An AgentConfig from CLI values (None means: not given, use env/file/default)."""
+    from pydantic import ValidationError
+
+    from turnout.agent.config import AgentConfig
+
     given = {k: v for k, v in values.items() if v is not None}
     try:
         return AgentConfig(**given)
@@ -74,8 +97,13 @@ def run_until_signalled(
     stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S,
     observer: AgentObserver | None = None,
     ready: Callable[[Agent], None] | None = None,
+    batch: bool = False,
 ) -> int:
-    """Run an agent until SIGTERM/SIGINT; the process exit code."""
+    """Run an agent until SIGTERM/SIGINT; the process exit code. The deployment's
+    processing settings drive it (``batch``: the handler takes batches)."""
+    from turnout.agent.coordination import Agent, AgentState
+    from turnout.agent.work.deployment import CodePolicy
+
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -84,7 +112,7 @@ def run_until_signalled(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    agent = Agent(config, handler, observer=observer).start()
+    agent = Agent(config, handler, observer=observer, code_policy=CodePolicy(batch=batch)).start()
     if ready is not None:
         ready(agent)
     while not stop.wait(0.2):
@@ -144,12 +172,24 @@ def run(
     ),
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
     log_json: Annotated[bool, typer.Option(help="JSON-lines logs (else plain text)")] = True,
+    batch: Annotated[
+        bool | None,
+        typer.Option(
+            "--batch/--per-record",
+            help="The handler takes batches of records (default: as marked with "
+            "@turnout.agent.batch_handler, else one record per call)",
+        ),
+    ] = None,
 ) -> None:
     """Run an agent until SIGTERM/SIGINT, then drain, commit, release and exit 0.
 
     Every option also reads TURNOUT_AGENT_<FIELD> (e.g. TURNOUT_AGENT_SESSION_TIMEOUT_S)
     and the --properties file; options win over the environment, which wins over the file.
+    How records are processed (ordering, workers, retries, dead letters, ...) is the
+    deployment's processing settings, applied live; a coroutine handler runs as tasks.
     """
+    from turnout.agent import logs
+
     try:
         function = load_handler(handler)
         config = build_config(
@@ -172,4 +212,11 @@ def run(
         typer.echo(f"turnout agent: {exc}", err=True)
         raise typer.Exit(code=2) from None
     logs.configure(log_level, json_lines=log_json)
-    raise typer.Exit(code=run_until_signalled(config, function, stop_timeout_s=stop_timeout))
+    per_batch = is_batch_handler(function) if batch is None else batch
+    code = run_until_signalled(
+        config,
+        function,
+        stop_timeout_s=stop_timeout,
+        batch=per_batch,
+    )
+    raise typer.Exit(code=code)

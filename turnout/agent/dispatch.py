@@ -114,4 +114,14 @@ class FetchingDispatcher(Protocol):
         agent then goes on fetching on its own thread)."""
 
 
+@runtime_checkable
+class RoomInRecords(Protocol):
+    """A dispatcher that can say how many more records fit under its in-flight bounds (in
+    records and in bytes): the consume loop then polls no more than that, so one poll of
+    large records does not overshoot a byte bound by a whole poll."""
+
+    def room_in_records(self) -> int:
+        """Records that fit now (at least 1: a poll always makes progress)."""
+
+
 DispatcherFactory = Callable[[DispatchContext], Dispatcher]

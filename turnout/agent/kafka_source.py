@@ -235,21 +235,26 @@ class KafkaSource:
 
     # ---- reading ------------------------------------------------------------------------
 
-    def poll(self, timeout_s: float) -> list[Message]:
+    def poll(self, timeout_s: float, max_records: int = POLL_BATCH) -> list[Message]:
+        """What is queued, up to ``max_records`` (at most ``POLL_BATCH``); if nothing is,
+        the first record within ``timeout_s`` and what came with it."""
         if not self._assigned:
             return []
+        batch = max(1, min(max_records, POLL_BATCH))
         # consume() with a timeout returns only when the batch is full or the timeout has
         # passed, so at a low rate every record waited up to ``timeout_s`` (a handover's
         # first records too). Take what is queued; if nothing is, wait for the first
         # record only, then take what came with it.
         consumer = self._consumer
         with self._turns.fetch():
-            messages = consumer.consume(num_messages=POLL_BATCH, timeout=0)
+            messages = consumer.consume(num_messages=batch, timeout=0)
             if not messages:
                 first = consumer.poll(timeout_s)
                 if first is None:
                     return []
-                messages = [first, *consumer.consume(num_messages=POLL_BATCH - 1, timeout=0)]
+                messages = [first]
+                if batch > 1:
+                    messages += consumer.consume(num_messages=batch - 1, timeout=0)
         # Per-record path: look for errors with C-level map/any, keep the list if none.
         if not any(map(_error_of, messages)):
             return messages

@@ -32,6 +32,8 @@ COUNTERS = (
     "stale_commits_refused",
     "fence_events",
     "sessions_lost",
+    "settings_applied",
+    "settings_refused",
 )
 
 

@@ -121,6 +121,7 @@ class Record:
 
 
 _new = object.__new__
+_value_of = Message.value
 
 
 def records_from_messages(
@@ -292,6 +293,20 @@ class RecordRun(Sequence[Record]):
     @property
     def first_offset(self) -> int:
         return self._backing.offset_at(self._start)
+
+    def payload_bytes(self) -> int:
+        """The bytes of the run's values plus its first key times its length: one C-level
+        pass over the values (no record is built); keys, small and mostly alike in size,
+        are estimated from the first rather than read one by one on the consume path."""
+        backing = self._backing
+        messages = backing.messages
+        if self._start or self._stop != len(messages):
+            messages = messages[self._start : self._stop]
+        if not messages:
+            return 0
+        key = messages[0].key()
+        values: int = sum(map(len, filter(None, map(_value_of, messages))))
+        return values + (len(key) if key else 0) * len(messages)
 
     @property
     def consecutive_from(self) -> int | None:

@@ -108,7 +108,7 @@ class CountingSource(FakeSource):
         #: The paused partitions at each ``pause`` call (a release's).
         self.paused_at_release: list[frozenset[PartitionId]] = []
 
-    def poll(self, timeout_s: float) -> list[object]:  # type: ignore[override]
+    def poll(self, timeout_s: float, max_records: int = 2000) -> list[object]:  # type: ignore[override]
         self.polls += 1
         return []
 

@@ -24,6 +24,7 @@ from prometheus_client import start_http_server
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.coordination.loop import DEFAULT_STOP_TIMEOUT_S, AgentLoop
+from turnout.agent.coordination.settings_follower import SettingsFrom
 from turnout.agent.coordination.states import AgentState
 from turnout.agent.coordination.status_board import StatusBoard
 from turnout.agent.dispatch import DispatcherFactory, Handler
@@ -31,6 +32,7 @@ from turnout.agent.environment import AgentEnvironment
 from turnout.agent.logs import ContextLog
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.observer import AgentObserver
+from turnout.agent.work.deployment import CodePolicy
 from turnout.protocol import InstanceStatus
 from turnout.protocol.partitions import PartitionId
 
@@ -54,6 +56,16 @@ class Agent:
     :class:`DispatchContext` carrying the handler and the ownership gate ``may_start``
     the dispatcher must consult before starting each record. ``observer`` receives
     claim/release/commit/fence events.
+
+    How it processes: with ``settings_from="deployment"`` (the default without a
+    ``dispatcher_factory``) the deployment's processing settings (the directive's
+    ``processing``) drive a work manager, applied live at a safe point whenever they
+    change; the code's dispatcher (the factory's, or the sequential one for a plain
+    per-record handler, the work manager at its defaults for a batch or coroutine one)
+    runs while the directive carries none. With ``settings_from="code"`` (the default
+    with a ``dispatcher_factory``) the code's dispatcher always runs. ``code_policy``
+    says what the code fixes either way: a batch handler, and a failure decision per
+    exception type the deployment cannot override (``turnout.agent.work.CodePolicy``).
     """
 
     def __init__(
@@ -64,8 +76,12 @@ class Agent:
         dispatcher_factory: DispatcherFactory | None = None,
         observer: AgentObserver | None = None,
         environment: AgentEnvironment | None = None,
+        settings_from: SettingsFrom | None = None,
+        code_policy: CodePolicy | None = None,
     ) -> None:
         self.config = config
+        self._settings_from = settings_from
+        self._code_policy = code_policy
         self.metrics = AgentMetrics(config.deployment, config.instance)
         self._handler = handler
         self._dispatcher_factory = dispatcher_factory
@@ -99,6 +115,8 @@ class Agent:
                 environment=self._environment,
                 metrics=self.metrics,
                 board=self._board,
+                settings_from=self._settings_from,
+                code_policy=self._code_policy,
             )
         except BaseException:
             self._close_metrics_server()

@@ -9,6 +9,7 @@ A step::
     connect (no gateway yet) ─▶ connection events (session loss: the fence drops all)
     ─▶ register (not registered) ─▶ fence check ─▶ claims whose owner nodes went
     ─▶ reconcile (events or resync) or a look at the published assignment
+    ─▶ new processing settings (``SettingsFollower``)
     ─▶ metadata poll ─▶ fetch (poll, or tend a fetching dispatcher) ─▶ due commits
     ─▶ status ─▶ the dispatcher asked to stop?
 
@@ -37,6 +38,7 @@ from turnout.agent.coordination.fence import Fence
 from turnout.agent.coordination.intake import EventIntake
 from turnout.agent.coordination.reconciler import Reconciler
 from turnout.agent.coordination.session import Session
+from turnout.agent.coordination.settings_follower import SettingsFollower, SettingsFrom
 from turnout.agent.coordination.states import AgentState
 from turnout.agent.coordination.status_board import StatusBoard
 from turnout.agent.coordination.status_publisher import StatusPublisher
@@ -46,7 +48,11 @@ from turnout.agent.environment import AgentEnvironment
 from turnout.agent.logs import ContextLog
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.observer import AgentObserver
-from turnout.agent.sequential import SequentialDispatcher
+from turnout.agent.work.deployment import (
+    CodePolicy,
+    code_dispatcher_factory,
+    settings_builder,
+)
 from turnout.protocol import DeploymentPaths
 from turnout.zk import ZkError
 
@@ -79,6 +85,8 @@ class AgentLoop:
         environment: AgentEnvironment | None = None,
         metrics: AgentMetrics | None = None,
         board: StatusBoard | None = None,
+        settings_from: SettingsFrom | None = None,
+        code_policy: CodePolicy | None = None,
     ) -> None:
         env = environment or AgentEnvironment()
         self._clock = env.clock
@@ -101,6 +109,8 @@ class AgentLoop:
             log=log,
         )
         self.session = Session(context)
+        code = code_policy or CodePolicy()
+        code_factory = dispatcher_factory or code_dispatcher_factory(handler, code)
         self.data = DataPath(
             DataPathContext(
                 config=config,
@@ -113,10 +123,18 @@ class AgentLoop:
                 observer=observer,
                 log=log,
             ),
-            dispatcher_factory or SequentialDispatcher.factory,
+            code_factory,
             handler,
         )
         self.reconciler = Reconciler(context, self.session, self.data)
+        self.settings = SettingsFollower(
+            context,
+            self.session,
+            self.data,
+            settings_from=settings_from or ("code" if dispatcher_factory else "deployment"),
+            code_factory=code_factory,
+            build=settings_builder(code, config.kafka, config.kafka_properties),
+        )
         self.fence = Fence(context, self.session.lease, self.data, self.reconciler.steady_state)
         self.status = StatusPublisher(context, self.session, self.data.feed, self.reconciler)
         #: Set when the loop has finished (stopped or failed): its clients are closing.
@@ -175,6 +193,8 @@ class AgentLoop:
             reconciler.reconcile()  # a new directive's reconcile claims too
         elif lease.valid() and self.intake.take_assignment_changed():
             reconciler.check_assignment()
+        if lease.valid():
+            self.settings.follow(reconciler.directive)
         reconciler.poll_metadata(now)
         feed = self.data.feed
         if feed.fetch_delegated:

@@ -29,6 +29,10 @@ class StatusBoard:
         #: Something the status shows changed since the status znode was last written.
         self.changed = True
         self._errors: collections.deque[str] = collections.deque(maxlen=MAX_ERRORS)
+        #: The processing settings version the agent runs with (None: its code's), and
+        #: why the newest version was refused (None: not refused).
+        self.processing_version: int | None = None
+        self.processing_refused: str | None = None
         self._lock = threading.Lock()
         self._shown = InstanceStatus(
             instance=config.instance,
@@ -58,6 +62,11 @@ class StatusBoard:
         self._errors.append(f"{stamp} {message}")
         self.changed = True
         self._log.warning(message, extra={"event": "error"})
+
+    def set_processing(self, version: int | None, refused: str | None) -> None:
+        self.processing_version = version
+        self.processing_refused = refused
+        self.changed = True
 
     def mark_changed(self) -> None:
         self.changed = True

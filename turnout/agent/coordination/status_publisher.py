@@ -110,6 +110,8 @@ class StatusPublisher:
                 standby=binding is None,
                 warm=reconciler.warm,
             ),
+            processing_version=self._board.processing_version,
+            processing_refused=self._board.processing_refused,
         )
 
     def refresh(self) -> InstanceStatus:

@@ -51,6 +51,11 @@ class CommitBatcher:
         self._clock = clock
         self._tracks: dict[PartitionId, _Track] = {}
 
+    def set_policy(self, interval_s: float, every: int) -> None:
+        """Batch from now on by this interval and count (new processing settings)."""
+        self._interval_s = interval_s
+        self._every = every
+
     def track(self, tp: PartitionId, baseline: int) -> None:
         """Start tracking ``tp``: ``baseline`` is its stored next offset (or, if none is
         stored, the offset consumption starts at)."""

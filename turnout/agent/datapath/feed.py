@@ -21,7 +21,8 @@ Per held partition, as the feed sees it::
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence, Set
+from collections.abc import Iterator, Sequence, Set
+from contextlib import contextmanager
 from itertools import groupby
 
 from confluent_kafka import Message
@@ -31,11 +32,13 @@ from turnout.agent.datapath.routing import partition_runs, run_from, topic_parti
 from turnout.agent.datapath.seams import DataPathContext
 from turnout.agent.dispatch import (
     DispatchContext,
+    Dispatcher,
     DispatcherFactory,
     FetchingDispatcher,
     Handler,
+    RoomInRecords,
 )
-from turnout.agent.kafka_source import KafkaSource
+from turnout.agent.kafka_source import POLL_BATCH, KafkaSource
 from turnout.agent.lease import LeaseState
 from turnout.agent.offset_stores import KafkaOffsetStore, OffsetStore, ZkOffsetStore
 from turnout.protocol.partitions import PartitionId
@@ -58,13 +61,13 @@ class RecordFeed:
     def __init__(
         self, context: DataPathContext, dispatcher_factory: DispatcherFactory, handler: Handler
     ) -> None:
-        config = self._config = context.config
+        self._config = context.config
         self._paths = context.paths
         self._env = context.environment
         self._clock = context.environment.clock
         self._session = context.session
         self._lease = context.session.lease
-        metrics = self._metrics = context.metrics
+        self._metrics = context.metrics
         self._log = context.log
         self.held: dict[PartitionId, HeldPartition] = {}
         #: Partitions whose records may start now (held, wanted, not releasing/paused).
@@ -78,20 +81,45 @@ class RecordFeed:
         self._fetch_lock = threading.Lock()
         #: Set when partitions are assigned: a worker with nothing to fetch waits on it.
         self._fetchable = threading.Event()
-        self.dispatcher = dispatcher_factory(
-            DispatchContext(
-                handler=handler,
-                may_start=self.may_start,
-                instance=config.instance,
-                metrics=metrics,
-            )
-        )
+        self._handler = handler
+        self.dispatcher = self.build_dispatcher(dispatcher_factory)
         #: The dispatcher's workers fetch; the agent's loop then only tends the fetch
         #: (pauses, lag) besides its other duties.
         self.fetch_delegated = False
-        dispatcher: object = self.dispatcher  # an optional capability of any Dispatcher
+        self.delegate_fetching()
+
+    # ---- the dispatcher -----------------------------------------------------------------
+
+    def build_dispatcher(self, factory: DispatcherFactory) -> Dispatcher:
+        """A dispatcher from ``factory`` over the agent's handler and gate (its workers
+        may start at once; it gets records once it is ``dispatcher``)."""
+        return factory(
+            DispatchContext(
+                handler=self._handler,
+                may_start=self.may_start,
+                instance=self._config.instance,
+                metrics=self._metrics,
+            )
+        )
+
+    def delegate_fetching(self) -> None:
+        """Let ``dispatcher`` fetch on its own threads if it can (``FetchingDispatcher``).
+        Its fetch is bound to it: once another dispatcher replaced it, its workers' fetches
+        return at once without polling."""
+        dispatcher: object = self.dispatcher  # optional capabilities of any Dispatcher
+        self._room = dispatcher.room_in_records if isinstance(dispatcher, RoomInRecords) else None
+        self.fetch_delegated = False
         if isinstance(dispatcher, FetchingDispatcher):
-            self.fetch_delegated = dispatcher.take_over_fetching(self.fetch_once)
+            self.fetch_delegated = dispatcher.take_over_fetching(
+                lambda: self.fetch_once(for_dispatcher=dispatcher)
+            )
+
+    @contextmanager
+    def fetching_held(self) -> Iterator[None]:
+        """No worker fetches (nor routes) inside: the agent thread replaces the consumer, or
+        the dispatcher, under it."""
+        with self._fetch_lock:
+            yield
 
     # ---- the gate (dispatcher workers' threads) -----------------------------------------
 
@@ -173,14 +201,17 @@ class RecordFeed:
 
     # ---- records ------------------------------------------------------------------------
 
-    def fetch_once(self) -> bool:
+    def fetch_once(self, for_dispatcher: object = None) -> bool:
         """Poll Kafka once (bounded by ``POLL_TIMEOUT_S``) and route what came; True if
         anything came. The dispatcher's worker calls it when fetching is delegated; with
-        nothing assigned it waits (as long) for a claim instead."""
+        nothing assigned it waits (as long) for a claim instead. A worker of a dispatcher
+        that was replaced (``for_dispatcher`` is not ``dispatcher``) polls nothing."""
         with self._fetch_lock:
-            source = self.source
+            stale = for_dispatcher is not None and for_dispatcher is not self.dispatcher
+            source = None if stale else self.source
             if source is not None and source.has_assignment:
-                messages = source.poll(FETCH_POLL_TIMEOUT_S)
+                room = self._room
+                messages = source.poll(FETCH_POLL_TIMEOUT_S, room() if room else POLL_BATCH)
                 if messages:
                     self._route_batch(messages)
                 return bool(messages)
@@ -201,7 +232,8 @@ class RecordFeed:
         if self.source is None:
             return
         if self.dispatcher.has_room():
-            messages = self.source.poll(POLL_TIMEOUT_S)
+            room = self._room
+            messages = self.source.poll(POLL_TIMEOUT_S, room() if room else POLL_BATCH)
             if messages:
                 self._route_batch(messages)
                 self.update_pauses()

@@ -8,25 +8,27 @@ from turnout.agent.datapath.commits import Commits
 from turnout.agent.datapath.feed import RecordFeed
 from turnout.agent.datapath.releases import Releases
 from turnout.agent.datapath.seams import DataPathContext
+from turnout.agent.datapath.switchover import Switchover
 from turnout.agent.dispatch import DispatcherFactory, Handler
 
 
 class DataPath:
-    """``feed`` (held partitions, gate, consumer, records), ``claims``, ``releases`` and
-    ``commits``. Building it builds the dispatcher (``dispatcher_factory``), whose
-    workers may start at once."""
+    """``feed`` (held partitions, gate, consumer, records), ``claims``, ``releases``,
+    ``commits`` (batched by ``batcher``) and ``switchover`` (a new dispatcher). Building
+    it builds the dispatcher (``dispatcher_factory``), whose workers may start at once."""
 
     def __init__(
         self, context: DataPathContext, dispatcher_factory: DispatcherFactory, handler: Handler
     ) -> None:
         config = context.config
-        batcher = CommitBatcher(
+        batcher = self.batcher = CommitBatcher(
             config.commit_interval_s, config.commit_every, context.environment.clock
         )
         self.feed = RecordFeed(context, dispatcher_factory, handler)
         self.commits = Commits(context, self.feed, batcher)
         self.releases = Releases(context, self.feed, batcher, self.commits)
         self.claims = Claims(context, self.feed, batcher, self.releases)
+        self.switchover = Switchover(context, self.feed, batcher, self.commits, self.releases)
 
     def commit_due(self) -> None:
         """Commit what is due; drop what the store says is no longer ours."""

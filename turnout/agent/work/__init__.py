@@ -6,6 +6,7 @@ highest-contiguous commit points, as a ``Dispatcher`` for the agent.
 
 from turnout.agent.work.config import DeadLetterConfig, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterProducer, DeadLetterSink
+from turnout.agent.work.deployment import CodePolicy, plan_from_settings
 from turnout.agent.work.factory import work_manager_factory
 from turnout.agent.work.manager import WorkManager
 from turnout.agent.work.outcomes import (
@@ -20,6 +21,7 @@ from turnout.protocol.processing import Ordering
 
 __all__ = [
     "AttemptTimedOut",
+    "CodePolicy",
     "DeadLetterConfig",
     "DeadLetterProducer",
     "DeadLetterSink",
@@ -31,5 +33,6 @@ __all__ = [
     "PermanentFailure",
     "WorkConfig",
     "WorkManager",
+    "plan_from_settings",
     "work_manager_factory",
 ]

@@ -54,6 +54,11 @@ class WorkConfig(BaseModel):
     #: stops polling (nothing is dropped). The memory bound. Several times the per-partition
     #: bound, so that a stuck partition (held at its own bound) leaves the others room.
     max_in_flight: int = Field(default=40_000, ge=1)
+    #: The memory bound in bytes (values and keys of the records in flight): at the bound
+    #: ``has_room`` is False as at ``max_in_flight``. 40,000 records of 100 KB would hold
+    #: 4 GB; this keeps large records within what the process can afford. Estimated from
+    #: the records in flight and their recent mean size (``flow.py``).
+    max_in_flight_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     #: How far the consume loop may run ahead of the workers: past this many records in
     #: flight (not counting partitions at their own bound) it holds its polls while the
     #: workers are catching up, and goes on polling when they are not (a slow or stuck

@@ -7,9 +7,12 @@ consult before starting each record, and the agent's metrics registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 
 from turnout.agent.dispatch import DispatchContext, DispatcherFactory
+from turnout.agent.metrics import AgentMetrics
 from turnout.agent.records import Record
 from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterSink
@@ -46,11 +49,39 @@ def work_manager_factory(
         )
         # The agent's status (and the control plane's instances table) shows the records
         # the manager completed; the agent's own counter sees only the sequential path.
-        context.metrics.add_counter_source(
-            lambda: {"records_processed": float(manager.processed_total())}
-        )
+        _ProcessedSource.of(context.metrics).follow(manager)
         if on_built is not None:
             on_built(manager)
         return manager
 
     return build
+
+
+class _ProcessedSource:
+    """The agent's ``records_processed`` from its work managers: one counter source per
+    agent, summing every manager built for it (an agent replaces its manager when its
+    processing settings change; a replaced one's count stays)."""
+
+    def __init__(self) -> None:
+        #: Every manager built for the agent; each counts what it completed, for good.
+        self._managers: list[WorkManager] = []
+
+    @classmethod
+    def of(cls, metrics: AgentMetrics) -> _ProcessedSource:
+        with _SOURCES_LOCK:
+            source = _SOURCES.get(metrics)
+            if source is None:
+                source = _SOURCES[metrics] = cls()
+                metrics.add_counter_source(source.counters)
+            return source
+
+    def follow(self, manager: WorkManager) -> None:
+        self._managers.append(manager)
+
+    def counters(self) -> Mapping[str, float]:
+        done = sum(manager.processed_total() for manager in self._managers)
+        return {"records_processed": float(done)}
+
+
+_SOURCES: weakref.WeakKeyDictionary[AgentMetrics, _ProcessedSource] = weakref.WeakKeyDictionary()
+_SOURCES_LOCK = threading.Lock()

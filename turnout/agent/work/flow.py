@@ -9,7 +9,8 @@ it, without the lock); whoever retires records counts them under the shared lock
 Two answers for the consume loop, both lock-free reads of those counts (a stale answer
 moves a pause or a poll by one poll at most; the loop asks again before the next):
 
-- ``has_room()``: the memory bound (``max_in_flight``) and the lookahead (``max_ahead``).
+- ``has_room()``: the memory bounds (``max_in_flight`` records, ``max_in_flight_bytes``)
+  and the lookahead (``max_ahead``).
   False makes the loop stop polling; nothing is dropped, so there is no hysteresis. Past
   the lookahead the polls are held only while the workers are catching up: partitions
   at their own bound are set aside, and if the rest would take longer than ``BEHIND_S``
@@ -29,6 +30,13 @@ The circuit breaker (escalation PAUSE):
 
     closed --open_breaker(cooldown)--> open --cooldown passed, or close_breaker()--> closed
 
+Bytes in flight are estimated, not summed per record: records in flight times the mean
+size of the records accepted lately (``record_bytes``, a mean over about the last
+``SIZE_WINDOW_RECORDS`` records, fed once per submitted run by ``note_sizes``). Records
+retire one by one, out of order, in pieces of the runs that brought them; keeping each
+one's size to subtract it would cost the per-record path what the estimate costs once per
+run. Exact for records of one size; for mixed sizes it follows the recent mix.
+
 Waiting: the consume loop waits for room on ``room`` (``wait_for_room``); retiring
 records wakes it once there is room. ``close_partition`` waits on ``drained`` for a
 closing partition's running records; whoever lowers ``PartitionWork.running`` of a
@@ -39,8 +47,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from turnout.agent.records import Record, RecordRun
 from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.lanes import PartitionWork
 from turnout.agent.work.lifecycle import Lifecycle
@@ -61,6 +70,10 @@ PACE_SMOOTHING = 0.5
 #: resume fetches them again, so pausing at every record over the bound would throttle
 #: throughput far below the handler's speed.
 RESUME_FRACTION = 0.5
+#: The mean record size behind the byte bound follows about this many recent records: a
+#: few polls, so a change of record sizes shows within a poll or two, while one odd run
+#: moves it only by its share.
+SIZE_WINDOW_RECORDS = 10_000
 
 
 class FlowControl:
@@ -80,6 +93,7 @@ class FlowControl:
     ) -> None:
         self._max_pp = config.max_in_flight_per_partition
         self._max_total = config.max_in_flight
+        self._max_bytes = config.max_in_flight_bytes
         self._max_ahead = config.max_ahead
         self._max_span = config.max_uncommitted_per_partition
         self._parts = parts
@@ -89,6 +103,10 @@ class FlowControl:
         self.accepted = 0
         #: ...and retired (under the lock): in flight is the difference.
         self.retired = 0
+        #: Mean bytes per record accepted lately (``note_sizes``; consume loop's thread)...
+        self.record_bytes = 0.0
+        #: ...over this many records (up to ``SIZE_WINDOW_RECORDS``).
+        self._sized = 0
         #: The consume loop's estimate of the workers' pace (``_pace``).
         self._pace_at = clock()
         self._pace_retired = 0
@@ -105,6 +123,19 @@ class FlowControl:
     @property
     def in_flight(self) -> int:
         return self.accepted - self.retired
+
+    @property
+    def in_flight_bytes(self) -> int:
+        """Bytes of the records in flight, estimated (see the module docstring)."""
+        return int((self.accepted - self.retired) * self.record_bytes)
+
+    def note_sizes(self, count: int, nbytes: int) -> None:
+        """A run of ``count`` records holding ``nbytes`` was accepted (the consume loop's
+        thread, like ``accepted``): fold its mean size into ``record_bytes``."""
+        if count <= 0:
+            return
+        sized = self._sized = min(self._sized + count, SIZE_WINDOW_RECORDS)
+        self.record_bytes += (nbytes / count - self.record_bytes) * min(1.0, count / sized)
 
     def retire(self, part: PartitionWork, count: int) -> None:
         """``count`` records of ``part`` are no longer in flight (finished or dropped)."""
@@ -146,7 +177,7 @@ class FlowControl:
 
     def has_room(self) -> bool:
         in_flight = self.accepted - self.retired
-        if in_flight >= self._max_total:
+        if in_flight >= self._max_total or in_flight * self.record_bytes >= self._max_bytes:
             return False
         if in_flight < self._max_ahead:
             return True
@@ -156,6 +187,19 @@ class FlowControl:
         if ahead < self._max_ahead:
             return True
         return ahead > self._pace() * BEHIND_S
+
+    def room_in_records(self) -> int:
+        """Records that fit under both memory bounds now (at least 1). Before any record
+        told the size, 1: the first poll brings one record, so that a poll of large
+        records cannot overshoot the byte bound by a whole poll."""
+        if not self._sized:
+            return 1
+        in_flight = self.accepted - self.retired
+        room = self._max_total - in_flight
+        size = self.record_bytes
+        if size > 0:
+            room = min(room, int((self._max_bytes - in_flight * size) / size))
+        return max(1, room)
 
     def wait_for_room(self, timeout_s: float) -> None:
         with self.room:
@@ -194,6 +238,14 @@ class FlowControl:
             log.info("circuit breaker closed after its cooldown; consumption resumes")
             return False
         return True
+
+
+def payload_bytes(records: Sequence[Record]) -> int:
+    """The bytes of ``records``' values and keys (a ``RecordRun`` estimates its keys, see
+    ``RecordRun.payload_bytes``)."""
+    if type(records) is RecordRun:
+        return records.payload_bytes()
+    return sum(len(record.value or b"") + len(record.key or b"") for record in records)
 
 
 def _nothing() -> None:

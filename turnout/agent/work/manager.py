@@ -102,6 +102,9 @@ class WorkManager:
         self._lock = lock = threading.Lock()
         self._lifecycle = lifecycle = Lifecycle()
         self._parts: dict[PartitionId, PartitionWork] = {}
+        #: Records the handler completed on partitions closed since, per topic: the
+        #: processed counts never go down when partitions close.
+        self._processed_closed: dict[str, int] = {}
         self._flow = flow = FlowControl(
             config, lock=lock, parts=self._parts, lifecycle=lifecycle, clock=clock
         )
@@ -109,7 +112,7 @@ class WorkManager:
             config, per_batch=per_batch, lock=lock, flow=flow, lifecycle=lifecycle, clock=clock
         )
         flow.on_room = scheduler.room_freed
-        self._metrics = metrics = WorkMetrics(
+        self._metrics = metrics = WorkMetrics.for_registry(
             registry if registry is not None else CollectorRegistry()
         )
         #: The thread workers (none for a coroutine handler).
@@ -212,6 +215,9 @@ class WorkManager:
     def wait_for_room(self, timeout_s: float) -> None:
         self._flow.wait_for_room(timeout_s)
 
+    def room_in_records(self) -> int:
+        return self._flow.room_in_records()
+
     def commit_point(self, tp: PartitionId) -> CommitPoint | None:
         # The inbox is left to the workers (the consume loop calls this every step): a
         # record not routed yet is past the tracker's frontier, so the point is the same.
@@ -247,6 +253,7 @@ class WorkManager:
                 self._flow.drained.wait(left)
             part.closed = True
             del self._parts[tp]
+            self._processed_closed[tp[0]] = self._processed_closed.get(tp[0], 0) + part.processed
             part.reported_version = part.tracker.version
             return part.tracker.point(self._config.done_budget_bytes)
 
@@ -303,13 +310,14 @@ class WorkManager:
         return self._flow.in_flight
 
     def processed_total(self) -> int:
-        """Records completed by the handler on the partitions open now."""
+        """Records completed by the handler since the manager was built."""
         with self._lock:
-            return sum(part.processed for part in self._parts.values())
+            open_now = sum(part.processed for part in self._parts.values())
+            return open_now + sum(self._processed_closed.values())
 
     def _readings(self) -> ScrapeReadings:
         with self._lock:
-            processed: dict[str, int] = {}
+            processed = dict(self._processed_closed)
             in_flight: dict[PartitionId, int] = {}
             lag: dict[PartitionId, int] = {}
             for tp, part in self._parts.items():

@@ -9,6 +9,8 @@ when Prometheus scrapes. Gauges (in flight, lag) are read from the manager at sc
 
 from __future__ import annotations
 
+import threading
+import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -51,6 +53,18 @@ class ScrapeReadings:
 
 
 class WorkMetrics:
+    """The work manager's metrics on one registry. A registry has one set
+    (``for_registry``): an agent that replaces its manager (new processing settings) keeps
+    its counters, and the scrape reads the manager attached last."""
+
+    @classmethod
+    def for_registry(cls, registry: CollectorRegistry) -> WorkMetrics:
+        with _BY_REGISTRY_LOCK:
+            metrics = _BY_REGISTRY.get(registry)
+            if metrics is None:
+                metrics = _BY_REGISTRY[registry] = cls(registry)
+            return metrics
+
     def __init__(self, registry: CollectorRegistry, namespace: str = "turnout_work") -> None:
         self.failed = Counter(
             "failed_attempts",
@@ -102,11 +116,25 @@ class WorkMetrics:
         )
         self._namespace = namespace
         self._registry = registry
+        self._collector: _ScrapeCollector | None = None
 
     def attach(
         self, readings: Callable[[], ScrapeReadings], latency: Callable[[], list[LatencyBuckets]]
     ) -> None:
-        self._registry.register(_ScrapeCollector(self._namespace, readings, latency))
+        """Read the gauges and the latency from these (a manager's) at scrape time; a
+        later attach replaces an earlier one."""
+        collector = self._collector
+        if collector is None:
+            self._collector = _ScrapeCollector(self._namespace, readings, latency)
+            self._registry.register(self._collector)
+        else:
+            collector.read_from(readings, latency)
+
+
+_BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, WorkMetrics] = (
+    weakref.WeakKeyDictionary()
+)
+_BY_REGISTRY_LOCK = threading.Lock()
 
 
 class _ScrapeCollector(Collector):
@@ -117,6 +145,17 @@ class _ScrapeCollector(Collector):
         latency: Callable[[], list[LatencyBuckets]],
     ) -> None:
         self._ns = namespace
+        self._readings = readings
+        self._latency = latency
+        #: Readings of the managers replaced: their processed counts only.
+        self._before: list[Callable[[], ScrapeReadings]] = []
+
+    def read_from(
+        self, readings: Callable[[], ScrapeReadings], latency: Callable[[], list[LatencyBuckets]]
+    ) -> None:
+        """Gauges from ``readings`` from now on; the processed counts of the managers read
+        before are still added (a counter must not go down when a manager is replaced)."""
+        self._before.append(self._readings)
         self._readings = readings
         self._latency = latency
 
@@ -168,7 +207,11 @@ class _ScrapeCollector(Collector):
             sum_value=total,
         )
         if readings is not None:
-            for topic, n in readings.processed.items():
+            totals = dict(readings.processed)
+            for earlier in self._before:
+                for topic, n in earlier().processed.items():
+                    totals[topic] = totals.get(topic, 0) + n
+            for topic, n in totals.items():
                 processed.add_metric([topic], n)
             for (topic, partition), n in readings.in_flight.items():
                 in_flight.add_metric([topic, str(partition)], n)

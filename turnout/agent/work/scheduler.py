@@ -60,7 +60,7 @@ from turnout.agent.dispatch import Fetch
 from turnout.agent.records import Record, RecordRun
 from turnout.agent.work.completion import CompletionTracker
 from turnout.agent.work.config import WorkConfig
-from turnout.agent.work.flow import FlowControl
+from turnout.agent.work.flow import FlowControl, payload_bytes
 from turnout.agent.work.lanes import Lane, PartitionWork, Retry, Run, take_records
 from turnout.agent.work.lifecycle import Lifecycle
 from turnout.protocol.partitions import PartitionId
@@ -154,7 +154,9 @@ class Scheduler:
         worker fetching), which alone writes the ``accepted`` counts."""
         count = len(records)
         part.accepted += count
-        self._flow.accepted += count
+        flow = self._flow
+        flow.accepted += count
+        flow.note_sizes(count, payload_bytes(records))
         self.inbox.append((part, records))
         if self.fetching and self.on_worker():
             return  # the fetching worker routes and runs it next itself

@@ -63,6 +63,33 @@ def test_has_room_is_false_at_the_memory_bound() -> None:
     assert core.flow.has_room()
 
 
+def big_records(part: PartitionWork, offsets: range, size: int) -> list[Record]:
+    return [Record(part.tp[0], part.tp[1], o, b"k", b"x" * size, (), 0, 1) for o in offsets]
+
+
+def test_has_room_is_false_at_the_byte_bound_however_few_records() -> None:
+    core = Core(WorkConfig(max_in_flight_bytes=1_000_000, max_ahead=10_000))
+    part = core.open()
+    core.scheduler.submit(part, big_records(part, range(9), 100_000))
+    assert core.flow.has_room()  # 9 x 100,001 bytes: under a million
+    core.scheduler.submit(part, big_records(part, range(9, 10), 100_000))
+    assert not core.flow.has_room()
+    assert core.flow.in_flight_bytes == 10 * 100_001
+    retire(core, part, 1)
+    assert core.flow.has_room()
+
+
+def test_the_byte_estimate_follows_the_records_accepted_lately() -> None:
+    core = Core(WorkConfig(max_in_flight_bytes=10**12))
+    part = core.open()
+    core.scheduler.submit(part, big_records(part, range(100), 10))
+    assert core.flow.record_bytes == 11
+    core.scheduler.submit(part, big_records(part, range(100, 20_100), 1000))
+    assert core.flow.record_bytes == 1001  # a window's worth of new sizes replaces the old
+    retire(core, part, 20_000)
+    assert core.flow.in_flight_bytes == 100 * 1001
+
+
 def test_past_the_lookahead_polls_wait_while_the_workers_keep_pace_and_go_on_when_not() -> None:
     config = WorkConfig(max_in_flight=1_000, max_ahead=100, max_in_flight_per_partition=1_000)
     core = Core(config)
@@ -217,3 +244,13 @@ def test_resume_closes_the_breaker_early(managers: list[WorkManager]) -> None:
     wait_until(lambda: not manager.wants_more(TP0), "the breaker to open")
     manager.resume()
     assert manager.wants_more(TP0)
+
+
+def test_polls_take_no_more_records_than_fit_under_the_byte_bound() -> None:
+    core = Core(WorkConfig(max_in_flight_bytes=1_000_000, max_in_flight=100))
+    part = core.open()
+    assert core.flow.room_in_records() == 1  # sizes unknown: one record tells them
+    core.scheduler.submit(part, big_records(part, range(3), 100_000))
+    assert core.flow.room_in_records() == 6  # 3 of 100,001 bytes in flight: 6 more fit
+    core.scheduler.submit(part, big_records(part, range(3, 12), 100_000))
+    assert core.flow.room_in_records() == 1  # past the bound: still one, so polls go on

@@ -79,6 +79,25 @@ def test_close_partition_returns_within_its_timeout_when_a_handler_hangs(
     wait_until(lambda: manager.in_flight == 0, "the late record to be accounted")
 
 
+def test_the_processed_count_never_goes_down_when_partitions_close_or_a_manager_is_replaced(
+    managers: list[WorkManager],
+) -> None:
+    registry = CollectorRegistry()
+    first = build(managers, lambda rec: None, registry=registry)
+    first.open_partition(TP0, 0, frozenset())
+    for offset in range(5):
+        first.submit(record(offset))
+    settle(first, TP0, 5)
+    first.close_partition(TP0, 1.0)
+    assert first.processed_total() == 5
+    second = build(managers, lambda rec: None, registry=registry)  # new settings, say
+    second.open_partition(TP0, 5, frozenset())
+    for offset in range(5, 8):
+        second.submit(record(offset))
+    settle(second, TP0, 8)
+    assert registry.get_sample_value("turnout_work_processed_total", {"topic": TOPIC}) == 8
+
+
 def test_metrics_count_processed_failures_and_latency_on_the_given_registry(
     managers: list[WorkManager],
 ) -> None:
