@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 #: Between two polls: short against every wait in the suite (tens of milliseconds and
 #: up), long enough not to compete with the threads the test is waiting for.
@@ -34,3 +35,24 @@ def wait_until(
         return time.monotonic() - started
     message = what() if callable(what) else what
     raise AssertionError(f"timed out after {timeout_s:g} s waiting for: {message}")
+
+
+#: How long a SIGSTOPped process may take until every thread of it has stopped.
+FROZEN_WITHIN_S = 5.0
+
+
+def wait_until_frozen(pid: int, timeout_s: float = FROZEN_WITHIN_S) -> None:
+    """Block until every thread of ``pid`` is stopped (state ``T`` in /proc). ``kill``
+    returns before a busy multi-threaded process has stopped: a JVM thread on a CPU can
+    still answer a request that arrives in that moment."""
+
+    def every_thread_stopped() -> bool:
+        states = []
+        for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+            try:
+                states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue
+        return bool(states) and all(state in ("T", "t") for state in states)
+
+    wait_until(every_thread_stopped, timeout_s, f"every thread of process {pid} to stop")

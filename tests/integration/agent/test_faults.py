@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.agent_kit import SESSION_TIMEOUT_S, World
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_frozen
 from tests.support.zookeeper_only import DedicatedZooKeeper
 from turnout.agent import AgentState
 from turnout.agent.coordination.reconciler import RESYNC_INTERVAL_S
@@ -160,6 +160,7 @@ def test_zookeeper_stall_shorter_than_the_session_fences_then_resumes_without_re
         import os
 
         os.kill(server.pid, signal.SIGSTOP)
+        wait_until_frozen(server.pid)
         try:
             assert a.wait_for(lambda x: x.state is AgentState.FENCED, 6)
             assert b.wait_for(lambda x: x.state is AgentState.FENCED, 2)

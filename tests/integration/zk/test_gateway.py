@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_frozen
 from tests.support.zookeeper_only import DedicatedZooKeeper
 from turnout.zk import (
     CheckOp,
@@ -314,6 +314,7 @@ def test_a_request_to_a_frozen_server_fails_within_its_bound_and_the_session_sur
         assert server.pid is not None
         os.kill(server.pid, signal.SIGSTOP)  # a frozen server ticks not: nothing expires
         try:
+            wait_until_frozen(server.pid)
             started = time.monotonic()
             with pytest.raises(ZkUnavailableError):
                 gateway.get("/mine")
