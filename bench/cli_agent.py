@@ -19,6 +19,7 @@ from turnout.agent import batch_handler
 #: 0.2% of a run of a few seconds), every 0.1 s in between.
 CLI_POLL_S = 0.005
 CLI_POLL_COARSE_S = 0.1
+_PROCESSED = ("turnout_work_processed_total{", "turnout_agent_records_processed_total{")
 
 
 @batch_handler
@@ -74,7 +75,9 @@ def _free_port() -> int:
 
 
 def _scraped_processed(port: int) -> int:
-    """``turnout_work_processed_total`` summed over topics; 0 while nothing answers."""
+    """Records handled: the work managers' ``turnout_work_processed_total`` (over topics)
+    plus the sequential dispatcher's ``turnout_agent_records_processed_total`` (what ran
+    before the deployment's settings applied); 0 while nothing answers."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as page:
             text = page.read().decode()
@@ -84,6 +87,6 @@ def _scraped_processed(port: int) -> int:
         sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
-            if line.startswith("turnout_work_processed_total{")
+            if line.startswith(_PROCESSED)
         )
     )
