@@ -16,9 +16,9 @@ One scenario, in the order an operator lives it:
    cell move to that instance;
 5. log in as a viewer in a fresh browser context and find no mutating control;
 6. log in as an admin, change the processing settings through the preview of what
-   changes, and see the new settings version saved.
+   changes, see the new settings version saved, and see every instance apply it.
 
-The overview must fit a 1280 × 800 window whole (its last column used to be cut off).
+The overview must fit a 1280 x 800 window whole (its last column used to be cut off).
 
 A screenshot of each step is saved under ``artifacts/screenshots/`` (gitignored).
 """
@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -306,7 +305,8 @@ def assert_overview_fits(page: Page, viewport: dict[str, int]) -> None:
     assert right <= viewport["width"], f"the table ends at {right} px in a {viewport} window"
     widths = page.evaluate(
         """() => {
-            const scroller = document.querySelector("[data-testid=deployments-table]").parentElement;
+            const table = document.querySelector("[data-testid=deployments-table]");
+            const scroller = table.parentElement;
             return {page: document.documentElement.scrollWidth,
                     table: scroller.scrollWidth, shown: scroller.clientWidth};
         }"""
@@ -500,8 +500,12 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
         settings = api.get(f"/api/v1/deployments/{DEPLOYMENT}").json()["processing"]
     assert (settings["version"], settings["ordering"], settings["workers"]) == (2, "key", 16)
     assert settings["retries"]["max_retries"] == 5
-    # Every instance row says which settings version it runs.
-    expect(admin.get_by_test_id("instance-settings")).to_have_count(4)
+    # Every instance of both colours applies the new version live and says so in its row.
+    instance_settings = admin.get_by_test_id("instance-settings")
+    expect(instance_settings).to_have_count(4)
+    for i in range(4):
+        expect(instance_settings.nth(i)).to_have_text("v2", timeout=SETTINGS_APPLIED_TIMEOUT_MS)
+        expect(instance_settings.nth(i)).to_have_attribute("data-current", "true")
     screenshot(admin, "14-settings-saved")
 
 

@@ -116,11 +116,13 @@ class Releases:
                 unexpected = unexpected or error
                 continue
             released.append(tp)
+        # Read before forgetting: the batcher forgets a partition's committed offset too.
+        finals = {tp: self._batcher.committed(tp) for tp in released}
         self._forget(released)
         for tp in released:
             self._metrics.inc("partitions_released")
             self._metrics.release_seconds.observe(self._clock() - started)
-            final = self._batcher.committed(tp)
+            final = finals[tp]
             self._log.info(
                 "released %s/%d at %s",
                 tp[0],

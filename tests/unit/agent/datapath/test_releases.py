@@ -1,6 +1,11 @@
-"""Releases on a running agent: a partition being released is closed to new records."""
+"""Releases on a running agent: a partition being released is closed to new records, and
+the release says where it committed."""
 
 from __future__ import annotations
+
+import logging
+
+import pytest
 
 from tests.unit.agent.kit import TOPIC, running_agent
 from turnout.agent import AgentState, CommitPoint
@@ -21,3 +26,17 @@ def test_a_partition_being_released_is_closed_to_new_records() -> None:
     assert rig.observer.commits == [(TP0, 4)]
     assert rig.counter("partitions_released") == 1
     assert rig.loop.board.state is AgentState.RUNNING
+
+
+def test_the_release_log_line_names_the_final_committed_offset(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rig = running_agent()
+    rig.dispatcher.points[TP0] = CommitPoint(4)
+    with caplog.at_level(logging.INFO):
+        rig.switch_colours()
+        rig.settle(lambda: rig.held() == frozenset())
+    released = [r for r in caplog.records if getattr(r, "event", None) == "released"]
+    assert [(r.getMessage(), getattr(r, "offset", None)) for r in released] == [
+        (f"released {TOPIC}/0 at 4", 4)
+    ]
