@@ -32,6 +32,14 @@ def validate_name(kind: str, value: str) -> str:
     return value
 
 
+def _partition_segments(group: str, topic: str, partition: int) -> str:
+    """``<group>/<topic>/<partition>``, each a valid single segment: a name with a '/'
+    would otherwise address another deployment's or group's node."""
+    if isinstance(partition, bool) or not isinstance(partition, int) or partition < 0:
+        raise ValueError(f"partition {partition!r} must be a non-negative integer")
+    return f"{validate_name('group', group)}/{validate_name('topic', topic)}/{partition}"
+
+
 @dataclass(frozen=True)
 class DeploymentPaths:
     root: str
@@ -70,14 +78,14 @@ class DeploymentPaths:
         return f"{self.base}/owners"
 
     def owner(self, group: str, topic: str, partition: int) -> str:
-        return f"{self.owners}/{group}/{topic}/{partition}"
+        return f"{self.owners}/{_partition_segments(group, topic, partition)}"
 
     @property
     def offsets(self) -> str:
         return f"{self.base}/offsets"
 
     def offset(self, group: str, topic: str, partition: int) -> str:
-        return f"{self.offsets}/{group}/{topic}/{partition}"
+        return f"{self.offsets}/{_partition_segments(group, topic, partition)}"
 
     @property
     def assignments(self) -> str:

@@ -80,3 +80,21 @@ def test_names_are_letters_digits_dots_underscores_and_dashes_up_to_200(name: st
 def test_anything_else_is_refused_with_the_kind_and_the_rule(name: str) -> None:
     with pytest.raises(ValueError, match=r"^instance .* must be 1-200 characters of letters"):
         validate_name("instance", name)
+
+
+@pytest.mark.parametrize(
+    ("group", "topic", "partition"),
+    [
+        ("billing", "../../other/owners/g/t", 0),
+        ("billing/x", "invoices", 0),
+        ("..", "invoices", 0),
+        ("billing", "invoices", -1),
+    ],
+)
+def test_owner_and_offset_paths_refuse_what_is_not_one_segment_each(
+    paths: DeploymentPaths, group: str, topic: str, partition: int
+) -> None:
+    with pytest.raises(ValueError):
+        paths.owner(group, topic, partition)
+    with pytest.raises(ValueError):
+        paths.offset(group, topic, partition)
