@@ -10,7 +10,7 @@ import typer
 
 #: What the ``controlplane`` extra installs (top-level module names).
 SERVER_LIBRARIES = frozenset(
-    {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg"}
+    {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg", "limits"}
 )
 
 
