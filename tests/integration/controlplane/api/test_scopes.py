@@ -1,5 +1,6 @@
-"""Teams and scopes: a scoped token sees and acts on only the deployments its patterns or
-teams cover; every other deployment is invisible (absent from lists and counts, 404)."""
+"""Teams and scopes, on SQLite and PostgreSQL: a scoped token sees and acts on only the
+deployments its patterns or teams cover; every other deployment is invisible (absent from
+lists and counts, 404)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ def _scoped(cp: RunningControlPlane, admin: httpx.Client, role: str, scope: obje
 
 
 def test_a_scoped_token_sees_only_deployments_of_its_teams_and_patterns(
-    sqlite_controlplane: RunningControlPlane,
+    controlplane: RunningControlPlane,
 ) -> None:
-    with sqlite_controlplane.client() as admin:
+    with controlplane.client() as admin:
         create_deployment(admin, deployment_body("pay-api", "g1", ["t"], team="payments"))
         create_deployment(admin, deployment_body("ledger-eu", "g2", ["t"]))
         create_deployment(admin, deployment_body("search", "g3", ["t"], team="search"))
         scope = {"teams": ["payments"], "patterns": ["ledger-*"]}
-        with _scoped(sqlite_controlplane, admin, "viewer", scope) as viewer:
+        with _scoped(controlplane, admin, "viewer", scope) as viewer:
             listed = viewer.get("/api/v1/deployments").json()
             assert [d["name"] for d in listed["data"]] == ["ledger-eu", "pay-api"]
             assert listed["count"] == 2
@@ -41,10 +42,10 @@ def test_a_scoped_token_sees_only_deployments_of_its_teams_and_patterns(
 
 
 def test_a_scoped_admin_creates_and_relabels_only_within_its_scope(
-    sqlite_controlplane: RunningControlPlane,
+    controlplane: RunningControlPlane,
 ) -> None:
-    with sqlite_controlplane.client() as admin:
-        with _scoped(sqlite_controlplane, admin, "admin", {"teams": ["payments"]}) as scoped:
+    with controlplane.client() as admin:
+        with _scoped(controlplane, admin, "admin", {"teams": ["payments"]}) as scoped:
             outside = scoped.post(
                 "/api/v1/deployments", json=deployment_body("x", "gx", ["t"], team="search")
             )
@@ -59,8 +60,8 @@ def test_a_scoped_admin_creates_and_relabels_only_within_its_scope(
         assert admin.patch("/api/v1/deployments/y", json={"team": None}).json()["team"] is None
 
 
-def test_a_malformed_scope_is_refused_with_422(sqlite_controlplane: RunningControlPlane) -> None:
-    with sqlite_controlplane.client() as admin:
+def test_a_malformed_scope_is_refused_with_422(controlplane: RunningControlPlane) -> None:
+    with controlplane.client() as admin:
         for scope in ({}, {"patterns": ["a/b"]}, {"teams": ["has space"]}):
             response = admin.post(
                 "/api/v1/tokens", json={"name": "bad", "role": "viewer", "scope": scope}
