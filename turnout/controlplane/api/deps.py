@@ -39,8 +39,10 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `turnout token
 class Principal:
     name: str
     role: ApiRole
-    #: The deployments it may see and act on; None: all of them.
-    scope: DeploymentScope | None = None
+    #: The deployments it may see and act on; None: all of them. No default on purpose:
+    #: whatever builds a Principal (a bearer token, a stream credential) must carry the
+    #: token's scope, or it would silently widen to every deployment.
+    scope: DeploymentScope | None
 
 
 def _principal(session: Session, token: str | None) -> Principal:
