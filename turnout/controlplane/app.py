@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from turnout.controlplane.api import auth_failures
 from turnout.controlplane.api.routes import (
     admin,
     clusters,
@@ -37,6 +38,7 @@ from turnout.controlplane.errors import ApiError, InvalidFieldsError
 from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.leader import LeaderLoop
 from turnout.controlplane.schemas.common import ErrorOut, Health
+from turnout.controlplane.services.authentication import AuthenticationFailedError
 from turnout.controlplane.settings import DEFAULT_WEB_DIST, ControlPlaneSettings
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"detail": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
         )
 
+    app.add_exception_handler(AuthenticationFailedError, auth_failures.authentication_failed)
+    app.add_exception_handler(auth_failures.ThrottledError, auth_failures.throttled)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(ZkDownError, unavailable)
     app.add_exception_handler(KafkaDownError, unavailable)
@@ -214,7 +218,9 @@ def create_app(
     )
     app.state.context = context
     app.state.leader_loop = leader_loop
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(
+        prefix=API_PREFIX, dependencies=[Depends(auth_failures.refuse_throttled_source)]
+    )
     for module in (admin, clusters, deployments, switches, operations, state):
         api.include_router(module.router)
     app.include_router(api)

@@ -1,5 +1,5 @@
-"""CLI: ``turnout controlplane migrate|serve``, ``turnout token create``, and the API client
-commands ``deployments list|show``, ``switch``, ``rollback``, ``assign``, ``status``.
+"""CLI: ``turnout controlplane migrate|serve``, ``turnout token ...`` (``token_cli``), and
+the API client commands ``deployments list|show``, ``switch``, ``rollback``, ``assign``, ``status``.
 
 The client commands need only the core package; the server-side commands import the
 server libraries when they run, inside ``server_libraries()``, so that without the
@@ -9,20 +9,18 @@ server libraries when they run, inside ``server_libraries()``, so that without t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from turnout.controlplane.cli_support import SERVER_LIBRARIES, fail, server_libraries, table
 from turnout.controlplane.client import ClientError, ControlPlaneClient
-from turnout.controlplane.security import ApiRole
+from turnout.controlplane.token_cli import token_app
 
 controlplane_app = typer.Typer(
     help="Run the control plane (REST API + reconciler).", no_args_is_help=True
 )
-token_app = typer.Typer(help="API tokens (written straight to the database).", no_args_is_help=True)
 deployments_app = typer.Typer(help="Read deployments through the API.", no_args_is_help=True)
 
 UrlOpt = Annotated[str, typer.Option("--url", envvar="TURNOUT_URL", help="Control-plane base URL")]
@@ -30,33 +28,6 @@ TokenOpt = Annotated[
     str | None, typer.Option("--token", envvar="TURNOUT_TOKEN", help="API bearer token")
 ]
 DEFAULT_URL = "http://127.0.0.1:8080"
-
-
-#: What the ``controlplane`` extra installs (top-level module names).
-SERVER_LIBRARIES = frozenset(
-    {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg"}
-)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=1)
-
-
-@contextmanager
-def server_libraries(command: str) -> Iterator[None]:
-    """Wrap a server-side command's imports: a missing server library becomes one line
-    naming the extra to install, and exit code 1."""
-    try:
-        yield
-    except ModuleNotFoundError as exc:
-        library = (exc.name or "").partition(".")[0]
-        if library not in SERVER_LIBRARIES:
-            raise
-        raise _fail(
-            f"`turnout {command}` runs the control plane, whose libraries are not installed "
-            f"(no {library}): pip install 'turnout[controlplane]'"
-        ) from None
 
 
 @controlplane_app.command("migrate")
@@ -93,44 +64,13 @@ def serve_command(
     try:
         app = create_app(settings)
     except SchemaNotCurrentError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
-
-
-@token_app.command("create")
-def token_create_command(
-    name: Annotated[str, typer.Option(help="Token name: the actor in the audit log")],
-    role: Annotated[ApiRole, typer.Option(help="viewer, operator or admin")] = ApiRole.VIEWER,
-) -> None:
-    """Create an API token in the database and print it once (the first admin token too)."""
-    with server_libraries("token create"):
-        from turnout.controlplane.db import (
-            SchemaNotCurrentError,
-            check_schema,
-            make_engine,
-            make_sessionmaker,
-        )
-        from turnout.controlplane.errors import ConflictError
-        from turnout.controlplane.services.tokens import create_token
-    from turnout.controlplane.settings import ControlPlaneSettings
-
-    settings = ControlPlaneSettings()
-    engine = make_engine(settings.database_url)
-    try:
-        check_schema(engine)
-        with make_sessionmaker(engine)() as session:
-            created = create_token(session, name=name, role=role, actor="cli")
-    except (SchemaNotCurrentError, ConflictError) as exc:
-        raise _fail(str(exc)) from exc
-    finally:
-        engine.dispose()
-    typer.echo(created.token)
-    typer.echo(f"(token {created.name!r}, role {created.role}; it is not shown again)", err=True)
 
 
 def _client(url: str, token: str | None) -> ControlPlaneClient:
     if not token:
-        raise _fail("no API token: pass --token or set TURNOUT_TOKEN")
+        raise fail("no API token: pass --token or set TURNOUT_TOKEN")
     return ControlPlaneClient(url, token)
 
 
@@ -141,10 +81,11 @@ def deployments_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
         try:
             items = client.deployments()
         except ClientError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     rows = [
         [
             d["name"],
+            d.get("team") or "-",
             d["cluster"],
             d["active_colour"],
             str(d["epoch"]),
@@ -155,7 +96,9 @@ def deployments_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
         ]
         for d in items
     ]
-    typer.echo(_table(["DEPLOYMENT", "CLUSTER", "LIVE", "EPOCH", "PAUSED", "LAST SWITCH"], rows))
+    typer.echo(
+        table(["DEPLOYMENT", "TEAM", "CLUSTER", "LIVE", "EPOCH", "PAUSED", "LAST SWITCH"], rows)
+    )
 
 
 @deployments_app.command("show")
@@ -165,7 +108,7 @@ def deployments_show(name: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = Non
         try:
             found = client.deployment(name)
         except ClientError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     typer.echo(json.dumps(found, indent=2))
 
 
@@ -217,7 +160,7 @@ def switch_command(
             )
             _run_switch(client, started, wait)
         except ClientError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
 
 
 def rollback_command(
@@ -238,7 +181,7 @@ def rollback_command(
             )
             _run_switch(client, started, wait)
         except ClientError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
 
 
 def assign_command(
@@ -256,19 +199,19 @@ def assign_command(
     for item in pins:
         key, sep, instance = item.partition("=")
         if not sep or not key or not instance:
-            raise _fail(f"{item!r} must look like topic/partition=instance")
+            raise fail(f"{item!r} must look like topic/partition=instance")
         parsed[key] = instance
     with _client(url, token) as client:
         try:
             result = client.pins(deployment, parsed, policy=policy, preview=preview)
         except ClientError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     if preview:
         rows = [
             [m["partition"], m["from_instance"] or "-", m["to_instance"] or "-"]
             for m in result["moves"]
         ]
-        typer.echo(_table(["PARTITION", "FROM", "TO"], rows))
+        typer.echo(table(["PARTITION", "FROM", "TO"], rows))
         if result["unowned"]:
             typer.echo("left unowned: " + ", ".join(result["unowned"]))
     else:
@@ -296,7 +239,7 @@ def settings_command(
     try:
         change = setting_change(assignments or [], file)
     except SettingChangeError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     with _client(url, token) as client:
         try:
             before = client.deployment(deployment)["processing"]
@@ -306,11 +249,11 @@ def settings_command(
                 else None
             )
         except ClientError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     title, header, rows = describe_settings(deployment, before, after)
     typer.echo(title)
     if rows:
-        typer.echo(_table(header, rows))
+        typer.echo(table(header, rows))
 
 
 def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
@@ -319,7 +262,7 @@ def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt =
         try:
             state = client.state(deployment)
         except ClientError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
     typer.echo(
         f"{state['deployment']}: live {state['active_colour']}, epoch {state['epoch']}"
         f"{', paused' if state['paused'] else ''}; ZooKeeper {state['zookeeper']}; "
@@ -341,7 +284,7 @@ def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt =
         for i in state["instances"]
     ]
     header = ["INSTANCE", "COLOUR", "VERSION", "HOST:PID", "STATE", "EPOCH", "OWNS", "READY"]
-    typer.echo(_table([*header, "SETTINGS"], instances))
+    typer.echo(table([*header, "SETTINGS"], instances))
     partitions = [
         [
             p["binding"],
@@ -356,7 +299,7 @@ def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt =
         for p in state["partitions"]
     ]
     typer.echo(
-        _table(
+        table(
             ["BINDING", "PARTITION", "OWNER", "COLOUR", "EPOCH", "COMMITTED", "END", "LAG"],
             partitions,
         )
@@ -365,16 +308,6 @@ def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt =
 
 def _s(value: object) -> str:
     return "-" if value is None else str(value)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    if not rows:
-        return "  ".join(header) + "\n(none)"
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    )
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from turnout.controlplane.auth_throttle import FailedAuthThrottle
 from turnout.controlplane.coordination.connections import ZkConnection, ZkConnections
 from turnout.controlplane.db import make_engine, make_sessionmaker
 from turnout.controlplane.kafka_admin import KafkaAdmin
@@ -28,6 +29,7 @@ class AppContext:
     sessions: sessionmaker[Session]
     zookeeper: ZkConnections
     kafka: KafkaAdmin
+    auth_throttle: FailedAuthThrottle
     metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
@@ -43,6 +45,9 @@ class AppContext:
             sessions=make_sessionmaker(engine),
             zookeeper=ZkConnections(digest=digest),
             kafka=KafkaAdmin(),
+            auth_throttle=FailedAuthThrottle(
+                limit=settings.auth_failure_limit, window_s=settings.auth_failure_window_s
+            ),
         )
 
     def zookeeper_of(self, cluster: Cluster) -> ZkConnection:

@@ -14,6 +14,10 @@ class ApiError(Exception):
         self.detail = detail
 
 
+class ForbiddenError(ApiError):
+    status_code = 403
+
+
 class NotFoundError(ApiError):
     status_code = 404
 

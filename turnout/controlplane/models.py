@@ -90,6 +90,8 @@ class Deployment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: The team that owns the deployment; tokens scoped to the team see it (None: no team).
+    team: Mapped[str | None] = mapped_column(String(200), index=True)
     cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id", ondelete="RESTRICT"))
     #: ``{"group": ..., "topics": [...]}``
     live: Mapped[dict[str, Any]]
@@ -218,6 +220,17 @@ class ApiToken(Base):
     #: SHA-256 hex of the token; the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: After this the token no longer authenticates (None: never; only tokens that
+    #: predate expiry have none).
+    expires_at: Mapped[datetime | None]
+    #: When the token last authenticated, to a resolution of ``LAST_USED_RESOLUTION_S``.
+    last_used_at: Mapped[datetime | None]
+    #: The secret replaced by the latest rotation, valid until ``previous_expires_at``.
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_expires_at: Mapped[datetime | None]
+    #: ``{"patterns": [...], "teams": [...]}``: the deployments the token may see and act
+    #: on (see ``scopes.DeploymentScope``). None: every deployment.
+    scope: Mapped[dict[str, Any] | None]
 
 
 class AuditEntry(Base):

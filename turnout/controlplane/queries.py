@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from turnout.controlplane.domain.scope import DeploymentScope, visible_names
 from turnout.controlplane.domain.switch_machine import IN_FLIGHT
 from turnout.controlplane.errors import NotFoundError
 from turnout.controlplane.models import Cluster, Deployment, Switch
@@ -32,6 +33,14 @@ def get_deployment(session: Session, name: str, *, for_update: bool = False) -> 
     if deployment is None:
         raise NotFoundError(f"no deployment named {name!r}")
     return deployment
+
+
+def visible_deployment_names(session: Session, scope: DeploymentScope | None) -> list[str] | None:
+    """The deployments ``scope`` covers (None when unscoped: no filter at all)."""
+    if scope is None:
+        return None
+    rows = session.execute(select(Deployment.name, Deployment.team))
+    return visible_names(scope, ((name, team) for name, team in rows))
 
 
 def deployment_names(session: Session) -> list[str]:

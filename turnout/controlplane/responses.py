@@ -15,10 +15,11 @@ from turnout.controlplane.domain.readiness import (
     colour_readiness,
     instance_readiness,
 )
+from turnout.controlplane.domain.scope import DeploymentScope
 from turnout.controlplane.domain.switch_machine import SwitchState
 from turnout.controlplane.live_reading import LiveReading, PartitionReading
 from turnout.controlplane.models import ApiToken, AuditEntry, Cluster, Deployment, LagSample, Switch
-from turnout.controlplane.schemas.admin import AuditPublic, TokenPublic
+from turnout.controlplane.schemas.admin import AuditPublic, TokenPublic, TokenScope
 from turnout.controlplane.schemas.clusters import ClusterPublic
 from turnout.controlplane.schemas.deployments import (
     BindingBody,
@@ -49,6 +50,7 @@ def cluster_public(cluster: Cluster) -> ClusterPublic:
 def deployment_public(deployment: Deployment, last_switch: Switch | None) -> DeploymentPublic:
     return DeploymentPublic(
         name=deployment.name,
+        team=deployment.team,
         cluster=deployment.cluster.name,
         live=BindingBody.model_validate(deployment.live),
         preview=None
@@ -120,7 +122,15 @@ def audit_public(entry: AuditEntry) -> AuditPublic:
 
 
 def token_public(token: ApiToken) -> TokenPublic:
-    return TokenPublic(name=token.name, role=ApiRole(token.role), created_at=token.created_at)
+    return TokenPublic(
+        name=token.name,
+        role=ApiRole(token.role),
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
+        previous_valid_until=token.previous_expires_at if token.previous_token_hash else None,
+        scope=TokenScope.of(DeploymentScope.from_json(token.scope)),
+    )
 
 
 def instance_public(

@@ -20,6 +20,14 @@ from turnout.protocol.paths import DEFAULT_ROOT
 DEFAULT_WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
+#: The longest lifetime a token may be given (10 years).
+MAX_TOKEN_TTL_S = 3650 * 86_400
+#: The lifetime of a token whose request gives none, unless settings say otherwise.
+DEFAULT_TOKEN_TTL_S = 90 * 86_400
+#: The longest a replaced secret may keep working after a rotation (a week).
+MAX_TOKEN_ROTATION_GRACE_S = 7 * 86_400
+
+
 def _default_replica_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -58,6 +66,15 @@ class ControlPlaneSettings(BaseSettings):
     replica_id: str = Field(default_factory=_default_replica_id)
     #: Built dashboard; served at ``/`` when the directory exists.
     web_dist: Path = DEFAULT_WEB_DIST
+    #: Lifetime of a new or rotated token unless its request gives one.
+    token_ttl_s: int = Field(default=DEFAULT_TOKEN_TTL_S, ge=60, le=MAX_TOKEN_TTL_S)
+    #: How long the secret a rotation replaces keeps working, so every client can take the
+    #: new one without downtime (24 h: a day's deploy window).
+    token_rotation_grace_s: int = Field(default=86_400, ge=0, le=MAX_TOKEN_ROTATION_GRACE_S)
+    #: Failed authentications from one source address allowed per window; past them, every
+    #: request from that address gets 429 (with Retry-After) until the window moves on.
+    auth_failure_limit: int = Field(default=10, ge=1, le=10_000)
+    auth_failure_window_s: int = Field(default=60, ge=1, le=86_400)
     #: Run the leader loop (switch watcher, reconciler, lag sampler) on this replica.
     #: API tests that only exercise HTTP switch it off to stay deterministic.
     background: bool = True

@@ -8,6 +8,7 @@ import { LoginPage } from "./pages/LoginPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OverviewPage } from "./pages/OverviewPage";
 import { SwitchHistoryPage } from "./pages/SwitchHistoryPage";
+import { TokensPage } from "./pages/TokensPage";
 
 function Gate() {
   const { status } = useAuth();
@@ -20,6 +21,7 @@ function Gate() {
         <Route path="deployments/:name" element={<DeploymentPage />} />
         <Route path="switches" element={<SwitchHistoryPage />} />
         <Route path="audit" element={<AuditPage />} />
+        <Route path="tokens" element={<TokensPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -1,5 +1,6 @@
 """Schema migrations on SQLite and PostgreSQL: 0002 folds a deployment's ordering and
-workers columns into its processing settings, and back on downgrade."""
+workers columns into its processing settings, and back on downgrade; 0003 keeps existing
+tokens working as they did (their role, no expiry, unscoped)."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_0002_keeps_ordering_and_workers_as_settings_version_1_and_downgrades_ba
     command.upgrade(config, "0001")
     _insert_deployment_at_0001(database_url)
 
-    assert migrate(database_url) == "0002"
+    command.upgrade(config, "0002")
     [stored] = _read(database_url, "processing")
     processing = stored if isinstance(stored, dict) else json.loads(str(stored))
     settings = ProcessingSettings.model_validate(processing)
@@ -70,3 +71,34 @@ def test_0002_keeps_ordering_and_workers_as_settings_version_1_and_downgrades_ba
 
     command.downgrade(config, "0001")
     assert tuple(_read(database_url, "ordering, workers")) == ("key", 16)
+
+
+def test_0003_leaves_existing_tokens_unscoped_without_expiry_and_downgrades(
+    database_url: str,
+) -> None:
+    config = alembic_config(database_url)
+    command.upgrade(config, "0002")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO api_tokens (id, name, role, token_hash, created_at) "
+                    "VALUES (1, 'ops', 'operator', :hash, :now)"
+                ),
+                {"hash": "ab" * 32, "now": NOW},
+            )
+        assert migrate(database_url) == "0003"
+        with engine.connect() as connection:
+            row = connection.execute(
+                sa.text("SELECT role, expires_at, scope, previous_token_hash FROM api_tokens")
+            ).one()
+            team = connection.execute(sa.text("SELECT team FROM deployments")).all()
+        assert tuple(row) == ("operator", None, None, None)
+        assert team == []
+        command.downgrade(config, "0002")
+        with engine.connect() as connection:
+            kept = connection.execute(sa.text("SELECT name, role FROM api_tokens")).one()
+        assert tuple(kept) == ("ops", "operator")
+    finally:
+        engine.dispose()

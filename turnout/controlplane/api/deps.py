@@ -11,8 +11,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from turnout.controlplane.context import AppContext
+from turnout.controlplane.domain.scope import DeploymentScope
+from turnout.controlplane.models import utc_now
 from turnout.controlplane.security import ApiRole
-from turnout.controlplane.services.tokens import authenticate
+from turnout.controlplane.services.authentication import authenticate
 
 
 def get_context(request: Request) -> AppContext:
@@ -37,23 +39,19 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `turnout token
 class Principal:
     name: str
     role: ApiRole
+    #: The deployments it may see and act on; None: all of them. No default on purpose:
+    #: whatever builds a Principal (a bearer token, a stream credential) must carry the
+    #: token's scope, or it would silently widen to every deployment.
+    scope: DeploymentScope | None
 
 
 def _principal(session: Session, token: str | None) -> Principal:
-    if not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    row = authenticate(session, token)
-    if row is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "invalid or revoked token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return Principal(name=row.name, role=ApiRole(row.role))
+    """The token's identity; a refused token raises ``AuthenticationFailedError`` (401),
+    which the app writes to the audit log and counts against the source's rate limit."""
+    row = authenticate(session, token, utc_now())
+    return Principal(
+        name=row.name, role=ApiRole(row.role), scope=DeploymentScope.from_json(row.scope)
+    )
 
 
 def get_principal(

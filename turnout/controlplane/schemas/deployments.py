@@ -106,10 +106,17 @@ _DEPLOYMENT_CREATE_EXAMPLE: dict[str, Any] = {
 }
 
 
+def _valid_team(value: str | None) -> str | None:
+    return None if value is None else validate_name("team", value)
+
+
 class DeploymentCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_DEPLOYMENT_CREATE_EXAMPLE]})
 
     name: str
+    team: str | None = Field(
+        default=None, max_length=200, description="The owning team; scoped tokens see by it"
+    )
     cluster: str
     live: BindingBody
     preview: BindingBody | None = None
@@ -129,6 +136,8 @@ class DeploymentCreate(BaseModel):
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return validate_name("deployment", value)
+
+    _team = field_validator("team")(_valid_team)
 
     @field_validator("pins")
     @classmethod
@@ -171,11 +180,16 @@ class DeploymentUpdate(BaseModel):
 
     live: BindingBody | None = None
     preview: BindingBody | None = None
+    team: str | None = Field(
+        default=None, max_length=200, description="The owning team; null: none"
+    )
     strategy: Strategy | None = None
     processing: ProcessingChange | None = None
     drain_timeout_ms: int | None = Field(default=None, ge=0, le=600_000)
     absent_pin_policy: AbsentPinPolicy | None = None
     colours: ColourVersionsUpdate | None = None
+
+    _team = field_validator("team")(_valid_team)
 
 
 class DeploymentPublic(BaseModel):
@@ -203,6 +217,7 @@ class DeploymentPublic(BaseModel):
     )
 
     name: str
+    team: str | None
     cluster: str
     live: BindingBody
     preview: BindingBody | None

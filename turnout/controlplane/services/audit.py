@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,8 +34,14 @@ def list_entries(
     action: str | None,
     limit: int,
     offset: int,
+    visible: Collection[str] | None = None,
 ) -> Page[AuditPublic]:
+    """Newest first. With ``visible`` (a scoped reader), only entries about those
+    deployments: entries about no deployment (tokens, clusters, failed authentications)
+    are for unscoped readers."""
     query = select(AuditEntry)
+    if visible is not None:
+        query = query.where(AuditEntry.deployment.in_(visible))
     if deployment is not None:
         query = query.where(AuditEntry.deployment == deployment)
     if actor is not None:

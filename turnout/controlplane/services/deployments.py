@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -68,11 +68,15 @@ def _processing_audit(old: ProcessingSettings, new: ProcessingSettings) -> dict[
     }
 
 
-def list_deployments(session: Session, *, limit: int, offset: int) -> Page[DeploymentPublic]:
-    count = session.scalar(select(func.count()).select_from(Deployment)) or 0
-    rows = session.scalars(
-        select(Deployment).order_by(Deployment.name).limit(limit).offset(offset)
-    ).all()
+def list_deployments(
+    session: Session, *, visible: Collection[str] | None, limit: int, offset: int
+) -> Page[DeploymentPublic]:
+    """A page of the deployments named in ``visible`` (None: all)."""
+    query = select(Deployment)
+    if visible is not None:
+        query = query.where(Deployment.name.in_(visible))
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Deployment.name).limit(limit).offset(offset)).all()
     return Page[DeploymentPublic](data=[view(session, row) for row in rows], count=count)
 
 
@@ -85,6 +89,7 @@ def create_deployment(
     processing = _checked(None, body.processing)
     deployment = Deployment(
         name=body.name,
+        team=body.team,
         cluster=cluster,
         live=body.live.model_dump(),
         preview=None if body.preview is None else body.preview.model_dump(),
@@ -163,7 +168,7 @@ def update_deployment(
             updated_colours[colour]["version"] = value["version"]
     deployment.colours = updated_colours
     for key, value in fields.items():
-        if value is None and key not in ("preview",):
+        if value is None and key not in ("preview", "team"):
             continue
         setattr(deployment, key, value)
     session.flush()

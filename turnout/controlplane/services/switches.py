@@ -12,6 +12,7 @@ running it twice is harmless.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -56,10 +57,16 @@ def list_switches(
     state: SwitchState | None,
     limit: int,
     offset: int,
+    visible: Collection[str] | None = None,
 ) -> Page[SwitchPublic]:
+    """Newest first; only switches of the deployments named in ``visible`` (None: all)."""
     query = select(Switch)
+    if deployment is not None or visible is not None:
+        query = query.join(Deployment)
     if deployment is not None:
-        query = query.join(Deployment).where(Deployment.name == deployment)
+        query = query.where(Deployment.name == deployment)
+    if visible is not None:
+        query = query.where(Deployment.name.in_(visible))
     if state is not None:
         query = query.where(Switch.state == state.value)
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -6,6 +6,7 @@
  * instead of rendering blank. Status 0 means the control plane could not be reached.
  */
 import type {
+  ApiToken,
   AuditEntry,
   Deployment,
   DeploymentState,
@@ -131,6 +132,10 @@ export class ApiClient {
 
   whoami(signal?: AbortSignal): Promise<Whoami> {
     return this.request("/whoami", { signal });
+  }
+
+  tokens(signal?: AbortSignal): Promise<ListPage<ApiToken>> {
+    return this.request("/tokens?limit=500", { signal });
   }
 
   deployments(signal?: AbortSignal): Promise<ListPage<Deployment>> {

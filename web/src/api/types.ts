@@ -8,9 +8,28 @@ export type Role = "viewer" | "operator" | "admin";
 export type LagStatus = "OK" | "WARN" | "STALL" | "STOP";
 export type AbsentPinPolicy = "leave_unowned" | "fallback";
 
+/** The deployments a token may see: names matching a pattern, or of a listed team (docs/api.md "Auth"). */
+export interface TokenScope {
+  patterns: string[];
+  teams: string[];
+}
+
 export interface Whoami {
   name: string;
   role: Role;
+  /** null: every deployment. */
+  scope?: TokenScope | null;
+}
+
+/** GET /tokens items (never secrets). */
+export interface ApiToken {
+  name: string;
+  role: Role;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  previous_valid_until: string | null;
+  scope: TokenScope | null;
 }
 
 export interface ListPage<T> {
@@ -113,6 +132,8 @@ export interface ProcessingSettings {
 
 export interface Deployment {
   name: string;
+  /** The owning team; scoped tokens see deployments by it. */
+  team?: string | null;
   cluster: string;
   live: BindingSpec;
   preview: BindingSpec | null;

@@ -5,7 +5,7 @@ import { DeploymentPage } from "../pages/DeploymentPage";
 import { FakeEventSource, mockApi } from "../test/api";
 import { makeDeployment, makeState } from "../test/fixtures";
 import { renderSignedIn } from "../test/render";
-import { hasRole } from "./roles";
+import { describeScope, hasRole, manageTokens } from "./roles";
 import { RequireRole } from "./RequireRole";
 
 describe("hasRole", () => {
@@ -76,5 +76,18 @@ describe("RequireRole", () => {
     );
     expect(await screen.findByText("admins only")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Delete" })).toBeNull();
+  });
+});
+
+describe("token management and scopes", () => {
+  it("lets only unscoped admins manage tokens", () => {
+    expect(manageTokens({ name: "root", role: "admin", scope: null })).toBe(true);
+    expect(manageTokens({ name: "pay", role: "admin", scope: { teams: ["payments"], patterns: [] } })).toBe(false);
+    expect(manageTokens({ name: "ops", role: "operator", scope: null })).toBe(false);
+  });
+
+  it("describes a scope by its teams and patterns", () => {
+    expect(describeScope(null)).toBe("all deployments");
+    expect(describeScope({ teams: ["payments"], patterns: ["ledger-*"] })).toBe("team payments, ledger-*");
   });
 });

@@ -1,6 +1,7 @@
 import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { useAuth } from "../auth/AuthContext";
+import { describeScope, manageTokens } from "../auth/roles";
 
 export function Layout() {
   const { identity, logout } = useAuth();
@@ -18,9 +19,11 @@ export function Layout() {
           </NavLink>
           <NavLink to="/switches">Switch history</NavLink>
           <NavLink to="/audit">Audit log</NavLink>
+          {manageTokens(identity) ? <NavLink to="/tokens">Tokens</NavLink> : null}
         </nav>
         <span className="who" data-testid="whoami">
           {identity?.name} · <span className={`role role-${identity?.role}`}>{identity?.role}</span>
+          {identity?.scope ? <span className="muted small"> · {describeScope(identity.scope)}</span> : null}
         </span>
         <button type="button" onClick={() => logout()}>
           Log out

@@ -104,6 +104,14 @@ function OverviewTable({ rows }: { rows: Row[] }) {
                 <Link to={`/deployments/${encodeURIComponent(d.name)}`}>{d.name}</Link>
                 <div className="muted small">
                   {d.live.topics.join(", ")} · {d.cluster}
+                  {d.team ? (
+                    <>
+                      {" "}
+                      <span className="badge" data-testid="team">
+                        team {d.team}
+                      </span>
+                    </>
+                  ) : null}
                   {(state?.paused ?? d.paused) ? <span className="badge badge-warn"> paused</span> : null}
                 </div>
               </th>

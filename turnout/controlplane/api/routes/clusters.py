@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from turnout.controlplane.api.deps import Admin, Limit, Offset, SessionDep, Viewer
+from turnout.controlplane.api.access import SharedViewer, UnscopedAdmin
+from turnout.controlplane.api.deps import Limit, Offset, SessionDep
 from turnout.controlplane.api.openapi import error_responses
 from turnout.controlplane.schemas.clusters import ClusterCreate, ClusterPublic, ClusterUpdate
 from turnout.controlplane.schemas.common import Page
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/clusters", tags=["clusters"])
 
 @router.get("", response_model=Page[ClusterPublic], responses=error_responses())
 def read_clusters(
-    session: SessionDep, _: Viewer, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, _: SharedViewer, limit: Limit = 50, offset: Offset = 0
 ) -> Page[ClusterPublic]:
     """List clusters."""
     return clusters.list_clusters(session, limit=limit, offset=offset)
@@ -27,20 +28,20 @@ def read_clusters(
     response_model=ClusterPublic,
     responses=error_responses(409),
 )
-def create_cluster(session: SessionDep, who: Admin, body: ClusterCreate) -> ClusterPublic:
+def create_cluster(session: SessionDep, who: UnscopedAdmin, body: ClusterCreate) -> ClusterPublic:
     """Register a cluster: its Kafka bootstrap, ZooKeeper connect string and root."""
     return clusters.create_cluster(session, body=body, actor=who.name)
 
 
 @router.get("/{name}", response_model=ClusterPublic, responses=error_responses(404))
-def read_cluster(session: SessionDep, _: Viewer, name: str) -> ClusterPublic:
+def read_cluster(session: SessionDep, _: SharedViewer, name: str) -> ClusterPublic:
     """Get a cluster."""
     return clusters.read_cluster(session, name)
 
 
 @router.put("/{name}", response_model=ClusterPublic, responses=error_responses(404))
 def update_cluster(
-    session: SessionDep, who: Admin, name: str, body: ClusterUpdate
+    session: SessionDep, who: UnscopedAdmin, name: str, body: ClusterUpdate
 ) -> ClusterPublic:
     """Change a cluster's addresses."""
     return clusters.update_cluster(session, name=name, body=body, actor=who.name)
@@ -49,6 +50,6 @@ def update_cluster(
 @router.delete(
     "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404, 409)
 )
-def delete_cluster(session: SessionDep, who: Admin, name: str) -> None:
+def delete_cluster(session: SessionDep, who: UnscopedAdmin, name: str) -> None:
     """Delete a cluster that no deployment uses."""
     clusters.delete_cluster(session, name=name, actor=who.name)

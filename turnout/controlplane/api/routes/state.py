@@ -10,7 +10,8 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from turnout.controlplane.api.deps import ContextDep, SessionDep, Viewer, ViewerSse
+from turnout.controlplane.api.access import DeploymentStreamViewer, DeploymentViewer
+from turnout.controlplane.api.deps import ContextDep, SessionDep
 from turnout.controlplane.api.openapi import error_responses
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.queries import get_deployment
@@ -26,7 +27,9 @@ EVENT_SWITCHES = 5
 
 
 @router.get("/state", response_model=StatePublic, responses=error_responses(404))
-def read_state(context: ContextDep, session: SessionDep, _: Viewer, name: str) -> StatePublic:
+def read_state(
+    context: ContextDep, session: SessionDep, _: DeploymentViewer, name: str
+) -> StatePublic:
     """Live state: instances, partition owners, committed and end offsets, lag."""
     return live_state.live_state(context, session, get_deployment(session, name))
 
@@ -34,7 +37,7 @@ def read_state(context: ContextDep, session: SessionDep, _: Viewer, name: str) -
 @router.get("/lag", response_model=LagHistory, responses=error_responses(404))
 def read_lag(
     session: SessionDep,
-    _: Viewer,
+    _: DeploymentViewer,
     name: str,
     window_s: Annotated[float, Query(gt=0, le=86_400)] = 900,
 ) -> LagHistory:
@@ -61,7 +64,7 @@ def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
     response_class=StreamingResponse,
 )
 async def stream_events(
-    context: ContextDep, session: SessionDep, _: ViewerSse, name: str, request: Request
+    context: ContextDep, session: SessionDep, _: DeploymentStreamViewer, name: str, request: Request
 ) -> StreamingResponse:
     """Server-sent events: ``state`` on every change (and at connect), ``switch`` per change."""
     get_deployment(session, name)  # 404 before the stream starts

@@ -7,10 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, status
 
-from turnout.controlplane.api.deps import ContextDep, Limit, Offset, Operator, SessionDep, Viewer
+from turnout.controlplane.api.access import (
+    DeploymentOperator,
+    DeploymentViewer,
+    ListViewer,
+    SwitchViewer,
+)
+from turnout.controlplane.api.deps import ContextDep, Limit, Offset, SessionDep
 from turnout.controlplane.api.openapi import error_responses
 from turnout.controlplane.domain.switch_machine import SwitchState
-from turnout.controlplane.queries import get_deployment, get_switch
+from turnout.controlplane.queries import get_deployment, get_switch, visible_deployment_names
 from turnout.controlplane.responses import switch_public
 from turnout.controlplane.schemas.common import Page
 from turnout.controlplane.schemas.switches import RollbackRequest, SwitchPublic, SwitchRequest
@@ -36,7 +42,7 @@ IdempotencyKey = Annotated[
 def switch_deployment(
     context: ContextDep,
     session: SessionDep,
-    who: Operator,
+    who: DeploymentOperator,
     name: str,
     body: SwitchRequest,
     idempotency_key: IdempotencyKey = None,
@@ -65,7 +71,7 @@ def switch_deployment(
 def rollback_deployment(
     context: ContextDep,
     session: SessionDep,
-    who: Operator,
+    who: DeploymentOperator,
     name: str,
     body: Annotated[RollbackRequest | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
@@ -92,7 +98,7 @@ def rollback_deployment(
     responses=error_responses(404),
 )
 def read_deployment_switches(
-    session: SessionDep, _: Viewer, name: str, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, _: DeploymentViewer, name: str, limit: Limit = 50, offset: Offset = 0
 ) -> Page[SwitchPublic]:
     """Switch history of one deployment, newest first."""
     get_deployment(session, name)
@@ -102,7 +108,7 @@ def read_deployment_switches(
 @router.get("/switches", response_model=Page[SwitchPublic], responses=error_responses())
 def read_switches(
     session: SessionDep,
-    _: Viewer,
+    who: ListViewer,
     deployment: Annotated[str | None, Query(max_length=200)] = None,
     state: SwitchState | None = None,
     limit: Limit = 50,
@@ -110,11 +116,16 @@ def read_switches(
 ) -> Page[SwitchPublic]:
     """Switches of all deployments, newest first."""
     return switches.list_switches(
-        session, deployment=deployment, state=state, limit=limit, offset=offset
+        session,
+        deployment=deployment,
+        state=state,
+        limit=limit,
+        offset=offset,
+        visible=visible_deployment_names(session, who.scope),
     )
 
 
 @router.get("/switches/{switch_id}", response_model=SwitchPublic, responses=error_responses(404))
-def read_switch(session: SessionDep, _: Viewer, switch_id: str) -> SwitchPublic:
+def read_switch(session: SessionDep, _: SwitchViewer, switch_id: str) -> SwitchPublic:
     """One switch with its phase timings."""
     return switch_public(get_switch(session, switch_id))

@@ -1,0 +1,87 @@
+"""Who a bearer token is: its row, or the reason it is refused.
+
+Every request looks its token up in the database (by hash: the hash is the index, not the
+secret), so a revoked (deleted) token fails on its next request and nothing cached
+outlives a revocation. A token authenticates with its current secret until ``expires_at``
+and with the secret its latest rotation replaced until ``previous_expires_at``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from turnout.controlplane.errors import ApiError
+from turnout.controlplane.models import ApiToken
+from turnout.controlplane.security import hash_token
+
+#: ``last_used_at`` is written at most this often per token: a busy token would otherwise
+#: write a row on every request, and "used in the last minute" is all an operator reading
+#: the token list needs.
+LAST_USED_RESOLUTION_S = 60.0
+
+
+class FailureReason(StrEnum):
+    MISSING = "missing"
+    UNKNOWN = "unknown"  # never issued, or revoked
+    EXPIRED = "expired"
+    REPLACED = "replaced"  # a rotation replaced it and its grace period is over
+
+
+_DETAIL = {
+    FailureReason.MISSING: "missing bearer token",
+    FailureReason.UNKNOWN: "invalid or revoked token",
+    FailureReason.EXPIRED: "token expired",
+    FailureReason.REPLACED: "token was rotated and its grace period is over",
+}
+
+
+class AuthenticationFailedError(ApiError):
+    """401; the app writes it to the audit log with its source (never the secret)."""
+
+    status_code = 401
+
+    def __init__(self, reason: FailureReason, token_name: str | None = None) -> None:
+        super().__init__(_DETAIL[reason])
+        self.reason = reason
+        self.token_name = token_name
+
+
+def authenticate(session: Session, token: str | None, now: datetime) -> ApiToken:
+    if not token:
+        raise AuthenticationFailedError(FailureReason.MISSING)
+    digest = hash_token(token)
+    row = session.scalar(
+        select(ApiToken).where(
+            or_(ApiToken.token_hash == digest, ApiToken.previous_token_hash == digest)
+        )
+    )
+    if row is None:
+        raise AuthenticationFailedError(FailureReason.UNKNOWN)
+    if row.token_hash == digest:
+        valid_until, reason = row.expires_at, FailureReason.EXPIRED
+    else:
+        valid_until, reason = row.previous_expires_at, FailureReason.REPLACED
+    if valid_until is not None and valid_until <= now:
+        raise AuthenticationFailedError(reason, row.name)
+    _note_use(session, row, now)
+    return row
+
+
+def _note_use(session: Session, row: ApiToken, now: datetime) -> None:
+    stale = now - timedelta(seconds=LAST_USED_RESOLUTION_S)
+    if row.last_used_at is not None and row.last_used_at > stale:
+        return
+    # The condition again in the UPDATE: concurrent requests (or replicas) write it once.
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == row.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
+        )
+        .values(last_used_at=now)
+    )
+    session.commit()
