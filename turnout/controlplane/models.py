@@ -81,6 +81,10 @@ class Cluster(Base):
     kafka_bootstrap: Mapped[str] = mapped_column(String(1000))
     zookeeper_connect: Mapped[str] = mapped_column(String(1000))
     zookeeper_root: Mapped[str] = mapped_column(String(1000))
+    #: The name of the credentials the control plane uses for this cluster, resolved by
+    #: the server process (``coordination.credentials``); None: the process's own. Never
+    #: a secret.
+    credentials: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -91,6 +95,10 @@ class Deployment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id", ondelete="RESTRICT"))
+    #: The ZooKeeper (SASL) user of this deployment's agents: when set, and the control
+    #: plane has an identity, only that user and the control plane may write the
+    #: deployment's agent directories (``coordination.acl``). None: open directories.
+    zookeeper_user: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: ``{"group": ..., "topics": [...]}``
     live: Mapped[dict[str, Any]]
     preview: Mapped[dict[str, Any] | None]
