@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from alembic import command
@@ -61,7 +62,7 @@ def test_0002_keeps_ordering_and_workers_as_settings_version_1_and_downgrades_ba
     command.upgrade(config, "0001")
     _insert_deployment_at_0001(database_url)
 
-    assert migrate(database_url) == "0002"
+    command.upgrade(config, "0002")
     [stored] = _read(database_url, "processing")
     processing = stored if isinstance(stored, dict) else json.loads(str(stored))
     settings = ProcessingSettings.model_validate(processing)
@@ -70,3 +71,18 @@ def test_0002_keeps_ordering_and_workers_as_settings_version_1_and_downgrades_ba
 
     command.downgrade(config, "0001")
     assert tuple(_read(database_url, "ordering, workers")) == ("key", 16)
+
+
+def test_0003_adds_the_credentials_name_and_the_agents_zookeeper_user_as_null(
+    database_url: str,
+) -> None:
+    config = alembic_config(database_url)
+    command.upgrade(config, "0001")
+    _insert_deployment_at_0001(database_url)
+
+    assert migrate(database_url) == "0003_cluster_credentials"
+    assert tuple(_read(database_url, "zookeeper_user")) == (None,)
+
+    command.downgrade(config, "0002")
+    with pytest.raises(sa.exc.DBAPIError, match="zookeeper_user"):
+        _read(database_url, "zookeeper_user")
