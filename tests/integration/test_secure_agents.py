@@ -1,4 +1,5 @@
-"""Agents and the control plane on the secured stack: what each identity may do.
+"""Agents, the producer and the control plane on the secured stack: what each identity
+may do.
 
 - An agent whose Kafka or ZooKeeper credentials are wrong, or whose ZooKeeper user has no
   rights on its deployment's nodes, fails at start: exit code 1, one line on stderr
@@ -29,6 +30,7 @@ from turnout.controlplane.coordination.connections import ZkConnection
 from turnout.controlplane.coordination.directives import apply_directive
 from turnout.controlplane.domain.desired_state import DesiredState
 from turnout.controlplane.kafka_admin import KafkaAdmin, KafkaTarget
+from turnout.producer import Delivery, Producer, ProducerConfig
 from turnout.protocol import AbsentPinPolicy, Binding, Colour, DeploymentPaths, Role
 from turnout.protocol.kafka_security import load_kafka_security
 from turnout.protocol.models import Strategy
@@ -287,3 +289,16 @@ def test_an_agent_of_one_deployment_cannot_create_delete_or_change_anothers_node
     finally:
         agent_a.stop()
         agent_b.stop()
+
+
+def test_the_producer_package_delivers_to_the_secured_kafka_with_the_env_file(
+    secured: Services, topic: str
+) -> None:
+    config = ProducerConfig(
+        bootstrap_servers=secured.kafka, security_env_file=secured.client_settings["client"]
+    )
+    deliveries: list[Delivery] = []
+    with Producer(config) as producer:
+        producer.produce(topic, b"secured", partition=0, on_delivery=deliveries.append)
+        assert producer.flush(30) == 0
+    assert [(d.ok, d.partition, d.offset) for d in deliveries] == [(True, 0, 0)]
