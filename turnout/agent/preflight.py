@@ -59,15 +59,22 @@ def check_access(config: AgentConfig) -> None:
 
 def check_kafka(config: AgentConfig) -> None:
     errors: list[KafkaError] = []
-    consumer = Consumer(
-        {
-            **config.kafka_client_properties,
-            "bootstrap.servers": config.kafka,
-            "group.id": f"turnout-{config.deployment}-access-check",
-            "error_cb": errors.append,
-            "log_level": 0,
-        }
-    )
+    who = config.kafka_security.describe()
+    try:
+        consumer = Consumer(
+            {
+                **config.kafka_client_properties,
+                "bootstrap.servers": config.kafka,
+                "group.id": f"turnout-{config.deployment}-access-check",
+                "error_cb": errors.append,
+                "log_level": 0,
+            }
+        )
+    except KafkaException as exc:  # e.g. a CA file librdkafka cannot read
+        raise AccessRefused(
+            f"a Kafka client for {config.kafka} ({who}) cannot be made: {exc}; check the "
+            "TURNOUT_KAFKA_* settings and the agent's kafka properties"
+        ) from None
     try:
         try:
             consumer.list_topics(timeout=KAFKA_CHECK_S)
@@ -77,7 +84,6 @@ def check_kafka(config: AgentConfig) -> None:
     finally:
         consumer.close()
     refused = [error for error in errors if error.code() in _REFUSED]
-    who = config.kafka_security.describe()
     if refused:
         raise AccessRefused(
             f"Kafka at {config.kafka} refused the agent ({who}): {refused[0].str()}; check "
@@ -112,8 +118,8 @@ def check_zookeeper(config: AgentConfig) -> None:
     if missing is not None:
         raise AccessRefused(
             f"{where} does not let the agent ({security.describe()}) create and delete "
-            f"under {missing}; check the deployment's ZooKeeper user (the control plane's "
-            "cluster credentials) and TURNOUT_ZOOKEEPER_USERNAME"
+            f"under {missing}; check the deployment's zookeeper_user in the control plane "
+            "and TURNOUT_ZOOKEEPER_USERNAME"
         )
 
 
