@@ -21,6 +21,7 @@ from tests.support.services import (
     zk_chroot,
 )
 from turnout.devstack import StackError
+from turnout.devstack.process import find_ours, stack_marker
 from turnout.zk import ZkGateway
 
 _SERVICES_KEY = pytest.StashKey[Services]()
@@ -60,6 +61,23 @@ def services(
         # prints connection errors after pytest's closing line.
         gc.collect()
         started.stack.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """A secured stack of the session's own (`turnout dev up --secure`: Kafka on SASL_SSL,
+    ZooKeeper on TLS with SASL), on free ports, started once beside the plain one."""
+    state_dir = tmp_path_factory.mktemp("secure-stack")
+    try:
+        started = start_private_stack(state_dir, secure=True)
+    except StackError as exc:
+        pytest.fail(f"the secured stack did not start:\n{exc.render()}")
+    assert started.stack is not None
+    try:
+        yield started
+    finally:
+        started.stack.down(purge=True)
+    assert find_ours(stack_marker(state_dir)) == []
 
 
 @pytest.fixture

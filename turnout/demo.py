@@ -6,6 +6,13 @@ two blue and two green agents (``turnout agent run`` processes) and a producer w
 keyed records; prints the dashboard URL and an operator token; runs until Ctrl-C, then
 stops everything it started (the stack too, unless it was already running).
 
+With ``--secure`` the stack is `turnout dev up --secure`'s (Kafka on SASL_SSL, ZooKeeper
+on TLS with SASL) and every client takes its credentials from the env files the stack
+wrote, never from a command line: the control plane and the topic set-up as ``admin``
+(``security/admin.env``), the agents and the producer as ``client``
+(``security/client.env``), and the deployment's agent directories writable by
+``client`` and the control plane only.
+
 It needs the ``controlplane`` extra; the server libraries are imported when it runs, so
 that the ``turnout`` command of the core install loads, and says what to install.
 """
@@ -18,7 +25,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -35,6 +43,7 @@ from turnout.controlplane.security import ApiRole
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.devstack import LocalStack, StackError, StackSettings
 from turnout.devstack.process import stop_children
+from turnout.protocol.kafka_security import load_kafka_security
 
 DEPLOYMENT = "billing"
 GROUP = "billing-demo"
@@ -58,8 +67,20 @@ def handle(record: Record) -> None:
     time.sleep(HANDLER_WORK_S)
 
 
-def _ensure_topic(bootstrap: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+@dataclass(frozen=True)
+class _Access:
+    """Env files of the secured stack's users (None on a plain stack)."""
+
+    controlplane: Path | None = None
+    clients: Path | None = None
+
+    def kafka(self, env_file: Path | None) -> dict[str, str]:
+        """Kafka security settings of ``env_file``'s user ({} on a plain stack)."""
+        return {} if env_file is None else load_kafka_security(env_file).client_config()
+
+
+def _ensure_topic(bootstrap: str, client_config: Mapping[str, str]) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap, **client_config})
     if TOPIC in admin.list_topics(timeout=TOPIC_TIMEOUT_S).topics:
         return
     futures = admin.create_topics(
@@ -73,8 +94,10 @@ def _ensure_topic(bootstrap: str) -> None:
 
 
 class _Producer:
-    def __init__(self, bootstrap: str) -> None:
-        self._producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    def __init__(self, bootstrap: str, client_config: Mapping[str, str]) -> None:
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap, "linger.ms": 20, **client_config}
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-producer", daemon=True)
 
@@ -107,8 +130,11 @@ def _zk_digest(state: Path) -> str:
     return path.read_text().strip()
 
 
-def _spawn_agents(settings: ControlPlaneSettings, state: Path) -> list[subprocess.Popen[bytes]]:
+def _spawn_agents(
+    settings: ControlPlaneSettings, state: Path, access: _Access
+) -> list[subprocess.Popen[bytes]]:
     processes: list[subprocess.Popen[bytes]] = []
+    secured = [] if access.clients is None else ["--security-env-file", str(access.clients)]
     for colour, version in (("blue", "1.0.0"), ("green", "1.1.0")):
         for index in range(2):
             instance = f"{DEPLOYMENT}-{colour}-{index}"
@@ -135,6 +161,7 @@ def _spawn_agents(settings: ControlPlaneSettings, state: Path) -> list[subproces
                             "--kafka",
                             settings.kafka_bootstrap,
                             "--log-json",
+                            *secured,
                         ],
                         stdout=log,
                         stderr=subprocess.STDOUT,
@@ -170,6 +197,14 @@ def _tokens(database_url: str) -> dict[ApiRole, str]:
 
 def demo(
     port: Annotated[int, typer.Option(help="Control-plane port")] = 8080,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="On the secured stack (turnout dev up --secure); every client takes its "
+            "credentials from the stack's env files",
+        ),
+    ] = False,
 ) -> None:
     """Stack + control plane + a sample deployment (2 blue, 2 green agents, a producer)."""
     with server_libraries("demo"):
@@ -177,13 +212,19 @@ def demo(
 
         from turnout.controlplane.app import create_app
         from turnout.controlplane.db import migrate
-    stack_settings = StackSettings()
+    stack_settings = StackSettings(secure=secure)
     stack = LocalStack(stack_settings)
     try:
         result = stack.up(progress=lambda line: typer.echo(f"… {line}"))
     except StackError as error:
         typer.echo(error.render(), err=True)
         raise typer.Exit(code=1) from error
+    material = stack.security
+    access = (
+        _Access()
+        if material is None
+        else _Access(controlplane=material.admin.env_file, clients=material.client.env_file)
+    )
     state = stack_settings.state_dir / "demo"
     state.mkdir(parents=True, exist_ok=True)
     database = state / "controlplane.db"
@@ -193,7 +234,9 @@ def demo(
         database_url=f"sqlite:///{database}",
         zookeeper_connect=stack_settings.zookeeper_connect,
         kafka_bootstrap=stack_settings.kafka_bootstrap,
-        zookeeper_digest=_zk_digest(state),  # type: ignore[arg-type]
+        # Secured: the control plane is the stack's admin (a SASL identity) instead.
+        zookeeper_digest=None if secure else _zk_digest(state),  # type: ignore[arg-type]
+        security_env_file=access.controlplane,
         host="127.0.0.1",
         port=port,
     )
@@ -204,7 +247,7 @@ def demo(
     )
     server_thread = threading.Thread(target=server.run, name="controlplane", daemon=True)
     agents: list[subprocess.Popen[bytes]] = []
-    producer = _Producer(settings.kafka_bootstrap)
+    producer = _Producer(settings.kafka_bootstrap, access.kafka(access.clients))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -223,7 +266,7 @@ def demo(
         )
         if not server.started:
             raise RuntimeError(f"the control plane could not listen on port {port} (in use?)")
-        _ensure_topic(settings.kafka_bootstrap)
+        _ensure_topic(settings.kafka_bootstrap, access.kafka(access.controlplane))
         headers = {"Authorization": f"Bearer {tokens[ApiRole.ADMIN]}"}
         with httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=30) as api:
             api.post(
@@ -243,10 +286,11 @@ def demo(
                     "live": {"group": GROUP, "topics": [TOPIC]},
                     "processing": {"workers": 4},
                     "colours": {"blue": {"version": "1.0.0"}, "green": {"version": "1.1.0"}},
+                    **({"zookeeper_user": "client"} if secure else {}),
                 },
             ).raise_for_status()
             typer.echo("… starting 2 blue and 2 green agents")
-            agents = _spawn_agents(settings, state)
+            agents = _spawn_agents(settings, state, access)
 
             def all_owned_and_ready() -> bool:
                 body = api.get(f"/deployments/{DEPLOYMENT}/state").json()
@@ -268,6 +312,7 @@ the demo is up: deployment {DEPLOYMENT!r}, blue live (2 agents), green standing 
   operator token {tokens[ApiRole.OPERATOR]}
   admin token    {tokens[ApiRole.ADMIN]}
   ZooKeeper      {settings.zookeeper_connect}    Kafka {settings.kafka_bootstrap}
+  security       {"secured: control plane as admin, agents as client" if secure else "plain"}
   logs           {state}
 
 try:

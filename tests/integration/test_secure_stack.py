@@ -2,8 +2,7 @@
 ZooKeeper only TLS with SASL, and the client seams reach both with the credentials the
 stack wrote, while a wrong password or a plaintext client is turned away.
 
-The module starts a secured stack of its own (on free ports, in a temporary state dir),
-beside the session's plain one.
+The session's secured stack (``secured``, tests/conftest.py) runs beside its plain one.
 """
 
 from __future__ import annotations
@@ -13,16 +12,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from tests.support.services import Services, create_topic, start_private_stack, unique_name
-from turnout.devstack import StackError
-from turnout.devstack.process import find_ours, stack_marker
+from tests.support.services import Services, create_topic, stack_passwords, unique_name
+from turnout.devstack.process import find_ours
 from turnout.protocol.kafka_security import KafkaSecurity, load_kafka_security
 from turnout.zk import (
     ZkAuthFailedError,
@@ -51,37 +48,12 @@ CLI_TIMEOUT_S = 300.0
 WRONG_PASSWORD = {"password_file": None, "password": "not-the-password"}
 
 
-@pytest.fixture(scope="module")
-def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    state_dir = tmp_path_factory.mktemp("secure-stack")
-    try:
-        started = start_private_stack(state_dir, secure=True)
-    except StackError as exc:
-        pytest.fail(f"the secured stack did not start:\n{exc.render()}")
-    assert started.stack is not None
-    try:
-        yield started
-    finally:
-        started.stack.down(purge=True)
-    assert find_ours(stack_marker(state_dir)) == []
-
-
 def _kafka(services: Services, user: str) -> KafkaSecurity:
     return load_kafka_security(services.client_settings[user])
 
 
 def _zk(services: Services, user: str) -> ZkSecurity:
     return load_zk_security(services.client_settings[user])
-
-
-def _passwords(services: Services) -> list[str]:
-    assert services.stack is not None and services.stack.security is not None
-    material = services.stack.security
-    return [
-        path.read_text().strip()
-        for identity in material.identities
-        for path in (identity.kafka_password_file, identity.zookeeper_password_file)
-    ] + [material.keystore_password_file.read_text().strip()]
 
 
 # ---- Kafka ---------------------------------------------------------------------------------
@@ -249,8 +221,8 @@ def test_dev_status_json_says_where_the_credentials_are_and_never_what_they_are(
     assert kafka["client_settings"] == {k: str(v) for k, v in secured.client_settings.items()}
     for path in [kafka["ca_file"], *kafka["password_files"].values()]:
         assert Path(path).is_file(), path
-    assert set(zookeeper["password_files"]) == {"admin", "client"}
-    for secret in _passwords(secured):
+    assert set(zookeeper["password_files"]) == {"admin", "client", "client-b"}
+    for secret in stack_passwords(secured):
         assert secret not in status.stdout + status.stderr
 
 
@@ -273,5 +245,5 @@ def test_no_password_is_on_a_command_line_of_the_stacks_processes(secured: Servi
     pids = find_ours(secured.stack.marker)
     assert len(pids) == 2, pids
     command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes().decode() for pid in pids]
-    for secret in _passwords(secured):
+    for secret in stack_passwords(secured):
         assert not [line for line in command_lines if secret in line]

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,10 +64,22 @@ class LoadProducer:
     """
 
     def __init__(
-        self, kafka: str, topic: str, log_dir: Path, rate_per_s: int, keys: int | None = None
+        self,
+        kafka: str,
+        topic: str,
+        log_dir: Path,
+        rate_per_s: int,
+        keys: int | None = None,
+        client_config: Mapping[str, str] | None = None,
     ) -> None:
+        """``client_config``: security settings on a secured cluster."""
         self._producer = Producer(
-            {"bootstrap.servers": kafka, "enable.idempotence": True, "linger.ms": 5}
+            {
+                "bootstrap.servers": kafka,
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                **(client_config or {}),
+            }
         )
         self._topic = topic
         self._log = ProducedLog(log_dir / f"produced-{os.getpid()}-{topic}.jsonl")

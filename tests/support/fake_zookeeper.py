@@ -456,6 +456,10 @@ class FakeGateway(ZkGateway):
             children = None
         return data, children
 
+    def inherit_acl(self, path: str) -> None:
+        """No ACLs here: every node is open, as with the real gateway's default."""
+        del path
+
     def sync(self, path: str) -> None:
         with self._request():
             pass

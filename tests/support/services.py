@@ -24,7 +24,7 @@ from confluent_kafka.cimpl import NewTopic
 from turnout.devstack import LocalStack, StackSettings
 from turnout.devstack.errors import read_log_tail
 from turnout.devstack.process import free_port
-from turnout.zk import ZkGateway
+from turnout.zk import ZkGateway, ZkSecurity
 
 #: Creating a topic on a one-node KRaft cluster takes tens of milliseconds idle; a
 #: loaded CI box needs more, never this much.
@@ -81,6 +81,17 @@ def start_private_stack(state_dir: Path, *, secure: bool = False) -> Services:
     )
 
 
+def stack_passwords(services: Services) -> list[str]:
+    """Every secret of a secured stack's material: what no log or command line may hold."""
+    assert services.stack is not None and services.stack.security is not None
+    material = services.stack.security
+    return [
+        path.read_text().strip()
+        for identity in material.identities
+        for path in (identity.kafka_password_file, identity.zookeeper_password_file)
+    ] + [material.keystore_password_file.read_text().strip()]
+
+
 def unique_name(label: str) -> str:
     """A Kafka- and ZooKeeper-safe name unique to this call: ``<label>-<8 hex>``."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")[-60:] or "t"
@@ -107,11 +118,12 @@ def create_topic(
 
 
 @contextmanager
-def zk_chroot(zookeeper: str, label: str) -> Iterator[str]:
+def zk_chroot(zookeeper: str, label: str, *, security: ZkSecurity | None = None) -> Iterator[str]:
     """A connect string with a fresh chroot of its own (``host:port/<label>-<id>``),
-    deleted with everything under it at the end."""
+    deleted with everything under it at the end (``security``: a super user's, on a
+    secured ZooKeeper, so that no ACL stops the clean-up)."""
     chroot = "/" + unique_name(label)
-    admin = ZkGateway(zookeeper)
+    admin = ZkGateway(zookeeper, security=security)
     admin.start()
     admin.ensure_path(chroot)
     try:

@@ -13,8 +13,13 @@ know comes from the handler: a coroutine function runs as tasks, a function mark
 ``@turnout.agent.batch_handler`` (or run with ``--batch``) gets batches. There is no flag
 for a processing setting: a local override would make one instance differ from its
 deployment where the dashboard cannot see it. Local flags are for what is this
-process's own: how to reach ZooKeeper and Kafka, the handler's shape, metrics, logs and
-the stop's time.
+process's own: how to reach ZooKeeper and Kafka (credentials only through the
+environment or an env file, never a flag: ``ps`` shows flags to every user), the
+handler's shape, metrics, logs and the stop's time.
+
+Before the agent starts, ``turnout.agent.preflight.check_access`` asks both clusters
+whether they accept its credentials and rights; a refusal is one line on stderr and exit
+code 1, with nothing written.
 
 The agent itself (the Kafka and ZooKeeper clients) is imported by the command, not by
 this module: ``turnout --help`` and the client commands never load it.
@@ -102,7 +107,14 @@ def run_until_signalled(
     """Run an agent until SIGTERM/SIGINT; the process exit code. The deployment's
     processing settings drive it (``batch``: the handler takes batches)."""
     from turnout.agent.coordination import Agent, AgentState
+    from turnout.agent.preflight import AccessRefused, check_access
     from turnout.agent.work.deployment import CodePolicy
+
+    try:
+        check_access(config)
+    except AccessRefused as exc:
+        print(f"turnout agent: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
 
     stop = threading.Event()
 
@@ -163,6 +175,13 @@ def run(
     properties: Annotated[
         Path | None, typer.Option("--properties", help="A properties file (key=value lines)")
     ] = None,
+    security_env_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="An env file of TURNOUT_KAFKA_* and TURNOUT_ZOOKEEPER_* settings (how to "
+            "reach secured clusters; passwords stay in the files it names)"
+        ),
+    ] = None,
     kafka_property: Annotated[
         list[str] | None,
         typer.Option("--kafka-property", "-X", help="librdkafka property key=value (repeat)"),
@@ -206,6 +225,7 @@ def run(
             auto_offset_reset=auto_offset_reset,
             metrics_port=metrics_port,
             properties_file=properties,
+            security_env_file=security_env_file,
             kafka_properties=_parse_properties(kafka_property or []) or None,
         )
     except BadInput as exc:

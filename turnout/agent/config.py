@@ -6,6 +6,14 @@ Keys are the field names below (``session_timeout_s=4``); keys starting with ``k
 are librdkafka properties passed through to the consumer with the prefix stripped
 (``kafka.fetch.wait.max.ms=50``). In the environment the librdkafka properties are one
 JSON object: ``TURNOUT_AGENT_KAFKA_PROPERTIES='{"fetch.wait.max.ms": "50"}'``.
+
+How the agent reaches a secured cluster is the client seams' business, never a command
+line's: ``kafka_security`` (``turnout.protocol.kafka_security``) and
+``zookeeper_security`` (``turnout.zk.security``) are read, when not given, from the
+``TURNOUT_KAFKA_*`` and ``TURNOUT_ZOOKEEPER_*`` environment variables and from the env
+file ``security_env_file`` names (the environment wins). ``kafka_client_properties`` is
+what every Kafka client of the agent is built with: the consumer, the commit handle and
+the dead-letter producer.
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from pydantic_settings import (
 )
 
 from turnout.protocol import Colour
+from turnout.protocol.kafka_security import KafkaSecurity, load_kafka_security
 from turnout.protocol.paths import DEFAULT_ROOT, validate_name
+from turnout.zk.security import ZkSecurity, load_zk_security
 
 #: ZooKeeper session timeout. Takeover after a crash waits this long, so shorter is more
 #: available; too short and a GC pause or a loaded box expires healthy sessions.
@@ -48,6 +58,9 @@ OffsetStoreName = Literal["kafka", "zookeeper"]
 AutoOffsetReset = Literal["earliest", "latest", "error"]
 
 _PROPERTIES_FILE_ENV = "TURNOUT_AGENT_PROPERTIES_FILE"
+#: librdkafka properties that hold a secret: they would sit in a properties file, an
+#: environment dump or a command line (``-X``), where ``ps`` shows them to every user.
+SECRET_KAFKA_PROPERTIES = frozenset({"sasl.password", "ssl.key.password", "ssl.keystore.password"})
 
 
 def read_properties(path: Path) -> dict[str, str]:
@@ -120,11 +133,33 @@ class AgentConfig(BaseSettings):
     #: and bootstrap.servers are the agent's own and cannot be overridden).
     kafka_properties: dict[str, str] = Field(default_factory=dict)
     properties_file: Path | None = None
+    #: An env file of ``TURNOUT_KAFKA_*`` and ``TURNOUT_ZOOKEEPER_*`` lines (what
+    #: ``turnout dev up --secure`` writes as ``security/client.env``).
+    security_env_file: Path | None = None
+    #: Transport and identity of the Kafka clients (default: from the environment).
+    kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    #: Transport and identity of the ZooKeeper session (default: from the environment).
+    zookeeper_security: ZkSecurity = Field(default_factory=ZkSecurity)
 
     @field_validator("deployment", "instance")
     @classmethod
     def _is_a_name(cls, value: str) -> str:
         return validate_name("name", value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _security_from_environment(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        env_file = data.get("security_env_file")
+        path = Path(env_file) if env_file else None
+        if path is not None and not path.is_file():
+            raise ValueError(f"security_env_file {path} is not a file")
+        if data.get("kafka_security") is None:
+            data = {**data, "kafka_security": load_kafka_security(path)}
+        if data.get("zookeeper_security") is None:
+            data = {**data, "zookeeper_security": load_zk_security(path)}
+        return data
 
     @field_validator("kafka_properties", mode="before")
     @classmethod
@@ -144,7 +179,19 @@ class AgentConfig(BaseSettings):
         clash = reserved & set(self.kafka_properties)
         if clash:
             raise ValueError(f"kafka properties {sorted(clash)} are set by the agent itself")
+        secrets = SECRET_KAFKA_PROPERTIES & set(self.kafka_properties)
+        if secrets:
+            raise ValueError(
+                f"kafka properties {sorted(secrets)} are secrets: give them through "
+                "TURNOUT_KAFKA_* settings (a password file), not as properties"
+            )
         return self
+
+    @property
+    def kafka_client_properties(self) -> dict[str, str]:
+        """librdkafka properties of every Kafka client of the agent: the security
+        settings, then ``kafka_properties`` (holds the password: never log it)."""
+        return {**self.kafka_security.client_config(), **self.kafka_properties}
 
     @property
     def fence_after_s(self) -> float:

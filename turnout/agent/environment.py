@@ -26,6 +26,7 @@ def zookeeper_gateway(config: AgentConfig) -> ZkGateway:
         config.zookeeper,
         session_timeout_s=config.session_timeout_s,
         request_timeout_s=config.fence_after_s,
+        security=config.zookeeper_security,
     )
 
 
@@ -36,7 +37,7 @@ def kafka_source(config: AgentConfig, group: str) -> KafkaSource:
         group,
         client_id=f"turnout-{config.deployment}-{config.instance}",
         auto_offset_reset=config.auto_offset_reset,
-        properties=config.kafka_properties,
+        properties=config.kafka_client_properties,
     )
 
 

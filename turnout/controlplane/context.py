@@ -15,11 +15,36 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from turnout.controlplane.auth_throttle import FailedAuthThrottle
 from turnout.controlplane.coordination.connections import ZkConnection, ZkConnections
+from turnout.controlplane.coordination.credentials import (
+    ClusterCredentials,
+    CredentialsError,
+    CredentialStore,
+)
 from turnout.controlplane.db import make_engine, make_sessionmaker
-from turnout.controlplane.kafka_admin import KafkaAdmin
+from turnout.controlplane.kafka_admin import KafkaAdmin, KafkaDownError, KafkaTarget
 from turnout.controlplane.metrics import Metrics
 from turnout.controlplane.models import Cluster
 from turnout.controlplane.settings import ControlPlaneSettings
+from turnout.protocol.kafka_security import load_kafka_security
+from turnout.zk import ZkSecurity, load_zk_security
+
+
+def own_credentials(settings: ControlPlaneSettings) -> ClusterCredentials:
+    """The process's own credentials: its environment and ``security_env_file``, with
+    ``zookeeper_digest`` as its ZooKeeper identity when that is set."""
+    zookeeper = load_zk_security(settings.security_env_file)
+    if settings.zookeeper_digest is not None:
+        if zookeeper.auth != "none":
+            raise ValueError(
+                "set either TURNOUT_ZOOKEEPER_DIGEST or TURNOUT_ZOOKEEPER_AUTH, not both"
+            )
+        user, _, password = settings.zookeeper_digest.get_secret_value().partition(":")
+        zookeeper = ZkSecurity.model_validate(
+            {**zookeeper.model_dump(), "auth": "digest", "username": user, "password": password}
+        )
+    return ClusterCredentials(
+        kafka=load_kafka_security(settings.security_env_file), zookeeper=zookeeper
+    )
 
 
 @dataclass
@@ -35,15 +60,12 @@ class AppContext:
     @classmethod
     def build(cls, settings: ControlPlaneSettings) -> AppContext:
         engine = make_engine(settings.database_url)
-        digest: tuple[str, str] | None = None
-        if settings.zookeeper_digest is not None:
-            user, _, password = settings.zookeeper_digest.get_secret_value().partition(":")
-            digest = (user, password)
+        credentials = CredentialStore(own_credentials(settings), settings.cluster_credentials_dir)
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
-            zookeeper=ZkConnections(digest=digest),
+            zookeeper=ZkConnections(credentials),
             kafka=KafkaAdmin(),
             auth_throttle=FailedAuthThrottle(
                 limit=settings.auth_failure_limit, window_s=settings.auth_failure_window_s
@@ -52,7 +74,16 @@ class AppContext:
 
     def zookeeper_of(self, cluster: Cluster) -> ZkConnection:
         """The connection to ``cluster``'s ZooKeeper (connecting in the background)."""
-        return self.zookeeper.get(cluster.zookeeper_connect)
+        return self.zookeeper.get(cluster.zookeeper_connect, cluster.credentials)
+
+    def kafka_of(self, cluster: Cluster) -> KafkaTarget:
+        """How to reach ``cluster``'s Kafka; KafkaDownError if its credentials cannot be
+        resolved (the reason says why)."""
+        try:
+            security = self.zookeeper.credentials.resolve(cluster.credentials).kafka
+        except CredentialsError as exc:
+            raise KafkaDownError(f"Kafka at {cluster.kafka_bootstrap}: {exc}") from None
+        return KafkaTarget(cluster.kafka_bootstrap, security)
 
     def close(self) -> None:
         self.zookeeper.close()

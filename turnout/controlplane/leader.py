@@ -100,7 +100,7 @@ class LeaderLoop:
             return cached[1]
         try:
             found: list[PartitionId] | None = self._context.kafka.partitions(
-                deployment.cluster.kafka_bootstrap, deployment.live["topics"]
+                self._context.kafka_of(deployment.cluster), deployment.live["topics"]
             )
         except KafkaDownError as exc:
             log.warning("cannot list partitions of %s: %s", deployment.name, exc)

@@ -74,7 +74,6 @@ def read_live(context: AppContext, deployment: Deployment) -> LiveReading:
     except ZkDownError as exc:
         reading.zookeeper = f"unreachable: {exc}"
         reading.instances, reading.owners = [], {}
-    bootstrap = deployment.cluster.kafka_bootstrap
     for name, binding in bindings:
         topics = list(binding.topics)
         owners = reading.owners.get(name, {})
@@ -82,6 +81,7 @@ def read_live(context: AppContext, deployment: Deployment) -> LiveReading:
         ends: dict[PartitionId, int] = {}
         tps: list[PartitionId]
         try:
+            bootstrap = context.kafka_of(deployment.cluster)
             tps = context.kafka.partitions(bootstrap, topics)
             committed = context.kafka.committed(bootstrap, binding.group, tps)
             ends = context.kafka.end_offsets(bootstrap, tps)

@@ -81,6 +81,10 @@ class Cluster(Base):
     kafka_bootstrap: Mapped[str] = mapped_column(String(1000))
     zookeeper_connect: Mapped[str] = mapped_column(String(1000))
     zookeeper_root: Mapped[str] = mapped_column(String(1000))
+    #: The name of the credentials the control plane uses for this cluster, resolved by
+    #: the server process (``coordination.credentials``); None: the process's own. Never
+    #: a secret.
+    credentials: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -93,6 +97,10 @@ class Deployment(Base):
     #: The team that owns the deployment; tokens scoped to the team see it (None: no team).
     team: Mapped[str | None] = mapped_column(String(200), index=True)
     cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id", ondelete="RESTRICT"))
+    #: The ZooKeeper (SASL) user of this deployment's agents: when set, and the control
+    #: plane has an identity, only that user and the control plane may write the
+    #: deployment's agent directories (``coordination.acl``). None: open directories.
+    zookeeper_user: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: ``{"group": ..., "topics": [...]}``
     live: Mapped[dict[str, Any]]
     preview: Mapped[dict[str, Any] | None]

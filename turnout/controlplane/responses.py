@@ -44,6 +44,7 @@ def cluster_public(cluster: Cluster) -> ClusterPublic:
         kafka_bootstrap=cluster.kafka_bootstrap,
         zookeeper_connect=cluster.zookeeper_connect,
         zookeeper_root=cluster.zookeeper_root,
+        credentials=cluster.credentials,
     )
 
 
@@ -60,6 +61,7 @@ def deployment_public(deployment: Deployment, last_switch: Switch | None) -> Dep
         processing=deployment.processing_settings(),
         drain_timeout_ms=deployment.drain_timeout_ms,
         absent_pin_policy=AbsentPinPolicy(deployment.absent_pin_policy),
+        zookeeper_user=deployment.zookeeper_user,
         colours={
             Colour(c): ColourPublic(version=v["version"], role=Role(v["role"]))
             for c, v in deployment.colours.items()

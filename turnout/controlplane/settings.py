@@ -46,6 +46,12 @@ class ControlPlaneSettings(BaseSettings):
     #: directive node is writable only by this identity (readable by all); agents can still
     #: register and report under instances/, status/, owners/ and offsets/.
     zookeeper_digest: SecretStr | None = None
+    #: An env file of ``TURNOUT_KAFKA_*`` and ``TURNOUT_ZOOKEEPER_*`` lines: how this
+    #: process reaches its own ZooKeeper and every cluster that names no credentials
+    #: (the environment's own such variables win over the file).
+    security_env_file: Path | None = None
+    #: Where a cluster's named credentials live: ``<dir>/<name>.env`` (same lines).
+    cluster_credentials_dir: Path | None = None
     kafka_bootstrap: str = "127.0.0.1:9092"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)

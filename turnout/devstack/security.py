@@ -12,9 +12,11 @@
     zookeeper-admin.password   SASL DIGEST-MD5 password of ZooKeeper user ``admin``
                                (a ZooKeeper super user: ACLs do not bind it)
     zookeeper-client.password  SASL DIGEST-MD5 password of ZooKeeper user ``client``
+    kafka-client-b.password,   the same for ``client-b``: a second ordinary user, for a
+    zookeeper-client-b.password  deployment whose agents must not reach another's nodes
     zookeeper-jaas.conf        ZooKeeper's server-side list of users and passwords
-    admin.env, client.env      each identity's ``TURNOUT_KAFKA_*`` and ``TURNOUT_ZOOKEEPER_*``
-                               client settings: paths and names only, no secret
+    admin.env, client.env,     each identity's ``TURNOUT_KAFKA_*`` and ``TURNOUT_ZOOKEEPER_*``
+    client-b.env               client settings: paths and names only, no secret
     .complete                  written last: the material is whole
 
 The ``*.env`` files are read by the client seams (``turnout.protocol.kafka_security``
@@ -89,8 +91,14 @@ class StackSecurity:
         return self.identity("client")
 
     @property
-    def identities(self) -> tuple[Identity, Identity]:
-        return (self.admin, self.client)
+    def second_client(self) -> Identity:
+        """Another ordinary user: the agents of a second deployment, whose ZooKeeper
+        nodes the first one's agents (``client``) must not be able to touch."""
+        return self.identity("client-b")
+
+    @property
+    def identities(self) -> tuple[Identity, ...]:
+        return (self.admin, self.client, self.second_client)
 
     @property
     def is_complete(self) -> bool:

@@ -6,18 +6,25 @@ knows goes in ``kafka_properties`` (in the environment, one JSON object:
 ``TURNOUT_PRODUCER_KAFKA_PROPERTIES='{"compression.type": "lz4"}'``). Fields that map to
 a librdkafka property keep librdkafka's unit in their name (``linger_ms``); the
 producer's own timeouts are in seconds (``_s``).
+
+How it reaches a secured Kafka is the client seam's (``turnout.protocol.kafka_security``):
+``kafka_security``, when not given, is read from the ``TURNOUT_KAFKA_*`` variables and
+the env file ``security_env_file`` names (``TURNOUT_PRODUCER_SECURITY_ENV_FILE``; the
+environment wins), passwords from the files they name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from turnout.producer.serializers import Serializer
+from turnout.protocol.kafka_security import KafkaSecurity, load_kafka_security
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -119,6 +126,21 @@ class ProducerConfig(BaseSettings):
     latency_sample_every: int = Field(default=DEFAULT_LATENCY_SAMPLE_EVERY, ge=1)
     #: Any other librdkafka producer property, passed through as it is.
     kafka_properties: dict[str, PropertyText] = Field(default_factory=dict)
+    #: An env file of ``TURNOUT_KAFKA_*`` lines (``security/client.env`` of the dev stack).
+    security_env_file: Path | None = None
+    #: Transport and identity of the producer (default: from the environment).
+    kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _security_from_environment(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kafka_security") is None:
+            env_file = data.get("security_env_file")
+            return {
+                **data,
+                "kafka_security": load_kafka_security(Path(env_file) if env_file else None),
+            }
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> ProducerConfig:
@@ -134,8 +156,10 @@ class ProducerConfig(BaseSettings):
         return self
 
     def librdkafka_config(self) -> dict[str, Any]:
-        """The librdkafka properties this config stands for (callbacks not included)."""
+        """The librdkafka properties this config stands for (callbacks not included; the
+        security settings hold the password: never log them)."""
         return {
+            **self.kafka_security.client_config(),
             **self.kafka_properties,
             "bootstrap.servers": self.bootstrap_servers,
             "client.id": self.client_id,

@@ -6,12 +6,49 @@ An ``Acl`` is opaque to callers: they build lists of them here and hand them to
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable, Set
 from typing import Any
 
-from kazoo.security import OPEN_ACL_UNSAFE, make_acl, make_digest_acl
+from kazoo.security import (
+    OPEN_ACL_UNSAFE,
+    make_acl,
+    make_digest_acl,
+    make_digest_acl_credential,
+)
 
 #: kazoo's ACL value (a named tuple); callers only pass it on.
 Acl = Any
+#: Who a session is, as ACL entries name it: (scheme, id), e.g. ("sasl", "client").
+AclIdentity = tuple[str, str]
+#: The identity every session has.
+ANYONE: AclIdentity = ("world", "anyone")
+
+
+class Permission(enum.IntFlag):
+    """ZooKeeper's permission bits."""
+
+    READ = 1
+    WRITE = 2
+    CREATE = 4
+    DELETE = 8
+    ADMIN = 16
+
+
+def digest_identity(user: str, password: str) -> AclIdentity:
+    """How ACL entries name the digest identity ``user:password``."""
+    return ("digest", make_digest_acl_credential(user, password))
+
+
+def grants(acl: Iterable[Acl], identities: Set[AclIdentity], permission: Permission) -> bool:
+    """True if an entry of ``acl`` gives ``permission`` to one of ``identities`` or to
+    anyone (``ip`` entries are not judged: a client cannot know its address as seen)."""
+    for entry in acl:
+        if entry.perms & permission and (
+            (entry.id.scheme, entry.id.id) == ANYONE or (entry.id.scheme, entry.id.id) in identities
+        ):
+            return True
+    return False
 
 
 def digest_acl(user: str, password: str) -> Acl:

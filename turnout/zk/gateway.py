@@ -36,6 +36,7 @@ from kazoo.exceptions import (
 )
 from kazoo.handlers.threading import KazooTimeoutError
 
+from turnout.zk.acl import ANYONE, AclIdentity, digest_identity
 from turnout.zk.errors import (
     ZkAuthFailedError,
     ZkError,
@@ -98,6 +99,7 @@ class ZkGateway:
         )
         secured = kazoo_arguments(self.security)
         auth_data = [*secured.pop("auth_data", []), *(auth or [])]
+        self._auth = list(auth or [])
         self._client = KazooClient(
             hosts=hosts,
             timeout=session_timeout_s,
@@ -183,6 +185,18 @@ class ZkGateway:
         """End the session (its ephemerals go at once) and release the client."""
         self._client.stop()
         self._client.close()
+
+    def identities(self) -> frozenset[AclIdentity]:
+        """Who this session is, as ACL entries name it (``turnout.zk.acl.grants``)."""
+        found = {ANYONE}
+        own = self.security.acl_identity()
+        if own is not None:
+            found.add(own)
+        for scheme, credential in self._auth:
+            if scheme == "digest":
+                user, _, password = credential.partition(":")
+                found.add(digest_identity(user, password))
+        return frozenset(found)
 
     @property
     def connected(self) -> bool:
@@ -295,6 +309,17 @@ class ZkGateway:
         """The node's ACL entries (``turnout.zk.acl`` builds them)."""
         acls, _ = self._wait(self._client.get_acls_async(path))
         return list(acls)
+
+    def inherit_acl(self, path: str) -> None:
+        """Create every node from now on with the ACL of ``path`` (nothing changes if it
+        does not exist): an agent's nodes take the ACL the control plane gave the
+        deployment directory they live in, so its peers and the control plane keep the
+        rights on them that they have on the directory."""
+        try:
+            acls = self.get_acls(path)
+        except ZkNoNodeError:
+            return
+        self._client.default_acl = acls
 
     def set_acls(self, path: str, acls: Sequence[Any], *, version: int = -1) -> None:
         """Replace the node's ACL (needs the ADMIN permission on it)."""

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from turnout.zk.acl import Acl, digest_acl, sasl_acl
+from turnout.zk.acl import Acl, AclIdentity, digest_acl, digest_identity, sasl_acl
 
 ZkAuthScheme = Literal["none", "sasl", "digest"]
 #: The one SASL mechanism offered: DIGEST-MD5 needs nothing beyond a JAAS file on the
@@ -92,6 +92,14 @@ class ZkSecurity(BaseModel):
         if self.auth == "digest" and self.username:
             return digest_acl(self.username, self.secret())
         raise ValueError("an anonymous client has no identity an ACL can name")
+
+    def acl_identity(self) -> AclIdentity | None:
+        """How ACL entries name this client (None: anonymous, only ``world`` entries)."""
+        if self.auth == "sasl" and self.username:
+            return ("sasl", self.username)
+        if self.auth == "digest" and self.username:
+            return digest_identity(self.username, self.secret())
+        return None
 
     @property
     def secured(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +28,11 @@ from tests.support.agent_kit import (
     wait_until,
 )
 from tests.support.controlplane import ControlPlaneProcess, make_tokens
+from tests.support.services import Services
 from turnout.controlplane.db import migrate
 from turnout.controlplane.security import ApiRole
 from turnout.devstack.process import free_port
+from turnout.protocol.kafka_security import load_kafka_security
 from turnout.verify import CheckReport, check, read_history
 
 #: Keys of the producer: few enough that every partition sees repeats (order checks).
@@ -57,8 +59,33 @@ ENDED = frozenset({"completed", "failed", "timed_out"})
 class KeyedProducer(LoadProducer):
     """Produces unique values under ``KEYS`` keys at a steady rate, logging acks."""
 
-    def __init__(self, kafka: str, topic: str, log_dir: Path, rate_per_s: int) -> None:
-        super().__init__(kafka, topic, log_dir, rate_per_s, keys=KEYS)
+    def __init__(
+        self,
+        kafka: str,
+        topic: str,
+        log_dir: Path,
+        rate_per_s: int,
+        client_config: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(kafka, topic, log_dir, rate_per_s, keys=KEYS, client_config=client_config)
+
+
+@dataclass(frozen=True)
+class SecuredAccess:
+    """How the rig reaches a secured stack: the control plane as the stack's ``admin``
+    (its own ZooKeeper through ``TURNOUT_SECURITY_ENV_FILE``, the cluster through the
+    named credentials ``admin``, from ``TURNOUT_CLUSTER_CREDENTIALS_DIR``), the agents and
+    the producer as ``client`` (``TURNOUT_AGENT_SECURITY_ENV_FILE``)."""
+
+    controlplane_env: Path
+    agents_env: Path
+
+    @classmethod
+    def of(cls, services: Services) -> SecuredAccess:
+        return cls(services.client_settings["admin"], services.client_settings["client"])
+
+    def agents_kafka(self) -> dict[str, str]:
+        return load_kafka_security(self.agents_env).client_config()
 
 
 @dataclass
@@ -70,8 +97,13 @@ class Rig:
     zookeeper: str
     kafka: str
     log_dir: Path
+    access: SecuredAccess | None = None
     deployment: str = ""
     agents: dict[str, Spawned] = field(default_factory=dict)
+
+    def kafka_client_config(self) -> dict[str, str]:
+        """The agents' Kafka security settings ({} on a plain stack)."""
+        return {} if self.access is None else self.access.agents_kafka()
 
     def api(self) -> httpx.Client:
         return httpx.Client(
@@ -96,9 +128,12 @@ class Rig:
             "--fence-margin", str(FENCE_MARGIN_S),
             "--work-s", str(work_s),
         ]  # fmt: skip
+        env = dict(os.environ)
+        if self.access is not None:
+            env["TURNOUT_AGENT_SECURITY_ENV_FILE"] = str(self.access.agents_env)
         with out.open("wb") as sink:
             process = subprocess.Popen(
-                command, stdout=sink, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+                command, stdout=sink, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env
             )
         spawned = Spawned(instance, process, out)
         self.agents[instance] = spawned
@@ -225,9 +260,17 @@ def deploy_blue_green(
 
 
 @contextmanager
-def rig(zookeeper: str, kafka: str, tmp_path: Path, *, digest: str) -> Iterator[Rig]:
+def rig(
+    zookeeper: str,
+    kafka: str,
+    tmp_path: Path,
+    *,
+    digest: str | None,
+    access: SecuredAccess | None = None,
+) -> Iterator[Rig]:
     """Migrate a SQLite database, create tokens, start the control plane subprocess and
-    cluster ``local``; stop every process at the end."""
+    cluster ``local``; stop every process at the end. ``digest``: the control plane's
+    ZooKeeper digest identity on a plain stack; ``access``: a secured stack's settings."""
     database_url = f"sqlite:///{tmp_path / 'controlplane.db'}"
     migrate(database_url)
     tokens = make_tokens(database_url)
@@ -235,17 +278,25 @@ def rig(zookeeper: str, kafka: str, tmp_path: Path, *, digest: str) -> Iterator[
         **os.environ,
         "TURNOUT_DATABASE_URL": database_url,
         "TURNOUT_ZOOKEEPER_CONNECT": zookeeper,
-        "TURNOUT_ZOOKEEPER_DIGEST": digest,
         "TURNOUT_KAFKA_BOOTSTRAP": kafka,
         "TURNOUT_SWITCH_POLL_INTERVAL_S": "0.05",
         "TURNOUT_RECONCILE_INTERVAL_S": "0.5",
         "TURNOUT_WEB_DIST": str(tmp_path / "no-dashboard"),
     }
+    cluster: dict[str, str] = {}
+    if digest is not None:
+        env["TURNOUT_ZOOKEEPER_DIGEST"] = digest
+    if access is not None:
+        env["TURNOUT_SECURITY_ENV_FILE"] = str(access.controlplane_env)
+        env["TURNOUT_CLUSTER_CREDENTIALS_DIR"] = str(access.controlplane_env.parent)
+        cluster["credentials"] = access.controlplane_env.stem
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     cp = ControlPlaneProcess(env=env, port=free_port(), log_path=tmp_path / "controlplane.out")
     cp.start()
-    built = Rig(cp=cp, tokens=tokens, zookeeper=zookeeper, kafka=kafka, log_dir=log_dir)
+    built = Rig(
+        cp=cp, tokens=tokens, zookeeper=zookeeper, kafka=kafka, log_dir=log_dir, access=access
+    )
     try:
         with built.api() as client:
             created = client.post(
@@ -255,6 +306,7 @@ def rig(zookeeper: str, kafka: str, tmp_path: Path, *, digest: str) -> Iterator[
                     "kafka_bootstrap": kafka,
                     "zookeeper_connect": zookeeper,
                     "zookeeper_root": "/turnout",
+                    **cluster,
                 },
             )
             assert created.status_code == 201, created.text

@@ -54,7 +54,7 @@ def test_serve_refuses_an_unmigrated_database_and_migrate_fixes_it(tmp_path: Pat
     runner = CliRunner()
     migrated = runner.invoke(app, ["controlplane", "migrate"], env={"TURNOUT_DATABASE_URL": url})
     assert migrated.exit_code == 0, migrated.output
-    assert "schema revision 0003" in migrated.output
+    assert "schema revision 0004" in migrated.output
     created = runner.invoke(
         app,
         ["token", "create", "--name", "root", "--role", "admin"],

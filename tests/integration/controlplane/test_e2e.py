@@ -21,13 +21,16 @@ from tests.integration.controlplane.e2e_kit import (
     PRODUCE_RATE_PER_S,
     KeyedProducer,
     Rig,
+    SecuredAccess,
     deploy_blue_green,
     rig,
 )
 from tests.integration.controlplane.kit import remove_protected_nodes
 from tests.support.agent_kit import wait_until
-from tests.support.services import Services
+from tests.support.services import Services, create_topic, zk_chroot
+from turnout.protocol.kafka_security import load_kafka_security
 from turnout.protocol.models import utc_now
+from turnout.zk import load_zk_security
 
 PARTITIONS = 8
 ROUND_TRIPS = 5
@@ -60,12 +63,40 @@ def e2e(
         remove_protected_nodes(zk_root, digest)
 
 
+@pytest.fixture
+def e2e_secured(
+    secured: Services, tmp_path: Path, unique: Callable[[str], str]
+) -> Iterator[tuple[Rig, str]]:
+    """``e2e`` on the session's secured stack: the control plane as ``admin`` (a named
+    cluster credentials file), the agents and the producer as ``client``."""
+    access = SecuredAccess.of(secured)
+    topic = unique("topic")
+    admin_kafka = load_kafka_security(access.controlplane_env).client_config()
+    create_topic(secured.kafka, topic, PARTITIONS, client_config=admin_kafka)
+    admin_zookeeper = load_zk_security(access.controlplane_env)
+    with (
+        zk_chroot(secured.zookeeper, "t-e2e-secured", security=admin_zookeeper) as root,
+        rig(root, secured.kafka, tmp_path, digest=None, access=access) as built,
+    ):
+        yield built, topic
+
+
+@pytest.mark.parametrize("stack", ["plain", "secured"])
 def test_five_round_trips_under_load_lose_nothing_and_process_nothing_twice(
-    e2e: tuple[Rig, str], unique: Callable[[str], str]
+    stack: str, request: pytest.FixtureRequest, unique: Callable[[str], str]
 ) -> None:
-    built, topic = e2e
-    deploy_blue_green(built, unique("dep"), unique("group"), [topic])
-    load = KeyedProducer(built.kafka, topic, built.log_dir, PRODUCE_RATE_PER_S).start()
+    built, topic = request.getfixturevalue("e2e" if stack == "plain" else "e2e_secured")
+    # On the secured stack the agents' ZooKeeper user is the deployment's own: only it
+    # and the control plane may write the deployment's agent directories.
+    agents_user = {} if stack == "plain" else {"zookeeper_user": "client"}
+    deploy_blue_green(built, unique("dep"), unique("group"), [topic], **agents_user)
+    load = KeyedProducer(
+        built.kafka,
+        topic,
+        built.log_dir,
+        PRODUCE_RATE_PER_S,
+        client_config=built.kafka_client_config(),
+    ).start()
     durations: list[float] = []
     try:
         time.sleep(1.0)

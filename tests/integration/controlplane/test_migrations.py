@@ -1,11 +1,13 @@
 """Schema migrations on SQLite and PostgreSQL: 0002 folds a deployment's ordering and
 workers columns into its processing settings, and back on downgrade; 0003 keeps existing
-tokens working as they did (their role, no expiry, unscoped)."""
+tokens working as they did (their role, no expiry, unscoped); 0004 adds a cluster's
+credentials name and a deployment's ZooKeeper user, both empty."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from alembic import command
@@ -88,7 +90,7 @@ def test_0003_leaves_existing_tokens_unscoped_without_expiry_and_downgrades(
                 ),
                 {"hash": "ab" * 32, "now": NOW},
             )
-        assert migrate(database_url) == "0003"
+        command.upgrade(config, "0003")
         with engine.connect() as connection:
             row = connection.execute(
                 sa.text("SELECT role, expires_at, scope, previous_token_hash FROM api_tokens")
@@ -102,3 +104,18 @@ def test_0003_leaves_existing_tokens_unscoped_without_expiry_and_downgrades(
         assert tuple(kept) == ("ops", "operator")
     finally:
         engine.dispose()
+
+
+def test_0004_adds_the_credentials_name_and_the_agents_zookeeper_user_as_null(
+    database_url: str,
+) -> None:
+    config = alembic_config(database_url)
+    command.upgrade(config, "0001")
+    _insert_deployment_at_0001(database_url)
+
+    assert migrate(database_url) == "0004"
+    assert tuple(_read(database_url, "zookeeper_user")) == (None,)
+
+    command.downgrade(config, "0003")
+    with pytest.raises(sa.exc.DBAPIError, match="zookeeper_user"):
+        _read(database_url, "zookeeper_user")

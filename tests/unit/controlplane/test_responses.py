@@ -31,6 +31,7 @@ def test_a_cluster_is_shown_with_its_addresses() -> None:
         "kafka_bootstrap": "127.0.0.1:9092",
         "zookeeper_connect": "127.0.0.1:2181",
         "zookeeper_root": "/turnout",
+        "credentials": None,
     }
 
 

@@ -50,7 +50,7 @@ def test_every_password_is_its_own(material: security.StackSecurity) -> None:
     for identity in material.identities:
         passwords.append(security.read_secret(identity.kafka_password_file))
         passwords.append(security.read_secret(identity.zookeeper_password_file))
-    assert len(set(passwords)) == len(passwords) == 5
+    assert len(set(passwords)) == len(passwords) == 1 + 2 * len(material.identities)
     assert all(len(p) >= 32 for p in passwords)
 
 

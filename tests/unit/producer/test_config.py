@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -25,6 +27,7 @@ def test_fields_map_to_librdkafka_properties() -> None:
         kafka_properties={"compression.type": "lz4"},
     )
     assert config.librdkafka_config() == {
+        "security.protocol": "PLAINTEXT",
         "bootstrap.servers": "k1:9092,k2:9092",
         "client.id": "orders",
         "enable.idempotence": True,
@@ -99,3 +102,19 @@ def test_unknown_fields_are_refused() -> None:
 def test_bounds_are_checked(field: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
         ProducerConfig(**field)  # type: ignore[arg-type]
+
+
+def test_the_security_env_file_reaches_the_librdkafka_config(tmp_path: Path) -> None:
+    password = tmp_path / "kafka.password"
+    password.write_text("s3cret\n")
+    env_file = tmp_path / "client.env"
+    env_file.write_text(
+        "TURNOUT_KAFKA_SECURITY_PROTOCOL=SASL_SSL\n"
+        "TURNOUT_KAFKA_USERNAME=client\n"
+        f"TURNOUT_KAFKA_PASSWORD_FILE={password}\n"
+    )
+    config = ProducerConfig(security_env_file=env_file)
+    librdkafka = config.librdkafka_config()
+    assert librdkafka["security.protocol"] == "SASL_SSL"
+    assert (librdkafka["sasl.username"], librdkafka["sasl.password"]) == ("client", "s3cret")
+    assert "s3cret" not in repr(config)

@@ -133,7 +133,7 @@ class AgentLoop:
             self.data,
             settings_from=settings_from or ("code" if dispatcher_factory else "deployment"),
             code_factory=code_factory,
-            build=settings_builder(code, config.kafka, config.kafka_properties),
+            build=settings_builder(code, config.kafka, config.kafka_client_properties),
         )
         self.fence = Fence(context, self.session.lease, self.data, self.reconciler.steady_state)
         self.status = StatusPublisher(context, self.session, self.data.feed, self.reconciler)

@@ -147,6 +147,9 @@ class Session:
         session = zk.session_id
         zk.bind_session(session)
         try:
+            # Our nodes get the ACL of the deployment's directories (open, or writable by
+            # the deployment's ZooKeeper user and the control plane only).
+            zk.inherit_acl(self._paths.instances)
             path = self._paths.instance(self._config.instance)
             if not put_ephemeral(
                 zk,

@@ -11,6 +11,7 @@ States of a :class:`ZkConnection`::
 
     CONNECTING ──session established──▶ CONNECTED ──kazoo reconnects on its own──▶ ...
     CONNECTING ──attempt failed──▶ (pause RETRY_PAUSE_S) ──▶ CONNECTING
+    CONNECTING ──credentials refused──▶ (pause REFUSED_PAUSE_S) ──▶ CONNECTING
     any ──stop()──▶ STOPPED
 
 While CONNECTING, ``require()`` waits at most what is left of ``FIRST_CONNECT_WAIT_S``
@@ -27,12 +28,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from turnout.controlplane.coordination.acl import (
-    controlplane_only_writes,
-    digest_auth,
-    open_acl,
+from turnout.controlplane.coordination.acl import controlplane_only_writes, open_acl
+from turnout.controlplane.coordination.credentials import CredentialsError, CredentialStore
+from turnout.zk import (
+    Acl,
+    ZkAuthFailedError,
+    ZkError,
+    ZkGateway,
+    ZkNoAuthError,
+    ZkSecurity,
+    ZkUnavailableError,
 )
-from turnout.zk import Acl, ZkError, ZkGateway, ZkNoAuthError, ZkUnavailableError
 
 T = TypeVar("T")
 
@@ -46,6 +52,9 @@ RETRY_PAUSE_S = 1.0
 #: How long the first request to a cluster waits for its brand-new connection, so the first
 #: call after start is not a needless 503. Longer waits are what 503 is for.
 FIRST_CONNECT_WAIT_S = 3.0
+#: Pause after the server refused the credentials: only an operator's fix (a new password
+#: file) helps, so asking often only fills the server's log.
+REFUSED_PAUSE_S = 5.0
 #: kazoo session timeout of the control plane's sessions.
 SESSION_TIMEOUT_S = 10.0
 
@@ -55,11 +64,15 @@ class ZkDownError(Exception):
 
 
 class ZkConnection:
-    """The control plane's session with one ZooKeeper ensemble (see the module docstring)."""
+    """The control plane's session with one ZooKeeper ensemble (see the module docstring).
 
-    def __init__(self, connect: str, *, digest: tuple[str, str] | None) -> None:
+    ``security``: TLS and the control plane's identity there. With an identity, every
+    node the control plane creates is writable by it alone (readable by all), except the
+    agents' directories (``open_session``)."""
+
+    def __init__(self, connect: str, *, security: ZkSecurity) -> None:
         self.connect = connect
-        self._digest = digest
+        self.security = security
         self._gateway: ZkGateway | None = None
         self._reason = f"ZooKeeper at {connect} is not connected yet (still connecting)"
         self._stop = threading.Event()
@@ -74,21 +87,17 @@ class ZkConnection:
 
     @property
     def protected_acl(self) -> list[Acl] | None:
-        """The ACL of the nodes only the control plane may write; None without a digest."""
-        if self._digest is None:
+        """The ACL of the nodes only the control plane may write; None when anonymous."""
+        if self.security.acl_identity() is None:
             return None
-        return controlplane_only_writes(*self._digest)
+        return controlplane_only_writes(self.security)
 
-    def _make_gateway(self, *, open_nodes: bool = False) -> ZkGateway:
-        if self._digest is None:
-            return ZkGateway(self.connect, session_timeout_s=SESSION_TIMEOUT_S)
-        user, password = self._digest
-        acl = open_acl() if open_nodes else controlplane_only_writes(user, password)
+    def _make_gateway(self, acl: list[Acl] | None = None) -> ZkGateway:
         return ZkGateway(
             self.connect,
             session_timeout_s=SESSION_TIMEOUT_S,
-            auth=digest_auth(user, password),
-            default_acl=acl,
+            security=self.security,
+            default_acl=acl or self.protected_acl,
         )
 
     def _run(self) -> None:
@@ -96,6 +105,11 @@ class ZkConnection:
             gateway = self._make_gateway()
             try:
                 gateway.start(timeout_s=CONNECT_ATTEMPT_S)
+            except ZkAuthFailedError as exc:
+                self._reason = f"{exc}; check the cluster's credentials file"
+                log.error("%s", self._reason)
+                self._stop.wait(REFUSED_PAUSE_S)
+                continue
             except ZkError as exc:
                 self._reason = f"ZooKeeper at {self.connect} is unreachable: {exc}"
                 log.warning("%s", self._reason)
@@ -155,9 +169,10 @@ class ZkConnection:
             raise  # NoNode, NodeExists, BadVersion...: the caller's to handle
 
     @contextmanager
-    def open_session(self) -> Iterator[ZkGateway]:
-        """A short-lived session whose nodes are open to everyone (agents' directories)."""
-        gateway = self._make_gateway(open_nodes=True)
+    def open_session(self, acl: list[Acl] | None = None) -> Iterator[ZkGateway]:
+        """A short-lived session whose new nodes get ``acl`` (default: open to everyone):
+        the agents' directories."""
+        gateway = self._make_gateway(acl or open_acl())
         gateway.start(timeout_s=CONNECT_ATTEMPT_S)
         try:
             yield gateway
@@ -173,22 +188,28 @@ class ZkConnection:
 
 
 class ZkConnections:
-    """Connections by connect string, created (and connected in the background) on first use."""
+    """Connections by connect string and credentials name, created (and connected in the
+    background) on first use; the name is resolved by ``credentials``."""
 
-    def __init__(self, *, digest: tuple[str, str] | None) -> None:
-        self._digest = digest
-        self._connections: dict[str, ZkConnection] = {}
+    def __init__(self, credentials: CredentialStore) -> None:
+        self.credentials = credentials
+        self._connections: dict[tuple[str, str | None], ZkConnection] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def get(self, connect: str) -> ZkConnection:
+    def get(self, connect: str, credentials: str | None = None) -> ZkConnection:
+        """ZkDownError if ``credentials`` cannot be resolved (the reason says why)."""
         with self._lock:
             if self._closed:
                 raise ZkDownError("the control plane is shutting down")
-            connection = self._connections.get(connect)
+            connection = self._connections.get((connect, credentials))
             if connection is None:
-                connection = ZkConnection(connect, digest=self._digest)
-                self._connections[connect] = connection
+                try:
+                    security = self.credentials.resolve(credentials).zookeeper
+                except CredentialsError as exc:
+                    raise ZkDownError(f"ZooKeeper at {connect}: {exc}") from None
+                connection = ZkConnection(connect, security=security)
+                self._connections[(connect, credentials)] = connection
                 connection.start()
             return connection
 

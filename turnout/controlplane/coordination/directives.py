@@ -4,7 +4,9 @@
 ZooKeeper with the desired one and writes (compare-and-set, epoch + 1) only when they
 differ. The request path and the reconciler both call it; whichever is first wins the
 CAS and the other finds nothing left to do. Before writing it makes sure the
-deployment's nodes exist with the ACLs of ``acl``.
+deployment's nodes exist with the ACLs of ``acl``: the agents' directories open to
+everyone, or, when the deployment names its agents' ZooKeeper user, writable by that
+user and the control plane only (``acl.deployment_writes``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,19 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from turnout.controlplane.coordination.acl import deployment_writes
 from turnout.controlplane.coordination.connections import ZkConnection, ZkDownError
 from turnout.controlplane.domain.desired_state import DesiredState, same_intent
 from turnout.protocol import DeploymentPaths
 from turnout.protocol.directives import DirectiveConflictError, DirectiveStore, VersionedDirective
-from turnout.zk import ZkError, ZkGateway, ZkNodeExistsError, ZkNoNodeError, ZkUnavailableError
+from turnout.zk import (
+    Acl,
+    ZkError,
+    ZkGateway,
+    ZkNodeExistsError,
+    ZkNoNodeError,
+    ZkUnavailableError,
+)
 
 #: A directive write retries this often when a concurrent writer wins the CAS in between
 #: (another replica, the reconciler). Each retry re-reads, so a handful always suffices
@@ -27,39 +37,54 @@ log = logging.getLogger(__name__)
 
 
 def agent_directories(paths: DeploymentPaths) -> list[str]:
-    """Directories agents write under; open to everyone (see ``acl``)."""
+    """Directories agents write under (see ``acl`` for who may)."""
     return [paths.instances, paths.statuses, paths.owners, paths.offsets, paths.assignments]
 
 
-#: Deployment nodes whose ACL this process has checked (or set): a node's ACL can only be
-#: changed by an identity with ADMIN on it, which after the check is the control plane's.
-_protected: set[tuple[str, str]] = set()
+def directories_acl(connection: ZkConnection, agents_user: str | None) -> list[Acl] | None:
+    """The ACL of the agents' directories: None (open) unless both the control plane and
+    the deployment's agents have a ZooKeeper identity."""
+    if agents_user is None or connection.security.acl_identity() is None:
+        return None
+    return deployment_writes(connection.security, agents_user)
 
 
-def _protect(connection: ZkConnection, paths: DeploymentPaths) -> None:
+#: Deployment nodes whose ACL this process has checked (or set), with the agents' user
+#: they were checked for: a node's ACL can only be changed by an identity with ADMIN on
+#: it, which after the check is the control plane's.
+_protected: set[tuple[str, str, str | None]] = set()
+
+
+def _protect(connection: ZkConnection, paths: DeploymentPaths, agents_user: str | None) -> None:
     """Give the deployment node and its directive the control plane's ACL if someone else
     created them (an agent started before the deployment was: its nodes are open, and an
-    open parent lets anyone delete and recreate the directive)."""
+    open parent lets anyone delete and recreate the directive); and the agents'
+    directories theirs, when the deployment names its agents' user."""
     acl = connection.protected_acl
-    if acl is None or (connection.connect, paths.base) in _protected:
+    key = (connection.connect, paths.base, agents_user)
+    if acl is None or key in _protected:
         return
+    wanted = {paths.base: acl, paths.directive: acl}
+    restricted = directories_acl(connection, agents_user)
+    if restricted is not None:
+        wanted.update(dict.fromkeys(agent_directories(paths), restricted))
 
     def fix(gateway: ZkGateway) -> None:
-        for path in (paths.base, paths.directive):
+        for path, path_acl in wanted.items():
             try:
-                if gateway.get_acls(path) != acl:
-                    log.warning(
-                        "%s was open to everyone; restricting it to the control plane", path
-                    )
-                    gateway.set_acls(path, acl)
+                if gateway.get_acls(path) != path_acl:
+                    log.warning("%s had another ACL; giving it the control plane's", path)
+                    gateway.set_acls(path, path_acl)
             except ZkNoNodeError:
                 continue
 
     connection.call(fix)
-    _protected.add((connection.connect, paths.base))
+    _protected.add(key)
 
 
-def ensure_layout(connection: ZkConnection, paths: DeploymentPaths) -> None:
+def ensure_layout(
+    connection: ZkConnection, paths: DeploymentPaths, agents_user: str | None = None
+) -> None:
     """Create the deployment's nodes with their ACLs (see ``acl``) if missing."""
 
     def missing(gateway: ZkGateway) -> list[str]:
@@ -70,7 +95,7 @@ def ensure_layout(connection: ZkConnection, paths: DeploymentPaths) -> None:
 
     absent = connection.call(missing)
     if paths.base not in absent:
-        _protect(connection, paths)
+        _protect(connection, paths, agents_user)
     if not absent:
         return
     parent = paths.base.rsplit("/", 1)[0]
@@ -87,7 +112,7 @@ def ensure_layout(connection: ZkConnection, paths: DeploymentPaths) -> None:
 
         connection.call(create_base)
     try:
-        with connection.open_session() as opened:
+        with connection.open_session(directories_acl(connection, agents_user)) as opened:
             for path in agent_directories(paths):
                 if opened.exists(path) is None:
                     with contextlib.suppress(ZkNodeExistsError):
@@ -107,14 +132,16 @@ def apply_directive(
     *,
     known_epoch: int,
     operation_id: str | None,
+    agents_user: str | None = None,
 ) -> int:
     """Make ZooKeeper's directive carry ``desired``; return the epoch that does.
 
     ``known_epoch`` is the newest epoch the database remembers: a directive recreated
     after it vanished continues from there, so agents never see an epoch go back.
     Raises DirectiveConflictError when writers keep racing, ZkDownError when unreachable.
+    ``agents_user``: the ZooKeeper user of the deployment's agents (see ``acl``).
     """
-    ensure_layout(connection, paths)
+    ensure_layout(connection, paths, agents_user)
 
     def attempt(gateway: ZkGateway) -> int | None:
         store = DirectiveStore(gateway, paths)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from turnout.protocol.paths import validate_name
+
+#: The name of the credentials the control plane uses for a cluster (resolved by the
+#: server: ``coordination.credentials``); never a secret.
+CredentialsName = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="The name of the credentials the control plane uses for this cluster "
+        "(<TURNOUT_CLUSTER_CREDENTIALS_DIR>/<name>.env on the server); never a secret. "
+        "Unset: the control plane's own settings",
+    ),
+]
 
 _CLUSTER_EXAMPLE: dict[str, Any] = {
     "name": "local",
@@ -24,6 +38,7 @@ class ClusterUpdate(BaseModel):
     zookeeper_root: str | None = Field(
         default=None, pattern=r"^/([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"
     )
+    credentials: CredentialsName = None
 
 
 class ClusterCreate(BaseModel):
@@ -35,6 +50,7 @@ class ClusterCreate(BaseModel):
     zookeeper_root: str = Field(
         default="/turnout", pattern=r"^/([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"
     )
+    credentials: CredentialsName = None
 
     @field_validator("name")
     @classmethod
@@ -49,3 +65,4 @@ class ClusterPublic(BaseModel):
     kafka_bootstrap: str
     zookeeper_connect: str
     zookeeper_root: str
+    credentials: str | None = None

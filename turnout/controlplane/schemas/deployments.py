@@ -44,6 +44,19 @@ def _refuse_moved_fields(data: Any) -> Any:
     return data
 
 
+#: The ZooKeeper (SASL) user of a deployment's agents (``coordination.acl``).
+ZookeeperUser = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._@-]+$",
+        description="The ZooKeeper (SASL) user of this deployment's agents: only it and "
+        "the control plane may write the deployment's agent directories",
+    ),
+]
+
+
 class BindingBody(BaseModel):
     group: str = Field(examples=["billing"])
     topics: list[str] = Field(min_length=1, max_length=100, examples=[["payments"]])
@@ -129,6 +142,7 @@ class DeploymentCreate(BaseModel):
     colours: ColoursBody
     pins: dict[str, str] = Field(default_factory=dict, max_length=10_000)
     paused: bool = False
+    zookeeper_user: ZookeeperUser = None
 
     _moved = model_validator(mode="before")(_refuse_moved_fields)
 
@@ -188,6 +202,7 @@ class DeploymentUpdate(BaseModel):
     drain_timeout_ms: int | None = Field(default=None, ge=0, le=600_000)
     absent_pin_policy: AbsentPinPolicy | None = None
     colours: ColourVersionsUpdate | None = None
+    zookeeper_user: ZookeeperUser = None
 
     _team = field_validator("team")(_valid_team)
 
@@ -229,6 +244,7 @@ class DeploymentPublic(BaseModel):
     active_colour: Colour
     pins: dict[str, str]
     paused: bool
+    zookeeper_user: str | None = None
     epoch: int
     last_switch: SwitchPublic | None
     created_at: datetime

@@ -97,6 +97,7 @@ def create_deployment(
         processing=processing.model_dump(mode="json"),
         drain_timeout_ms=body.drain_timeout_ms,
         absent_pin_policy=body.absent_pin_policy.value,
+        zookeeper_user=body.zookeeper_user,
         colours={
             Colour.BLUE.value: {"version": body.colours.blue.version, "role": roles[Colour.BLUE]},
             Colour.GREEN.value: {

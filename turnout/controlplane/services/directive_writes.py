@@ -21,8 +21,8 @@ from turnout.protocol.directives import DirectiveConflictError
 
 def require_zookeeper(context: AppContext, cluster: Cluster) -> ZkConnection:
     """The cluster's connection if ZooKeeper is reachable now; 503 with the reason otherwise."""
-    connection = context.zookeeper_of(cluster)
     try:
+        connection = context.zookeeper_of(cluster)
         connection.require()
     except ZkDownError as exc:
         raise UnavailableError(str(exc)) from exc
@@ -43,6 +43,7 @@ def apply_desired_state(
         deployment.desired_state(),
         known_epoch=deployment.epoch,
         operation_id=operation_id,
+        agents_user=deployment.zookeeper_user,
     )
 
 

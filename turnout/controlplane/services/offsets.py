@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.coordination.agent_reports import read_owners
 from turnout.controlplane.coordination.connections import ZkConnection, ZkDownError
+from turnout.controlplane.coordination.directives import directories_acl
 from turnout.controlplane.errors import ConflictError, InvalidError, UnavailableError
 from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.queries import get_deployment
@@ -32,7 +33,7 @@ from turnout.controlplane.services import audit
 from turnout.controlplane.services.directive_writes import require_zookeeper
 from turnout.protocol import DeploymentPaths, PartitionRef
 from turnout.protocol.partitions import PartitionId, partition_key
-from turnout.zk import CreateOp, ZkError, ZkTransactionError
+from turnout.zk import Acl, CreateOp, ZkError, ZkTransactionError
 
 #: The data of an owner node the control plane holds during a reset: not an Ownership
 #: (no instance owns the partition), so live state shows the partition unowned.
@@ -47,9 +48,9 @@ def reset_offsets(
     if binding is None:
         raise InvalidError(f"deployment {name!r} has no preview binding")
     group, topics = binding["group"], binding["topics"]
-    bootstrap = deployment.cluster.kafka_bootstrap
     kafka = context.kafka
     try:
+        bootstrap = context.kafka_of(deployment.cluster)
         partitions = kafka.partitions(bootstrap, topics)
         if body.to == "explicit":
             assert body.offsets is not None  # validated by the schema
@@ -85,6 +86,7 @@ def reset_offsets(
             group,
             list(targets),
             lambda: kafka.alter_committed(bootstrap, group, targets),
+            directories_acl(connection, deployment.zookeeper_user),
         )
     except (ZkDownError, KafkaDownError) as exc:
         raise UnavailableError(str(exc)) from exc
@@ -108,14 +110,15 @@ def _while_holding(
     group: str,
     tps: list[PartitionId],
     action: Callable[[], None],
+    acl: list[Acl] | None,
 ) -> None:
     """Run ``action`` while this control plane owns the owner nodes of ``tps`` (see the
     module docstring); ConflictError naming the owners if any partition is owned."""
     nodes = [paths.owner(group, topic, partition) for topic, partition in tps]
     try:
-        with connection.open_session() as held:
+        with connection.open_session(acl) as held:
             for parent in sorted({node.rpartition("/")[0] for node in nodes}):
-                held.ensure_path(parent)  # open, as agents create them
+                held.ensure_path(parent)  # with the ACL of the agents' directories
             try:
                 held.transaction([CreateOp(node, RESET_HOLD, ephemeral=True) for node in nodes])
             except ZkTransactionError as exc:

@@ -32,7 +32,7 @@ from turnout.zk import ZkGateway
 def _live_partitions(context: AppContext, deployment: Deployment) -> list[PartitionId]:
     try:
         return context.kafka.partitions(
-            deployment.cluster.kafka_bootstrap, deployment.live["topics"]
+            context.kafka_of(deployment.cluster), deployment.live["topics"]
         )
     except KafkaDownError as exc:
         raise UnavailableError(str(exc)) from exc
