@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from turnout.controlplane.api.deps import Principal
 from turnout.controlplane.api.routes import (
     admin,
     clusters,
@@ -38,6 +39,7 @@ from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.leader import LeaderLoop
 from turnout.controlplane.schemas.common import ErrorOut, Health
 from turnout.controlplane.settings import DEFAULT_WEB_DIST, ControlPlaneSettings
+from turnout.controlplane.stream_tickets import StreamTickets
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +215,7 @@ def create_app(
         **fastapi,
     )
     app.state.context = context
+    app.state.stream_tickets = StreamTickets[Principal]()
     app.state.leader_loop = leader_loop
     api = APIRouter(prefix=API_PREFIX)
     for module in (admin, clusters, deployments, switches, operations, state):

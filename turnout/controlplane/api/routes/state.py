@@ -7,14 +7,20 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from turnout.controlplane.api.deps import ContextDep, SessionDep, Viewer, ViewerSse
+from turnout.controlplane.api.deps import (
+    ContextDep,
+    SessionDep,
+    StreamTicketsDep,
+    Viewer,
+    ViewerSse,
+)
 from turnout.controlplane.api.openapi import error_responses
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.queries import get_deployment
-from turnout.controlplane.schemas.live_state import LagHistory, StatePublic
+from turnout.controlplane.schemas.live_state import LagHistory, StatePublic, StreamTicketOut
 from turnout.controlplane.services import live_state, switches
 
 router = APIRouter(prefix="/deployments/{name}", tags=["state"])
@@ -42,6 +48,27 @@ def read_lag(
     return live_state.lag_history(session, get_deployment(session, name), window_s)
 
 
+@router.post(
+    "/stream-tickets",
+    response_model=StreamTicketOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404),
+)
+def create_stream_ticket(
+    request: Request, session: SessionDep, tickets: StreamTicketsDep, who: Viewer, name: str
+) -> StreamTicketOut:
+    """A single-use ticket that opens this deployment's event stream as the caller, for
+    clients that cannot send a header (EventSource). Short-lived; one per connection."""
+    get_deployment(session, name)
+    issued = tickets.issue(who, name)
+    events = request.url_for("stream_events", name=name).path
+    return StreamTicketOut(
+        ticket=issued.ticket,
+        expires_in_s=issued.expires_in_s,
+        events_url=f"{events}?ticket={issued.ticket}",
+    )
+
+
 def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
     with context.sessions() as session:
         deployment = get_deployment(session, name)
@@ -63,7 +90,10 @@ def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
 async def stream_events(
     context: ContextDep, session: SessionDep, _: ViewerSse, name: str, request: Request
 ) -> StreamingResponse:
-    """Server-sent events: ``state`` on every change (and at connect), ``switch`` per change."""
+    """Server-sent events: ``state`` on every change (and at connect), ``switch`` per change.
+
+    Authenticates with a bearer header, or with ``?ticket=`` from ``POST
+    .../stream-tickets`` (single-use: a reconnect needs a new ticket)."""
     get_deployment(session, name)  # 404 before the stream starts
     session.close()
     interval = context.settings.events_interval_s
