@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -103,11 +104,19 @@ class ControlPlaneProcess:
     env: dict[str, str]
     port: int
     log_path: Path
+    #: The authority that signed the server's certificate, when it serves HTTPS.
+    ca_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "http" if self.ca_file is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client needs to trust this server."""
+        return True if self.ca_file is None else ssl.create_default_context(cafile=self.ca_file)
 
     def start(self) -> None:
         log = self.log_path.open("ab")
@@ -126,7 +135,8 @@ class ControlPlaneProcess:
                     + self.log_path.read_text()[-3000:]
                 )
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                healthz = httpx.get(f"{self.url}/healthz", timeout=1.0, verify=self.verify)
+                if healthz.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

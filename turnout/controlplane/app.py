@@ -35,6 +35,7 @@ from turnout.controlplane.context import AppContext
 from turnout.controlplane.coordination.connections import ZkDownError
 from turnout.controlplane.db import check_schema
 from turnout.controlplane.errors import ApiError, InvalidFieldsError
+from turnout.controlplane.http_guards import BodySizeLimit, StrictTransportSecurity
 from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.leader import LeaderLoop
 from turnout.controlplane.schemas.common import ErrorOut, Health
@@ -224,6 +225,9 @@ def create_app(
     app.include_router(_health_router())
     _install_error_handlers(app)
     app.add_middleware(_MetricsMiddleware, context=context)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.hsts_max_age_s > 0:
+        app.add_middleware(StrictTransportSecurity, max_age_s=settings.hsts_max_age_s)
     dashboard = _dashboard_dir(settings.web_dist)
     if dashboard is not None:
         _mount_dashboard(app, dashboard)
