@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from turnout.protocol.paths import DEFAULT_ROOT
+from turnout.protocol.paths import DEFAULT_ROOT, validate_root
 
 #: Where ``web/`` builds the dashboard, relative to the source checkout.
 DEFAULT_WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
@@ -71,6 +71,10 @@ class ControlPlaneSettings(BaseSettings):
     lag_window_s: float = Field(default=300.0, gt=0, le=86_400)
     #: Period of the server-sent-events loop (state and switch changes).
     events_interval_s: float = Field(default=1.0, gt=0, le=60)
+    #: The server ends an event stream this long after it opened; the client opens the
+    #: next one with a new ticket, which checks its token again. An open stream thus
+    #: outlives its token's revocation by at most this long.
+    events_max_age_s: float = Field(default=300.0, gt=0, le=86_400)
     #: Name of this replica in the leader election.
     replica_id: str = Field(default_factory=_default_replica_id)
     #: Built dashboard; served at ``/`` when the directory exists.
@@ -99,6 +103,11 @@ class ControlPlaneSettings(BaseSettings):
     @property
     def tls(self) -> bool:
         return self.tls_certfile is not None
+
+    @field_validator("zookeeper_root")
+    @classmethod
+    def _usable_root(cls, value: str) -> str:
+        return validate_root(value)
 
     @field_validator("database_url")
     @classmethod

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from turnout.protocol.paths import validate_name
+from turnout.protocol.paths import DEFAULT_ROOT, MAX_ROOT_LENGTH, validate_name, validate_root
 
 _CLUSTER_EXAMPLE: dict[str, Any] = {
     "name": "local",
@@ -21,9 +21,12 @@ class ClusterUpdate(BaseModel):
 
     kafka_bootstrap: str | None = Field(default=None, min_length=1, max_length=1000)
     zookeeper_connect: str | None = Field(default=None, min_length=1, max_length=1000)
-    zookeeper_root: str | None = Field(
-        default=None, pattern=r"^/([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"
-    )
+    zookeeper_root: str | None = Field(default=None, max_length=MAX_ROOT_LENGTH)
+
+    @field_validator("zookeeper_root")
+    @classmethod
+    def _valid_root(cls, value: str | None) -> str | None:
+        return None if value is None else validate_root(value)
 
 
 class ClusterCreate(BaseModel):
@@ -32,14 +35,17 @@ class ClusterCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kafka_bootstrap: str = Field(min_length=1, max_length=1000)
     zookeeper_connect: str = Field(min_length=1, max_length=1000)
-    zookeeper_root: str = Field(
-        default="/turnout", pattern=r"^/([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"
-    )
+    zookeeper_root: str = Field(default=DEFAULT_ROOT, max_length=MAX_ROOT_LENGTH)
 
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return validate_name("cluster", value)
+
+    @field_validator("zookeeper_root")
+    @classmethod
+    def _valid_root(cls, value: str) -> str:
+        return validate_root(value)
 
 
 class ClusterPublic(BaseModel):

@@ -5,13 +5,26 @@ ticket's life, not the database."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import httpx
 
-from tests.integration.controlplane.kit import create_deployment, deployment_body
-from tests.support.controlplane import RunningControlPlane
+from tests.integration.controlplane.kit import (
+    cp_settings,
+    create_deployment,
+    deployment_body,
+    start_with_cluster,
+)
+from tests.support.controlplane import ACCESS_LOG, RunningControlPlane
+from tests.support.log_secrets import WATCH
+from tests.support.services import Services
 from turnout.controlplane.security import ApiRole
+
+#: A 1 s stream ends at the first events loop turn after 1 s (0.2 s apart here); the rest
+#: is a loaded machine's slack.
+STREAM_END_WITHIN_S = 15.0
 
 
 def _first_event(client: httpx.Client, url: str) -> list[str]:
@@ -51,6 +64,12 @@ def test_a_ticket_opens_the_stream_once_and_never_again(
         again = anonymous.get(body["events_url"])
     assert again.status_code == 401
     assert "already used" in again.json()["detail"]
+    # The access log has the stream's requests, without their query strings.
+    assert WATCH.log_dir is not None
+    logged = (WATCH.log_dir / ACCESS_LOG).read_text().splitlines()
+    stream_lines = [line for line in logged if f"/deployments/{name}/events" in line]
+    assert len(stream_lines) == 2, stream_lines
+    assert not any("?" in line or "tst_" in line for line in stream_lines), stream_lines
 
 
 def test_a_ticket_for_one_deployment_does_not_open_another(
@@ -102,3 +121,21 @@ def test_a_bearer_header_still_opens_the_stream(
     with sqlite_controlplane.client(ApiRole.VIEWER) as viewer:
         lines = _first_event(viewer, f"/api/v1/deployments/{name}/events")
     assert lines[0] == "event: state"
+
+
+def test_the_server_ends_a_stream_after_its_maximum_age(
+    sqlite_url: str, zk_root: str, services: Services, unique: Callable[[str], str]
+) -> None:
+    settings = cp_settings(sqlite_url, zk_root, services.kafka, events_max_age_s=1.0)
+    with ExitStack() as stack:
+        cp = start_with_cluster(settings, stack)
+        name = _deployment(cp, unique)
+        started = time.monotonic()
+        with (
+            cp.client(ApiRole.VIEWER) as viewer,
+            viewer.stream("GET", f"/api/v1/deployments/{name}/events") as stream,
+        ):
+            lines = list(stream.iter_lines())  # returns only when the server ends it
+        took = time.monotonic() - started
+    assert lines[0] == "event: state"
+    assert 1.0 <= took < STREAM_END_WITHIN_S, f"the stream lasted {took:.1f} s"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from turnout.controlplane.api.deps import Admin, Limit, Offset, SessionDep, Viewer
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import TokenName
 from turnout.controlplane.schemas.admin import (
     AuditPublic,
     TokenCreate,
@@ -65,6 +66,6 @@ def read_tokens(
 @router.delete(
     "/tokens/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
 )
-def delete_token(session: SessionDep, who: Admin, name: str) -> None:
+def delete_token(session: SessionDep, who: Admin, name: TokenName) -> None:
     """Revoke a token."""
     tokens.delete_token(session, name=name, actor=who.name)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from turnout.controlplane.api.deps import Admin, Limit, Offset, SessionDep, Viewer
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import ClusterName
 from turnout.controlplane.schemas.clusters import ClusterCreate, ClusterPublic, ClusterUpdate
 from turnout.controlplane.schemas.common import Page
 from turnout.controlplane.services import clusters
@@ -33,14 +34,14 @@ def create_cluster(session: SessionDep, who: Admin, body: ClusterCreate) -> Clus
 
 
 @router.get("/{name}", response_model=ClusterPublic, responses=error_responses(404))
-def read_cluster(session: SessionDep, _: Viewer, name: str) -> ClusterPublic:
+def read_cluster(session: SessionDep, _: Viewer, name: ClusterName) -> ClusterPublic:
     """Get a cluster."""
     return clusters.read_cluster(session, name)
 
 
 @router.put("/{name}", response_model=ClusterPublic, responses=error_responses(404))
 def update_cluster(
-    session: SessionDep, who: Admin, name: str, body: ClusterUpdate
+    session: SessionDep, who: Admin, name: ClusterName, body: ClusterUpdate
 ) -> ClusterPublic:
     """Change a cluster's addresses."""
     return clusters.update_cluster(session, name=name, body=body, actor=who.name)
@@ -49,6 +50,6 @@ def update_cluster(
 @router.delete(
     "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404, 409)
 )
-def delete_cluster(session: SessionDep, who: Admin, name: str) -> None:
+def delete_cluster(session: SessionDep, who: Admin, name: ClusterName) -> None:
     """Delete a cluster that no deployment uses."""
     clusters.delete_cluster(session, name=name, actor=who.name)

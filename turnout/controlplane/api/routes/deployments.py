@@ -17,6 +17,7 @@ from turnout.controlplane.api.deps import (
     Viewer,
 )
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.queries import get_deployment
 from turnout.controlplane.schemas.common import Page
 from turnout.controlplane.schemas.deployments import (
@@ -54,7 +55,7 @@ def create_deployment(
 
 @router.get("/{name}", response_model=DeploymentPublic, responses=error_responses(404))
 def read_deployment(
-    session: SessionDep, _: Viewer, name: str, response: Response
+    session: SessionDep, _: Viewer, name: DeploymentName, response: Response
 ) -> DeploymentPublic:
     """Get a deployment; the ETag header is its version, for If-Match."""
     found = get_deployment(session, name)
@@ -69,10 +70,12 @@ def update_deployment(
     context: ContextDep,
     session: SessionDep,
     who: Admin,
-    name: str,
+    name: DeploymentName,
     body: DeploymentUpdate,
     response: Response,
-    if_match: Annotated[str | None, Header(description="ETag from a previous GET")] = None,
+    if_match: Annotated[
+        str | None, Header(max_length=200, description="ETag from a previous GET")
+    ] = None,
 ) -> DeploymentPublic:
     """Change a deployment (bindings, strategy, hints, version labels); new epoch."""
     updated = deployments.update_deployment(
@@ -85,7 +88,9 @@ def update_deployment(
 @router.delete(
     "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404, 503)
 )
-def delete_deployment(context: ContextDep, session: SessionDep, who: Admin, name: str) -> None:
+def delete_deployment(
+    context: ContextDep, session: SessionDep, who: Admin, name: DeploymentName
+) -> None:
     """Delete a deployment and its directive (agents then own nothing)."""
     deployments.delete_deployment(context, session, name=name, actor=who.name)
 
@@ -94,7 +99,7 @@ def delete_deployment(context: ContextDep, session: SessionDep, who: Admin, name
     "/{name}/pause", response_model=DeploymentPublic, responses=error_responses(404, 409, 503)
 )
 def pause_deployment(
-    context: ContextDep, session: SessionDep, who: Operator, name: str
+    context: ContextDep, session: SessionDep, who: Operator, name: DeploymentName
 ) -> DeploymentPublic:
     """Pause consumption (agents keep their partitions, stop fetching)."""
     changed = deployments.set_paused(context, session, name=name, paused=True, actor=who.name)
@@ -105,7 +110,7 @@ def pause_deployment(
     "/{name}/resume", response_model=DeploymentPublic, responses=error_responses(404, 409, 503)
 )
 def resume_deployment(
-    context: ContextDep, session: SessionDep, who: Operator, name: str
+    context: ContextDep, session: SessionDep, who: Operator, name: DeploymentName
 ) -> DeploymentPublic:
     """Resume consumption."""
     changed = deployments.set_paused(context, session, name=name, paused=False, actor=who.name)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from turnout.controlplane.api.deps import ContextDep, Operator, SessionDep
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.schemas.deployments import DeploymentPublic
 from turnout.controlplane.schemas.offsets import OffsetResetRequest, OffsetResetResult
 from turnout.controlplane.schemas.pins import PinsPreview, PinsRequest
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/deployments/{name}", tags=["operations"])
 
 @router.post("/pins/preview", response_model=PinsPreview, responses=error_responses(404, 503))
 def preview_pins(
-    context: ContextDep, session: SessionDep, _: Operator, name: str, body: PinsRequest
+    context: ContextDep, session: SessionDep, _: Operator, name: DeploymentName, body: PinsRequest
 ) -> PinsPreview:
     """The partition moves these pins would cause now (nothing is written)."""
     return pins.preview_pins(context, session, name=name, body=body)
@@ -25,7 +26,7 @@ def preview_pins(
 
 @router.put("/pins", response_model=DeploymentPublic, responses=error_responses(404, 409, 503))
 def put_pins(
-    context: ContextDep, session: SessionDep, who: Operator, name: str, body: PinsRequest
+    context: ContextDep, session: SessionDep, who: Operator, name: DeploymentName, body: PinsRequest
 ) -> DeploymentPublic:
     """Replace the pins (non-empty pins switch the strategy to manual); new epoch."""
     changed = pins.put_pins(context, session, name=name, body=body, actor=who.name)
@@ -36,7 +37,11 @@ def put_pins(
     "/offsets/reset", response_model=OffsetResetResult, responses=error_responses(404, 409, 503)
 )
 def reset_offsets(
-    context: ContextDep, session: SessionDep, who: Operator, name: str, body: OffsetResetRequest
+    context: ContextDep,
+    session: SessionDep,
+    who: Operator,
+    name: DeploymentName,
+    body: OffsetResetRequest,
 ) -> OffsetResetResult:
     """Plan (dry_run) or execute an offset reset of a binding's consumer group."""
     return offsets.reset_offsets(context, session, name=name, body=body, actor=who.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from turnout.controlplane.api.deps import (
     ViewerSse,
 )
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.queries import get_deployment
 from turnout.controlplane.schemas.live_state import LagHistory, StatePublic, StreamTicketOut
@@ -32,7 +34,9 @@ EVENT_SWITCHES = 5
 
 
 @router.get("/state", response_model=StatePublic, responses=error_responses(404))
-def read_state(context: ContextDep, session: SessionDep, _: Viewer, name: str) -> StatePublic:
+def read_state(
+    context: ContextDep, session: SessionDep, _: Viewer, name: DeploymentName
+) -> StatePublic:
     """Live state: instances, partition owners, committed and end offsets, lag."""
     return live_state.live_state(context, session, get_deployment(session, name))
 
@@ -41,7 +45,7 @@ def read_state(context: ContextDep, session: SessionDep, _: Viewer, name: str) -
 def read_lag(
     session: SessionDep,
     _: Viewer,
-    name: str,
+    name: DeploymentName,
     window_s: Annotated[float, Query(gt=0, le=86_400)] = 900,
 ) -> LagHistory:
     """Sampled lag of the live binding over the last ``window_s`` seconds."""
@@ -55,7 +59,11 @@ def read_lag(
     responses=error_responses(404),
 )
 def create_stream_ticket(
-    request: Request, session: SessionDep, tickets: StreamTicketsDep, who: Viewer, name: str
+    request: Request,
+    session: SessionDep,
+    tickets: StreamTicketsDep,
+    who: Viewer,
+    name: DeploymentName,
 ) -> StreamTicketOut:
     """A single-use ticket that opens this deployment's event stream as the caller, for
     clients that cannot send a header (EventSource). Short-lived; one per connection."""
@@ -88,21 +96,23 @@ def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
     response_class=StreamingResponse,
 )
 async def stream_events(
-    context: ContextDep, session: SessionDep, _: ViewerSse, name: str, request: Request
+    context: ContextDep, session: SessionDep, _: ViewerSse, name: DeploymentName, request: Request
 ) -> StreamingResponse:
     """Server-sent events: ``state`` on every change (and at connect), ``switch`` per change.
 
     Authenticates with a bearer header, or with ``?ticket=`` from ``POST
-    .../stream-tickets`` (single-use: a reconnect needs a new ticket)."""
+    .../stream-tickets`` (single-use: a reconnect needs a new ticket). Ends after
+    ``events_max_age_s``, so a client re-authenticates at least that often."""
     get_deployment(session, name)  # 404 before the stream starts
     session.close()
     interval = context.settings.events_interval_s
+    ends_at = time.monotonic() + context.settings.events_max_age_s
 
     async def events() -> AsyncIterator[str]:
         last_state: str | None = None
         last_switches: dict[str, str] = {}
         quiet = 0.0
-        while not await request.is_disconnected():
+        while time.monotonic() < ends_at and not await request.is_disconnected():
             try:
                 state, recent = await anyio.to_thread.run_sync(_snapshot, context, name)
             except Exception as exc:  # deleted meanwhile, DB gone: say so and end

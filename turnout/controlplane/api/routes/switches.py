@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Header, Query, status
 
 from turnout.controlplane.api.deps import ContextDep, Limit, Offset, Operator, SessionDep, Viewer
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import DeploymentName, SwitchId
 from turnout.controlplane.domain.switch_machine import SwitchState
 from turnout.controlplane.queries import get_deployment, get_switch
 from turnout.controlplane.responses import switch_public
@@ -37,7 +38,7 @@ def switch_deployment(
     context: ContextDep,
     session: SessionDep,
     who: Operator,
-    name: str,
+    name: DeploymentName,
     body: SwitchRequest,
     idempotency_key: IdempotencyKey = None,
 ) -> SwitchPublic:
@@ -66,7 +67,7 @@ def rollback_deployment(
     context: ContextDep,
     session: SessionDep,
     who: Operator,
-    name: str,
+    name: DeploymentName,
     body: Annotated[RollbackRequest | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> SwitchPublic:
@@ -92,7 +93,7 @@ def rollback_deployment(
     responses=error_responses(404),
 )
 def read_deployment_switches(
-    session: SessionDep, _: Viewer, name: str, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, _: Viewer, name: DeploymentName, limit: Limit = 50, offset: Offset = 0
 ) -> Page[SwitchPublic]:
     """Switch history of one deployment, newest first."""
     get_deployment(session, name)
@@ -115,6 +116,6 @@ def read_switches(
 
 
 @router.get("/switches/{switch_id}", response_model=SwitchPublic, responses=error_responses(404))
-def read_switch(session: SessionDep, _: Viewer, switch_id: str) -> SwitchPublic:
+def read_switch(session: SessionDep, _: Viewer, switch_id: SwitchId) -> SwitchPublic:
     """One switch with its phase timings."""
     return switch_public(get_switch(session, switch_id))
