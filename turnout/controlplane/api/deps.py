@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.security import ApiRole
 from turnout.controlplane.services.tokens import authenticate
@@ -79,7 +80,7 @@ def get_stream_principal(
     session: SessionDep,
     tickets: StreamTicketsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    name: str,
+    name: DeploymentName,
     ticket: Annotated[
         str | None,
         Query(

@@ -47,7 +47,9 @@ def test_names_in_paths_are_bounded_and_checked(sqlite_controlplane: RunningCont
         too_long = admin.get("/api/v1/deployments/" + "d" * 201)
         bad_chars = admin.get("/api/v1/clusters/a%20b")
         bad_switch = admin.get("/api/v1/switches/" + "x" * 65)
+        stream = admin.get("/api/v1/deployments/" + "d" * 201 + "/events", params={"ticket": "t"})
     assert "path.name" in _fields(too_long)
+    assert "path.name" in _fields(stream)
     assert "path.name" in _fields(bad_chars)
     assert "path.switch_id" in _fields(bad_switch)
 
