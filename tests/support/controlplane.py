@@ -66,9 +66,10 @@ ACCESS_LOG = "controlplane-access.log"
 def session_log_config() -> dict[str, Any]:
     """``turnout controlplane serve``'s logging (redaction, the event stream's query left
     out of the access log), with the access log in a file the session's log-grep reads
-    instead of stdout, and ``turnout.*`` left to propagate to pytest's log capture."""
+    instead of stdout, and the root and ``turnout.*`` loggers left to pytest's log capture."""
     config = log_config()
-    del config["loggers"]["turnout"]
+    # pytest's log capture hangs on the root logger; configuring root would remove it.
+    del config["root"], config["loggers"]["turnout"]
     if WATCH.log_dir is not None:
         access = config["handlers"]["access"]
         del access["stream"]

@@ -21,8 +21,9 @@ _FILTERS = "turnout.controlplane.log_redaction"
 
 def log_config(level: str = "info") -> dict[str, Any]:
     """uvicorn's logging configuration with redaction on every handler, the event
-    stream's query string out of the access log, and the control plane's own loggers
-    (``turnout.*``) written by the same redacting handler."""
+    stream's query string out of the access log, and every other logger (the control
+    plane's ``turnout.*`` at ``level``, libraries such as kazoo at WARNING) written by
+    the same redacting handler through the root logger."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config["filters"] = {
         "redact": {"()": f"{_FILTERS}.RedactingFilter"},
@@ -30,11 +31,8 @@ def log_config(level: str = "info") -> dict[str, Any]:
     }
     config["handlers"]["default"]["filters"] = ["redact"]
     config["handlers"]["access"]["filters"] = ["stream_query", "redact"]
-    config["loggers"]["turnout"] = {
-        "handlers": ["default"],
-        "level": level.upper(),
-        "propagate": False,
-    }
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    config["loggers"]["turnout"] = {"level": level.upper()}
     return config
 
 

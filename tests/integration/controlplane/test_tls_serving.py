@@ -63,7 +63,7 @@ def https_controlplane(tmp_path: Path, services: Services) -> tuple[ControlPlane
     return cp, token
 
 
-def test_serve_speaks_https_with_the_configured_certificate_and_only_https(
+def test_serve_speaks_https_with_the_configured_certificate_and_redacts_its_access_log(
     https_controlplane: tuple[ControlPlaneProcess, str],
 ) -> None:
     cp, token = https_controlplane
@@ -75,6 +75,8 @@ def test_serve_speaks_https_with_the_configured_certificate_and_only_https(
             whoami = api.get("/api/v1/whoami")
             assert whoami.status_code == 200, whoami.text
             assert whoami.headers["strict-transport-security"] == "max-age=600"
+            # A careless client puts its token in a URL: the access log must not keep it.
+            assert api.get("/api/v1/whoami", params={"access_token": token}).status_code == 200
         # A client that does not trust the throw-away authority refuses the server.
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             httpx.get(f"{cp.url}/healthz", timeout=10)
@@ -88,4 +90,6 @@ def test_serve_speaks_https_with_the_configured_certificate_and_only_https(
         cp.stop()
     log = cp.log_path.read_text()
     assert "Uvicorn running on https://" in log
+    assert '"GET /api/v1/whoami?access_token=tnt_[redacted] HTTP/1.1" 200' in log
+    assert token not in log
     assert _KEY_PASSWORD not in log
