@@ -28,7 +28,14 @@ REDACTED = "[redacted]"
 #: (pattern, replacement) pairs, applied in order.
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(tnt|tst)_[A-Za-z0-9_-]+"), rf"\1_{REDACTED}"),
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]+"), rf"\1\2{REDACTED}"),
+    # A credential, not an ordinary word ("the bearer token"): 8+ characters, one of
+    # them a digit or symbol.
+    (
+        re.compile(
+            r"(?i)\b(bearer|basic)(\s+)(?=[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}"
+        ),
+        rf"\1\2{REDACTED}",
+    ),
     (
         re.compile(r"(?i)([?&](?:access_token|token|ticket|password|secret)=)[^&\s\"'#]+"),
         rf"\1{REDACTED}",

@@ -50,6 +50,7 @@ def test_redact_removes_the_secret_and_keeps_what_names_it(
         "switch 0b6f6c1e of billing: blue → green, epoch 8",
         "connected to 127.0.0.1:2181/turnout",
         "digest authentication is configured",
+        "basic setup: the bearer token goes in a header",
     ],
 )
 def test_redact_leaves_ordinary_lines_alone(line: str) -> None:
