@@ -70,9 +70,13 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Redact the arguments one by one first: formatters such as uvicorn's access
+        # formatter read record.args, so it must stay a tuple of the same shape.
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         message = record.getMessage()
         cleaned = redact(message)
-        if cleaned != message:
+        if cleaned != message:  # in the message itself, or split between it and an argument
             record.msg, record.args = cleaned, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -90,6 +90,6 @@ def test_serve_speaks_https_with_the_configured_certificate_and_redacts_its_acce
         cp.stop()
     log = cp.log_path.read_text()
     assert "Uvicorn running on https://" in log
-    assert '"GET /api/v1/whoami?access_token=tnt_[redacted] HTTP/1.1" 200' in log
+    assert '"GET /api/v1/whoami?access_token=[redacted] HTTP/1.1" 200' in log
     assert token not in log
     assert _KEY_PASSWORD not in log

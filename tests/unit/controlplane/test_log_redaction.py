@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from uvicorn.logging import AccessFormatter
 
 from turnout.controlplane.log_redaction import RedactingFilter, StreamQueryFilter, redact
 
@@ -92,3 +93,23 @@ def test_the_access_filter_drops_only_the_event_streams_query_string() -> None:
         == '127.0.0.1:5000 - "GET /api/v1/deployments/billing/events HTTP/1.1" 200'
     )
     assert other.getMessage().endswith('"GET /api/v1/audit?limit=5 HTTP/1.1" 200')
+
+
+def test_an_access_record_stays_formattable_by_uvicorns_access_formatter() -> None:
+    record = _record(
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5000",
+        "GET",
+        f"/api/v1/whoami?access_token={TOKEN}",
+        "1.1",
+        200,
+    )
+    assert RedactingFilter().filter(record)
+    line = AccessFormatter("%(levelprefix)s %(message)s", use_colors=False).format(record)
+    assert line.endswith('"GET /api/v1/whoami?access_token=[redacted] HTTP/1.1" 200')
+
+
+def test_a_secret_split_between_message_and_argument_is_redacted() -> None:
+    record = _record("connecting with password=%s", "hunter2-secret")
+    assert RedactingFilter().filter(record)
+    assert record.getMessage() == "connecting with password=[redacted]"
