@@ -50,11 +50,19 @@ class SecretWatch:
         self.scanned_sources = 0
         #: Where in-process control planes write their access logs (set per session).
         self.log_dir: Path | None = None
+        #: Files whose purpose is to show a secret, and why (never a log of a service).
+        self.exempt: dict[Path, str] = {}
 
     def record(self, secret: str) -> None:
         if len(secret) >= MIN_RECORDED_LENGTH:
             with self._lock:
                 self._recorded.add(secret)
+
+    def exempt_file(self, path: Path, why: str) -> None:
+        """Leave ``path`` out of the file scan: a program's console output whose job is
+        to hand its user a credential (the demo prints a login token), not a log."""
+        with self._lock:
+            self.exempt[path.resolve()] = why
 
     @property
     def recorded(self) -> int:
@@ -84,7 +92,7 @@ class SecretWatch:
     def scan_logs_under(self, root: Path) -> list[Finding]:
         found: list[Finding] = []
         for path in sorted(root.rglob("*")):
-            if path.suffix in LOG_SUFFIXES and path.is_file():
+            if path.suffix in LOG_SUFFIXES and path.is_file() and path.resolve() not in self.exempt:
                 found.extend(self.scan_file(path))
         return found
 

@@ -55,3 +55,11 @@ def test_only_log_files_are_read(outside: Path) -> None:
 def test_redacted_lines_pass() -> None:
     watch = SecretWatch()
     assert watch.scan_text("stdout", "GET /x?access_token=tnt_[redacted] 401") == []
+
+
+def test_an_exempted_file_is_left_out_of_the_scan(outside: Path) -> None:
+    watch = SecretWatch()
+    console = outside / "demo.out"
+    console.write_text(f"operator token {new_token()}\n")
+    watch.exempt_file(console, "the demo prints its login tokens by design")
+    assert watch.scan_logs_under(outside) == []
