@@ -100,10 +100,6 @@ class ControlPlaneSettings(BaseSettings):
             raise ValueError("tls_keyfile_password is set but tls_keyfile is not")
         return self
 
-    @property
-    def tls(self) -> bool:
-        return self.tls_certfile is not None
-
     @field_validator("zookeeper_root")
     @classmethod
     def _usable_root(cls, value: str) -> str:
