@@ -271,26 +271,22 @@ def _verdict(ecosystem: str, audit: Callable[[], list[Finding]]) -> str | None:
     return None
 
 
-def main() -> int:
-    service = os.environ.get("TURNOUT_AUDIT_PYTHON_SERVICE", "pypi")
-    try:
-        accepted = load_acceptances(ACCEPTED_ADVISORIES, dt.date.today())
-    except AuditError as exc:
-        sys.stderr.write(f"supply-chain audit FAILED: {exc}\n")
-        return 1
-    with tempfile.TemporaryDirectory(prefix="turnout-audit-") as scratch:
-        audits = [
-            ("Python", partial(audit_python, accepted, service, Path(scratch))),
-            ("npm", partial(audit_npm, accepted)),
-        ]
-        failures: list[str] = []
-        unavailable: list[str] = []
-        for ecosystem, audit in audits:
-            try:
-                if failure := _verdict(ecosystem, audit):
-                    failures.append(failure)
-            except AuditUnavailable as exc:
-                unavailable.append(str(exc))
+#: An audit to run: the ecosystem's name, and the call that returns its findings.
+Audit = tuple[str, Callable[[], list[Finding]]]
+
+
+def gate(audits: Sequence[Audit]) -> int:
+    """Run every audit and judge: 1 when one found an unaccepted vulnerability (or its
+    acceptances were invalid), :data:`NOT_AUDITED` when none did but one could not run,
+    0 only when every audit ran and found nothing unaccepted."""
+    failures: list[str] = []
+    unavailable: list[str] = []
+    for ecosystem, audit in audits:
+        try:
+            if failure := _verdict(ecosystem, audit):
+                failures.append(failure)
+        except AuditUnavailable as exc:
+            unavailable.append(str(exc))
     if failures:
         failures += unavailable
         for failure in failures:
@@ -302,6 +298,22 @@ def main() -> int:
             sys.stderr.write(f"supply-chain audit NOT PERFORMED: {reason}\n")
         return NOT_AUDITED
     return 0
+
+
+def main() -> int:
+    service = os.environ.get("TURNOUT_AUDIT_PYTHON_SERVICE", "pypi")
+    try:
+        accepted = load_acceptances(ACCEPTED_ADVISORIES, dt.date.today())
+    except AuditError as exc:
+        sys.stderr.write(f"supply-chain audit FAILED: {exc}\n")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="turnout-audit-") as scratch:
+        return gate(
+            [
+                ("Python", partial(audit_python, accepted, service, Path(scratch))),
+                ("npm", partial(audit_npm, accepted)),
+            ]
+        )
 
 
 if __name__ == "__main__":

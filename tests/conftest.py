@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.support.log_secrets import WATCH
 from tests.support.services import (
     Services,
     create_topic,
@@ -25,6 +26,8 @@ from turnout.devstack.process import find_ours, stack_marker
 from turnout.zk import ZkGateway
 
 _SERVICES_KEY = pytest.StashKey[Services]()
+#: Findings of the log-grep check already reported by the session fixture.
+_REPORTED_KEY = pytest.StashKey[int]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,6 +63,10 @@ def services(
         # librdkafka client collected at interpreter exit, after the broker is gone,
         # prints connection errors after pytest's closing line.
         gc.collect()
+        # Read before they are purged with the stack's directory.
+        for path in started.log_files.values():
+            if path.is_file():
+                WATCH.scan_file(path)
         started.stack.down(purge=True)
 
 
@@ -78,6 +85,41 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     finally:
         started.stack.down(purge=True)
     assert find_ours(stack_marker(state_dir)) == []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_hold_no_secret(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The log-grep check (tests/support/log_secrets.py): at session end, every log file
+    the session wrote and every test's captured output and logs are free of tokens,
+    tickets and recorded secrets; otherwise the session fails naming file and line."""
+    WATCH.log_dir = tmp_path_factory.mktemp("logs")
+    yield
+    WATCH.scan_logs_under(tmp_path_factory.getbasetemp())
+    request.config.stash[_REPORTED_KEY] = len(WATCH.findings)
+    if WATCH.findings:
+        pytest.fail(_describe_findings(), pytrace=False)
+
+
+def _describe_findings() -> str:
+    return f"{len(WATCH.findings)} log lines hold a secret:\n" + "\n".join(
+        f"  {finding}" for finding in WATCH.findings
+    )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for title, text in report.sections:
+        WATCH.scan_text(f"{report.nodeid} [{title}]", text)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Findings in the last test's teardown output come after the fixture's check."""
+    if len(WATCH.findings) > session.config.stash.get(_REPORTED_KEY, 0):
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(_describe_findings(), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import httpx
 import psutil
 
 from tests.support.agent_kit import REPO_ROOT
+from tests.support.log_secrets import WATCH
 from turnout.devstack.process import free_port
 
 #: Fetching nothing (the Maven cache is warm from the session's stack), the stack starts in
@@ -85,6 +86,7 @@ def test_the_demo_comes_up_switches_through_the_cli_and_stops_cleanly_on_ctrl_c(
         "TURNOUT_DEV_KAFKA_CONTROLLER_PORT": str(free_port()),
     }
     log = tmp_path / "demo.out"
+    WATCH.exempt_file(log, "the demo prints its login tokens on its console, by design")
     with log.open("wb") as out:
         # A session of its own, so Ctrl-C can be sent the way a terminal sends it: to the
         # whole foreground process group (the demo and the agents it spawned).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -16,15 +17,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 
+from tests.support.log_secrets import WATCH
 from turnout.controlplane.app import create_app
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.db import make_engine, make_sessionmaker, migrate
 from turnout.controlplane.security import ApiRole
 from turnout.controlplane.services.tokens import create_token
+from turnout.controlplane.serving import log_config, uvicorn_config
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.devstack.process import free_port
 
@@ -37,11 +41,12 @@ STOP_TIMEOUT_S = 15.0
 
 
 def make_tokens(database_url: str) -> dict[ApiRole, str]:
-    """One token per role, named after it (``admin``, ``operator``, ``viewer``)."""
+    """One token per role, named after it (``admin``, ``operator``, ``viewer``), each
+    recorded for the session's log-grep check."""
     engine = make_engine(database_url)
     try:
         with make_sessionmaker(engine)() as session:
-            return {
+            tokens = {
                 role: create_token(
                     session, name=f"{role.value}-{os.urandom(3).hex()}", role=role, actor="test"
                 ).token
@@ -49,6 +54,28 @@ def make_tokens(database_url: str) -> dict[ApiRole, str]:
             }
     finally:
         engine.dispose()
+    for token in tokens.values():
+        WATCH.record(token)
+    return tokens
+
+
+#: The in-process control planes' access log, in the session's log directory.
+ACCESS_LOG = "controlplane-access.log"
+
+
+def session_log_config() -> dict[str, Any]:
+    """``turnout controlplane serve``'s logging (redaction, the event stream's query left
+    out of the access log), with the access log in a file the session's log-grep reads
+    instead of stdout, and the root and ``turnout.*`` loggers left to pytest's log capture."""
+    config = log_config()
+    # pytest's log capture hangs on the root logger; configuring root would remove it.
+    del config["root"], config["loggers"]["turnout"]
+    if WATCH.log_dir is not None:
+        access = config["handlers"]["access"]
+        del access["stream"]
+        access["class"] = "logging.FileHandler"
+        access["filename"] = str(WATCH.log_dir / ACCESS_LOG)
+    return config
 
 
 @dataclass
@@ -75,7 +102,14 @@ def serve_in_thread(settings: ControlPlaneSettings) -> Iterator[RunningControlPl
     port = free_port()
     app = create_app(settings)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn_config(
+            app,
+            settings,
+            host="127.0.0.1",
+            port=port,
+            lifespan="on",
+            log_config=session_log_config(),
+        )
     )
     thread = threading.Thread(target=server.run, name="controlplane-test-server", daemon=True)
     thread.start()
@@ -103,11 +137,19 @@ class ControlPlaneProcess:
     env: dict[str, str]
     port: int
     log_path: Path
+    #: The authority that signed the server's certificate, when it serves HTTPS.
+    ca_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "http" if self.ca_file is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client needs to trust this server."""
+        return True if self.ca_file is None else ssl.create_default_context(cafile=self.ca_file)
 
     def start(self) -> None:
         log = self.log_path.open("ab")
@@ -126,7 +168,8 @@ class ControlPlaneProcess:
                     + self.log_path.read_text()[-3000:]
                 )
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                healthz = httpx.get(f"{self.url}/healthz", timeout=1.0, verify=self.verify)
+                if healthz.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout.controlplane.api import auth_failures
+from turnout.controlplane.api.deps import Principal
 from turnout.controlplane.api.routes import (
     admin,
     clusters,
@@ -35,11 +36,13 @@ from turnout.controlplane.context import AppContext
 from turnout.controlplane.coordination.connections import ZkDownError
 from turnout.controlplane.db import check_schema
 from turnout.controlplane.errors import ApiError, InvalidFieldsError
+from turnout.controlplane.http_guards import BodySizeLimit, StrictTransportSecurity
 from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.leader import LeaderLoop
 from turnout.controlplane.schemas.common import ErrorOut, Health
 from turnout.controlplane.services.authentication import AuthenticationFailedError
 from turnout.controlplane.settings import DEFAULT_WEB_DIST, ControlPlaneSettings
+from turnout.controlplane.stream_tickets import StreamTickets
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +220,7 @@ def create_app(
         **fastapi,
     )
     app.state.context = context
+    app.state.stream_tickets = StreamTickets[Principal]()
     app.state.leader_loop = leader_loop
     api = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(auth_failures.refuse_throttled_source)]
@@ -227,6 +231,9 @@ def create_app(
     app.include_router(_health_router())
     _install_error_handlers(app)
     app.add_middleware(_MetricsMiddleware, context=context)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.hsts_max_age_s > 0:
+        app.add_middleware(StrictTransportSecurity, max_age_s=settings.hsts_max_age_s)
     dashboard = _dashboard_dir(settings.web_dist)
     if dashboard is not None:
         _mount_dashboard(app, dashboard)

@@ -47,12 +47,12 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Overrides TURNOUT_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides TURNOUT_PORT")] = None,
 ) -> None:
-    """Serve the API and the built dashboard. Run `migrate` first."""
+    """Serve the API and the built dashboard. Run `migrate` first. HTTPS when
+    TURNOUT_TLS_CERTFILE and TURNOUT_TLS_KEYFILE are set (docs/security.md)."""
     with server_libraries("controlplane serve"):
-        import uvicorn
-
         from turnout.controlplane.app import create_app
         from turnout.controlplane.db import SchemaNotCurrentError
+        from turnout.controlplane.serving import serve
     from turnout.controlplane.settings import ControlPlaneSettings
 
     overrides: dict[str, Any] = {}
@@ -65,7 +65,7 @@ def serve_command(
         app = create_app(settings)
     except SchemaNotCurrentError as exc:
         raise fail(str(exc)) from exc
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    serve(app, settings)
 
 
 def _client(url: str, token: str | None) -> ControlPlaneClient:

@@ -11,10 +11,10 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from turnout.protocol.paths import DEFAULT_ROOT
+from turnout.protocol.paths import DEFAULT_ROOT, validate_root
 
 #: Where ``web/`` builds the dashboard, relative to the source checkout.
 DEFAULT_WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
@@ -55,6 +55,23 @@ class ControlPlaneSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    #: PEM certificate (chain) and private key: when both are set, ``serve`` speaks HTTPS
+    #: only. Paths, not contents, and never command-line options (``ps`` shows those).
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    #: Password of an encrypted ``tls_keyfile``.
+    tls_keyfile_password: SecretStr | None = None
+    #: Comma-separated addresses (or ``*``) of reverse proxies whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed: the client address and scheme they report replace
+    #: the connection's. Anyone else's forwarded headers are ignored.
+    forwarded_allow_ips: str = "127.0.0.1"
+    #: Strict-Transport-Security max-age sent on HTTPS responses (0: not sent). A browser
+    #: that saw it refuses plain HTTP to this host for that long: turn it on once HTTPS
+    #: works, not before.
+    hsts_max_age_s: int = Field(default=0, ge=0, le=63_072_000)
+    #: Largest request body accepted (413 beyond). The biggest legitimate body is a pin
+    #: or offset map of 10,000 partitions, well under 4 MiB.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=1024**3)
     #: Default bound of a switch when the request does not give one.
     switch_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     #: How often the leader looks at owner nodes of in-flight switches. Switch completion
@@ -68,6 +85,10 @@ class ControlPlaneSettings(BaseSettings):
     lag_window_s: float = Field(default=300.0, gt=0, le=86_400)
     #: Period of the server-sent-events loop (state and switch changes).
     events_interval_s: float = Field(default=1.0, gt=0, le=60)
+    #: The server ends an event stream this long after it opened; the client opens the
+    #: next one with a new ticket, which checks its token again. An open stream thus
+    #: outlives its token's revocation by at most this long.
+    events_max_age_s: float = Field(default=300.0, gt=0, le=86_400)
     #: Name of this replica in the leader election.
     replica_id: str = Field(default_factory=_default_replica_id)
     #: Built dashboard; served at ``/`` when the directory exists.
@@ -93,6 +114,19 @@ class ControlPlaneSettings(BaseSettings):
             if not (user and sep and password):
                 raise ValueError("zookeeper_digest must look like 'user:password'")
         return value
+
+    @model_validator(mode="after")
+    def _tls_needs_both_files(self) -> ControlPlaneSettings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("set both tls_certfile and tls_keyfile, or neither")
+        if self.tls_keyfile_password is not None and self.tls_keyfile is None:
+            raise ValueError("tls_keyfile_password is set but tls_keyfile is not")
+        return self
+
+    @field_validator("zookeeper_root")
+    @classmethod
+    def _usable_root(cls, value: str) -> str:
+        return validate_root(value)
 
     @field_validator("database_url")
     @classmethod

@@ -97,3 +97,28 @@ class DeploymentPaths:
 
 def deployments_path(root: str = DEFAULT_ROOT) -> str:
     return f"{'' if root == '/' else root}/deployments"
+
+
+#: ZooKeeper's own tree (quotas, dynamic configuration): no application writes there.
+RESERVED_ZOOKEEPER_TREE = "/zookeeper"
+#: Longer roots are a mistake, and every node path of a deployment starts with its root.
+MAX_ROOT_LENGTH = 500
+ROOT_PATTERN = re.compile(r"^/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+def validate_root(value: str) -> str:
+    """``value`` if it is a usable root for Turnout's tree: absolute, without a trailing
+    ``/``, not ``/`` itself (Turnout's nodes would mix with every other application's),
+    not ZooKeeper's reserved ``/zookeeper`` tree, and no ``.``/``..`` segments."""
+    if value == "/":
+        raise ValueError("must not be /: give Turnout a tree of its own, e.g. /turnout")
+    if len(value) > MAX_ROOT_LENGTH or not ROOT_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"must be an absolute ZooKeeper path of at most {MAX_ROOT_LENGTH} characters, "
+            "segments of letters, digits, '.', '_' or '-', without a trailing / (e.g. /turnout)"
+        )
+    if any(segment in {".", ".."} for segment in value.split("/")):
+        raise ValueError("must not contain '.' or '..' segments")
+    if value == RESERVED_ZOOKEEPER_TREE or value.startswith(RESERVED_ZOOKEEPER_TREE + "/"):
+        raise ValueError(f"must not be {RESERVED_ZOOKEEPER_TREE} or under it: ZooKeeper's own tree")
+    return value

@@ -20,6 +20,7 @@ from confluent_kafka import Producer
 
 from tests.support.agent_kit import wait_until
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
+from tests.support.log_secrets import WATCH
 from turnout.controlplane.coordination.acl import digest_auth
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.protocol import (
@@ -43,11 +44,13 @@ CP_USER = "turnout-controlplane"
 def cp_settings(
     database_url: str, zk_root: str, kafka: str, **overrides: object
 ) -> ControlPlaneSettings:
+    password = f"secret-{os.urandom(4).hex()}"
+    WATCH.record(password)
     values: dict[str, object] = {
         "database_url": database_url,
         "zookeeper_connect": zk_root,
         "zookeeper_root": "/turnout",
-        "zookeeper_digest": f"{CP_USER}:secret-{os.urandom(4).hex()}",
+        "zookeeper_digest": f"{CP_USER}:{password}",
         "kafka_bootstrap": kafka,
         "switch_poll_interval_s": 0.05,
         "reconcile_interval_s": 0.5,

@@ -11,7 +11,9 @@ One scenario, in the order an operator lives it:
 1. log in as an operator and see the deployment on the overview;
 2. open it and see every partition owned by a blue instance;
 3. switch to green through the confirmation, watch the map turn green and the switch
-   timeline reach "completed" (live, through server-sent events);
+   timeline reach "completed" (live, through server-sent events opened with single-use
+   stream tickets, never the token in a URL; the server ends each stream after a few
+   seconds here, and the page opens the next one by itself with a new ticket);
 4. pin a partition to the other green instance, preview the plan, apply, and see the
    cell move to that instance;
 5. log in as a viewer in a fresh browser context and find no mutating control;
@@ -84,6 +86,9 @@ OVERVIEW_VIEWPORT = {"width": 1280, "height": 800}
 SETTINGS_APPLIED_TIMEOUT_MS = 30_000
 #: Enough records to keep every partition busy at each handoff, little enough for 2 cores.
 PRODUCE_RATE_PER_S = 100
+#: The server ends each event stream this soon, so the scenario sees the page open the
+#: next one with a fresh ticket several times while the map keeps updating.
+EVENTS_MAX_AGE_S = 5.0
 
 
 @dataclass
@@ -204,6 +209,7 @@ def stack(
         web_dist=WEB_DIST,
         lag_sample_interval_s=1.0,
         lag_window_s=30.0,
+        events_max_age_s=EVENTS_MAX_AGE_S,
     )
     agents: list[subprocess.Popen[bytes]] = []
     with serve_in_thread(settings) as control_plane, SteadyProducer(services.kafka, topic):
@@ -363,6 +369,8 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
     page.set_viewport_size(VIEWPORT)
 
     # 2. The deployment page: every partition owned by a blue instance, updated live.
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     row.get_by_role("link", name=DEPLOYMENT).click()
     expect_all_owned_by(page, "blue", PAGE_TIMEOUT_MS)
     expect(page.get_by_test_id("live-status")).to_have_attribute("data-status", "open")
@@ -392,6 +400,20 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
     )
     expect_all_owned_by(page, "green", SWITCH_SEEN_TIMEOUT_MS)
     screenshot(page, "05-switched-green")
+    # The live map came through event streams opened with single-use tickets: no URL the
+    # page requested carries the token, and no two streams shared a ticket.
+    # The server ends each stream after EVENTS_MAX_AGE_S; the page reopens it by itself.
+    deadline = time.monotonic() + 3 * EVENTS_MAX_AGE_S
+    while len(event_streams(requested)) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    streams = event_streams(requested)
+    tickets = [url.partition("?ticket=")[2] for url in streams]
+    assert len(streams) >= 2, f"the stream was not reopened when the server ended it: {streams}"
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-status", "open")
+    assert all(ticket.startswith("tst_") for ticket in tickets), streams
+    assert len(set(tickets)) == len(tickets), f"a ticket was used twice: {streams}"
+    leaking = [u for u in requested if cp.tokens[ApiRole.OPERATOR] in u or "access_token" in u]
+    assert leaking == [], f"the token went into a URL: {leaking}"
 
     # 4. Pin a partition to the other green instance: preview the plan, apply, see it move.
     first = ownership_cells(page).first
@@ -507,6 +529,11 @@ def test_operator_switches_and_pins_live_and_viewer_sees_no_mutating_control(
         expect(instance_settings.nth(i)).to_have_text("v2", timeout=SETTINGS_APPLIED_TIMEOUT_MS)
         expect(instance_settings.nth(i)).to_have_attribute("data-current", "true")
     screenshot(admin, "14-settings-saved")
+
+
+def event_streams(requested: list[str]) -> list[str]:
+    """The event-stream URLs among the requests a page made."""
+    return [url for url in requested if url.split("?")[0].endswith("/events")]
 
 
 def expect_all_owned_by_any(page: Page) -> None:

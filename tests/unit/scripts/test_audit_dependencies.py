@@ -12,9 +12,12 @@ import pytest
 
 from scripts.audit_dependencies import (
     ACCEPTED_ADVISORIES,
+    NOT_AUDITED,
     Acceptance,
     AuditError,
     AuditUnavailable,
+    Finding,
+    gate,
     load_acceptances,
     npm_audit_findings,
     pip_audit_command,
@@ -178,3 +181,36 @@ def test_an_npm_audit_that_got_no_answer_is_reported_as_not_audited_never_as_cle
 
 def test_a_clean_npm_report_has_no_finding() -> None:
     assert npm_audit_findings({"auditReportVersion": 2, "vulnerabilities": {}}) == []
+
+
+_FOUND = Finding("GHSA-aaaa-bbbb-cccc", "vite", "high", "path traversal in the dev server")
+
+
+def _clean() -> list[Finding]:
+    return []
+
+
+def _vulnerable() -> list[Finding]:
+    return [_FOUND]
+
+
+def _unreachable() -> list[Finding]:
+    raise AuditUnavailable("the registry's audit endpoint did not answer. Nothing was audited.")
+
+
+def test_the_gate_fails_on_an_unaccepted_vulnerability_naming_it_and_the_way_to_accept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert gate([("Python", _clean), ("npm", _vulnerable)]) == 1
+    err = capsys.readouterr().err
+    assert "GHSA-aaaa-bbbb-cccc  vite  high" in err
+    assert "see docs/security.md" in err
+
+
+def test_the_gate_passes_only_when_every_audit_ran_clean() -> None:
+    assert gate([("Python", _clean), ("npm", _clean)]) == 0
+    assert gate([("Python", _clean), ("npm", _unreachable)]) == NOT_AUDITED
+
+
+def test_a_vulnerability_fails_the_gate_even_when_the_other_audit_could_not_run() -> None:
+    assert gate([("Python", _unreachable), ("npm", _vulnerable)]) == 1

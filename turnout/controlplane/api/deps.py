@@ -10,11 +10,13 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.domain.scope import DeploymentScope
 from turnout.controlplane.models import utc_now
 from turnout.controlplane.security import ApiRole
 from turnout.controlplane.services.authentication import authenticate
+from turnout.controlplane.stream_tickets import StreamTickets
 
 
 def get_context(request: Request) -> AppContext:
@@ -61,15 +63,58 @@ def get_principal(
     return _principal(session, None if credentials is None else credentials.credentials)
 
 
-def get_principal_or_query(
+def get_stream_tickets(request: Request) -> StreamTickets[Principal]:
+    tickets: StreamTickets[Principal] = request.app.state.stream_tickets
+    return tickets
+
+
+StreamTicketsDep = Annotated[StreamTickets[Principal], Depends(get_stream_tickets)]
+
+#: Longer than any ticket (``tst_`` + 43 characters); anything longer is not one.
+MAX_TICKET_LENGTH = 100
+
+
+def get_stream_principal(
     session: SessionDep,
+    tickets: StreamTicketsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    name: DeploymentName,
+    ticket: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_TICKET_LENGTH,
+            description="A stream ticket (POST .../stream-tickets): EventSource cannot "
+            "send headers",
+        ),
+    ] = None,
     access_token: Annotated[
-        str | None, Query(description="Token for EventSource, which cannot send headers")
+        str | None,
+        Query(include_in_schema=False, description="Refused: a token never goes in a URL"),
     ] = None,
 ) -> Principal:
-    token = credentials.credentials if credentials is not None else access_token
-    return _principal(session, token)
+    """The bearer token's principal, or the stream ticket's (spent by this request).
+
+    ``access_token`` in the URL is refused even alongside a valid credential: a client
+    still sending it leaks its token into every access log on the way, and must hear so.
+    """
+    if access_token is not None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "access_token in the URL is not accepted: get a single-use stream ticket with "
+            f"POST /api/v1/deployments/{name}/stream-tickets and pass ?ticket=, or send "
+            "an Authorization: Bearer header",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if credentials is not None or ticket is None:
+        return _principal(session, None if credentials is None else credentials.credentials)
+    principal = tickets.redeem(ticket, name)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"stream ticket unknown, already used, expired or not for {name!r}: get a new one",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
 
 
 def _needs(role: ApiRole, principal: Principal) -> Principal:
@@ -94,7 +139,7 @@ def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Pr
 
 
 def require_viewer_sse(
-    principal: Annotated[Principal, Depends(get_principal_or_query)],
+    principal: Annotated[Principal, Depends(get_stream_principal)],
 ) -> Principal:
     return _needs(ApiRole.VIEWER, principal)
 

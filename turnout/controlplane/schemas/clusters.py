@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from turnout.protocol.paths import validate_name
+from turnout.protocol.paths import DEFAULT_ROOT, MAX_ROOT_LENGTH, validate_name, validate_root
 
 #: The name of the credentials the control plane uses for a cluster (resolved by the
 #: server: ``coordination.credentials``); never a secret.
@@ -35,10 +35,13 @@ class ClusterUpdate(BaseModel):
 
     kafka_bootstrap: str | None = Field(default=None, min_length=1, max_length=1000)
     zookeeper_connect: str | None = Field(default=None, min_length=1, max_length=1000)
-    zookeeper_root: str | None = Field(
-        default=None, pattern=r"^/([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"
-    )
+    zookeeper_root: str | None = Field(default=None, max_length=MAX_ROOT_LENGTH)
     credentials: CredentialsName = None
+
+    @field_validator("zookeeper_root")
+    @classmethod
+    def _valid_root(cls, value: str | None) -> str | None:
+        return None if value is None else validate_root(value)
 
 
 class ClusterCreate(BaseModel):
@@ -47,15 +50,18 @@ class ClusterCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kafka_bootstrap: str = Field(min_length=1, max_length=1000)
     zookeeper_connect: str = Field(min_length=1, max_length=1000)
-    zookeeper_root: str = Field(
-        default="/turnout", pattern=r"^/([A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$"
-    )
+    zookeeper_root: str = Field(default=DEFAULT_ROOT, max_length=MAX_ROOT_LENGTH)
     credentials: CredentialsName = None
 
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
         return validate_name("cluster", value)
+
+    @field_validator("zookeeper_root")
+    @classmethod
+    def _valid_root(cls, value: str) -> str:
+        return validate_root(value)
 
 
 class ClusterPublic(BaseModel):

@@ -1,11 +1,12 @@
-"""Live state of a deployment (instances, owners, offsets, lag) and its lag history."""
+"""Live state of a deployment (instances, owners, offsets, lag), its lag history, and the
+ticket that opens its event stream."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from turnout.protocol import Colour
 
@@ -85,3 +86,21 @@ class LagPoint(BaseModel):
 
 class LagHistory(BaseModel):
     points: list[LagPoint]
+
+
+class StreamTicketOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticket": "tst_3q2-…",
+                    "expires_in_s": 30.0,
+                    "events_url": "/api/v1/deployments/billing/events?ticket=tst_3q2-…",
+                }
+            ]
+        }
+    )
+
+    ticket: str = Field(description="Single-use; worth nothing after its first use")
+    expires_in_s: float = Field(description="Redeem it within this many seconds")
+    events_url: str = Field(description="The event stream's path with the ticket")

@@ -16,6 +16,7 @@ import type {
   OffsetResetRequest,
   PinPlan,
   PinRequest,
+  StreamTicket,
   Switch,
   Whoami,
 } from "./types";
@@ -213,9 +214,15 @@ export class ApiClient {
     return this.request(`/deployments/${enc(name)}/offsets/reset`, { method: "POST", body });
   }
 
-  /** URL for the deployment's server-sent events; EventSource cannot send headers. */
-  eventsUrl(name: string): string {
-    return `${this.base}/deployments/${enc(name)}/events?access_token=${encodeURIComponent(this.token)}`;
+  /**
+   * URL for the deployment's server-sent events, carrying a fresh single-use stream ticket.
+   * EventSource cannot send headers, and the token never goes in a URL (access logs keep
+   * URLs); a ticket is worth nothing once the stream has opened, so every (re)connect
+   * needs a new one.
+   */
+  async eventsUrl(name: string, signal?: AbortSignal): Promise<string> {
+    const issued = await this.request<StreamTicket>(`/deployments/${enc(name)}/stream-tickets`, { method: "POST", signal });
+    return `${this.base}/deployments/${enc(name)}/events?ticket=${encodeURIComponent(issued.ticket)}`;
   }
 }
 

@@ -270,3 +270,10 @@ export interface AuditEntry {
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}/${partition}`;
 }
+
+/** POST /deployments/{name}/stream-tickets: opens the event stream once, within expires_in_s. */
+export interface StreamTicket {
+  ticket: string;
+  expires_in_s: number;
+  events_url: string;
+}

@@ -2,7 +2,7 @@ import { screen, waitFor } from "@testing-library/react";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Role } from "../api/types";
 import { DeploymentPage } from "../pages/DeploymentPage";
-import { FakeEventSource, mockApi } from "../test/api";
+import { FakeEventSource, mockApi, streamTickets } from "../test/api";
 import { makeDeployment, makeState } from "../test/fixtures";
 import { renderSignedIn } from "../test/render";
 import { describeScope, hasRole, manageTokens } from "./roles";
@@ -35,6 +35,7 @@ function serve(role: Role) {
     "GET /deployments/billing/state": makeState(),
     "GET /deployments/billing/switches": { data: [], count: 0 },
     "GET /deployments/billing/lag": { points: [] },
+    "POST /deployments/billing/stream-tickets": streamTickets(),
   });
 }
 

@@ -1,14 +1,22 @@
 /**
  * Live state of one deployment from the control plane's server-sent events.
  *
- * No polling: the browser holds one EventSource per open deployment page.
- * Connection states: `connecting` → `open` on the first message or open event;
- * `open` → `reconnecting` on an error while EventSource retries by itself;
- * any → `closed` when EventSource gives up (the server refused the stream, e.g. 401/403,
- * or answered with something that is not an event stream). From `closed` only the
- * user's `reconnect()` opens a new stream; the page then shows the stored reason.
+ * No polling: the browser holds one EventSource per open deployment page. Every
+ * connection opens with a fresh single-use stream ticket from `openUrl` (the token never
+ * goes in a URL), so this hook reconnects, not EventSource: EventSource would retry with
+ * the ticket the first connection already spent.
+ *
+ * Connection states:
+ * - `connecting` → `open` on the open event or the first message;
+ * - `connecting`/`open` → `reconnecting` when the stream drops: the hook closes it and,
+ *   RECONNECT_DELAY_MS later, asks for a new ticket and opens a new stream; a ticket
+ *   request that fails for want of an answer (network, 5xx) is retried the same way;
+ * - any → `closed` when the server refused the stream (EventSource closed itself: 401,
+ *   403, 404 or not an event stream) or refused the ticket (401, 403, 404). From `closed`
+ *   only the user's `reconnect()` opens a new stream; the page then shows the reason.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
+import { ApiError } from "../api/client";
 import type { DeploymentState, Switch } from "../api/types";
 
 export type LiveStatus = "connecting" | "open" | "reconnecting" | "closed";
@@ -21,15 +29,23 @@ export interface DeploymentEvents {
   reconnect: () => void;
 }
 
+/** Resolves to the stream's URL with a fresh ticket (ApiClient.eventsUrl). */
+export type StreamUrl = (signal: AbortSignal) => Promise<string>;
 type EventSourceFactory = (url: string) => EventSource;
+
+/** Pause before a new ticket after a drop: quick enough to feel live, and a control
+ *  plane that is down gets one ticket request a second per open page, not a storm. */
+export const RECONNECT_DELAY_MS = 1_000;
 
 /** EventSource.CLOSED, spelt out so the hook does not need the global at import time. */
 const EVENT_SOURCE_CLOSED = 2;
+/** Ticket refusals that another try would not change. */
+const REFUSED = new Set([401, 403, 404]);
 
 const defaultFactory: EventSourceFactory = (url) => new EventSource(url);
 
 export function useDeploymentEvents(
-  url: string | null,
+  streamUrl: StreamUrl | null,
   onSwitch?: (sw: Switch) => void,
   factory: EventSourceFactory = defaultFactory,
 ): DeploymentEvents {
@@ -43,9 +59,11 @@ export function useDeploymentEvents(
   onSwitchRef.current = onSwitch;
 
   useEffect(() => {
-    if (!url) return;
-    setStatus("connecting");
-    const source = factory(url);
+    if (!streamUrl) return;
+    const controller = new AbortController();
+    let source: EventSource | null = null;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+
     const onState = (event: MessageEvent<string>) => {
       try {
         setState(JSON.parse(event.data) as DeploymentState);
@@ -64,14 +82,44 @@ export function useDeploymentEvents(
         // As above: keep the last good switch.
       }
     };
-    source.addEventListener("state", onState as EventListener);
-    source.addEventListener("switch", onSwitchEvent as EventListener);
-    source.onopen = () => setStatus("open");
-    source.onerror = () => {
-      setStatus(source.readyState === EVENT_SOURCE_CLOSED ? "closed" : "reconnecting");
+    const reconnectLater = () => {
+      setStatus("reconnecting");
+      retry = setTimeout(() => void connect(), RECONNECT_DELAY_MS);
     };
-    return () => source.close();
-  }, [url, attempt, factory]);
+    const connect = async () => {
+      let url: string;
+      try {
+        url = await streamUrl(controller.signal);
+      } catch (err) {
+        if (controller.signal.aborted) return;
+        if (err instanceof ApiError && REFUSED.has(err.status)) setStatus("closed");
+        else reconnectLater();
+        return;
+      }
+      if (controller.signal.aborted) return;
+      const opened = factory(url);
+      source = opened;
+      opened.addEventListener("state", onState as EventListener);
+      opened.addEventListener("switch", onSwitchEvent as EventListener);
+      opened.onopen = () => setStatus("open");
+      opened.onerror = () => {
+        if (opened.readyState === EVENT_SOURCE_CLOSED) {
+          setStatus("closed");
+          return;
+        }
+        opened.close(); // before EventSource retries with the spent ticket
+        reconnectLater();
+      };
+    };
+
+    setStatus("connecting");
+    void connect();
+    return () => {
+      controller.abort();
+      clearTimeout(retry);
+      source?.close();
+    };
+  }, [streamUrl, attempt, factory]);
 
   const reconnect = useCallback(() => setAttempt((n) => n + 1), []);
   return { state, lastSwitch, status, receivedAt, reconnect };

@@ -1,7 +1,8 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
-import { FakeEventSource, mockApi, reply } from "../test/api";
+import { type Call, FakeEventSource, mockApi, reply, streamTickets } from "../test/api";
+import { RECONNECT_DELAY_MS } from "../hooks/useDeploymentEvents";
 import { makeDeployment, makeState, makeSwitch, partition } from "../test/fixtures";
 import { renderSignedIn } from "../test/render";
 import { DeploymentPage } from "./DeploymentPage";
@@ -15,6 +16,7 @@ function routes(over: Record<string, unknown> = {}) {
     "GET /deployments/billing/state": makeState(),
     "GET /deployments/billing/switches": { data: [], count: 0 },
     "GET /deployments/billing/lag": { points: [] },
+    "POST /deployments/billing/stream-tickets": streamTickets(),
     ...over,
   };
 }
@@ -23,18 +25,25 @@ function open() {
   return renderSignedIn(<DeploymentPage />, { path: "/deployments/billing", pattern: "/deployments/:name" });
 }
 
+/** Requests that change something: every call but reads and stream tickets. */
+const changes = (calls: Call[]) => calls.filter((c) => c.method !== "GET" && !c.path.endsWith("/stream-tickets"));
+
 const owners = () => screen.getAllByTestId("partition-cell").filter((c) => !c.closest("[data-testid=pin-editor]")).map((c) => c.dataset.ownerColour);
 
 describe("DeploymentPage", () => {
   beforeEach(() => FakeEventSource.install());
 
-  it("opens one event stream with the token in the query and redraws the map from its state events", async () => {
-    mockApi(routes());
+  it("opens one event stream with a stream ticket, never the token, and redraws the map from its state events", async () => {
+    const { calls } = mockApi(routes());
     open();
     await screen.findAllByTestId("ownership-map");
     expect(owners()).toEqual(["blue", "blue", "blue", "blue"]);
     const source = await waitFor(() => FakeEventSource.latest());
-    expect(source.url).toBe("/api/v1/deployments/billing/events?access_token=test-token");
+    expect(source.url).toBe("/api/v1/deployments/billing/events?ticket=tst_1");
+    expect(source.url).not.toContain("test-token");
+    const ticketRequest = calls.find((c) => c.path === "/deployments/billing/stream-tickets");
+    expect(ticketRequest?.method).toBe("POST");
+    expect(ticketRequest?.headers.Authorization).toBe("Bearer test-token");
     const green = makeState({
       active_colour: "green",
       epoch: 8,
@@ -73,7 +82,7 @@ describe("DeploymentPage", () => {
     expect(within(dialog).getByRole("button", { name: "Cancel" })).toHaveFocus();
     await user.click(within(dialog).getByRole("button", { name: "Switch to green" }));
     await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
-    const post = calls.find((c) => c.method === "POST");
+    const post = changes(calls).find((c) => c.method === "POST");
     expect(post?.path).toBe("/deployments/billing/switch");
     expect(post?.body).toEqual({ to: "green", timeout_s: 60, force: false, wait_ready_ms: 30000 });
     expect(post?.headers["Idempotency-Key"]).toMatch(/.+/);
@@ -110,7 +119,7 @@ describe("DeploymentPage", () => {
     await user.click(within(dialog).getByLabelText(/Switch even if it is not ready/));
     expect(within(dialog).getByLabelText("Wait for readiness up to (seconds)")).toBeDisabled();
     await user.click(within(dialog).getByRole("button", { name: "Switch to green" }));
-    await waitFor(() => expect(calls.find((c) => c.method === "POST")?.body).toEqual({ to: "green", timeout_s: 60, force: true, wait_ready_ms: 0 }));
+    await waitFor(() => expect(changes(calls).find((c) => c.method === "POST")?.body).toEqual({ to: "green", timeout_s: 60, force: true, wait_ready_ms: 0 }));
   });
 
   it("shows the readiness refusal the API answers with", async () => {
@@ -128,7 +137,7 @@ describe("DeploymentPage", () => {
     await userEvent.click(await screen.findByRole("button", { name: "Switch to green…" }));
     await userEvent.keyboard("{Escape}");
     expect(screen.queryByRole("dialog")).toBeNull();
-    expect(calls.filter((c) => c.method !== "GET")).toEqual([]);
+    expect(changes(calls)).toEqual([]);
   });
 
   it("shows the API's reason when a switch is refused", async () => {
@@ -173,6 +182,28 @@ describe("DeploymentPage", () => {
     expect(await screen.findByText("There is no deployment named “billing”.")).toBeInTheDocument();
   });
 
+  it("reconnects a dropped stream itself, with a fresh ticket, and closes the spent one", async () => {
+    mockApi(routes());
+    open();
+    const first = await waitFor(() => FakeEventSource.latest());
+    act(() => first.emit("state", makeState()));
+    act(() => first.fail(false));
+    expect(first.closed).toBe(true); // EventSource must not retry with the spent ticket
+    expect(screen.getByTestId("live-status")).toHaveAttribute("data-status", "reconnecting");
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(2), { timeout: RECONNECT_DELAY_MS * 3 });
+    const second = FakeEventSource.latest();
+    expect(second.url).toBe("/api/v1/deployments/billing/events?ticket=tst_2");
+    act(() => second.emit("state", makeState({ epoch: 7 })));
+    await waitFor(() => expect(screen.getByTestId("live-status")).toHaveAttribute("data-status", "open"));
+  });
+
+  it("stops and says so when the control plane refuses a stream ticket", async () => {
+    mockApi(routes({ "POST /deployments/billing/stream-tickets": reply(401, { detail: "invalid or revoked token" }) }));
+    open();
+    expect(await screen.findByText("Live updates stopped.")).toBeInTheDocument();
+    expect(FakeEventSource.instances).toHaveLength(0);
+  });
+
   it("tells the user when the event stream is closed and reconnects only on request", async () => {
     mockApi(routes());
     open();
@@ -181,8 +212,9 @@ describe("DeploymentPage", () => {
     expect(await screen.findByText("Live updates stopped.")).toBeInTheDocument();
     expect(FakeEventSource.instances).toHaveLength(1);
     await userEvent.click(screen.getByRole("button", { name: "Retry" }));
-    expect(FakeEventSource.instances).toHaveLength(2);
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(2));
     expect(FakeEventSource.instances[0]!.closed).toBe(true);
+    expect(FakeEventSource.latest().url).toBe("/api/v1/deployments/billing/events?ticket=tst_2");
   });
 
   it("pins chosen partitions: preview first, apply only that plan", async () => {
@@ -210,7 +242,7 @@ describe("DeploymentPage", () => {
     await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Apply pins" }));
     await waitFor(() => expect(screen.getByTestId("pins-in-force")).toHaveTextContent("payments/3 → billing-green-0"));
     const body = { pins: { "payments/3": "billing-green-0" }, absent_pin_policy: "leave_unowned" };
-    expect(calls.find((c) => c.method === "POST")?.body).toEqual(body);
+    expect(changes(calls).find((c) => c.method === "POST")?.body).toEqual(body);
     expect(calls.find((c) => c.method === "PUT")?.body).toEqual(body);
   });
 
@@ -248,7 +280,7 @@ describe("DeploymentPage", () => {
     await user.click(within(panel).getByRole("button", { name: "Execute reset…" }));
     await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Execute reset" }));
     expect(await within(panel).findByText("Executed: committed offsets are now")).toBeInTheDocument();
-    expect(calls.filter((c) => c.method === "POST").map((c) => c.body)).toEqual([
+    expect(changes(calls).filter((c) => c.method === "POST").map((c) => c.body)).toEqual([
       { binding: "live", to: "earliest", dry_run: true },
       { binding: "live", to: "earliest", dry_run: false },
     ]);

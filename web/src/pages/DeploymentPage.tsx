@@ -56,8 +56,11 @@ export function DeploymentPage() {
   }, [lagHistory.data]);
 
   const onSwitch = useCallback((sw: Switch) => setSwitches((known) => mergeSwitch(known, sw)), []);
-  const eventsUrl = useMemo(() => (deployment.data ? client.eventsUrl(name) : null), [client, name, deployment.data !== null]);
-  const events = useDeploymentEvents(eventsUrl, onSwitch);
+  const streamUrl = useMemo(
+    () => (deployment.data ? (signal: AbortSignal) => client.eventsUrl(name, signal) : null),
+    [client, name, deployment.data !== null],
+  );
+  const events = useDeploymentEvents(streamUrl, onSwitch);
 
   // Every live state update is also a lag sample for the chart.
   useEffect(() => {

@@ -18,6 +18,16 @@ export function reply(status: number, body?: unknown): Handler {
   return () => ({ status, body });
 }
 
+/** The stream-tickets route: a new ticket per request (`tst_1`, `tst_2`, ...), as the
+ *  control plane gives one per connection. */
+export function streamTickets(): Handler {
+  let issued = 0;
+  return () => {
+    issued += 1;
+    return { status: 201, body: { ticket: `tst_${issued}`, expires_in_s: 30, events_url: "" } };
+  };
+}
+
 export function mockApi(routes: Record<string, Handler | unknown>) {
   const calls: Call[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from tests.integration.controlplane.kit import (
     FakeAgents,
     create_deployment,
@@ -68,27 +66,3 @@ def test_live_state_shows_instances_owners_and_lag_history(
         assert points[-1]["partitions"] == {f"{topic}/0": 4, f"{topic}/1": 0}
         # Offsets never move while partition 0 has lag and an owner: a stall.
         assert client.get(f"/api/v1/deployments/{name}/state").json()["lag_status"] == "STALL"
-
-
-def test_event_stream_sends_state_at_connect(
-    controlplane: RunningControlPlane, unique: Callable[[str], str]
-) -> None:
-    name = unique("dep")
-    with controlplane.client() as admin:
-        create_deployment(admin, deployment_body(name, unique("group"), ["payments"]))
-    token = controlplane.tokens[ApiRole.VIEWER]
-    with (
-        httpx.Client(base_url=controlplane.url, timeout=30) as client,
-        client.stream(
-            "GET", f"/api/v1/deployments/{name}/events", params={"access_token": token}
-        ) as stream,
-    ):
-        assert stream.status_code == 200
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        lines: list[str] = []
-        for line in stream.iter_lines():
-            lines.append(line)
-            if line.startswith("data:"):
-                break
-        assert lines[0] == "event: state"
-        assert f'"deployment":"{name}"' in lines[1]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from turnout.controlplane.api.access import Caller, ListViewer, UnscopedAdmin
 from turnout.controlplane.api.deps import ContextDep, Limit, Offset, SessionDep
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import TokenName
 from turnout.controlplane.queries import visible_deployment_names
 from turnout.controlplane.schemas.admin import (
     AuditPublic,
@@ -85,7 +86,7 @@ def read_tokens(
 @router.delete(
     "/tokens/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404)
 )
-def delete_token(session: SessionDep, who: UnscopedAdmin, name: str) -> None:
+def delete_token(session: SessionDep, who: UnscopedAdmin, name: TokenName) -> None:
     """Revoke a token, at once."""
     tokens.delete_token(session, name=name, actor=who.name)
 
@@ -95,7 +96,7 @@ def rotate_token(
     context: ContextDep,
     session: SessionDep,
     who: UnscopedAdmin,
-    name: str,
+    name: TokenName,
     body: TokenRotate | None = None,
 ) -> TokenCreated:
     """A new secret (in this response only); the replaced one keeps working for the grace

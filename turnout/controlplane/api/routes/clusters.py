@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from turnout.controlplane.api.access import SharedViewer, UnscopedAdmin
 from turnout.controlplane.api.deps import ContextDep, Limit, Offset, SessionDep
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import ClusterName
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.coordination.credentials import CredentialsError
 from turnout.controlplane.errors import InvalidError
@@ -49,14 +50,18 @@ def create_cluster(
 
 
 @router.get("/{name}", response_model=ClusterPublic, responses=error_responses(404))
-def read_cluster(session: SessionDep, _: SharedViewer, name: str) -> ClusterPublic:
+def read_cluster(session: SessionDep, _: SharedViewer, name: ClusterName) -> ClusterPublic:
     """Get a cluster."""
     return clusters.read_cluster(session, name)
 
 
 @router.put("/{name}", response_model=ClusterPublic, responses=error_responses(404))
 def update_cluster(
-    session: SessionDep, context: ContextDep, who: UnscopedAdmin, name: str, body: ClusterUpdate
+    session: SessionDep,
+    context: ContextDep,
+    who: UnscopedAdmin,
+    name: ClusterName,
+    body: ClusterUpdate,
 ) -> ClusterPublic:
     """Change a cluster's addresses or credentials name."""
     _check_credentials(context, body.credentials)
@@ -66,6 +71,6 @@ def update_cluster(
 @router.delete(
     "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404, 409)
 )
-def delete_cluster(session: SessionDep, who: UnscopedAdmin, name: str) -> None:
+def delete_cluster(session: SessionDep, who: UnscopedAdmin, name: ClusterName) -> None:
     """Delete a cluster that no deployment uses."""
     clusters.delete_cluster(session, name=name, actor=who.name)

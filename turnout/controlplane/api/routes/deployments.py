@@ -17,6 +17,7 @@ from turnout.controlplane.api.access import (
 )
 from turnout.controlplane.api.deps import ContextDep, Limit, Offset, SessionDep
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.queries import get_deployment, visible_deployment_names
 from turnout.controlplane.schemas.common import Page
 from turnout.controlplane.schemas.deployments import (
@@ -62,7 +63,7 @@ def create_deployment(
 
 @router.get("/{name}", response_model=DeploymentPublic, responses=error_responses(404))
 def read_deployment(
-    session: SessionDep, _: DeploymentViewer, name: str, response: Response
+    session: SessionDep, _: DeploymentViewer, name: DeploymentName, response: Response
 ) -> DeploymentPublic:
     """Get a deployment; the ETag header is its version, for If-Match."""
     found = get_deployment(session, name)
@@ -77,10 +78,12 @@ def update_deployment(
     context: ContextDep,
     session: SessionDep,
     who: DeploymentAdmin,
-    name: str,
+    name: DeploymentName,
     body: DeploymentUpdate,
     response: Response,
-    if_match: Annotated[str | None, Header(description="ETag from a previous GET")] = None,
+    if_match: Annotated[
+        str | None, Header(max_length=200, description="ETag from a previous GET")
+    ] = None,
 ) -> DeploymentPublic:
     """Change a deployment (bindings, team, strategy, hints, version labels); new epoch.
     A scoped token may not move it to a team outside its scope (403)."""
@@ -97,7 +100,7 @@ def update_deployment(
     "/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404, 503)
 )
 def delete_deployment(
-    context: ContextDep, session: SessionDep, who: DeploymentAdmin, name: str
+    context: ContextDep, session: SessionDep, who: DeploymentAdmin, name: DeploymentName
 ) -> None:
     """Delete a deployment and its directive (agents then own nothing)."""
     deployments.delete_deployment(context, session, name=name, actor=who.name)
@@ -107,7 +110,7 @@ def delete_deployment(
     "/{name}/pause", response_model=DeploymentPublic, responses=error_responses(404, 409, 503)
 )
 def pause_deployment(
-    context: ContextDep, session: SessionDep, who: DeploymentOperator, name: str
+    context: ContextDep, session: SessionDep, who: DeploymentOperator, name: DeploymentName
 ) -> DeploymentPublic:
     """Pause consumption (agents keep their partitions, stop fetching)."""
     changed = deployments.set_paused(context, session, name=name, paused=True, actor=who.name)
@@ -118,7 +121,7 @@ def pause_deployment(
     "/{name}/resume", response_model=DeploymentPublic, responses=error_responses(404, 409, 503)
 )
 def resume_deployment(
-    context: ContextDep, session: SessionDep, who: DeploymentOperator, name: str
+    context: ContextDep, session: SessionDep, who: DeploymentOperator, name: DeploymentName
 ) -> DeploymentPublic:
     """Resume consumption."""
     changed = deployments.set_paused(context, session, name=name, paused=False, actor=who.name)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from turnout.controlplane.api.access import DeploymentOperator
 from turnout.controlplane.api.deps import ContextDep, SessionDep
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.schemas.deployments import DeploymentPublic
 from turnout.controlplane.schemas.offsets import OffsetResetRequest, OffsetResetResult
 from turnout.controlplane.schemas.pins import PinsPreview, PinsRequest
@@ -18,7 +19,11 @@ router = APIRouter(prefix="/deployments/{name}", tags=["operations"])
 
 @router.post("/pins/preview", response_model=PinsPreview, responses=error_responses(404, 503))
 def preview_pins(
-    context: ContextDep, session: SessionDep, _: DeploymentOperator, name: str, body: PinsRequest
+    context: ContextDep,
+    session: SessionDep,
+    _: DeploymentOperator,
+    name: DeploymentName,
+    body: PinsRequest,
 ) -> PinsPreview:
     """The partition moves these pins would cause now (nothing is written)."""
     return pins.preview_pins(context, session, name=name, body=body)
@@ -26,7 +31,11 @@ def preview_pins(
 
 @router.put("/pins", response_model=DeploymentPublic, responses=error_responses(404, 409, 503))
 def put_pins(
-    context: ContextDep, session: SessionDep, who: DeploymentOperator, name: str, body: PinsRequest
+    context: ContextDep,
+    session: SessionDep,
+    who: DeploymentOperator,
+    name: DeploymentName,
+    body: PinsRequest,
 ) -> DeploymentPublic:
     """Replace the pins (non-empty pins switch the strategy to manual); new epoch."""
     changed = pins.put_pins(context, session, name=name, body=body, actor=who.name)
@@ -40,7 +49,7 @@ def reset_offsets(
     context: ContextDep,
     session: SessionDep,
     who: DeploymentOperator,
-    name: str,
+    name: DeploymentName,
     body: OffsetResetRequest,
 ) -> OffsetResetResult:
     """Plan (dry_run) or execute an offset reset of a binding's consumer group."""

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from turnout.controlplane.api.access import DeploymentStreamViewer, DeploymentViewer
-from turnout.controlplane.api.deps import ContextDep, SessionDep
+from turnout.controlplane.api.deps import ContextDep, SessionDep, StreamTicketsDep
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.queries import get_deployment
-from turnout.controlplane.schemas.live_state import LagHistory, StatePublic
+from turnout.controlplane.schemas.live_state import LagHistory, StatePublic, StreamTicketOut
 from turnout.controlplane.services import live_state, switches
 
 router = APIRouter(prefix="/deployments/{name}", tags=["state"])
@@ -28,7 +30,7 @@ EVENT_SWITCHES = 5
 
 @router.get("/state", response_model=StatePublic, responses=error_responses(404))
 def read_state(
-    context: ContextDep, session: SessionDep, _: DeploymentViewer, name: str
+    context: ContextDep, session: SessionDep, _: DeploymentViewer, name: DeploymentName
 ) -> StatePublic:
     """Live state: instances, partition owners, committed and end offsets, lag."""
     return live_state.live_state(context, session, get_deployment(session, name))
@@ -38,11 +40,36 @@ def read_state(
 def read_lag(
     session: SessionDep,
     _: DeploymentViewer,
-    name: str,
+    name: DeploymentName,
     window_s: Annotated[float, Query(gt=0, le=86_400)] = 900,
 ) -> LagHistory:
     """Sampled lag of the live binding over the last ``window_s`` seconds."""
     return live_state.lag_history(session, get_deployment(session, name), window_s)
+
+
+@router.post(
+    "/stream-tickets",
+    response_model=StreamTicketOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(404),
+)
+def create_stream_ticket(
+    request: Request,
+    session: SessionDep,
+    tickets: StreamTicketsDep,
+    who: DeploymentViewer,
+    name: DeploymentName,
+) -> StreamTicketOut:
+    """A single-use ticket that opens this deployment's event stream as the caller, for
+    clients that cannot send a header (EventSource). Short-lived; one per connection."""
+    get_deployment(session, name)
+    issued = tickets.issue(who, name)
+    events = request.url_for("stream_events", name=name).path
+    return StreamTicketOut(
+        ticket=issued.ticket,
+        expires_in_s=issued.expires_in_s,
+        events_url=f"{events}?ticket={issued.ticket}",
+    )
 
 
 def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
@@ -64,18 +91,27 @@ def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
     response_class=StreamingResponse,
 )
 async def stream_events(
-    context: ContextDep, session: SessionDep, _: DeploymentStreamViewer, name: str, request: Request
+    context: ContextDep,
+    session: SessionDep,
+    _: DeploymentStreamViewer,
+    name: DeploymentName,
+    request: Request,
 ) -> StreamingResponse:
-    """Server-sent events: ``state`` on every change (and at connect), ``switch`` per change."""
+    """Server-sent events: ``state`` on every change (and at connect), ``switch`` per change.
+
+    Authenticates with a bearer header, or with ``?ticket=`` from ``POST
+    .../stream-tickets`` (single-use: a reconnect needs a new ticket). Ends after
+    ``events_max_age_s``, so a client re-authenticates at least that often."""
     get_deployment(session, name)  # 404 before the stream starts
     session.close()
     interval = context.settings.events_interval_s
+    ends_at = time.monotonic() + context.settings.events_max_age_s
 
     async def events() -> AsyncIterator[str]:
         last_state: str | None = None
         last_switches: dict[str, str] = {}
         quiet = 0.0
-        while not await request.is_disconnected():
+        while time.monotonic() < ends_at and not await request.is_disconnected():
             try:
                 state, recent = await anyio.to_thread.run_sync(_snapshot, context, name)
             except Exception as exc:  # deleted meanwhile, DB gone: say so and end

@@ -15,6 +15,7 @@ from turnout.controlplane.api.access import (
 )
 from turnout.controlplane.api.deps import ContextDep, Limit, Offset, SessionDep
 from turnout.controlplane.api.openapi import error_responses
+from turnout.controlplane.api.params import DeploymentName, SwitchId
 from turnout.controlplane.domain.switch_machine import SwitchState
 from turnout.controlplane.queries import get_deployment, get_switch, visible_deployment_names
 from turnout.controlplane.responses import switch_public
@@ -43,7 +44,7 @@ def switch_deployment(
     context: ContextDep,
     session: SessionDep,
     who: DeploymentOperator,
-    name: str,
+    name: DeploymentName,
     body: SwitchRequest,
     idempotency_key: IdempotencyKey = None,
 ) -> SwitchPublic:
@@ -72,7 +73,7 @@ def rollback_deployment(
     context: ContextDep,
     session: SessionDep,
     who: DeploymentOperator,
-    name: str,
+    name: DeploymentName,
     body: Annotated[RollbackRequest | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> SwitchPublic:
@@ -98,7 +99,11 @@ def rollback_deployment(
     responses=error_responses(404),
 )
 def read_deployment_switches(
-    session: SessionDep, _: DeploymentViewer, name: str, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep,
+    _: DeploymentViewer,
+    name: DeploymentName,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[SwitchPublic]:
     """Switch history of one deployment, newest first."""
     get_deployment(session, name)
@@ -126,6 +131,6 @@ def read_switches(
 
 
 @router.get("/switches/{switch_id}", response_model=SwitchPublic, responses=error_responses(404))
-def read_switch(session: SessionDep, _: SwitchViewer, switch_id: str) -> SwitchPublic:
+def read_switch(session: SessionDep, _: SwitchViewer, switch_id: SwitchId) -> SwitchPublic:
     """One switch with its phase timings."""
     return switch_public(get_switch(session, switch_id))
