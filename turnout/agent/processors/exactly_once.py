@@ -79,6 +79,7 @@ MAX_TAKEOVERS = 3
 PRODUCER_CLOSE_TIMEOUT_S = 5.0
 
 ProcessorCall = Callable[[object, Outputs], object]
+OutputProducer = TransactionalProducer[bytes | str, bytes | str]
 
 
 class TransactionFenced(PermanentFailure):
@@ -98,9 +99,7 @@ class TooManyTransactionalProducers(PermanentFailure):
 class _Partition:
     __slots__ = ("epoch", "fenced", "floor", "producer", "takeovers")
 
-    def __init__(
-        self, producer: TransactionalProducer[bytes | str, bytes | str], epoch: int, takeovers: int
-    ) -> None:
+    def __init__(self, producer: OutputProducer, epoch: int, takeovers: int) -> None:
         self.producer = producer
         self.epoch = epoch
         #: How many times this ownership took the id back from a fencer.
@@ -128,6 +127,7 @@ class ExactlyOnceRunner:
         bounds: TransactionBounds | None = None,
         max_producers: int = MAX_TRANSACTIONAL_PRODUCERS,
         clock: Callable[[], float] = time.monotonic,
+        new_producer: Callable[[str], OutputProducer] | None = None,
     ) -> None:
         self._function = function
         self._per_batch = per_batch
@@ -141,6 +141,8 @@ class ExactlyOnceRunner:
         self._bounds = bounds or TransactionBounds()
         self._max_producers = max_producers
         self._clock = clock
+        #: A transactional producer with a given id (a seam for the unit tests).
+        self._new_producer = new_producer or self._transactional_producer
         self._lock = threading.Lock()
         self._partitions: dict[PartitionId, _Partition] = {}
         #: Transactions committed and aborted, and fencings seen (for tests and metrics).
@@ -169,6 +171,14 @@ class ExactlyOnceRunner:
                 max(0.0, min(PRODUCER_CLOSE_TIMEOUT_S, deadline - time.monotonic()))
             )
 
+    def _transactional_producer(self, txid: str) -> OutputProducer:
+        return TransactionalProducer(
+            self._producer_config,
+            txid,
+            transaction_timeout_ms=self._transaction_timeout_ms,
+            registry=self._registry,
+        )
+
     # ---- one partition ------------------------------------------------------------------
 
     def _partition(self, tp: PartitionId, epoch: int) -> _Partition:
@@ -193,12 +203,7 @@ class ExactlyOnceRunner:
         if group is None:
             raise TransactionFenced(f"{tp[0]}/{tp[1]}: no consumer group (not owned)")
         txid = transactional_id(self._group.deployment, group, tp)
-        producer: TransactionalProducer[bytes | str, bytes | str] = TransactionalProducer(
-            self._producer_config,
-            txid,
-            transaction_timeout_ms=self._transaction_timeout_ms,
-            registry=self._registry,
-        )
+        producer = self._new_producer(txid)
         part = _Partition(producer, epoch, takeovers)
         try:
             producer.init_transactions()
@@ -257,7 +262,7 @@ class ExactlyOnceRunner:
 
     def _emit(
         self,
-        producer: TransactionalProducer[bytes | str, bytes | str],
+        producer: OutputProducer,
         unit: object,
         input_key: bytes | None,
         role: Role | None,
