@@ -38,8 +38,10 @@ process woken) writes nothing, even if its late ``init_transactions`` fenced the
 (who then takes the id back).
 
 Cost and ceiling: a producer per owned partition (a librdkafka handle: its threads, its
-connections to the brokers it writes to and its coordinator, its buffers);
-``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent, and a run of one partition more
+connections to the brokers it writes to and its coordinator, its buffers), kept after a
+release until the ceiling needs the room (a partition that comes back then needs no new
+one); ``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent: at it, the producers of
+partitions whose gate is shut are closed first, and a run of one partition more still
 fails with ``TooManyTransactionalProducers`` rather than share a producer (which would
 tie partitions' fates together) or degrade silently.
 """
@@ -191,14 +193,19 @@ class ExactlyOnceRunner:
                 if not self._gate(tp) or part.takeovers >= MAX_TAKEOVERS:
                     raise TransactionFenced(f"{tp[0]}/{tp[1]}: fenced under epoch {epoch}")
                 takeovers = part.takeovers + 1
+            idle: list[_Partition] = []
+            if part is None and len(self._partitions) >= self._max_producers:
+                # Producers of partitions given up since (their gate shut) make room first.
+                for other in [o for o in self._partitions if not self._gate(o)]:
+                    idle.append(self._partitions.pop(other))
             if part is None and len(self._partitions) >= self._max_producers:
                 raise TooManyTransactionalProducers(
                     f"{tp[0]}/{tp[1]}: this agent holds {self._max_producers} transactional "
                     "producers already (MAX_TRANSACTIONAL_PRODUCERS)"
                 )
             old = self._partitions.pop(tp, None)
-        if old is not None:
-            old.producer.close(PRODUCER_CLOSE_TIMEOUT_S)
+        for gone in [*idle, *([old] if old is not None else [])]:
+            gone.producer.close(PRODUCER_CLOSE_TIMEOUT_S)
         group = self._group.group()
         if group is None:
             raise TransactionFenced(f"{tp[0]}/{tp[1]}: no consumer group (not owned)")

@@ -76,6 +76,8 @@ class Rig:
         self.journal: list[tuple[str, ...]] = []
         self.producers: list[StandInProducer] = []
         self.gate_open = True
+        #: Partitions given up: their gate is shut.
+        self.released: set[int] = set()
         self.committed = committed
         self.fail_on: set[int] = set()
 
@@ -93,7 +95,7 @@ class Rig:
             per_batch=False,
             routes=ROUTES,
             role=lambda: Role.LIVE,
-            gate=lambda tp: self.gate_open,
+            gate=lambda tp: self.gate_open and tp[1] not in self.released,
             group=KafkaGroup(
                 deployment="dep",
                 group=lambda: "g",
@@ -211,3 +213,11 @@ def test_past_the_ceiling_a_partition_is_refused_not_shared() -> None:
     with pytest.raises(TooManyTransactionalProducers):
         rig.run([0], partition=2)
     assert len(rig.producers) == 2
+
+
+def test_at_the_ceiling_producers_of_partitions_given_up_make_room() -> None:
+    rig = Rig(max_producers=1)
+    rig.run([0], partition=0)
+    rig.released.add(0)
+    rig.run([0], partition=1)
+    assert [p.closed for p in rig.producers] == [True, False]
