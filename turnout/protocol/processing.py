@@ -174,9 +174,7 @@ class ProcessingSettings(_Settings):
     def _outputs_keep_preview_apart(cls, value: dict[str, OutputTopics]) -> dict[str, OutputTopics]:
         for name in value:
             if not OUTPUT_NAME.fullmatch(name):
-                raise ValueError(
-                    f"output name {name!r} must be 1-64 letters, digits, '_' or '-'"
-                )
+                raise ValueError(f"output name {name!r} must be 1-64 letters, digits, '_' or '-'")
         live = {topics.live: name for name, topics in value.items()}
         for name, topics in value.items():
             if topics.preview in live:

@@ -39,8 +39,8 @@ process woken) writes nothing, even if its late ``init_transactions`` fenced the
 
 Cost and ceiling: a producer per owned partition (a librdkafka handle: its threads, its
 connections to the brokers it writes to and its coordinator, its buffers), kept after a
-release until the ceiling needs the room (a partition that comes back then needs no new
-one); ``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent: at it, the producers of
+release (the runner hears of releases only through the gate) until the partition's next
+ownership replaces it, the manager closes, or the ceiling needs the room; ``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent: at it, the producers of
 partitions whose gate is shut are closed first, and a run of one partition more still
 fails with ``TooManyTransactionalProducers`` rather than share a producer (which would
 tie partitions' fates together) or degrade silently.
