@@ -32,7 +32,7 @@ from pydantic_settings import (
 
 from turnout.protocol import Colour
 from turnout.protocol.kafka_security import KafkaSecurity, load_kafka_security
-from turnout.protocol.paths import DEFAULT_ROOT, validate_name
+from turnout.protocol.paths import DEFAULT_ROOT, validate_name, validate_root
 from turnout.zk.security import ZkSecurity, load_zk_security
 
 #: ZooKeeper session timeout. Takeover after a crash waits this long, so shorter is more
@@ -145,6 +145,13 @@ class AgentConfig(BaseSettings):
     @classmethod
     def _is_a_name(cls, value: str) -> str:
         return validate_name("name", value)
+
+    @field_validator("zk_root")
+    @classmethod
+    def _is_a_root_of_its_own(cls, value: str) -> str:
+        """The rule the control plane holds a cluster's root to: not ``/``, not under
+        ZooKeeper's own ``/zookeeper`` tree."""
+        return validate_root(value)
 
     @model_validator(mode="before")
     @classmethod

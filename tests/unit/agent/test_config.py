@@ -84,3 +84,9 @@ def test_handlers_load_from_module_colon_attribute() -> None:
     ]:
         with pytest.raises(BadInput, match=message):
             load_handler(spec)
+
+
+@pytest.mark.parametrize("root", ["/", "/zookeeper", "/zookeeper/quota", "turnout", "/a/../b"])
+def test_a_zookeeper_root_that_is_not_a_tree_of_its_own_is_rejected(root: str) -> None:
+    with pytest.raises(ValidationError, match="zk_root"):
+        AgentConfig(**REQUIRED, zk_root=root)  # type: ignore[arg-type]
