@@ -1,0 +1,54 @@
+"""The processors benchmark's judgement of an output topic (bench/processors_verify.py)
+and its transform (bench/processors_data.py), on hand-made outputs."""
+
+from __future__ import annotations
+
+import json
+
+from bench.processors_data import ADDED_FIELD, input_value, key_of, transform
+from bench.processors_verify import Output, judge, parse_output
+
+
+def _out(record_id: int, partition: int = 0, by: str = "blue") -> Output:
+    return Output(partition, key_of(record_id), record_id, by)
+
+
+def test_every_input_once_in_key_order_is_exact() -> None:
+    report = judge(4, [_out(0), _out(1), _out(2), _out(3)])
+    assert report.exact
+    assert (report.outputs, report.distinct, report.lost, report.duplicates) == (4, 4, 0, 0)
+    assert report.by_producer == {"blue": 4}
+
+
+def test_missing_inputs_count_as_lost_with_examples() -> None:
+    report = judge(5, [_out(0), _out(3)])
+    assert report.lost == 3
+    assert report.lost_examples == [1, 2, 4]
+    assert not report.exact
+
+
+def test_every_copy_beyond_the_first_counts_as_a_duplicate() -> None:
+    report = judge(3, [_out(0), _out(1), _out(1, by="green"), _out(1, by="green"), _out(2)])
+    assert report.duplicates == 2
+    assert report.duplicate_examples == [1]
+    assert report.lost == 0
+    assert report.by_producer == {"blue": 3, "green": 2}
+
+
+def test_an_output_before_an_earlier_input_of_its_key_is_out_of_order() -> None:
+    # Ids 4096 and 0 share a key (KEYS = 4096); 1 has a key of its own.
+    report = judge(4097, [*(_out(i) for i in range(1, 4096)), _out(4096), _out(0)])
+    assert report.out_of_order == 1
+    assert report.lost == 0
+
+
+def test_an_id_that_was_never_an_input_is_unexpected() -> None:
+    report = judge(2, [_out(0), _out(1), _out(7)])
+    assert report.unexpected == 1
+    assert not report.exact
+
+
+def test_the_transform_adds_the_field_and_keeps_the_rest() -> None:
+    value = transform(input_value(12), "green")
+    assert json.loads(value) == {**json.loads(input_value(12)), ADDED_FIELD: "green"}
+    assert parse_output(3, value) == Output(3, key_of(12), 12, "green")
