@@ -15,6 +15,8 @@ process of its own, from its own consumer group, into an output topic of its own
 ``*_msgs_per_s``: records over the time from the side's start (its ``go`` line, after
 its imports) until the last output is readable by a ``read_committed`` reader: start-up
 included. ``*_steady_msgs_per_s``: from the first output readable to the last.
+``*_cpu_us_per_record``: the side's process CPU time (all threads) until its last output,
+per record; ``cpu_ratio_*`` is quixstreams' over Turnout's (higher is better).
 ``ratio_alo`` / ``ratio_eos``: Turnout's ``*_msgs_per_s`` over quixstreams'. ``outputs``:
 each run's output judged (every input's output exactly once, in per-key order).
 ``eos_switch``: ``--switches`` blue/green switches of Turnout processors under steady load
@@ -86,6 +88,7 @@ def run_throughput(
         delete_topics(args.bootstrap, output_topic)
     result[f"{name}_msgs_per_s"] = round(run.msgs_per_s)
     result[f"{name}_steady_msgs_per_s"] = round(run.steady_msgs_per_s)
+    result[f"{name}_cpu_us_per_record"] = round(run.cpu_us_per_record, 1)
     result["outputs"][name] = {
         "lost": report.lost,
         "duplicates": report.duplicates,
@@ -129,6 +132,11 @@ def _ratios(result: dict[str, Any]) -> None:
         theirs = result.get(f"quix_{short}_steady_msgs_per_s")
         if mine and theirs:
             result[f"steady_ratio_{short}"] = round(mine / theirs, 3)
+        # In CPU time per record: theirs / mine, so that higher is better too.
+        mine = result.get(f"turnout_{short}_cpu_us_per_record")
+        theirs = result.get(f"quix_{short}_cpu_us_per_record")
+        if mine and theirs:
+            result[f"cpu_ratio_{short}"] = round(theirs / mine, 3)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
+import psutil
+
 from bench.processors_watch import OutputWatcher, SideRun, side_run
 
 #: A side's start-up (imports, joining or claiming) and a full run of a million records
@@ -72,6 +74,8 @@ def run_side(
         assert process.stdout is not None
         go = _read_go(process.stdout, process, name)
         _await_outputs(name, process, watcher)
+        times = psutil.Process(process.pid).cpu_times()
+        cpu_s = times.user + times.system
         process.send_signal(signal.SIGTERM)
         if process.wait(STOP_TIMEOUT_S):
             raise RuntimeError(f"{name} exited {process.returncode} when stopped")
@@ -80,4 +84,4 @@ def run_side(
             process.kill()
             process.wait()
         watcher.stop()
-    return side_run(watcher, int(go["mono_ns"]), go["settings"], go["versions"])
+    return side_run(watcher, int(go["mono_ns"]), cpu_s, go["settings"], go["versions"])

@@ -64,4 +64,6 @@ def run_turnout(
         "instances": 1,
         "processing": settings.model_dump(mode="json"),
     }
-    return SideRun(run.msgs_per_s, run.steady_msgs_per_s, described, run.versions)
+    return SideRun(
+        run.msgs_per_s, run.steady_msgs_per_s, run.cpu_us_per_record, described, run.versions
+    )

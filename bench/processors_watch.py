@@ -91,18 +91,26 @@ class SideRun:
     msgs_per_s: float
     #: Records over the time from the first output readable to the last.
     steady_msgs_per_s: float
+    #: The side's process CPU time (every thread, user and system) from its start to
+    #: its last output, per record: less moved by other work on the machine than rates.
+    cpu_us_per_record: float
     settings: dict[str, Any]
     versions: dict[str, str]
 
 
 def side_run(
-    watcher: OutputWatcher, go_ns: int, settings: dict[str, Any], versions: dict[str, str]
+    watcher: OutputWatcher,
+    go_ns: int,
+    cpu_s: float,
+    settings: dict[str, Any],
+    versions: dict[str, str],
 ) -> SideRun:
     """The rates of a run that started at ``go_ns`` and that ``watcher`` saw complete."""
     steady_s = (watcher.last_ns - watcher.first_ns) / 1e9
     return SideRun(
         msgs_per_s=watcher.target / ((watcher.last_ns - go_ns) / 1e9),
         steady_msgs_per_s=watcher.target / steady_s if steady_s > 0 else 0.0,
+        cpu_us_per_record=cpu_s / watcher.target * 1e6,
         settings=settings,
         versions=versions,
     )
