@@ -112,17 +112,26 @@ class ColourWatcher(OutputFollower):
 
     def all_partitions_since(self, colour: str, since_ns: int) -> int | None:
         """When every partition had an output of ``colour`` readable after ``since_ns``."""
-        earliest: dict[int, int] = {}
         with self._lock:
-            for at, partition, changed_to in self._changes:
-                if changed_to == colour and at >= since_ns and partition not in earliest:
-                    earliest[partition] = at
-            current = dict(self._colour)
-        # A partition that was already this colour before ``since_ns`` counts from then.
-        for partition, now_colour in current.items():
-            if now_colour == colour and partition not in earliest:
-                earliest[partition] = since_ns
-        return max(earliest.values()) if len(earliest) == PARTITIONS else None
+            changes, current = list(self._changes), dict(self._colour)
+        return switched_at(changes, current, colour, since_ns)
+
+
+def switched_at(
+    changes: list[tuple[int, int, str]], current: dict[int, str], colour: str, since_ns: int
+) -> int | None:
+    """When every partition's outputs had turned ``colour`` at or after ``since_ns``, from
+    the ``(read_ns, partition, colour)`` changes of colour and each partition's ``current``
+    colour; None while some partition has not. A partition that was already ``colour``
+    before ``since_ns`` counts from ``since_ns``."""
+    earliest: dict[int, int] = {}
+    for at, partition, changed_to in changes:
+        if changed_to == colour and at >= since_ns and partition not in earliest:
+            earliest[partition] = at
+    for partition, now_colour in current.items():
+        if now_colour == colour and partition not in earliest:
+            earliest[partition] = since_ns
+    return max(earliest.values()) if len(earliest) == PARTITIONS else None
 
 
 def instance_of(colour: str) -> str:

@@ -1,11 +1,13 @@
-"""The processors benchmark's judgement of an output topic (bench/processors_verify.py)
-and its transform (bench/processors_data.py), on hand-made outputs."""
+"""The processors benchmark's judgement of an output topic (bench/processors_verify.py),
+its transform (bench/processors_data.py) and when a switch is done (bench/processors_switch.py),
+on hand-made outputs."""
 
 from __future__ import annotations
 
 import json
 
-from bench.processors_data import ADDED_FIELD, input_value, key_of, transform
+from bench.processors_data import ADDED_FIELD, PARTITIONS, input_value, key_of, transform
+from bench.processors_switch import switched_at
 from bench.processors_verify import Output, judge, parse_output
 
 
@@ -52,3 +54,25 @@ def test_the_transform_adds_the_field_and_keeps_the_rest() -> None:
     value = transform(input_value(12), "green")
     assert json.loads(value) == {**json.loads(input_value(12)), ADDED_FIELD: "green"}
     assert parse_output(3, value) == Output(3, key_of(12), 12, "green")
+
+
+def test_a_switch_is_done_when_every_partition_turned_the_new_colour() -> None:
+    blue = dict.fromkeys(range(PARTITIONS), "blue")
+    changes = [(100, p, "blue") for p in range(PARTITIONS)]
+    changes += [(1_000 + p, p, "green") for p in range(PARTITIONS - 1)]
+    current = {**blue, **dict.fromkeys(range(PARTITIONS - 1), "green")}
+    assert switched_at(changes, current, "green", since_ns=500) is None
+    changes.append((2_000, PARTITIONS - 1, "green"))
+    current[PARTITIONS - 1] = "green"
+    assert switched_at(changes, current, "green", since_ns=500) == 2_000
+
+
+def test_a_change_before_the_switch_started_does_not_count_as_the_switch() -> None:
+    changes = [(100, p, "green") for p in range(PARTITIONS)]
+    changes += [(200, 0, "blue")]
+    current = dict.fromkeys(range(PARTITIONS), "green") | {0: "blue"}
+    assert switched_at(changes, current, "green", since_ns=300) is None
+    # Partitions already green when it started count from its start.
+    changes.append((400, 0, "green"))
+    current[0] = "green"
+    assert switched_at(changes, current, "green", since_ns=300) == 400
