@@ -40,8 +40,9 @@ FIRST_PARTY_RULES = (
     ),
     Rule(
         "turnout.agent",
-        frozenset({"turnout.agent", "turnout.protocol", "turnout.zk"}),
-        "the agent never imports the control plane (nor test or bench tooling)",
+        frozenset({"turnout.agent", "turnout.producer", "turnout.protocol", "turnout.zk"}),
+        "the agent never imports the control plane (nor test or bench tooling); its "
+        "processors write through the producer",
     ),
     Rule(
         "turnout.controlplane",

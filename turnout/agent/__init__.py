@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from turnout.agent.handlers import batch_handler
     from turnout.agent.observer import AgentObserver
+    from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs, processor
     from turnout.agent.records import Record
     from turnout.agent.sequential import SequentialDispatcher
     from turnout.protocol.partitions import PartitionId
@@ -43,13 +44,18 @@ _HOMES = {
     "Dispatcher": "turnout.agent.dispatch",
     "DispatcherFactory": "turnout.agent.dispatch",
     "Handler": "turnout.agent.dispatch",
+    "INPUT_KEY": "turnout.agent.processors.contract",
+    "Output": "turnout.agent.processors.contract",
+    "Outputs": "turnout.agent.processors.contract",
     "PartitionId": "turnout.protocol.partitions",
     "Record": "turnout.agent.records",
     "SequentialDispatcher": "turnout.agent.sequential",
     "batch_handler": "turnout.agent.handlers",
+    "processor": "turnout.agent.processors.contract",
 }
 
 __all__ = [
+    "INPUT_KEY",
     "Agent",
     "AgentConfig",
     "AgentObserver",
@@ -59,10 +65,13 @@ __all__ = [
     "Dispatcher",
     "DispatcherFactory",
     "Handler",
+    "Output",
+    "Outputs",
     "PartitionId",
     "Record",
     "SequentialDispatcher",
     "batch_handler",
+    "processor",
 ]
 
 

@@ -23,7 +23,9 @@ from turnout.protocol.models import (
 from turnout.protocol.paths import DeploymentPaths
 from turnout.protocol.processing import (
     ExhaustedDecision,
+    Guarantee,
     Ordering,
+    OutputTopics,
     ProcessingSettings,
     UnsupportedSettings,
     validate_processing,
@@ -37,9 +39,11 @@ __all__ = [
     "DeploymentPaths",
     "Directive",
     "ExhaustedDecision",
+    "Guarantee",
     "InstanceRegistration",
     "InstanceStatus",
     "Ordering",
+    "OutputTopics",
     "OwnedPartition",
     "Ownership",
     "PartitionRef",

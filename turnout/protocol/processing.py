@@ -18,9 +18,10 @@ grows with every write of any kind); an agent reports the version it runs with.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Ordering(StrEnum):
@@ -50,6 +51,22 @@ class EscalationAction(StrEnum):
     #: The circuit breaker: no new record starts until the cooldown passes.
     PAUSE = "pause"
     STOP = "stop"
+
+
+class Guarantee(StrEnum):
+    """What a processor's outputs promise (docs/processors.md)."""
+
+    #: Every input's outputs are written at least once: an input counts complete only
+    #: once every output it caused is acknowledged.
+    AT_LEAST_ONCE = "at_least_once"
+    #: Outputs and input offsets commit in one Kafka transaction per input partition.
+    EXACTLY_ONCE = "exactly_once"
+
+
+#: A logical output's name: what a handler writes to, mapped to a topic per role.
+OUTPUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Kafka's own rule for topic names (legal characters, at most 249 of them).
+TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 
 class _Settings(BaseModel):
@@ -99,6 +116,24 @@ class DeadLetterSettings(_Settings):
     max_consecutive: int = Field(default=50, ge=1, le=1_000_000)
 
 
+class OutputTopics(_Settings):
+    """The topics one logical output writes to, per role of the colour that writes it.
+
+    Both are required: a colour in the preview role writes only to ``preview``, so that a
+    new version run on mirrored traffic can never write to production's topic.
+    """
+
+    live: str
+    preview: str
+
+    @field_validator("live", "preview")
+    @classmethod
+    def _a_topic_name(cls, value: str) -> str:
+        if value in (".", "..") or not TOPIC_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Kafka topic name")
+        return value
+
+
 class ProcessingSettings(_Settings):
     """Every processing setting of a deployment; see docs/work-management.md."""
 
@@ -121,12 +156,35 @@ class ProcessingSettings(_Settings):
     #: Commit a partition's progress at least this often, or every ``commit_every`` records.
     commit_interval_ms: int = Field(default=1_000, ge=10, le=3_600_000)
     commit_every: int = Field(default=20_000, ge=1, le=10_000_000)
+    #: What a processor's outputs promise (:class:`Guarantee`); a plain handler, which
+    #: writes nothing through Turnout, is not affected.
+    guarantee: str = Guarantee.AT_LEAST_ONCE.value
+    #: A processor's logical outputs, each mapped to a topic per role.
+    outputs: dict[str, OutputTopics] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _per_partition_fits_the_total(self) -> ProcessingSettings:
         if self.max_in_flight_per_partition > self.max_in_flight_records:
             raise ValueError("max_in_flight_per_partition must not exceed max_in_flight_records")
         return self
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs_keep_preview_apart(cls, value: dict[str, OutputTopics]) -> dict[str, OutputTopics]:
+        for name in value:
+            if not OUTPUT_NAME.fullmatch(name):
+                raise ValueError(
+                    f"output name {name!r} must be 1-64 letters, digits, '.', '_' or '-'"
+                )
+        live = {topics.live: name for name, topics in value.items()}
+        for name, topics in value.items():
+            if topics.preview in live:
+                raise ValueError(
+                    f"output {name!r}: preview topic {topics.preview!r} is the live topic of "
+                    f"output {live[topics.preview]!r}; a preview colour must never write to "
+                    "a live topic"
+                )
+        return value
 
 
 class UnsupportedSettings(ValueError):
@@ -139,6 +197,7 @@ def validate_processing(settings: ProcessingSettings) -> None:
         ("ordering", settings.ordering, Ordering),
         ("on_exhausted", exhausted_decision_value(settings), ExhaustedDecision),
         ("escalation.action", settings.escalation.action, EscalationAction),
+        ("guarantee", settings.guarantee, Guarantee),
     )
     for field, value, kind in known:
         if value not in {member.value for member in kind}:

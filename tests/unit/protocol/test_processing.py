@@ -50,6 +50,7 @@ def test_unknown_fields_are_ignored_but_unknown_values_are_refused_whole() -> No
     [
         ("on_exhausted", {"on_exhausted": "shrug"}),
         ("escalation.action", {"escalation": {"action": "panic"}}),
+        ("guarantee", {"guarantee": "at_most_once"}),
     ],
 )
 def test_every_enumerated_field_is_checked(field: str, change: dict[str, object]) -> None:
@@ -72,3 +73,22 @@ def test_inconsistent_bounds_are_rejected() -> None:
         ProcessingSettings(max_in_flight_records=10, max_in_flight_per_partition=11)
     with pytest.raises(ValidationError, match="max_backoff_ms"):
         ProcessingSettings.model_validate({"retries": {"backoff_ms": 10, "max_backoff_ms": 5}})
+
+
+def test_outputs_round_trip_and_an_older_agent_ignores_them() -> None:
+    settings = ProcessingSettings.model_validate(
+        {"guarantee": "exactly_once", "outputs": {"enriched": {"live": "o", "preview": "o.pv"}}}
+    )
+    read = Directive.from_bytes(directive(settings).to_bytes())
+    assert read.processing == settings
+    validate_processing(settings)
+    raw = directive(settings).model_dump(mode="json")
+    raw["processing"]["outputs"]["enriched"]["a_field_from_the_future"] = 1
+    assert Directive.model_validate(raw).processing == settings
+
+
+def test_a_preview_topic_may_not_be_any_outputs_live_topic() -> None:
+    with pytest.raises(ValidationError, match="must never write to a live topic"):
+        ProcessingSettings.model_validate(
+            {"outputs": {"a": {"live": "a", "preview": "p"}, "b": {"live": "b", "preview": "a"}}}
+        )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -73,6 +73,16 @@ def _unknown_fields(
                 problems.append(FieldProblem(path, "must be an object"))
             else:
                 problems.extend(_unknown_fields(value, nested, path))
+        elif get_origin(nested) is dict:
+            # A map of named objects (``outputs``): each entry is checked as its model.
+            entries = get_args(nested)[1]
+            if not isinstance(value, Mapping):
+                problems.append(FieldProblem(path, "must be an object"))
+                continue
+            if isinstance(entries, type) and issubclass(entries, BaseModel):
+                for name, entry in value.items():
+                    if isinstance(entry, Mapping):
+                        problems.extend(_unknown_fields(entry, entries, (*path, name)))
     return problems
 
 

@@ -86,6 +86,12 @@ def test_refused_settings_are_422_naming_the_field_and_change_nothing(
             assert response.status_code == 422, response.text
             [problem] = response.json()["detail"]
             assert problem["loc"] == loc, problem
+        shared = _patch(client, name, {"outputs": {"e": {"live": "out", "preview": "out"}}})
+        assert shared.status_code == 422
+        assert "must never write to a live topic" in shared.text
+        guarantee = _patch(client, name, {"guarantee": "at_most_once"})
+        assert guarantee.status_code == 422
+        assert "guarantee 'at_most_once' is not one of" in guarantee.text
         unknown_action = _patch(client, name, {"escalation": {"action": "explode"}})
         assert unknown_action.status_code == 422
         assert "escalation.action 'explode' is not one of" in unknown_action.text

@@ -51,6 +51,34 @@ def test_a_new_deployment_starts_at_version_1_from_the_defaults() -> None:
         ({"retries": 3}, ("retries",), "must be an object"),
         ({"version": 9}, ("version",), "set by the control plane"),
         ({"retries": {"max_backoff_ms": 10}}, ("retries",), "at least backoff_ms"),
+        ({"guarantee": "at_most_once"}, ("guarantee",), "not one of at_least_once"),
+        (
+            {"outputs": {"enriched": {"live": "out", "preview": "out"}}},
+            ("outputs",),
+            "must never write to a live topic",
+        ),
+        (
+            {
+                "outputs": {
+                    "a": {"live": "a", "preview": "a.pv"},
+                    "b": {"live": "b", "preview": "a"},
+                }
+            },
+            ("outputs",),
+            "is the live topic of output 'a'",
+        ),
+        (
+            {"outputs": {"enriched": {"live": "out"}}},
+            ("outputs", "enriched", "preview"),
+            "required",
+        ),
+        ({"outputs": {"e": {"live": "x y", "preview": "p"}}}, ("outputs", "e", "live"), "topic"),
+        ({"outputs": {"bad name": {"live": "x", "preview": "p"}}}, ("outputs",), "output name"),
+        (
+            {"outputs": {"e": {"live": "x", "preview": "p", "standby": "s"}}},
+            ("outputs", "e", "standby"),
+            "not a processing setting",
+        ),
     ],
 )
 def test_a_refused_change_names_the_field(
@@ -61,6 +89,19 @@ def test_a_refused_change_names_the_field(
     [problem] = refused.value.problems
     assert problem.path == path
     assert message in problem.message
+
+
+def test_outputs_and_the_guarantee_are_accepted_and_versioned() -> None:
+    change = {
+        "guarantee": "exactly_once",
+        "outputs": {"enriched": {"live": "orders.enriched", "preview": "orders.enriched.preview"}},
+    }
+    changed = apply_change(CURRENT, change)
+    assert changed.version == CURRENT.version + 1
+    assert changed.guarantee == "exactly_once"
+    assert changed.outputs["enriched"].preview == "orders.enriched.preview"
+    [changed_once] = [c for c in changes(CURRENT, changed) if c.field == "guarantee"]
+    assert (changed_once.old, changed_once.new) == ("at_least_once", "exactly_once")
 
 
 def test_cross_field_rules_are_checked_against_the_merged_settings() -> None:
