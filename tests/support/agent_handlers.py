@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Sequence
 
-from turnout.agent import Record, batch_handler
+from turnout.agent import Output, Outputs, Record, batch_handler, processor
 
 
 def append_to_file(record: Record) -> None:
@@ -38,3 +39,21 @@ def append_batch(records: Sequence[Record]) -> None:
     """``append_to_file`` for each record of a batch (marked: the CLI passes batches)."""
     for record in records:
         append_to_file(record)
+
+
+@processor
+def enrich(record: Record, out: Outputs) -> Output:
+    """A processor: ``<value>|enriched`` to the output ``enriched``, keyed as the input."""
+    return Output("enriched", (record.value or b"") + b"|enriched")
+
+
+#: ``enrich_slowly``'s time per record: a worker is then nearly always inside a
+#: transaction, so a freeze or a kill lands in one.
+SLOW_RECORD_S = 0.005
+
+
+@processor
+def enrich_slowly(record: Record, out: Outputs) -> Output:
+    """``enrich``, taking ``SLOW_RECORD_S`` per record."""
+    time.sleep(SLOW_RECORD_S)
+    return Output("enriched", (record.value or b"") + b"|enriched")

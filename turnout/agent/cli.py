@@ -10,7 +10,9 @@ How it processes is the deployment's to say: the directive's processing settings
 escalation, dead letters, commit batching) drive the work manager, applied live, exactly
 as for an embedded ``Agent`` without a dispatcher of its own. What only the code can
 know comes from the handler: a coroutine function runs as tasks, a function marked
-``@turnout.agent.batch_handler`` (or run with ``--batch``) gets batches. There is no flag
+``@turnout.agent.batch_handler`` (or run with ``--batch``) gets batches, and a function
+marked ``@turnout.agent.processor`` is a processor: its outputs are written to the
+deployment's output topics with its guarantee (docs/processors.md). There is no flag
 for a processing setting: a local override would make one instance differ from its
 deployment where the dashboard cannot see it. Local flags are for what is this
 process's own: how to reach ZooKeeper and Kafka, the handler's shape, metrics, logs and
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from turnout.agent.handlers import is_batch_handler
+from turnout.agent.processors.contract import is_processor
 
 if TYPE_CHECKING:
     from turnout.agent.config import AgentConfig
@@ -98,9 +101,11 @@ def run_until_signalled(
     observer: AgentObserver | None = None,
     ready: Callable[[Agent], None] | None = None,
     batch: bool = False,
+    processor: bool = False,
 ) -> int:
     """Run an agent until SIGTERM/SIGINT; the process exit code. The deployment's
-    processing settings drive it (``batch``: the handler takes batches)."""
+    processing settings drive it (``batch``: the handler takes batches; ``processor``: it
+    is a processor)."""
     from turnout.agent.coordination import Agent, AgentState
     from turnout.agent.work.deployment import CodePolicy
 
@@ -112,7 +117,8 @@ def run_until_signalled(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    agent = Agent(config, handler, observer=observer, code_policy=CodePolicy(batch=batch)).start()
+    code = CodePolicy(batch=batch, processor=processor)
+    agent = Agent(config, handler, observer=observer, code_policy=code).start()
     if ready is not None:
         ready(agent)
     while not stop.wait(0.2):
@@ -218,5 +224,6 @@ def run(
         function,
         stop_timeout_s=stop_timeout,
         batch=per_batch,
+        processor=is_processor(function),
     )
     raise typer.Exit(code=code)

@@ -24,6 +24,7 @@ from typing import Protocol, runtime_checkable
 
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.records import Record
+from turnout.protocol.models import Role
 from turnout.protocol.partitions import PartitionId
 
 #: How often a waiting worker re-checks the gate. Bounds how long a lifted fence or
@@ -31,6 +32,30 @@ from turnout.protocol.partitions import PartitionId
 GATE_RECHECK_S = 0.02
 
 Handler = Callable[[Record], object]
+
+
+def _no_role() -> Role | None:
+    return None
+
+
+@dataclass(frozen=True)
+class KafkaGroup:
+    """The agent's consumer group as an exactly-once processor needs it."""
+
+    deployment: str
+    #: The group of the binding held now (None: none).
+    group: Callable[[], str | None]
+    #: ``Consumer.consumer_group_metadata()`` of that group, for
+    #: ``send_offsets_to_transaction``.
+    metadata: Callable[[], object]
+    #: The group's committed offset of a partition (None: none stored), read stably
+    #: (transactional offsets still pending are waited for).
+    committed: Callable[[PartitionId], int | None]
+    #: How long the agent's ownership outlives a lost contact at most (the ZooKeeper
+    #: session less the fence margin): a transaction's timeout must stay inside it.
+    lease_s: float
+    #: Whether the agent keeps its offsets in Kafka (the transactions commit them there).
+    offsets_in_kafka: bool
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,13 @@ class DispatchContext:
     may_start: Callable[[PartitionId], bool]
     instance: str
     metrics: AgentMetrics
+    #: The role of the binding whose partitions the agent holds now (None before it
+    #: took one up): a processor writes to that role's output topics. The agent releases
+    #: every partition before it changes binding, so a record is processed under the role
+    #: it was fetched under.
+    role: Callable[[], Role | None] = _no_role
+    #: The consumer group, for exactly-once processors (None: an agent without Kafka).
+    kafka_group: KafkaGroup | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +144,17 @@ class FetchingDispatcher(Protocol):
     def take_over_fetching(self, fetch: Fetch) -> bool:
         """Call ``fetch`` from now on whenever work is wanted; False if it cannot (the
         agent then goes on fetching on its own thread)."""
+
+
+@runtime_checkable
+class CommitsOwnOffsets(Protocol):
+    """A dispatcher whose work commits its partitions' offsets itself (an exactly-once
+    processor's transactions): the agent then records its commit points as committed
+    without writing them, so that no offset of such a partition is ever written outside
+    a transaction (a write there would not be fenced)."""
+
+    def commits_offsets(self) -> bool:
+        """True while the work commits the offsets."""
 
 
 @runtime_checkable

@@ -344,6 +344,10 @@ class KafkaSource:
             raise KafkaException(f"no committed-offset answer for {sorted(missing)}")
         return out
 
+    def group_metadata(self) -> object:
+        """The group's metadata for ``send_offsets_to_transaction`` (opaque)."""
+        return self._offsets.consumer_group_metadata()
+
     def commit(self, offsets: Mapping[PartitionId, tuple[int, str]]) -> None:
         """Commit synchronously; raises on any partition's failure."""
         parts = [

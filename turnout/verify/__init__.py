@@ -25,6 +25,7 @@ from turnout.verify.log import (
     read_history,
     read_produced,
 )
+from turnout.verify.outputs import OutputReport, judge_outputs, read_outputs
 from turnout.verify.report import MAX_EXAMPLES, Anomaly, CheckReport, Duplicates
 
 __all__ = [
@@ -39,13 +40,16 @@ __all__ = [
     "Fenced",
     "History",
     "InstanceEventLog",
+    "OutputReport",
     "Processed",
     "Produced",
     "ProducedLog",
     "Released",
     "check",
+    "judge_outputs",
     "make_verifying_handler",
     "read_events",
     "read_history",
+    "read_outputs",
     "read_produced",
 ]

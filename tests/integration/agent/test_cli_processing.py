@@ -29,16 +29,22 @@ RETRY_THEN_DEAD_LETTER = ProcessingSettings.model_validate(
 )
 
 
-def _agent(world: World, handler: str, records: Path) -> subprocess.Popen[str]:
+def _agent(
+    world: World,
+    handler: str,
+    records: Path | None = None,
+    colour: str = "blue",
+    instance: str = "cli-1",
+) -> subprocess.Popen[str]:
     return _run(
         [
             handler,
             "--deployment",
             "dep",
             "--colour",
-            "blue",
+            colour,
             "--instance",
-            "cli-1",
+            instance,
             "--zookeeper",
             world.zookeeper,
             "--kafka",
@@ -48,7 +54,7 @@ def _agent(world: World, handler: str, records: Path) -> subprocess.Popen[str]:
             "-X",
             "fetch.wait.max.ms=50",
         ],
-        env={"TURNOUT_TEST_RECORDS_FILE": str(records)},
+        env={"TURNOUT_TEST_RECORDS_FILE": str(records)} if records is not None else None,
     )
 
 

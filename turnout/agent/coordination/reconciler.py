@@ -45,7 +45,7 @@ from turnout.agent.coordination.states import AgentState
 from turnout.agent.datapath import DataPath
 from turnout.agent.ephemerals import sweep_owner_nodes
 from turnout.agent.lease import LeaseState
-from turnout.protocol import Binding, Directive, PublishedAssignment
+from turnout.protocol import Binding, Directive, PublishedAssignment, Role
 from turnout.protocol.partitions import PartitionId
 from turnout.zk import ZkNoNodeError, ZkUnavailableError
 
@@ -210,7 +210,7 @@ class Reconciler:
         self._warm_binding = None
         self.binding = binding
         if self._feed.source is None:
-            self._open_source(binding)
+            self._open_source(binding, directive.roles[self._config.colour])
         stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not any(self._partitions.get(t) for t in binding.topics):
             self._read_partitions(binding)
@@ -246,8 +246,8 @@ class Reconciler:
         self._adopted = (self._paths.assignment(binding.group), record.inputs)
         return {tp for tp, owner in owners_of(record).items() if owner == self._config.instance}
 
-    def _open_source(self, binding: Binding) -> None:
-        self._feed.open_source(binding.group)
+    def _open_source(self, binding: Binding, role: Role) -> None:
+        self._feed.open_source(binding.group, role)
         self._partitions_read_at = 0.0
 
     def _retire_source(self) -> None:
@@ -265,7 +265,7 @@ class Reconciler:
         source = self._feed.source
         if source is None or source.group != live.group:
             self._retire_source()
-            self._feed.open_source(live.group)
+            self._feed.open_source(live.group, Role.STANDBY)
             self._partitions_read_at = 0.0
         if self._warm_binding != live:
             self._partitions_read_at = 0.0

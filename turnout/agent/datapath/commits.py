@@ -17,6 +17,7 @@ from turnout.agent.datapath.commit_call import commit_points
 from turnout.agent.datapath.feed import RecordFeed
 from turnout.agent.datapath.held import HeldPartition
 from turnout.agent.datapath.seams import DataPathContext
+from turnout.agent.dispatch import CommitPoint, CommitsOwnOffsets
 from turnout.protocol.partitions import PartitionId
 
 #: How often due commits are looked for: far below the commit interval (1 s) and the time
@@ -72,6 +73,9 @@ class Commits:
     def commit(self, held: dict[PartitionId, HeldPartition]) -> list[PartitionId]:
         """Commit the latest points of ``held``. Refused without a valid lease; returns
         the partitions the store says are no longer ours (the caller drops them)."""
+        dispatcher: object = self._feed.dispatcher
+        if isinstance(dispatcher, CommitsOwnOffsets) and dispatcher.commits_offsets():
+            return self._record_committed(held)
         store = self._feed.store
         assert store is not None
         lease = self._session.lease
@@ -89,13 +93,7 @@ class Commits:
             sleep=self._env.sleep,
         )
         for tp, point in outcome.committed.items():
-            holding = held[tp]
-            self._batcher.succeeded(tp, point)
-            holding.committed = point.next_offset
-            self._metrics.inc("commits")
-            if self._observer is not None:
-                claim = holding.claim
-                self._observer.committed(claim.group, tp[0], tp[1], point.next_offset, claim.epoch)
+            self._committed(tp, held[tp], point)
         for tp, exc in outcome.stale.items():
             self._metrics.inc("stale_commits_refused")
             self._reports.report_error(f"commit of {tp[0]}/{tp[1]} refused: {exc}; dropping it")
@@ -104,3 +102,18 @@ class Commits:
             self._metrics.inc("commit_failures")
             self._reports.report_error(f"commit of {tp[0]}/{tp[1]} failed: {exc}")
         return list(outcome.stale)
+
+    def _record_committed(self, held: dict[PartitionId, HeldPartition]) -> list[PartitionId]:
+        """The work committed these points itself (in its transactions): record them."""
+        for tp, holding in held.items():
+            if holding.latest is not None:
+                self._committed(tp, holding, holding.latest)
+        return []
+
+    def _committed(self, tp: PartitionId, holding: HeldPartition, point: CommitPoint) -> None:
+        self._batcher.succeeded(tp, point)
+        holding.committed = point.next_offset
+        self._metrics.inc("commits")
+        if self._observer is not None:
+            claim = holding.claim
+            self._observer.committed(claim.group, tp[0], tp[1], point.next_offset, claim.epoch)

@@ -36,11 +36,13 @@ from turnout.agent.dispatch import (
     DispatcherFactory,
     FetchingDispatcher,
     Handler,
+    KafkaGroup,
     RoomInRecords,
 )
 from turnout.agent.kafka_source import POLL_BATCH, KafkaSource
 from turnout.agent.lease import LeaseState
 from turnout.agent.offset_stores import KafkaOffsetStore, OffsetStore, ZkOffsetStore
+from turnout.protocol.models import Role
 from turnout.protocol.partitions import PartitionId
 
 #: Longest a Kafka poll blocks the agent thread: bounds the reaction time to ZooKeeper
@@ -73,6 +75,8 @@ class RecordFeed:
         #: Partitions whose records may start now (held, wanted, not releasing/paused).
         self.active: frozenset[PartitionId] = frozenset()
         self.source: KafkaSource | None = None
+        #: The role of the binding ``source`` consumes for (None: no source).
+        self.role: Role | None = None
         self.store: OffsetStore | None = None
         #: When the lag gauge last got high watermarks.
         self._lag_fed_at = 0.0
@@ -99,8 +103,30 @@ class RecordFeed:
                 may_start=self.may_start,
                 instance=self._config.instance,
                 metrics=self._metrics,
+                role=lambda: self.role,
+                kafka_group=KafkaGroup(
+                    deployment=self._config.deployment,
+                    group=lambda: self.source.group if self.source is not None else None,
+                    metadata=self._group_metadata,
+                    committed=self._committed,
+                    lease_s=self._config.session_timeout_s - self._config.fence_margin_s,
+                    offsets_in_kafka=self._config.offset_store == "kafka",
+                ),
             )
         )
+
+    def _source(self) -> KafkaSource:
+        source = self.source
+        if source is None:
+            raise RuntimeError("no consumer: the agent holds no binding")
+        return source
+
+    def _group_metadata(self) -> object:
+        return self._source().group_metadata()
+
+    def _committed(self, tp: PartitionId) -> int | None:
+        found = self._source().committed([tp]).get(tp)
+        return found[0] if found is not None else None
 
     def delegate_fetching(self) -> None:
         """Let ``dispatcher`` fetch on its own threads if it can (``FetchingDispatcher``).
@@ -161,10 +187,11 @@ class RecordFeed:
 
     # ---- the consumer -------------------------------------------------------------------
 
-    def open_source(self, group: str) -> None:
-        """Open the Kafka consumer (and offset store) of ``group``."""
+    def open_source(self, group: str, role: Role) -> None:
+        """Open the Kafka consumer (and offset store) of ``group``, the binding of ``role``."""
         with self._fetch_lock:
             self.source = self._env.new_source(self._config, group)
+            self.role = role
         if self._config.offset_store == "kafka":
             self.store = KafkaOffsetStore(self.source)
         else:
@@ -178,6 +205,7 @@ class RecordFeed:
             with self._fetch_lock:
                 self.source.close()
                 self.source = None
+                self.role = None
             self.store = None
             return True
         return False

@@ -18,11 +18,11 @@ dead-letter producers) only when the agent calls the factory it returns.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from turnout.agent.dispatch import DispatchContext, Dispatcher, DispatcherFactory
-from turnout.agent.records import Record
 from turnout.agent.sequential import SequentialDispatcher
 from turnout.agent.work.config import DeadLetterConfig, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterProducer, DeadLetterSink
@@ -126,8 +126,12 @@ class CodePolicy:
     #: A decision per exception type for exhausted records, which the deployment's
     #: ``on_exhausted`` cannot override (the most specific type in the error's MRO wins).
     failure_decisions: Mapping[type[BaseException], FailedDecision] = field(default_factory=dict)
-    #: Extra librdkafka properties of the dead-letter producer (security, say).
+    #: Extra librdkafka properties of the dead-letter producer and a processor's output
+    #: producer (security, say).
     producer_config: ProducerConfig | None = None
+    #: The handler is a processor (docs/processors.md): called with ``(record, out)``, its
+    #: outputs written to the deployment's output topics with its guarantee.
+    processor: bool = False
 
 
 def failure_callback(
@@ -178,15 +182,34 @@ def settings_dispatcher_factory(
     on_escalation = escalation_callback(plan.on_escalation)
 
     def build(context: DispatchContext) -> Dispatcher:
-        batch_handler: Callable[[Sequence[Record]], object] | None = None
-        if code.batch:
-            batch_handler = context.handler  # type: ignore[assignment]  # a batch handler
+        handler: Callable[[Any], object] = context.handler
+        per_batch = code.batch
+        on_closed: Callable[[float], None] | None = None
+        commits_offsets = False
+        if code.processor:
+            # Imported here: the processors build on the work manager's outcomes, so the
+            # work package cannot import them while it loads.
+            from turnout.agent.processors.building import processor_handler
+
+            built = processor_handler(
+                handler,
+                settings,
+                context,
+                per_batch=code.batch,
+                bootstrap=bootstrap,
+                producer_properties=code.producer_config or {},
+            )
+            handler, per_batch = built.handler, built.per_batch
+            on_closed, commits_offsets = built.close, built.commits_offsets
         return work_manager_factory(
             plan.work,
-            batch_handler=batch_handler,
+            handler=None if per_batch else handler,
+            batch_handler=handler if per_batch else None,
             on_failure=on_failure,
             on_escalation=on_escalation,
             dead_letters=dead_letters,
+            on_closed=on_closed,
+            commits_offsets=commits_offsets,
         )(context)
 
     return plan, build
@@ -196,7 +219,7 @@ def code_dispatcher_factory(handler: object, code: CodePolicy) -> DispatcherFact
     """The dispatcher an agent runs while no deployment settings apply and its code gave
     none: the sequential one for a plain per-record function; the work manager at its
     defaults for a batch or coroutine handler, which the sequential one cannot run."""
-    if not code.batch and not inspect.iscoroutinefunction(handler):
+    if not code.batch and not code.processor and not inspect.iscoroutinefunction(handler):
         return SequentialDispatcher.factory
     return settings_dispatcher_factory(ProcessingSettings(), code, bootstrap="", group="")[1]
 

@@ -23,29 +23,37 @@ from turnout.agent.work.outcomes import EscalationCallback, FailureCallback
 def work_manager_factory(
     config: WorkConfig,
     *,
+    handler: Callable[[Record], object] | None = None,
     batch_handler: Callable[[Sequence[Record]], object] | None = None,
     on_failure: FailureCallback | None = None,
     on_escalation: EscalationCallback | None = None,
     dead_letters: Callable[[], DeadLetterSink] | None = None,
     on_built: Callable[[WorkManager], None] | None = None,
+    on_closed: Callable[[float], None] | None = None,
+    commits_offsets: bool = False,
 ) -> DispatcherFactory:
     """A ``dispatcher_factory`` for ``Agent``.
 
     ``dead_letters`` builds the sink when the agent starts (e.g.
     ``lambda: DeadLetterProducer(bootstrap, group)``), so nothing connects before that.
-    ``on_built`` receives the manager, for ``resume()`` and lag reporting.
+    ``on_built`` receives the manager, for ``resume()`` and lag reporting. ``handler``
+    replaces the agent's handler (a processor's runner, say); ``on_closed`` is called with
+    the time left when the manager closes (to close what the handler writes through);
+    ``commits_offsets``: the handler commits the offsets itself (``CommitsOwnOffsets``).
     """
 
     def build(context: DispatchContext) -> WorkManager:
         manager = WorkManager(
             config,
-            handler=None if batch_handler is not None else context.handler,
+            handler=None if batch_handler is not None else (handler or context.handler),
             batch_handler=batch_handler,
             on_failure=on_failure,
             on_escalation=on_escalation,
             dead_letters=dead_letters() if dead_letters is not None else None,
             registry=context.metrics.registry,
             gate=context.may_start,
+            on_closed=on_closed,
+            commits_offsets=commits_offsets,
         )
         # The agent's status (and the control plane's instances table) shows the records
         # the manager completed; the agent's own counter sees only the sequential path.

@@ -91,6 +91,8 @@ class WorkManager:
         registry: CollectorRegistry | None = None,
         gate: Callable[[PartitionId], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_closed: Callable[[float], None] | None = None,
+        commits_offsets: bool = False,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler or batch_handler")
@@ -99,6 +101,9 @@ class WorkManager:
         self._is_async = inspect.iscoroutinefunction(chosen)
         self._config = config
         self._dead_letters = dead_letters
+        #: Called last in ``close`` with the time left: what the handler writes through.
+        self._on_closed = on_closed
+        self._commits_offsets = commits_offsets
         self._lock = lock = threading.Lock()
         self._lifecycle = lifecycle = Lifecycle()
         self._parts: dict[PartitionId, PartitionWork] = {}
@@ -260,6 +265,11 @@ class WorkManager:
     def stop_reason(self) -> str | None:
         return self._lifecycle.stop_reason
 
+    def commits_offsets(self) -> bool:
+        """``CommitsOwnOffsets``: True when the handler commits the offsets itself (an
+        exactly-once processor's transactions)."""
+        return self._commits_offsets
+
     def close(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         for tp in list(self._parts):
@@ -269,6 +279,8 @@ class WorkManager:
             self._scheduler.wake_all()
         if self._dead_letters is not None:
             self._dead_letters.close(max(0.0, deadline - time.monotonic()))
+        if self._on_closed is not None:
+            self._on_closed(max(0.0, deadline - time.monotonic()))
         if self._coroutines is not None:
             self._coroutines.stop()
         # Threads stuck in a handler cannot be stopped; they are daemons and are left behind.

@@ -1,0 +1,108 @@
+"""The at-least-once runner: an input's handler call returns only once every output it
+emitted is acknowledged; a failed or late acknowledgement fails the input."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any, cast
+
+import pytest
+
+from turnout.agent import INPUT_KEY, Output, Outputs, Record
+from turnout.agent.processors.at_least_once import (
+    AtLeastOnceRunner,
+    BatchOutputKeyError,
+    OutputsNotAcknowledged,
+)
+from turnout.agent.processors.routing import OutputRoutes
+from turnout.producer import Delivery, Producer
+from turnout.protocol import OutputTopics, Role
+
+ROUTES = OutputRoutes({"enriched": OutputTopics(live="out", preview="out.pv")})
+
+
+class RecordingProducer:
+    """Stands in for the producer's ``send``: records what was sent, and settles each
+    future as told (acknowledged, failed, or left pending)."""
+
+    def __init__(self, settle: str = "ack") -> None:
+        self.sent: list[tuple[str, object, object]] = []
+        self._settle = settle
+
+    def send(self, topic: str, value: object, key: object = None, **_: object) -> Future[Any]:
+        self.sent.append((topic, value, key))
+        future: Future[Any] = Future()
+        if self._settle == "ack":
+            future.set_result(cast(Delivery, None))
+        elif self._settle == "fail":
+            future.set_exception(RuntimeError("broker said no"))
+        return future
+
+
+def runner(producer: RecordingProducer, role: Role = Role.LIVE, **kw: Any) -> AtLeastOnceRunner:
+    def enrich(record: Record, out: Outputs) -> Output:
+        out.send("enriched", b"sent:" + (record.value or b""), key=b"fixed")
+        return Output("enriched", record.value)
+
+    return AtLeastOnceRunner(
+        cast(Any, enrich), ROUTES, lambda: role, cast(Producer[Any, Any], producer), **kw
+    )
+
+
+def record(key: bytes, value: bytes) -> Record:
+    return Record("in", 0, 7, key, value, [], 0, 1)
+
+
+def test_outputs_go_to_the_roles_topic_keyed_by_the_input_unless_given() -> None:
+    producer = RecordingProducer()
+    runner(producer).handle(record(b"k1", b"v"))
+    assert producer.sent == [("out", b"sent:v", b"fixed"), ("out", b"v", b"k1")]
+    preview = RecordingProducer()
+    runner(preview, Role.PREVIEW).handle(record(b"k1", b"v"))
+    assert {topic for topic, _, _ in preview.sent} == {"out.pv"}
+
+
+def test_a_failed_delivery_fails_the_input() -> None:
+    with pytest.raises(RuntimeError, match="broker said no"):
+        runner(RecordingProducer("fail")).handle(record(b"k", b"v"))
+
+
+def test_an_unacknowledged_output_fails_the_input_after_the_bound() -> None:
+    with pytest.raises(OutputsNotAcknowledged, match="2 of 2 outputs"):
+        runner(RecordingProducer("pending"), ack_timeout_s=0.01).handle(record(b"k", b"v"))
+
+
+def test_a_batch_processors_outputs_must_give_their_key() -> None:
+    producer = RecordingProducer()
+
+    def keyed(records: list[Record], out: Outputs) -> list[Output]:
+        return [Output("enriched", r.value, key=r.key) for r in records]
+
+    def unkeyed(records: list[Record], out: Outputs) -> list[Output]:
+        return [Output("enriched", r.value, key=INPUT_KEY) for r in records]
+
+    batch = [record(b"a", b"1"), record(b"b", b"2")]
+    AtLeastOnceRunner(
+        cast(Any, keyed), ROUTES, lambda: Role.LIVE, cast(Any, producer)
+    ).handle_batch(batch)
+    assert producer.sent == [("out", b"1", b"a"), ("out", b"2", b"b")]
+    with pytest.raises(BatchOutputKeyError):
+        AtLeastOnceRunner(
+            cast(Any, unkeyed), ROUTES, lambda: Role.LIVE, cast(Any, producer)
+        ).handle_batch(batch)
+
+
+def test_without_outputs_nothing_is_sent_and_an_emission_is_refused() -> None:
+    from turnout.agent.processors.routing import UnknownOutputError
+
+    bare = AtLeastOnceRunner(
+        cast(Any, lambda r, out: Output("enriched", b"v")),
+        OutputRoutes({}),
+        lambda: Role.LIVE,
+        None,
+    )
+    with pytest.raises(UnknownOutputError):
+        bare.handle(record(b"k", b"v"))
+    AtLeastOnceRunner(
+        cast(Any, lambda r, out: None), OutputRoutes({}), lambda: Role.LIVE, None
+    ).handle(record(b"k", b"v"))

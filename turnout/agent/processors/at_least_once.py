@@ -1,0 +1,114 @@
+"""At-least-once processing: an input counts complete only once every output it caused
+is acknowledged.
+
+The runner turns a processor into a plain handler for the work manager: it calls the
+processor, sends what it emitted through one shared :class:`~turnout.producer.Producer`
+(idempotent, ``acks=all``), and returns only when every one of those records is
+acknowledged. So the work manager's highest-contiguous commit point, which counts a
+record complete when its handler returns, never passes an input whose outputs are not
+written, under every ordering mode, with no new bookkeeping.
+
+Per input (a per-record processor) or per run (a batch processor)::
+
+    calling ──processor raised──▶ failed (the failure policy retries or decides)
+    calling ──returned──▶ sending: every output produced, in emit order
+    sending ──the producer's queue is full──▶ blocked (the producer's ``block`` policy,
+        bounded by its ``queue_full_timeout_s``): the worker waits, so the work manager's
+        in-flight bound fills and the input's fetch pauses; past the bound the send
+        raises QueueFullError ──▶ failed
+    sending ──all sent──▶ waiting for acknowledgements, at most ``OUTPUT_ACK_TIMEOUT_S``
+    waiting ──every one acknowledged──▶ complete (the handler returns)
+    waiting ──one failed, or the wait timed out──▶ failed: the input is retried and its
+        outputs written again (at least once: a retry may duplicate outputs that were
+        acknowledged before the failure)
+
+The role decides the topics (``routing.py``) and is read once per call, before sending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import wait
+
+from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs
+from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.records import Record
+from turnout.producer import DeliveryFuture, Producer
+from turnout.protocol.models import Role
+
+#: How long a handler call waits for its outputs' acknowledgements before it counts as
+#: failed. The producer fails a record itself after its delivery timeout (minutes, to ride
+#: out a leader election); this bound is what the retry policy sees, short enough that a
+#: stuck cluster shows as failures, long enough for a broker restart's leader moves.
+OUTPUT_ACK_TIMEOUT_S = 60.0
+
+#: A processor as the user writes it: ``(record, out)`` or ``(records, out)``.
+ProcessorFunction = Callable[[object, Outputs], object]
+
+
+class OutputsNotAcknowledged(Exception):
+    """Some outputs of an input were not acknowledged in time (retryable)."""
+
+
+class BatchOutputKeyError(ValueError):
+    """A batch processor's output left its key as ``INPUT_KEY``, which a batch lacks."""
+
+
+class AtLeastOnceRunner:
+    """Runs a processor as a work-manager handler (see the module docstring). Without a
+    producer (a deployment with no outputs) every emitted output is refused by routing."""
+
+    def __init__(
+        self,
+        function: ProcessorFunction,
+        routes: OutputRoutes,
+        role: Callable[[], Role | None],
+        producer: Producer[bytes | str, bytes | str] | None,
+        *,
+        ack_timeout_s: float = OUTPUT_ACK_TIMEOUT_S,
+    ) -> None:
+        self._function = function
+        self._routes = routes
+        self._role = role
+        self._producer = producer
+        self._ack_timeout_s = ack_timeout_s
+
+    def handle(self, record: Record) -> None:
+        """The per-record handler: process ``record``, write its outputs, wait for them."""
+        out = Outputs()
+        emitted = out.emitted(self._function(record, out))
+        if emitted:
+            self._write(emitted, record.key)
+
+    def handle_batch(self, records: Sequence[Record]) -> None:
+        """The batch handler: the same for a run of consecutive records of one lane."""
+        out = Outputs()
+        emitted = out.emitted(self._function(records, out))
+        if emitted:
+            for output in emitted:
+                if output.key is INPUT_KEY:
+                    raise BatchOutputKeyError(
+                        f"a batch processor's output to {output.output!r} must give its key"
+                    )
+            self._write(emitted, None)
+
+    def _write(self, emitted: list[Output], input_key: bytes | None) -> None:
+        role = self._role()
+        topic = self._routes.topic
+        topics = [topic(output.output, role) for output in emitted]
+        assert self._producer is not None  # routing refused every output without one
+        send = self._producer.send
+        futures: list[DeliveryFuture] = []
+        for output, target in zip(emitted, topics, strict=True):
+            key = input_key if output.key is INPUT_KEY else output.key
+            futures.append(send(target, output.value, key, headers=output.headers))
+        done, pending = wait(futures, timeout=self._ack_timeout_s)
+        if pending:
+            raise OutputsNotAcknowledged(
+                f"{len(pending)} of {len(futures)} outputs not acknowledged within "
+                f"{self._ack_timeout_s} s"
+            )
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                raise error

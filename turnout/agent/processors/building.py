@@ -1,0 +1,121 @@
+"""A processor as the work manager's handler, for one version of the processing settings.
+
+The work manager is built per settings version (``work/deployment.py``); when the code's
+handler is a processor, its handler is the runner of the settings' guarantee, over the
+producers that manager owns and closes. Settings a processor cannot run with are refused
+(``UnsupportedSettings``), so that the agent keeps its last good settings visibly rather
+than run with a weaker guarantee.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from turnout.agent.dispatch import DispatchContext
+from turnout.agent.processors.at_least_once import AtLeastOnceRunner, ProcessorFunction
+from turnout.agent.processors.exactly_once import ExactlyOnceRunner
+from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.transactions import transaction_timeout_ms
+from turnout.producer import Producer, ProducerConfig
+from turnout.producer.config import RESERVED_PROPERTIES
+from turnout.protocol.processing import (
+    Guarantee,
+    Ordering,
+    ProcessingSettings,
+    UnsupportedSettings,
+)
+
+
+@dataclass(frozen=True)
+class ProcessorHandler:
+    """The handler the work manager runs, and how to close what it writes through."""
+
+    handler: Callable[[Any], object]
+    #: The handler takes runs of records (the exactly-once runner always does).
+    per_batch: bool
+    close: Callable[[float], None]
+    #: The handler commits its partitions' offsets itself (``CommitsOwnOffsets``).
+    commits_offsets: bool = False
+
+
+def processor_handler(
+    function: Callable[..., object],
+    settings: ProcessingSettings,
+    context: DispatchContext,
+    *,
+    per_batch: bool,
+    bootstrap: str,
+    producer_properties: Mapping[str, str | int | float | bool],
+) -> ProcessorHandler:
+    """The handler for ``function`` under ``settings`` (see the module docstring)."""
+    if inspect.iscoroutinefunction(function):
+        raise ValueError("a processor must be a plain function, not a coroutine function")
+    processor: ProcessorFunction = function
+    routes = OutputRoutes(settings.outputs)
+    name = f"processor.{context.instance}"
+    config = ProducerConfig(
+        bootstrap_servers=bootstrap,
+        client_id=name,
+        kafka_properties={
+            key: str(value)
+            for key, value in producer_properties.items()
+            if key not in RESERVED_PROPERTIES
+        },
+    )
+    if settings.guarantee == Guarantee.EXACTLY_ONCE:
+        return _exactly_once(processor, settings, context, per_batch, routes, config)
+    if not settings.outputs:
+        # Nothing may be written, so nothing connects: every emitted output is refused
+        # (UnknownOutputError) before it would reach a producer.
+        runner = AtLeastOnceRunner(processor, routes, context.role, None)
+        return ProcessorHandler(
+            runner.handle_batch if per_batch else runner.handle, per_batch, _nothing
+        )
+    producer: Producer[bytes | str, bytes | str] = Producer(
+        config, registry=context.metrics.registry, name=name
+    )
+    runner = AtLeastOnceRunner(processor, routes, context.role, producer)
+
+    def close(timeout_s: float) -> None:
+        producer.close(timeout_s)
+
+    return ProcessorHandler(runner.handle_batch if per_batch else runner.handle, per_batch, close)
+
+
+def _exactly_once(
+    processor: ProcessorFunction,
+    settings: ProcessingSettings,
+    context: DispatchContext,
+    per_batch: bool,
+    routes: OutputRoutes,
+    config: ProducerConfig,
+) -> ProcessorHandler:
+    group = context.kafka_group
+    if group is None or not group.offsets_in_kafka:
+        raise UnsupportedSettings(
+            "guarantee 'exactly_once' needs the agent's offsets in Kafka (offset_store kafka)"
+        )
+    if settings.ordering != Ordering.PARTITION:
+        raise UnsupportedSettings(
+            f"guarantee 'exactly_once' needs ordering 'partition', not {settings.ordering!r}: "
+            "a partition's transaction covers its records in offset order"
+        )
+    runner = ExactlyOnceRunner(
+        processor,
+        per_batch=per_batch,
+        routes=routes,
+        role=context.role,
+        gate=context.may_start,
+        group=group,
+        producer_config=config,
+        transaction_timeout_ms=transaction_timeout_ms(group.lease_s, 0.0),
+        registry=context.metrics.registry,
+    )
+    return ProcessorHandler(runner.handle_batch, True, runner.close, commits_offsets=True)
+
+
+def _nothing(timeout_s: float) -> None:
+    del timeout_s

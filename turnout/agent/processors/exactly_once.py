@@ -1,0 +1,299 @@
+"""Exactly-once processing: a partition's outputs and its input offsets commit in one
+Kafka transaction, through one transactional producer per owned input partition.
+
+The runner is the work manager's batch handler under ``partition`` ordering (one run of
+a partition at a time, in offset order; the settings are refused otherwise), and every
+run is one or more whole transactions: it returns only after committing them. So no
+transaction is ever open between two runs, and a release (switch, clean stop) needs no
+commit of its own: the drain waits for the run in flight, whose commit is the
+partition's last. Offsets of such a partition are committed ONLY by its transactions;
+the agent's normal commit path records the commit point without writing it
+(``WorkManager.commits_offsets``).
+
+Per input partition (``_Partition``)::
+
+    absent ──first run of an ownership (a new epoch)──▶ initialising:
+        a producer with ``transactional_id(deployment, group, tp)``; ``init_transactions``
+        fences the previous owner's producer and finishes or aborts its open transaction;
+        then the committed offset is read again (it may have moved past where this owner
+        started, if the predecessor's commit was completing): records below it are skipped
+    initialising ──▶ ready
+    ready ──a run──▶ in transaction: begin; per record the processor's outputs produced;
+        at ``TransactionBounds`` (records or time) or the run's end: the offsets after the
+        last record sent with the consumer group's metadata, then commit ──▶ ready
+    in transaction ──processor raised, a delivery or the commit failed──▶ aborted ──▶ ready
+        (the run fails as a handler failure: retried from its first record)
+    any ──fenced (another producer called init_transactions with the id)──▶ fenced: the
+        transaction is dropped (never committed) and the run fails (retried by the
+        failure policy). The next run takes the id over again only while the agent's
+        gate still says the partition is this instance's (then the fencer was a zombie:
+        a run of a past ownership whose ``init_transactions`` completed late), at most
+        ``MAX_TAKEOVERS`` times per ownership; otherwise it fails with
+        ``TransactionFenced``, and whoever owns the partition re-reads from the committed
+        offset
+
+The gate (``DispatchContext.may_start``) is asked after ``init_transactions`` and before
+every transaction: a run that outlived its ownership (a drain that timed out, a frozen
+process woken) writes nothing, even if its late ``init_transactions`` fenced the owner
+(who then takes the id back).
+
+Cost and ceiling: a producer per owned partition (a librdkafka handle: its threads, its
+connections to the brokers it writes to and its coordinator, its buffers);
+``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent, and a run of one partition more
+fails with ``TooManyTransactionalProducers`` rather than share a producer (which would
+tie partitions' fates together) or degrade silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from confluent_kafka import TopicPartition
+from prometheus_client import CollectorRegistry
+
+from turnout.agent.dispatch import KafkaGroup
+from turnout.agent.processors.contract import INPUT_KEY, Outputs
+from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.transactions import TransactionBounds, transactional_id
+from turnout.agent.records import Record
+from turnout.agent.work.outcomes import PermanentFailure
+from turnout.producer import FatalProducerError, ProducerConfig, TransactionalProducer
+from turnout.protocol.models import Role
+from turnout.protocol.partitions import PartitionId
+
+log = logging.getLogger("turnout.processors")
+
+#: Transactional producers one agent may hold (one per owned input partition): each is a
+#: librdkafka handle with its own threads and broker connections (docs/processors.md
+#: gives what one costs). Past it a partition's runs fail visibly instead.
+MAX_TRANSACTIONAL_PRODUCERS = 64
+#: Times one ownership of a partition takes its transactional id back from a fencer
+#: while its gate is open (each fencer being a late run of a past ownership): more means
+#: something else holds the id, and the partition stops rather than fight over it.
+MAX_TAKEOVERS = 3
+#: How long closing one partition's producer may take when the manager closes: its
+#: transactions are all committed or aborted by then, so this only flushes nothing.
+PRODUCER_CLOSE_TIMEOUT_S = 5.0
+
+ProcessorCall = Callable[[object, Outputs], object]
+
+
+class TransactionFenced(PermanentFailure):
+    """A newer owner of the partition took over its transactional id: this owner's
+    uncommitted work is dropped, and it processes the partition no more."""
+
+
+class PartitionNotOwned(Exception):
+    """The gate closed on the partition: the run writes nothing more (its records are
+    dropped with the partition, or run again when the gate opens)."""
+
+
+class TooManyTransactionalProducers(PermanentFailure):
+    """The agent holds ``MAX_TRANSACTIONAL_PRODUCERS`` already."""
+
+
+class _Partition:
+    __slots__ = ("epoch", "fenced", "floor", "producer", "takeovers")
+
+    def __init__(
+        self, producer: TransactionalProducer[bytes | str, bytes | str], epoch: int, takeovers: int
+    ) -> None:
+        self.producer = producer
+        self.epoch = epoch
+        #: How many times this ownership took the id back from a fencer.
+        self.takeovers = takeovers
+        #: Records below this were committed by a predecessor (read after fencing it).
+        self.floor = 0
+        self.fenced = False
+
+
+class ExactlyOnceRunner:
+    """Runs a processor as the work manager's batch handler (see the module docstring)."""
+
+    def __init__(
+        self,
+        function: ProcessorCall,
+        *,
+        per_batch: bool,
+        routes: OutputRoutes,
+        role: Callable[[], Role | None],
+        gate: Callable[[PartitionId], bool],
+        group: KafkaGroup,
+        producer_config: ProducerConfig,
+        transaction_timeout_ms: int,
+        registry: CollectorRegistry,
+        bounds: TransactionBounds | None = None,
+        max_producers: int = MAX_TRANSACTIONAL_PRODUCERS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._function = function
+        self._per_batch = per_batch
+        self._routes = routes
+        self._role = role
+        self._gate = gate
+        self._group = group
+        self._producer_config = producer_config
+        self._transaction_timeout_ms = transaction_timeout_ms
+        self._registry = registry
+        self._bounds = bounds or TransactionBounds()
+        self._max_producers = max_producers
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._partitions: dict[PartitionId, _Partition] = {}
+        #: Transactions committed and aborted, and fencings seen (for tests and metrics).
+        self.committed = 0
+        self.aborted = 0
+        self.fenced = 0
+
+    def handle_batch(self, records: Sequence[Record]) -> None:
+        """Process a run of one partition in whole transactions (see the module)."""
+        first = records[0]
+        tp = (first.topic, first.partition)
+        part = self._partition(tp, first.epoch)
+        todo = [record for record in records if record.offset >= part.floor]
+        start = 0
+        while start < len(todo):
+            start = self._transaction(part, tp, todo, start)
+
+    def close(self, timeout_s: float) -> None:
+        """Close every partition's producer (no transaction is open between runs)."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            parts = list(self._partitions.values())
+            self._partitions.clear()
+        for part in parts:
+            part.producer.close(
+                max(0.0, min(PRODUCER_CLOSE_TIMEOUT_S, deadline - time.monotonic()))
+            )
+
+    # ---- one partition ------------------------------------------------------------------
+
+    def _partition(self, tp: PartitionId, epoch: int) -> _Partition:
+        takeovers = 0
+        with self._lock:
+            part = self._partitions.get(tp)
+            if part is not None and part.epoch == epoch:
+                if not part.fenced:
+                    return part
+                if not self._gate(tp) or part.takeovers >= MAX_TAKEOVERS:
+                    raise TransactionFenced(f"{tp[0]}/{tp[1]}: fenced under epoch {epoch}")
+                takeovers = part.takeovers + 1
+            if part is None and len(self._partitions) >= self._max_producers:
+                raise TooManyTransactionalProducers(
+                    f"{tp[0]}/{tp[1]}: this agent holds {self._max_producers} transactional "
+                    "producers already (MAX_TRANSACTIONAL_PRODUCERS)"
+                )
+            old = self._partitions.pop(tp, None)
+        if old is not None:
+            old.producer.close(PRODUCER_CLOSE_TIMEOUT_S)
+        group = self._group.group()
+        if group is None:
+            raise TransactionFenced(f"{tp[0]}/{tp[1]}: no consumer group (not owned)")
+        txid = transactional_id(self._group.deployment, group, tp)
+        producer: TransactionalProducer[bytes | str, bytes | str] = TransactionalProducer(
+            self._producer_config,
+            txid,
+            transaction_timeout_ms=self._transaction_timeout_ms,
+            registry=self._registry,
+        )
+        part = _Partition(producer, epoch, takeovers)
+        try:
+            producer.init_transactions()
+            committed = self._group.committed(tp)
+            if not self._gate(tp):
+                raise PartitionNotOwned(f"{tp[0]}/{tp[1]}: not this instance's any more")
+        except BaseException:
+            producer.close(0.0)
+            raise
+        part.floor = committed if committed is not None else 0
+        with self._lock:
+            self._partitions[tp] = part
+        log.info(
+            "%s/%d: transactional id %s taken over (epoch %d), committed offset %s",
+            tp[0],
+            tp[1],
+            txid,
+            epoch,
+            committed,
+            extra={"event": "transactions_initialised"},
+        )
+        return part
+
+    def _transaction(
+        self, part: _Partition, tp: PartitionId, records: Sequence[Record], start: int
+    ) -> int:
+        """One transaction over ``records[start:]`` up to the bounds; the index after it."""
+        if not self._gate(tp):
+            raise PartitionNotOwned(f"{tp[0]}/{tp[1]}: not this instance's any more")
+        producer = part.producer
+        bounds = self._bounds
+        role = self._role()
+        topic = self._routes.topic
+        opened_at = self._clock()
+        end = start
+        try:
+            producer.begin_transaction()
+            if self._per_batch:
+                end = len(records)
+                self._emit(producer, records[start:end], None, role, topic)
+            else:
+                while end < len(records):
+                    record = records[end]
+                    self._emit(producer, record, record.key, role, topic)
+                    end += 1
+                    if bounds.due(end - start, opened_at, self._clock()):
+                        break
+            offsets = [TopicPartition(tp[0], tp[1], records[end - 1].offset + 1)]
+            producer.send_offsets_to_transaction(offsets, self._group.metadata())
+            producer.commit_transaction()
+        except BaseException as exc:
+            self._abort(part, tp, exc)
+            raise
+        self.committed += 1
+        return end
+
+    def _emit(
+        self,
+        producer: TransactionalProducer[bytes | str, bytes | str],
+        unit: object,
+        input_key: bytes | None,
+        role: Role | None,
+        topic: Callable[[str, Role | None], str],
+    ) -> None:
+        out = Outputs()
+        key: bytes | str | None
+        for output in out.emitted(self._function(unit, out)):
+            if output.key is INPUT_KEY:
+                if self._per_batch:
+                    raise ValueError(
+                        f"a batch processor's output to {output.output!r} must give its key"
+                    )
+                key = input_key
+            else:
+                key = output.key
+            producer.produce(topic(output.output, role), output.value, key, headers=output.headers)
+
+    def _abort(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
+        """Drop the open transaction; a fencing ends this ownership's processing of ``tp``."""
+        if isinstance(cause, FatalProducerError):
+            self._fenced(part, tp, cause)
+            return
+        try:
+            part.producer.abort_transaction()
+            self.aborted += 1
+        except FatalProducerError as exc:
+            self._fenced(part, tp, exc)
+
+    def _fenced(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
+        part.fenced = True
+        self.fenced += 1
+        log.warning(
+            "%s/%d: transaction fenced, its uncommitted work dropped: %s",
+            tp[0],
+            tp[1],
+            cause,
+            extra={"event": "transaction_fenced"},
+        )
