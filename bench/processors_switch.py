@@ -86,6 +86,12 @@ class LoadThread:
             raise RuntimeError("the load's records were not all acknowledged")
         return self.sent
 
+    def abandon(self) -> None:
+        """Stop producing after a failed scenario (before its topic is deleted)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
 
 class ColourWatcher(OutputFollower):
     """Follows the output topic: how many outputs, and when each partition's outputs
@@ -223,6 +229,7 @@ def run_switches(
             while watcher.seen < total and time.monotonic() < deadline:
                 time.sleep(POLL_S)
     finally:
+        load.abandon()
         watcher.stop()
         zk.stop()
     report = judge(total, read_outputs(bootstrap, output_topic))
