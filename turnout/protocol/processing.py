@@ -63,8 +63,9 @@ class Guarantee(StrEnum):
     EXACTLY_ONCE = "exactly_once"
 
 
-#: A logical output's name: what a handler writes to, mapped to a topic per role.
-OUTPUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: A logical output's name: what a handler writes to, mapped to a topic per role. No
+#: ``.``: ``turnout settings --set outputs.<name>.live=<topic>`` reads dots as nesting.
+OUTPUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: Kafka's own rule for topic names (legal characters, at most 249 of them).
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
@@ -173,9 +174,7 @@ class ProcessingSettings(_Settings):
     def _outputs_keep_preview_apart(cls, value: dict[str, OutputTopics]) -> dict[str, OutputTopics]:
         for name in value:
             if not OUTPUT_NAME.fullmatch(name):
-                raise ValueError(
-                    f"output name {name!r} must be 1-64 letters, digits, '.', '_' or '-'"
-                )
+                raise ValueError(f"output name {name!r} must be 1-64 letters, digits, '_' or '-'")
         live = {topics.live: name for name, topics in value.items()}
         for name, topics in value.items():
             if topics.preview in live:

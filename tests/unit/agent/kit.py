@@ -62,6 +62,11 @@ class RecordingDispatcher:
         self.closed: list[tuple[PartitionId, float, bool]] = []
         self.room = True
         self.opened: list[PartitionId] = []
+        #: ``CommitsOwnOffsets``: True makes it a dispatcher whose work commits offsets.
+        self.commits_own_offsets = False
+
+    def commits_offsets(self) -> bool:
+        return self.commits_own_offsets
 
     def open_partition(self, tp: PartitionId, next_offset: int, skip: frozenset[int]) -> None:
         self.opened.append(tp)

@@ -73,3 +73,23 @@ def test_a_change_is_described_field_by_field_old_to_new() -> None:
     assert (header, rows) == (["SETTING", "OLD", "NEW"], [["ordering", "partition", "key"]])
     title, _, rows = describe_settings("billing", before, before)
     assert title == "processing settings of billing unchanged (version 3)" and rows == []
+
+
+def test_a_processors_outputs_are_set_by_dotted_name_and_accepted() -> None:
+    from turnout.controlplane.domain.processing_changes import apply_change
+    from turnout.protocol.processing import ProcessingSettings
+
+    change = setting_change(
+        [
+            "guarantee=exactly_once",
+            "outputs.enriched.live=orders.enriched",
+            "outputs.enriched.preview=orders.enriched.preview",
+        ],
+        None,
+    )
+    assert change["outputs"] == {
+        "enriched": {"live": "orders.enriched", "preview": "orders.enriched.preview"}
+    }
+    changed = apply_change(ProcessingSettings(), change)
+    assert changed.outputs["enriched"].live == "orders.enriched"
+    assert changed.guarantee == "exactly_once"

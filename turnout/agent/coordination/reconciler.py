@@ -209,8 +209,12 @@ class Reconciler:
             self._partitions_read_at = 0.0
         self._warm_binding = None
         self.binding = binding
+        role = directive.roles[self._config.colour]
         if self._feed.source is None:
-            self._open_source(binding, directive.roles[self._config.colour])
+            self._open_source(binding, role)
+        else:
+            # A warm standby's consumer of the live group is kept when it goes live.
+            self._feed.role = role
         stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not any(self._partitions.get(t) for t in binding.topics):
             self._read_partitions(binding)
@@ -270,6 +274,7 @@ class Reconciler:
         if self._warm_binding != live:
             self._partitions_read_at = 0.0
         self._warm_binding = live
+        self._feed.role = Role.STANDBY
         stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not all(t in self._partitions for t in live.topics):
             self._read_partitions(live)

@@ -38,8 +38,10 @@ process woken) writes nothing, even if its late ``init_transactions`` fenced the
 (who then takes the id back).
 
 Cost and ceiling: a producer per owned partition (a librdkafka handle: its threads, its
-connections to the brokers it writes to and its coordinator, its buffers);
-``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent, and a run of one partition more
+connections to the brokers it writes to and its coordinator, its buffers), kept after a
+release (the runner hears of releases only through the gate) until the partition's next
+ownership replaces it, the manager closes, or the ceiling needs the room; ``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent: at it, the producers of
+partitions whose gate is shut are closed first, and a run of one partition more still
 fails with ``TooManyTransactionalProducers`` rather than share a producer (which would
 tie partitions' fates together) or degrade silently.
 """
@@ -79,6 +81,7 @@ MAX_TAKEOVERS = 3
 PRODUCER_CLOSE_TIMEOUT_S = 5.0
 
 ProcessorCall = Callable[[object, Outputs], object]
+OutputProducer = TransactionalProducer[bytes | str, bytes | str]
 
 
 class TransactionFenced(PermanentFailure):
@@ -98,9 +101,7 @@ class TooManyTransactionalProducers(PermanentFailure):
 class _Partition:
     __slots__ = ("epoch", "fenced", "floor", "producer", "takeovers")
 
-    def __init__(
-        self, producer: TransactionalProducer[bytes | str, bytes | str], epoch: int, takeovers: int
-    ) -> None:
+    def __init__(self, producer: OutputProducer, epoch: int, takeovers: int) -> None:
         self.producer = producer
         self.epoch = epoch
         #: How many times this ownership took the id back from a fencer.
@@ -128,6 +129,7 @@ class ExactlyOnceRunner:
         bounds: TransactionBounds | None = None,
         max_producers: int = MAX_TRANSACTIONAL_PRODUCERS,
         clock: Callable[[], float] = time.monotonic,
+        new_producer: Callable[[str], OutputProducer] | None = None,
     ) -> None:
         self._function = function
         self._per_batch = per_batch
@@ -141,6 +143,8 @@ class ExactlyOnceRunner:
         self._bounds = bounds or TransactionBounds()
         self._max_producers = max_producers
         self._clock = clock
+        #: A transactional producer with a given id (a seam for the unit tests).
+        self._new_producer = new_producer or self._transactional_producer
         self._lock = threading.Lock()
         self._partitions: dict[PartitionId, _Partition] = {}
         #: Transactions committed and aborted, and fencings seen (for tests and metrics).
@@ -169,6 +173,14 @@ class ExactlyOnceRunner:
                 max(0.0, min(PRODUCER_CLOSE_TIMEOUT_S, deadline - time.monotonic()))
             )
 
+    def _transactional_producer(self, txid: str) -> OutputProducer:
+        return TransactionalProducer(
+            self._producer_config,
+            txid,
+            transaction_timeout_ms=self._transaction_timeout_ms,
+            registry=self._registry,
+        )
+
     # ---- one partition ------------------------------------------------------------------
 
     def _partition(self, tp: PartitionId, epoch: int) -> _Partition:
@@ -181,24 +193,24 @@ class ExactlyOnceRunner:
                 if not self._gate(tp) or part.takeovers >= MAX_TAKEOVERS:
                     raise TransactionFenced(f"{tp[0]}/{tp[1]}: fenced under epoch {epoch}")
                 takeovers = part.takeovers + 1
+            idle: list[_Partition] = []
+            if part is None and len(self._partitions) >= self._max_producers:
+                # Producers of partitions given up since (their gate shut) make room first.
+                for other in [o for o in self._partitions if not self._gate(o)]:
+                    idle.append(self._partitions.pop(other))
             if part is None and len(self._partitions) >= self._max_producers:
                 raise TooManyTransactionalProducers(
                     f"{tp[0]}/{tp[1]}: this agent holds {self._max_producers} transactional "
                     "producers already (MAX_TRANSACTIONAL_PRODUCERS)"
                 )
             old = self._partitions.pop(tp, None)
-        if old is not None:
-            old.producer.close(PRODUCER_CLOSE_TIMEOUT_S)
+        for gone in [*idle, *([old] if old is not None else [])]:
+            gone.producer.close(PRODUCER_CLOSE_TIMEOUT_S)
         group = self._group.group()
         if group is None:
             raise TransactionFenced(f"{tp[0]}/{tp[1]}: no consumer group (not owned)")
         txid = transactional_id(self._group.deployment, group, tp)
-        producer: TransactionalProducer[bytes | str, bytes | str] = TransactionalProducer(
-            self._producer_config,
-            txid,
-            transaction_timeout_ms=self._transaction_timeout_ms,
-            registry=self._registry,
-        )
+        producer = self._new_producer(txid)
         part = _Partition(producer, epoch, takeovers)
         try:
             producer.init_transactions()
@@ -257,7 +269,7 @@ class ExactlyOnceRunner:
 
     def _emit(
         self,
-        producer: TransactionalProducer[bytes | str, bytes | str],
+        producer: OutputProducer,
         unit: object,
         input_key: bytes | None,
         role: Role | None,

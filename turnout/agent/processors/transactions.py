@@ -30,8 +30,10 @@ MAX_TRANSACTION_S = 0.5
 #: The share of the ownership lease (the ZooKeeper session less the fence margin) that
 #: ``transaction.timeout.ms`` may use: a transaction the coordinator has not aborted on
 #: its own must never outlive the ownership it was opened under, and the rest leaves the
-#: commit's own round trips room inside the lease.
-TRANSACTION_TIMEOUT_SHARE_OF_LEASE = 0.5
+#: commit's own round trips room inside the lease. It also caps each output's delivery
+#: time (librdkafka refuses a record that could outlive its transaction), so it is no
+#: smaller than it must be.
+TRANSACTION_TIMEOUT_SHARE_OF_LEASE = 0.8
 #: The broker refuses ``transaction.timeout.ms`` below this (its own floor).
 MIN_TRANSACTION_TIMEOUT_MS = 1_000
 

@@ -9,6 +9,7 @@ from tests.support.fake_kafka import FakeSource
 from tests.unit.agent.kit import FENCE_AFTER_S, TOPIC, running_agent
 from turnout.agent import CommitPoint
 from turnout.agent.datapath.commits import COMMIT_CHECK_S
+from turnout.protocol import Role
 from turnout.protocol.partitions import PartitionId
 
 TP0, TP1, TP2 = (TOPIC, 0), (TOPIC, 1), (TOPIC, 2)
@@ -44,3 +45,19 @@ def test_a_due_commit_carries_every_partition_with_progress_in_one_request() -> 
     rig.clock.advance(2 * COMMIT_CHECK_S)
     rig.step()  # nothing new: no request
     assert len(requests) == 1
+
+
+def test_offsets_the_work_commits_itself_are_recorded_but_never_written() -> None:
+    rig = running_agent(commit_every=9)
+    rig.dispatcher.commits_own_offsets = True
+    rig.dispatcher.points[TP0] = CommitPoint(9)
+    rig.clock.advance(2 * COMMIT_CHECK_S)
+    rig.step()
+    assert rig.kafka.committed == {}  # an exactly-once processor's transactions wrote it
+    assert rig.observer.commits == [(TP0, 9)]
+    assert rig.loop.data.feed.held[TP0].committed == 9
+
+
+def test_the_dispatcher_is_told_the_role_of_the_binding_held() -> None:
+    rig = running_agent()
+    assert rig.dispatcher.context.role() is Role.LIVE

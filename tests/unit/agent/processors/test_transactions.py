@@ -62,6 +62,6 @@ def test_a_transaction_is_due_at_its_record_or_time_bound() -> None:
 def test_the_transaction_timeout_stays_inside_the_ownership_lease() -> None:
     timeout = transaction_timeout_ms(session_timeout_s=10.0, fence_margin_s=1.5)
     assert timeout < (10.0 - 1.5) * 1000
-    assert timeout == 4250
+    assert timeout == 6800
     with pytest.raises(ValueError, match="floor"):
-        transaction_timeout_ms(session_timeout_s=2.0, fence_margin_s=1.5)
+        transaction_timeout_ms(session_timeout_s=2.5, fence_margin_s=1.5)

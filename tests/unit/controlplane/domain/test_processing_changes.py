@@ -74,6 +74,7 @@ def test_a_new_deployment_starts_at_version_1_from_the_defaults() -> None:
         ),
         ({"outputs": {"e": {"live": "x y", "preview": "p"}}}, ("outputs", "e", "live"), "topic"),
         ({"outputs": {"bad name": {"live": "x", "preview": "p"}}}, ("outputs",), "output name"),
+        ({"outputs": {"a.b": {"live": "x", "preview": "p"}}}, ("outputs",), "output name"),
         (
             {"outputs": {"e": {"live": "x", "preview": "p", "standby": "s"}}},
             ("outputs", "e", "standby"),

@@ -1,0 +1,224 @@
+"""Exactly-once processors under blue/green: switches, a SIGKILLed owner and a frozen one
+leave every input's output in the output topic exactly once (read_committed), in per-key
+order, and the frozen owner's late transaction fails fenced.
+
+The switch test runs ``EOS_SWITCHES`` switches (5; ``TURNOUT_EOS_SWITCHES=20`` for the
+issue's full run)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, TopicPartition
+
+from tests.support.agent_kit import REPO_ROOT, LoadProducer, World, wait_until
+from tests.support.waiting import wait_until_frozen
+from turnout.producer import ProducerConfig, TransactionalProducer
+from turnout.protocol import Colour, Role
+from turnout.protocol.processing import ProcessingSettings
+from turnout.verify import judge_outputs, read_outputs
+
+EOS_SWITCHES = int(os.environ.get("TURNOUT_EOS_SWITCHES", "5"))
+#: Keyed load: records per second and keys.
+RATE_PER_S = 200
+KEYS = 11
+#: Session of the spawned agents (the frozen one must outlive it), seconds.
+SESSION_S = 6.0
+
+
+def _settings(live: str, preview: str) -> ProcessingSettings:
+    return ProcessingSettings.model_validate(
+        {
+            "version": 2,
+            "ordering": "partition",
+            "workers": 4,
+            "guarantee": "exactly_once",
+            "outputs": {"enriched": {"live": live, "preview": preview}},
+        }
+    )
+
+
+class Processor:
+    """A ``turnout agent run`` process whose output goes to a log file."""
+
+    def __init__(self, world: World, colour: Colour, instance: str, handler: str) -> None:
+        self.instance = instance
+        self.log = world.log_dir / f"{instance}-{time.monotonic_ns()}.log"
+        with self.log.open("w") as sink:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "turnout",
+                    "agent",
+                    "run",
+                    f"tests.support.agent_handlers:{handler}",
+                    "--deployment",
+                    "dep",
+                    "--colour",
+                    str(colour),
+                    "--instance",
+                    instance,
+                    "--zookeeper",
+                    world.zookeeper,
+                    "--kafka",
+                    world.kafka,
+                    "--session-timeout",
+                    str(SESSION_S),
+                    "--fence-margin",
+                    "1",
+                    "-X",
+                    "fetch.wait.max.ms=50",
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+            )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _warm_transactions(kafka: str) -> None:
+    """Create the broker's transaction state topic before the agents need it: the first
+    ``init_transactions`` on a fresh cluster waits for it (seconds), longer than a
+    switch's drain allows."""
+    producer: TransactionalProducer = TransactionalProducer(
+        ProducerConfig(bootstrap_servers=kafka), f"warm-{time.monotonic_ns()}"
+    )
+    try:
+        producer.init_transactions()
+    finally:
+        producer.close(5.0)
+
+
+def _eos_world(
+    make_world: Callable[..., World], topic_factory: Callable[..., str]
+) -> tuple[World, str]:
+    """A world of 4 input partitions whose deployment runs exactly-once processors, and
+    the live output topic."""
+    world = make_world(partitions=4)
+    _warm_transactions(world.kafka)
+    live, preview = topic_factory(4), topic_factory(4)
+    world.create_directive(processing=_settings(live, preview))
+    return world, live
+
+
+def _wait_owned(world: World, instance: str, epoch: int) -> None:
+    wait_until(
+        lambda: world.all_owned({instance}, epoch=epoch),
+        30,
+        f"{instance} owns everything at epoch {epoch}",
+    )
+
+
+def _committed_and_ends(world: World) -> list[tuple[int, int]]:
+    """(committed offset, end offset) of every input partition."""
+    consumer = Consumer({"bootstrap.servers": world.kafka, "group.id": world.group})
+    try:
+        tps = [TopicPartition(world.topic, p) for p in range(world.partitions)]
+        committed = consumer.committed(tps, timeout=10.0)
+        ends = [consumer.get_watermark_offsets(tp, timeout=10.0)[1] for tp in tps]
+        return [(c.offset, end) for c, end in zip(committed, ends, strict=True)]
+    finally:
+        consumer.close()
+
+
+def _parse(key: bytes | None, value: bytes | None) -> tuple[str, int]:
+    assert key is not None and value is not None and value.endswith(b"|enriched"), value
+    return key.decode(), int(value.removesuffix(b"|enriched").removeprefix(b"v-"))
+
+
+def _judge(world: World, topic: str, sent: int) -> None:
+    wait_until(
+        lambda: all(c == end for c, end in _committed_and_ends(world)),
+        60,
+        lambda: f"every input committed: (committed, end) {_committed_and_ends(world)}",
+    )
+    outputs = read_outputs(world.kafka, topic, _parse)
+    report = judge_outputs(range(sent), outputs)
+    assert report.ok, report
+
+
+def test_switches_under_keyed_load_leave_each_output_exactly_once_in_key_order(
+    make_world: Callable[..., World], topic_factory: Callable[..., str]
+) -> None:
+    world, live = _eos_world(make_world, topic_factory)
+    processors = [
+        Processor(world, Colour.BLUE, "blue-1", "enrich"),
+        Processor(world, Colour.GREEN, "green-1", "enrich"),
+    ]
+    try:
+        wait_until(lambda: world.all_owned({"blue-1"}), 30, "blue owns everything")
+        load = LoadProducer(world.kafka, world.topic, world.log_dir, RATE_PER_S, keys=KEYS).start()
+        owner = {Colour.BLUE: "blue-1", Colour.GREEN: "green-1"}
+        live_colour = Colour.BLUE
+        for _ in range(EOS_SWITCHES):
+            time.sleep(1.0)
+            other = Colour.GREEN if live_colour is Colour.BLUE else Colour.BLUE
+            switched = world.update_directive(roles={other: Role.LIVE, live_colour: Role.STANDBY})
+            live_colour = other
+            _wait_owned(world, owner[live_colour], switched.directive.epoch)
+        time.sleep(1.0)
+        sent = load.stop()
+        _judge(world, live, sent)
+    finally:
+        for processor in processors:
+            processor.stop()
+    for processor in processors:
+        assert processor.process.returncode == 0, processor.output()[-3000:]
+
+
+def test_a_killed_owner_and_a_frozen_one_leave_each_output_exactly_once_and_fence_the_frozen(
+    make_world: Callable[..., World], topic_factory: Callable[..., str]
+) -> None:
+    world, live = _eos_world(make_world, topic_factory)
+    killed = Processor(world, Colour.BLUE, "a", "enrich_slowly")
+    frozen = Processor(world, Colour.BLUE, "b", "enrich_slowly")
+    processors = [killed, frozen]
+    try:
+        wait_until(lambda: world.balanced({"a", "b"}), 30, "a and b share the partitions")
+        load = LoadProducer(world.kafka, world.topic, world.log_dir, RATE_PER_S, keys=KEYS).start()
+        time.sleep(2.0)
+        killed.process.send_signal(signal.SIGKILL)  # mid-transaction: it is always in one
+        killed.process.wait(timeout=10)
+        wait_until(lambda: world.all_owned({"b"}), 30, "b takes a's partitions")
+        time.sleep(1.0)
+        taker = Processor(world, Colour.BLUE, "c", "enrich_slowly")
+        processors.append(taker)
+        wait_until(lambda: world.balanced({"b", "c"}), 30, "c takes a share")
+        time.sleep(1.0)
+        frozen.process.send_signal(signal.SIGSTOP)
+        wait_until_frozen(frozen.process.pid)
+        wait_until(lambda: world.all_owned({"c"}), 30, "c takes the frozen b's partitions")
+        time.sleep(1.0)
+        frozen.process.send_signal(signal.SIGCONT)
+        wait_until(
+            lambda: "transaction_fenced" in frozen.output(),
+            30,
+            "the woken owner's open transaction fails fenced",
+        )
+        time.sleep(2.0)
+        sent = load.stop()
+        _judge(world, live, sent)
+    finally:
+        for processor in processors:
+            if processor.process.poll() is None:
+                processor.process.send_signal(signal.SIGCONT)
+            processor.stop()
+    assert "transaction_fenced" in frozen.output()
+    assert "transaction_fenced" not in taker.output(), taker.output()[-3000:]

@@ -1,0 +1,223 @@
+"""The exactly-once runner's bookkeeping, over a stand-in transactional producer: what is
+initialised before what, which offsets each transaction commits with which outputs, and
+what a failure, a fencing or a closed gate does. (The real transactions, fencing across
+processes, are in tests/integration/agent/test_exactly_once_processors.py.)"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pytest
+from confluent_kafka import KafkaError, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from turnout.agent import Output, Outputs, Record
+from turnout.agent.dispatch import KafkaGroup
+from turnout.agent.processors.exactly_once import (
+    MAX_TAKEOVERS,
+    ExactlyOnceRunner,
+    PartitionNotOwned,
+    TooManyTransactionalProducers,
+    TransactionFenced,
+)
+from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.transactions import TransactionBounds
+from turnout.producer import ProducerConfig, ProducerFencedError
+from turnout.protocol import OutputTopics, Role
+from turnout.protocol.partitions import PartitionId
+
+TOPIC = "in"
+
+
+def fenced() -> ProducerFencedError:
+    return ProducerFencedError(KafkaError(KafkaError._FENCED, "fenced by a newer instance"))
+
+
+ROUTES = OutputRoutes({"enriched": OutputTopics(live="out", preview="out.pv")})
+
+
+class StandInProducer:
+    """Records every call, in order; ``fail_commit`` makes the next commit raise it."""
+
+    def __init__(self, txid: str, journal: list[tuple[str, ...]]) -> None:
+        self.txid = txid
+        self.journal = journal
+        self.fail_commit: BaseException | None = None
+        self.closed = False
+
+    def init_transactions(self) -> None:
+        self.journal.append(("init", self.txid))
+
+    def begin_transaction(self) -> None:
+        self.journal.append(("begin",))
+
+    def produce(self, topic: str, value: object, key: object, headers: object = None) -> None:
+        self.journal.append(("produce", topic, cast(bytes, value).decode()))
+
+    def send_offsets_to_transaction(self, offsets: list[TopicPartition], metadata: object) -> None:
+        self.journal.append(("offsets", *(f"{tp.partition}@{tp.offset}" for tp in offsets)))
+
+    def commit_transaction(self) -> None:
+        if self.fail_commit is not None:
+            error, self.fail_commit = self.fail_commit, None
+            raise error
+        self.journal.append(("commit",))
+
+    def abort_transaction(self) -> None:
+        self.journal.append(("abort",))
+
+    def close(self, timeout_s: float | None = None) -> None:
+        self.closed = True
+
+
+class Rig:
+    def __init__(self, committed: int | None = None, **kw: Any) -> None:
+        self.journal: list[tuple[str, ...]] = []
+        self.producers: list[StandInProducer] = []
+        self.gate_open = True
+        #: Partitions given up: their gate is shut.
+        self.released: set[int] = set()
+        self.committed = committed
+        self.fail_on: set[int] = set()
+
+        def enrich(record: Record, out: Outputs) -> Output:
+            if record.offset in self.fail_on:
+                raise ValueError(f"cannot process {record.offset}")
+            return Output("enriched", record.value)
+
+        def new_producer(txid: str) -> Any:
+            self.producers.append(StandInProducer(txid, self.journal))
+            return self.producers[-1]
+
+        self.runner = ExactlyOnceRunner(
+            cast(Any, enrich),
+            per_batch=False,
+            routes=ROUTES,
+            role=lambda: Role.LIVE,
+            gate=lambda tp: self.gate_open and tp[1] not in self.released,
+            group=KafkaGroup(
+                deployment="dep",
+                group=lambda: "g",
+                metadata=lambda: "group-metadata",
+                committed=self._committed,
+                lease_s=9.0,
+                offsets_in_kafka=True,
+            ),
+            producer_config=ProducerConfig(),
+            transaction_timeout_ms=5_000,
+            registry=CollectorRegistry(),
+            new_producer=new_producer,
+            **kw,
+        )
+
+    def _committed(self, tp: PartitionId) -> int | None:
+        self.journal.append(("committed?",))
+        return self.committed
+
+    def run(self, offsets: Sequence[int], epoch: int = 1, partition: int = 0) -> None:
+        self.runner.handle_batch(
+            [Record(TOPIC, partition, o, b"k", f"v{o}".encode(), [], 0, epoch) for o in offsets]
+        )
+
+
+def test_the_id_is_taken_over_and_the_offset_reread_before_anything_is_written() -> None:
+    rig = Rig(committed=2)
+    rig.run([0, 1, 2, 3])  # 0 and 1 were committed by the predecessor: skipped
+    assert rig.journal == [
+        ("init", "turnout.3:dep.1:g.2:in.0"),
+        ("committed?",),
+        ("begin",),
+        ("produce", "out", "v2"),
+        ("produce", "out", "v3"),
+        ("offsets", "0@4"),
+        ("commit",),
+    ]
+    rig.journal.clear()
+    rig.run([4])  # the same ownership: no new init
+    assert rig.journal == [("begin",), ("produce", "out", "v4"), ("offsets", "0@5"), ("commit",)]
+
+
+def test_a_run_past_the_record_bound_commits_in_several_transactions() -> None:
+    rig = Rig(bounds=TransactionBounds(max_records=2))
+    rig.run([0, 1, 2])
+    offsets = [entry for entry in rig.journal if entry[0] in ("offsets", "commit")]
+    assert offsets == [("offsets", "0@2"), ("commit",), ("offsets", "0@3"), ("commit",)]
+
+
+def test_a_failing_record_aborts_the_whole_transaction_and_the_run_fails() -> None:
+    rig = Rig()
+    rig.fail_on = {1}
+    with pytest.raises(ValueError, match="cannot process 1"):
+        rig.run([0, 1, 2])
+    assert rig.journal[-1] == ("abort",)
+    assert not any(entry[0] in ("offsets", "commit") for entry in rig.journal)
+    rig.fail_on = set()
+    rig.run([0, 1, 2])  # the retry starts again from the run's first record
+    assert rig.journal[-2:] == [("offsets", "0@3"), ("commit",)]
+    assert rig.runner.aborted == 1 and rig.runner.committed == 1
+
+
+def test_a_fenced_owner_whose_gate_closed_writes_nothing_more() -> None:
+    rig = Rig()
+    rig.run([0])
+    rig.producers[0].fail_commit = fenced()
+    with pytest.raises(ProducerFencedError):
+        rig.run([1])
+    assert rig.runner.fenced == 1
+    rig.gate_open = False  # the partition is someone else's now
+    with pytest.raises(TransactionFenced):
+        rig.run([1])
+    assert len(rig.producers) == 1  # it did not take the id back
+
+
+def test_an_owner_fenced_by_a_late_run_of_a_past_ownership_takes_its_id_back_bounded() -> None:
+    rig = Rig()
+    rig.run([0])
+    for _ in range(MAX_TAKEOVERS):
+        rig.producers[-1].fail_commit = fenced()
+        with pytest.raises(ProducerFencedError):
+            rig.run([1])
+        rig.run([1])  # gate still open: a new producer fences the zombie back
+        assert rig.journal[-1] == ("commit",)
+    assert len(rig.producers) == MAX_TAKEOVERS + 1
+    assert all(p.closed for p in rig.producers[:-1])
+    rig.producers[-1].fail_commit = fenced()
+    with pytest.raises(ProducerFencedError):
+        rig.run([1])
+    with pytest.raises(TransactionFenced):
+        rig.run([1])
+
+
+def test_a_run_whose_gate_closed_after_the_takeover_writes_nothing() -> None:
+    rig = Rig()
+    rig.gate_open = False
+    with pytest.raises(PartitionNotOwned):
+        rig.run([0])
+    assert [entry[0] for entry in rig.journal] == ["init", "committed?"]
+    assert rig.producers[0].closed
+
+
+def test_a_new_ownership_opens_a_new_producer() -> None:
+    rig = Rig()
+    rig.run([0], epoch=1)
+    rig.run([1], epoch=2)
+    assert [p.closed for p in rig.producers] == [True, False]
+    assert [entry[0] for entry in rig.journal].count("init") == 2
+
+
+def test_past_the_ceiling_a_partition_is_refused_not_shared() -> None:
+    rig = Rig(max_producers=2)
+    rig.run([0], partition=0)
+    rig.run([0], partition=1)
+    with pytest.raises(TooManyTransactionalProducers):
+        rig.run([0], partition=2)
+    assert len(rig.producers) == 2
+
+
+def test_at_the_ceiling_producers_of_partitions_given_up_make_room() -> None:
+    rig = Rig(max_producers=1)
+    rig.run([0], partition=0)
+    rig.released.add(0)
+    rig.run([0], partition=1)
+    assert [p.closed for p in rig.producers] == [True, False]
