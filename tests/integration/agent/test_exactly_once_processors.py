@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 from tests.support.agent_kit import REPO_ROOT, LoadProducer, World, wait_until
 from tests.support.waiting import wait_until_frozen
 from turnout.producer import ProducerConfig, TransactionalProducer
-from turnout.protocol import Colour, Role
+from turnout.protocol import Colour, Role, Strategy
 from turnout.protocol.processing import ProcessingSettings
 from turnout.verify import judge_outputs, read_outputs
 
@@ -107,14 +107,14 @@ def _warm_transactions(kafka: str) -> None:
 
 
 def _eos_world(
-    make_world: Callable[..., World], topic_factory: Callable[..., str]
+    make_world: Callable[..., World], topic_factory: Callable[..., str], **directive: object
 ) -> tuple[World, str]:
-    """A world of 4 input partitions whose deployment runs exactly-once processors, and
-    the live output topic."""
+    """A world of 4 input partitions whose deployment runs exactly-once processors (and
+    ``directive``'s other fields), and the live output topic."""
     world = make_world(partitions=4)
     _warm_transactions(world.kafka)
     live, preview = topic_factory(4), topic_factory(4)
-    world.create_directive(processing=_settings(live, preview))
+    world.create_directive(processing=_settings(live, preview), **directive)
     return world, live
 
 
@@ -181,6 +181,35 @@ def test_switches_under_keyed_load_leave_each_output_exactly_once_in_key_order(
             processor.stop()
     for processor in processors:
         assert processor.process.returncode == 0, processor.output()[-3000:]
+
+
+def test_pin_moves_under_keyed_load_leave_each_output_exactly_once_in_key_order(
+    make_world: Callable[..., World], topic_factory: Callable[..., str]
+) -> None:
+    world, live = _eos_world(make_world, topic_factory, strategy=Strategy.MANUAL)
+    world.update_directive(pins={f"{world.topic}/0": "a"})
+    processors = [
+        Processor(world, Colour.BLUE, "a", "enrich"),
+        Processor(world, Colour.BLUE, "b", "enrich"),
+    ]
+    try:
+        wait_until(lambda: world.owner_map().get(world.tp(0)) == "a", 30, "a owns the pin")
+        load = LoadProducer(world.kafka, world.topic, world.log_dir, RATE_PER_S, keys=KEYS).start()
+        for move in range(4):
+            time.sleep(1.0)
+            target = "b" if move % 2 == 0 else "a"
+            world.update_directive(pins={f"{world.topic}/0": target})
+            wait_until(
+                lambda: world.owner_map().get(world.tp(0)) == target,  # noqa: B023
+                30,
+                f"the pin moved to {target}",
+            )
+        time.sleep(1.0)
+        sent = load.stop()
+        _judge(world, live, sent)
+    finally:
+        for processor in processors:
+            processor.stop()
 
 
 def test_a_killed_owner_and_a_frozen_one_leave_each_output_exactly_once_and_fence_the_frozen(

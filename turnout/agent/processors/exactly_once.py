@@ -40,10 +40,11 @@ process woken) writes nothing, even if its late ``init_transactions`` fenced the
 Cost and ceiling: a producer per owned partition (a librdkafka handle: its threads, its
 connections to the brokers it writes to and its coordinator, its buffers), kept after a
 release (the runner hears of releases only through the gate) until the partition's next
-ownership replaces it, the manager closes, or the ceiling needs the room; ``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent: at it, the producers of
-partitions whose gate is shut are closed first, and a run of one partition more still
-fails with ``TooManyTransactionalProducers`` rather than share a producer (which would
-tie partitions' fates together) or degrade silently.
+ownership replaces it, the manager closes, or the ceiling needs the room.
+``MAX_TRANSACTIONAL_PRODUCERS`` bounds them per agent: at it, the producers of partitions
+whose gate is shut are closed first, and a run of one partition more still fails with
+``TooManyTransactionalProducers`` rather than share a producer (which would tie
+partitions' fates together) or degrade silently.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from collections.abc import Callable, Sequence
 from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
-from turnout.agent.dispatch import KafkaGroup
+from turnout.agent.dispatch import GATE_RECHECK_S, KafkaGroup
 from turnout.agent.processors.contract import INPUT_KEY, Outputs
 from turnout.agent.processors.routing import OutputRoutes
 from turnout.agent.processors.transactions import TransactionBounds, transactional_id
@@ -76,6 +77,10 @@ MAX_TRANSACTIONAL_PRODUCERS = 64
 #: while its gate is open (each fencer being a late run of a past ownership): more means
 #: something else holds the id, and the partition stops rather than fight over it.
 MAX_TAKEOVERS = 3
+#: How long a run waits for its partition's gate to open again before a transaction: the
+#: agent shuts it briefly while it applies a directive; a gate shut longer means the
+#: partition is going (a release waits for the run, so this also bounds that wait).
+GATE_WAIT_S = 1.0
 #: How long closing one partition's producer may take when the manager closes: its
 #: transactions are all committed or aborted by then, so this only flushes nothing.
 PRODUCER_CLOSE_TIMEOUT_S = 5.0
@@ -215,8 +220,7 @@ class ExactlyOnceRunner:
         try:
             producer.init_transactions()
             committed = self._group.committed(tp)
-            if not self._gate(tp):
-                raise PartitionNotOwned(f"{tp[0]}/{tp[1]}: not this instance's any more")
+            self._wait_for_gate(tp)
         except BaseException:
             producer.close(0.0)
             raise
@@ -238,8 +242,7 @@ class ExactlyOnceRunner:
         self, part: _Partition, tp: PartitionId, records: Sequence[Record], start: int
     ) -> int:
         """One transaction over ``records[start:]`` up to the bounds; the index after it."""
-        if not self._gate(tp):
-            raise PartitionNotOwned(f"{tp[0]}/{tp[1]}: not this instance's any more")
+        self._wait_for_gate(tp)
         producer = part.producer
         bounds = self._bounds
         role = self._role()
@@ -266,6 +269,16 @@ class ExactlyOnceRunner:
             raise
         self.committed += 1
         return end
+
+    def _wait_for_gate(self, tp: PartitionId) -> None:
+        """Return once the gate is open; raise ``PartitionNotOwned`` if it stays shut for
+        ``GATE_WAIT_S``: a gate shut only while the agent rebalances other partitions
+        must not fail the run (a failure is retried, and shows as one)."""
+        deadline = self._clock() + GATE_WAIT_S
+        while not self._gate(tp):
+            if self._clock() >= deadline:
+                raise PartitionNotOwned(f"{tp[0]}/{tp[1]}: not this instance's any more")
+            time.sleep(GATE_RECHECK_S)
 
     def _emit(
         self,

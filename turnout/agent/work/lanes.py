@@ -96,10 +96,17 @@ class Run:
     reported: int = 0
 
 
+def _epoch_of(segment: Sequence[Record]) -> int:
+    """The directive epoch a segment was fetched under (one per segment: a fetch's run)."""
+    return segment.epoch if type(segment) is RecordRun else segment[0].epoch
+
+
 def take_records(segments: deque[Sequence[Record]], size: int) -> Sequence[Record]:
     """Take up to ``size`` records off the front of a lane's (non-empty) ``segments``:
-    a piece of the first segment, or it joined to the next ones. Costs per segment, not
-    per record, and builds no record of a ``RecordRun``."""
+    a piece of the first segment, or it joined to the next ones fetched under the same
+    directive epoch (a run never spans two: the partition's owner node was re-stamped in
+    between, and a run is handled under one). Costs per segment, not per record, and
+    builds no record of a ``RecordRun``."""
     first = segments.popleft()
     if len(first) >= size:
         if len(first) > size:
@@ -108,7 +115,8 @@ def take_records(segments: deque[Sequence[Record]], size: int) -> Sequence[Recor
         return first
     pieces = [first]
     room = size - len(first)
-    while segments and room:
+    epoch = _epoch_of(first)
+    while segments and room and _epoch_of(segments[0]) == epoch:
         segment = segments.popleft()
         if len(segment) > room:
             segments.appendleft(segment[room:])

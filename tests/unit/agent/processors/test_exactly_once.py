@@ -71,6 +71,17 @@ class StandInProducer:
         self.closed = True
 
 
+class Ticking:
+    """A clock that moves a second each time it is read: a shut gate times out at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
 class Rig:
     def __init__(self, committed: int | None = None, **kw: Any) -> None:
         self.journal: list[tuple[str, ...]] = []
@@ -190,7 +201,7 @@ def test_an_owner_fenced_by_a_late_run_of_a_past_ownership_takes_its_id_back_bou
 
 
 def test_a_run_whose_gate_closed_after_the_takeover_writes_nothing() -> None:
-    rig = Rig()
+    rig = Rig(clock=Ticking())
     rig.gate_open = False
     with pytest.raises(PartitionNotOwned):
         rig.run([0])
