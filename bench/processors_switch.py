@@ -238,6 +238,7 @@ def run_switches(
         "switch_ms_p50": round(percentile(switch_ms, 50), 1),
         "switch_ms_p99": round(percentile(switch_ms, 99), 1),
         "switch_ms_max": round(max(switch_ms), 1),
+        "switch_ms_samples": [round(ms, 1) for ms in switch_ms],
         "inputs": total,
         "load_rate_per_s": LOAD_RATE_PER_S,
         "output_duplicates": report.duplicates,
