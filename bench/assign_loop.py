@@ -40,6 +40,12 @@ def _topic_partition_of(message: Message) -> tuple[str | None, int | None]:
     return message.topic(), message.partition()
 
 
+def _offset_of(message: Message) -> int:
+    offset = message.offset()
+    assert offset is not None  # a record without an error has its offset
+    return offset
+
+
 def read_committed(
     bootstrap: str, group: str, tps: Iterable[PartitionId]
 ) -> dict[PartitionId, tuple[int, CommitMetadata | None]]:
@@ -128,7 +134,7 @@ class AssignLoop:
         for (topic, partition), run in groupby(good, _topic_partition_of):
             assert topic is not None and partition is not None
             batch = list(run)
-            offsets = [m.offset() for m in batch]
+            offsets = [_offset_of(m) for m in batch]
             self._next[(topic, partition)] = offsets[-1] + 1
             submit_run((topic, partition), RecordRun(batch, offsets, topic, partition, epoch))
         self.consumed += len(messages)
@@ -164,8 +170,8 @@ class AssignLoop:
                 tp[0],
                 tp[1],
                 point.next_offset,
-                metadata=CommitMetadata(
-                    epoch=self.epoch, instance=self.instance, done=point.done_beyond
+                metadata=CommitMetadata.model_validate(
+                    {"epoch": self.epoch, "instance": self.instance, "done": point.done_beyond}
                 ).encode(),
             )
             for tp, point in points.items()

@@ -54,7 +54,7 @@ import httpx
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from bench.switch import percentile
+from bench.switch_measure import percentile
 from turnout.devstack import LocalStack, StackSettings
 from turnout.devstack.process import free_port, stop_children
 from turnout.zk import ZkGateway

@@ -155,14 +155,15 @@ class LoadProcess:
 def start_group_at_end(kafka: str, group: str, topic: str) -> None:
     """Start ``group`` at ``topic``'s end: earlier runs' records are not this run's."""
     # Imported here: the producer's own process needs none of the control plane.
-    from turnout.controlplane.kafka_admin import KafkaAdmin, KafkaDownError
+    from turnout.controlplane.kafka_admin import KafkaAdmin, KafkaDownError, KafkaTarget
 
     admin = KafkaAdmin()
-    tps = admin.partitions(kafka, [topic])
+    target = KafkaTarget(kafka)
+    tps = admin.partitions(target, [topic])
     deadline = time.monotonic() + GROUP_READY_TIMEOUT_S
     while True:
         try:
-            admin.alter_committed(kafka, group, admin.end_offsets(kafka, tps))
+            admin.alter_committed(target, group, admin.end_offsets(target, tps))
             return
         except KafkaDownError:
             # A fresh broker answers "coordinator load in progress" for a few seconds.
