@@ -71,6 +71,19 @@ def authenticate(session: Session, token: str | None, now: datetime) -> ApiToken
     return row
 
 
+def still_valid(session: Session, token_name: str, now: datetime) -> FailureReason | None:
+    """Why the token called ``token_name`` no longer authenticates, or None while it does:
+    what a long-lived request (the event stream) asks again while it runs, so that a
+    revocation or an expiry ends it too. (The secret a stream was opened with is not
+    kept, so an old secret's stream after a rotation ends with its maximum age.)"""
+    row = session.scalar(select(ApiToken).where(ApiToken.name == token_name))
+    if row is None:
+        return FailureReason.UNKNOWN
+    if row.expires_at is not None and row.expires_at <= now:
+        return FailureReason.EXPIRED
+    return None
+
+
 def _note_use(session: Session, row: ApiToken, now: datetime) -> None:
     stale = now - timedelta(seconds=LAST_USED_RESOLUTION_S)
     if row.last_used_at is not None and row.last_used_at > stale:

@@ -139,3 +139,30 @@ def test_the_server_ends_a_stream_after_its_maximum_age(
         took = time.monotonic() - started
     assert lines[0] == "event: state"
     assert 1.0 <= took < STREAM_END_WITHIN_S, f"the stream lasted {took:.1f} s"
+
+
+def test_revoking_the_token_ends_its_open_stream(
+    sqlite_controlplane: RunningControlPlane, unique: Callable[[str], str]
+) -> None:
+    name = _deployment(sqlite_controlplane, unique)
+    token_name = unique("watcher")
+    with sqlite_controlplane.client() as admin:
+        created = admin.post("/api/v1/tokens", json={"name": token_name, "role": "viewer"})
+        assert created.status_code == 201, created.text
+        token = created.json()["token"]
+        WATCH.record(token)
+        headers = {"Authorization": f"Bearer {token}"}
+        with (
+            httpx.Client(base_url=sqlite_controlplane.url, timeout=30, headers=headers) as viewer,
+            viewer.stream("GET", f"/api/v1/deployments/{name}/events") as stream,
+        ):
+            lines = stream.iter_lines()
+            assert next(lines) == "event: state"
+            revoked = admin.delete(f"/api/v1/tokens/{token_name}")
+            assert revoked.status_code == 204, revoked.text
+            started = time.monotonic()
+            rest = list(lines)  # returns only when the server ends the stream
+            took = time.monotonic() - started
+    assert "event: error" in rest, rest
+    assert any("no longer valid" in line for line in rest), rest
+    assert took < STREAM_END_WITHIN_S, f"the stream outlived its token by {took:.1f} s"

@@ -16,9 +16,11 @@ from turnout.controlplane.api.deps import ContextDep, SessionDep, StreamTicketsD
 from turnout.controlplane.api.openapi import error_responses
 from turnout.controlplane.api.params import DeploymentName
 from turnout.controlplane.context import AppContext
+from turnout.controlplane.models import utc_now
 from turnout.controlplane.queries import get_deployment
 from turnout.controlplane.schemas.live_state import LagHistory, StatePublic, StreamTicketOut
 from turnout.controlplane.services import live_state, switches
+from turnout.controlplane.services.authentication import still_valid
 
 router = APIRouter(prefix="/deployments/{name}", tags=["state"])
 
@@ -72,8 +74,15 @@ def create_stream_ticket(
     )
 
 
-def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
+class _TokenGone(Exception):
+    pass
+
+
+def _snapshot(context: AppContext, name: str, token_name: str) -> tuple[str, dict[str, str]]:
     with context.sessions() as session:
+        refused = still_valid(session, token_name, utc_now())
+        if refused is not None:
+            raise _TokenGone(f"the stream's token is no longer valid ({refused.value}): it ends")
         deployment = get_deployment(session, name)
         state = live_state.live_state(context, session, deployment).model_dump_json()
         recent = switches.list_switches(
@@ -93,7 +102,7 @@ def _snapshot(context: AppContext, name: str) -> tuple[str, dict[str, str]]:
 async def stream_events(
     context: ContextDep,
     session: SessionDep,
-    _: DeploymentStreamViewer,
+    who: DeploymentStreamViewer,
     name: DeploymentName,
     request: Request,
 ) -> StreamingResponse:
@@ -101,7 +110,8 @@ async def stream_events(
 
     Authenticates with a bearer header, or with ``?ticket=`` from ``POST
     .../stream-tickets`` (single-use: a reconnect needs a new ticket). Ends after
-    ``events_max_age_s``, so a client re-authenticates at least that often."""
+    ``events_max_age_s``, so a client re-authenticates at least that often; ends at
+    once (an ``error`` event) when its token is revoked or expires."""
     get_deployment(session, name)  # 404 before the stream starts
     session.close()
     interval = context.settings.events_interval_s
@@ -113,8 +123,8 @@ async def stream_events(
         quiet = 0.0
         while time.monotonic() < ends_at and not await request.is_disconnected():
             try:
-                state, recent = await anyio.to_thread.run_sync(_snapshot, context, name)
-            except Exception as exc:  # deleted meanwhile, DB gone: say so and end
+                state, recent = await anyio.to_thread.run_sync(_snapshot, context, name, who.name)
+            except Exception as exc:  # token revoked, deleted meanwhile, DB gone: say so, end
                 yield _event("error", {"detail": str(exc)})
                 return
             sent = False
