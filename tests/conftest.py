@@ -58,16 +58,21 @@ def services(
     try:
         yield started
     finally:
-        assert started.stack is not None
-        # Destroy Kafka clients that tests dropped while the broker still answers: a
-        # librdkafka client collected at interpreter exit, after the broker is gone,
-        # prints connection errors after pytest's closing line.
-        gc.collect()
-        # Read before they are purged with the stack's directory.
-        for path in started.log_files.values():
-            if path.is_file():
-                WATCH.scan_file(path)
-        started.stack.down(purge=True)
+        _stop_scanning_logs(started)
+
+
+def _stop_scanning_logs(started: Services) -> None:
+    """Stop a session's stack, its logs checked for secrets first."""
+    assert started.stack is not None
+    # Destroy Kafka clients that tests dropped while the broker still answers: a
+    # librdkafka client collected at interpreter exit, after the broker is gone,
+    # prints connection errors after pytest's closing line.
+    gc.collect()
+    # Read before they are purged with the stack's directory.
+    for path in started.log_files.values():
+        if path.is_file():
+            WATCH.scan_file(path)
+    started.stack.down(purge=True)
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +89,23 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         yield started
     finally:
         started.stack.down(purge=True)
+    assert find_ours(stack_marker(state_dir)) == []
+
+
+@pytest.fixture(scope="session")
+def two_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """A stack with two Kafka clusters (`turnout dev up --clusters 2`) of the session's
+    own, on free ports: ``kafka`` is the first, ``second_kafka`` the second. Started only
+    by the tests that ask for it, once, beside the plain stack."""
+    state_dir = tmp_path_factory.mktemp("two-clusters")
+    try:
+        started = start_private_stack(state_dir, clusters=2)
+    except StackError as exc:
+        pytest.fail(f"the two-cluster stack did not start:\n{exc.render()}")
+    try:
+        yield started
+    finally:
+        _stop_scanning_logs(started)
     assert find_ours(stack_marker(state_dir)) == []
 
 

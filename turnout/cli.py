@@ -59,6 +59,12 @@ def _register_agent(app: typer.Typer) -> None:
     app.add_typer(agent_app, name="agent")
 
 
+def _register_mirror(app: typer.Typer) -> None:
+    from turnout.mirror.cli import app as mirror_app
+
+    app.add_typer(mirror_app, name="mirror")
+
+
 def _register_syslog(app: typer.Typer) -> None:
     from turnout.syslog.cli import app as syslog_app
 
@@ -87,6 +93,10 @@ COMMAND_SETS = (
     CommandSet(
         _register_agent,
         groups={"agent": "Run a Turnout agent (the consumer side of a deployment)."},
+    ),
+    CommandSet(
+        _register_mirror,
+        groups={"mirror": "Mirror topics to another Kafka cluster, as a Turnout deployment."},
     ),
     CommandSet(
         _register_syslog,

@@ -40,6 +40,8 @@ class Services:
     #: A secured stack's users (``admin``, ``client``) → the env file of their client
     #: settings (``load_kafka_security``, ``load_zk_security``); empty for a plain stack.
     client_settings: dict[str, Path] = field(default_factory=dict)
+    #: The second Kafka cluster's bootstrap (``start_private_stack(clusters=2)``).
+    second_kafka: str | None = None
 
     def log_tails(self, lines: int = 40) -> dict[str, str]:
         return {name: read_log_tail(path, lines) for name, path in self.log_files.items()}
@@ -58,14 +60,18 @@ def services_from_environment() -> Services | None:
     return Services(zookeeper=zk, kafka=kafka)
 
 
-def start_private_stack(state_dir: Path, *, secure: bool = False) -> Services:
-    """A stack of the session's own on free ports; ``secure`` as `turnout dev up --secure`."""
+def start_private_stack(state_dir: Path, *, secure: bool = False, clusters: int = 1) -> Services:
+    """A stack of the session's own on free ports; ``secure`` as `turnout dev up --secure`,
+    ``clusters=2`` as `turnout dev up --clusters 2`."""
     settings = StackSettings(
         state_dir=state_dir,
         zookeeper_port=free_port(),
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
         secure=secure,
+        clusters=clusters,
+        second_kafka_port=free_port(),
+        second_kafka_controller_port=free_port(),
     )
     stack = LocalStack(settings)
     stack.up()
@@ -73,11 +79,12 @@ def start_private_stack(state_dir: Path, *, secure: bool = False) -> Services:
     return Services(
         zookeeper=settings.zookeeper_connect,
         kafka=settings.kafka_bootstrap,
-        log_files={name: stack.log_file(name) for name in ("zookeeper", "kafka")},
+        log_files={name: stack.log_file(name) for name in stack.service_names()},
         stack=stack,
         client_settings={}
         if material is None
         else {identity.name: identity.env_file for identity in material.identities},
+        second_kafka=settings.second_kafka_bootstrap if clusters == 2 else None,
     )
 
 

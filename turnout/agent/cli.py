@@ -34,24 +34,25 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from turnout.agent import cli_options as options
+from turnout.agent.cli_options import DEFAULT_STOP_TIMEOUT_S
 from turnout.agent.handlers import is_batch_handler
 from turnout.agent.processors.contract import is_processor
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from turnout.agent.config import AgentConfig
     from turnout.agent.coordination import Agent
     from turnout.agent.dispatch import Handler
     from turnout.agent.observer import AgentObserver
+    from turnout.agent.processors.output_target import OutputTarget
 
-#: ``Agent.stop``'s own default (``coordination.loop.DEFAULT_STOP_TIMEOUT_S``), repeated so
-#: that the option's default needs no import of the agent (a unit test keeps them equal).
-DEFAULT_STOP_TIMEOUT_S = 30.0
 
 app = typer.Typer(help="Run a Turnout agent (the consumer side of a deployment).")
 
@@ -81,6 +82,13 @@ def load_handler(spec: str) -> Callable[..., object]:
     return handler
 
 
+def invalid(error: ValidationError, what: str) -> BadInput:
+    """One line for the first problem pydantic found in ``what``."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or what
+    return BadInput(f"invalid {where}: {first['msg']}")
+
+
 def build_config(**values: Any) -> AgentConfig:
     """An AgentConfig from CLI values (None means: not given, use env/file/default)."""
     from pydantic import ValidationError
@@ -91,9 +99,7 @@ def build_config(**values: Any) -> AgentConfig:
     try:
         return AgentConfig(**given)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "config"
-        raise BadInput(f"invalid {where}: {first['msg']}") from exc
+        raise invalid(exc, "config") from exc
     except ValueError as exc:
         raise BadInput(str(exc).splitlines()[0]) from exc
 
@@ -107,10 +113,11 @@ def run_until_signalled(
     ready: Callable[[Agent], None] | None = None,
     batch: bool = False,
     processor: bool = False,
+    output_target: OutputTarget | None = None,
 ) -> int:
     """Run an agent until SIGTERM/SIGINT; the process exit code. The deployment's
     processing settings drive it (``batch``: the handler takes batches; ``processor``: it
-    is a processor)."""
+    is a processor; ``output_target``: its outputs go there, the mirror's target)."""
     from turnout.agent.coordination import Agent, AgentState
     from turnout.agent.preflight import AccessRefused, check_access
     from turnout.agent.work.deployment import CodePolicy
@@ -129,7 +136,7 @@ def run_until_signalled(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    code = CodePolicy(batch=batch, processor=processor)
+    code = CodePolicy(batch=batch, processor=processor, output_target=output_target)
     agent = Agent(config, handler, observer=observer, code_policy=code).start()
     if ready is not None:
         ready(agent)
@@ -156,47 +163,24 @@ def _parse_properties(items: list[str]) -> dict[str, str]:
 @app.command()
 def run(
     handler: Annotated[str, typer.Argument(help="The record handler: package.module:function")],
-    deployment: Annotated[
-        str | None, typer.Option(help="Deployment name (env TURNOUT_AGENT_DEPLOYMENT)")
-    ] = None,
-    colour: Annotated[
-        str | None, typer.Option(help="blue or green (env TURNOUT_AGENT_COLOUR)")
-    ] = None,
-    instance: Annotated[
-        str | None, typer.Option(help="Stable instance name (env TURNOUT_AGENT_INSTANCE)")
-    ] = None,
-    version: Annotated[str | None, typer.Option(help="Version label shown in status")] = None,
-    zookeeper: Annotated[str | None, typer.Option(help="ZooKeeper connect string")] = None,
-    zk_root: Annotated[str | None, typer.Option(help="Turnout's root znode")] = None,
-    kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers")] = None,
-    session_timeout: Annotated[
-        float | None, typer.Option(help="ZooKeeper session, seconds")
-    ] = None,
-    fence_margin: Annotated[
-        float | None, typer.Option(help="Fence this long before expiry")
-    ] = None,
-    offset_store: Annotated[str | None, typer.Option(help="kafka or zookeeper")] = None,
-    auto_offset_reset: Annotated[str | None, typer.Option(help="earliest, latest or error")] = None,
-    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics here")] = None,
-    properties: Annotated[
-        Path | None, typer.Option("--properties", help="A properties file (key=value lines)")
-    ] = None,
-    security_env_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="An env file of TURNOUT_KAFKA_* and TURNOUT_ZOOKEEPER_* settings (how to "
-            "reach secured clusters; passwords stay in the files it names)"
-        ),
-    ] = None,
-    kafka_property: Annotated[
-        list[str] | None,
-        typer.Option("--kafka-property", "-X", help="librdkafka property key=value (repeat)"),
-    ] = None,
-    stop_timeout: Annotated[float, typer.Option(help="Seconds allowed for a clean stop")] = (
-        DEFAULT_STOP_TIMEOUT_S
-    ),
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
-    log_json: Annotated[bool, typer.Option(help="JSON-lines logs (else plain text)")] = True,
+    deployment: options.Deployment = None,
+    colour: options.Colour = None,
+    instance: options.Instance = None,
+    version: options.Version = None,
+    zookeeper: options.ZooKeeper = None,
+    zk_root: options.ZkRoot = None,
+    kafka: options.Kafka = None,
+    session_timeout: options.SessionTimeout = None,
+    fence_margin: options.FenceMargin = None,
+    offset_store: options.OffsetStore = None,
+    auto_offset_reset: options.AutoOffsetReset = None,
+    metrics_port: options.MetricsPort = None,
+    properties: options.Properties = None,
+    security_env_file: options.SecurityEnvFile = None,
+    kafka_property: options.KafkaProperty = None,
+    stop_timeout: options.StopTimeout = DEFAULT_STOP_TIMEOUT_S,
+    log_level: options.LogLevel = "INFO",
+    log_json: options.LogJson = True,
     batch: Annotated[
         bool | None,
         typer.Option(

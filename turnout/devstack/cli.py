@@ -29,8 +29,14 @@ def _settings(
     kafka_port: int | None = None,
     kafka_controller_port: int | None = None,
     secure: bool | None = None,
+    clusters: int | None = None,
+    second_kafka_port: int | None = None,
+    second_kafka_controller_port: int | None = None,
 ) -> StackSettings:
     overrides: dict[str, object] = {
+        "clusters": clusters,
+        "second_kafka_port": second_kafka_port,
+        "second_kafka_controller_port": second_kafka_controller_port,
         "state_dir": state_dir,
         "zookeeper_port": zookeeper_port,
         "kafka_port": kafka_port,
@@ -94,10 +100,34 @@ def up(
             "throw-away CA and credentials in the state dir (env TURNOUT_DEV_SECURE)",
         ),
     ] = None,
+    clusters: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=2,
+            help="2: a second Kafka cluster, kafka-b, beside the first, for the mirror "
+            "(env TURNOUT_DEV_CLUSTERS)",
+        ),
+    ] = None,
+    second_kafka_port: Annotated[
+        int | None, typer.Option(help="(env TURNOUT_DEV_SECOND_KAFKA_PORT)")
+    ] = None,
+    second_kafka_controller_port: Annotated[
+        int | None, typer.Option(help="(env TURNOUT_DEV_SECOND_KAFKA_CONTROLLER_PORT)")
+    ] = None,
 ) -> None:
-    """Fetch (once), configure and start ZooKeeper and Kafka; wait until both answer."""
+    """Fetch (once), configure and start ZooKeeper and Kafka; wait until all answer."""
     stack = LocalStack(
-        _settings(state_dir, zookeeper_port, kafka_port, kafka_controller_port, secure)
+        _settings(
+            state_dir,
+            zookeeper_port,
+            kafka_port,
+            kafka_controller_port,
+            secure,
+            clusters,
+            second_kafka_port,
+            second_kafka_controller_port,
+        )
     )
     try:
         result = stack.up(progress=lambda line: typer.echo(f"… {line}"))
@@ -154,14 +184,14 @@ def status(
 @app.command()
 def logs(
     service: Annotated[
-        str | None, typer.Argument(help="zookeeper or kafka; both if omitted")
+        str | None, typer.Argument(help="zookeeper, kafka or kafka-b; all if omitted")
     ] = None,
     lines: Annotated[int, typer.Option("-n", "--lines", min=1)] = 40,
     state_dir: StateDir = None,
 ) -> None:
     """Print the last lines of a service's log, and where the whole log is."""
     stack = LocalStack(_settings(state_dir))
-    names = [service] if service else ["zookeeper", "kafka"]
+    names = [service] if service else list(stack.service_names())
     for name in names:
         try:
             path = stack.log_file(name)

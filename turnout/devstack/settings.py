@@ -48,6 +48,12 @@ class StackSettings(BaseSettings):
     #: authority and credentials made in the state dir (``turnout.devstack.security``).
     #: Only `up` reads it: the other commands follow what the state dir holds.
     secure: bool = False
+    #: 1, or 2 for a second single-node Kafka cluster beside the first (``kafka-b``: its
+    #: own ports, data dir and cluster id), for the mirror's tests and demo. Only `up`
+    #: reads it: the other commands follow what the state dir holds.
+    clusters: int = Field(default=1, ge=1, le=2)
+    second_kafka_port: int = Field(default=9192, ge=1, le=65535)
+    second_kafka_controller_port: int = Field(default=9193, ge=1, le=65535)
 
     @property
     def zookeeper_connect(self) -> str:
@@ -56,3 +62,25 @@ class StackSettings(BaseSettings):
     @property
     def kafka_bootstrap(self) -> str:
         return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def second_kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.second_kafka_port}"
+
+
+#: The second Kafka cluster's service name (``--clusters 2``).
+SECOND_KAFKA = "kafka-b"
+
+
+def second_cluster_settings(settings: StackSettings) -> StackSettings:
+    """The second cluster as a one-cluster stack of its own: the same host, versions and
+    cache, its own ports, and a state dir inside the first's (``<state dir>/kafka-b``), so
+    that its config, data, log and KRaft cluster id never mix with the first's."""
+    return settings.model_copy(
+        update={
+            "state_dir": settings.state_dir / SECOND_KAFKA,
+            "kafka_port": settings.second_kafka_port,
+            "kafka_controller_port": settings.second_kafka_controller_port,
+            "clusters": 1,
+        }
+    )

@@ -13,6 +13,11 @@ stops what is left and starts afresh. A state dir is either plain or secured (ma
 mode fails and says so, since Kafka's SCRAM users exist only in storage formatted with
 them; `down --purge` forgets the mode with the data.
 
+With ``clusters=2`` (`up --clusters 2`) a second single-node Kafka cluster, ``kafka-b``,
+starts after the first, on its own ports, in ``<state dir>/kafka-b`` with its own KRaft
+cluster id; it needs no ZooKeeper (KRaft). Once started it is part of the stack: `status`,
+`logs` and `down` cover it without the flag. A secured second cluster is not supported.
+
 `down` stops Kafka first (its controlled shutdown needs nothing from ZooKeeper, but agents
 watching ZooKeeper should see Kafka go first), then ZooKeeper, then sweeps for any
 process still carrying the stack's marker.
@@ -30,7 +35,7 @@ from pathlib import Path
 from turnout.devstack import artifacts, process, security, services
 from turnout.devstack.errors import StackError, read_log_tail
 from turnout.devstack.security import ServiceSecurity, StackSecurity
-from turnout.devstack.settings import StackSettings
+from turnout.devstack.settings import SECOND_KAFKA, StackSettings, second_cluster_settings
 
 #: ZooKeeper serves within 1-3 s of the JVM starting on an idle machine; on a loaded
 #: 2-core CI box that can stretch to tens of seconds.
@@ -104,18 +109,36 @@ class LocalStack:
         material = security.security_of(self.settings.state_dir)
         return material if material.is_complete else None
 
+    @property
+    def second_cluster(self) -> StackSettings:
+        """The second Kafka cluster's settings (``kafka-b``), whether it runs or not."""
+        return second_cluster_settings(self.settings)
+
+    def _service_names(self, records: dict[str, _Record]) -> tuple[str, ...]:
+        """The stack's services: the second cluster once it was started or is wanted."""
+        if SECOND_KAFKA in records or self.settings.clusters == 2:
+            return (*SERVICES, SECOND_KAFKA)
+        return SERVICES
+
     def _probe(self, name: str) -> bool:
         if name == "zookeeper":
             return services.zookeeper_is_ready(self.settings, self.security)
+        if name == SECOND_KAFKA:
+            return services.kafka_is_ready(self.second_cluster)
         return services.kafka_is_ready(self.settings, self.security)
+
+    def _layout(self, name: str) -> services.ServiceLayout:
+        if name == SECOND_KAFKA:
+            return services.layout(self.second_cluster, "kafka")
+        return services.layout(self.settings, name)
 
     def status(self) -> list[ServiceStatus]:
         records = self._load()
         material = self.security
         result = []
-        for name in SERVICES:
+        for name in self._service_names(records):
             rec = records.get(name)
-            log_file = services.layout(self.settings, name).log_file
+            log_file = self._layout(name).log_file
             secured = None if material is None else security.service_security(material, name)
             if rec is None:
                 result.append(ServiceStatus(name, None, "-", False, False, log_file, secured))
@@ -131,9 +154,14 @@ class LocalStack:
         return all(s.healthy for s in self.status())
 
     def log_file(self, name: str) -> Path:
-        if name not in SERVICES:
-            raise StackError(f"unknown service {name!r}; the stack runs {', '.join(SERVICES)}")
-        return services.layout(self.settings, name).log_file
+        known = (*SERVICES, SECOND_KAFKA)
+        if name not in known:
+            raise StackError(f"unknown service {name!r}; the stack runs {', '.join(known)}")
+        return self._layout(name).log_file
+
+    def service_names(self) -> tuple[str, ...]:
+        """The services this stack runs (or ran): ``kafka-b`` too once it was started."""
+        return self._service_names(self._load())
 
     # ---- up ---------------------------------------------------------------------------
 
@@ -167,6 +195,11 @@ class LocalStack:
             progress(f"starting Kafka on {self.settings.kafka_bootstrap}")
             records["kafka"] = self._start_kafka(kafka_lib, material)
             self._save(records)
+            if self.settings.clusters == 2:
+                second = self.second_cluster
+                progress(f"starting the second Kafka cluster on {second.kafka_bootstrap}")
+                records[SECOND_KAFKA] = self._start_kafka(kafka_lib, None, SECOND_KAFKA)
+                self._save(records)
         except BaseException:
             self.down()
             raise
@@ -175,6 +208,8 @@ class LocalStack:
     def _check_mode(self) -> None:
         """A state dir stays plain or secured for its life (see the module doc)."""
         state_dir = self.settings.state_dir
+        if self.settings.secure and self.settings.clusters > 1:
+            raise StackError("a secured stack runs one Kafka cluster; --clusters 2 is plain only")
         if self.settings.secure and self.security is None:
             if services.kafka_storage_is_formatted(self.settings):
                 raise StackError(
@@ -200,6 +235,9 @@ class LocalStack:
             "Kafka": self.settings.kafka_port,
             "Kafka controller": self.settings.kafka_controller_port,
         }
+        if self.settings.clusters == 2:
+            wanted["second Kafka"] = self.settings.second_kafka_port
+            wanted["second Kafka controller"] = self.settings.second_kafka_controller_port
         if len(set(wanted.values())) != len(wanted):
             raise StackError(f"the stack's ports must differ: {wanted}")
         for role, port in wanted.items():
@@ -221,17 +259,19 @@ class LocalStack:
             pid, self.settings.zookeeper_connect, str(zk.log_file), self.settings.zookeeper_version
         )
 
-    def _start_kafka(self, lib: Path, material: StackSecurity | None) -> _Record:
-        kafka = services.write_kafka_config(self.settings, material)
-        if not services.kafka_storage_is_formatted(self.settings):
-            services.format_kafka_storage(self.settings, lib, self.marker, material)
+    def _start_kafka(
+        self, lib: Path, material: StackSecurity | None, name: str = "kafka"
+    ) -> _Record:
+        # Both clusters' processes carry the stack's marker, so `down` finds either.
+        settings = self.second_cluster if name == SECOND_KAFKA else self.settings
+        kafka = services.write_kafka_config(settings, material)
+        if not services.kafka_storage_is_formatted(settings):
+            services.format_kafka_storage(settings, lib, self.marker, material)
         pid = process.spawn_detached(
-            services.kafka_command(self.settings, lib, self.marker), kafka.log_file, kafka.home
+            services.kafka_command(settings, lib, self.marker), kafka.log_file, kafka.home
         )
-        self._await_ready("kafka", pid, kafka.log_file, KAFKA_START_TIMEOUT_S)
-        return _Record(
-            pid, self.settings.kafka_bootstrap, str(kafka.log_file), self.settings.kafka_version
-        )
+        self._await_ready(name, pid, kafka.log_file, KAFKA_START_TIMEOUT_S)
+        return _Record(pid, settings.kafka_bootstrap, str(kafka.log_file), settings.kafka_version)
 
     def _await_ready(self, name: str, pid: int, log_file: Path, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -259,7 +299,7 @@ class LocalStack:
         """Stop every process of the stack; with ``purge`` also delete its data."""
         stopped = []
         records = self._load()
-        for name in reversed(SERVICES):
+        for name in reversed(self._service_names(records)):
             rec = records.get(name)
             if rec is not None and process.is_ours(rec.pid, self.marker):
                 process.stop(rec.pid, self.marker)
@@ -271,6 +311,7 @@ class LocalStack:
         if purge:
             for name in SERVICES:
                 shutil.rmtree(services.layout(self.settings, name).home, ignore_errors=True)
+            shutil.rmtree(self.second_cluster.state_dir, ignore_errors=True)
             material = security.security_of(self.settings.state_dir)
             shutil.rmtree(material.directory, ignore_errors=True)
         return stopped

@@ -31,9 +31,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import wait
 
 from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs
-from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.routing import Routes
 from turnout.agent.records import Record
-from turnout.producer import DeliveryFuture, Producer
+from turnout.producer import PARTITION_ANY, DeliveryFuture, Producer
 from turnout.protocol.models import Role
 
 #: How long a handler call waits for its outputs' acknowledgements before it counts as
@@ -61,7 +61,7 @@ class AtLeastOnceRunner:
     def __init__(
         self,
         function: ProcessorFunction,
-        routes: OutputRoutes,
+        routes: Routes,
         role: Callable[[], Role | None],
         producer: Producer[bytes | str, bytes | str] | None,
         *,
@@ -101,7 +101,17 @@ class AtLeastOnceRunner:
         futures: list[DeliveryFuture] = []
         for output, target in zip(emitted, topics, strict=True):
             key = input_key if output.key is INPUT_KEY else output.key
-            futures.append(send(target, output.value, key, headers=output.headers))
+            partition = PARTITION_ANY if output.partition is None else output.partition
+            futures.append(
+                send(
+                    target,
+                    output.value,
+                    key,
+                    partition=partition,
+                    timestamp_ms=output.timestamp_ms,
+                    headers=output.headers,
+                )
+            )
         done, pending = wait(futures, timeout=self._ack_timeout_s)
         if pending:
             raise OutputsNotAcknowledged(

@@ -2,9 +2,10 @@
 
 The work manager is built per settings version (``work/deployment.py``); when the code's
 handler is a processor, its handler is the runner of the settings' guarantee, over the
-producers that manager owns and closes. Settings a processor cannot run with are refused
-(``UnsupportedSettings``), so that the agent keeps its last good settings visibly rather
-than run with a weaker guarantee.
+producers that manager owns and closes. With an ``OutputTarget`` (the mirror's) the
+producer is on the target's cluster and the target's routes name the topics. Settings a
+processor cannot run with are refused (``UnsupportedSettings``), so that the agent keeps
+its last good settings visibly rather than run with a weaker guarantee.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 from turnout.agent.dispatch import DispatchContext
 from turnout.agent.processors.at_least_once import AtLeastOnceRunner, ProcessorFunction
 from turnout.agent.processors.exactly_once import ExactlyOnceRunner
-from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.output_target import OutputTarget
+from turnout.agent.processors.routing import OutputRoutes, Routes
 from turnout.agent.processors.transactions import transaction_timeout_ms
 from turnout.producer import Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
@@ -49,12 +51,14 @@ def processor_handler(
     per_batch: bool,
     bootstrap: str,
     producer_properties: Mapping[str, str | int | float | bool],
+    target: OutputTarget | None = None,
 ) -> ProcessorHandler:
     """The handler for ``function`` under ``settings`` (see the module docstring)."""
     if inspect.iscoroutinefunction(function):
         raise ValueError("a processor must be a plain function, not a coroutine function")
     processor: ProcessorFunction = function
-    routes = OutputRoutes(settings.outputs)
+    if target is not None:
+        bootstrap, producer_properties = target.bootstrap, target.producer_properties
     name = f"processor.{context.instance}"
     config = ProducerConfig(
         bootstrap_servers=bootstrap,
@@ -66,18 +70,24 @@ def processor_handler(
         },
     )
     if settings.guarantee == Guarantee.EXACTLY_ONCE:
+        if target is not None:
+            raise UnsupportedSettings(
+                "guarantee 'exactly_once' with an output target (the mirror) is not built yet"
+            )
+        routes = OutputRoutes(settings.outputs)
         return _exactly_once(processor, settings, context, per_batch, routes, config)
-    if not settings.outputs:
+    chosen: Routes = OutputRoutes(settings.outputs) if target is None else target.routes
+    if not settings.outputs and target is None:
         # Nothing may be written, so nothing connects: every emitted output is refused
         # (UnknownOutputError) before it would reach a producer.
-        runner = AtLeastOnceRunner(processor, routes, context.role, None)
+        runner = AtLeastOnceRunner(processor, chosen, context.role, None)
         return ProcessorHandler(
             runner.handle_batch if per_batch else runner.handle, per_batch, _nothing
         )
     producer: Producer[bytes | str, bytes | str] = Producer(
         config, registry=context.metrics.registry, name=name
     )
-    runner = AtLeastOnceRunner(processor, routes, context.role, producer)
+    runner = AtLeastOnceRunner(processor, chosen, context.role, producer)
 
     def close(timeout_s: float) -> None:
         producer.close(timeout_s)

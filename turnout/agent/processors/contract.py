@@ -17,6 +17,10 @@ caused it, which keeps per-key order from input to output. ``key=None`` writes n
 batch processor's outputs have no single input, so they must give their key (``None``
 included); :data:`INPUT_KEY` there is refused.
 
+Partition and timestamp: by default the producer's partitioner chooses (by key) and the
+record is stamped when written; ``partition`` and ``timestamp_ms`` set them, for
+processors that must keep a source record's place and time (the mirror).
+
 Values, keys and header values are ``bytes`` or ``str`` (written as UTF-8); serializing
 anything else is the processor's, so that the per-record path pays for nothing it did
 not ask for.
@@ -58,6 +62,10 @@ class Output:
     value: bytes | str | None
     key: OutputKey = INPUT_KEY
     headers: Headers | None = None
+    #: The partition to write to; None: the partitioner's choice (by key).
+    partition: int | None = None
+    #: The record's timestamp, milliseconds since the epoch; 0: when it is written.
+    timestamp_ms: int = 0
 
 
 class EmitError(TypeError):

@@ -10,6 +10,7 @@ writes nothing: an output emitted without a role is refused, not guessed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from turnout.agent.work.outcomes import PermanentFailure
 from turnout.protocol.models import Role
@@ -23,6 +24,16 @@ class UnknownOutputError(PermanentFailure):
 
 class NoOutputRoleError(PermanentFailure):
     """An output was emitted while this colour has no role that writes (standby)."""
+
+
+class Routes(Protocol):
+    """Where an output goes: the deployment's ``OutputRoutes``, or routes the code brings
+    with an ``OutputTarget`` (the mirror's: a topic per source topic)."""
+
+    def topic(self, output: str, role: Role | None) -> str:
+        """The topic ``output`` is written to by a colour in ``role``; raises a
+        ``PermanentFailure`` when it may not be written."""
+        ...
 
 
 class OutputRoutes:

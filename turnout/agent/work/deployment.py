@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turnout.agent.dispatch import DispatchContext, Dispatcher, DispatcherFactory
 from turnout.agent.sequential import SequentialDispatcher
@@ -40,6 +40,10 @@ from turnout.protocol.processing import (
     exhausted_decision_value,
     validate_processing,
 )
+
+if TYPE_CHECKING:
+    # Only a type here: the processors build on the work package, which loads first.
+    from turnout.agent.processors.output_target import OutputTarget
 
 #: Milliseconds on the wire, seconds in ``WorkConfig``.
 _MS = 1000.0
@@ -132,6 +136,9 @@ class CodePolicy:
     #: The handler is a processor (docs/processors.md): called with ``(record, out)``, its
     #: outputs written to the deployment's output topics with its guarantee.
     processor: bool = False
+    #: Where the processor's outputs go instead of the deployment's ``outputs`` map:
+    #: another cluster and its routes (the mirror's target); None: the agent's cluster.
+    output_target: OutputTarget | None = None
 
 
 def failure_callback(
@@ -198,6 +205,7 @@ def settings_dispatcher_factory(
                 per_batch=code.batch,
                 bootstrap=bootstrap,
                 producer_properties=code.producer_config or {},
+                target=code.output_target,
             )
             handler, per_batch = built.handler, built.per_batch
             on_closed, commits_offsets = built.close, built.commits_offsets

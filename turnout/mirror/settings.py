@@ -1,0 +1,35 @@
+"""The mirror's own settings, typed, from options or ``TURNOUT_MIRROR_*`` variables.
+
+The agent's settings (deployment, colour, instance, ZooKeeper, the SOURCE cluster as
+``kafka``) are ``AgentConfig``'s; these say where and how records are copied. The target
+is reached over plaintext: a secured target cluster is not supported yet.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from turnout.mirror.naming import NamingMode, TopicNaming
+
+
+class MirrorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TURNOUT_MIRROR_", extra="ignore")
+
+    #: The target cluster's bootstrap servers.
+    target_kafka: str = Field(min_length=1)
+    #: The source cluster's short name: the default prefix is ``<source_alias>.``.
+    source_alias: str = Field(default="source", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    naming: NamingMode = NamingMode.PREFIX
+    prefix: str | None = None
+    template: str | None = None
+    #: Add the source topic, partition and offset to each copy as headers.
+    coordinate_headers: bool = False
+
+    def topic_naming(self) -> TopicNaming:
+        return TopicNaming(
+            mode=self.naming,
+            source_alias=self.source_alias,
+            prefix=self.prefix,
+            template=self.template,
+        )
