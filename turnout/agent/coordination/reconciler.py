@@ -17,6 +17,9 @@ What to hold follows from the directive's binding for this colour:
         (``agreement``) and hold what it gives this instance
     binding of another group ──▶ release everything under the old group first
 
+The directive just read goes to ``before_claims`` (the settings follower) before any
+claim: a partition's first record runs under the deployment's processing settings.
+
 Applying the wanted set: release what is held but not wanted, re-stamp what is kept at a
 new epoch, claim the rest; the state is REBALANCING until the held set is the wanted one
 at the directive's epoch, then RUNNING (or PAUSED). Partition counts come from Kafka
@@ -30,6 +33,8 @@ metadata read is reported and retried at the next poll, and so is a failed warm-
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from turnout.agent.coordination.agreement import (
     StaleView,
@@ -60,7 +65,13 @@ METADATA_POLL_INTERVAL_S = 5.0
 
 
 class Reconciler:
-    def __init__(self, context: CoordinationContext, session: Session, data: DataPath) -> None:
+    def __init__(
+        self,
+        context: CoordinationContext,
+        session: Session,
+        data: DataPath,
+        before_claims: Callable[[Directive | None], None],
+    ) -> None:
         self._config = context.config
         self._paths = context.paths
         self._clock = context.environment.clock
@@ -71,6 +82,7 @@ class Reconciler:
         self._session = session
         self._data = data
         self._feed = data.feed
+        self._before_claims = before_claims
         self.directive: Directive | None = None
         #: The binding this instance acts on (None: standby, or no directive).
         self.binding: Binding | None = None
@@ -110,6 +122,7 @@ class Reconciler:
             if desired is None:
                 self._intake.reconcile_soon()
                 return
+            self._before_claims(self.directive)
             self._apply(desired)
             if self._intake.take_sweep_due():
                 self._sweep()
