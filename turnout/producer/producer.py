@@ -40,6 +40,7 @@ import logging
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -287,6 +288,18 @@ class Producer(Generic[K, V]):
             blocking = replace(given, queue_full=QueueFullPolicy.BLOCK)
             future = await asyncio.to_thread(self.send, *record, blocking)
         return await delivered(future)
+
+    def connect(self, topics: Sequence[str], timeout_s: float) -> None:
+        """Connect to the cluster and learn ``topics``' partition leaders now (a metadata
+        request per topic), rather than at the first produce. Raises
+        :class:`KafkaProducerError` if the cluster does not answer within ``timeout_s``."""
+        if self._unusable:
+            raise self._unusable_error()
+        try:
+            for topic in topics:
+                self._kafka.list_topics(topic, timeout=timeout_s)
+        except KafkaException as exc:
+            raise classify(exc.args[0]) from exc
 
     def flush(self, timeout_s: float) -> int:
         """Wait up to ``timeout_s`` for every queued message's delivery report; returns how

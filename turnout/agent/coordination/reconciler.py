@@ -12,7 +12,8 @@ What to hold follows from the directive's binding for this colour:
         assignment) and the live topics' partition counts fresh, and warm it up once
         (``KafkaSource.warm_up``: the group coordinator and every leader answered), so
         a switch to live claims without building a consumer or a first round trip to
-        anyone (*warm*; ``warm`` says when, readiness depends on it)
+        anyone (*warm*; ``warm`` says when, readiness depends on it); once warm, the
+        dispatcher is told what the colour expects to claim (``WarmStandby``)
     binding ──▶ agree on the binding's owner map with the colour's peers
         (``agreement``) and hold what it gives this instance
     binding of another group ──▶ release everything under the old group first
@@ -25,6 +26,10 @@ new epoch, claim the rest; the state is REBALANCING until the held set is the wa
 at the directive's epoch, then RUNNING (or PAUSED). Partition counts come from Kafka
 metadata, polled every ``METADATA_POLL_INTERVAL_S`` (Kafka has no watch); a count never
 shrinks (a lower one is a metadata hiccup, and believing it would release partitions).
+
+Why this module is long: what to hold and getting there share one state (the wanted
+set and since when, the partition counts, the warm binding, the adopted assignment);
+split, each half would read and write the other's fields.
 
 Failures: a ZooKeeper request that times out ends the reconcile, asks for another and
 for a sweep of owner nodes this session may have created unseen; a view older than the
@@ -40,6 +45,7 @@ from turnout.agent.coordination.agreement import (
     StaleView,
     View,
     agree,
+    foreseen_partitions,
     members_of_colour,
     owners_of,
 )
@@ -202,11 +208,24 @@ class Reconciler:
         binding = directive.binding_for(self._config.colour) if directive else None
         if directive is None or binding is None:
             self._adopted = None
+        if directive is None or binding is not None:
+            self._feed.warm_standby.request(None)
         if directive is None:
             self._retire_source()
             return set()
         if binding is None:
             self._keep_warm(directive.live)
+            if self.warm:
+                self._feed.warm_standby.request(
+                    directive.live.group,
+                    foreseen_partitions(
+                        directive,
+                        self._config.colour,
+                        self._config.instance,
+                        read.registrations,
+                        self._partitions,
+                    ),
+                )
             return set()
         source = self._feed.source
         if source is not None and source.group != binding.group:

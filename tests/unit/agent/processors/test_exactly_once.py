@@ -46,6 +46,9 @@ class StandInProducer:
         self.fail_commit: BaseException | None = None
         self.closed = False
 
+    def connect(self, topics: Sequence[str], timeout_s: float) -> None:
+        self.journal.append(("connect", self.txid, *topics))
+
     def init_transactions(self) -> None:
         self.journal.append(("init", self.txid))
 
@@ -91,6 +94,7 @@ class Rig:
         self.released: set[int] = set()
         self.committed = committed
         self.fail_on: set[int] = set()
+        self.registry = CollectorRegistry()
 
         def enrich(record: Record, out: Outputs) -> Output:
             if record.offset in self.fail_on:
@@ -117,7 +121,7 @@ class Rig:
             ),
             producer_config=ProducerConfig(),
             transaction_timeout_ms=5_000,
-            registry=CollectorRegistry(),
+            registry=self.registry,
             new_producer=new_producer,
             **kw,
         )
@@ -232,3 +236,39 @@ def test_at_the_ceiling_producers_of_partitions_given_up_make_room() -> None:
     rig.released.add(0)
     rig.run([0], partition=1)
     assert [p.closed for p in rig.producers] == [True, False]
+
+
+def test_a_warm_standby_connects_its_producers_without_initialising_them() -> None:
+    rig = Rig()
+    rig.runner.prepare("g", [(TOPIC, 0), (TOPIC, 1)])
+    assert rig.journal == [
+        ("connect", "turnout.3:dep.1:g.2:in.0", "out"),
+        ("connect", "turnout.3:dep.1:g.2:in.1", "out"),
+    ]
+    rig.runner.prepare("g", [(TOPIC, 0)])  # asked again: nothing more is made
+    assert len(rig.producers) == 2
+
+
+def test_a_claim_takes_the_prepared_producer_and_only_initialises_it() -> None:
+    rig = Rig()
+    rig.runner.prepare("g", [(TOPIC, 0)])
+    rig.journal.clear()
+    rig.run([0])
+    assert len(rig.producers) == 1
+    assert rig.journal[0] == ("init", "turnout.3:dep.1:g.2:in.0")
+
+
+def test_prepared_producers_stay_within_the_ceiling_and_give_way_to_a_claim() -> None:
+    rig = Rig(max_producers=2)
+    rig.run([0], partition=5)
+    rig.runner.prepare("g", [(TOPIC, 0), (TOPIC, 1)])  # room for one
+    assert len(rig.producers) == 2
+    rig.run([0], partition=2)  # not foreseen: the guess makes room
+    assert [p.closed for p in rig.producers] == [False, True, False]
+
+
+def test_closing_the_runner_closes_the_prepared_producers() -> None:
+    rig = Rig()
+    rig.runner.prepare("g", [(TOPIC, 0)])
+    rig.runner.close(1.0)
+    assert rig.producers[0].closed
