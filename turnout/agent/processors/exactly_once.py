@@ -64,6 +64,7 @@ from prometheus_client import CollectorRegistry
 from turnout.agent.dispatch import GATE_RECHECK_S, KafkaGroup
 from turnout.agent.processors.contract import INPUT_KEY, Outputs
 from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds, transactional_id
 from turnout.agent.records import Record
 from turnout.agent.work.outcomes import PermanentFailure
@@ -162,10 +163,12 @@ class ExactlyOnceRunner:
         self._partitions: dict[PartitionId, _Partition] = {}
         #: A warm standby's producers, created and connected, not initialised: by id.
         self._prepared: dict[str, OutputProducer] = {}
-        #: Transactions committed and aborted, and fencings seen (for tests and metrics).
+        #: Transactions committed and aborted, and fencings seen (this runner's; the
+        #: registry's counters carry on across runners).
         self.committed = 0
         self.aborted = 0
         self.fenced = 0
+        self._metrics = TransactionMetrics.for_registry(registry)
 
     def handle_batch(self, records: Sequence[Record]) -> None:
         """Process a run of one partition in whole transactions (see the module)."""
@@ -294,8 +297,10 @@ class ExactlyOnceRunner:
         topic = self._routes.topic
         opened_at = self._clock()
         end = start
+        metrics = self._metrics
         try:
             producer.begin_transaction()
+            metrics.begun.inc()
             if self._per_batch:
                 end = len(records)
                 self._emit(producer, records[start:end], None, role, topic)
@@ -308,11 +313,14 @@ class ExactlyOnceRunner:
                         break
             offsets = [TopicPartition(tp[0], tp[1], records[end - 1].offset + 1)]
             producer.send_offsets_to_transaction(offsets, self._group.metadata())
+            committing = time.monotonic()
             producer.commit_transaction()
+            metrics.commit_seconds.observe(time.monotonic() - committing)
         except BaseException as exc:
             self._abort(part, tp, exc)
             raise
         self.committed += 1
+        metrics.committed.inc()
         return end
 
     def _wait_for_gate(self, tp: PartitionId) -> None:
@@ -354,12 +362,14 @@ class ExactlyOnceRunner:
         try:
             part.producer.abort_transaction()
             self.aborted += 1
+            self._metrics.aborted.inc()
         except FatalProducerError as exc:
             self._fenced(part, tp, exc)
 
     def _fenced(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
         part.fenced = True
         self.fenced += 1
+        self._metrics.fenced.inc()
         log.warning(
             "%s/%d: transaction fenced, its uncommitted work dropped: %s",
             tp[0],
