@@ -1,11 +1,14 @@
 """A warm standby of an exactly-once processor creates and connects its transactional
 producers before the switch (its metrics show them while it is standby), and the switch
-that takes them into use still leaves each output exactly once, in per-key order."""
+that takes them into use still leaves each output exactly once, in per-key order; a
+colour that was live before replaces its past producers when it is standby again."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+
+import pytest
 
 from tests.integration.agent.test_exactly_once_processors import _eos_world, _judge, _wait_owned
 from tests.support.agent_handlers import enrich
@@ -37,7 +40,9 @@ def _producers(agent: Agent) -> set[str]:
 
 
 def test_a_warm_standby_has_its_transactional_producers_before_the_switch(
-    make_world: Callable[..., World], topic_factory: Callable[..., str]
+    make_world: Callable[..., World],
+    topic_factory: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     world, live = _eos_world(make_world, topic_factory)
     blue = _processor(world, "blue-1", Colour.BLUE)
@@ -60,10 +65,17 @@ def test_a_warm_standby_has_its_transactional_producers_before_the_switch(
         )
         _wait_owned(world, "green-1", switched.directive.epoch)
         time.sleep(1.0)
+        # Blue, standby now, replaces the producers of its past ownership with prepared
+        # ones; the switch back takes those.
+        back = world.update_directive(roles={Colour.BLUE: Role.LIVE, Colour.GREEN: Role.STANDBY})
+        _wait_owned(world, "blue-1", back.directive.epoch)
+        time.sleep(1.0)
         sent = load.stop()
         _judge(world, live, sent)
-        # The switch took the prepared producers into use rather than making others.
+        # The switches took the prepared producers into use rather than making others.
         assert _producers(green) == expected
+        assert _producers(blue) == expected
+        assert "preparing the warm standby" not in caplog.text
     finally:
         green.stop()
         blue.stop()

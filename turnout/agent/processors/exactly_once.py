@@ -201,9 +201,16 @@ class ExactlyOnceRunner:
         for tp in partitions:
             txid = transactional_id(self._group.deployment, group, tp)
             with self._lock:
+                held = self._partitions.get(tp)
+                if held is not None and not self._gate(tp):
+                    # A past ownership's producer, kept after its release: the next
+                    # ownership needs a new one (with the same id, so not beside it).
+                    del self._partitions[tp]
                 room = self._max_producers - len(self._partitions) - len(self._prepared)
-                if txid in self._prepared or room <= 0:
+                if txid in self._prepared or tp in self._partitions or room <= 0:
                     continue
+            if held is not None:
+                held.producer.close(PRODUCER_CLOSE_TIMEOUT_S)
             producer = self._new_producer(txid)
             try:
                 producer.connect(topics, PREPARE_CONNECT_TIMEOUT_S)

@@ -22,6 +22,7 @@ from turnout.agent.processors.exactly_once import (
     TransactionFenced,
 )
 from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds
 from turnout.producer import ProducerConfig, ProducerFencedError
 from turnout.protocol import OutputTopics, Role
@@ -249,6 +250,20 @@ def test_a_warm_standby_connects_its_producers_without_initialising_them() -> No
     assert len(rig.producers) == 2
 
 
+def test_a_standby_that_owned_a_partition_before_replaces_its_past_producer() -> None:
+    rig = Rig()
+    rig.run([0])
+    rig.released.add(0)  # the colour went standby: the partition's gate is shut
+    rig.runner.prepare("g", [(TOPIC, 0)])
+    assert [p.closed for p in rig.producers] == [True, False]
+    assert rig.journal[-1] == ("connect", "turnout.3:dep.1:g.2:in.0", "out")
+    rig.released.clear()
+    rig.journal.clear()
+    rig.run([1], epoch=2)  # the next ownership takes the prepared producer
+    assert len(rig.producers) == 2
+    assert rig.journal[0] == ("init", "turnout.3:dep.1:g.2:in.0")
+
+
 def test_a_claim_takes_the_prepared_producer_and_only_initialises_it() -> None:
     rig = Rig()
     rig.runner.prepare("g", [(TOPIC, 0)])
@@ -272,3 +287,29 @@ def test_closing_the_runner_closes_the_prepared_producers() -> None:
     rig.runner.prepare("g", [(TOPIC, 0)])
     rig.runner.close(1.0)
     assert rig.producers[0].closed
+
+
+def test_transactions_are_counted_in_the_registry_as_they_begin_and_end() -> None:
+    rig = Rig()
+    rig.run([0])
+    rig.fail_on = {1}
+    with pytest.raises(ValueError):
+        rig.run([1])
+    rig.fail_on = set()
+    rig.producers[0].fail_commit = fenced()
+    with pytest.raises(ProducerFencedError):
+        rig.run([1])
+
+    def value(name: str) -> float | None:
+        return rig.registry.get_sample_value(name)
+
+    assert value("turnout_processor_transactions_begun_total") == 3
+    assert value("turnout_processor_transactions_committed_total") == 1
+    assert value("turnout_processor_transactions_aborted_total") == 1
+    assert value("turnout_processor_transactions_fenced_total") == 1
+    assert value("turnout_processor_transaction_commit_seconds_count") == 1
+
+
+def test_runners_of_successive_settings_share_one_set_of_counters_per_registry() -> None:
+    registry = CollectorRegistry()
+    assert TransactionMetrics.for_registry(registry) is TransactionMetrics.for_registry(registry)
