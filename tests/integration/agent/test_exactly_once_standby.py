@@ -1,7 +1,8 @@
 """A warm standby of an exactly-once processor creates and connects its transactional
 producers before the switch (its metrics show them while it is standby), and the switch
 that takes them into use still leaves each output exactly once, in per-key order; a
-colour that was live before replaces its past producers when it is standby again."""
+colour that was live before leaves the partitions whose producers it still holds to
+their claims."""
 
 from __future__ import annotations
 
@@ -65,14 +66,14 @@ def test_a_warm_standby_has_its_transactional_producers_before_the_switch(
         )
         _wait_owned(world, "green-1", switched.directive.epoch)
         time.sleep(1.0)
-        # Blue, standby now, replaces the producers of its past ownership with prepared
-        # ones; the switch back takes those.
+        # Blue, standby now, still holds the producers of its past ownership: the switch
+        # back makes their successors at the claims, and nothing fails preparing.
         back = world.update_directive(roles={Colour.BLUE: Role.LIVE, Colour.GREEN: Role.STANDBY})
         _wait_owned(world, "blue-1", back.directive.epoch)
         time.sleep(1.0)
         sent = load.stop()
         _judge(world, live, sent)
-        # The switches took the prepared producers into use rather than making others.
+        # Green's switch took the prepared producers into use rather than making others.
         assert _producers(green) == expected
         assert _producers(blue) == expected
         assert "preparing the warm standby" not in caplog.text

@@ -196,21 +196,20 @@ class ExactlyOnceRunner:
         producers of ``partitions`` under the live ``group`` and connect each (a metadata
         request for the live outputs), so that a claim of one is left only
         ``init_transactions``, which fences the live owner and so must wait for the
-        switch. Held producers and prepared ones together stay within the ceiling."""
+        switch. Partitions whose producer is still held from a past ownership are left
+        to their claim. Held producers and prepared ones together stay within the
+        ceiling."""
         topics = sorted(self._routes.topics(Role.LIVE))
         for tp in partitions:
             txid = transactional_id(self._group.deployment, group, tp)
             with self._lock:
-                held = self._partitions.get(tp)
-                if held is not None and not self._gate(tp):
-                    # A past ownership's producer, kept after its release: the next
-                    # ownership needs a new one (with the same id, so not beside it).
-                    del self._partitions[tp]
                 room = self._max_producers - len(self._partitions) - len(self._prepared)
+                # A partition of a past ownership still has its producer (kept after the
+                # release; one with the same id cannot stand beside it): its claim makes
+                # the new one, as without preparation, rather than this standby spending
+                # its agent thread on closing producers.
                 if txid in self._prepared or tp in self._partitions or room <= 0:
                     continue
-            if held is not None:
-                held.producer.close(PRODUCER_CLOSE_TIMEOUT_S)
             producer = self._new_producer(txid)
             try:
                 producer.connect(topics, PREPARE_CONNECT_TIMEOUT_S)

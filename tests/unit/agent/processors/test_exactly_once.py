@@ -250,18 +250,19 @@ def test_a_warm_standby_connects_its_producers_without_initialising_them() -> No
     assert len(rig.producers) == 2
 
 
-def test_a_standby_that_owned_a_partition_before_replaces_its_past_producer() -> None:
+def test_a_standby_leaves_a_partition_of_its_past_ownership_to_the_claim() -> None:
     rig = Rig()
     rig.run([0])
     rig.released.add(0)  # the colour went standby: the partition's gate is shut
-    rig.runner.prepare("g", [(TOPIC, 0)])
-    assert [p.closed for p in rig.producers] == [True, False]
-    assert rig.journal[-1] == ("connect", "turnout.3:dep.1:g.2:in.0", "out")
+    rig.runner.prepare("g", [(TOPIC, 0), (TOPIC, 1)])
+    assert [p.txid for p in rig.producers] == [
+        "turnout.3:dep.1:g.2:in.0",
+        "turnout.3:dep.1:g.2:in.1",
+    ]
+    assert not rig.producers[0].closed
     rig.released.clear()
-    rig.journal.clear()
-    rig.run([1], epoch=2)  # the next ownership takes the prepared producer
-    assert len(rig.producers) == 2
-    assert rig.journal[0] == ("init", "turnout.3:dep.1:g.2:in.0")
+    rig.run([1], epoch=2)  # the next ownership of partition 0 makes its new producer
+    assert [p.closed for p in rig.producers] == [True, False, False]
 
 
 def test_a_claim_takes_the_prepared_producer_and_only_initialises_it() -> None:
