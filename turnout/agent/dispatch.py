@@ -19,11 +19,12 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from turnout.agent.metrics import AgentMetrics
 from turnout.agent.records import Record
+from turnout.agent.warm_standby import WarmStandby
 from turnout.protocol.models import Role
 from turnout.protocol.partitions import PartitionId
 
@@ -75,6 +76,8 @@ class DispatchContext:
     role: Callable[[], Role | None] = _no_role
     #: The consumer group, for exactly-once processors (None: an agent without Kafka).
     kafka_group: KafkaGroup | None = None
+    #: Where a dispatcher registers what it can prepare while the agent is a warm standby.
+    warm_standby: WarmStandby = field(default_factory=WarmStandby)
 
 
 @dataclass(frozen=True, slots=True)

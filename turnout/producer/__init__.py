@@ -5,6 +5,7 @@ agent can build processors on it. See docs/producer.md.
 """
 
 from turnout.producer.config import ProduceOptions, ProducerConfig, QueueFullPolicy
+from turnout.producer.countdown import CountingProducer, DeliveryCountdown
 from turnout.producer.delivery import Delivery, DeliveryCallback, DeliveryFuture, delivered
 from turnout.producer.errors import (
     FatalProducerError,
@@ -33,8 +34,10 @@ __all__ = [
     "PARTITION_ANY",
     "BytesSerializer",
     "CloseReport",
+    "CountingProducer",
     "Delivery",
     "DeliveryCallback",
+    "DeliveryCountdown",
     "DeliveryFuture",
     "FatalProducerError",
     "Headers",

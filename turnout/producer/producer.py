@@ -16,6 +16,9 @@ States::
   gets :class:`UndeliveredError`), and the returned :class:`CloseReport` counts them.
   ``produce`` raises :class:`ProducerClosedError`. ``close`` again returns the same report.
 
+A batch whose caller waits for all of it at once writes with ``produce_reported`` and
+one :class:`~turnout.producer.countdown.DeliveryCountdown`, not a future per record.
+
 The per-message path (``produce`` on a producer without serializers, with no callback
 and no options) is one Python call into librdkafka, with as few arguments as the record
 needs (each costs the binding a conversion), plus a few tests; serializers, trackers and
@@ -37,6 +40,7 @@ import logging
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -48,6 +52,7 @@ from prometheus_client import CollectorRegistry
 from typing_extensions import TypeVar
 
 from turnout.producer.config import ProduceOptions, ProducerConfig, QueueFullPolicy
+from turnout.producer.countdown import DeliveryCountdown
 from turnout.producer.delivery import (
     Delivery,
     DeliveryCallback,
@@ -68,7 +73,7 @@ from turnout.producer.errors import (
 )
 from turnout.producer.metrics import DeliveryStats, report_to
 from turnout.producer.queueing import wait_for_room
-from turnout.producer.reports import ReportReader
+from turnout.producer.reports import ReportCallback, ReportReader
 from turnout.producer.serializers import Serializer
 from turnout.producer.serving import CallbackServer
 
@@ -223,6 +228,43 @@ class Producer(Generic[K, V]):
         self.produce(topic, value, key, partition, timestamp_ms, headers, resolver(future), options)
         return future
 
+    def reporting_to(self, countdown: DeliveryCountdown) -> ReportCallback:
+        """The delivery report callback that counts ``countdown`` down, for
+        :meth:`produce_reported` (one per batch: see :mod:`turnout.producer.countdown`)."""
+        return self._reports.countdown_callback(countdown)
+
+    def produce_reported(
+        self,
+        topic: str,
+        value: V | None,
+        key: K | None,
+        headers: Headers | None,
+        report: ReportCallback,
+        *,
+        partition: int = PARTITION_ANY,
+        timestamp_ms: int = 0,
+    ) -> None:
+        """Queue one record (to ``partition``, or the partitioner's choice), whose delivery
+        report goes to ``report`` (from :meth:`reporting_to`): the batch path, with no
+        future or :class:`Delivery` per record. Keys, values and header values must be ``bytes`` or
+        ``str`` (no serializers). A full queue is handled as by :meth:`produce`; a record
+        librdkafka refuses outright is raised (its report never comes)."""
+        if not self._plain:
+            self._check_usable()
+            if self._serializing:
+                raise SerializationError(
+                    f"producer {self.name!r} has serializers: produce_reported takes bytes or str"
+                )
+        arguments = (topic, value, key, partition, report, None, timestamp_ms, headers)
+        try:
+            self._untyped.produce(*arguments)
+        except Exception as exc:
+            self._produce_slowly(
+                exc, arguments, self.config.queue_full, self.config.queue_full_timeout_s
+            )
+        if self._server.serve_requested:
+            self._server.serve_inline()
+
     async def send_async(
         self,
         topic: str,
@@ -249,6 +291,18 @@ class Producer(Generic[K, V]):
             blocking = replace(given, queue_full=QueueFullPolicy.BLOCK)
             future = await asyncio.to_thread(self.send, *record, blocking)
         return await delivered(future)
+
+    def connect(self, topics: Sequence[str], timeout_s: float) -> None:
+        """Connect to the cluster and learn ``topics``' partition leaders now (a metadata
+        request per topic), rather than at the first produce. Raises
+        :class:`KafkaProducerError` if the cluster does not answer within ``timeout_s``."""
+        if self._unusable:
+            raise self._unusable_error()
+        try:
+            for topic in topics:
+                self._kafka.list_topics(topic, timeout=timeout_s)
+        except KafkaException as exc:
+            raise classify(exc.args[0]) from exc
 
     def flush(self, timeout_s: float) -> int:
         """Wait up to ``timeout_s`` for every queued message's delivery report; returns how

@@ -19,6 +19,7 @@ from typing import cast
 
 from confluent_kafka import KafkaError, Message
 
+from turnout.producer.countdown import DeliveryCountdown
 from turnout.producer.delivery import Delivery, UnwatchedFailureLog
 from turnout.producer.errors import (
     FatalProducerError,
@@ -100,6 +101,23 @@ class ReportReader:
                 stats.latency_sum += latency
 
         return on_report
+
+    def countdown_callback(self, countdown: DeliveryCountdown) -> ReportCallback:
+        """The delivery report callback of a batch counted down by ``countdown``: each
+        report is counted as the untracked ones are, then counted down."""
+        on_report = self._on_report
+        failure = self.failure
+        acknowledged = countdown.acknowledged
+        failed = countdown.failed
+
+        def on_counted_report(error: KafkaError | None, message: Message) -> None:
+            if error is None:
+                on_report(None, message)
+                acknowledged()
+            else:
+                failed(failure(error, message))
+
+        return on_counted_report
 
     def read(self, error: KafkaError | None, message: Message) -> Delivery:
         """The delivery report of a tracked message, counted, as a Delivery."""

@@ -12,12 +12,15 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.agent_kit import REPO_ROOT, LoadProducer, World, wait_until
 from tests.support.waiting import wait_until_frozen
+from turnout.devstack.process import free_port
 from turnout.producer import ProducerConfig, TransactionalProducer
 from turnout.protocol import Colour, Role, Strategy
 from turnout.protocol.processing import ProcessingSettings
@@ -46,8 +49,13 @@ def _settings(live: str, preview: str) -> ProcessingSettings:
 class Processor:
     """A ``turnout agent run`` process whose output goes to a log file."""
 
-    def __init__(self, world: World, colour: Colour, instance: str, handler: str) -> None:
+    def __init__(
+        self, world: World, colour: Colour, instance: str, handler: str, *, metrics: bool = False
+    ) -> None:
         self.instance = instance
+        #: Where its Prometheus metrics are served (None: not served).
+        self.metrics_port = free_port() if metrics else None
+        served = ["--metrics-port", str(self.metrics_port)] if self.metrics_port else []
         self.log = world.log_dir / f"{instance}-{time.monotonic_ns()}.log"
         with self.log.open("w") as sink:
             self.process = subprocess.Popen(
@@ -74,6 +82,7 @@ class Processor:
                     "1",
                     "-X",
                     "fetch.wait.max.ms=50",
+                    *served,
                 ],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -91,6 +100,18 @@ class Processor:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def metric(self, name: str) -> float:
+        """A sample of its served metrics (0 if absent)."""
+        assert self.metrics_port is not None
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name:
+                    return float(sample.value)
+        return 0.0
 
 
 def _warm_transactions(kafka: str) -> None:
@@ -217,7 +238,7 @@ def test_a_killed_owner_and_a_frozen_one_leave_each_output_exactly_once_and_fenc
 ) -> None:
     world, live = _eos_world(make_world, topic_factory)
     killed = Processor(world, Colour.BLUE, "a", "enrich_slowly")
-    frozen = Processor(world, Colour.BLUE, "b", "enrich_slowly")
+    frozen = Processor(world, Colour.BLUE, "b", "enrich_slowly", metrics=True)
     processors = [killed, frozen]
     try:
         wait_until(lambda: world.balanced({"a", "b"}), 30, "a and b share the partitions")
@@ -241,6 +262,7 @@ def test_a_killed_owner_and_a_frozen_one_leave_each_output_exactly_once_and_fenc
             30,
             "the woken owner's open transaction fails fenced",
         )
+        assert frozen.metric("turnout_processor_transactions_fenced_total") >= 1
         time.sleep(2.0)
         sent = load.stop()
         _judge(world, live, sent)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from turnout.protocol import Colour, Directive, PartitionRef, PublishedAssignment, Strategy
-from turnout.protocol.assignment import compute_assignment
+from turnout.protocol.assignment import AssignmentResult, compute_assignment
 from turnout.protocol.partitions import PartitionId
 from turnout.zk import WatchCallback, ZkBadVersionError, ZkGateway, ZkNodeExistsError, ZkNoNodeError
 
@@ -121,14 +121,7 @@ def agree(
         previous = (
             owners_of(record) if record is not None and record.colour == view.colour else None
         )
-        result = compute_assignment(
-            view.directive.strategy,
-            list(view.members),
-            view.all_partitions(),
-            previous=previous,
-            pins=view.pins(),
-            absent_pin_policy=view.directive.absent_pin_policy,
-        )
+        result = _compute(view, previous)
         new = PublishedAssignment(
             epoch=view.directive.epoch,
             colour=view.colour,
@@ -157,3 +150,39 @@ def members_of_colour(
     registrations: Sequence[tuple[str, Colour]], colour: Colour
 ) -> tuple[str, ...]:
     return tuple(sorted({name for name, c in registrations if c is colour}))
+
+
+def _compute(view: View, previous: dict[PartitionId, str] | None) -> AssignmentResult:
+    return compute_assignment(
+        view.directive.strategy,
+        list(view.members),
+        view.all_partitions(),
+        previous=previous,
+        pins=view.pins(),
+        absent_pin_policy=view.directive.absent_pin_policy,
+    )
+
+
+def foreseen_partitions(
+    directive: Directive,
+    colour: Colour,
+    me: str,
+    registrations: Sequence[tuple[str, Colour]],
+    partitions: dict[str, int],
+) -> list[PartitionId]:
+    """The live binding's partitions a standby of ``colour`` expects to be given when its
+    colour goes live: its share of the map ``agree`` would publish for the colour's
+    members now (no previous map of the colour: the live one is the other colour's).
+    A guess: members or counts may change before the switch."""
+    view = View(
+        directive=directive,
+        colour=colour,
+        group=directive.live.group,
+        members=members_of_colour(registrations, colour),
+        members_version=0,
+        partitions={t: partitions.get(t, 0) for t in directive.live.topics},
+        use_pins=True,
+    )
+    if me not in view.members:
+        return []
+    return sorted(tp for tp, owner in _compute(view, None).owners.items() if owner == me)

@@ -8,8 +8,9 @@ A step::
 
     connect (no gateway yet) ─▶ connection events (session loss: the fence drops all)
     ─▶ register (not registered) ─▶ fence check ─▶ claims whose owner nodes went
-    ─▶ reconcile (events or resync) or a look at the published assignment
-    ─▶ new processing settings (``SettingsFollower``)
+    ─▶ reconcile (events or resync; new processing settings, ``SettingsFollower``, are
+       applied between its read of the directive and its claims) or a look at the
+       published assignment ─▶ new processing settings (a no-op if the reconcile did)
     ─▶ metadata poll ─▶ fetch (poll, or tend a fetching dispatcher) ─▶ due commits
     ─▶ status ─▶ the dispatcher asked to stop?
 
@@ -126,7 +127,6 @@ class AgentLoop:
             code_factory,
             handler,
         )
-        self.reconciler = Reconciler(context, self.session, self.data)
         self.settings = SettingsFollower(
             context,
             self.session,
@@ -135,6 +135,7 @@ class AgentLoop:
             code_factory=code_factory,
             build=settings_builder(code, config.kafka, config.kafka_client_properties),
         )
+        self.reconciler = Reconciler(context, self.session, self.data, self.settings.follow)
         self.fence = Fence(context, self.session.lease, self.data, self.reconciler.steady_state)
         self.status = StatusPublisher(context, self.session, self.data.feed, self.reconciler)
         #: Set when the loop has finished (stopped or failed): its clients are closing.

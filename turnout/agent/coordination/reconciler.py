@@ -12,16 +12,24 @@ What to hold follows from the directive's binding for this colour:
         assignment) and the live topics' partition counts fresh, and warm it up once
         (``KafkaSource.warm_up``: the group coordinator and every leader answered), so
         a switch to live claims without building a consumer or a first round trip to
-        anyone (*warm*; ``warm`` says when, readiness depends on it)
+        anyone (*warm*; ``warm`` says when, readiness depends on it); once warm, the
+        dispatcher is told what the colour expects to claim (``WarmStandby``)
     binding ──▶ agree on the binding's owner map with the colour's peers
         (``agreement``) and hold what it gives this instance
     binding of another group ──▶ release everything under the old group first
+
+The directive just read goes to ``before_claims`` (the settings follower) before any
+claim: a partition's first record runs under the deployment's processing settings.
 
 Applying the wanted set: release what is held but not wanted, re-stamp what is kept at a
 new epoch, claim the rest; the state is REBALANCING until the held set is the wanted one
 at the directive's epoch, then RUNNING (or PAUSED). Partition counts come from Kafka
 metadata, polled every ``METADATA_POLL_INTERVAL_S`` (Kafka has no watch); a count never
 shrinks (a lower one is a metadata hiccup, and believing it would release partitions).
+
+Why this module is long: what to hold and getting there share one state (the wanted
+set and since when, the partition counts, the warm binding, the adopted assignment);
+split, each half would read and write the other's fields.
 
 Failures: a ZooKeeper request that times out ends the reconcile, asks for another and
 for a sweep of owner nodes this session may have created unseen; a view older than the
@@ -31,10 +39,13 @@ metadata read is reported and retried at the next poll, and so is a failed warm-
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from turnout.agent.coordination.agreement import (
     StaleView,
     View,
     agree,
+    foreseen_partitions,
     members_of_colour,
     owners_of,
 )
@@ -60,7 +71,13 @@ METADATA_POLL_INTERVAL_S = 5.0
 
 
 class Reconciler:
-    def __init__(self, context: CoordinationContext, session: Session, data: DataPath) -> None:
+    def __init__(
+        self,
+        context: CoordinationContext,
+        session: Session,
+        data: DataPath,
+        before_claims: Callable[[Directive | None], None],
+    ) -> None:
         self._config = context.config
         self._paths = context.paths
         self._clock = context.environment.clock
@@ -71,6 +88,7 @@ class Reconciler:
         self._session = session
         self._data = data
         self._feed = data.feed
+        self._before_claims = before_claims
         self.directive: Directive | None = None
         #: The binding this instance acts on (None: standby, or no directive).
         self.binding: Binding | None = None
@@ -110,6 +128,7 @@ class Reconciler:
             if desired is None:
                 self._intake.reconcile_soon()
                 return
+            self._before_claims(self.directive)
             self._apply(desired)
             if self._intake.take_sweep_due():
                 self._sweep()
@@ -189,11 +208,24 @@ class Reconciler:
         binding = directive.binding_for(self._config.colour) if directive else None
         if directive is None or binding is None:
             self._adopted = None
+        if directive is None or binding is not None:
+            self._feed.warm_standby.request(None)
         if directive is None:
             self._retire_source()
             return set()
         if binding is None:
             self._keep_warm(directive.live)
+            if self.warm:
+                self._feed.warm_standby.request(
+                    directive.live.group,
+                    foreseen_partitions(
+                        directive,
+                        self._config.colour,
+                        self._config.instance,
+                        read.registrations,
+                        self._partitions,
+                    ),
+                )
             return set()
         source = self._feed.source
         if source is not None and source.group != binding.group:

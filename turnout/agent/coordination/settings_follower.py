@@ -8,7 +8,9 @@ dispatcher runs whatever the directive says, and the status reports no settings 
 Either way the handler, and a failure decision per exception type the code fixes
 (``CodePolicy``), stay the code's.
 
-States (the agent thread; ``follow`` once per step, after the reconcile)::
+States (the agent thread; ``follow`` by the reconciler between its read of the directive
+and its claims, so that a partition is first processed under the settings of the
+directive it is claimed by, and once per step after the reconcile)::
 
     code's dispatcher ──directive carries settings v──▶ checking v
     applied(u) ──directive carries settings v ≠ u──▶ checking v

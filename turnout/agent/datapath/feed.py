@@ -42,6 +42,7 @@ from turnout.agent.dispatch import (
 from turnout.agent.kafka_source import POLL_BATCH, KafkaSource
 from turnout.agent.lease import LeaseState
 from turnout.agent.offset_stores import KafkaOffsetStore, OffsetStore, ZkOffsetStore
+from turnout.agent.warm_standby import WarmStandby
 from turnout.protocol.models import Role
 from turnout.protocol.partitions import PartitionId
 
@@ -86,6 +87,8 @@ class RecordFeed:
         #: Set when partitions are assigned: a worker with nothing to fetch waits on it.
         self._fetchable = threading.Event()
         self._handler = handler
+        #: What every dispatcher built here may prepare while the agent is a warm standby.
+        self.warm_standby = WarmStandby()
         self.dispatcher = self.build_dispatcher(dispatcher_factory)
         #: The dispatcher's workers fetch; the agent's loop then only tends the fetch
         #: (pauses, lag) besides its other duties.
@@ -112,6 +115,7 @@ class RecordFeed:
                     lease_s=self._config.session_timeout_s - self._config.fence_margin_s,
                     offsets_in_kafka=self._config.offset_store == "kafka",
                 ),
+                warm_standby=self.warm_standby,
             )
         )
 

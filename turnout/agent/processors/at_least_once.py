@@ -2,11 +2,13 @@
 is acknowledged.
 
 The runner turns a processor into a plain handler for the work manager: it calls the
-processor, sends what it emitted through one shared :class:`~turnout.producer.Producer`
+processor, writes what it emitted through one shared :class:`~turnout.producer.Producer`
 (idempotent, ``acks=all``), and returns only when every one of those records is
-acknowledged. So the work manager's highest-contiguous commit point, which counts a
-record complete when its handler returns, never passes an input whose outputs are not
-written, under every ordering mode, with no new bookkeeping.
+acknowledged: one :class:`~turnout.producer.DeliveryCountdown` per call, counted down by
+the records' delivery reports, rather than a future per record. So the work manager's
+highest-contiguous commit point, which counts a record complete when its handler
+returns, never passes an input whose outputs are not written, under every ordering mode,
+with no new bookkeeping.
 
 Per input (a per-record processor) or per run (a batch processor)::
 
@@ -16,11 +18,11 @@ Per input (a per-record processor) or per run (a batch processor)::
         bounded by its ``queue_full_timeout_s``): the worker waits, so the work manager's
         in-flight bound fills and the input's fetch pauses; past the bound the send
         raises QueueFullError ──▶ failed
-    sending ──all sent──▶ waiting for acknowledgements, at most ``OUTPUT_ACK_TIMEOUT_S``
-    waiting ──every one acknowledged──▶ complete (the handler returns)
-    waiting ──one failed, or the wait timed out──▶ failed: the input is retried and its
-        outputs written again (at least once: a retry may duplicate outputs that were
-        acknowledged before the failure)
+    sending ──all sent──▶ waiting for the countdown, at most ``OUTPUT_ACK_TIMEOUT_S``
+    waiting ──every report came, all acknowledged──▶ complete (the handler returns)
+    waiting ──every report came, one or more failed (the first failure is raised), or
+        the wait timed out──▶ failed: the input is retried and its outputs written again
+        (at least once: a retry may duplicate outputs acknowledged before the failure)
 
 The role decides the topics (``routing.py``) and is read once per call, before sending.
 """
@@ -28,12 +30,11 @@ The role decides the topics (``routing.py``) and is read once per call, before s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import wait
 
 from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs
 from turnout.agent.processors.routing import Routes
 from turnout.agent.records import Record
-from turnout.producer import PARTITION_ANY, DeliveryFuture, Producer
+from turnout.producer import PARTITION_ANY, CountingProducer, DeliveryCountdown
 from turnout.protocol.models import Role
 
 #: How long a handler call waits for its outputs' acknowledgements before it counts as
@@ -63,7 +64,7 @@ class AtLeastOnceRunner:
         function: ProcessorFunction,
         routes: Routes,
         role: Callable[[], Role | None],
-        producer: Producer[bytes | str, bytes | str] | None,
+        producer: CountingProducer | None,
         *,
         ack_timeout_s: float = OUTPUT_ACK_TIMEOUT_S,
     ) -> None:
@@ -96,29 +97,26 @@ class AtLeastOnceRunner:
         role = self._role()
         topic = self._routes.topic
         topics = [topic(output.output, role) for output in emitted]
-        assert self._producer is not None  # routing refused every output without one
-        send = self._producer.send
-        futures: list[DeliveryFuture] = []
+        producer = self._producer
+        assert producer is not None  # routing refused every output without one
+        countdown = DeliveryCountdown(len(emitted))
+        report = producer.reporting_to(countdown)
+        produce = producer.produce_reported
         for output, target in zip(emitted, topics, strict=True):
             key = input_key if output.key is INPUT_KEY else output.key
-            partition = PARTITION_ANY if output.partition is None else output.partition
-            futures.append(
-                send(
-                    target,
-                    output.value,
-                    key,
-                    partition=partition,
-                    timestamp_ms=output.timestamp_ms,
-                    headers=output.headers,
-                )
+            produce(
+                target,
+                output.value,
+                key,
+                output.headers,
+                report,
+                partition=PARTITION_ANY if output.partition is None else output.partition,
+                timestamp_ms=output.timestamp_ms,
             )
-        done, pending = wait(futures, timeout=self._ack_timeout_s)
-        if pending:
+        if not countdown.wait(self._ack_timeout_s):
             raise OutputsNotAcknowledged(
-                f"{len(pending)} of {len(futures)} outputs not acknowledged within "
-                f"{self._ack_timeout_s} s"
+                f"{countdown.remaining} of {countdown.expected} outputs not acknowledged "
+                f"within {self._ack_timeout_s} s"
             )
-        for future in done:
-            error = future.exception()
-            if error is not None:
-                raise error
+        if countdown.failures:
+            raise countdown.failures[0]

@@ -124,6 +124,7 @@ def _exactly_once(
         transaction_timeout_ms=transaction_timeout_ms(group.lease_s, 0.0),
         registry=context.metrics.registry,
     )
+    context.warm_standby.register(runner.prepare)
     return ProcessorHandler(runner.handle_batch, True, runner.close, commits_offsets=True)
 
 

@@ -12,8 +12,12 @@ the agent's normal commit path records the commit point without writing it
 
 Per input partition (``_Partition``)::
 
-    absent ──first run of an ownership (a new epoch)──▶ initialising:
-        a producer with ``transactional_id(deployment, group, tp)``; ``init_transactions``
+    absent ──the agent, a warm standby, expects to claim it (``prepare``)──▶ prepared:
+        a producer with the id below, created and connected, NOT initialised (that
+        would fence the live owner before the switch)
+    absent or prepared ──first run of an ownership (a new epoch)──▶ initialising:
+        a producer with ``transactional_id(deployment, group, tp)`` (the prepared one, if
+        its id matches); ``init_transactions``
         fences the previous owner's producer and finishes or aborts its open transaction;
         then the committed offset is read again (it may have moved past where this owner
         started, if the predecessor's commit was completing): records below it are skipped
@@ -60,6 +64,7 @@ from prometheus_client import CollectorRegistry
 from turnout.agent.dispatch import GATE_RECHECK_S, KafkaGroup
 from turnout.agent.processors.contract import INPUT_KEY, Outputs
 from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds, transactional_id
 from turnout.agent.records import Record
 from turnout.agent.work.outcomes import PermanentFailure
@@ -81,6 +86,10 @@ MAX_TAKEOVERS = 3
 #: agent shuts it briefly while it applies a directive; a gate shut longer means the
 #: partition is going (a release waits for the run, so this also bounds that wait).
 GATE_WAIT_S = 1.0
+#: How long a warm standby waits for the cluster's answer to one prepared producer's
+#: metadata request: a standby is not in a hurry, but a cluster that does not answer
+#: must not hold up the agent thread (the producer is then created at the claim).
+PREPARE_CONNECT_TIMEOUT_S = 5.0
 #: How long closing one partition's producer may take when the manager closes: its
 #: transactions are all committed or aborted by then, so this only flushes nothing.
 PRODUCER_CLOSE_TIMEOUT_S = 5.0
@@ -152,10 +161,14 @@ class ExactlyOnceRunner:
         self._new_producer = new_producer or self._transactional_producer
         self._lock = threading.Lock()
         self._partitions: dict[PartitionId, _Partition] = {}
-        #: Transactions committed and aborted, and fencings seen (for tests and metrics).
+        #: A warm standby's producers, created and connected, not initialised: by id.
+        self._prepared: dict[str, OutputProducer] = {}
+        #: Transactions committed and aborted, and fencings seen (this runner's; the
+        #: registry's counters carry on across runners).
         self.committed = 0
         self.aborted = 0
         self.fenced = 0
+        self._metrics = TransactionMetrics.for_registry(registry)
 
     def handle_batch(self, records: Sequence[Record]) -> None:
         """Process a run of one partition in whole transactions (see the module)."""
@@ -171,12 +184,46 @@ class ExactlyOnceRunner:
         """Close every partition's producer (no transaction is open between runs)."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
-            parts = list(self._partitions.values())
+            producers = [part.producer for part in self._partitions.values()]
+            producers += self._prepared.values()
             self._partitions.clear()
-        for part in parts:
-            part.producer.close(
-                max(0.0, min(PRODUCER_CLOSE_TIMEOUT_S, deadline - time.monotonic()))
-            )
+            self._prepared.clear()
+        for producer in producers:
+            producer.close(max(0.0, min(PRODUCER_CLOSE_TIMEOUT_S, deadline - time.monotonic())))
+
+    def prepare(self, group: str, partitions: Sequence[PartitionId]) -> None:
+        """A warm standby's preparation (``WarmStandby``): create the transactional
+        producers of ``partitions`` under the live ``group`` and connect each (a metadata
+        request for the live outputs), so that a claim of one is left only
+        ``init_transactions``, which fences the live owner and so must wait for the
+        switch. Partitions whose producer is still held from a past ownership are left
+        to their claim. Held producers and prepared ones together stay within the
+        ceiling."""
+        topics = sorted(self._routes.topics(Role.LIVE))
+        for tp in partitions:
+            txid = transactional_id(self._group.deployment, group, tp)
+            with self._lock:
+                room = self._max_producers - len(self._partitions) - len(self._prepared)
+                # A partition of a past ownership still has its producer (kept after the
+                # release; one with the same id cannot stand beside it): its claim makes
+                # the new one, as without preparation, rather than this standby spending
+                # its agent thread on closing producers.
+                if txid in self._prepared or tp in self._partitions or room <= 0:
+                    continue
+            producer = self._new_producer(txid)
+            try:
+                producer.connect(topics, PREPARE_CONNECT_TIMEOUT_S)
+            except Exception:
+                producer.close(0.0)
+                raise
+            with self._lock:
+                self._prepared[txid] = producer
+        log.info(
+            "transactional producers ready for %d partitions of %s",
+            len(partitions),
+            group,
+            extra={"event": "transactions_prepared"},
+        )
 
     def _transactional_producer(self, txid: str) -> OutputProducer:
         return TransactionalProducer(
@@ -198,24 +245,31 @@ class ExactlyOnceRunner:
                 if not self._gate(tp) or part.takeovers >= MAX_TAKEOVERS:
                     raise TransactionFenced(f"{tp[0]}/{tp[1]}: fenced under epoch {epoch}")
                 takeovers = part.takeovers + 1
-            idle: list[_Partition] = []
-            if part is None and len(self._partitions) >= self._max_producers:
-                # Producers of partitions given up since (their gate shut) make room first.
+            idle: list[OutputProducer] = []
+            group = self._group.group()
+            txid = transactional_id(self._group.deployment, group, tp) if group else None
+            prepared = self._prepared.pop(txid, None) if txid is not None else None
+            if part is None and len(self._partitions) + len(self._prepared) >= self._max_producers:
+                # Producers of partitions given up since (their gate shut), and a standby's
+                # guesses, make room first.
                 for other in [o for o in self._partitions if not self._gate(o)]:
-                    idle.append(self._partitions.pop(other))
-            if part is None and len(self._partitions) >= self._max_producers:
-                raise TooManyTransactionalProducers(
-                    f"{tp[0]}/{tp[1]}: this agent holds {self._max_producers} transactional "
-                    "producers already (MAX_TRANSACTIONAL_PRODUCERS)"
-                )
-            old = self._partitions.pop(tp, None)
-        for gone in [*idle, *([old] if old is not None else [])]:
-            gone.producer.close(PRODUCER_CLOSE_TIMEOUT_S)
-        group = self._group.group()
-        if group is None:
+                    idle.append(self._partitions.pop(other).producer)
+                idle += self._prepared.values()
+                self._prepared.clear()
+            full = part is None and len(self._partitions) >= self._max_producers
+            old = None if full else self._partitions.pop(tp, None)
+        if full and prepared is not None:
+            idle.append(prepared)
+        for gone in [*idle, *([old.producer] if old is not None else [])]:
+            gone.close(PRODUCER_CLOSE_TIMEOUT_S)
+        if full:
+            raise TooManyTransactionalProducers(
+                f"{tp[0]}/{tp[1]}: this agent holds {self._max_producers} transactional "
+                "producers already (MAX_TRANSACTIONAL_PRODUCERS)"
+            )
+        if txid is None:
             raise TransactionFenced(f"{tp[0]}/{tp[1]}: no consumer group (not owned)")
-        txid = transactional_id(self._group.deployment, group, tp)
-        producer = self._new_producer(txid)
+        producer = prepared if prepared is not None else self._new_producer(txid)
         part = _Partition(producer, epoch, takeovers)
         try:
             producer.init_transactions()
@@ -249,8 +303,10 @@ class ExactlyOnceRunner:
         topic = self._routes.topic
         opened_at = self._clock()
         end = start
+        metrics = self._metrics
         try:
             producer.begin_transaction()
+            metrics.begun.inc()
             if self._per_batch:
                 end = len(records)
                 self._emit(producer, records[start:end], None, role, topic)
@@ -263,11 +319,14 @@ class ExactlyOnceRunner:
                         break
             offsets = [TopicPartition(tp[0], tp[1], records[end - 1].offset + 1)]
             producer.send_offsets_to_transaction(offsets, self._group.metadata())
+            committing = time.monotonic()
             producer.commit_transaction()
+            metrics.commit_seconds.observe(time.monotonic() - committing)
         except BaseException as exc:
             self._abort(part, tp, exc)
             raise
         self.committed += 1
+        metrics.committed.inc()
         return end
 
     def _wait_for_gate(self, tp: PartitionId) -> None:
@@ -309,12 +368,14 @@ class ExactlyOnceRunner:
         try:
             part.producer.abort_transaction()
             self.aborted += 1
+            self._metrics.aborted.inc()
         except FatalProducerError as exc:
             self._fenced(part, tp, exc)
 
     def _fenced(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
         part.fenced = True
         self.fenced += 1
+        self._metrics.fenced.inc()
         log.warning(
             "%s/%d: transaction fenced, its uncommitted work dropped: %s",
             tp[0],

@@ -9,8 +9,6 @@ when Prometheus scrapes. Gauges (in flight, lag) are read from the manager at sc
 
 from __future__ import annotations
 
-import threading
-import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +16,8 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+from turnout.agent.per_registry import PerRegistry
 
 #: Handler latency buckets in seconds: sub-millisecond no-op handlers up to the one-minute
 #: default ``task_timeout``.
@@ -59,11 +59,7 @@ class WorkMetrics:
 
     @classmethod
     def for_registry(cls, registry: CollectorRegistry) -> WorkMetrics:
-        with _BY_REGISTRY_LOCK:
-            metrics = _BY_REGISTRY.get(registry)
-            if metrics is None:
-                metrics = _BY_REGISTRY[registry] = cls(registry)
-            return metrics
+        return _PER_REGISTRY(registry)
 
     def __init__(self, registry: CollectorRegistry, namespace: str = "turnout_work") -> None:
         self.failed = Counter(
@@ -131,10 +127,7 @@ class WorkMetrics:
             collector.read_from(readings, latency)
 
 
-_BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, WorkMetrics] = (
-    weakref.WeakKeyDictionary()
-)
-_BY_REGISTRY_LOCK = threading.Lock()
+_PER_REGISTRY = PerRegistry(WorkMetrics)
 
 
 class _ScrapeCollector(Collector):

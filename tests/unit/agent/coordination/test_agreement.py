@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from turnout.agent.coordination.agreement import View
+from turnout.agent.coordination.agreement import View, foreseen_partitions
 from turnout.protocol import Binding, Colour, Directive, Role, Strategy
 
 
@@ -57,3 +57,15 @@ def test_newer_views_order_after_older_ones() -> None:
 
 def test_all_partitions_lists_every_partition_of_every_topic() -> None:
     assert _view(_directive()).all_partitions() == [("t", 0), ("t", 1), ("t", 2), ("t", 3)]
+
+
+def test_a_standby_foresees_its_share_of_the_live_binding_among_its_colours_members() -> None:
+    directive = _directive()
+    registrations = [("g1", Colour.GREEN), ("g2", Colour.GREEN), ("b1", Colour.BLUE)]
+    mine = foreseen_partitions(directive, Colour.GREEN, "g1", registrations, {"t": 4})
+    theirs = foreseen_partitions(directive, Colour.GREEN, "g2", registrations, {"t": 4})
+    assert len(mine) == len(theirs) == 2
+    assert sorted(mine + theirs) == [("t", p) for p in range(4)]
+    alone = foreseen_partitions(directive, Colour.GREEN, "g1", registrations[:1], {"t": 4})
+    assert alone == [("t", p) for p in range(4)]
+    assert foreseen_partitions(directive, Colour.GREEN, "gone", registrations, {"t": 4}) == []

@@ -3,10 +3,10 @@ emitted is acknowledged; a failed or late acknowledgement fails the input."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from typing import Any, cast
 
 import pytest
+from confluent_kafka import KafkaError, Message
 
 from turnout.agent import INPUT_KEY, Output, Outputs, Record
 from turnout.agent.processors.at_least_once import (
@@ -15,28 +15,44 @@ from turnout.agent.processors.at_least_once import (
     OutputsNotAcknowledged,
 )
 from turnout.agent.processors.routing import OutputRoutes
-from turnout.producer import Delivery, Producer
+from turnout.producer import DeliveryCountdown, Headers, PermanentProducerError
+from turnout.producer.reports import ReportCallback
 from turnout.protocol import OutputTopics, Role
 
 ROUTES = OutputRoutes({"enriched": OutputTopics(live="out", preview="out.pv")})
 
 
 class RecordingProducer:
-    """Stands in for the producer's ``send``: records what was sent, and settles each
-    future as told (acknowledged, failed, or left pending)."""
+    """Stands in for the producer's batch seam (``CountingProducer``): records what was
+    produced, and reports each record to its countdown as told (acknowledged, failed, or
+    never)."""
 
     def __init__(self, settle: str = "ack") -> None:
         self.sent: list[tuple[str, object, object]] = []
         self._settle = settle
 
-    def send(self, topic: str, value: object, key: object = None, **_: object) -> Future[Any]:
+    def reporting_to(self, countdown: DeliveryCountdown) -> ReportCallback:
+        def report(error: object, message: object) -> None:
+            if error is None:
+                countdown.acknowledged()
+            else:
+                countdown.failed(PermanentProducerError(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)))
+
+        return cast(ReportCallback, report)
+
+    def produce_reported(
+        self,
+        topic: str,
+        value: bytes | str | None,
+        key: bytes | str | None,
+        headers: Headers | None,
+        report: ReportCallback,
+    ) -> None:
         self.sent.append((topic, value, key))
-        future: Future[Any] = Future()
         if self._settle == "ack":
-            future.set_result(cast(Delivery, None))
+            report(None, cast(Message, None))
         elif self._settle == "fail":
-            future.set_exception(RuntimeError("broker said no"))
-        return future
+            report(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), cast(Message, None))
 
 
 def runner(producer: RecordingProducer, role: Role = Role.LIVE, **kw: Any) -> AtLeastOnceRunner:
@@ -44,9 +60,7 @@ def runner(producer: RecordingProducer, role: Role = Role.LIVE, **kw: Any) -> At
         out.send("enriched", b"sent:" + (record.value or b""), key=b"fixed")
         return Output("enriched", record.value)
 
-    return AtLeastOnceRunner(
-        cast(Any, enrich), ROUTES, lambda: role, cast(Producer[Any, Any], producer), **kw
-    )
+    return AtLeastOnceRunner(cast(Any, enrich), ROUTES, lambda: role, producer, **kw)
 
 
 def record(key: bytes, value: bytes) -> Record:
@@ -62,8 +76,8 @@ def test_outputs_go_to_the_roles_topic_keyed_by_the_input_unless_given() -> None
     assert {topic for topic, _, _ in preview.sent} == {"out.pv"}
 
 
-def test_a_failed_delivery_fails_the_input() -> None:
-    with pytest.raises(RuntimeError, match="broker said no"):
+def test_a_failed_delivery_fails_the_input_with_the_producers_error() -> None:
+    with pytest.raises(PermanentProducerError):
         runner(RecordingProducer("fail")).handle(record(b"k", b"v"))
 
 
@@ -82,14 +96,12 @@ def test_a_batch_processors_outputs_must_give_their_key() -> None:
         return [Output("enriched", r.value, key=INPUT_KEY) for r in records]
 
     batch = [record(b"a", b"1"), record(b"b", b"2")]
-    AtLeastOnceRunner(
-        cast(Any, keyed), ROUTES, lambda: Role.LIVE, cast(Any, producer)
-    ).handle_batch(batch)
+    AtLeastOnceRunner(cast(Any, keyed), ROUTES, lambda: Role.LIVE, producer).handle_batch(batch)
     assert producer.sent == [("out", b"1", b"a"), ("out", b"2", b"b")]
     with pytest.raises(BatchOutputKeyError):
-        AtLeastOnceRunner(
-            cast(Any, unkeyed), ROUTES, lambda: Role.LIVE, cast(Any, producer)
-        ).handle_batch(batch)
+        AtLeastOnceRunner(cast(Any, unkeyed), ROUTES, lambda: Role.LIVE, producer).handle_batch(
+            batch
+        )
 
 
 def test_without_outputs_nothing_is_sent_and_an_emission_is_refused() -> None:

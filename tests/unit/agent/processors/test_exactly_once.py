@@ -22,6 +22,7 @@ from turnout.agent.processors.exactly_once import (
     TransactionFenced,
 )
 from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds
 from turnout.producer import ProducerConfig, ProducerFencedError
 from turnout.protocol import OutputTopics, Role
@@ -45,6 +46,9 @@ class StandInProducer:
         self.journal = journal
         self.fail_commit: BaseException | None = None
         self.closed = False
+
+    def connect(self, topics: Sequence[str], timeout_s: float) -> None:
+        self.journal.append(("connect", self.txid, *topics))
 
     def init_transactions(self) -> None:
         self.journal.append(("init", self.txid))
@@ -91,6 +95,7 @@ class Rig:
         self.released: set[int] = set()
         self.committed = committed
         self.fail_on: set[int] = set()
+        self.registry = CollectorRegistry()
 
         def enrich(record: Record, out: Outputs) -> Output:
             if record.offset in self.fail_on:
@@ -117,7 +122,7 @@ class Rig:
             ),
             producer_config=ProducerConfig(),
             transaction_timeout_ms=5_000,
-            registry=CollectorRegistry(),
+            registry=self.registry,
             new_producer=new_producer,
             **kw,
         )
@@ -232,3 +237,80 @@ def test_at_the_ceiling_producers_of_partitions_given_up_make_room() -> None:
     rig.released.add(0)
     rig.run([0], partition=1)
     assert [p.closed for p in rig.producers] == [True, False]
+
+
+def test_a_warm_standby_connects_its_producers_without_initialising_them() -> None:
+    rig = Rig()
+    rig.runner.prepare("g", [(TOPIC, 0), (TOPIC, 1)])
+    assert rig.journal == [
+        ("connect", "turnout.3:dep.1:g.2:in.0", "out"),
+        ("connect", "turnout.3:dep.1:g.2:in.1", "out"),
+    ]
+    rig.runner.prepare("g", [(TOPIC, 0)])  # asked again: nothing more is made
+    assert len(rig.producers) == 2
+
+
+def test_a_standby_leaves_a_partition_of_its_past_ownership_to_the_claim() -> None:
+    rig = Rig()
+    rig.run([0])
+    rig.released.add(0)  # the colour went standby: the partition's gate is shut
+    rig.runner.prepare("g", [(TOPIC, 0), (TOPIC, 1)])
+    assert [p.txid for p in rig.producers] == [
+        "turnout.3:dep.1:g.2:in.0",
+        "turnout.3:dep.1:g.2:in.1",
+    ]
+    assert not rig.producers[0].closed
+    rig.released.clear()
+    rig.run([1], epoch=2)  # the next ownership of partition 0 makes its new producer
+    assert [p.closed for p in rig.producers] == [True, False, False]
+
+
+def test_a_claim_takes_the_prepared_producer_and_only_initialises_it() -> None:
+    rig = Rig()
+    rig.runner.prepare("g", [(TOPIC, 0)])
+    rig.journal.clear()
+    rig.run([0])
+    assert len(rig.producers) == 1
+    assert rig.journal[0] == ("init", "turnout.3:dep.1:g.2:in.0")
+
+
+def test_prepared_producers_stay_within_the_ceiling_and_give_way_to_a_claim() -> None:
+    rig = Rig(max_producers=2)
+    rig.run([0], partition=5)
+    rig.runner.prepare("g", [(TOPIC, 0), (TOPIC, 1)])  # room for one
+    assert len(rig.producers) == 2
+    rig.run([0], partition=2)  # not foreseen: the guess makes room
+    assert [p.closed for p in rig.producers] == [False, True, False]
+
+
+def test_closing_the_runner_closes_the_prepared_producers() -> None:
+    rig = Rig()
+    rig.runner.prepare("g", [(TOPIC, 0)])
+    rig.runner.close(1.0)
+    assert rig.producers[0].closed
+
+
+def test_transactions_are_counted_in_the_registry_as_they_begin_and_end() -> None:
+    rig = Rig()
+    rig.run([0])
+    rig.fail_on = {1}
+    with pytest.raises(ValueError):
+        rig.run([1])
+    rig.fail_on = set()
+    rig.producers[0].fail_commit = fenced()
+    with pytest.raises(ProducerFencedError):
+        rig.run([1])
+
+    def value(name: str) -> float | None:
+        return rig.registry.get_sample_value(name)
+
+    assert value("turnout_processor_transactions_begun_total") == 3
+    assert value("turnout_processor_transactions_committed_total") == 1
+    assert value("turnout_processor_transactions_aborted_total") == 1
+    assert value("turnout_processor_transactions_fenced_total") == 1
+    assert value("turnout_processor_transaction_commit_seconds_count") == 1
+
+
+def test_runners_of_successive_settings_share_one_set_of_counters_per_registry() -> None:
+    registry = CollectorRegistry()
+    assert TransactionMetrics.for_registry(registry) is TransactionMetrics.for_registry(registry)
