@@ -29,6 +29,8 @@ class RecordingProducer:
 
     def __init__(self, settle: str = "ack") -> None:
         self.sent: list[tuple[str, object, object]] = []
+        #: (partition, timestamp_ms) of each record, as produced.
+        self.placed: list[tuple[int, int]] = []
         self._settle = settle
 
     def reporting_to(self, countdown: DeliveryCountdown) -> ReportCallback:
@@ -47,8 +49,12 @@ class RecordingProducer:
         key: bytes | str | None,
         headers: Headers | None,
         report: ReportCallback,
+        *,
+        partition: int = -1,
+        timestamp_ms: int = 0,
     ) -> None:
         self.sent.append((topic, value, key))
+        self.placed.append((partition, timestamp_ms))
         if self._settle == "ack":
             report(None, cast(Message, None))
         elif self._settle == "fail":
@@ -118,3 +124,18 @@ def test_without_outputs_nothing_is_sent_and_an_emission_is_refused() -> None:
     AtLeastOnceRunner(
         cast(Any, lambda r, out: None), OutputRoutes({}), lambda: Role.LIVE, None
     ).handle(record(b"k", b"v"))
+
+
+def test_an_outputs_partition_and_timestamp_reach_the_producer() -> None:
+    producer = RecordingProducer()
+
+    def placed(records: list[Record], out: Outputs) -> list[Output]:
+        return [
+            Output("enriched", r.value, key=r.key, partition=3, timestamp_ms=1_700_000_000_000)
+            for r in records
+        ] + [Output("enriched", b"anywhere", key=b"k")]
+
+    AtLeastOnceRunner(cast(Any, placed), ROUTES, lambda: Role.LIVE, producer).handle_batch(
+        [record(b"a", b"1")]
+    )
+    assert producer.placed == [(3, 1_700_000_000_000), (-1, 0)]
