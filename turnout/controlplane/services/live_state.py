@@ -61,8 +61,21 @@ def _as_sample(row: LagSample) -> DeploymentSample:
     }
 
 
+def _read_outside_the_transaction(
+    context: AppContext, session: Session, deployment: Deployment
+) -> LiveReading:
+    """``read_live`` with no database transaction open: it waits on ZooKeeper and Kafka
+    (seconds when either is slow), and on SQLite every transaction holds the one write
+    lock (``db.py``), so a reading inside one stalls every other request and the
+    leader's tasks behind it. The deployment's cluster is loaded first; nothing is
+    expired by the commit (``expire_on_commit=False``)."""
+    assert deployment.cluster is not None
+    session.commit()
+    return read_live(context, deployment)
+
+
 def live_state(context: AppContext, session: Session, deployment: Deployment) -> StatePublic:
-    reading = read_live(context, deployment)
+    reading = _read_outside_the_transaction(context, session, deployment)
     samples = [
         _as_sample(row)
         for row in _stored_samples(session, deployment, context.settings.lag_window_s)
@@ -76,7 +89,7 @@ def live_state(context: AppContext, session: Session, deployment: Deployment) ->
 
 def sample_lag(context: AppContext, session: Session, deployment: Deployment) -> bool:
     """Store one lag sample of the live binding; False when Kafka could not be read."""
-    reading = read_live(context, deployment)
+    reading = _read_outside_the_transaction(context, session, deployment)
     if reading.kafka != "ok":
         return False
     current = sample_of(reading)
