@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ WATCH_BATCH = 10_000
 WATCH_POLL_S = 0.01
 
 
-class OutputFollower:
+class OutputFollower(ABC):
     """Reads the committed records of ``topic`` from its beginning in a thread of its own
     and hands each batch read, with its reading time, to ``_read`` until that returns
     True (or ``stop``)."""
@@ -56,8 +57,9 @@ class OutputFollower:
             ):
                 return
 
+    @abstractmethod
     def _read(self, messages: list[Message], now_ns: int) -> bool:
-        raise NotImplementedError
+        """Take a batch of outputs read at ``now_ns``; True when following may stop."""
 
 
 class OutputWatcher(OutputFollower):
