@@ -60,8 +60,8 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from turnout.devstack.kafka_server import StandaloneKafka
 from turnout.devstack.process import free_port
+from turnout.devstack.standalone import StandaloneKafka
 
 LINES: Final = 1_000_000
 #: Throughput rounds; figures are medians (the shared machine's load moves single runs).

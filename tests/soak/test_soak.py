@@ -35,7 +35,7 @@ from tests.integration.controlplane.e2e_kit import (
 from tests.support.agent_kit import FENCE_MARGIN_S, SESSION_TIMEOUT_S
 from tests.support.services import Services
 from tests.support.waiting import wait_until
-from tests.support.zookeeper_only import DedicatedZooKeeper
+from turnout.devstack.standalone import StandaloneZooKeeper
 
 SOAK_S = float(os.environ.get("TURNOUT_SOAK_S", "600"))
 SEED = int(os.environ.get("TURNOUT_SOAK_SEED", str(random.SystemRandom().randrange(10**6))))
@@ -59,8 +59,8 @@ def soak_rig(
     tmp_path: Path,
     topic_factory: Callable[..., str],
     unique: Callable[[str], str],
-) -> Iterator[tuple[Rig, DedicatedZooKeeper, str]]:
-    zookeeper = DedicatedZooKeeper(tmp_path / "zookeeper")
+) -> Iterator[tuple[Rig, StandaloneZooKeeper, str]]:
+    zookeeper = StandaloneZooKeeper(tmp_path / "zookeeper")
     zookeeper.start()
     digest = f"turnout-controlplane:secret-{os.urandom(4).hex()}"
     try:
@@ -98,7 +98,7 @@ SETTLE_ALLOWANCE_S = 300
 
 @pytest.mark.timeout(SOAK_S + SETTLE_ALLOWANCE_S)
 def test_switches_crashes_and_zookeeper_stalls_interleaved_lose_nothing(
-    soak_rig: tuple[Rig, DedicatedZooKeeper, str],
+    soak_rig: tuple[Rig, StandaloneZooKeeper, str],
 ) -> None:
     built, zookeeper, topic = soak_rig
     rng = random.Random(SEED)

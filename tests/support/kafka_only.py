@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from turnout.devstack.errors import StackError
-from turnout.devstack.kafka_server import StandaloneKafka
+from turnout.devstack.standalone import StandaloneKafka
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from tests.support.agent_kit import SESSION_TIMEOUT_S, World
 from tests.support.waiting import wait_until, wait_until_frozen
-from tests.support.zookeeper_only import DedicatedZooKeeper
 from turnout.agent import AgentState
 from turnout.agent.coordination.reconciler import RESYNC_INTERVAL_S
+from turnout.devstack.standalone import StandaloneZooKeeper
 from turnout.verify import Claimed, Committed, Fenced, Processed, read_events
 from turnout.zk import ZkGateway
 
@@ -131,8 +131,8 @@ def test_expired_session_drops_ownership_and_rejoins_without_orphan_ephemerals(
     assert report.ok, report.to_dict()
 
 
-def _dedicated(tmp_path: Path) -> tuple[DedicatedZooKeeper, str]:
-    server = DedicatedZooKeeper(tmp_path / "zk")
+def _dedicated(tmp_path: Path) -> tuple[StandaloneZooKeeper, str]:
+    server = StandaloneZooKeeper(tmp_path / "zk")
     server.start()
     admin = ZkGateway(server.connect)
     admin.start()

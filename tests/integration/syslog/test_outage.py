@@ -18,7 +18,7 @@ from tests.support.syslog_kit import (
     send_and_drain,
     wait_for_numbers,
 )
-from turnout.devstack.kafka_server import StandaloneKafka
+from turnout.devstack.standalone import StandaloneKafka
 
 OUTAGE_S = 10.0
 PARTITIONS = 4

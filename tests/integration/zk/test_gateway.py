@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.waiting import wait_until, wait_until_frozen
-from tests.support.zookeeper_only import DedicatedZooKeeper
+from turnout.devstack.standalone import StandaloneZooKeeper
 from turnout.zk import (
     CheckOp,
     ConnectionState,
@@ -302,7 +302,7 @@ def test_a_gateway_bound_to_a_session_writes_nothing_on_the_next(zk_root: str) -
 def test_a_request_to_a_frozen_server_fails_within_its_bound_and_the_session_survives(
     tmp_path: Path,
 ) -> None:
-    server = DedicatedZooKeeper(tmp_path / "zk")
+    server = StandaloneZooKeeper(tmp_path / "zk")
     server.start()
     states: list[ConnectionState] = []
     gateway = ZkGateway(server.connect, session_timeout_s=6, request_timeout_s=REQUEST_TIMEOUT_S)
