@@ -15,7 +15,11 @@ from turnout.controlplane.context import AppContext
 from turnout.controlplane.domain.scope import DeploymentScope
 from turnout.controlplane.models import utc_now
 from turnout.controlplane.security import ApiRole
-from turnout.controlplane.services.authentication import authenticate
+from turnout.controlplane.services.authentication import (
+    AuthenticationFailedError,
+    FailureReason,
+    authenticate,
+)
 from turnout.controlplane.stream_tickets import StreamTickets
 
 
@@ -94,25 +98,28 @@ def get_stream_principal(
 ) -> Principal:
     """The bearer token's principal, or the stream ticket's (spent by this request).
 
+    A refused ticket or a token in the URL is a failed authentication like a bad bearer
+    token: audited, and counted against the source's rate limit (a ticket guesser is a
+    token guesser).
+
     ``access_token`` in the URL is refused even alongside a valid credential: a client
     still sending it leaks its token into every access log on the way, and must hear so.
     """
     if access_token is not None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "access_token in the URL is not accepted: get a single-use stream ticket with "
-            f"POST /api/v1/deployments/{name}/stream-tickets and pass ?ticket=, or send "
+        raise AuthenticationFailedError(
+            FailureReason.TOKEN_IN_URL,
+            detail="access_token in the URL is not accepted: get a single-use stream ticket "
+            f"with POST /api/v1/deployments/{name}/stream-tickets and pass ?ticket=, or send "
             "an Authorization: Bearer header",
-            headers={"WWW-Authenticate": "Bearer"},
         )
     if credentials is not None or ticket is None:
         return _principal(session, None if credentials is None else credentials.credentials)
     principal = tickets.redeem(ticket, name)
     if principal is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            f"stream ticket unknown, already used, expired or not for {name!r}: get a new one",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise AuthenticationFailedError(
+            FailureReason.TICKET,
+            detail=f"stream ticket unknown, already used, expired or not for {name!r}: "
+            "get a new one",
         )
     return principal
 

@@ -29,6 +29,8 @@ class FailureReason(StrEnum):
     UNKNOWN = "unknown"  # never issued, or revoked
     EXPIRED = "expired"
     REPLACED = "replaced"  # a rotation replaced it and its grace period is over
+    TICKET = "ticket"  # a stream ticket unknown, spent, expired or for another deployment
+    TOKEN_IN_URL = "token_in_url"  # a secret sent where logs keep it: refused, whatever it is
 
 
 _DETAIL = {
@@ -36,6 +38,8 @@ _DETAIL = {
     FailureReason.UNKNOWN: "invalid or revoked token",
     FailureReason.EXPIRED: "token expired",
     FailureReason.REPLACED: "token was rotated and its grace period is over",
+    FailureReason.TICKET: "stream ticket unknown, already used or expired: get a new one",
+    FailureReason.TOKEN_IN_URL: "a token in the URL is not accepted",
 }
 
 
@@ -44,8 +48,10 @@ class AuthenticationFailedError(ApiError):
 
     status_code = 401
 
-    def __init__(self, reason: FailureReason, token_name: str | None = None) -> None:
-        super().__init__(_DETAIL[reason])
+    def __init__(
+        self, reason: FailureReason, token_name: str | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(detail or _DETAIL[reason])
         self.reason = reason
         self.token_name = token_name
 

@@ -11,7 +11,12 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from tests.integration.controlplane.kit import cp_settings, start_with_cluster
+from tests.integration.controlplane.kit import (
+    cp_settings,
+    create_deployment,
+    deployment_body,
+    start_with_cluster,
+)
 from tests.support.controlplane import RunningControlPlane
 from tests.support.services import Services
 from turnout.controlplane.db import make_engine, make_sessionmaker
@@ -161,3 +166,31 @@ def test_failed_authentications_are_throttled_per_source_and_recover_after_the_w
         failures = _failures(admin)
     assert len(failures) == 3  # the 429s are not audited one by one
     assert "tnt_guess" not in str(failures)
+
+
+def test_guessed_stream_tickets_and_tokens_in_the_url_are_audited_and_throttled(
+    throttled_controlplane: RunningControlPlane,
+) -> None:
+    name = "stream-guessed"
+    with throttled_controlplane.client() as admin:
+        body = deployment_body(name, "stream-guessed-group", ["stream-guessed-topic"])
+        create_deployment(admin, body)
+    token = throttled_controlplane.tokens[ApiRole.VIEWER]
+    events = f"/api/v1/deployments/{name}/events"
+    with httpx.Client(base_url=throttled_controlplane.url, timeout=30) as anonymous:
+        for guess in ("tst_guess_one", "tst_guess_two"):
+            refused = anonymous.get(events, params={"ticket": guess})
+            assert refused.status_code == 401
+            assert "stream ticket unknown" in refused.json()["detail"]
+        in_url = anonymous.get(events, params={"access_token": token})
+        assert in_url.status_code == 401
+        assert "stream-tickets" in in_url.json()["detail"]
+        throttled = anonymous.get(events, params={"ticket": "tst_guess_three"})
+    assert throttled.status_code == 429
+    time.sleep(SHORT_S + 0.2)
+    with throttled_controlplane.client() as admin:
+        failures = _failures(admin)
+    reasons = sorted(str(f["detail"]["reason"]) for f in failures)  # type: ignore[index]
+    assert reasons == ["ticket", "ticket", "token_in_url"]
+    assert all(f["detail"]["path"] == events for f in failures)  # type: ignore[index]
+    assert "tst_guess" not in str(failures) and token not in str(failures)
