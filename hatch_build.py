@@ -10,6 +10,8 @@ inside it, where an installed control plane finds them:
 
 An editable install (the dev environment) gets none of them: there the control plane finds
 them in the checkout. A wheel without a built dashboard is refused, with how to build one.
+The dashboard's source maps stay out of the wheel: they are for debugging the checkout's
+build, and they would be most of the wheel's size.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 #: Source path (relative to the project root) -> path inside the wheel.
 PACKAGE_DATA = {
-    "web/dist": "turnout/controlplane/dashboard",
     "alembic": "turnout/controlplane/alembic",
     "alembic.ini": "turnout/controlplane/alembic.ini",
 }
+
+
+#: Where the built dashboard (``web/dist``, source maps left out) goes inside the wheel.
+DASHBOARD_IN_WHEEL = "turnout/controlplane/dashboard"
 
 
 class PackageDataHook(BuildHookInterface):
@@ -41,3 +46,8 @@ class PackageDataHook(BuildHookInterface):
             )
         for source, target in PACKAGE_DATA.items():
             build_data["force_include"][str(root / source)] = target
+        dist = root / "web" / "dist"
+        for path in sorted(dist.rglob("*")):
+            if path.is_file() and path.suffix != ".map":
+                relative = path.relative_to(dist).as_posix()
+                build_data["force_include"][str(path)] = f"{DASHBOARD_IN_WHEEL}/{relative}"

@@ -307,6 +307,7 @@ def test_installed_control_plane_migrates_and_serves_its_api_and_packaged_dashbo
             served = http.get(script.group(1))
             assert served.status_code == 200
             assert served.content == (packaged / script.group(1).lstrip("/")).read_bytes()
+            assert not list(packaged.rglob("*.map")), "source maps are not shipped"
 
         # The core install's API client, with no server library, talks to it.
         listing = core.turnout("deployments", "list", "--url", url, "--token", token)
