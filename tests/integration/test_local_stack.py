@@ -102,6 +102,12 @@ def test_dev_up_is_idempotent_and_down_leaves_no_process(tmp_path: Path) -> None
         assert reported["zookeeper"]["address"].endswith(ports["TURNOUT_DEV_ZOOKEEPER_PORT"])
         assert reported["kafka"]["address"].endswith(ports["TURNOUT_DEV_KAFKA_PORT"])
         assert Path(reported["kafka"]["log_file"]).is_file()
+
+        # Told only the state dir, status probes the ports the stack was started on.
+        unported = {k: v for k, v in env.items() if k not in ports}
+        plain = _turnout("dev", "status", env=unported)
+        assert plain.returncode == 0, plain.stdout + plain.stderr
+        assert plain.stdout.count("healthy") == 2, plain.stdout
     finally:
         down = _turnout("dev", "down", env=env)
     assert down.returncode == 0, down.stderr

@@ -120,12 +120,28 @@ class LocalStack:
             return (*SERVICES, SECOND_KAFKA)
         return SERVICES
 
-    def _probe(self, name: str) -> bool:
+    def _recorded(self, records: dict[str, _Record]) -> StackSettings:
+        """The settings with the ports the running services were started on: a stack
+        started with ``--kafka-port`` is probed there even when ``status`` is not told."""
+        ports = {
+            "zookeeper": "zookeeper_port",
+            "kafka": "kafka_port",
+            SECOND_KAFKA: "second_kafka_port",
+        }
+        update: dict[str, int] = {}
+        for name, field in ports.items():
+            rec = records.get(name)
+            port = rec.address.rpartition(":")[2] if rec is not None else ""
+            if port.isdigit():
+                update[field] = int(port)
+        return self.settings.model_copy(update=update)
+
+    def _probe(self, name: str, settings: StackSettings) -> bool:
         if name == "zookeeper":
-            return services.zookeeper_is_ready(self.settings, self.security)
+            return services.zookeeper_is_ready(settings, self.security)
         if name == SECOND_KAFKA:
-            return services.kafka_is_ready(self.second_cluster)
-        return services.kafka_is_ready(self.settings, self.security)
+            return services.kafka_is_ready(second_cluster_settings(settings))
+        return services.kafka_is_ready(settings, self.security)
 
     def _layout(self, name: str) -> services.ServiceLayout:
         if name == SECOND_KAFKA:
@@ -134,6 +150,7 @@ class LocalStack:
 
     def status(self) -> list[ServiceStatus]:
         records = self._load()
+        recorded = self._recorded(records)
         material = self.security
         result = []
         for name in self._service_names(records):
@@ -144,7 +161,7 @@ class LocalStack:
                 result.append(ServiceStatus(name, None, "-", False, False, log_file, secured))
                 continue
             running = process.is_ours(rec.pid, self.marker)
-            healthy = running and self._probe(name)
+            healthy = running and self._probe(name, recorded)
             result.append(
                 ServiceStatus(name, rec.pid, rec.address, running, healthy, log_file, secured)
             )
@@ -283,7 +300,7 @@ class LocalStack:
                     read_log_tail(log_file),
                     log_file,
                 )
-            if self._probe(name):
+            if self._probe(name, self.settings):
                 return
             time.sleep(_PROBE_INTERVAL_S)
         process.stop(pid, self.marker)
