@@ -1,5 +1,6 @@
 """CLI: ``turnout controlplane migrate|serve``, ``turnout token ...`` (``token_cli``), and
-the API client commands ``deployments list|show``, ``switch``, ``rollback``, ``assign``, ``status``.
+the API client commands ``deployments list|show|create``, ``switch``, ``rollback``,
+``assign``, ``status``.
 
 The client commands need only the core package; the server-side commands import the
 server libraries when they run, inside ``server_libraries()``, so that without the
@@ -21,7 +22,9 @@ from turnout.controlplane.token_cli import token_app
 controlplane_app = typer.Typer(
     help="Run the control plane (REST API + reconciler).", no_args_is_help=True
 )
-deployments_app = typer.Typer(help="Read deployments through the API.", no_args_is_help=True)
+deployments_app = typer.Typer(
+    help="Create and read deployments through the API.", no_args_is_help=True
+)
 
 UrlOpt = Annotated[str, typer.Option("--url", envvar="TURNOUT_URL", help="Control-plane base URL")]
 TokenOpt = Annotated[
@@ -90,6 +93,7 @@ def deployments_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
             d["active_colour"],
             str(d["epoch"]),
             "paused" if d["paused"] else "",
+            "→ " + d["mirror"]["target_cluster"] if d.get("mirror") else "",
             ""
             if d["last_switch"] is None
             else f"{d['last_switch']['state']} → {d['last_switch']['to_colour']}",
@@ -97,8 +101,53 @@ def deployments_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
         for d in items
     ]
     typer.echo(
-        table(["DEPLOYMENT", "TEAM", "CLUSTER", "LIVE", "EPOCH", "PAUSED", "LAST SWITCH"], rows)
+        table(
+            ["DEPLOYMENT", "TEAM", "CLUSTER", "LIVE", "EPOCH", "PAUSED", "MIRROR", "LAST SWITCH"],
+            rows,
+        )
     )
+
+
+def _read_body(file: Path) -> dict[str, Any]:
+    """A JSON object from ``file`` (``-``: standard input), or a one-line error."""
+    import sys
+
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text()
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror}") from exc
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"{file} is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise fail(f"{file} must hold a JSON object (a deployment body), not {type(body).__name__}")
+    return body
+
+
+@deployments_app.command("create")
+def deployments_create(
+    file: Annotated[
+        Path,
+        typer.Option("--file", "-f", help="A deployment body as JSON (docs/api.md; '-': stdin)"),
+    ],
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+) -> None:
+    """Create a deployment (a mirror too: a body with a ``mirror`` object); prints it."""
+    body = _read_body(file)
+    with _client(url, token) as client:
+        try:
+            created = client.create_deployment(body)
+        except ClientError as exc:
+            raise fail(str(exc)) from exc
+    mirror = created.get("mirror")
+    typer.echo(
+        f"created {created['name']} on {created['cluster']}, epoch {created['epoch']}"
+        + ("" if not mirror else f", mirroring to {mirror['target_cluster']}")
+    )
+    for source, target in (mirror or {}).get("target_topics", {}).items():
+        typer.echo(f"  {source} → {target}")
 
 
 @deployments_app.command("show")

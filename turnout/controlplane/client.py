@@ -98,6 +98,9 @@ class ControlPlaneClient:
     def deployment(self, name: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/deployments/{name}"))
 
+    def create_deployment(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.request("POST", "/deployments", json=body))
+
     def state(self, name: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/deployments/{name}/state"))
 

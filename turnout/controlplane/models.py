@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from turnout.controlplane.domain.desired_state import DesiredState
 from turnout.controlplane.domain.switch_machine import Step, advance_phases
 from turnout.protocol import AbsentPinPolicy, Binding, Colour, DeploymentPaths, Role, Strategy
+from turnout.protocol.mirror import MirrorSpec
 from turnout.protocol.processing import ProcessingSettings
 
 
@@ -120,10 +121,22 @@ class Deployment(Base):
     epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    #: A mirror's copy: ``{"source_alias", "naming", "prefix", "template",
+    #: "coordinate_headers"}`` (``schemas.mirrors.MirrorBody``); None: not a mirror.
+    mirror: Mapped[dict[str, Any] | None]
+    #: A mirror's target cluster; a cluster a mirror writes to cannot be deleted.
+    mirror_target_cluster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clusters.id", ondelete="RESTRICT"), nullable=True
+    )
     #: Optimistic concurrency (ETag / If-Match); SQLAlchemy bumps it on every UPDATE.
     version: Mapped[int] = mapped_column(default=1)
 
-    cluster: Mapped[Cluster] = relationship(lazy="joined", innerjoin=True)
+    cluster: Mapped[Cluster] = relationship(
+        lazy="joined", innerjoin=True, foreign_keys=[cluster_id]
+    )
+    mirror_target: Mapped[Cluster | None] = relationship(
+        lazy="joined", foreign_keys=[mirror_target_cluster_id]
+    )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it)
 
@@ -169,6 +182,17 @@ class Deployment(Base):
             paused=self.paused,
             drain_timeout_ms=self.drain_timeout_ms,
             processing=self.processing_settings(),
+            mirror=self.mirror_spec(),
+        )
+
+    def mirror_spec(self) -> MirrorSpec | None:
+        """What the directive says of the mirror; None for any other deployment."""
+        if self.mirror is None or self.mirror_target is None:
+            return None
+        return MirrorSpec(
+            target_cluster=self.mirror_target.name,
+            target_kafka=self.mirror_target.kafka_bootstrap,
+            **self.mirror,
         )
 
 

@@ -33,6 +33,7 @@ from turnout.controlplane.schemas.live_state import (
     PartitionPublic,
     StatePublic,
 )
+from turnout.controlplane.schemas.mirrors import MirrorPublic
 from turnout.controlplane.schemas.switches import PhasePublic, SwitchPublic
 from turnout.controlplane.security import ApiRole
 from turnout.protocol import AbsentPinPolicy, Colour, Role, Strategy
@@ -45,6 +46,22 @@ def cluster_public(cluster: Cluster) -> ClusterPublic:
         zookeeper_connect=cluster.zookeeper_connect,
         zookeeper_root=cluster.zookeeper_root,
         credentials=cluster.credentials,
+    )
+
+
+def _mirror_public(deployment: Deployment) -> MirrorPublic | None:
+    spec = deployment.mirror_spec()
+    if spec is None:
+        return None
+    naming = spec.topic_naming()
+    return MirrorPublic(
+        target_cluster=spec.target_cluster,
+        source_alias=spec.source_alias,
+        naming=naming.mode,
+        prefix=spec.prefix,
+        template=spec.template,
+        coordinate_headers=spec.coordinate_headers,
+        target_topics={t: naming.target_topic(t) for t in deployment.live["topics"]},
     )
 
 
@@ -62,6 +79,7 @@ def deployment_public(deployment: Deployment, last_switch: Switch | None) -> Dep
         drain_timeout_ms=deployment.drain_timeout_ms,
         absent_pin_policy=AbsentPinPolicy(deployment.absent_pin_policy),
         zookeeper_user=deployment.zookeeper_user,
+        mirror=_mirror_public(deployment),
         colours={
             Colour(c): ColourPublic(version=v["version"], role=Role(v["role"]))
             for c, v in deployment.colours.items()

@@ -2,9 +2,11 @@
 
 Runs one mirror agent in the foreground: an agent of deployment D (its source topics are
 the deployment's topics, on the cluster ``--kafka`` names) whose handler copies each
-record to the same partition of its target topic on ``--target-kafka``
-(docs/mirror.md). Stops on SIGTERM or SIGINT like ``turnout agent run``: drain, commit,
-release, exit 0; bad input is one line on stderr and exit code 2.
+record to the same partition of its target topic (docs/mirror.md). A deployment created
+as a mirror (its ``mirror`` part) names the target and the topic naming; the process may
+only reach the target by another address (``--target-kafka``). Any other deployment is
+mirrored with the options given here. Stops on SIGTERM or SIGINT like ``turnout agent
+run``: drain, commit, release, exit 0; bad input is one line on stderr and exit code 2.
 
 The agent's own options are ``turnout agent run``'s (and its ``TURNOUT_AGENT_*``
 variables); the mirror's read ``TURNOUT_MIRROR_*`` too (``MirrorSettings``).
@@ -21,19 +23,24 @@ from turnout.agent.cli import BadInput, build_config, invalid
 from turnout.agent.cli_options import DEFAULT_STOP_TIMEOUT_S
 
 if TYPE_CHECKING:
+    from turnout.agent.config import AgentConfig
     from turnout.mirror.settings import MirrorSettings
 
 app = typer.Typer(help="Mirror topics to another Kafka cluster, as a Turnout deployment.")
 
 
-def _mirror_settings(**values: object) -> MirrorSettings:
+def _mirror_settings(config: AgentConfig, **values: object) -> MirrorSettings:
+    """The deployment's mirror settings (its directive's mirror part) with the options
+    given here where a local override is allowed (``deployment_spec``)."""
     from pydantic import ValidationError
 
-    from turnout.mirror.settings import MirrorSettings
+    from turnout.mirror.deployment_spec import MirrorSpecError, merged_settings, read_mirror_spec
 
     given = {k: v for k, v in values.items() if v is not None}
     try:
-        return MirrorSettings(**given)  # type: ignore[arg-type]
+        return merged_settings(read_mirror_spec(config), given)
+    except MirrorSpecError as exc:
+        raise BadInput(str(exc)) from exc
     except ValidationError as exc:
         raise invalid(exc, "mirror") from exc
 
@@ -43,7 +50,8 @@ def run(
     target_kafka: Annotated[
         str | None,
         typer.Option(
-            help="The target cluster's bootstrap servers (env TURNOUT_MIRROR_TARGET_KAFKA)"
+            help="The target cluster's bootstrap servers (env TURNOUT_MIRROR_TARGET_KAFKA); "
+            "default: the mirror deployment's target"
         ),
     ] = None,
     source_alias: Annotated[
@@ -100,6 +108,7 @@ def run(
             properties_file=properties,
         )
         settings = _mirror_settings(
+            config,
             target_kafka=target_kafka,
             source_alias=source_alias,
             naming=naming,

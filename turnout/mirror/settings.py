@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from turnout.mirror.naming import NamingMode, TopicNaming
+from turnout.protocol.mirror import NamingMode, TopicNaming
 
 
 class MirrorSettings(BaseSettings):

@@ -31,13 +31,13 @@ from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from turnout.agent.processors.routing import NoOutputRoleError
-from turnout.mirror.naming import TopicNaming
 from turnout.mirror.topic_shape import (
     CONFIG_ALLOW_LIST,
     SourceTopicMissingError,
     check_partitions,
     copied_configs,
 )
+from turnout.protocol.mirror import TopicNaming
 from turnout.protocol.models import Role
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from turnout.protocol.mirror import MirrorSpec
 from turnout.protocol.partitions import parse_partition_key, partition_key
 from turnout.protocol.paths import validate_name
 from turnout.protocol.processing import ProcessingSettings
@@ -121,6 +122,8 @@ class Directive(_Wire):
     #: How every instance of both colours processes records; None: each agent runs with
     #: what its embedding code configured (directives written before settings existed).
     processing: ProcessingSettings | None = None
+    #: A mirror deployment's copy (target cluster, topic naming); None: not a mirror.
+    mirror: MirrorSpec | None = None
     #: The switch (or other operation) that wrote this epoch, for tracing; None if none.
     operation_id: str | None = None
     written_at: datetime = Field(default_factory=utc_now)

@@ -122,6 +122,22 @@ def start_with_cluster(
     return running
 
 
+def register_cluster(
+    client: httpx.Client, name: str, kafka: str, zookeeper: str, root: str = "/turnout"
+) -> None:
+    """Register cluster ``name`` (admin client, base URL the server's)."""
+    created = client.post(
+        "/api/v1/clusters",
+        json={
+            "name": name,
+            "kafka_bootstrap": kafka,
+            "zookeeper_connect": zookeeper,
+            "zookeeper_root": root,
+        },
+    )
+    assert created.status_code == 201, created.text
+
+
 def deployment_body(name: str, group: str, topics: list[str], **extra: Any) -> dict[str, Any]:
     return {
         "name": name,

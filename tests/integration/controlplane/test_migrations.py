@@ -1,7 +1,8 @@
 """Schema migrations on SQLite and PostgreSQL: 0002 folds a deployment's ordering and
 workers columns into its processing settings, and back on downgrade; 0003 keeps existing
 tokens working as they did (their role, no expiry, unscoped); 0004 adds a cluster's
-credentials name and a deployment's ZooKeeper user, both empty."""
+credentials name and a deployment's ZooKeeper user, both empty; 0005 adds a mirror's
+part, empty (existing deployments are not mirrors)."""
 
 from __future__ import annotations
 
@@ -113,9 +114,23 @@ def test_0004_adds_the_credentials_name_and_the_agents_zookeeper_user_as_null(
     command.upgrade(config, "0001")
     _insert_deployment_at_0001(database_url)
 
-    assert migrate(database_url) == "0004"
+    command.upgrade(config, "0004")
     assert tuple(_read(database_url, "zookeeper_user")) == (None,)
 
     command.downgrade(config, "0003")
     with pytest.raises(sa.exc.DBAPIError, match="zookeeper_user"):
         _read(database_url, "zookeeper_user")
+
+
+def test_0005_leaves_existing_deployments_no_mirror_and_downgrades(database_url: str) -> None:
+    config = alembic_config(database_url)
+    command.upgrade(config, "0001")
+    _insert_deployment_at_0001(database_url)
+
+    assert migrate(database_url) == "0005"
+    assert tuple(_read(database_url, "mirror, mirror_target_cluster_id")) == (None, None)
+
+    command.downgrade(config, "0004")
+    with pytest.raises(sa.exc.DBAPIError, match="mirror"):
+        _read(database_url, "mirror")
+    assert tuple(_read(database_url, "zookeeper_user")) == (None,)

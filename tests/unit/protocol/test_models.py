@@ -153,6 +153,7 @@ WIRE_KEYS: dict[str, set[str]] = {
         "paused",
         "drain_timeout_ms",
         "processing",
+        "mirror",
         "operation_id",
         "written_at",
     },

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from turnout.protocol import Binding, Colour, Directive, Role
+from turnout.protocol.mirror import MirrorSpec
 from turnout.protocol.models import AbsentPinPolicy, Strategy
 from turnout.protocol.processing import ProcessingSettings
 
@@ -31,6 +32,7 @@ class DesiredState:
     paused: bool
     drain_timeout_ms: int
     processing: ProcessingSettings
+    mirror: MirrorSpec | None = None
 
     def directive(self, epoch: int, operation_id: str | None) -> Directive:
         return Directive(
@@ -45,6 +47,7 @@ class DesiredState:
             paused=self.paused,
             drain_timeout_ms=self.drain_timeout_ms,
             processing=self.processing,
+            mirror=self.mirror,
             operation_id=operation_id,
         )
 

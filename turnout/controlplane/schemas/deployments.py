@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from turnout.controlplane.schemas.common import check_pins
+from turnout.controlplane.schemas.mirrors import MirrorBody, MirrorPublic
 from turnout.controlplane.schemas.switches import SwitchPublic
 from turnout.protocol import AbsentPinPolicy, Colour, Role, Strategy
 from turnout.protocol.paths import validate_name
@@ -119,6 +120,15 @@ _DEPLOYMENT_CREATE_EXAMPLE: dict[str, Any] = {
 }
 
 
+def _refuse_mirror_change(data: Any) -> Any:
+    if isinstance(data, dict) and "mirror" in data:
+        raise ValueError(
+            "a mirror's target and naming are fixed at creation: create a new deployment "
+            "to copy elsewhere"
+        )
+    return data
+
+
 def _valid_team(value: str | None) -> str | None:
     return None if value is None else validate_name("team", value)
 
@@ -143,6 +153,11 @@ class DeploymentCreate(BaseModel):
     pins: dict[str, str] = Field(default_factory=dict, max_length=10_000)
     paused: bool = False
     zookeeper_user: ZookeeperUser = None
+    mirror: MirrorBody | None = Field(
+        default=None,
+        description="Makes the deployment a mirror: its agents (`turnout mirror run`) copy "
+        "the live topics to this target; fixed at creation",
+    )
 
     _moved = model_validator(mode="before")(_refuse_moved_fields)
 
@@ -170,6 +185,11 @@ class DeploymentCreate(BaseModel):
                 raise ValueError("a colour has the preview role but there is no preview binding")
         if self.preview is not None and self.preview.group == self.live.group:
             raise ValueError("the preview binding needs a consumer group of its own")
+        if self.mirror is not None and self.preview is not None:
+            raise ValueError(
+                "a mirror has no preview binding: a preview colour's copies would land in "
+                "the live target topics"
+            )
         return self
 
     def roles(self) -> dict[Colour, Role]:
@@ -191,6 +211,7 @@ class DeploymentUpdate(BaseModel):
     )
 
     _moved = model_validator(mode="before")(_refuse_moved_fields)
+    _fixed = model_validator(mode="before")(_refuse_mirror_change)
 
     live: BindingBody | None = None
     preview: BindingBody | None = None
@@ -245,6 +266,7 @@ class DeploymentPublic(BaseModel):
     pins: dict[str, str]
     paused: bool
     zookeeper_user: str | None = None
+    mirror: MirrorPublic | None = None
     epoch: int
     last_switch: SwitchPublic | None
     created_at: datetime

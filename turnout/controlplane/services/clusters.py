@@ -56,6 +56,13 @@ def delete_cluster(session: Session, *, name: str, actor: str) -> None:
     )
     if used:
         raise ConflictError(f"cluster {name!r} still has {used} deployment(s)")
+    mirrored = session.scalar(
+        select(func.count())
+        .select_from(Deployment)
+        .where(Deployment.mirror_target_cluster_id == cluster.id)
+    )
+    if mirrored:
+        raise ConflictError(f"cluster {name!r} is the target of {mirrored} mirror(s)")
     session.delete(cluster)
     audit.record(session, actor=actor, action="cluster.delete", detail={"name": name})
     session.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from turnout.controlplane.errors import (
     PreconditionFailedError,
     UnavailableError,
 )
-from turnout.controlplane.models import Deployment
+from turnout.controlplane.models import Cluster, Deployment
 from turnout.controlplane.queries import get_cluster, get_deployment, in_flight_switch, last_switch
 from turnout.controlplane.responses import deployment_public
 from turnout.controlplane.schemas.common import Page
@@ -33,9 +34,11 @@ from turnout.controlplane.schemas.deployments import (
     DeploymentPublic,
     DeploymentUpdate,
 )
+from turnout.controlplane.schemas.mirrors import MirrorBody
 from turnout.controlplane.services import audit
 from turnout.controlplane.services.directive_writes import require_zookeeper, write_directive
 from turnout.protocol import Colour, Role
+from turnout.protocol.mirror import SOURCE_ALIAS, TopicNameError, TopicNaming
 from turnout.protocol.processing import ProcessingSettings
 
 
@@ -68,6 +71,46 @@ def _processing_audit(old: ProcessingSettings, new: ProcessingSettings) -> dict[
     }
 
 
+def _mirror_target(session: Session, body: DeploymentCreate, source: Cluster) -> Cluster:
+    """The mirror's target cluster; 422 naming the field when it cannot be one."""
+    assert body.mirror is not None
+    field = ("body", "mirror", "target_cluster")
+    name = body.mirror.target_cluster
+    target = session.scalar(select(Cluster).where(Cluster.name == name))
+    if target is None:
+        raise InvalidFieldsError([(field, f"no cluster named {name!r}")])
+    if target.id == source.id:
+        raise InvalidFieldsError([(field, "a mirror copies to another cluster than its source")])
+    naming = body.mirror.topic_naming(_default_alias(source))
+    _check_target_topics(naming, body.live.topics, ("body", "mirror", "naming"))
+    return target
+
+
+def _check_target_topics(
+    naming: TopicNaming, topics: Collection[str], field: tuple[str, ...]
+) -> None:
+    """422 for each topic whose copy's name Kafka would refuse."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for topic in topics:
+        try:
+            naming.target_topic(topic)
+        except TopicNameError as exc:
+            problems.append((field, str(exc)))
+    if problems:
+        raise InvalidFieldsError(problems)
+
+
+def _default_alias(source: Cluster) -> str:
+    """The source cluster's name as the default alias, where it is one."""
+    return source.name if re.fullmatch(SOURCE_ALIAS, source.name) else "source"
+
+
+def _stored_mirror(mirror: MirrorBody, source: Cluster) -> dict[str, Any]:
+    fields = mirror.model_dump(mode="json", exclude={"target_cluster"})
+    fields["source_alias"] = mirror.source_alias or _default_alias(source)
+    return fields
+
+
 def list_deployments(
     session: Session, *, visible: Collection[str] | None, limit: int, offset: int
 ) -> Page[DeploymentPublic]:
@@ -87,6 +130,7 @@ def create_deployment(
     require_zookeeper(context, cluster)
     roles = body.roles()
     processing = _checked(None, body.processing)
+    mirror_target = None if body.mirror is None else _mirror_target(session, body, cluster)
     deployment = Deployment(
         name=body.name,
         team=body.team,
@@ -108,6 +152,8 @@ def create_deployment(
         pins=dict(body.pins),
         paused=body.paused,
         epoch=0,
+        mirror=None if body.mirror is None else _stored_mirror(body.mirror, cluster),
+        mirror_target=mirror_target,
     )
     session.add(deployment)
     try:
@@ -159,6 +205,10 @@ def update_deployment(
         and fields["preview"]["group"] == (fields.get("live") or deployment.live)["group"]
     ):
         raise ConflictError("the preview binding needs a consumer group of its own")
+    spec = deployment.mirror_spec()
+    if spec is not None and fields.get("live") is not None:
+        topics = fields["live"]["topics"]
+        _check_target_topics(spec.topic_naming(), topics, ("body", "live", "topics"))
     old_processing = deployment.processing_settings()
     processing = _checked(old_processing, fields.pop("processing", None) or {})
     deployment.processing = processing.model_dump(mode="json")

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from turnout.mirror.naming import NamingMode, TopicNameError, TopicNaming
+from turnout.protocol.mirror import NamingMode, TopicNameError, TopicNaming
 
 
 def test_prefix_naming_defaults_to_the_source_alias_and_a_dot() -> None:

@@ -1,6 +1,9 @@
-"""The target topic of a source topic. Pure.
+"""A mirror deployment's copy, as both sides see it: where to and under which names.
 
-Three ways, chosen by ``TopicNaming.mode``:
+The control plane validates a mirror's naming and shows its target topics; the mirror
+agent names the topics it writes. Pure.
+
+The target topic of a source topic is named in one of three ways, chosen by ``TopicNaming.mode``:
 
 - ``prefix`` (the default): ``<prefix><topic>``, the prefix defaulting to
   ``<source alias>.`` (``orders`` from the cluster aliased ``a`` becomes ``a.orders``), so
@@ -19,9 +22,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from turnout.protocol.processing import TOPIC_NAME
+
+#: A source cluster's short name: in the default prefix and in templates.
+SOURCE_ALIAS = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class NamingMode(StrEnum):
@@ -70,3 +76,33 @@ class TopicNaming(BaseModel):
                 "which is not a Kafka topic name"
             )
         return name
+
+
+class MirrorSpec(BaseModel):
+    """The directive's part of a mirror deployment (absent for any other deployment).
+
+    Enumerated values are strings on the wire (the rule for version skew,
+    docs/protocol.md): an agent that does not know a naming mode refuses it when it
+    builds ``topic_naming``, visibly, rather than failing to read the whole directive.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: The control plane's name of the target cluster, and its bootstrap servers.
+    target_cluster: str
+    target_kafka: str = Field(min_length=1)
+    source_alias: str = Field(pattern=SOURCE_ALIAS)
+    naming: str = NamingMode.PREFIX.value
+    prefix: str | None = None
+    template: str | None = None
+    #: Add the source topic, partition and offset to each copy as headers.
+    coordinate_headers: bool = False
+
+    def topic_naming(self) -> TopicNaming:
+        """The naming; raises ``ValueError`` for a mode or template this side refuses."""
+        return TopicNaming(
+            mode=NamingMode(self.naming),
+            source_alias=self.source_alias,
+            prefix=self.prefix,
+            template=self.template,
+        )
