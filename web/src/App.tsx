@@ -5,6 +5,7 @@ import { AuditPage } from "./pages/AuditPage";
 import { DeploymentPage } from "./pages/DeploymentPage";
 import { Layout } from "./pages/Layout";
 import { LoginPage } from "./pages/LoginPage";
+import { NewDeploymentPage } from "./pages/NewDeploymentPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OverviewPage } from "./pages/OverviewPage";
 import { SwitchHistoryPage } from "./pages/SwitchHistoryPage";
@@ -18,6 +19,7 @@ function Gate() {
     <Routes>
       <Route element={<Layout />}>
         <Route index element={<OverviewPage />} />
+        <Route path="deployments/new" element={<NewDeploymentPage />} />
         <Route path="deployments/:name" element={<DeploymentPage />} />
         <Route path="switches" element={<SwitchHistoryPage />} />
         <Route path="audit" element={<AuditPage />} />

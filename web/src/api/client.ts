@@ -8,7 +8,9 @@
 import type {
   ApiToken,
   AuditEntry,
+  Cluster,
   Deployment,
+  DeploymentCreate,
   DeploymentState,
   LagHistory,
   ListPage,
@@ -141,6 +143,14 @@ export class ApiClient {
 
   deployments(signal?: AbortSignal): Promise<ListPage<Deployment>> {
     return this.request("/deployments?limit=500", { signal });
+  }
+
+  clusters(signal?: AbortSignal): Promise<ListPage<Cluster>> {
+    return this.request("/clusters?limit=500", { signal });
+  }
+
+  createDeployment(body: DeploymentCreate): Promise<Deployment> {
+    return this.request("/deployments", { method: "POST", body });
   }
 
   deployment(name: string, signal?: AbortSignal): Promise<Deployment> {

@@ -130,6 +130,37 @@ export interface ProcessingSettings {
   commit_every: number;
 }
 
+/** A registered Kafka cluster (GET /clusters). */
+export interface Cluster {
+  name: string;
+  kafka_bootstrap: string;
+}
+
+export type MirrorNaming = "prefix" | "identity" | "template";
+
+/** A mirror deployment's copy (docs/mirror.md); fixed at creation. */
+export interface MirrorSpec {
+  target_cluster: string;
+  source_alias: string;
+  naming: MirrorNaming;
+  prefix: string | null;
+  template: string | null;
+  coordinate_headers: boolean;
+  /** Each live topic's copy on the target cluster. */
+  target_topics: Record<string, string>;
+}
+
+/** POST /deployments: what the dashboard's form sends (docs/api.md). */
+export interface DeploymentCreate {
+  name: string;
+  team?: string;
+  cluster: string;
+  live: BindingSpec;
+  strategy: string;
+  colours: { blue: { version: string }; green: { version: string } };
+  mirror?: Omit<MirrorSpec, "target_topics" | "source_alias"> & { source_alias?: string };
+}
+
 export interface Deployment {
   name: string;
   /** The owning team; scoped tokens see deployments by it. */
@@ -145,6 +176,8 @@ export interface Deployment {
   active_colour: Colour;
   pins: Record<string, string>;
   paused: boolean;
+  /** A mirror's copy; null for any other deployment. */
+  mirror?: MirrorSpec | null;
   epoch: number;
   /** The API may embed the last Switch or leave it null. */
   last_switch: Switch | null;

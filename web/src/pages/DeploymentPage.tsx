@@ -306,6 +306,18 @@ function DeploymentFacts({ d }: { d: Deployment }) {
       <dd>
         blue {d.colours.blue?.version} ({d.colours.blue?.role}), green {d.colours.green?.version} ({d.colours.green?.role})
       </dd>
+      {d.mirror ? (
+        <>
+          <dt>Mirror</dt>
+          <dd data-testid="mirror-facts">
+            to {d.mirror.target_cluster} ({d.mirror.naming} naming
+            {d.mirror.coordinate_headers ? ", source coordinates as headers" : ""}):{" "}
+            {Object.entries(d.mirror.target_topics)
+              .map(([source, copy]) => `${source} → ${copy}`)
+              .join(", ")}
+          </dd>
+        </>
+      ) : null}
       <dt>Strategy</dt>
       <dd>
         {d.strategy}, drain timeout {d.drain_timeout_ms} ms

@@ -10,6 +10,7 @@ import type { Colour, Deployment, DeploymentState } from "../api/types";
 import { COLOURS } from "../api/types";
 import { explainError } from "../api/client";
 import { useClient } from "../auth/AuthContext";
+import { RequireRole } from "../auth/RequireRole";
 import { ColourTag } from "../components/ColourTag";
 import { LagStatusBadge } from "../components/LagStatusBadge";
 import { EmptyState, ErrorState, Loading } from "../components/States";
@@ -56,6 +57,11 @@ export function OverviewPage() {
           <button type="button" onClick={result.reload} disabled={result.status === "loading"}>
             Refresh
           </button>
+          <RequireRole min="admin">
+            <Link to="/deployments/new" className="button-link">
+              New deployment
+            </Link>
+          </RequireRole>
         </div>
       </div>
       {result.status === "error" ? (
@@ -64,7 +70,8 @@ export function OverviewPage() {
       {result.status === "loading" && !result.data ? <Loading what="deployments" /> : null}
       {result.data && result.data.rows.length === 0 ? (
         <EmptyState title="No deployments yet.">
-          An admin creates one with <code>POST /api/v1/deployments</code>; it appears here with its colours and lag.
+          An admin creates one with <em>New deployment</em>, <code>turnout deployments create</code> or{" "}
+          <code>POST /api/v1/deployments</code>; it appears here with its colours and lag.
         </EmptyState>
       ) : null}
       {result.data && result.data.rows.length > 0 ? <OverviewTable rows={result.data.rows} /> : null}
@@ -113,6 +120,11 @@ function OverviewTable({ rows }: { rows: Row[] }) {
                     </>
                   ) : null}
                   {(state?.paused ?? d.paused) ? <span className="badge badge-warn"> paused</span> : null}
+                  {d.mirror ? (
+                    <span className="badge badge-neutral" data-testid="mirror-badge">
+                      mirror → {d.mirror.target_cluster}
+                    </span>
+                  ) : null}
                 </div>
               </th>
               <td>

@@ -1,0 +1,100 @@
+"""An admin creates a mirror deployment in the dashboard: the form previews each topic's
+copy, the control plane stores it and writes its directive, the deployment's page and
+the overview show it as a mirror. A refusal is shown as the server gives it.
+
+Real ZooKeeper and Kafka (the directive is written), a real control plane serving the
+built dashboard, Debian's Chromium through Playwright. No agents: nothing here consumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.integration.controlplane.kit import read_directive, register_cluster
+from tests.integration.web.test_dashboard_e2e import WEB_DIST, browser, log_in, screenshot
+from tests.support.controlplane import RunningControlPlane, serve_in_thread
+from tests.support.services import Services
+from turnout.controlplane.security import ApiRole
+from turnout.controlplane.settings import ControlPlaneSettings
+from turnout.zk import ZkGateway
+
+__all__ = ["browser"]  # the fixture, used by name below
+
+#: The target cluster's registered address: creating a mirror never connects to it.
+TARGET_KAFKA = "127.0.0.1:19192"
+
+
+@pytest.fixture
+def two_clusters_registered(
+    services: Services, zk_root: str, tmp_path: Path
+) -> Iterator[RunningControlPlane]:
+    if not (WEB_DIST / "index.html").is_file():
+        pytest.fail(f"the dashboard is not built ({WEB_DIST}): run `npm run build`", pytrace=False)
+    settings = ControlPlaneSettings(
+        database_url=f"sqlite:///{tmp_path / 'controlplane.db'}",
+        zookeeper_connect=zk_root,
+        zookeeper_root="/turnout",
+        kafka_bootstrap=services.kafka,
+        web_dist=WEB_DIST,
+    )
+    with serve_in_thread(settings) as control_plane:
+        with control_plane.client(ApiRole.ADMIN) as admin:
+            register_cluster(admin, "local", services.kafka, zk_root)
+            register_cluster(admin, "dr", TARGET_KAFKA, zk_root, "/turnout-dr")
+        yield control_plane
+
+
+def test_an_admin_creates_a_mirror_in_the_dashboard_and_sees_it_as_one(
+    two_clusters_registered: RunningControlPlane, browser: Browser, zk: ZkGateway
+) -> None:
+    cp = two_clusters_registered
+    page = log_in(browser, cp.url, cp.tokens[ApiRole.ADMIN], "30-create-login")
+    page.get_by_role("link", name="New deployment").click()
+    form = page.get_by_role("form", name="New deployment")
+    form.get_by_label("Name").fill("orders-mirror")
+    form.get_by_label("Cluster", exact=True).select_option("local")
+    form.get_by_label("Consumer group").fill("orders-mirror")
+    form.get_by_label("Topics (comma-separated)").fill("orders, payments")
+    form.get_by_label("Mirror to another cluster").check()
+    form.get_by_label("Source alias").fill("eu")
+    form.get_by_label("Source coordinates as headers").check()
+    expect(page.get_by_test_id("mirror-preview")).to_contain_text(
+        "orders → eu.orders, payments → eu.payments on dr"
+    )
+    screenshot(page, "31-create-mirror")
+
+    # A prefix Kafka would refuse: the server's answer, naming the field, and the form kept.
+    form.get_by_label("Prefix").fill("bad prefix/")
+    form.get_by_role("button", name="Create deployment").click()
+    expect(page.get_by_test_id("create-error")).to_contain_text("mirror.naming")
+    expect(form.get_by_label("Name")).to_have_value("orders-mirror")
+
+    form.get_by_label("Prefix").fill("")
+    form.get_by_role("button", name="Create deployment").click()
+    facts = page.get_by_test_id("mirror-facts")
+    expect(facts).to_contain_text("to dr (prefix naming, source coordinates as headers)")
+    expect(facts).to_contain_text("orders → eu.orders, payments → eu.payments")
+    screenshot(page, "32-mirror-deployment")
+    spec = read_directive(zk, "orders-mirror").mirror
+    assert spec is not None and spec.target_kafka == TARGET_KAFKA and spec.coordinate_headers
+
+    page.get_by_role("link", name="Deployments").first.click()
+    row = page.locator('[data-testid="deployment-row"][data-deployment="orders-mirror"]')
+    expect(row.get_by_test_id("mirror-badge")).to_contain_text("mirror → dr")
+    page.context.close()
+
+
+def test_an_operator_is_offered_no_creation(
+    two_clusters_registered: RunningControlPlane, browser: Browser
+) -> None:
+    cp = two_clusters_registered
+    page = log_in(browser, cp.url, cp.tokens[ApiRole.OPERATOR], "33-operator-login")
+    expect(page.get_by_role("button", name="Refresh")).to_be_visible()
+    assert page.get_by_role("link", name="New deployment").count() == 0
+    page.goto(cp.url + "/deployments/new")
+    expect(page.get_by_text("Creating a deployment needs the admin role.")).to_be_visible()
+    page.context.close()
