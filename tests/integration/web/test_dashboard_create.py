@@ -15,11 +15,15 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.integration.controlplane.kit import read_directive, register_cluster
-from tests.integration.web.test_dashboard_e2e import WEB_DIST, browser, log_in, screenshot
+from tests.integration.web.test_dashboard_e2e import (
+    browser,
+    dashboard_settings,
+    log_in,
+    screenshot,
+)
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
 from tests.support.services import Services
 from turnout.controlplane.security import ApiRole
-from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.zk import ZkGateway
 
 __all__ = ["browser"]  # the fixture, used by name below
@@ -32,15 +36,7 @@ TARGET_KAFKA = "127.0.0.1:19192"
 def two_clusters_registered(
     services: Services, zk_root: str, tmp_path: Path
 ) -> Iterator[RunningControlPlane]:
-    if not (WEB_DIST / "index.html").is_file():
-        pytest.fail(f"the dashboard is not built ({WEB_DIST}): run `npm run build`", pytrace=False)
-    settings = ControlPlaneSettings(
-        database_url=f"sqlite:///{tmp_path / 'controlplane.db'}",
-        zookeeper_connect=zk_root,
-        zookeeper_root="/turnout",
-        kafka_bootstrap=services.kafka,
-        web_dist=WEB_DIST,
-    )
+    settings = dashboard_settings(services.kafka, zk_root, tmp_path, zookeeper_root="/turnout")
     with serve_in_thread(settings) as control_plane:
         with control_plane.client(ApiRole.ADMIN) as admin:
             register_cluster(admin, "local", services.kafka, zk_root)

@@ -51,6 +51,30 @@ from turnout.controlplane.settings import ControlPlaneSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 WEB_DIST = REPO_ROOT / "web" / "dist"
+
+
+def dashboard_settings(
+    kafka: str, zookeeper: str, tmp_path: Path, **overrides: object
+) -> ControlPlaneSettings:
+    """A control plane serving the built dashboard on SQLite (the test fails, saying how to
+    build it, when it is not built)."""
+    if not (WEB_DIST / "index.html").is_file():
+        pytest.fail(
+            f"the dashboard is not built ({WEB_DIST}/index.html is missing): "
+            "run `cd web && npm ci && npm run build` first",
+            pytrace=False,
+        )
+    values: dict[str, object] = {
+        "database_url": f"sqlite:///{tmp_path / 'controlplane.db'}",
+        "zookeeper_connect": zookeeper,
+        "zookeeper_root": "/turnout-controlplane",
+        "kafka_bootstrap": kafka,
+        "web_dist": WEB_DIST,
+        **overrides,
+    }
+    return ControlPlaneSettings(**values)  # type: ignore[arg-type]
+
+
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 #: Flags for a headless Chromium in a container with no network beyond loopback.
@@ -193,20 +217,12 @@ def stack(
     unique: Callable[[str], str],
     tmp_path: Path,
 ) -> Iterator[Stack]:
-    if not (WEB_DIST / "index.html").is_file():
-        pytest.fail(
-            f"the dashboard is not built ({WEB_DIST}/index.html is missing): "
-            "run `cd web && npm ci && npm run build` first",
-            pytrace=False,
-        )
     topic = topic_factory(PARTITIONS)
     group = unique("g")
-    settings = ControlPlaneSettings(
-        database_url=f"sqlite:///{tmp_path / 'controlplane.db'}",
-        zookeeper_connect=zk_root,
-        zookeeper_root="/turnout-controlplane",
-        kafka_bootstrap=services.kafka,
-        web_dist=WEB_DIST,
+    settings = dashboard_settings(
+        services.kafka,
+        zk_root,
+        tmp_path,
         lag_sample_interval_s=1.0,
         lag_window_s=30.0,
         events_max_age_s=EVENTS_MAX_AGE_S,

@@ -16,26 +16,22 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.integration.controlplane.kit import deployment_body
-from tests.integration.web.test_dashboard_e2e import WEB_DIST, browser, log_in, screenshot
+from tests.integration.web.test_dashboard_e2e import (
+    browser,
+    dashboard_settings,
+    log_in,
+    screenshot,
+)
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
 from tests.support.services import Services
 from turnout.controlplane.security import ApiRole
-from turnout.controlplane.settings import ControlPlaneSettings
 
 __all__ = ["browser"]  # the fixture, used by name below
 
 
 @pytest.fixture
 def two_teams(services: Services, zk_root: str, tmp_path: Path) -> Iterator[RunningControlPlane]:
-    if not (WEB_DIST / "index.html").is_file():
-        pytest.fail(f"the dashboard is not built ({WEB_DIST}): run `npm run build`", pytrace=False)
-    settings = ControlPlaneSettings(
-        database_url=f"sqlite:///{tmp_path / 'controlplane.db'}",
-        zookeeper_connect=zk_root,
-        zookeeper_root="/turnout-controlplane",
-        kafka_bootstrap=services.kafka,
-        web_dist=WEB_DIST,
-    )
+    settings = dashboard_settings(services.kafka, zk_root, tmp_path)
     with serve_in_thread(settings) as control_plane:
         with control_plane.client(ApiRole.ADMIN) as admin:
             cluster = {
