@@ -86,7 +86,9 @@ class TargetTopics:
         target_count = _partition_count(self._target, target)
         if target_count is None:
             self._create(source_topic, target, source_count)
-            target_count = _partition_count(self._target, target) or 0
+            # A topic just created may not be in the metadata of the broker asked yet
+            # (no partitions listed): it has the partitions it was created with.
+            target_count = _partition_count(self._target, target) or source_count
         check_partitions(source_topic, target, source_count, target_count)
         return target, target_count
 
