@@ -1,5 +1,6 @@
-"""A mirror agent's parts: its processor and the ``CodePolicy`` that writes it to the
-target cluster, from the agent's config (the source) and the mirror's settings."""
+"""A mirror agent's parts: its processor, the ``CodePolicy`` that writes it to the
+target cluster, and the offset syncs it records there, from the agent's config (the
+source) and the mirror's settings."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.work.deployment import CodePolicy
 from turnout.mirror.copier import mirror_processor
 from turnout.mirror.settings import MirrorSettings
+from turnout.mirror.sync_topic import SyncWriter
 from turnout.mirror.target_topics import MirrorRoutes, TargetTopics
 
 
@@ -26,8 +28,12 @@ class MirrorParts:
 def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
     source_admin = {"bootstrap.servers": config.kafka, **config.kafka_client_properties}
     target_admin = {"bootstrap.servers": settings.target_kafka}
-    topics = TargetTopics(settings.topic_naming(), source_admin, target_admin)
-    target = OutputTarget(bootstrap=settings.target_kafka, routes=MirrorRoutes(topics))
+    naming = settings.topic_naming()
+    topics = TargetTopics(naming, source_admin, target_admin)
+    syncs = SyncWriter(settings.target_kafka, config.deployment, naming)
+    target = OutputTarget(
+        bootstrap=settings.target_kafka, routes=MirrorRoutes(topics), observer=syncs
+    )
     handler = mirror_processor(topics, coordinate_headers=settings.coordinate_headers)
     policy = CodePolicy(batch=True, processor=True, output_target=target)
     return MirrorParts(handler, policy, target)

@@ -87,10 +87,13 @@ def processor_handler(
     producer: Producer[bytes | str, bytes | str] = Producer(
         config, registry=context.metrics.registry, name=name
     )
-    runner = AtLeastOnceRunner(processor, chosen, context.role, producer)
+    observer = None if target is None else target.observer
+    runner = AtLeastOnceRunner(processor, chosen, context.role, producer, observer=observer)
 
     def close(timeout_s: float) -> None:
         producer.close(timeout_s)
+        if observer is not None:
+            observer.flush(timeout_s)
 
     return ProcessorHandler(runner.handle_batch if per_batch else runner.handle, per_batch, close)
 
