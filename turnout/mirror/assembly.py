@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from turnout.agent.config import AgentConfig
 from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.work.deployment import CodePolicy
+from turnout.mirror.checkpoints import Checkpointer
 from turnout.mirror.copier import mirror_processor
 from turnout.mirror.settings import MirrorSettings
 from turnout.mirror.sync_topic import SyncWriter
@@ -23,6 +24,9 @@ class MirrorParts:
     #: ``Agent``'s ``code_policy``: a batch processor written to the target.
     code_policy: CodePolicy
     target: OutputTarget
+    #: Keeps the settings' checkpoint groups committed on the target; None without any.
+    #: The caller starts and stops it around the agent.
+    checkpointer: Checkpointer | None
 
 
 def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
@@ -36,4 +40,15 @@ def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
     )
     handler = mirror_processor(topics, coordinate_headers=settings.coordinate_headers)
     policy = CodePolicy(batch=True, processor=True, output_target=target)
-    return MirrorParts(handler, policy, target)
+    checkpointer = None
+    if settings.checkpoint_groups:
+        checkpointer = Checkpointer(
+            config.kafka,
+            settings.target_kafka,
+            config.deployment,
+            settings.checkpoint_groups,
+            template=settings.checkpoint_group_template,
+            interval_s=settings.checkpoint_interval_s,
+            source_client=config.kafka_client_properties,
+        )
+    return MirrorParts(handler, policy, target, checkpointer)

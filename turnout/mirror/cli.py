@@ -72,6 +72,20 @@ def run(
             help="Add the source topic, partition and offset to each copy as headers",
         ),
     ] = None,
+    checkpoint_group: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A source group whose translated offsets are kept committed on the "
+            "target (repeat for more)"
+        ),
+    ] = None,
+    checkpoint_group_template: Annotated[
+        str | None,
+        typer.Option(help="The target group of a checkpointed one (default '{group}')"),
+    ] = None,
+    checkpoint_interval: Annotated[
+        float | None, typer.Option(help="Seconds between two checkpoints (default 5)")
+    ] = None,
     deployment: options.Deployment = None,
     colour: options.Colour = None,
     instance: options.Instance = None,
@@ -113,20 +127,29 @@ def run(
             prefix=prefix,
             template=template,
             coordinate_headers=coordinate_headers,
+            checkpoint_groups=checkpoint_group or None,
+            checkpoint_group_template=checkpoint_group_template,
+            checkpoint_interval_s=checkpoint_interval,
         )
     except BadInput as exc:
         typer.echo(f"turnout mirror: {exc}", err=True)
         raise typer.Exit(code=2) from None
     logs.configure(log_level, json_lines=log_json)
     parts = mirror_parts(config, settings)
-    code = run_until_signalled(
-        config,
-        parts.handler,
-        stop_timeout_s=stop_timeout,
-        batch=True,
-        processor=True,
-        output_target=parts.target,
-    )
+    if parts.checkpointer is not None:
+        parts.checkpointer.start()
+    try:
+        code = run_until_signalled(
+            config,
+            parts.handler,
+            stop_timeout_s=stop_timeout,
+            batch=True,
+            processor=True,
+            output_target=parts.target,
+        )
+    finally:
+        if parts.checkpointer is not None:
+            parts.checkpointer.stop()
     raise typer.Exit(code=code)
 
 
