@@ -20,10 +20,11 @@ offset).
 
 States of the writer::
 
-    idle ──first position held──▶ running: the flusher thread started; the sync topic
-        created if missing (once; a failure is retried at the next write)
-    running ──flush(timeout)──▶ running: every held position written, waited for
-    (the flusher is a daemon thread: it ends with the process)
+    idle ──a run written──▶ running: the flusher thread started; the sync topic created
+        if missing (once; a failure is retried at the next write)
+    running ──flush(timeout) (the handler closing)──▶ idle: the flusher stopped, every
+        held position written and waited for (a later run starts it again: the writer
+        outlives one settings version's handler)
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class SyncWriter:
         self._held: dict[SourcePartition, SyncMessage] = {}
         self._topic_ready = False
         self._flusher: threading.Thread | None = None
+        self._flusher_stop = threading.Event()
 
     def written(
         self, records: Sequence[Record], spans: Mapping[TargetPartition, OffsetSpan]
@@ -131,21 +133,30 @@ class SyncWriter:
                 else:
                     self._held[where] = message
             if self._flusher is None:
+                stop = threading.Event()
                 self._flusher = threading.Thread(
-                    target=self._flush_forever, name="mirror-offset-syncs", daemon=True
+                    target=self._flush_until,
+                    args=(stop,),
+                    name="mirror-offset-syncs",
+                    daemon=True,
                 )
+                self._flusher_stop = stop
                 self._flusher.start()
         self._send(due)
 
     def flush(self, timeout_s: float) -> None:
+        with self._lock:
+            flusher, self._flusher = self._flusher, None
+            self._flusher_stop.set()
+        if flusher is not None:
+            flusher.join(timeout_s)
         self._send(self._take_held())
         remaining = self._producer.flush(timeout_s)
         if remaining:
             log.warning("%d offset syncs not acknowledged at close", remaining)
 
-    def _flush_forever(self) -> None:
-        while True:
-            time.sleep(self._tick_s)
+    def _flush_until(self, stop: threading.Event) -> None:
+        while not stop.wait(self._tick_s):
             self._send(self._take_held())
             self._producer.poll(0)
 

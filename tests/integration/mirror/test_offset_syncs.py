@@ -18,9 +18,11 @@ def test_the_offset_syncs_on_the_target_are_true_and_hold_every_newest_position(
     target_topic = mirror_all(two_clusters, positions_world)
     wait_newest_synced(two_clusters, source)
     table = read_syncs(target_kafka(two_clusters), DEPLOYMENT)
-    assert table.target_topics == {source: target_topic}
+    assert table.target_topics[source] == target_topic
     originals = read_topic(two_clusters.kafka, source)
     copies = read_topic(target_kafka(two_clusters), target_topic)
-    for (_, partition), history in table.histories.items():
+    for (topic, partition), history in table.histories.items():
+        if topic != source:
+            continue  # other tests mirror under the same deployment name
         for sync in history.syncs:
             assert copies[partition][sync.target] == originals[partition][sync.source]
