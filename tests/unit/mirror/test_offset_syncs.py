@@ -77,15 +77,17 @@ def test_a_partition_is_due_first_then_after_enough_records_or_time() -> None:
 def mirrored_partition(draw: st.DrawFn) -> tuple[list[int], list[int]]:
     """A target partition as a mirror writes it: writings of ascending source offsets,
     each resuming at a committed offset (never past what the previous one wrote, never
-    below the previous resume point); and the log positions the mirror synced."""
+    below the previous resume point), the last one caught up with everything copied
+    before (a resumed mirror copies on); and the log positions the mirror synced."""
     log: list[int] = []
     start = 0
     highest = -1
-    for _ in range(draw(st.integers(1, 4))):
+    for _ in range(draw(st.integers(0, 3))):
         length = draw(st.integers(1, 40))
         log += range(start, start + length)
         highest = max(highest, start + length - 1)
         start = draw(st.integers(start, highest + 1))
+    log += range(start, max(highest + 1, start) + draw(st.integers(1, 40)))
     synced = sorted(draw(st.sets(st.integers(0, len(log) - 1), min_size=1)))
     return log, synced
 
