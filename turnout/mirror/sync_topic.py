@@ -142,7 +142,9 @@ class SyncWriter:
                 )
                 self._flusher_stop = stop
                 self._flusher.start()
-        self._send(due)
+            # Sent under the lock: a partition's syncs reach the topic in the order
+            # they were taken (a reader takes an older one after a newer for a rewrite).
+            self._send(due)
 
     def flush(self, timeout_s: float) -> None:
         with self._lock:
@@ -150,17 +152,17 @@ class SyncWriter:
             self._flusher_stop.set()
         if flusher is not None:
             flusher.join(timeout_s)
-        self._send(self._take_held())
+        self._send_held()
         remaining = self._producer.flush(timeout_s)
         if remaining:
             log.warning("%d offset syncs not acknowledged at close", remaining)
 
     def _flush_until(self, stop: threading.Event) -> None:
         while not stop.wait(self._tick_s):
-            self._send(self._take_held())
+            self._send_held()
             self._producer.poll(0)
 
-    def _take_held(self) -> list[SyncMessage]:
+    def _send_held(self) -> None:
         now = time.monotonic()
         with self._lock:
             held = list(self._held.values())
@@ -169,9 +171,10 @@ class SyncWriter:
                 self._schedule.synced(
                     (message.source_topic, message.partition), message.source_offset, now
                 )
-        return held
+            self._send(held)
 
     def _send(self, messages: list[SyncMessage]) -> None:
+        """Queue ``messages`` (the caller holds the lock)."""
         if not messages:
             return
         if not self._topic_ready:
