@@ -19,11 +19,11 @@ sync at or below it (``translate``):
 The bound and "exact" (``rereads_at_most == 0``) hold while the target partition holds
 only this mirror's copies from the sync onward and nothing in that stretch was written
 twice. At least once, a mirror that resumes from a committed source offset writes a
-stretch again; a translation over such a stretch re-reads those duplicates too (it
-never skips a record: every source record after ``s`` has a copy after ``t``, because a
-resumed mirror starts at a committed offset, which never passes what it acknowledged).
-A group whose position is below every sync kept cannot be translated (``None``): where
-its next record sits in the target is not known.
+stretch again; a translation over such a stretch re-reads those duplicates too. It
+never skips a record: every source record after ``s`` has (or, once a resumed mirror
+caught up, will have) a copy after ``t``, because a resumed mirror starts at a committed
+offset, which never passes what it acknowledged. A group whose position is below every
+sync kept cannot be translated (``None``): where its next record sits is not known.
 
 Keeping: a newer writing of a stretch (a resumed mirror) supersedes the syncs at or
 above its first sync's source offset, so a history is increasing in both offsets. At
