@@ -177,7 +177,14 @@ def translate(
 
         typer.echo(json.dumps([_translated_json(row) for row in rows]))
         return
-    header = ("source topic", "partition", "committed", "target topic", "target offset", "")
+    header = (
+        "source topic",
+        "partition",
+        "committed",
+        "target topic",
+        "target offset",
+        "precision",
+    )
     lines = [header] + [
         (
             row.source_topic,
