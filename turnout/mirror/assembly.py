@@ -1,5 +1,6 @@
-"""A mirror agent's parts: its processor and the ``CodePolicy`` that writes it to the
-target cluster, from the agent's config (the source) and the mirror's settings."""
+"""A mirror agent's parts: its processor, the ``CodePolicy`` that writes it to the
+target cluster, and the offset syncs it records there, from the agent's config (the
+source) and the mirror's settings."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from dataclasses import dataclass
 from turnout.agent.config import AgentConfig
 from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.work.deployment import CodePolicy
+from turnout.mirror.checkpoints import Checkpointer
 from turnout.mirror.copier import mirror_processor
 from turnout.mirror.settings import MirrorSettings
+from turnout.mirror.sync_topic import SyncWriter
 from turnout.mirror.target_topics import MirrorRoutes, TargetTopics
 
 
@@ -21,13 +24,31 @@ class MirrorParts:
     #: ``Agent``'s ``code_policy``: a batch processor written to the target.
     code_policy: CodePolicy
     target: OutputTarget
+    #: Keeps the settings' checkpoint groups committed on the target; None without any.
+    #: The caller starts and stops it around the agent.
+    checkpointer: Checkpointer | None
 
 
 def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
     source_admin = {"bootstrap.servers": config.kafka, **config.kafka_client_properties}
     target_admin = {"bootstrap.servers": settings.target_kafka}
-    topics = TargetTopics(settings.topic_naming(), source_admin, target_admin)
-    target = OutputTarget(bootstrap=settings.target_kafka, routes=MirrorRoutes(topics))
+    naming = settings.topic_naming()
+    topics = TargetTopics(naming, source_admin, target_admin)
+    syncs = SyncWriter(settings.target_kafka, config.deployment, naming)
+    target = OutputTarget(
+        bootstrap=settings.target_kafka, routes=MirrorRoutes(topics), observer=syncs
+    )
     handler = mirror_processor(topics, coordinate_headers=settings.coordinate_headers)
     policy = CodePolicy(batch=True, processor=True, output_target=target)
-    return MirrorParts(handler, policy, target)
+    checkpointer = None
+    if settings.checkpoint_groups:
+        checkpointer = Checkpointer(
+            config.kafka,
+            settings.target_kafka,
+            config.deployment,
+            settings.checkpoint_groups,
+            template=settings.checkpoint_group_template,
+            interval_s=settings.checkpoint_interval_s,
+            source_client=config.kafka_client_properties,
+        )
+    return MirrorParts(handler, policy, target, checkpointer)

@@ -1,4 +1,5 @@
-"""`turnout mirror run --target-kafka HOST:PORT --deployment D --colour blue --instance I`.
+"""`turnout mirror run --target-kafka HOST:PORT --deployment D --colour blue --instance I`,
+and `turnout mirror translate --group G --deployment D --kafka SRC --target-kafka TGT`.
 
 Runs one mirror agent in the foreground: an agent of deployment D (its source topics are
 the deployment's topics, on the cluster ``--kafka`` names) whose handler copies each
@@ -10,6 +11,11 @@ run``: drain, commit, release, exit 0; bad input is one line on stderr and exit 
 
 The agent's own options are ``turnout agent run``'s (and its ``TURNOUT_AGENT_*``
 variables); the mirror's read ``TURNOUT_MIRROR_*`` too (``MirrorSettings``).
+
+``translate`` prints a group's committed source offsets as target offsets (a table, or
+``--json``), each exact or bounded (``turnout.mirror.translation``); an unknown group, a
+mirror with no syncs yet or a cluster that does not answer is one line on stderr and
+exit code 1.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from turnout.agent.cli_options import DEFAULT_STOP_TIMEOUT_S
 if TYPE_CHECKING:
     from turnout.agent.config import AgentConfig
     from turnout.mirror.settings import MirrorSettings
+    from turnout.mirror.translation import TranslatedPartition
 
 app = typer.Typer(help="Mirror topics to another Kafka cluster, as a Turnout deployment.")
 
@@ -73,6 +80,20 @@ def run(
             help="Add the source topic, partition and offset to each copy as headers",
         ),
     ] = None,
+    checkpoint_group: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A source group whose translated offsets are kept committed on the "
+            "target (repeat for more)"
+        ),
+    ] = None,
+    checkpoint_group_template: Annotated[
+        str | None,
+        typer.Option(help="The target group of a checkpointed one (default '{group}')"),
+    ] = None,
+    checkpoint_interval: Annotated[
+        float | None, typer.Option(help="Seconds between two checkpoints (default 5)")
+    ] = None,
     deployment: options.Deployment = None,
     colour: options.Colour = None,
     instance: options.Instance = None,
@@ -115,18 +136,99 @@ def run(
             prefix=prefix,
             template=template,
             coordinate_headers=coordinate_headers,
+            checkpoint_groups=checkpoint_group or None,
+            checkpoint_group_template=checkpoint_group_template,
+            checkpoint_interval_s=checkpoint_interval,
         )
     except BadInput as exc:
         typer.echo(f"turnout mirror: {exc}", err=True)
         raise typer.Exit(code=2) from None
     logs.configure(log_level, json_lines=log_json)
     parts = mirror_parts(config, settings)
-    code = run_until_signalled(
-        config,
-        parts.handler,
-        stop_timeout_s=stop_timeout,
-        batch=True,
-        processor=True,
-        output_target=parts.target,
-    )
+    if parts.checkpointer is not None:
+        parts.checkpointer.start()
+    try:
+        code = run_until_signalled(
+            config,
+            parts.handler,
+            stop_timeout_s=stop_timeout,
+            batch=True,
+            processor=True,
+            output_target=parts.target,
+        )
+    finally:
+        if parts.checkpointer is not None:
+            parts.checkpointer.stop()
     raise typer.Exit(code=code)
+
+
+@app.command()
+def translate(
+    group: Annotated[str, typer.Option(help="The consumer group on the source cluster")],
+    deployment: Annotated[
+        str, typer.Option(help="The mirror deployment (names its offset syncs topic)")
+    ],
+    kafka: Annotated[str, typer.Option(help="The SOURCE cluster's bootstrap")],
+    target_kafka: Annotated[str, typer.Option(help="The target cluster's bootstrap")],
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON array")] = False,
+) -> None:
+    """Print GROUP's committed source offsets translated to the target, per partition,
+    each exact or bounded (the most records a reader there may read again)."""
+    from turnout.mirror.translation import TranslationError, translate_group
+
+    try:
+        rows = translate_group(kafka, target_kafka, deployment, group)
+    except TranslationError as exc:
+        typer.echo(f"turnout mirror translate: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    if json_output:
+        import json
+
+        typer.echo(json.dumps([_translated_json(row) for row in rows]))
+        return
+    header = (
+        "source topic",
+        "partition",
+        "committed",
+        "target topic",
+        "target offset",
+        "precision",
+    )
+    lines = [header] + [
+        (
+            row.source_topic,
+            str(row.partition),
+            str(row.committed),
+            row.target_topic,
+            "-" if row.target_offset is None else str(row.target_offset),
+            _precision_text(row),
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
+def _translated_json(row: TranslatedPartition) -> dict[str, object]:
+    return {
+        "source_topic": row.source_topic,
+        "partition": row.partition,
+        "committed": row.committed,
+        "target_topic": row.target_topic,
+        "target_offset": row.target_offset,
+        "precision": str(row.precision),
+        "rereads_at_most": row.rereads_at_most,
+    }
+
+
+def _precision_text(row: TranslatedPartition) -> str:
+    from turnout.mirror.translation import Precision
+
+    if row.precision is Precision.BOUNDED:
+        return f"bounded (re-reads at most {row.rereads_at_most})"
+    if row.precision is Precision.UNKNOWN:
+        return "unknown (no sync at or below the committed offset)"
+    return "exact"

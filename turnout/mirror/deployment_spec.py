@@ -77,4 +77,5 @@ def merged_settings(spec: MirrorSpec | None, given: dict[str, object]) -> Mirror
                 f"mirror ({decided[name]!r}): a mirror's naming is the deployment's"
             )
     target_kafka = given.get("target_kafka") or spec.target_kafka
-    return MirrorSettings(target_kafka=target_kafka, **decided)  # type: ignore[arg-type]
+    merged = {**given, **decided, "target_kafka": target_kafka}
+    return MirrorSettings(**merged)  # type: ignore[arg-type]

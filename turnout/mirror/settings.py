@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from turnout.mirror.checkpoints import CHECKPOINT_INTERVAL_S, SAME_GROUP
 from turnout.protocol.mirror import NamingMode, TopicNaming
 
 
@@ -25,6 +26,13 @@ class MirrorSettings(BaseSettings):
     template: str | None = None
     #: Add the source topic, partition and offset to each copy as headers.
     coordinate_headers: bool = False
+    #: Source consumer groups whose translated offsets are kept committed on the target
+    #: (``turnout.mirror.checkpoints``).
+    checkpoint_groups: list[str] = Field(default_factory=list)
+    #: The target group of a checkpointed group: ``{group}`` is the source group's name.
+    checkpoint_group_template: str = Field(default=SAME_GROUP, pattern=r"\{group\}")
+    #: Seconds between two checkpoints of the groups.
+    checkpoint_interval_s: float = Field(default=CHECKPOINT_INTERVAL_S, gt=0)
 
     def topic_naming(self) -> TopicNaming:
         return TopicNaming(

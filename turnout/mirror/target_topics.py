@@ -78,6 +78,10 @@ class TargetTopics:
                 self._ready[source_topic] = found
             return found[0]
 
+    def ready(self) -> frozenset[str]:
+        """The target topics checked or created so far."""
+        return frozenset(target for target, _ in self._ready.values())
+
     def _prepare(self, source_topic: str) -> tuple[str, int]:
         target = self._naming.target_topic(source_topic)
         source_count = _partition_count(self._source, source_topic)
@@ -86,7 +90,9 @@ class TargetTopics:
         target_count = _partition_count(self._target, target)
         if target_count is None:
             self._create(source_topic, target, source_count)
-            target_count = _partition_count(self._target, target) or 0
+            # A topic just created may not be in the metadata of the broker asked yet
+            # (no partitions listed): it has the partitions it was created with.
+            target_count = _partition_count(self._target, target) or source_count
         check_partitions(source_topic, target, source_count, target_count)
         return target, target_count
 
@@ -143,3 +149,7 @@ class MirrorRoutes:
                 f"read by a colour in role {role}"
             )
         return self._topics.target_of(output)
+
+    def topics(self, role: Role) -> frozenset[str]:
+        """The target topics made ready so far (none for a colour that may not write)."""
+        return self._topics.ready() if role is Role.LIVE else frozenset()

@@ -25,16 +25,23 @@ Per input (a per-record processor) or per run (a batch processor)::
         (at least once: a retry may duplicate outputs acknowledged before the failure)
 
 The role decides the topics (``routing.py``) and is read once per call, before sending.
+With a ``WriteObserver`` (an ``OutputTarget``'s) each delivery report also notes its
+offset, and a complete call tells the observer the lowest and highest acknowledged
+offsets of each partition written to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from confluent_kafka import KafkaError, Message
+
 from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs
+from turnout.agent.processors.output_target import OffsetSpan, TargetPartition, WriteObserver
 from turnout.agent.processors.routing import Routes
 from turnout.agent.records import Record
 from turnout.producer import PARTITION_ANY, CountingProducer, DeliveryCountdown
+from turnout.producer.reports import ReportCallback
 from turnout.protocol.models import Role
 
 #: How long a handler call waits for its outputs' acknowledgements before it counts as
@@ -67,8 +74,10 @@ class AtLeastOnceRunner:
         producer: CountingProducer | None,
         *,
         ack_timeout_s: float = OUTPUT_ACK_TIMEOUT_S,
+        observer: WriteObserver | None = None,
     ) -> None:
         self._function = function
+        self._observer = observer
         self._routes = routes
         self._role = role
         self._producer = producer
@@ -79,7 +88,7 @@ class AtLeastOnceRunner:
         out = Outputs()
         emitted = out.emitted(self._function(record, out))
         if emitted:
-            self._write(emitted, record.key)
+            self._write(emitted, record.key, (record,))
 
     def handle_batch(self, records: Sequence[Record]) -> None:
         """The batch handler: the same for a run of consecutive records of one lane."""
@@ -91,9 +100,11 @@ class AtLeastOnceRunner:
                     raise BatchOutputKeyError(
                         f"a batch processor's output to {output.output!r} must give its key"
                     )
-            self._write(emitted, None)
+            self._write(emitted, None, records)
 
-    def _write(self, emitted: list[Output], input_key: bytes | None) -> None:
+    def _write(
+        self, emitted: list[Output], input_key: bytes | None, records: Sequence[Record]
+    ) -> None:
         role = self._role()
         topic = self._routes.topic
         topics = [topic(output.output, role) for output in emitted]
@@ -101,6 +112,9 @@ class AtLeastOnceRunner:
         assert producer is not None  # routing refused every output without one
         countdown = DeliveryCountdown(len(emitted))
         report = producer.reporting_to(countdown)
+        spans: dict[TargetPartition, OffsetSpan] = {}
+        if self._observer is not None:
+            report = _noting_offsets(report, spans)
         produce = producer.produce_reported
         for output, target in zip(emitted, topics, strict=True):
             key = input_key if output.key is INPUT_KEY else output.key
@@ -120,3 +134,24 @@ class AtLeastOnceRunner:
             )
         if countdown.failures:
             raise countdown.failures[0]
+        if self._observer is not None:
+            self._observer.written(records, spans)
+
+
+def _noting_offsets(
+    report: ReportCallback, spans: dict[TargetPartition, OffsetSpan]
+) -> ReportCallback:
+    """``report``, first noting an acknowledged record's offset in ``spans``: before the
+    countdown is told, so the waiter reads every offset once it is done."""
+
+    def noting(error: KafkaError | None, message: Message) -> None:
+        if error is None:
+            where = (message.topic() or "", message.partition() or 0)
+            offset = message.offset() or 0
+            span = spans.get(where)
+            spans[where] = (
+                (offset, offset) if span is None else (min(span[0], offset), max(span[1], offset))
+            )
+        report(error, message)
+
+    return noting

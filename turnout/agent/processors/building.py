@@ -3,7 +3,8 @@
 The work manager is built per settings version (``work/deployment.py``); when the code's
 handler is a processor, its handler is the runner of the settings' guarantee, over the
 producers that manager owns and closes. With an ``OutputTarget`` (the mirror's) the
-producer is on the target's cluster and the target's routes name the topics. Settings a
+producer is on the target's cluster and the target's routes name the topics; under
+exactly once the input positions are stored there too (``target_positions``). Settings a
 processor cannot run with are refused (``UnsupportedSettings``), so that the agent keeps
 its last good settings visibly rather than run with a weaker guarantee.
 """
@@ -20,6 +21,7 @@ from turnout.agent.processors.at_least_once import AtLeastOnceRunner, ProcessorF
 from turnout.agent.processors.exactly_once import ExactlyOnceRunner
 from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.processors.routing import OutputRoutes, Routes
+from turnout.agent.processors.target_positions import TargetPositions
 from turnout.agent.processors.transactions import transaction_timeout_ms
 from turnout.producer import Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
@@ -70,12 +72,7 @@ def processor_handler(
         },
     )
     if settings.guarantee == Guarantee.EXACTLY_ONCE:
-        if target is not None:
-            raise UnsupportedSettings(
-                "guarantee 'exactly_once' with an output target (the mirror) is not built yet"
-            )
-        routes = OutputRoutes(settings.outputs)
-        return _exactly_once(processor, settings, context, per_batch, routes, config)
+        return _exactly_once(processor, settings, context, per_batch, config, target)
     chosen: Routes = OutputRoutes(settings.outputs) if target is None else target.routes
     if not settings.outputs and target is None:
         # Nothing may be written, so nothing connects: every emitted output is refused
@@ -87,10 +84,13 @@ def processor_handler(
     producer: Producer[bytes | str, bytes | str] = Producer(
         config, registry=context.metrics.registry, name=name
     )
-    runner = AtLeastOnceRunner(processor, chosen, context.role, producer)
+    observer = None if target is None else target.observer
+    runner = AtLeastOnceRunner(processor, chosen, context.role, producer, observer=observer)
 
     def close(timeout_s: float) -> None:
         producer.close(timeout_s)
+        if observer is not None:
+            observer.flush(timeout_s)
 
     return ProcessorHandler(runner.handle_batch if per_batch else runner.handle, per_batch, close)
 
@@ -100,11 +100,11 @@ def _exactly_once(
     settings: ProcessingSettings,
     context: DispatchContext,
     per_batch: bool,
-    routes: OutputRoutes,
     config: ProducerConfig,
+    target: OutputTarget | None,
 ) -> ProcessorHandler:
     group = context.kafka_group
-    if group is None or not group.offsets_in_kafka:
+    if group is None or (target is None and not group.offsets_in_kafka):
         raise UnsupportedSettings(
             "guarantee 'exactly_once' needs the agent's offsets in Kafka (offset_store kafka)"
         )
@@ -113,19 +113,31 @@ def _exactly_once(
             f"guarantee 'exactly_once' needs ordering 'partition', not {settings.ordering!r}: "
             "a partition's transaction covers its records in offset order"
         )
+    # With an output target the positions live on its cluster, committed by the
+    # transactions there; the agent still commits the source group's offsets after each
+    # run, which trail them (target_positions.py).
+    positions = None if target is None else TargetPositions(target, group)
     runner = ExactlyOnceRunner(
         processor,
         per_batch=per_batch,
-        routes=routes,
+        routes=OutputRoutes(settings.outputs) if target is None else target.routes,
         role=context.role,
         gate=context.may_start,
-        group=group,
+        group=group if positions is None else positions.kafka_group(),
         producer_config=config,
         transaction_timeout_ms=transaction_timeout_ms(group.lease_s, 0.0),
         registry=context.metrics.registry,
+        position=None if positions is None else positions.position,
     )
-    context.warm_standby.register(runner.prepare)
-    return ProcessorHandler(runner.handle_batch, True, runner.close, commits_offsets=True)
+    if positions is None:
+        context.warm_standby.register(runner.prepare)
+        return ProcessorHandler(runner.handle_batch, True, runner.close, commits_offsets=True)
+
+    def close(timeout_s: float) -> None:
+        runner.close(timeout_s)
+        positions.close()
+
+    return ProcessorHandler(runner.handle_batch, True, close)
 
 
 def _nothing(timeout_s: float) -> None:

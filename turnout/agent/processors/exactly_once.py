@@ -63,12 +63,18 @@ from prometheus_client import CollectorRegistry
 
 from turnout.agent.dispatch import GATE_RECHECK_S, KafkaGroup
 from turnout.agent.processors.contract import INPUT_KEY, Outputs
-from turnout.agent.processors.routing import OutputRoutes
+from turnout.agent.processors.routing import Routes
+from turnout.agent.processors.target_positions import input_position
 from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds, transactional_id
 from turnout.agent.records import Record
 from turnout.agent.work.outcomes import PermanentFailure
-from turnout.producer import FatalProducerError, ProducerConfig, TransactionalProducer
+from turnout.producer import (
+    PARTITION_ANY,
+    FatalProducerError,
+    ProducerConfig,
+    TransactionalProducer,
+)
 from turnout.protocol.models import Role
 from turnout.protocol.partitions import PartitionId
 
@@ -133,7 +139,7 @@ class ExactlyOnceRunner:
         function: ProcessorCall,
         *,
         per_batch: bool,
-        routes: OutputRoutes,
+        routes: Routes,
         role: Callable[[], Role | None],
         gate: Callable[[PartitionId], bool],
         group: KafkaGroup,
@@ -144,6 +150,7 @@ class ExactlyOnceRunner:
         max_producers: int = MAX_TRANSACTIONAL_PRODUCERS,
         clock: Callable[[], float] = time.monotonic,
         new_producer: Callable[[str], OutputProducer] | None = None,
+        position: Callable[[PartitionId, int], TopicPartition] | None = None,
     ) -> None:
         self._function = function
         self._per_batch = per_batch
@@ -159,6 +166,8 @@ class ExactlyOnceRunner:
         self._clock = clock
         #: A transactional producer with a given id (a seam for the unit tests).
         self._new_producer = new_producer or self._transactional_producer
+        #: Where a partition's next offset is committed (``target_positions``).
+        self._position = position or input_position
         self._lock = threading.Lock()
         self._partitions: dict[PartitionId, _Partition] = {}
         #: A warm standby's producers, created and connected, not initialised: by id.
@@ -317,7 +326,7 @@ class ExactlyOnceRunner:
                     end += 1
                     if bounds.due(end - start, opened_at, self._clock()):
                         break
-            offsets = [TopicPartition(tp[0], tp[1], records[end - 1].offset + 1)]
+            offsets = [self._position(tp, records[end - 1].offset + 1)]
             producer.send_offsets_to_transaction(offsets, self._group.metadata())
             committing = time.monotonic()
             producer.commit_transaction()
@@ -358,7 +367,9 @@ class ExactlyOnceRunner:
                 key = input_key
             else:
                 key = output.key
-            producer.produce(topic(output.output, role), output.value, key, headers=output.headers)
+            where = PARTITION_ANY if output.partition is None else output.partition
+            to = topic(output.output, role)
+            producer.produce(to, output.value, key, where, output.timestamp_ms, output.headers)
 
     def _abort(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
         """Drop the open transaction; a fencing ends this ownership's processing of ``tp``."""

@@ -4,15 +4,38 @@ processor's outputs go: another Kafka cluster, and the routes to its topics.
 Without one, a processor's producer writes to the agent's own (source) cluster, to the
 topics the deployment's settings map per role. The mirror brings one: its producer is on
 the target cluster and its routes name a target topic per source topic
-(``turnout.mirror``).
+(``turnout.mirror``), and its ``observer`` hears where each run's outputs landed (the
+mirror's offset syncs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from turnout.agent.processors.routing import Routes
+from turnout.agent.records import Record
+
+#: A target topic and partition.
+TargetPartition = tuple[str, int]
+#: The lowest and highest offsets acknowledged in one target partition by one call.
+OffsetSpan = tuple[int, int]
+
+
+class WriteObserver(Protocol):
+    """Told, after every output of a call was acknowledged, where they landed."""
+
+    def written(
+        self, records: Sequence[Record], spans: Mapping[TargetPartition, OffsetSpan]
+    ) -> None:
+        """``records`` (the call's inputs) had their outputs acknowledged; ``spans``: each
+        target partition written to, and the lowest and highest offsets acknowledged in
+        it (one producer writes a partition in order, so they are the first and last
+        outputs sent to it)."""
+
+    def flush(self, timeout_s: float) -> None:
+        """Write out what the observer holds (the processor's handler is closing)."""
 
 
 @dataclass(frozen=True)
@@ -22,3 +45,5 @@ class OutputTarget:
     routes: Routes
     #: librdkafka properties of the producer on the target cluster (its security, say).
     producer_properties: Mapping[str, str] = field(default_factory=dict)
+    #: Hears where each call's outputs landed (at least once only).
+    observer: WriteObserver | None = None

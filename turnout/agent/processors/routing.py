@@ -35,6 +35,11 @@ class Routes(Protocol):
         ``PermanentFailure`` when it may not be written."""
         ...
 
+    def topics(self, role: Role) -> frozenset[str]:
+        """Every topic a colour in ``role`` may write to, as far as known now (a warm
+        standby connects to them)."""
+        ...
+
 
 class OutputRoutes:
     """The deployment's logical outputs, as topics per role."""

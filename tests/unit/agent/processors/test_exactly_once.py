@@ -56,7 +56,15 @@ class StandInProducer:
     def begin_transaction(self) -> None:
         self.journal.append(("begin",))
 
-    def produce(self, topic: str, value: object, key: object, headers: object = None) -> None:
+    def produce(
+        self,
+        topic: str,
+        value: object,
+        key: object,
+        partition: int = -1,
+        timestamp_ms: int = 0,
+        headers: object = None,
+    ) -> None:
         self.journal.append(("produce", topic, cast(bytes, value).decode()))
 
     def send_offsets_to_transaction(self, offsets: list[TopicPartition], metadata: object) -> None:
