@@ -41,6 +41,9 @@ class ProcessorHandler:
     close: Callable[[float], None]
     #: The handler commits its partitions' offsets itself (``CommitsOwnOffsets``).
     commits_offsets: bool = False
+    #: Records per handler call the runner asks for instead of the work manager's batch
+    #: size (the exactly-once runner: a transaction's worth); None: the manager's.
+    batch_size: int | None = None
 
 
 def processor_handler(
@@ -125,7 +128,13 @@ def _exactly_once(
         registry=context.metrics.registry,
     )
     context.warm_standby.register(runner.prepare)
-    return ProcessorHandler(runner.handle_batch, True, runner.close, commits_offsets=True)
+    return ProcessorHandler(
+        runner.handle_batch,
+        True,
+        runner.close,
+        commits_offsets=True,
+        batch_size=runner.run_records,
+    )
 
 
 def _nothing(timeout_s: float) -> None:

@@ -22,9 +22,11 @@ Per input partition (``_Partition``)::
         then the committed offset is read again (it may have moved past where this owner
         started, if the predecessor's commit was completing): records below it are skipped
     initialising ──▶ ready
-    ready ──a run──▶ in transaction: begin; per record the processor's outputs produced;
-        at ``TransactionBounds`` (records or time) or the run's end: the offsets after the
-        last record sent with the consumer group's metadata, then commit ──▶ ready
+    ready ──a run──▶ in transaction: begin; per record the processor's outputs produced
+        (a batch processor: one call over at most the record bound); at
+        ``TransactionBounds`` (records or time) or the run's end: the offsets after the
+        last record sent with the consumer group's metadata, then commit ──▶ ready, the
+        floor raised past the committed records (a retry of the run skips them)
     in transaction ──processor raised, a delivery or the commit failed──▶ aborted ──▶ ready
         (the run fails as a handler failure: retried from its first record)
     any ──fenced (another producer called init_transactions with the id)──▶ fenced: the
@@ -170,6 +172,13 @@ class ExactlyOnceRunner:
         self.fenced = 0
         self._metrics = TransactionMetrics.for_registry(registry)
 
+    @property
+    def run_records(self) -> int:
+        """Records one run (one handler call) may carry: as many as one transaction may,
+        so that a partition's queued records share one transaction's fixed cost (its
+        offsets, its commit) rather than the work manager's default batch's."""
+        return self._bounds.max_records
+
     def handle_batch(self, records: Sequence[Record]) -> None:
         """Process a run of one partition in whole transactions (see the module)."""
         first = records[0]
@@ -308,7 +317,9 @@ class ExactlyOnceRunner:
             producer.begin_transaction()
             metrics.begun.inc()
             if self._per_batch:
-                end = len(records)
+                # One call per transaction, of at most the record bound (the time bound
+                # cannot cut a call short).
+                end = min(len(records), start + bounds.max_records)
                 self._emit(producer, records[start:end], None, role, topic)
             else:
                 while end < len(records):
@@ -325,6 +336,9 @@ class ExactlyOnceRunner:
         except BaseException as exc:
             self._abort(part, tp, exc)
             raise
+        # A later transaction of this run may fail, and the run is then retried from its
+        # first record: those committed here must not be written again.
+        part.floor = offsets[0].offset
         self.committed += 1
         metrics.committed.inc()
         return end
