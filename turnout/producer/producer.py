@@ -75,7 +75,7 @@ from turnout.producer.metrics import DeliveryStats, report_to
 from turnout.producer.queueing import wait_for_room
 from turnout.producer.reports import ReportCallback, ReportReader
 from turnout.producer.serializers import Serializer
-from turnout.producer.serving import CallbackServer
+from turnout.producer.serving import POLL_SLICE_S, CallbackServer
 
 K = TypeVar("K", default=bytes)
 V = TypeVar("V", default=bytes)
@@ -116,6 +116,9 @@ class Producer(Generic[K, V]):
     ``config.client_id``).
     """
 
+    #: The idle poller's slice (``serving.POLL_SLICE_S``).
+    _poll_slice_s = POLL_SLICE_S
+
     def __init__(
         self,
         config: ProducerConfig | None = None,
@@ -139,7 +142,7 @@ class Producer(Generic[K, V]):
         self._unusable = False
         self._close_lock = threading.Lock()
         self._close_report: CloseReport | None = None
-        self._server = CallbackServer(self._poll, self.name)
+        self._server = CallbackServer(self._poll, self.name, self._poll_slice_s)
         self.stats = DeliveryStats(self._queue_depth, self._server.quiet)
         self._reports = ReportReader(
             self.name, self.stats, self._become_unusable, self.config.latency_sample_every
