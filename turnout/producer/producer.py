@@ -297,13 +297,20 @@ class Producer(Generic[K, V]):
 
     def connect(self, topics: Sequence[str], timeout_s: float) -> None:
         """Connect to the cluster and learn ``topics``' partition leaders now (a metadata
-        request per topic), rather than at the first produce. Raises
-        :class:`KafkaProducerError` if the cluster does not answer within ``timeout_s``."""
+        request per topic), rather than at the first produce, and leave a connection to
+        one of the brokers the cluster named up. The first answer comes over the
+        bootstrap address, and librdkafka connects to a broker it learned of only when
+        something needs one; so one more request, which needs one, waits for it. Without
+        that connection a transactional producer's first call finds no broker to ask for
+        its coordinator and waits for librdkafka's coordinator query timer (half a
+        second) instead. Raises :class:`KafkaProducerError` if the cluster does not
+        answer within ``timeout_s``."""
         if self._unusable:
             raise self._unusable_error()
         try:
             for topic in topics:
                 self._kafka.list_topics(topic, timeout=timeout_s)
+            self._kafka.list_topics(topics[0] if topics else None, timeout=timeout_s)
         except KafkaException as exc:
             raise classify(exc.args[0]) from exc
 

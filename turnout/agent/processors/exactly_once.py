@@ -17,7 +17,8 @@ Per input partition (``_Partition``)::
         would fence the live owner before the switch)
     absent or prepared ──first run of an ownership (a new epoch)──▶ initialising:
         a producer with ``transactional_id(deployment, group, tp)`` (the prepared one, if
-        its id matches); ``init_transactions``
+        its id matches; else a new one, connected first as a prepared one is);
+        ``init_transactions``
         fences the previous owner's producer and finishes or aborts its open transaction;
         then the committed offset is read again (it may have moved past where this owner
         started, if the predecessor's commit was completing): records below it are skipped
@@ -89,8 +90,9 @@ MAX_TAKEOVERS = 3
 #: partition is going (a release waits for the run, so this also bounds that wait).
 GATE_WAIT_S = 1.0
 #: How long a warm standby waits for the cluster's answer to one prepared producer's
-#: metadata request: a standby is not in a hurry, but a cluster that does not answer
-#: must not hold up the agent thread (the producer is then created at the claim).
+#: metadata request (and a claim without a prepared producer, for its new one's): a
+#: standby is not in a hurry, but a cluster that does not answer must not hold up the
+#: agent thread (the producer is then created at the claim).
 PREPARE_CONNECT_TIMEOUT_S = 5.0
 #: How long closing one partition's producer may take when the manager closes: its
 #: transactions are all committed or aborted by then, so this only flushes nothing.
@@ -281,6 +283,12 @@ class ExactlyOnceRunner:
         producer = prepared if prepared is not None else self._new_producer(txid)
         part = _Partition(producer, epoch, takeovers)
         try:
+            if prepared is None:
+                # As a standby's preparation does: a broker connection up before the
+                # first transactional call (see ``Producer.connect``).
+                role = self._role()
+                topics = self._routes.topics(role) if role is not None else frozenset()
+                producer.connect(sorted(topics), PREPARE_CONNECT_TIMEOUT_S)
             producer.init_transactions()
             committed = self._group.committed(tp)
             self._wait_for_gate(tp)

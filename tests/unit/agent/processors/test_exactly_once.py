@@ -145,6 +145,8 @@ def test_the_id_is_taken_over_and_the_offset_reread_before_anything_is_written()
     rig = Rig(committed=2)
     rig.run([0, 1, 2, 3])  # 0 and 1 were committed by the predecessor: skipped
     assert rig.journal == [
+        # Not prepared by a standby: connected first, then initialised.
+        ("connect", "turnout.3:dep.1:g.2:in.0", "out"),
         ("init", "turnout.3:dep.1:g.2:in.0"),
         ("committed?",),
         ("begin",),
@@ -239,7 +241,7 @@ def test_a_run_whose_gate_closed_after_the_takeover_writes_nothing() -> None:
     rig.gate_open = False
     with pytest.raises(PartitionNotOwned):
         rig.run([0])
-    assert [entry[0] for entry in rig.journal] == ["init", "committed?"]
+    assert [entry[0] for entry in rig.journal] == ["connect", "init", "committed?"]
     assert rig.producers[0].closed
 
 
