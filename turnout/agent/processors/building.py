@@ -20,7 +20,7 @@ from turnout.agent.processors.at_least_once import AtLeastOnceRunner, ProcessorF
 from turnout.agent.processors.exactly_once import ExactlyOnceRunner
 from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.processors.routing import OutputRoutes, Routes
-from turnout.agent.processors.transactions import transaction_timeout_ms
+from turnout.agent.processors.transactions import TransactionBounds, transaction_timeout_ms
 from turnout.producer import Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
 from turnout.protocol.processing import (
@@ -116,6 +116,7 @@ def _exactly_once(
             f"guarantee 'exactly_once' needs ordering 'partition', not {settings.ordering!r}: "
             "a partition's transaction covers its records in offset order"
         )
+    bounds = TransactionBounds()
     runner = ExactlyOnceRunner(
         processor,
         per_batch=per_batch,
@@ -126,6 +127,7 @@ def _exactly_once(
         producer_config=config,
         transaction_timeout_ms=transaction_timeout_ms(group.lease_s, 0.0),
         registry=context.metrics.registry,
+        bounds=bounds,
     )
     context.warm_standby.register(runner.prepare)
     return ProcessorHandler(
@@ -133,7 +135,9 @@ def _exactly_once(
         True,
         runner.close,
         commits_offsets=True,
-        batch_size=runner.run_records,
+        # A run as large as a transaction may be, so that a partition's queued records
+        # share one transaction's fixed cost (its offsets, its commit).
+        batch_size=bounds.max_records,
     )
 
 

@@ -174,13 +174,6 @@ class ExactlyOnceRunner:
         self.fenced = 0
         self._metrics = TransactionMetrics.for_registry(registry)
 
-    @property
-    def run_records(self) -> int:
-        """Records one run (one handler call) may carry: as many as one transaction may,
-        so that a partition's queued records share one transaction's fixed cost (its
-        offsets, its commit) rather than the work manager's default batch's."""
-        return self._bounds.max_records
-
     def handle_batch(self, records: Sequence[Record]) -> None:
         """Process a run of one partition in whole transactions (see the module)."""
         first = records[0]
@@ -283,9 +276,7 @@ class ExactlyOnceRunner:
         producer = prepared if prepared is not None else self._new_producer(txid)
         part = _Partition(producer, epoch, takeovers)
         try:
-            if prepared is None:
-                # As a standby's preparation does: a broker connection up before the
-                # first transactional call (see ``Producer.connect``).
+            if prepared is None:  # connected as a standby's are (``Producer.connect``)
                 role = self._role()
                 topics = self._routes.topics(role) if role is not None else frozenset()
                 producer.connect(sorted(topics), PREPARE_CONNECT_TIMEOUT_S)

@@ -187,11 +187,6 @@ def test_a_run_retried_after_a_later_transaction_failed_skips_what_it_committed(
     assert rig.journal[-2:] == [("offsets", "0@4"), ("commit",)]
 
 
-def test_a_run_may_carry_a_whole_transaction() -> None:
-    rig = Rig(bounds=TransactionBounds(max_records=1234))
-    assert rig.runner.run_records == 1234
-
-
 def test_a_failing_record_aborts_the_whole_transaction_and_the_run_fails() -> None:
     rig = Rig()
     rig.fail_on = {1}
