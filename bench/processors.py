@@ -116,7 +116,7 @@ def run_eos_switch(args: argparse.Namespace) -> dict[str, Any]:
 
             return run_switches(
                 args.bootstrap, deployment.zookeeper, input_topic, output_topic, spawn,
-                args.switches,
+                deployment.group, args.switches,
             )  # fmt: skip
     finally:
         delete_topics(args.bootstrap, input_topic, output_topic)

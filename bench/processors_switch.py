@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-from confluent_kafka import Message, Producer
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
 from bench.deployment import DEPLOYMENT
 from bench.processors_data import PARTITIONS, input_value, key_of
@@ -45,6 +45,8 @@ SWITCH_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
 LOAD_FLUSH_TIMEOUT_S = 60.0
+#: One committed-offsets request of the local stack takes milliseconds.
+COMMITTED_TIMEOUT_S = 10.0
 POLL_S = 0.02
 
 
@@ -91,6 +93,27 @@ class LoadThread:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+
+
+def every_partition_committed(bootstrap: str, group: str, topic: str) -> Callable[[], bool]:
+    """Whether ``group`` has committed an offset on every partition of ``topic``: the live
+    colour's first transaction on each input partition is behind it. Before it, a
+    switch would measure the live colour's start-up (its first ``init_transactions`` of
+    each id, which the release waits for), which a deployment that has been running
+    has long finished."""
+    partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+
+    def committed() -> bool:
+        reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+        try:
+            offsets = reader.committed(partitions, timeout=COMMITTED_TIMEOUT_S)
+        except KafkaException:
+            return False  # the group's coordinator is not ready yet: asked again
+        finally:
+            reader.close()
+        return all(tp.offset > 0 for tp in offsets)
+
+    return committed
 
 
 class ColourWatcher(OutputFollower):
@@ -181,10 +204,13 @@ def run_switches(
     input_topic: str,
     output_topic: str,
     spawn: Callable[[str], subprocess.Popen[bytes]],
+    group: str,
     switches: int = SWITCHES,
 ) -> dict[str, Any]:
-    """Run the scenario on a deployment whose directive is in ``deployment_zookeeper``;
-    ``spawn(colour)`` starts that colour's agent."""
+    """Run the scenario on a deployment whose directive is in ``deployment_zookeeper``
+    and whose live binding consumes under ``group``; ``spawn(colour)`` starts that
+    colour's agent. The first switch waits for blue to have committed on every input
+    partition (``every_partition_committed``)."""
     paths = DeploymentPaths("/turnout", DEPLOYMENT)
     zk = ZkGateway(deployment_zookeeper)
     zk.start()
@@ -200,6 +226,11 @@ def run_switches(
                 lambda: watcher.all_partitions_since("blue", 0) is not None,
                 READY_TIMEOUT_S,
                 "blue's outputs",
+            )
+            _wait(
+                every_partition_committed(bootstrap, group, input_topic),
+                READY_TIMEOUT_S,
+                "blue's first transaction on every input partition",
             )
             colour = Colour.BLUE
             for _ in range(switches):

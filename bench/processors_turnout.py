@@ -4,6 +4,7 @@ the guarantee and map the output, and ``turnout agent run`` (through
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -38,7 +39,8 @@ def agent_command(shape: str, deployment_zookeeper: str, bootstrap: str, colour:
         sys.executable, "-m", "bench.processors_turnout_app",
         f"bench.processors_turnout_app:{SHAPES[shape]}",
         "--deployment", DEPLOYMENT, "--colour", colour, "--instance", instance,
-        "--zookeeper", deployment_zookeeper, "--kafka", bootstrap, "--log-level", "WARNING",
+        "--zookeeper", deployment_zookeeper, "--kafka", bootstrap,
+        "--log-level", os.environ.get("BENCH_AGENT_LOG_LEVEL", "WARNING"),
     ]  # fmt: skip
 
 

@@ -75,7 +75,7 @@ from turnout.producer.metrics import DeliveryStats, report_to
 from turnout.producer.queueing import wait_for_room
 from turnout.producer.reports import ReportCallback, ReportReader
 from turnout.producer.serializers import Serializer
-from turnout.producer.serving import CallbackServer
+from turnout.producer.serving import POLL_SLICE_S, CallbackServer
 
 K = TypeVar("K", default=bytes)
 V = TypeVar("V", default=bytes)
@@ -116,6 +116,9 @@ class Producer(Generic[K, V]):
     ``config.client_id``).
     """
 
+    #: The idle poller's slice (``serving.POLL_SLICE_S``).
+    _poll_slice_s = POLL_SLICE_S
+
     def __init__(
         self,
         config: ProducerConfig | None = None,
@@ -139,7 +142,7 @@ class Producer(Generic[K, V]):
         self._unusable = False
         self._close_lock = threading.Lock()
         self._close_report: CloseReport | None = None
-        self._server = CallbackServer(self._poll, self.name)
+        self._server = CallbackServer(self._poll, self.name, self._poll_slice_s)
         self.stats = DeliveryStats(self._queue_depth, self._server.quiet)
         self._reports = ReportReader(
             self.name, self.stats, self._become_unusable, self.config.latency_sample_every
@@ -294,13 +297,20 @@ class Producer(Generic[K, V]):
 
     def connect(self, topics: Sequence[str], timeout_s: float) -> None:
         """Connect to the cluster and learn ``topics``' partition leaders now (a metadata
-        request per topic), rather than at the first produce. Raises
-        :class:`KafkaProducerError` if the cluster does not answer within ``timeout_s``."""
+        request per topic), rather than at the first produce, and leave a connection to
+        one of the brokers the cluster named up. The first answer comes over the
+        bootstrap address, and librdkafka connects to a broker it learned of only when
+        something needs one; so one more request, which needs one, waits for it. Without
+        that connection a transactional producer's first call finds no broker to ask for
+        its coordinator and waits for librdkafka's coordinator query timer (half a
+        second) instead. Raises :class:`KafkaProducerError` if the cluster does not
+        answer within ``timeout_s``."""
         if self._unusable:
             raise self._unusable_error()
         try:
             for topic in topics:
                 self._kafka.list_topics(topic, timeout=timeout_s)
+            self._kafka.list_topics(topics[0] if topics else None, timeout=timeout_s)
         except KafkaException as exc:
             raise classify(exc.args[0]) from exc
 

@@ -26,6 +26,9 @@ Poller states::
 
 - IDLE: the poller requests a serve, polls one slice holding the turn, and if the
   request was answered meanwhile (the producing thread is producing), becomes BUSY.
+  It starts no slice while a caller waits for the turn (``turn``): a lock is not fair,
+  and a poller taking the turn back the moment it lets go would keep such a caller
+  waiting slice after slice.
 - BUSY: the poller requests a serve and waits :data:`HANDOFF_S` without the turn; an
   answered request keeps it BUSY, and so does a turn held by another server meanwhile;
   an unanswered request with the turn free makes it IDLE (and it serves).
@@ -51,7 +54,8 @@ from contextlib import contextmanager
 HANDOFF_S = 0.002
 #: How long the idle poller waits inside one poll. It holds the turn meanwhile, so this
 #: bounds how long another server (a full queue's waiter, close, a transactional call,
-#: a metrics scrape) waits for it.
+#: a metrics scrape) waits for it. A producer whose calls wait on it in their critical
+#: path (a transactional one) takes a shorter slice (``CallbackServer(poll_slice_s=)``).
 POLL_SLICE_S = 0.05
 #: ``stop`` waits this long for the poller to leave its slice; past it the thread (a
 #: daemon) is reported and left, since a poll cannot be interrupted.
@@ -63,9 +67,15 @@ logger = logging.getLogger("turnout.producer")
 class CallbackServer:
     """Serves the callbacks of one librdkafka handle through ``poll``."""
 
-    def __init__(self, poll: Callable[[float], int], name: str) -> None:
+    def __init__(
+        self, poll: Callable[[float], int], name: str, poll_slice_s: float = POLL_SLICE_S
+    ) -> None:
         self._poll = poll
+        self._poll_slice_s = poll_slice_s
         self._turn = threading.Lock()
+        #: Callers of ``turn`` waiting for it; the poller leaves it to them.
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
         self._stopping = threading.Event()
         #: Raised by the poller, lowered by whoever serves inline: read once per message.
         self.serve_requested = False
@@ -111,8 +121,17 @@ class CallbackServer:
     def turn(self) -> Iterator[None]:
         """Hold the turn: for calls that serve callbacks themselves (flush, transactions).
         Waits at most one poller slice, plus what another such call takes."""
-        with self._turn:
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._turn.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
             yield
+        finally:
+            self._turn.release()
 
     @contextmanager
     def quiet(self, wait_s: float) -> Iterator[bool]:
@@ -130,7 +149,7 @@ class CallbackServer:
         busy = False
         while not self._stopping.is_set():
             self.serve_requested = True
-            if busy:
+            if busy or self._waiting:
                 self._stopping.wait(HANDOFF_S)
             else:
                 self._serve_slice()
@@ -139,11 +158,12 @@ class CallbackServer:
             busy = not self.serve_requested or self._turn.locked()
 
     def _serve_slice(self) -> None:
-        if not self._turn.acquire(timeout=POLL_SLICE_S):
+        slice_s = self._poll_slice_s
+        if not self._turn.acquire(timeout=slice_s):
             return
         try:
             if not self._stopping.is_set():
-                self._poll(POLL_SLICE_S)
+                self._poll(slice_s)
         except Exception:
             logger.exception("serving the producer's callbacks failed")
         finally:

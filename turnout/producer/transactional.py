@@ -48,6 +48,14 @@ DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000
 #: retriably and may be called again.
 TRANSACTION_CALL_TIMEOUT_S = 30.0
 
+#: The idle poller's slice of a transactional producer: each transactional call waits
+#: for the slice in progress to end (it serves callbacks itself, and one thread serves
+#: at a time), and a transactional producer is idle between its transactions, so its
+#: calls (init on a switch's claim, begin, offsets and commit per transaction) would
+#: each wait up to ``serving.POLL_SLICE_S``. The price is the idle poller waking this
+#: often, which costs less than the busy poller's ``serving.HANDOFF_S`` rounds.
+TRANSACTIONAL_POLL_SLICE_S = 0.005
+
 T = TypeVar("T")
 
 
@@ -57,6 +65,8 @@ class TransactionalProducer(Producer[K, V]):
     Its metrics label defaults to the transactional id (unique per producer, as the id
     must be). See the module docstring for its states.
     """
+
+    _poll_slice_s = TRANSACTIONAL_POLL_SLICE_S
 
     def __init__(
         self,

@@ -145,3 +145,27 @@ def test_a_second_producer_with_the_same_id_fences_the_first(
     second.produce(topic, b"from the second owner")
     second.commit_transaction()
     assert read_committed(services.kafka, topic) == [b"from the second owner"]
+
+
+#: librdkafka's transaction coordinator query timer: a first transactional call that
+#: finds no broker connection up waits for it. A connected producer's first call is two
+#: local round trips; this leaves a loaded machine room while still catching the timer.
+COORDINATOR_QUERY_TIMER_S = 0.5
+
+
+def test_a_connected_producer_takes_its_id_over_without_waiting_for_the_coordinator_timer(
+    config: ProducerConfig, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    topic = topic_factory()
+    took: list[float] = []
+    with ExitStack() as stack:
+        # Each a fresh handle, as a claim makes: without the connection up, about half
+        # of them wait for the timer.
+        for _ in range(6):
+            producer = TransactionalProducer(config, unique("tid"))
+            stack.callback(producer.close)
+            producer.connect([topic], WAIT_S)
+            started = time.monotonic()
+            producer.init_transactions()
+            took.append(time.monotonic() - started)
+    assert max(took) < COORDINATOR_QUERY_TIMER_S, took

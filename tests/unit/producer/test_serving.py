@@ -143,3 +143,29 @@ def test_after_stop_only_a_holder_of_the_turn_polls(poll: FakePoll) -> None:
     server.serve_inline()
     server.serve_for(0.01)
     assert len(poll.calls) == polled
+
+
+def test_a_caller_waiting_for_the_turn_gets_it_when_the_slice_in_progress_ends() -> None:
+    class IdlePoll(FakePoll):
+        """A poll with nothing to serve: it waits its whole timeout."""
+
+        def __call__(self, timeout: float) -> int:
+            with self.lock:
+                self.calls.append((threading.current_thread().name, timeout))
+            time.sleep(timeout)
+            return 0
+
+    poll = IdlePoll()
+    server = CallbackServer(poll, "idle", poll_slice_s=0.01)
+    server.start()
+    try:
+        wait_until(lambda: bool(poll.by("idle-poller")))
+        for _ in range(20):
+            slices_before = len(poll.by("idle-poller"))
+            with server.turn():
+                # At most the slice that began before the caller asked (a lock is not
+                # fair: without the poller's deference it can take the turn back).
+                assert len(poll.by("idle-poller")) - slices_before <= 1
+            time.sleep(0.003)
+    finally:
+        assert server.stop()

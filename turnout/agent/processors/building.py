@@ -22,7 +22,7 @@ from turnout.agent.processors.exactly_once import ExactlyOnceRunner
 from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.processors.routing import OutputRoutes, Routes
 from turnout.agent.processors.target_positions import TargetPositions
-from turnout.agent.processors.transactions import transaction_timeout_ms
+from turnout.agent.processors.transactions import TransactionBounds, transaction_timeout_ms
 from turnout.producer import Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
 from turnout.protocol.processing import (
@@ -43,6 +43,9 @@ class ProcessorHandler:
     close: Callable[[float], None]
     #: The handler commits its partitions' offsets itself (``CommitsOwnOffsets``).
     commits_offsets: bool = False
+    #: Records per handler call the runner asks for instead of the work manager's batch
+    #: size (the exactly-once runner: a transaction's worth); None: the manager's.
+    batch_size: int | None = None
 
 
 def processor_handler(
@@ -117,6 +120,7 @@ def _exactly_once(
     # transactions there; the agent still commits the source group's offsets after each
     # run, which trail them (target_positions.py).
     positions = None if target is None else TargetPositions(target, group)
+    bounds = TransactionBounds()
     runner = ExactlyOnceRunner(
         processor,
         per_batch=per_batch,
@@ -128,16 +132,22 @@ def _exactly_once(
         transaction_timeout_ms=transaction_timeout_ms(group.lease_s, 0.0),
         registry=context.metrics.registry,
         position=None if positions is None else positions.position,
+        bounds=bounds,
     )
+    # A run as large as a transaction may be, so that a partition's queued records share
+    # one transaction's fixed cost (its offsets, its commit).
+    run_size = bounds.max_records
     if positions is None:
         context.warm_standby.register(runner.prepare)
-        return ProcessorHandler(runner.handle_batch, True, runner.close, commits_offsets=True)
+        return ProcessorHandler(
+            runner.handle_batch, True, runner.close, commits_offsets=True, batch_size=run_size
+        )
 
     def close(timeout_s: float) -> None:
         runner.close(timeout_s)
         positions.close()
 
-    return ProcessorHandler(runner.handle_batch, True, close)
+    return ProcessorHandler(runner.handle_batch, True, close, batch_size=run_size)
 
 
 def _nothing(timeout_s: float) -> None:

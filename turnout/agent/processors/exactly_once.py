@@ -17,14 +17,17 @@ Per input partition (``_Partition``)::
         would fence the live owner before the switch)
     absent or prepared ──first run of an ownership (a new epoch)──▶ initialising:
         a producer with ``transactional_id(deployment, group, tp)`` (the prepared one, if
-        its id matches); ``init_transactions``
+        its id matches; else a new one, connected first as a prepared one is);
+        ``init_transactions``
         fences the previous owner's producer and finishes or aborts its open transaction;
         then the committed offset is read again (it may have moved past where this owner
         started, if the predecessor's commit was completing): records below it are skipped
     initialising ──▶ ready
-    ready ──a run──▶ in transaction: begin; per record the processor's outputs produced;
-        at ``TransactionBounds`` (records or time) or the run's end: the offsets after the
-        last record sent with the consumer group's metadata, then commit ──▶ ready
+    ready ──a run──▶ in transaction: begin; per record the processor's outputs produced
+        (a batch processor: one call over at most the record bound); at
+        ``TransactionBounds`` (records or time) or the run's end: the offsets after the
+        last record sent with the consumer group's metadata, then commit ──▶ ready, the
+        floor raised past the committed records (a retry of the run skips them)
     in transaction ──processor raised, a delivery or the commit failed──▶ aborted ──▶ ready
         (the run fails as a handler failure: retried from its first record)
     any ──fenced (another producer called init_transactions with the id)──▶ fenced: the
@@ -93,8 +96,9 @@ MAX_TAKEOVERS = 3
 #: partition is going (a release waits for the run, so this also bounds that wait).
 GATE_WAIT_S = 1.0
 #: How long a warm standby waits for the cluster's answer to one prepared producer's
-#: metadata request: a standby is not in a hurry, but a cluster that does not answer
-#: must not hold up the agent thread (the producer is then created at the claim).
+#: metadata request (and a claim without a prepared producer, for its new one's): a
+#: standby is not in a hurry, but a cluster that does not answer must not hold up the
+#: agent thread (the producer is then created at the claim).
 PREPARE_CONNECT_TIMEOUT_S = 5.0
 #: How long closing one partition's producer may take when the manager closes: its
 #: transactions are all committed or aborted by then, so this only flushes nothing.
@@ -281,6 +285,10 @@ class ExactlyOnceRunner:
         producer = prepared if prepared is not None else self._new_producer(txid)
         part = _Partition(producer, epoch, takeovers)
         try:
+            if prepared is None:  # connected as a standby's are (``Producer.connect``)
+                role = self._role()
+                topics = self._routes.topics(role) if role is not None else frozenset()
+                producer.connect(sorted(topics), PREPARE_CONNECT_TIMEOUT_S)
             producer.init_transactions()
             committed = self._group.committed(tp)
             self._wait_for_gate(tp)
@@ -317,7 +325,9 @@ class ExactlyOnceRunner:
             producer.begin_transaction()
             metrics.begun.inc()
             if self._per_batch:
-                end = len(records)
+                # One call per transaction, of at most the record bound (the time bound
+                # cannot cut a call short).
+                end = min(len(records), start + bounds.max_records)
                 self._emit(producer, records[start:end], None, role, topic)
             else:
                 while end < len(records):
@@ -334,6 +344,9 @@ class ExactlyOnceRunner:
         except BaseException as exc:
             self._abort(part, tp, exc)
             raise
+        # A later transaction of this run may fail, and the run is then retried from its
+        # first record: those committed here must not be written again.
+        part.floor = offsets[0].offset
         self.committed += 1
         metrics.committed.inc()
         return end

@@ -193,6 +193,7 @@ def settings_dispatcher_factory(
         per_batch = code.batch
         on_closed: Callable[[float], None] | None = None
         commits_offsets = False
+        work = plan.work
         if code.processor:
             # Imported here: the processors build on the work manager's outcomes, so the
             # work package cannot import them while it loads.
@@ -209,8 +210,10 @@ def settings_dispatcher_factory(
             )
             handler, per_batch = built.handler, built.per_batch
             on_closed, commits_offsets = built.close, built.commits_offsets
+            if built.batch_size is not None:
+                work = work.model_copy(update={"batch_size": built.batch_size})
         return work_manager_factory(
-            plan.work,
+            work,
             handler=None if per_batch else handler,
             batch_handler=handler if per_batch else None,
             on_failure=on_failure,

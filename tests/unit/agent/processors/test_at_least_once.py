@@ -70,7 +70,7 @@ def runner(producer: RecordingProducer, role: Role = Role.LIVE, **kw: Any) -> At
 
 
 def record(key: bytes, value: bytes) -> Record:
-    return Record("in", 0, 7, key, value, [], 0, 1)
+    return Record("in", 0, 7, key, value, (), 0, 1)
 
 
 def test_outputs_go_to_the_roles_topic_keyed_by_the_input_unless_given() -> None:

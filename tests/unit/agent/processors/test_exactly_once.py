@@ -95,7 +95,7 @@ class Ticking:
 
 
 class Rig:
-    def __init__(self, committed: int | None = None, **kw: Any) -> None:
+    def __init__(self, committed: int | None = None, per_batch: bool = False, **kw: Any) -> None:
         self.journal: list[tuple[str, ...]] = []
         self.producers: list[StandInProducer] = []
         self.gate_open = True
@@ -110,13 +110,17 @@ class Rig:
                 raise ValueError(f"cannot process {record.offset}")
             return Output("enriched", record.value)
 
+        def enrich_batch(records: Sequence[Record], out: Outputs) -> list[Output]:
+            self.journal.append(("call", *(str(record.offset) for record in records)))
+            return [Output("enriched", record.value, key=record.key) for record in records]
+
         def new_producer(txid: str) -> Any:
             self.producers.append(StandInProducer(txid, self.journal))
             return self.producers[-1]
 
         self.runner = ExactlyOnceRunner(
-            cast(Any, enrich),
-            per_batch=False,
+            cast(Any, enrich_batch if per_batch else enrich),
+            per_batch=per_batch,
             routes=ROUTES,
             role=lambda: Role.LIVE,
             gate=lambda tp: self.gate_open and tp[1] not in self.released,
@@ -141,7 +145,7 @@ class Rig:
 
     def run(self, offsets: Sequence[int], epoch: int = 1, partition: int = 0) -> None:
         self.runner.handle_batch(
-            [Record(TOPIC, partition, o, b"k", f"v{o}".encode(), [], 0, epoch) for o in offsets]
+            [Record(TOPIC, partition, o, b"k", f"v{o}".encode(), (), 0, epoch) for o in offsets]
         )
 
 
@@ -149,6 +153,8 @@ def test_the_id_is_taken_over_and_the_offset_reread_before_anything_is_written()
     rig = Rig(committed=2)
     rig.run([0, 1, 2, 3])  # 0 and 1 were committed by the predecessor: skipped
     assert rig.journal == [
+        # Not prepared by a standby: connected first, then initialised.
+        ("connect", "turnout.3:dep.1:g.2:in.0", "out"),
         ("init", "turnout.3:dep.1:g.2:in.0"),
         ("committed?",),
         ("begin",),
@@ -167,6 +173,26 @@ def test_a_run_past_the_record_bound_commits_in_several_transactions() -> None:
     rig.run([0, 1, 2])
     offsets = [entry for entry in rig.journal if entry[0] in ("offsets", "commit")]
     assert offsets == [("offsets", "0@2"), ("commit",), ("offsets", "0@3"), ("commit",)]
+
+
+def test_a_batch_processor_is_called_once_per_transaction_within_the_record_bound() -> None:
+    rig = Rig(per_batch=True, bounds=TransactionBounds(max_records=2))
+    rig.run([0, 1, 2])
+    calls = [entry for entry in rig.journal if entry[0] in ("call", "offsets")]
+    assert calls == [("call", "0", "1"), ("offsets", "0@2"), ("call", "2"), ("offsets", "0@3")]
+
+
+def test_a_run_retried_after_a_later_transaction_failed_skips_what_it_committed() -> None:
+    rig = Rig(bounds=TransactionBounds(max_records=2))
+    rig.fail_on = {2}
+    with pytest.raises(ValueError, match="cannot process 2"):
+        rig.run([0, 1, 2, 3])  # 0 and 1 committed, then the second transaction aborted
+    rig.fail_on = set()
+    rig.journal.clear()
+    rig.run([0, 1, 2, 3])  # the work manager retries the whole run
+    written = [entry[2] for entry in rig.journal if entry[0] == "produce"]
+    assert written == ["v2", "v3"]
+    assert rig.journal[-2:] == [("offsets", "0@4"), ("commit",)]
 
 
 def test_a_failing_record_aborts_the_whole_transaction_and_the_run_fails() -> None:
@@ -198,19 +224,19 @@ def test_a_fenced_owner_whose_gate_closed_writes_nothing_more() -> None:
 def test_an_owner_fenced_by_a_late_run_of_a_past_ownership_takes_its_id_back_bounded() -> None:
     rig = Rig()
     rig.run([0])
-    for _ in range(MAX_TAKEOVERS):
+    for offset in range(1, MAX_TAKEOVERS + 1):
         rig.producers[-1].fail_commit = fenced()
         with pytest.raises(ProducerFencedError):
-            rig.run([1])
-        rig.run([1])  # gate still open: a new producer fences the zombie back
+            rig.run([offset])
+        rig.run([offset])  # gate still open: a new producer fences the zombie back
         assert rig.journal[-1] == ("commit",)
     assert len(rig.producers) == MAX_TAKEOVERS + 1
     assert all(p.closed for p in rig.producers[:-1])
     rig.producers[-1].fail_commit = fenced()
     with pytest.raises(ProducerFencedError):
-        rig.run([1])
+        rig.run([MAX_TAKEOVERS + 1])
     with pytest.raises(TransactionFenced):
-        rig.run([1])
+        rig.run([MAX_TAKEOVERS + 1])
 
 
 def test_a_run_whose_gate_closed_after_the_takeover_writes_nothing() -> None:
@@ -218,7 +244,7 @@ def test_a_run_whose_gate_closed_after_the_takeover_writes_nothing() -> None:
     rig.gate_open = False
     with pytest.raises(PartitionNotOwned):
         rig.run([0])
-    assert [entry[0] for entry in rig.journal] == ["init", "committed?"]
+    assert [entry[0] for entry in rig.journal] == ["connect", "init", "committed?"]
     assert rig.producers[0].closed
 
 
