@@ -57,3 +57,18 @@ def enrich_slowly(record: Record, out: Outputs) -> Output:
     """``enrich``, taking ``SLOW_RECORD_S`` per record."""
     time.sleep(SLOW_RECORD_S)
     return Output("enriched", (record.value or b"") + b"|enriched")
+
+
+class Refused(Exception):
+    """What ``enrich_except_sevens`` raises for an input it refuses."""
+
+
+@processor
+def enrich_except_sevens(record: Record, out: Outputs) -> Output:
+    """``enrich``, but an input whose value ends in ``7`` (ids 7, 17, 27, ...) always
+    fails, after sending an output first (which must never be committed)."""
+    value = record.value or b""
+    if value.endswith(b"7"):
+        out.send("enriched", value + b"|partial")
+        raise Refused(f"refusing {value!r}")
+    return Output("enriched", value + b"|enriched")

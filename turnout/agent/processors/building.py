@@ -12,15 +12,25 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from confluent_kafka.admin import AdminClient
 
 from turnout.agent.dispatch import DispatchContext
 from turnout.agent.processors.at_least_once import AtLeastOnceRunner, ProcessorFunction
-from turnout.agent.processors.exactly_once import ExactlyOnceRunner
+from turnout.agent.processors.dead_letters import TransactionalDeadLetters
+from turnout.agent.processors.exactly_once import (
+    ExactlyOnceRunner,
+    PartitionNotOwned,
+    TransactionFenced,
+)
 from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.processors.routing import OutputRoutes, Routes
 from turnout.agent.processors.transactions import transaction_timeout_ms
+from turnout.agent.work.config import DeadLetterConfig
+from turnout.agent.work.dead_letters import DeadLetterSink, DeadLetterTopics
+from turnout.agent.work.outcomes import FailedDecision
 from turnout.producer import Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
 from turnout.protocol.processing import (
@@ -41,6 +51,20 @@ class ProcessorHandler:
     close: Callable[[float], None]
     #: The handler commits its partitions' offsets itself (``CommitsOwnOffsets``).
     commits_offsets: bool = False
+    #: Where the work manager's dead letters go instead of its own producer (None: there).
+    dead_letters: DeadLetterSink | None = None
+    #: Failure decisions by error type that the guarantee needs, whatever the deployment
+    #: decides (the code's own ``failure_decisions`` still win).
+    failure_decisions: Mapping[type[BaseException], FailedDecision] = field(default_factory=dict)
+
+
+#: Under ``exactly_once``, errors that mean the partition is no longer this ownership's:
+#: the record is neither committed nor dead-lettered (a dead letter could not commit),
+#: and the next owner processes it again from the committed offset.
+OWNERSHIP_LOST_DECISIONS: Mapping[type[BaseException], FailedDecision] = {
+    TransactionFenced: FailedDecision.DO_NOT_COMMIT_AND_CONTINUE,
+    PartitionNotOwned: FailedDecision.DO_NOT_COMMIT_AND_CONTINUE,
+}
 
 
 def processor_handler(
@@ -52,8 +76,12 @@ def processor_handler(
     bootstrap: str,
     producer_properties: Mapping[str, str | int | float | bool],
     target: OutputTarget | None = None,
+    dead_letter: DeadLetterConfig | None = None,
 ) -> ProcessorHandler:
-    """The handler for ``function`` under ``settings`` (see the module docstring)."""
+    """The handler for ``function`` under ``settings`` (see the module docstring).
+    ``dead_letter``: the deployment's dead letters, if it has them on (under
+    ``exactly_once`` the runner writes them; under ``at_least_once`` the work manager's
+    own producer does)."""
     if inspect.iscoroutinefunction(function):
         raise ValueError("a processor must be a plain function, not a coroutine function")
     processor: ProcessorFunction = function
@@ -75,7 +103,7 @@ def processor_handler(
                 "guarantee 'exactly_once' with an output target (the mirror) is not built yet"
             )
         routes = OutputRoutes(settings.outputs)
-        return _exactly_once(processor, settings, context, per_batch, routes, config)
+        return _exactly_once(processor, settings, context, per_batch, routes, config, dead_letter)
     chosen: Routes = OutputRoutes(settings.outputs) if target is None else target.routes
     if not settings.outputs and target is None:
         # Nothing may be written, so nothing connects: every emitted output is refused
@@ -102,6 +130,7 @@ def _exactly_once(
     per_batch: bool,
     routes: OutputRoutes,
     config: ProducerConfig,
+    dead_letter: DeadLetterConfig | None,
 ) -> ProcessorHandler:
     group = context.kafka_group
     if group is None or not group.offsets_in_kafka:
@@ -125,7 +154,22 @@ def _exactly_once(
         registry=context.metrics.registry,
     )
     context.warm_standby.register(runner.prepare)
-    return ProcessorHandler(runner.handle_batch, True, runner.close, commits_offsets=True)
+    letters: DeadLetterSink | None = None
+    if dead_letter is not None:
+        # An admin client is a producer handle: the producer's settings reach the cluster.
+        admin = AdminClient(
+            {"bootstrap.servers": config.bootstrap_servers, **config.kafka_properties}
+        )
+        topics = DeadLetterTopics(admin, dead_letter.create_topic)
+        letters = TransactionalDeadLetters(runner, topics, dead_letter, group.group)
+    return ProcessorHandler(
+        runner.handle_batch,
+        True,
+        runner.close,
+        commits_offsets=True,
+        dead_letters=letters,
+        failure_decisions=OWNERSHIP_LOST_DECISIONS,
+    )
 
 
 def _nothing(timeout_s: float) -> None:

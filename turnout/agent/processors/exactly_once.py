@@ -25,8 +25,13 @@ Per input partition (``_Partition``)::
     ready ──a run──▶ in transaction: begin; per record the processor's outputs produced;
         at ``TransactionBounds`` (records or time) or the run's end: the offsets after the
         last record sent with the consumer group's metadata, then commit ──▶ ready
-    in transaction ──processor raised, a delivery or the commit failed──▶ aborted ──▶ ready
-        (the run fails as a handler failure: retried from its first record)
+    in transaction ──the processor raised (nothing of its call produced, ``emitting.py``)──▶
+        the records before it committed (an empty transaction aborted) ──▶ ready; the run
+        fails at that record (``RecordFailed``): it alone is retried or decided
+    in transaction ──a delivery or the commit failed──▶ aborted ──▶ ready (the run fails at
+        the transaction's first record; its earlier transactions stay committed)
+    ready ──a dead letter (``dead_letter``, from ``dead_letters.py``)──▶ one transaction:
+        the letter and the offset after its record ──▶ ready
     any ──fenced (another producer called init_transactions with the id)──▶ fenced: the
         transaction is dropped (never committed) and the run fails (retried by the
         failure policy). The next run takes the id over again only while the agent's
@@ -40,6 +45,10 @@ The gate (``DispatchContext.may_start``) is asked after ``init_transactions`` an
 every transaction: a run that outlived its ownership (a drain that timed out, a frozen
 process woken) writes nothing, even if its late ``init_transactions`` fenced the owner
 (who then takes the id back).
+
+Why this module is long: one partition's state machine (takeover, transactions, dead
+letters, aborts and fencing) works on one ``_Partition`` under one lock; split, each part
+would reach into the others' state.
 
 Cost and ceiling: a producer per owned partition (a librdkafka handle: its threads, its
 connections to the brokers it writes to and its coordinator, its buffers), kept after a
@@ -62,12 +71,12 @@ from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
 from turnout.agent.dispatch import GATE_RECHECK_S, KafkaGroup
-from turnout.agent.processors.contract import INPUT_KEY, Outputs
+from turnout.agent.processors.emitting import ProcessorCall, ProcessorRaised, writes_of
 from turnout.agent.processors.routing import OutputRoutes
 from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds, transactional_id
 from turnout.agent.records import Record
-from turnout.agent.work.outcomes import PermanentFailure
+from turnout.agent.work.outcomes import PermanentFailure, RecordFailed
 from turnout.producer import FatalProducerError, ProducerConfig, TransactionalProducer
 from turnout.protocol.models import Role
 from turnout.protocol.partitions import PartitionId
@@ -94,7 +103,6 @@ PREPARE_CONNECT_TIMEOUT_S = 5.0
 #: transactions are all committed or aborted by then, so this only flushes nothing.
 PRODUCER_CLOSE_TIMEOUT_S = 5.0
 
-ProcessorCall = Callable[[object, Outputs], object]
 OutputProducer = TransactionalProducer[bytes | str, bytes | str]
 
 
@@ -176,9 +184,18 @@ class ExactlyOnceRunner:
         tp = (first.topic, first.partition)
         part = self._partition(tp, first.epoch)
         todo = [record for record in records if record.offset >= part.floor]
+        skipped = len(records) - len(todo)
         start = 0
         while start < len(todo):
-            start = self._transaction(part, tp, todo, start)
+            try:
+                start = self._transaction(part, tp, todo, start)
+            except ProcessorRaised as failed:
+                # The processor raised at todo[failed.at]: the records before it are
+                # committed (their outputs and offsets), that one alone fails.
+                raise RecordFailed(skipped + failed.at, failed.cause) from failed.cause
+            except Exception as exc:
+                # Aborted: the earlier transactions of this run stay committed.
+                raise RecordFailed(skipped + start, exc) from exc
 
     def close(self, timeout_s: float) -> None:
         """Close every partition's producer (no transaction is open between runs)."""
@@ -307,27 +324,68 @@ class ExactlyOnceRunner:
         try:
             producer.begin_transaction()
             metrics.begun.inc()
+            raised: ProcessorRaised | None = None
             if self._per_batch:
-                end = len(records)
-                self._emit(producer, records[start:end], None, role, topic)
+                try:
+                    self._emit(producer, records[start:], None, role, topic)
+                    end = len(records)
+                except ProcessorRaised as exc:
+                    raised = exc
             else:
                 while end < len(records):
                     record = records[end]
-                    self._emit(producer, record, record.key, role, topic)
+                    try:
+                        self._emit(producer, record, record.key, role, topic)
+                    except ProcessorRaised as exc:
+                        raised = exc
+                        break
                     end += 1
                     if bounds.due(end - start, opened_at, self._clock()):
                         break
-            offsets = [TopicPartition(tp[0], tp[1], records[end - 1].offset + 1)]
-            producer.send_offsets_to_transaction(offsets, self._group.metadata())
-            committing = time.monotonic()
-            producer.commit_transaction()
-            metrics.commit_seconds.observe(time.monotonic() - committing)
+            if end > start:
+                self._commit(producer, tp, records[end - 1].offset + 1)
+        except BaseException as exc:
+            self._abort(part, tp, exc)
+            raise
+        if end > start:
+            self.committed += 1
+            metrics.committed.inc()
+        if raised is not None:
+            if end == start:
+                self._abort(part, tp, raised)  # nothing in it
+            raised.at = end
+            raise raised
+        return end
+
+    def _commit(self, producer: OutputProducer, tp: PartitionId, next_offset: int) -> None:
+        """Send ``next_offset`` as ``tp``'s offset with the group's metadata, and commit."""
+        offsets = [TopicPartition(tp[0], tp[1], next_offset)]
+        producer.send_offsets_to_transaction(offsets, self._group.metadata())
+        committing = time.monotonic()
+        producer.commit_transaction()
+        self._metrics.commit_seconds.observe(time.monotonic() - committing)
+
+    def dead_letter(self, record: Record, write: Callable[[OutputProducer], None]) -> None:
+        """One transaction of the partition of ``record``: ``write`` (its dead letter) and
+        the offset after it, so that the letter and the skip commit together or not at
+        all. Raises ``TransactionFenced`` when this ownership can no longer commit."""
+        tp = (record.topic, record.partition)
+        with self._lock:
+            part = self._partitions.get(tp)
+        if part is None or part.epoch != record.epoch or part.fenced:
+            raise TransactionFenced(f"{tp[0]}/{tp[1]}: not this ownership's to commit")
+        self._wait_for_gate(tp)
+        producer = part.producer
+        try:
+            producer.begin_transaction()
+            self._metrics.begun.inc()
+            write(producer)
+            self._commit(producer, tp, record.offset + 1)
         except BaseException as exc:
             self._abort(part, tp, exc)
             raise
         self.committed += 1
-        metrics.committed.inc()
-        return end
+        self._metrics.committed.inc()
 
     def _wait_for_gate(self, tp: PartitionId) -> None:
         """Return once the gate is open; raise ``PartitionNotOwned`` if it stays shut for
@@ -347,18 +405,11 @@ class ExactlyOnceRunner:
         role: Role | None,
         topic: Callable[[str, Role | None], str],
     ) -> None:
-        out = Outputs()
-        key: bytes | str | None
-        for output in out.emitted(self._function(unit, out)):
-            if output.key is INPUT_KEY:
-                if self._per_batch:
-                    raise ValueError(
-                        f"a batch processor's output to {output.output!r} must give its key"
-                    )
-                key = input_key
-            else:
-                key = output.key
-            producer.produce(topic(output.output, role), output.value, key, headers=output.headers)
+        """Produce the outputs of the processor's call on ``unit`` (``emitting.py``)."""
+        for target, value, key, headers in writes_of(
+            self._function, unit, input_key, self._per_batch, role, topic
+        ):
+            producer.produce(target, value, key, headers=headers)
 
     def _abort(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
         """Drop the open transaction; a fencing ends this ownership's processing of ``tp``."""

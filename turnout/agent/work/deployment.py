@@ -193,6 +193,8 @@ def settings_dispatcher_factory(
         per_batch = code.batch
         on_closed: Callable[[float], None] | None = None
         commits_offsets = False
+        letters = dead_letters
+        deciding = on_failure
         if code.processor:
             # Imported here: the processors build on the work manager's outcomes, so the
             # work package cannot import them while it loads.
@@ -206,16 +208,24 @@ def settings_dispatcher_factory(
                 bootstrap=bootstrap,
                 producer_properties=code.producer_config or {},
                 target=code.output_target,
+                dead_letter=plan.work.dead_letter if plan.dead_letters else None,
             )
             handler, per_batch = built.handler, built.per_batch
             on_closed, commits_offsets = built.close, built.commits_offsets
+            sink = built.dead_letters
+            if sink is not None:
+                letters = lambda: sink  # noqa: E731
+            if built.failure_decisions:
+                deciding = failure_callback(
+                    plan.on_exhausted, {**built.failure_decisions, **code.failure_decisions}
+                )
         return work_manager_factory(
             plan.work,
             handler=None if per_batch else handler,
             batch_handler=handler if per_batch else None,
-            on_failure=on_failure,
+            on_failure=deciding,
             on_escalation=on_escalation,
-            dead_letters=dead_letters,
+            dead_letters=letters,
             on_closed=on_closed,
             commits_offsets=commits_offsets,
         )(context)
