@@ -72,3 +72,18 @@ def enrich_except_sevens(record: Record, out: Outputs) -> Output:
         out.send("enriched", value + b"|partial")
         raise Refused(f"refusing {value!r}")
     return Output("enriched", value + b"|enriched")
+
+
+@processor
+async def enrich_async(record: Record, out: Outputs) -> Output:
+    """``enrich`` as a coroutine function."""
+    await asyncio.sleep(0)
+    return Output("enriched", (record.value or b"") + b"|enriched")
+
+
+@processor
+@batch_handler
+async def enrich_batch_async(records: Sequence[Record], out: Outputs) -> list[Output]:
+    """``enrich`` for a batch, as a coroutine function (keys given: a batch has none)."""
+    await asyncio.sleep(0)
+    return [Output("enriched", (r.value or b"") + b"|enriched", key=r.key) for r in records]

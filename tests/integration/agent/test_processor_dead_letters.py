@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
 from tests.integration.agent.test_exactly_once_processors import (
     _committed_and_ends,
@@ -65,6 +65,32 @@ def _produce_inputs(world: World) -> None:
     assert producer.flush(10) == 0
 
 
+def all_committed(world: World) -> bool:
+    """Whether the group's committed offsets reached the end of every input partition
+    (False while the group's coordinator is still loading)."""
+    try:
+        return all(c == end for c, end in _committed_and_ends(world))
+    except KafkaException:
+        return False
+
+
+def run_until_committed(
+    world: World, handler: Callable[..., object], policy: CodePolicy, metric: str
+) -> float | None:
+    """Run an agent with ``handler`` until every input is committed, then stop it; the
+    value of its work metric ``metric`` for the input topic then (None: never counted)."""
+    agent = Agent(world.config("proc-1"), handler, code_policy=policy).start()
+    try:
+        wait_until(
+            lambda: all_committed(world),
+            PROCESSED_WITHIN_S,
+            lambda: f"offsets past every input: (committed, end) {_committed_and_ends(world)}",
+        )
+        return agent.metrics.registry.get_sample_value(metric, {"topic": world.topic})
+    finally:
+        agent.stop()
+
+
 def _dead_letter(message: Message) -> tuple[int, dict[str, bytes]]:
     """(input id, headers) of one dead letter."""
     value = message.value() or b""
@@ -81,20 +107,9 @@ def test_refused_inputs_are_dead_lettered_once_and_every_other_output_written_on
     live, preview = topic_factory(4), topic_factory(4)
     world.create_directive(processing=_settings(guarantee, live, preview))
     _produce_inputs(world)
-    agent = Agent(
-        world.config("proc-1"), enrich_except_sevens, code_policy=CodePolicy(processor=True)
-    ).start()
-    try:
-        wait_until(
-            lambda: all(c == end for c, end in _committed_and_ends(world)),
-            PROCESSED_WITHIN_S,
-            lambda: f"offsets past every input: (committed, end) {_committed_and_ends(world)}",
-        )
-        dead_lettered = agent.metrics.registry.get_sample_value(
-            "turnout_work_dead_lettered_total", {"topic": world.topic}
-        )
-    finally:
-        agent.stop()
+    dead_lettered = run_until_committed(
+        world, enrich_except_sevens, CodePolicy(processor=True), "turnout_work_dead_lettered_total"
+    )
     refused = [i for i in range(INPUTS) if _refused(i)]
     assert dead_lettered == len(refused)
     outputs = read_outputs(world.kafka, live, _parse)

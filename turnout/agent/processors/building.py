@@ -10,15 +10,15 @@ its last good settings visibly rather than run with a weaker guarantee.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
 from turnout.agent.dispatch import DispatchContext
 from turnout.agent.processors.at_least_once import AtLeastOnceRunner, ProcessorFunction
+from turnout.agent.processors.coroutines import plain_processor
 from turnout.agent.processors.dead_letters import TransactionalDeadLetters
 from turnout.agent.processors.exactly_once import (
     ExactlyOnceRunner,
@@ -30,7 +30,6 @@ from turnout.agent.processors.routing import OutputRoutes, Routes
 from turnout.agent.processors.transactions import transaction_timeout_ms
 from turnout.agent.work.config import DeadLetterConfig
 from turnout.agent.work.dead_letters import DeadLetterSink, DeadLetterTopics
-from turnout.agent.work.outcomes import FailedDecision
 from turnout.producer import Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
 from turnout.protocol.processing import (
@@ -53,18 +52,15 @@ class ProcessorHandler:
     commits_offsets: bool = False
     #: Where the work manager's dead letters go instead of its own producer (None: there).
     dead_letters: DeadLetterSink | None = None
-    #: Failure decisions by error type that the guarantee needs, whatever the deployment
-    #: decides (the code's own ``failure_decisions`` still win).
-    failure_decisions: Mapping[type[BaseException], FailedDecision] = field(default_factory=dict)
+    #: Errors whose records the guarantee never lets be committed (nor dead-lettered),
+    #: whatever the deployment decides: its decision is applied without the commit.
+    never_committed: tuple[type[BaseException], ...] = ()
 
 
 #: Under ``exactly_once``, errors that mean the partition is no longer this ownership's:
-#: the record is neither committed nor dead-lettered (a dead letter could not commit),
-#: and the next owner processes it again from the committed offset.
-OWNERSHIP_LOST_DECISIONS: Mapping[type[BaseException], FailedDecision] = {
-    TransactionFenced: FailedDecision.DO_NOT_COMMIT_AND_CONTINUE,
-    PartitionNotOwned: FailedDecision.DO_NOT_COMMIT_AND_CONTINUE,
-}
+#: a dead letter could not commit, and the next owner processes the record again from
+#: the committed offset.
+OWNERSHIP_LOST: tuple[type[BaseException], ...] = (TransactionFenced, PartitionNotOwned)
 
 
 def processor_handler(
@@ -82,9 +78,32 @@ def processor_handler(
     ``dead_letter``: the deployment's dead letters, if it has them on (under
     ``exactly_once`` the runner writes them; under ``at_least_once`` the work manager's
     own producer does)."""
-    if inspect.iscoroutinefunction(function):
-        raise ValueError("a processor must be a plain function, not a coroutine function")
-    processor: ProcessorFunction = function
+    processor, close_loops = plain_processor(function)
+    built = _runner_handler(
+        processor, settings, context, per_batch, bootstrap, producer_properties, target,
+        dead_letter,
+    )  # fmt: skip
+    if close_loops is None:
+        return built
+
+    def close(timeout_s: float) -> None:
+        built.close(timeout_s)
+        assert close_loops is not None
+        close_loops()
+
+    return replace(built, close=close)
+
+
+def _runner_handler(
+    processor: ProcessorFunction,
+    settings: ProcessingSettings,
+    context: DispatchContext,
+    per_batch: bool,
+    bootstrap: str,
+    producer_properties: Mapping[str, str | int | float | bool],
+    target: OutputTarget | None,
+    dead_letter: DeadLetterConfig | None,
+) -> ProcessorHandler:
     if target is not None:
         bootstrap, producer_properties = target.bootstrap, target.producer_properties
     name = f"processor.{context.instance}"
@@ -168,7 +187,7 @@ def _exactly_once(
         runner.close,
         commits_offsets=True,
         dead_letters=letters,
-        failure_decisions=OWNERSHIP_LOST_DECISIONS,
+        never_committed=OWNERSHIP_LOST,
     )
 
 

@@ -215,10 +215,9 @@ def settings_dispatcher_factory(
             sink = built.dead_letters
             if sink is not None:
                 letters = lambda: sink  # noqa: E731
-            if built.failure_decisions:
-                deciding = failure_callback(
-                    plan.on_exhausted, {**built.failure_decisions, **code.failure_decisions}
-                )
+            if built.never_committed:
+                held = dict.fromkeys(built.never_committed, plan.on_exhausted.held)
+                deciding = failure_callback(plan.on_exhausted, {**held, **code.failure_decisions})
         return work_manager_factory(
             plan.work,
             handler=None if per_batch else handler,

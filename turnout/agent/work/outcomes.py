@@ -60,6 +60,15 @@ class FailedDecision(Enum):
     def stops(self) -> bool:
         return self in (FailedDecision.COMMIT_AND_STOP, FailedDecision.DO_NOT_COMMIT_AND_STOP)
 
+    @property
+    def held(self) -> FailedDecision:
+        """This decision, but never committing: for a record that must not be skipped."""
+        if self is FailedDecision.COMMIT_AND_CONTINUE:
+            return FailedDecision.DO_NOT_COMMIT_AND_CONTINUE
+        if self is FailedDecision.COMMIT_AND_STOP:
+            return FailedDecision.DO_NOT_COMMIT_AND_STOP
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class Failure:
