@@ -87,3 +87,16 @@ async def enrich_batch_async(records: Sequence[Record], out: Outputs) -> list[Ou
     """``enrich`` for a batch, as a coroutine function (keys given: a batch has none)."""
     await asyncio.sleep(0)
     return [Output("enriched", (r.value or b"") + b"|enriched", key=r.key) for r in records]
+
+
+#: ``enrich_slower_than_drain``'s time per record: longer than the drain timeout the
+#: drain-timeout test gives its directive, so a release always finds a run in its
+#: transaction and gives up waiting for it.
+SLOWER_THAN_DRAIN_S = 2.0
+
+
+@processor
+def enrich_slower_than_drain(record: Record, out: Outputs) -> Output:
+    """``enrich``, taking ``SLOWER_THAN_DRAIN_S`` per record."""
+    time.sleep(SLOWER_THAN_DRAIN_S)
+    return Output("enriched", (record.value or b"") + b"|enriched")
