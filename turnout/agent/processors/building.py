@@ -5,7 +5,9 @@ handler is a processor, its handler is the runner of the settings' guarantee, ov
 producers that manager owns and closes. With an ``OutputTarget`` (the mirror's) the
 producer is on the target's cluster and the target's routes name the topics. Settings a
 processor cannot run with are refused (``UnsupportedSettings``), so that the agent keeps
-its last good settings visibly rather than run with a weaker guarantee.
+its last good settings visibly rather than run with a weaker guarantee. A coroutine
+processor is run as a plain call (``coroutines.py``); under ``exactly_once`` the runner
+also writes the dead letters (``dead_letters.py``).
 """
 
 from __future__ import annotations
