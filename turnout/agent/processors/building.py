@@ -34,6 +34,7 @@ from turnout.agent.work.config import DeadLetterConfig
 from turnout.agent.work.dead_letters import DeadLetterSink, DeadLetterTopics
 from turnout.producer import Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
+from turnout.protocol.partitions import PartitionId
 from turnout.protocol.processing import (
     Guarantee,
     Ordering,
@@ -57,6 +58,9 @@ class ProcessorHandler:
     #: Errors whose records the guarantee never lets be committed (nor dead-lettered),
     #: whatever the deployment decides: its decision is applied without the commit.
     never_committed: tuple[type[BaseException], ...] = ()
+    #: Told of a partition whose release gave up waiting for its run (the drain timed
+    #: out): its ownership commits nothing more.
+    on_abandoned: Callable[[PartitionId], None] | None = None
 
 
 #: Under ``exactly_once``, errors that mean the partition is no longer this ownership's:
@@ -190,6 +194,7 @@ def _exactly_once(
         commits_offsets=True,
         dead_letters=letters,
         never_committed=OWNERSHIP_LOST,
+        on_abandoned=runner.abandon,
     )
 
 

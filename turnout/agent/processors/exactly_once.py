@@ -44,7 +44,8 @@ Per input partition (``_Partition``)::
 The gate (``DispatchContext.may_start``) is asked after ``init_transactions`` and before
 every transaction: a run that outlived its ownership (a drain that timed out, a frozen
 process woken) writes nothing, even if its late ``init_transactions`` fenced the owner
-(who then takes the id back).
+(who then takes the id back). A release whose drain timed out also ``abandon``s the
+partition before its owner node goes: the transaction in flight then never commits.
 
 Why this module is long: one partition's state machine (takeover, transactions, dead
 letters, aborts and fencing) works on one ``_Partition`` under one lock; split, each part
@@ -99,6 +100,11 @@ GATE_WAIT_S = 1.0
 #: metadata request: a standby is not in a hurry, but a cluster that does not answer
 #: must not hold up the agent thread (the producer is then created at the claim).
 PREPARE_CONNECT_TIMEOUT_S = 5.0
+#: How long a release that gave up on a partition's run waits for a commit of it already
+#: under way (milliseconds on a healthy cluster) before it goes on: past it, the new
+#: owner's ``init_transactions`` fences that commit or waits for it (then the new owner
+#: reads the committed offset after it), so this bounds the agent thread's wait only.
+ABANDON_WAIT_S = 1.0
 #: How long closing one partition's producer may take when the manager closes: its
 #: transactions are all committed or aborted by then, so this only flushes nothing.
 PRODUCER_CLOSE_TIMEOUT_S = 5.0
@@ -121,7 +127,7 @@ class TooManyTransactionalProducers(PermanentFailure):
 
 
 class _Partition:
-    __slots__ = ("epoch", "fenced", "floor", "producer", "takeovers")
+    __slots__ = ("abandoned", "committing", "epoch", "fenced", "floor", "producer", "takeovers")
 
     def __init__(self, producer: OutputProducer, epoch: int, takeovers: int) -> None:
         self.producer = producer
@@ -131,6 +137,10 @@ class _Partition:
         #: Records below this were committed by a predecessor (read after fencing it).
         self.floor = 0
         self.fenced = False
+        #: Held around the last check and the commit; ``abandon`` takes it.
+        self.committing = threading.Lock()
+        #: The release gave up waiting for this ownership's run: it commits nothing more.
+        self.abandoned = False
 
 
 class ExactlyOnceRunner:
@@ -343,7 +353,7 @@ class ExactlyOnceRunner:
                     if bounds.due(end - start, opened_at, self._clock()):
                         break
             if end > start:
-                self._commit(producer, tp, records[end - 1].offset + 1)
+                self._commit(part, tp, records[end - 1].offset + 1)
         except BaseException as exc:
             self._abort(part, tp, exc)
             raise
@@ -357,13 +367,31 @@ class ExactlyOnceRunner:
             raise raised
         return end
 
-    def _commit(self, producer: OutputProducer, tp: PartitionId, next_offset: int) -> None:
-        """Send ``next_offset`` as ``tp``'s offset with the group's metadata, and commit."""
+    def _commit(self, part: _Partition, tp: PartitionId, next_offset: int) -> None:
+        """Send ``next_offset`` as ``tp``'s offset with the group's metadata, and commit,
+        unless the release abandoned this ownership (then ``PartitionNotOwned``)."""
+        producer = part.producer
         offsets = [TopicPartition(tp[0], tp[1], next_offset)]
-        producer.send_offsets_to_transaction(offsets, self._group.metadata())
-        committing = time.monotonic()
-        producer.commit_transaction()
+        with part.committing:
+            if part.abandoned:
+                raise PartitionNotOwned(f"{tp[0]}/{tp[1]}: released while in a transaction")
+            producer.send_offsets_to_transaction(offsets, self._group.metadata())
+            committing = time.monotonic()
+            producer.commit_transaction()
         self._metrics.commit_seconds.observe(time.monotonic() - committing)
+
+    def abandon(self, tp: PartitionId) -> None:
+        """The release of ``tp`` gave up waiting for its run (the drain timed out): once
+        this returns, that ownership commits nothing (a commit under way is waited for,
+        up to ``ABANDON_WAIT_S``), so nothing of it commits after the release."""
+        with self._lock:
+            part = self._partitions.get(tp)
+        if part is None:
+            return
+        waited = part.committing.acquire(timeout=ABANDON_WAIT_S)
+        part.abandoned = True
+        if waited:
+            part.committing.release()
 
     def dead_letter(self, record: Record, write: Callable[[OutputProducer], None]) -> None:
         """One transaction of the partition of ``record``: ``write`` (its dead letter) and
@@ -380,7 +408,7 @@ class ExactlyOnceRunner:
             producer.begin_transaction()
             self._metrics.begun.inc()
             write(producer)
-            self._commit(producer, tp, record.offset + 1)
+            self._commit(part, tp, record.offset + 1)
         except BaseException as exc:
             self._abort(part, tp, exc)
             raise

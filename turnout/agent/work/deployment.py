@@ -35,6 +35,7 @@ from turnout.agent.work.outcomes import (
     Failure,
     FailureCallback,
 )
+from turnout.protocol.partitions import PartitionId
 from turnout.protocol.processing import (
     ProcessingSettings,
     exhausted_decision_value,
@@ -193,6 +194,7 @@ def settings_dispatcher_factory(
         per_batch = code.batch
         on_closed: Callable[[float], None] | None = None
         commits_offsets = False
+        on_abandoned: Callable[[PartitionId], None] | None = None
         letters = dead_letters
         deciding = on_failure
         if code.processor:
@@ -212,6 +214,7 @@ def settings_dispatcher_factory(
             )
             handler, per_batch = built.handler, built.per_batch
             on_closed, commits_offsets = built.close, built.commits_offsets
+            on_abandoned = built.on_abandoned
             sink = built.dead_letters
             if sink is not None:
                 letters = lambda: sink  # noqa: E731
@@ -227,6 +230,7 @@ def settings_dispatcher_factory(
             dead_letters=letters,
             on_closed=on_closed,
             commits_offsets=commits_offsets,
+            on_abandoned=on_abandoned,
         )(context)
 
     return plan, build

@@ -371,3 +371,13 @@ def test_transactions_are_counted_in_the_registry_as_they_begin_and_end() -> Non
 def test_runners_of_successive_settings_share_one_set_of_counters_per_registry() -> None:
     registry = CollectorRegistry()
     assert TransactionMetrics.for_registry(registry) is TransactionMetrics.for_registry(registry)
+
+
+def test_an_ownership_abandoned_by_its_release_commits_nothing_more() -> None:
+    rig = Rig()
+    rig.run([0])
+    rig.runner.abandon((TOPIC, 0))  # the release's drain timed out on the next run
+    with fails_at(0, PartitionNotOwned):
+        rig.run([1])
+    assert rig.journal[-3:] == [("begin",), ("produce", "out", "v1"), ("abort",)]
+    assert rig.journal.count(("commit",)) == 1
