@@ -57,3 +57,46 @@ def enrich_slowly(record: Record, out: Outputs) -> Output:
     """``enrich``, taking ``SLOW_RECORD_S`` per record."""
     time.sleep(SLOW_RECORD_S)
     return Output("enriched", (record.value or b"") + b"|enriched")
+
+
+class Refused(Exception):
+    """What ``enrich_except_sevens`` raises for an input it refuses."""
+
+
+@processor
+def enrich_except_sevens(record: Record, out: Outputs) -> Output:
+    """``enrich``, but an input whose value ends in ``7`` (ids 7, 17, 27, ...) always
+    fails, after sending an output first (which must never be committed)."""
+    value = record.value or b""
+    if value.endswith(b"7"):
+        out.send("enriched", value + b"|partial")
+        raise Refused(f"refusing {value!r}")
+    return Output("enriched", value + b"|enriched")
+
+
+@processor
+async def enrich_async(record: Record, out: Outputs) -> Output:
+    """``enrich`` as a coroutine function."""
+    await asyncio.sleep(0)
+    return Output("enriched", (record.value or b"") + b"|enriched")
+
+
+@processor
+@batch_handler
+async def enrich_batch_async(records: Sequence[Record], out: Outputs) -> list[Output]:
+    """``enrich`` for a batch, as a coroutine function (keys given: a batch has none)."""
+    await asyncio.sleep(0)
+    return [Output("enriched", (r.value or b"") + b"|enriched", key=r.key) for r in records]
+
+
+#: ``enrich_slower_than_drain``'s time per record: longer than the drain timeout the
+#: drain-timeout test gives its directive, so a release always finds a run in its
+#: transaction and gives up waiting for it.
+SLOWER_THAN_DRAIN_S = 2.0
+
+
+@processor
+def enrich_slower_than_drain(record: Record, out: Outputs) -> Output:
+    """``enrich``, taking ``SLOWER_THAN_DRAIN_S`` per record."""
+    time.sleep(SLOWER_THAN_DRAIN_S)
+    return Output("enriched", (record.value or b"") + b"|enriched")

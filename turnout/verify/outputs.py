@@ -2,7 +2,8 @@
 
 ``judge_outputs`` is pure: the inputs (id and key, in the order they were produced) and
 the outputs as a ``read_committed`` reader found them (the input id each output names,
-and its key, in the order read per output partition). ``read_outputs`` is the reader.
+and its key, in the order read per output partition). ``read_outputs`` is the reader
+(``read_committed_records`` under it, for callers that need whole messages: headers).
 
 Per-key order: outputs of one key are written to one output partition (the key decides
 it), so reading that partition in offset order must give the key's input ids ascending.
@@ -14,8 +15,9 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from turnout.verify.report import MAX_EXAMPLES
 
@@ -79,6 +81,23 @@ def read_outputs(
 ) -> list[tuple[str, int]]:
     """Every committed record of ``topic`` (``read_committed``), partition by partition
     in offset order, as ``parse(key, value)`` makes them."""
+    return read_committed_records(
+        bootstrap, topic, lambda message: parse(message.key(), message.value()), limit_s=limit_s
+    )
+
+
+T = TypeVar("T")
+
+
+def read_committed_records(
+    bootstrap: str,
+    topic: str,
+    parse: Callable[[Message], T],
+    *,
+    limit_s: float = READ_LIMIT_S,
+) -> list[T]:
+    """Every committed record of ``topic`` (``read_committed``), partition by partition
+    in offset order, as ``parse(message)`` makes them."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -95,7 +114,7 @@ def read_outputs(
             for p in partitions
         }
         consumer.assign(tps)
-        found: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        found: dict[int, list[T]] = defaultdict(list)
         position: dict[int, int] = {}
         deadline = time.monotonic() + limit_s
         idle_since = time.monotonic()
@@ -105,7 +124,7 @@ def read_outputs(
                 partition, offset = message.partition(), message.offset()
                 if message.error() is not None or partition is None or offset is None:
                     continue
-                found[partition].append(parse(message.key(), message.value()))
+                found[partition].append(parse(message))
                 position[partition] = offset + 1
             if messages:
                 idle_since = time.monotonic()

@@ -6,25 +6,37 @@ producers that manager owns and closes. With an ``OutputTarget`` (the mirror's) 
 producer is on the target's cluster and the target's routes name the topics; under
 exactly once the input positions are stored there too (``target_positions``). Settings a
 processor cannot run with are refused (``UnsupportedSettings``), so that the agent keeps
-its last good settings visibly rather than run with a weaker guarantee.
+its last good settings visibly rather than run with a weaker guarantee. A coroutine
+processor is run as a plain call (``coroutines.py``); under ``exactly_once`` the runner
+also writes the dead letters (``dead_letters.py``).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from confluent_kafka.admin import AdminClient
 
 from turnout.agent.dispatch import DispatchContext
 from turnout.agent.processors.at_least_once import AtLeastOnceRunner, ProcessorFunction
-from turnout.agent.processors.exactly_once import ExactlyOnceRunner
+from turnout.agent.processors.coroutines import plain_processor
+from turnout.agent.processors.dead_letters import TransactionalDeadLetters
+from turnout.agent.processors.exactly_once import (
+    ExactlyOnceRunner,
+    PartitionNotOwned,
+    TransactionFenced,
+)
 from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.processors.routing import OutputRoutes, Routes
 from turnout.agent.processors.target_positions import TargetPositions
 from turnout.agent.processors.transactions import TransactionBounds, transaction_timeout_ms
+from turnout.agent.work.config import DeadLetterConfig
+from turnout.agent.work.dead_letters import DeadLetterSink, DeadLetterTopics
 from turnout.producer import Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
+from turnout.protocol.partitions import PartitionId
 from turnout.protocol.processing import (
     Guarantee,
     Ordering,
@@ -46,6 +58,20 @@ class ProcessorHandler:
     #: Records per handler call the runner asks for instead of the work manager's batch
     #: size (the exactly-once runner: a transaction's worth); None: the manager's.
     batch_size: int | None = None
+    #: Where the work manager's dead letters go instead of its own producer (None: there).
+    dead_letters: DeadLetterSink | None = None
+    #: Errors whose records the guarantee never lets be committed (nor dead-lettered),
+    #: whatever the deployment decides: its decision is applied without the commit.
+    never_committed: tuple[type[BaseException], ...] = ()
+    #: Told of a partition whose release gave up waiting for its run (the drain timed
+    #: out): its ownership commits nothing more.
+    on_abandoned: Callable[[PartitionId], None] | None = None
+
+
+#: Under ``exactly_once``, errors that mean the partition is no longer this ownership's:
+#: a dead letter could not commit, and the next owner processes the record again from
+#: the committed offset.
+OWNERSHIP_LOST: tuple[type[BaseException], ...] = (TransactionFenced, PartitionNotOwned)
 
 
 def processor_handler(
@@ -57,11 +83,38 @@ def processor_handler(
     bootstrap: str,
     producer_properties: Mapping[str, str | int | float | bool],
     target: OutputTarget | None = None,
+    dead_letter: DeadLetterConfig | None = None,
 ) -> ProcessorHandler:
-    """The handler for ``function`` under ``settings`` (see the module docstring)."""
-    if inspect.iscoroutinefunction(function):
-        raise ValueError("a processor must be a plain function, not a coroutine function")
-    processor: ProcessorFunction = function
+    """The handler for ``function`` under ``settings`` (see the module docstring).
+    ``dead_letter``: the deployment's dead letters, if it has them on (under
+    ``exactly_once`` the runner writes them; under ``at_least_once`` the work manager's
+    own producer does)."""
+    processor, close_loops = plain_processor(function)
+    built = _runner_handler(
+        processor, settings, context, per_batch, bootstrap, producer_properties, target,
+        dead_letter,
+    )  # fmt: skip
+    if close_loops is None:
+        return built
+
+    def close(timeout_s: float) -> None:
+        built.close(timeout_s)
+        assert close_loops is not None
+        close_loops()
+
+    return replace(built, close=close)
+
+
+def _runner_handler(
+    processor: ProcessorFunction,
+    settings: ProcessingSettings,
+    context: DispatchContext,
+    per_batch: bool,
+    bootstrap: str,
+    producer_properties: Mapping[str, str | int | float | bool],
+    target: OutputTarget | None,
+    dead_letter: DeadLetterConfig | None,
+) -> ProcessorHandler:
     if target is not None:
         bootstrap, producer_properties = target.bootstrap, target.producer_properties
     name = f"processor.{context.instance}"
@@ -75,7 +128,7 @@ def processor_handler(
         },
     )
     if settings.guarantee == Guarantee.EXACTLY_ONCE:
-        return _exactly_once(processor, settings, context, per_batch, config, target)
+        return _exactly_once(processor, settings, context, per_batch, config, target, dead_letter)
     chosen: Routes = OutputRoutes(settings.outputs) if target is None else target.routes
     if not settings.outputs and target is None:
         # Nothing may be written, so nothing connects: every emitted output is refused
@@ -105,6 +158,7 @@ def _exactly_once(
     per_batch: bool,
     config: ProducerConfig,
     target: OutputTarget | None,
+    dead_letter: DeadLetterConfig | None,
 ) -> ProcessorHandler:
     group = context.kafka_group
     if group is None or (target is None and not group.offsets_in_kafka):
@@ -134,20 +188,34 @@ def _exactly_once(
         position=None if positions is None else positions.position,
         bounds=bounds,
     )
-    # A run as large as a transaction may be, so that a partition's queued records share
-    # one transaction's fixed cost (its offsets, its commit).
-    run_size = bounds.max_records
+    letters: DeadLetterSink | None = None
+    if dead_letter is not None:
+        # An admin client is a producer handle: the producer's settings reach the cluster.
+        admin = AdminClient(
+            {"bootstrap.servers": config.bootstrap_servers, **config.kafka_properties}
+        )
+        topics = DeadLetterTopics(admin, dead_letter.create_topic)
+        letters = TransactionalDeadLetters(runner, topics, dead_letter, group.group)
+    handler = ProcessorHandler(
+        runner.handle_batch,
+        True,
+        runner.close,
+        # A run as large as a transaction may be, so that a partition's queued records
+        # share one transaction's fixed cost (its offsets, its commit).
+        batch_size=bounds.max_records,
+        dead_letters=letters,
+        never_committed=OWNERSHIP_LOST,
+        on_abandoned=runner.abandon,
+    )
     if positions is None:
         context.warm_standby.register(runner.prepare)
-        return ProcessorHandler(
-            runner.handle_batch, True, runner.close, commits_offsets=True, batch_size=run_size
-        )
+        return replace(handler, commits_offsets=True)
 
     def close(timeout_s: float) -> None:
         runner.close(timeout_s)
         positions.close()
 
-    return ProcessorHandler(runner.handle_batch, True, close, batch_size=run_size)
+    return replace(handler, close=close)
 
 
 def _nothing(timeout_s: float) -> None:

@@ -28,8 +28,13 @@ Per input partition (``_Partition``)::
         ``TransactionBounds`` (records or time) or the run's end: the offsets after the
         last record sent with the consumer group's metadata, then commit ──▶ ready, the
         floor raised past the committed records (a retry of the run skips them)
-    in transaction ──processor raised, a delivery or the commit failed──▶ aborted ──▶ ready
-        (the run fails as a handler failure: retried from its first record)
+    in transaction ──the processor raised (nothing of its call produced, ``emitting.py``)──▶
+        the records before it committed (an empty transaction aborted) ──▶ ready; the run
+        fails at that record (``RecordFailed``): it alone is retried or decided
+    in transaction ──a delivery or the commit failed──▶ aborted ──▶ ready (the run fails at
+        the transaction's first record; its earlier transactions stay committed)
+    ready ──a dead letter (``dead_letter``, from ``dead_letters.py``)──▶ one transaction:
+        the letter and the offset after its record ──▶ ready
     any ──fenced (another producer called init_transactions with the id)──▶ fenced: the
         transaction is dropped (never committed) and the run fails (retried by the
         failure policy). The next run takes the id over again only while the agent's
@@ -42,7 +47,12 @@ Per input partition (``_Partition``)::
 The gate (``DispatchContext.may_start``) is asked after ``init_transactions`` and before
 every transaction: a run that outlived its ownership (a drain that timed out, a frozen
 process woken) writes nothing, even if its late ``init_transactions`` fenced the owner
-(who then takes the id back).
+(who then takes the id back). A release whose drain timed out also ``abandon``s the
+partition before its owner node goes: the transaction in flight then never commits.
+
+Why this module is long: one partition's state machine (takeover, transactions, dead
+letters, aborts and fencing) works on one ``_Partition`` under one lock; split, each part
+would reach into the others' state.
 
 Cost and ceiling: a producer per owned partition (a librdkafka handle: its threads, its
 connections to the brokers it writes to and its coordinator, its buffers), kept after a
@@ -65,13 +75,13 @@ from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
 from turnout.agent.dispatch import GATE_RECHECK_S, KafkaGroup
-from turnout.agent.processors.contract import INPUT_KEY, Outputs
+from turnout.agent.processors.emitting import ProcessorCall, ProcessorRaised, writes_of
 from turnout.agent.processors.routing import Routes
 from turnout.agent.processors.target_positions import input_position
 from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds, transactional_id
 from turnout.agent.records import Record
-from turnout.agent.work.outcomes import PermanentFailure
+from turnout.agent.work.outcomes import PermanentFailure, RecordFailed
 from turnout.producer import (
     PARTITION_ANY,
     FatalProducerError,
@@ -100,11 +110,15 @@ GATE_WAIT_S = 1.0
 #: standby is not in a hurry, but a cluster that does not answer must not hold up the
 #: agent thread (the producer is then created at the claim).
 PREPARE_CONNECT_TIMEOUT_S = 5.0
+#: How long a release that gave up on a partition's run waits for a commit of it already
+#: under way (milliseconds on a healthy cluster) before it goes on: past it, the new
+#: owner's ``init_transactions`` fences that commit or waits for it (then the new owner
+#: reads the committed offset after it), so this bounds the agent thread's wait only.
+ABANDON_WAIT_S = 1.0
 #: How long closing one partition's producer may take when the manager closes: its
 #: transactions are all committed or aborted by then, so this only flushes nothing.
 PRODUCER_CLOSE_TIMEOUT_S = 5.0
 
-ProcessorCall = Callable[[object, Outputs], object]
 OutputProducer = TransactionalProducer[bytes | str, bytes | str]
 
 
@@ -123,7 +137,7 @@ class TooManyTransactionalProducers(PermanentFailure):
 
 
 class _Partition:
-    __slots__ = ("epoch", "fenced", "floor", "producer", "takeovers")
+    __slots__ = ("abandoned", "committing", "epoch", "fenced", "floor", "producer", "takeovers")
 
     def __init__(self, producer: OutputProducer, epoch: int, takeovers: int) -> None:
         self.producer = producer
@@ -133,6 +147,10 @@ class _Partition:
         #: Records below this were committed by a predecessor (read after fencing it).
         self.floor = 0
         self.fenced = False
+        #: Held around the last check and the commit; ``abandon`` takes it.
+        self.committing = threading.Lock()
+        #: The release gave up waiting for this ownership's run: it commits nothing more.
+        self.abandoned = False
 
 
 class ExactlyOnceRunner:
@@ -189,9 +207,18 @@ class ExactlyOnceRunner:
         tp = (first.topic, first.partition)
         part = self._partition(tp, first.epoch)
         todo = [record for record in records if record.offset >= part.floor]
+        skipped = len(records) - len(todo)
         start = 0
         while start < len(todo):
-            start = self._transaction(part, tp, todo, start)
+            try:
+                start = self._transaction(part, tp, todo, start)
+            except ProcessorRaised as failed:
+                # The processor raised at todo[failed.at]: the records before it are
+                # committed (their outputs and offsets), that one alone fails.
+                raise RecordFailed(skipped + failed.at, failed.cause) from failed.cause
+            except Exception as exc:
+                # Aborted: the earlier transactions of this run stay committed.
+                raise RecordFailed(skipped + start, exc) from exc
 
     def close(self, timeout_s: float) -> None:
         """Close every partition's producer (no transaction is open between runs)."""
@@ -324,32 +351,94 @@ class ExactlyOnceRunner:
         try:
             producer.begin_transaction()
             metrics.begun.inc()
+            raised: ProcessorRaised | None = None
             if self._per_batch:
-                # One call per transaction, of at most the record bound (the time bound
-                # cannot cut a call short).
-                end = min(len(records), start + bounds.max_records)
-                self._emit(producer, records[start:end], None, role, topic)
+                try:
+                    # One call per transaction, of at most the record bound (the time
+                    # bound cannot cut a call short).
+                    limit = min(len(records), start + bounds.max_records)
+                    self._emit(producer, records[start:limit], None, role, topic)
+                    end = limit
+                except ProcessorRaised as exc:
+                    raised = exc
             else:
                 while end < len(records):
                     record = records[end]
-                    self._emit(producer, record, record.key, role, topic)
+                    try:
+                        self._emit(producer, record, record.key, role, topic)
+                    except ProcessorRaised as exc:
+                        raised = exc
+                        break
                     end += 1
                     if bounds.due(end - start, opened_at, self._clock()):
                         break
-            offsets = [self._position(tp, records[end - 1].offset + 1)]
-            producer.send_offsets_to_transaction(offsets, self._group.metadata())
-            committing = time.monotonic()
-            producer.commit_transaction()
-            metrics.commit_seconds.observe(time.monotonic() - committing)
+            if end > start:
+                self._commit(part, tp, records[end - 1].offset + 1)
         except BaseException as exc:
             self._abort(part, tp, exc)
             raise
-        # A later transaction of this run may fail, and the run is then retried from its
-        # first record: those committed here must not be written again.
-        part.floor = offsets[0].offset
-        self.committed += 1
-        metrics.committed.inc()
+        if end > start:
+            # A later transaction of this run may fail, and the run is then retried from
+            # that transaction's first record: those committed here are not written again.
+            part.floor = records[end - 1].offset + 1
+            self.committed += 1
+            metrics.committed.inc()
+        if raised is not None:
+            if end == start:
+                self._abort(part, tp, raised)  # nothing in it
+            raised.at = end
+            raise raised
         return end
+
+    def _commit(self, part: _Partition, tp: PartitionId, next_offset: int) -> None:
+        """Send ``next_offset`` as ``tp``'s offset with the group's metadata (where the
+        positions live: ``position``), and commit, unless the release abandoned this
+        ownership (then ``PartitionNotOwned``)."""
+        producer = part.producer
+        offsets = [self._position(tp, next_offset)]
+        with part.committing:
+            if part.abandoned:
+                raise PartitionNotOwned(f"{tp[0]}/{tp[1]}: released while in a transaction")
+            producer.send_offsets_to_transaction(offsets, self._group.metadata())
+            committing = time.monotonic()
+            producer.commit_transaction()
+        self._metrics.commit_seconds.observe(time.monotonic() - committing)
+
+    def abandon(self, tp: PartitionId) -> None:
+        """The release of ``tp`` gave up waiting for its run (the drain timed out): once
+        this returns, that ownership commits nothing (a commit under way is waited for,
+        up to ``ABANDON_WAIT_S``), so nothing of it commits after the release."""
+        with self._lock:
+            part = self._partitions.get(tp)
+        if part is None:
+            return
+        waited = part.committing.acquire(timeout=ABANDON_WAIT_S)
+        part.abandoned = True
+        if waited:
+            part.committing.release()
+
+    def dead_letter(self, record: Record, write: Callable[[OutputProducer], None]) -> None:
+        """One transaction of the partition of ``record``: ``write`` (its dead letter) and
+        the offset after it, so that the letter and the skip commit together or not at
+        all. Raises ``TransactionFenced`` when this ownership can no longer commit."""
+        tp = (record.topic, record.partition)
+        with self._lock:
+            part = self._partitions.get(tp)
+        if part is None or part.epoch != record.epoch or part.fenced:
+            raise TransactionFenced(f"{tp[0]}/{tp[1]}: not this ownership's to commit")
+        self._wait_for_gate(tp)
+        producer = part.producer
+        try:
+            producer.begin_transaction()
+            self._metrics.begun.inc()
+            write(producer)
+            self._commit(part, tp, record.offset + 1)
+        except BaseException as exc:
+            self._abort(part, tp, exc)
+            raise
+        part.floor = record.offset + 1
+        self.committed += 1
+        self._metrics.committed.inc()
 
     def _wait_for_gate(self, tp: PartitionId) -> None:
         """Return once the gate is open; raise ``PartitionNotOwned`` if it stays shut for
@@ -369,20 +458,12 @@ class ExactlyOnceRunner:
         role: Role | None,
         topic: Callable[[str, Role | None], str],
     ) -> None:
-        out = Outputs()
-        key: bytes | str | None
-        for output in out.emitted(self._function(unit, out)):
-            if output.key is INPUT_KEY:
-                if self._per_batch:
-                    raise ValueError(
-                        f"a batch processor's output to {output.output!r} must give its key"
-                    )
-                key = input_key
-            else:
-                key = output.key
-            where = PARTITION_ANY if output.partition is None else output.partition
-            to = topic(output.output, role)
-            producer.produce(to, output.value, key, where, output.timestamp_ms, output.headers)
+        """Produce the outputs of the processor's call on ``unit`` (``emitting.py``)."""
+        for to, value, key, partition, timestamp_ms, headers in writes_of(
+            self._function, unit, input_key, self._per_batch, role, topic
+        ):
+            where = PARTITION_ANY if partition is None else partition
+            producer.produce(to, value, key, where, timestamp_ms or 0, headers)
 
     def _abort(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
         """Drop the open transaction; a fencing ends this ownership's processing of ``tp``."""

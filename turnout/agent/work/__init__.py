@@ -16,6 +16,7 @@ from turnout.agent.work.outcomes import (
     FailedDecision,
     Failure,
     PermanentFailure,
+    RecordFailed,
 )
 from turnout.protocol.processing import Ordering
 
@@ -31,6 +32,7 @@ __all__ = [
     "Failure",
     "Ordering",
     "PermanentFailure",
+    "RecordFailed",
     "WorkConfig",
     "WorkManager",
     "plan_from_settings",

@@ -81,6 +81,42 @@ def dead_letter_headers(
     ]
 
 
+class DeadLetterTopics:
+    """Dead-letter topics looked up, and created if missing, before their first letter
+    (see the module docstring); shared by every sink that writes dead letters."""
+
+    def __init__(self, admin: AdminClient, create_topics: bool) -> None:
+        self._admin = admin
+        self._create_topics = create_topics
+        #: Dead-letter topics known to exist.
+        self._ready: set[str] = set()
+        self._ready_lock = threading.Lock()
+
+    def ensure(self, target: str, source: str) -> None:
+        """Make sure ``target`` exists (see the module docstring); raises KafkaException."""
+        if target in self._ready:
+            return
+        with self._ready_lock:  # one lookup (and creation) per topic, whatever the workers
+            if target in self._ready:
+                return
+            if not _topic_exists(self._admin, target):
+                if not self._create_topics:
+                    raise KafkaException(
+                        f"dead-letter topic {target!r} does not exist (creating it is off)"
+                    )
+                source_info = self._admin.list_topics(topic=source, timeout=ADMIN_TIMEOUT_S)
+                found = source_info.topics.get(source)
+                partitions = len(found.partitions) if found and found.partitions else 1
+                future = self._admin.create_topics([NewTopic(target, partitions, -1)])[target]
+                try:
+                    future.result(ADMIN_TIMEOUT_S)
+                except KafkaException as exc:
+                    if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                        raise
+                log.info("created dead-letter topic %s (%d partitions)", target, partitions)
+            self._ready.add(target)
+
+
 class DeadLetterProducer:
     """``DeadLetterSink`` on a confluent-kafka ``Producer``."""
 
@@ -102,11 +138,7 @@ class DeadLetterProducer:
         config.update(producer_config or {})
         self._producer = Producer(config)
         # The same settings (security ones included); an admin client is a producer handle.
-        self._admin = AdminClient(config)
-        self._create_topics = create_topics
-        #: Dead-letter topics known to exist.
-        self._ready: set[str] = set()
-        self._ready_lock = threading.Lock()
+        self._topics = DeadLetterTopics(AdminClient(config), create_topics)
         self._group = group
         self._template = topic_template
         self._max_message = max_error_message_bytes
@@ -143,7 +175,7 @@ class DeadLetterProducer:
 
         target = self.topic_for(record.topic)
         try:
-            self._ensure_topic(target, record.topic)
+            self._topics.ensure(target, record.topic)
         except KafkaException as exc:
             on_done(exc)
             return
@@ -168,30 +200,6 @@ class DeadLetterProducer:
             except KafkaException as exc:
                 on_done(exc)
                 return
-
-    def _ensure_topic(self, target: str, source: str) -> None:
-        """Make sure ``target`` exists (see the module docstring); raises KafkaException."""
-        if target in self._ready:
-            return
-        with self._ready_lock:  # one lookup (and creation) per topic, whatever the workers
-            if target in self._ready:
-                return
-            if not _topic_exists(self._admin, target):
-                if not self._create_topics:
-                    raise KafkaException(
-                        f"dead-letter topic {target!r} does not exist (creating it is off)"
-                    )
-                source_info = self._admin.list_topics(topic=source, timeout=ADMIN_TIMEOUT_S)
-                found = source_info.topics.get(source)
-                partitions = len(found.partitions) if found and found.partitions else 1
-                future = self._admin.create_topics([NewTopic(target, partitions, -1)])[target]
-                try:
-                    future.result(ADMIN_TIMEOUT_S)
-                except KafkaException as exc:
-                    if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                        raise
-                log.info("created dead-letter topic %s (%d partitions)", target, partitions)
-            self._ready.add(target)
 
     def close(self, timeout_s: float) -> None:
         self._closed.set()

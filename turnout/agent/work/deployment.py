@@ -35,6 +35,7 @@ from turnout.agent.work.outcomes import (
     Failure,
     FailureCallback,
 )
+from turnout.protocol.partitions import PartitionId
 from turnout.protocol.processing import (
     ProcessingSettings,
     exhausted_decision_value,
@@ -194,6 +195,9 @@ def settings_dispatcher_factory(
         on_closed: Callable[[float], None] | None = None
         commits_offsets = False
         work = plan.work
+        on_abandoned: Callable[[PartitionId], None] | None = None
+        letters = dead_letters
+        deciding = on_failure
         if code.processor:
             # Imported here: the processors build on the work manager's outcomes, so the
             # work package cannot import them while it loads.
@@ -207,20 +211,29 @@ def settings_dispatcher_factory(
                 bootstrap=bootstrap,
                 producer_properties=code.producer_config or {},
                 target=code.output_target,
+                dead_letter=plan.work.dead_letter if plan.dead_letters else None,
             )
             handler, per_batch = built.handler, built.per_batch
             on_closed, commits_offsets = built.close, built.commits_offsets
             if built.batch_size is not None:
                 work = work.model_copy(update={"batch_size": built.batch_size})
+            on_abandoned = built.on_abandoned
+            sink = built.dead_letters
+            if sink is not None:
+                letters = lambda: sink  # noqa: E731
+            if built.never_committed:
+                held = dict.fromkeys(built.never_committed, plan.on_exhausted.held)
+                deciding = failure_callback(plan.on_exhausted, {**held, **code.failure_decisions})
         return work_manager_factory(
             work,
             handler=None if per_batch else handler,
             batch_handler=handler if per_batch else None,
-            on_failure=on_failure,
+            on_failure=deciding,
             on_escalation=on_escalation,
-            dead_letters=dead_letters,
+            dead_letters=letters,
             on_closed=on_closed,
             commits_offsets=commits_offsets,
+            on_abandoned=on_abandoned,
         )(context)
 
     return plan, build

@@ -18,6 +18,7 @@ from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterSink
 from turnout.agent.work.manager import WorkManager
 from turnout.agent.work.outcomes import EscalationCallback, FailureCallback
+from turnout.protocol.partitions import PartitionId
 
 
 def work_manager_factory(
@@ -31,6 +32,7 @@ def work_manager_factory(
     on_built: Callable[[WorkManager], None] | None = None,
     on_closed: Callable[[float], None] | None = None,
     commits_offsets: bool = False,
+    on_abandoned: Callable[[PartitionId], None] | None = None,
 ) -> DispatcherFactory:
     """A ``dispatcher_factory`` for ``Agent``.
 
@@ -39,7 +41,8 @@ def work_manager_factory(
     ``on_built`` receives the manager, for ``resume()`` and lag reporting. ``handler``
     replaces the agent's handler (a processor's runner, say); ``on_closed`` is called with
     the time left when the manager closes (to close what the handler writes through);
-    ``commits_offsets``: the handler commits the offsets itself (``CommitsOwnOffsets``).
+    ``commits_offsets``: the handler commits the offsets itself (``CommitsOwnOffsets``);
+    ``on_abandoned``: told of a partition whose release gave up on its running records.
     """
 
     def build(context: DispatchContext) -> WorkManager:
@@ -54,6 +57,7 @@ def work_manager_factory(
             gate=context.may_start,
             on_closed=on_closed,
             commits_offsets=commits_offsets,
+            on_abandoned=on_abandoned,
         )
         # The agent's status (and the control plane's instances table) shows the records
         # the manager completed; the agent's own counter sees only the sequential path.

@@ -6,7 +6,8 @@ A failed attempt (one record, or a whole batch) is, per record:
                                              only its lane waits)
     failed --PermanentFailure, or attempts used up--> exhausted
     exhausted --on_failure says COMMIT_*, no dead-letter sink--> complete
-    exhausted --COMMIT_*, dead-letter sink, rate guard allows--> dead-lettering
+    exhausted --COMMIT_*, dead-letter sink, rate guard allows--> dead-lettering (an
+        exclusive lane's next run waits until its letters are handed to the sink)
     exhausted --COMMIT_*, rate guard trips--> held, and the manager halts
     exhausted --DO_NOT_COMMIT_*--> held (the commit point stays at it for this ownership)
     dead-lettering --the sink acknowledged--> complete
@@ -167,13 +168,21 @@ class FailurePolicy:
                     self.halt(f"failure decision {decision.name} at {where}: {error!r}")
             if not live:
                 self._flow.retire(part, len(failed))
-            if lane.exclusive:
+            if lane.exclusive and not to_send:
                 self._scheduler.end_turn(lane)
+        if not to_send:
+            return
         for record in to_send:
             assert self._dead_letters is not None
             self._dead_letters.send(
                 record, error, attempts, functools.partial(self._dead_lettered, part, record)
             )
+        if lane.exclusive:
+            # Only now: the lane's next run must not start before its dead letters are
+            # handed over, so that a sink writing them with the partition's offsets (the
+            # exactly-once one) never runs beside, or after, a later run of the lane.
+            with self._lock:
+                self._scheduler.end_turn(lane)
 
     def _dead_lettered(
         self, part: PartitionWork, record: Record, error: BaseException | None

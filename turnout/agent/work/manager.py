@@ -93,6 +93,7 @@ class WorkManager:
         clock: Callable[[], float] = time.monotonic,
         on_closed: Callable[[float], None] | None = None,
         commits_offsets: bool = False,
+        on_abandoned: Callable[[PartitionId], None] | None = None,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler or batch_handler")
@@ -104,6 +105,10 @@ class WorkManager:
         #: Called last in ``close`` with the time left: what the handler writes through.
         self._on_closed = on_closed
         self._commits_offsets = commits_offsets
+        #: Called (without the lock) when ``close_partition`` gives up on running records,
+        #: before it returns: a handler that commits offsets itself stops that
+        #: ownership's commits there, before the agent releases the partition.
+        self._on_abandoned = on_abandoned
         self._lock = lock = threading.Lock()
         self._lifecycle = lifecycle = Lifecycle()
         self._parts: dict[PartitionId, PartitionWork] = {}
@@ -256,11 +261,15 @@ class WorkManager:
                     )  # fmt: skip
                     break
                 self._flow.drained.wait(left)
+            abandoned = part.running > 0
             part.closed = True
             del self._parts[tp]
             self._processed_closed[tp[0]] = self._processed_closed.get(tp[0], 0) + part.processed
             part.reported_version = part.tracker.version
-            return part.tracker.point(self._config.done_budget_bytes)
+            point = part.tracker.point(self._config.done_budget_bytes)
+        if abandoned and self._on_abandoned is not None:
+            self._on_abandoned(tp)
+        return point
 
     def stop_reason(self) -> str | None:
         return self._lifecycle.stop_reason

@@ -19,6 +19,21 @@ class PermanentFailure(Exception):
     """Raise (or subclass) in a handler when retrying cannot help, e.g. an unparseable record."""
 
 
+class RecordFailed(Exception):
+    """Raised by a batch handler whose run failed at one record: the ``done`` records
+    before it succeeded (and are complete), ``cause`` is what the record's attempt raised,
+    and the records after it were not attempted. The failure policy then retries or
+    decides for that one record alone (with ``cause`` as its error), as for a per-record
+    handler, instead of for the whole run."""
+
+    def __init__(self, done: int, cause: BaseException) -> None:
+        super().__init__(f"failed after {done} record(s): {cause!r}")
+        if done < 0:
+            raise ValueError(f"done must be >= 0, got {done}")
+        self.done = done
+        self.cause = cause
+
+
 class AttemptTimedOut(Exception):
     """An attempt ran past ``task_timeout``. Retryable: the next attempt may be faster."""
 
@@ -44,6 +59,15 @@ class FailedDecision(Enum):
     @property
     def stops(self) -> bool:
         return self in (FailedDecision.COMMIT_AND_STOP, FailedDecision.DO_NOT_COMMIT_AND_STOP)
+
+    @property
+    def held(self) -> FailedDecision:
+        """This decision, but never committing: for a record that must not be skipped."""
+        if self is FailedDecision.COMMIT_AND_CONTINUE:
+            return FailedDecision.DO_NOT_COMMIT_AND_CONTINUE
+        if self is FailedDecision.COMMIT_AND_STOP:
+            return FailedDecision.DO_NOT_COMMIT_AND_STOP
+        return self
 
 
 @dataclass(frozen=True, slots=True)

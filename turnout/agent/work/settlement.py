@@ -14,7 +14,9 @@ Under the shared lock it:
    lane for ``GATE_RECHECK_S`` with the rest at its head (a retry keeps its attempt
    count); FAILED puts the records after the failed one back and hands the failed one(s)
    to the failure policy, which schedules a retry or, once attempts are used up, decides
-   (that part runs after the lock is released: it calls the user's callback).
+   (that part runs after the lock is released: it calls the user's callback). A batch
+   handler's failure is the whole run's, unless it raised ``RecordFailed``: then the
+   records before the one it names succeeded, and that one alone failed.
 
 A YIELDED or DEFERRED run of a closing partition, or of a halted manager, is settled as
 STOPPED, and a failure during a partition's close is dropped with the rest: the next
@@ -31,7 +33,7 @@ from turnout.agent.work.failure_policy import FailurePolicy
 from turnout.agent.work.flow import FlowControl
 from turnout.agent.work.lanes import Retry, Run
 from turnout.agent.work.lifecycle import Lifecycle
-from turnout.agent.work.outcomes import PermanentFailure
+from turnout.agent.work.outcomes import PermanentFailure, RecordFailed
 from turnout.agent.work.scheduler import Scheduler
 from turnout.agent.work.worker_contract import Ending, RunOutcome
 
@@ -72,6 +74,13 @@ class Settlement:
         records = run.records
         ok = outcome.ok
         ending = outcome.ending
+        error = outcome.error
+        one_failed = not self._per_batch
+        if isinstance(error, RecordFailed) and ending is _FAILED:
+            # A batch handler's run failed at one record: the ones before it succeeded.
+            ok = min(error.done, len(records) - 1)
+            error = error.cause
+            one_failed = True
         now = self._clock()
         with self._lock:
             reported = run.reported
@@ -97,10 +106,9 @@ class Settlement:
                 self._flow.retire(part, len(records) - ok)
                 self._scheduler.end_turn(lane, wake=False)
                 return
-            error = outcome.error
             assert error is not None
             attempts = run.attempts + 1
-            if self._per_batch:
+            if not one_failed:
                 failed = records[ok:]
             else:
                 failed = records[ok : ok + 1]

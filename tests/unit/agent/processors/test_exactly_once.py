@@ -5,7 +5,8 @@ processes, are in tests/integration/agent/test_exactly_once_processors.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 import pytest
@@ -24,6 +25,7 @@ from turnout.agent.processors.exactly_once import (
 from turnout.agent.processors.routing import OutputRoutes
 from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds
+from turnout.agent.work import RecordFailed
 from turnout.producer import ProducerConfig, ProducerFencedError
 from turnout.protocol import OutputTopics, Role
 from turnout.protocol.partitions import PartitionId
@@ -33,6 +35,15 @@ TOPIC = "in"
 
 def fenced() -> ProducerFencedError:
     return ProducerFencedError(KafkaError(KafkaError._FENCED, "fenced by a newer instance"))
+
+
+@contextmanager
+def fails_at(done: int, kind: type[BaseException]) -> Iterator[None]:
+    """The run fails at its ``done``-th record (those before it committed) with ``kind``."""
+    with pytest.raises(RecordFailed) as caught:
+        yield
+    assert caught.value.done == done, caught.value
+    assert isinstance(caught.value.cause, kind), caught.value
 
 
 ROUTES = OutputRoutes({"enriched": OutputTopics(live="out", preview="out.pv")})
@@ -182,37 +193,83 @@ def test_a_batch_processor_is_called_once_per_transaction_within_the_record_boun
     assert calls == [("call", "0", "1"), ("offsets", "0@2"), ("call", "2"), ("offsets", "0@3")]
 
 
-def test_a_run_retried_after_a_later_transaction_failed_skips_what_it_committed() -> None:
+def test_a_run_retried_whole_after_a_later_transaction_failed_skips_what_it_committed() -> None:
     rig = Rig(bounds=TransactionBounds(max_records=2))
     rig.fail_on = {2}
-    with pytest.raises(ValueError, match="cannot process 2"):
+    with fails_at(2, ValueError):
         rig.run([0, 1, 2, 3])  # 0 and 1 committed, then the second transaction aborted
     rig.fail_on = set()
     rig.journal.clear()
-    rig.run([0, 1, 2, 3])  # the work manager retries the whole run
+    rig.run([0, 1, 2, 3])  # a retry of the whole run
     written = [entry[2] for entry in rig.journal if entry[0] == "produce"]
     assert written == ["v2", "v3"]
     assert rig.journal[-2:] == [("offsets", "0@4"), ("commit",)]
 
 
-def test_a_failing_record_aborts_the_whole_transaction_and_the_run_fails() -> None:
+def test_a_failing_record_commits_the_records_before_it_and_fails_alone() -> None:
     rig = Rig()
     rig.fail_on = {1}
-    with pytest.raises(ValueError, match="cannot process 1"):
+    with fails_at(1, ValueError):
         rig.run([0, 1, 2])
-    assert rig.journal[-1] == ("abort",)
-    assert not any(entry[0] in ("offsets", "commit") for entry in rig.journal)
+    assert rig.journal[-4:] == [
+        ("begin",),
+        ("produce", "out", "v0"),
+        ("offsets", "0@1"),
+        ("commit",),
+    ]
     rig.fail_on = set()
-    rig.run([0, 1, 2])  # the retry starts again from the run's first record
+    rig.run([1, 2])  # the retry starts at the failed record
     assert rig.journal[-2:] == [("offsets", "0@3"), ("commit",)]
-    assert rig.runner.aborted == 1 and rig.runner.committed == 1
+    assert rig.runner.aborted == 0 and rig.runner.committed == 2
+
+
+def test_a_record_failing_first_in_its_transaction_aborts_it_empty() -> None:
+    rig = Rig()
+    rig.fail_on = {0}
+    with fails_at(0, ValueError):
+        rig.run([0, 1])
+    assert rig.journal[-2:] == [("begin",), ("abort",)]
+    assert rig.runner.aborted == 1 and rig.runner.committed == 0
+
+
+def test_a_failed_commit_fails_at_the_transactions_first_record_keeping_earlier_ones() -> None:
+    rig = Rig(bounds=TransactionBounds(max_records=2))
+    rig.run([0])
+    rig.producers[0].fail_commit = RuntimeError("coordinator gone")
+    with fails_at(0, RuntimeError):
+        rig.run([1, 2])
+    assert rig.journal[-1] == ("abort",)
+
+
+def test_a_dead_letter_commits_with_the_offset_after_its_record() -> None:
+    rig = Rig()
+    rig.fail_on = {1}
+    with fails_at(1, ValueError):
+        rig.run([0, 1, 2])
+    rig.journal.clear()
+    failed = Record(TOPIC, 0, 1, b"k", b"v1", [], 0, 1)
+    rig.runner.dead_letter(failed, lambda p: p.produce("in.dlq", b"v1", b"k"))
+    assert rig.journal == [
+        ("begin",),
+        ("produce", "in.dlq", "v1"),
+        ("offsets", "0@2"),
+        ("commit",),
+    ]
+
+
+def test_a_dead_letter_of_a_past_ownership_is_refused() -> None:
+    rig = Rig()
+    rig.run([0], epoch=2)
+    with pytest.raises(TransactionFenced):
+        rig.runner.dead_letter(Record(TOPIC, 0, 1, b"k", b"v", [], 0, 1), lambda p: None)
+    assert rig.journal[-1] == ("commit",)
 
 
 def test_a_fenced_owner_whose_gate_closed_writes_nothing_more() -> None:
     rig = Rig()
     rig.run([0])
     rig.producers[0].fail_commit = fenced()
-    with pytest.raises(ProducerFencedError):
+    with fails_at(0, ProducerFencedError):
         rig.run([1])
     assert rig.runner.fenced == 1
     rig.gate_open = False  # the partition is someone else's now
@@ -226,14 +283,14 @@ def test_an_owner_fenced_by_a_late_run_of_a_past_ownership_takes_its_id_back_bou
     rig.run([0])
     for offset in range(1, MAX_TAKEOVERS + 1):
         rig.producers[-1].fail_commit = fenced()
-        with pytest.raises(ProducerFencedError):
+        with fails_at(0, ProducerFencedError):
             rig.run([offset])
         rig.run([offset])  # gate still open: a new producer fences the zombie back
         assert rig.journal[-1] == ("commit",)
     assert len(rig.producers) == MAX_TAKEOVERS + 1
     assert all(p.closed for p in rig.producers[:-1])
     rig.producers[-1].fail_commit = fenced()
-    with pytest.raises(ProducerFencedError):
+    with fails_at(0, ProducerFencedError):
         rig.run([MAX_TAKEOVERS + 1])
     with pytest.raises(TransactionFenced):
         rig.run([MAX_TAKEOVERS + 1])
@@ -328,11 +385,11 @@ def test_transactions_are_counted_in_the_registry_as_they_begin_and_end() -> Non
     rig = Rig()
     rig.run([0])
     rig.fail_on = {1}
-    with pytest.raises(ValueError):
+    with fails_at(0, ValueError):
         rig.run([1])
     rig.fail_on = set()
     rig.producers[0].fail_commit = fenced()
-    with pytest.raises(ProducerFencedError):
+    with fails_at(0, ProducerFencedError):
         rig.run([1])
 
     def value(name: str) -> float | None:
@@ -348,3 +405,13 @@ def test_transactions_are_counted_in_the_registry_as_they_begin_and_end() -> Non
 def test_runners_of_successive_settings_share_one_set_of_counters_per_registry() -> None:
     registry = CollectorRegistry()
     assert TransactionMetrics.for_registry(registry) is TransactionMetrics.for_registry(registry)
+
+
+def test_an_ownership_abandoned_by_its_release_commits_nothing_more() -> None:
+    rig = Rig()
+    rig.run([0])
+    rig.runner.abandon((TOPIC, 0))  # the release's drain timed out on the next run
+    with fails_at(0, PartitionNotOwned):
+        rig.run([1])
+    assert rig.journal[-3:] == [("begin",), ("produce", "out", "v1"), ("abort",)]
+    assert rig.journal.count(("commit",)) == 1

@@ -118,3 +118,20 @@ def test_the_codes_decision_per_exception_type_wins_over_the_deployments() -> No
     assert decide(failure(HardThrottled())) is FailedDecision.DO_NOT_COMMIT_AND_STOP
     assert decide(failure(PermanentFailure())) is FailedDecision.COMMIT_AND_STOP
     assert decide(failure(ValueError())) is FailedDecision.COMMIT_AND_CONTINUE
+
+
+@pytest.mark.parametrize(
+    ("decision", "held"),
+    [
+        (FailedDecision.COMMIT_AND_CONTINUE, FailedDecision.DO_NOT_COMMIT_AND_CONTINUE),
+        (FailedDecision.COMMIT_AND_STOP, FailedDecision.DO_NOT_COMMIT_AND_STOP),
+        (FailedDecision.DO_NOT_COMMIT_AND_CONTINUE, FailedDecision.DO_NOT_COMMIT_AND_CONTINUE),
+        (FailedDecision.DO_NOT_COMMIT_AND_STOP, FailedDecision.DO_NOT_COMMIT_AND_STOP),
+    ],
+    ids=lambda value: getattr(value, "name", ""),
+)
+def test_a_held_decision_keeps_whether_it_stops_and_never_commits(
+    decision: FailedDecision, held: FailedDecision
+) -> None:
+    assert decision.held is held
+    assert not held.commits and held.stops == decision.stops

@@ -3,6 +3,8 @@ through a manager with real worker threads."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -312,3 +314,38 @@ def test_the_dead_letter_rate_guard_stops_before_draining_the_topic(
         sent[3](None)
     final = manager.close_partition(TP0, 5.0)
     assert final is not None and final.next_offset == 5
+
+
+def test_a_partition_lanes_next_run_waits_until_its_dead_letter_is_handed_to_the_sink(
+    managers: list[WorkManager],
+) -> None:
+    handed = threading.Event()
+    release = threading.Event()
+    started_during_send: list[bool] = []
+    ran: list[int] = []
+
+    class SlowSink(FakeSink):
+        def send(
+            self, record: Record, error: BaseException, attempts: int, on_done: Delivered
+        ) -> None:
+            handed.set()
+            release.wait(5)
+            started_during_send.append(3 in ran)
+            on_done(None)
+
+    def handler(rec: Record) -> None:
+        ran.append(rec.offset)
+        fail_offset_2(rec)
+
+    manager = build(
+        managers, handler, dead_letters=SlowSink(), max_retries=0, ordering=Ordering.PARTITION
+    )
+    manager.open_partition(TP0, 0, frozenset())
+    for offset in range(5):
+        manager.submit(record(offset))
+    assert handed.wait(5)
+    time.sleep(0.2)  # a next run that could start would start now
+    release.set()
+    settle(manager, TP0, 5)
+    assert started_during_send == [False]
+    assert ran.count(3) == 1

@@ -23,6 +23,7 @@ from turnout.agent.work import (
     Ordering,
     WorkManager,
 )
+from turnout.protocol.partitions import PartitionId
 
 
 def test_commit_point_is_none_until_something_new_completes(managers: list[WorkManager]) -> None:
@@ -66,7 +67,8 @@ def test_close_partition_returns_within_its_timeout_when_a_handler_hangs(
     managers: list[WorkManager],
 ) -> None:
     release = threading.Event()
-    manager = build(managers, lambda rec: release.wait(5.0))
+    abandoned: list[PartitionId] = []
+    manager = build(managers, lambda rec: release.wait(5.0), on_abandoned=abandoned.append)
     manager.open_partition(TP0, 0, frozenset())
     manager.submit(record(0))
     wait_until(lambda: manager.in_flight == 1, "the record to start")
@@ -75,6 +77,7 @@ def test_close_partition_returns_within_its_timeout_when_a_handler_hangs(
     final = manager.close_partition(TP0, 0.2)
     assert time.monotonic() - begun < 1.0
     assert final is not None and final.next_offset == 0
+    assert abandoned == [TP0]  # told before close_partition returned
     release.set()
     wait_until(lambda: manager.in_flight == 0, "the late record to be accounted")
 

@@ -14,6 +14,7 @@ from turnout.agent.work import (
     Failure,
     Ordering,
     PermanentFailure,
+    RecordFailed,
     WorkConfig,
 )
 from turnout.agent.work.lanes import PartitionWork, Run
@@ -218,3 +219,34 @@ def test_the_watchdogs_timed_out_attempt_is_settled_like_any_failure() -> None:
     retry = core.take()
     assert retry is not None and retry.attempts == 1
     assert [r.offset for r in retry.records] == [1]
+
+
+def test_a_batch_failure_at_one_record_completes_those_before_it_and_retries_it_alone() -> None:
+    core = Core(CONFIG, per_batch=True)
+    part, run = first_run(core, 5)
+    core.settle(run, Ending.FAILED, 0, RecordFailed(2, RuntimeError("flaky")))
+    assert core.point(part) == CommitPoint(2)
+    assert core.take() is None  # the lane waits behind the failed record's retry
+    core.tick(BACKOFF_S)
+    retry = core.take()
+    assert retry is not None and retry.attempts == 1
+    assert [r.offset for r in retry.records] == [2]
+    core.settle(retry, Ending.COMPLETED, 1)
+    assert core.take_offsets() == [3, 4]
+
+
+def test_a_batch_record_failure_is_decided_for_that_record_with_its_own_error() -> None:
+    decided: list[Failure] = []
+
+    def on_failure(failure: Failure) -> FailedDecision:
+        decided.append(failure)
+        return FailedDecision.COMMIT_AND_CONTINUE
+
+    core = Core(CONFIG.model_copy(update={"max_retries": 0}), per_batch=True, on_failure=on_failure)
+    part, run = first_run(core, 4)
+    core.settle(run, Ending.FAILED, 0, RecordFailed(1, PermanentFailure("poison")))
+    assert [(f.record.offset, type(f.error), f.permanent) for f in decided] == [
+        (1, PermanentFailure, True)
+    ]
+    assert core.take_offsets() == [2, 3]
+    assert core.point(part) == CommitPoint(2)
