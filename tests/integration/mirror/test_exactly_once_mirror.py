@@ -5,6 +5,7 @@ finds every source record once, in source order."""
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +24,11 @@ from tests.support.mirror_positions_kit import MIRRORED_TIMEOUT_S, PARTITIONS, t
 from tests.support.services import Services, unique_name
 from turnout.protocol.processing import ProcessingSettings
 
+#: Records produced before the mirror starts, and at most while it runs (in chunks, so
+#: that the kill always finds it copying: one transaction may carry thousands).
 RECORDS = 20_000
+CHUNK = 500
+CHUNK_EVERY_S = 0.1
 #: Reading a topic of tens of thousands of small records from a local broker.
 READ_TIMEOUT_S = 60.0
 
@@ -77,27 +82,41 @@ def test_a_sigkilled_exactly_once_mirror_leaves_every_record_once_in_the_target(
     create_source_topic(two_clusters.kafka, source, PARTITIONS)
     produce_keyed(two_clusters.kafka, source, RECORDS)
     positions_world.create_directive(processing=EXACTLY_ONCE)
+    produced = [RECORDS]
+    stop_producing = threading.Event()
 
+    def keep_producing() -> None:
+        while not stop_producing.wait(CHUNK_EVERY_S) and produced[0] < 2 * RECORDS:
+            produce_keyed(two_clusters.kafka, source, CHUNK, start=produced[0])
+            produced[0] += CHUNK
+
+    producing = threading.Thread(target=keep_producing, name="chunks", daemon=True)
     first = spawn_mirror(positions_world, "m-1", target_kafka(two_clusters), tmp_path)
-    wait_until(
-        lambda: _committed_count(target_kafka(two_clusters), target) >= RECORDS // 10,
-        MIRRORED_TIMEOUT_S,
-        lambda: (
-            f"the first mirror copied {_committed_count(target_kafka(two_clusters), target)}; "
-            f"its output: {first.output()}"
-        ),
-    )
-    first.signal(signal.SIGKILL)
-    first.kill()
+    producing.start()
+    try:
+        wait_until(
+            lambda: _committed_count(target_kafka(two_clusters), target) >= RECORDS // 10,
+            MIRRORED_TIMEOUT_S,
+            lambda: (
+                f"the first mirror copied {_committed_count(target_kafka(two_clusters), target)}"
+                f"; its output: {first.output()}"
+            ),
+        )
+        first.signal(signal.SIGKILL)
+        first.kill()
+    finally:
+        stop_producing.set()
+        producing.join()
+    total = produced[0]
     at_kill = _committed_count(target_kafka(two_clusters), target)
-    assert at_kill < RECORDS, "the mirror finished before it was killed: nothing was tested"
+    assert at_kill < total, "the mirror finished before it was killed: nothing was tested"
 
     second = spawn_mirror(positions_world, "m-2", target_kafka(two_clusters), tmp_path)
     wait_until(
-        lambda: _committed_count(target_kafka(two_clusters), target) >= RECORDS,
+        lambda: _committed_count(target_kafka(two_clusters), target) >= total,
         MIRRORED_TIMEOUT_S,
         lambda: (
-            f"{_committed_count(target_kafka(two_clusters), target)} of {RECORDS} in the "
+            f"{_committed_count(target_kafka(two_clusters), target)} of {total} in the "
             f"target; the second mirror's output: {second.output()}"
         ),
     )
