@@ -97,37 +97,45 @@ def create_owners(
     """``create_owner`` of several nodes, in as few requests as a handover allows.
 
     1. One multi creating them all: after a handover the predecessor's nodes went
-       together, and a batch that is all free is one request. A retry after a watch
-       fired is a batch of exactly the nodes that went, so it is this one request.
-    2. Else every node is looked at with ``watch`` on it (one pipelined round trip): a
-       node found is held, and its own watch fires when it goes (or changes), so the
-       retry knows which nodes are free. A held node of a session this agent lost
-       before is a leftover, deleted; a leftover of this session (a create whose reply
-       was lost) is the sweep's, which the lost reply requested.
-    3. The free ones are created with the requests pipelined. (Their look left a watch
-       for their creation, which then fires for ours: ``watch`` must take a CREATED
-       event for no news.)
+       together, and a batch that is all free is one request.
+    2. Else the parents' children are listed with ``watch`` on them (one request per
+       topic): a node listed is held, and the listing's watch fires when it goes. Held
+       nodes are looked at one by one (ephemeral owner) only if this agent lost a
+       session before, whose leftovers it deletes; a leftover of this session (a create
+       whose reply was lost) is the sweep's, which the lost reply requested.
+    3. The free ones are created with the requests pipelined.
 
     Raises the first error other than "exists" after every request has been answered
     (nodes created by the batch are then the sweep's, as with a lost create reply)."""
-    try:
-        zk.transaction([CreateOp(path, data, ephemeral=True) for path, data in nodes])
-    except ZkTransactionError:
-        pass  # some node exists (or a parent is missing)
-    else:
-        return {path: OwnerNode(path, 0) for path, _ in nodes}
-    stats = zk.exists_many([path for path, _ in nodes], watch=watch)
-    outcomes: dict[str, OwnerNode | Busy | Retry] = {}
-    for path, _ in nodes:
-        stat = stats[path]
-        if stat is None:
-            continue  # free: created below
-        if stat.ephemeral_owner in old_sessions:
-            zk.delete(path, version=stat.version)
-            outcomes[path] = "retry"
+    if len(nodes) > 1:
+        try:
+            zk.transaction([CreateOp(path, data, ephemeral=True) for path, data in nodes])
+        except ZkTransactionError:
+            pass  # some node exists (or a parent is missing)
         else:
-            outcomes[path] = "busy"
-    free = [(path, data) for path, data in nodes if stats[path] is None]
+            return {path: OwnerNode(path, 0) for path, _ in nodes}
+    listed: set[str] = set()
+    for parent in sorted({path.rpartition("/")[0] for path, _ in nodes}):
+        try:
+            listed.update(f"{parent}/{name}" for name in zk.children(parent, watch=watch))
+        except ZkNoNodeError:
+            continue  # nothing claimed under it yet; the creates make it
+    outcomes: dict[str, OwnerNode | Busy | Retry] = {}
+    held = [path for path, _ in nodes if path in listed]
+    if held and old_sessions:
+        stats = zk.exists_many(held, watch=watch)
+        for path in held:
+            stat = stats[path]
+            if stat is None:
+                outcomes[path] = "retry"  # went between the listing and our look
+            elif stat.ephemeral_owner in old_sessions:
+                zk.delete(path, version=stat.version)
+                outcomes[path] = "retry"
+            else:
+                outcomes[path] = "busy"
+    else:
+        outcomes.update((path, "busy") for path in held)
+    free = [(path, data) for path, data in nodes if path not in listed]
     created = zk.create_many(free, ephemeral=True, makepath=True) if free else {}
     for path, error in created.items():
         if error is None:

@@ -6,7 +6,7 @@ tests/integration/zk/test_gateway.py."""
 
 from __future__ import annotations
 
-import queue
+import threading
 
 import pytest
 
@@ -15,8 +15,6 @@ from turnout.agent.dispatch import CommitPoint
 from turnout.agent.offset_stores import Claim, StaleCommitError, ZkOffsetStore
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role, Strategy
 from turnout.zk import (
-    WatchEvent,
-    WatchKind,
     ZkGateway,
     ZkNoNodeError,
 )
@@ -146,56 +144,37 @@ def test_owner_nodes_are_claimed_and_released_in_one_multi_when_all_are_free(
     assert zk.children("/owners/t") == []
 
 
-def test_a_claim_skips_held_nodes_and_the_watch_on_each_names_the_one_that_went(
-    zk: ZkGateway,
-) -> None:
+def test_a_claim_skips_held_nodes_and_their_deletion_fires_the_watch(zk: ZkGateway) -> None:
     from turnout.agent.ephemerals import OwnerNode, create_owners, delete_owner_nodes
 
     other = ZkGateway(zk.hosts)
     other.start()
     try:
-        for held in ("/owners/t/1", "/owners/t/3"):
-            other.create(held, b"theirs", ephemeral=True, makepath=True)
-        seen: queue.Queue[WatchEvent] = queue.Queue()
-        nodes = [(f"/owners/t/{p}", b"me") for p in range(4)]
-        outcomes = create_owners(zk, nodes, set(), seen.put)
-        assert outcomes == {
-            "/owners/t/0": OwnerNode("/owners/t/0", 0),
-            "/owners/t/1": "busy",
-            "/owners/t/2": OwnerNode("/owners/t/2", 0),
-            "/owners/t/3": "busy",
-        }
+        other.create("/owners/t/1", b"theirs", ephemeral=True, makepath=True)
+        fired = threading.Event()
+        nodes = [(f"/owners/t/{p}", b"me") for p in range(3)]
+        outcomes = create_owners(zk, nodes, set(), lambda _event: fired.set())
+        assert outcomes["/owners/t/0"] == OwnerNode("/owners/t/0", 0)
+        assert outcomes["/owners/t/2"] == OwnerNode("/owners/t/2", 0)
+        assert outcomes["/owners/t/1"] == "busy"
         assert zk.get("/owners/t/1")[0] == b"theirs"
-        # One node goes: its own watch fires, naming it (a retry need try only that one);
-        # our creates' CREATED events are no news.
+        # A release whose multi fails (one node changed under us) still deletes the others.
+        other.set("/owners/t/1", b"theirs, again")
+        deleted = delete_owner_nodes(zk, [("/owners/t/0", 0), ("/owners/t/1", 0)])
+        assert deleted["/owners/t/0"] is None
+        assert deleted["/owners/t/1"] is not None
+        assert fired.wait(5)  # our delete changed the children: the one-shot watch fired
+        fired.clear()
+        # The retry that event causes finds the node still held and watches again.
+        again = create_owners(zk, [("/owners/t/1", b"me")], set(), lambda _event: fired.set())
+        assert again == {"/owners/t/1": "busy"}
         other.delete("/owners/t/1")
-        news = _next_event_other_than_created(seen)
-        assert (news.kind, news.path) == (WatchKind.DELETED, "/owners/t/1")
-        assert create_owners(zk, [("/owners/t/1", b"me")], set(), seen.put) == {
+        assert fired.wait(5)
+        assert create_owners(zk, [("/owners/t/1", b"me")], set(), print) == {
             "/owners/t/1": OwnerNode("/owners/t/1", 0)
         }
-        # A release whose multi fails (one node changed under us) still deletes the others.
-        other.set("/owners/t/3", b"theirs, again")
-        assert _next_event_other_than_created(seen).path == "/owners/t/3"  # the change
-        deleted = delete_owner_nodes(zk, [("/owners/t/0", 0), ("/owners/t/3", 0)])
-        assert deleted["/owners/t/0"] is None
-        assert deleted["/owners/t/3"] is not None
-        # The retry that change causes finds the node still held and watches it again.
-        assert create_owners(zk, [("/owners/t/3", b"me")], set(), seen.put) == {
-            "/owners/t/3": "busy"
-        }
-        other.delete("/owners/t/3")
-        news = _next_event_other_than_created(seen)
-        assert (news.kind, news.path) == (WatchKind.DELETED, "/owners/t/3")
     finally:
         other.stop()
-
-
-def _next_event_other_than_created(seen: queue.Queue[WatchEvent]) -> WatchEvent:
-    while True:
-        event = seen.get(timeout=5)
-        if event.kind is not WatchKind.CREATED:
-            return event
 
 
 def test_a_claim_deletes_leftovers_of_an_earlier_session_and_retries(zk: ZkGateway) -> None:

@@ -5,9 +5,8 @@ Per partition::
 
     (not held) ──owner node created, committed offset read──▶ held (active once the
                  gate opens; blocked if nothing is committed and the policy is error)
-    (not held) ──node held by another live session──▶ waits for the watch on that node
-                 (not asked again until it goes: ``WatchedOwnerNodes``); the retry is one
-                 multi creating exactly the nodes that went
+    (not held) ──node held by another live session──▶ waits for its watch (not asked
+                 again until the node goes: ``WatchedOwnerNodes``)
     held ──new epoch, kept──▶ owner node re-stamped (node changed under us: lost)
 
 Failures: a claim whose offset read fails deletes the nodes it created (or asks for a
@@ -30,7 +29,7 @@ from turnout.agent.ephemerals import OwnerNode, create_owners
 from turnout.agent.offset_stores import Claim, StoredOffset
 from turnout.protocol import Ownership
 from turnout.protocol.partitions import PartitionId
-from turnout.zk import WatchEvent, WatchKind, ZkBadVersionError, ZkError, ZkNoNodeError
+from turnout.zk import WatchEvent, ZkBadVersionError, ZkError, ZkNoNodeError
 
 
 class Claims:
@@ -182,13 +181,7 @@ class Claims:
         return claims
 
     def _on_owner_event(self, event: WatchEvent) -> None:
-        # kazoo's thread: only notes the node and flags a retry (never blocks). A creation
-        # frees nothing: mostly our own create firing the watch its look left; someone
-        # else's makes our create fail "exists", which asks for a retry anyway. A change
-        # (the holder re-stamped it) is taken as a freeing: the watch is spent, and the
-        # retry finds the node held and watches it again.
-        if event.kind is WatchKind.CREATED:
-            return
+        # kazoo's thread: only notes the node and flags a retry (never blocks).
         self._watched.freed(event.path)
         self._requests.retry_claims()
 

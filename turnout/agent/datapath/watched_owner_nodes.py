@@ -1,10 +1,9 @@
 """Owner nodes a claim found held by another live session, with our watch on each.
 
-A claim that finds a partition's owner node held by someone else leaves a watch on that
-node (an event on a parent's children would cover every node under it); the node's
-deletion fires the watch, and only then is the claim worth trying again. Remembering
-those nodes lets a retry skip the nodes still held instead of asking ZooKeeper about
-every pending partition again.
+A claim that finds a partition's owner node held by someone else leaves a watch on it
+(on the node, or on its parent's children); the node's deletion fires the watch, and
+only then is the claim worth trying again. Remembering those nodes lets a retry skip
+the nodes still held instead of asking ZooKeeper about every pending partition again.
 
 Thread safety: ``held_elsewhere`` runs on the agent thread, ``freed`` on kazoo's event
 thread. A deletion can fire between our look (which found the node) and ``held_elsewhere``;
