@@ -57,6 +57,10 @@ class FakeSource(KafkaSource):
             self._assigned.discard(tp)
             self._paused.discard(tp)
 
+    @property
+    def topics_assigned(self) -> int:
+        return len({topic for topic, _ in self._assigned})
+
     def set_paused(self, wanted: set[PartitionId], seek: Mapping[PartitionId, int]) -> None:
         self._paused = wanted & self._assigned
 

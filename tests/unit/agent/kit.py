@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from confluent_kafka import Message
+
 from tests.support.fake_kafka import FakeKafka, FakeSource
 from tests.support.fake_zookeeper import FakeGateway, FakeZooKeeper
 from turnout.agent import AgentConfig, AgentState, CommitPoint, DispatchContext, Record
@@ -109,13 +111,16 @@ class CountingSource(FakeSource):
     def __init__(self, kafka: FakeKafka, instance: str, group: str) -> None:
         super().__init__(kafka, instance, group)
         self.polls = 0
+        #: What the next poll returns (then nothing again).
+        self.fetched: list[Message] = []
         self.pauses: list[set[PartitionId]] = []
-        #: The paused partitions at each ``pause`` call (a release's).
-        self.paused_at_release: list[frozenset[PartitionId]] = []
+        #: The partitions of each ``pause`` call (a turn on the consumer of its own).
+        self.pause_calls: list[frozenset[PartitionId]] = []
 
     def poll(self, timeout_s: float, max_records: int = 2000) -> list[object]:  # type: ignore[override]
         self.polls += 1
-        return []
+        fetched, self.fetched = self.fetched, []
+        return fetched  # type: ignore[return-value]
 
     def set_paused(self, wanted: set[PartitionId], seek: Mapping[PartitionId, int]) -> None:
         self.pauses.append(set(wanted))
@@ -123,7 +128,7 @@ class CountingSource(FakeSource):
 
     def pause(self, tps: Sequence[PartitionId]) -> None:  # type: ignore[override]
         super().pause(tps)
-        self.paused_at_release.append(self.paused)
+        self.pause_calls.append(frozenset(tps))
 
 
 class Observer:

@@ -3,12 +3,20 @@
 
 Per partition::
 
-    held ──release: gate shut, fetch paused, drained, final commit, node deleted──▶ gone
-         (final commit failed: node kept, closed, retried at the next reconcile;
-          with ``force`` (the stop's deadline) released anyway, and said so)
+    held ──release: gate shut, drained, final commit, node deleted, unassigned──▶ gone
+         (final commit failed: node kept, closed (its fetch paused by the reconcile's
+          ``refresh_active``), retried at the next reconcile; with ``force`` (the stop's
+          deadline) released anyway, and said so)
     held ──drop (session lost, shutdown's leftovers)──▶ gone, nothing committed
     held ──lose (a commit refused as stale, a re-stamp failed)──▶ dropped, and a sweep
          and a reconcile asked for: its owner node may still be this session's
+
+The fetch is not paused before the drain: a pause waits for its turn on the consumer
+behind a worker's poll, and the successor waits for the owner node, so any call made
+before the delete lengthens the handover. The shut gate is enough: records of the
+partition fetched meanwhile are dropped by routing (``RecordFeed``: not active) and the
+next owner fetches them from the committed offset; the partition is unassigned once its
+node is gone.
 
 Failures: a delete whose outcome is unknown (connection lost) keeps the partition and
 asks for a sweep and a reconcile; a node found no longer ours is reported and forgotten;
@@ -47,7 +55,8 @@ class Releases:
         self._clock = context.environment.clock
 
     def release_many(self, tps: list[PartitionId], deadline: float, *, force: bool = False) -> None:
-        """Drain, commit (one call for all), then delete the owner nodes. A partition
+        """Shut the gate, drain, commit (one call for all), delete the owner nodes (one
+        pipelined batch), then unassign (see the module for why not before). A partition
         whose final commit failed keeps its node and is retried at the next reconcile,
         unless ``force`` (shutdown), which releases it anyway and says so."""
         zk = self._session.gateway
@@ -55,9 +64,7 @@ class Releases:
         feed = self._feed
         held = feed.held
         started = self._clock()
-        feed.active = feed.active - set(tps)
-        if feed.source is not None:
-            feed.source.pause(tps)
+        feed.active = feed.active - set(tps)  # the gate: nothing of these starts now
         for tp in tps:
             holding = held[tp]
             if not holding.closed:
