@@ -65,6 +65,14 @@ def run(
             help="Add the source topic, partition and offset to each copy as headers",
         ),
     ] = None,
+    config_deny: Annotated[
+        list[str] | None,
+        typer.Option(help="A topic config never copied nor synced (repeatable)"),
+    ] = None,
+    config_sync_interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between syncs of the target topics' configs (default 30)"),
+    ] = None,
     deployment: options.Deployment = None,
     colour: options.Colour = None,
     instance: options.Instance = None,
@@ -106,18 +114,24 @@ def run(
             prefix=prefix,
             template=template,
             coordinate_headers=coordinate_headers,
+            config_deny=frozenset(config_deny) if config_deny else None,
+            config_sync_interval_s=config_sync_interval,
         )
     except BadInput as exc:
         typer.echo(f"turnout mirror: {exc}", err=True)
         raise typer.Exit(code=2) from None
     logs.configure(log_level, json_lines=log_json)
     parts = mirror_parts(config, settings)
-    code = run_until_signalled(
-        config,
-        parts.handler,
-        stop_timeout_s=stop_timeout,
-        batch=True,
-        processor=True,
-        output_target=parts.target,
-    )
+    parts.config_sync.start()
+    try:
+        code = run_until_signalled(
+            config,
+            parts.handler,
+            stop_timeout_s=stop_timeout,
+            batch=True,
+            processor=True,
+            output_target=parts.target,
+        )
+    finally:
+        parts.config_sync.stop()
     raise typer.Exit(code=code)

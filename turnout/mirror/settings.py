@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from turnout.mirror.naming import NamingMode, TopicNaming
 
+#: How often the target topics' configs are compared with their sources': a config change
+#: is rare, and a pass costs two admin round trips per topic.
+CONFIG_SYNC_INTERVAL_S = 30.0
+
 
 class MirrorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TURNOUT_MIRROR_", extra="ignore")
@@ -25,6 +29,10 @@ class MirrorSettings(BaseSettings):
     template: str | None = None
     #: Add the source topic, partition and offset to each copy as headers.
     coordinate_headers: bool = False
+    #: Topic configs never copied nor synced, though allowed (``CONFIG_ALLOW_LIST``).
+    config_deny: frozenset[str] = frozenset()
+    #: How often the target topics' configs are brought in step with the sources'.
+    config_sync_interval_s: float = Field(default=CONFIG_SYNC_INTERVAL_S, gt=0)
 
     def topic_naming(self) -> TopicNaming:
         return TopicNaming(
