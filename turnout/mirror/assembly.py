@@ -8,11 +8,20 @@ from dataclasses import dataclass
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.processors.output_target import OutputTarget
+from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.deployment import CodePolicy
 from turnout.mirror.config_sync import ConfigSync
 from turnout.mirror.copier import mirror_processor
 from turnout.mirror.settings import MirrorSettings
 from turnout.mirror.target_topics import TARGET_METADATA_REFRESH_MS, MirrorRoutes, TargetTopics
+
+#: Records per call of the mirror's batch handler at most. Each call waits once for the
+#: target's acknowledgements of all its copies, and a partition has one call in flight at
+#: a time (per-partition order), so a partition copies at most this many records per
+#: acknowledgement round trip: the work manager's default (500) made that round trip,
+#: tens of milliseconds on a loaded machine, the bound. A failed call is retried whole:
+#: at most this many records are written again.
+MIRROR_BATCH_SIZE = 5000
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,11 @@ def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
         producer_properties={"topic.metadata.refresh.interval.ms": str(TARGET_METADATA_REFRESH_MS)},
     )
     handler = mirror_processor(topics, coordinate_headers=settings.coordinate_headers)
-    policy = CodePolicy(batch=True, processor=True, output_target=target)
+    policy = CodePolicy(
+        batch=True,
+        processor=True,
+        output_target=target,
+        work_base=WorkConfig(batch_size=MIRROR_BATCH_SIZE),
+    )
     sync = ConfigSync(topics, settings.config_sync_interval_s)
     return MirrorParts(handler, policy, target, sync)

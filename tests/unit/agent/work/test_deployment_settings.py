@@ -6,7 +6,12 @@ import pytest
 
 from tests.unit.agent.work.support import record
 from turnout.agent.work import FailedDecision, Failure, Ordering, PermanentFailure, WorkConfig
-from turnout.agent.work.deployment import failure_callback, plan_from_settings
+from turnout.agent.work.deployment import (
+    CodePolicy,
+    failure_callback,
+    plan_from_settings,
+    settings_builder,
+)
 from turnout.agent.work.outcomes import EscalationAction
 from turnout.protocol.processing import (
     DeadLetterSettings,
@@ -118,3 +123,10 @@ def test_the_codes_decision_per_exception_type_wins_over_the_deployments() -> No
     assert decide(failure(HardThrottled())) is FailedDecision.DO_NOT_COMMIT_AND_STOP
     assert decide(failure(PermanentFailure())) is FailedDecision.COMMIT_AND_STOP
     assert decide(failure(ValueError())) is FailedDecision.COMMIT_AND_CONTINUE
+
+
+def test_the_codes_work_base_sizes_the_batches_whatever_the_settings() -> None:
+    code = CodePolicy(batch=True, work_base=WorkConfig(batch_size=5000))
+    plan, _ = settings_builder(code, "127.0.0.1:9092", {})(ProcessingSettings(workers=3), "g")
+    assert plan.work.batch_size == 5000
+    assert plan.work.workers == 3
