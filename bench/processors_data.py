@@ -11,6 +11,7 @@ key to the output topic.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -65,8 +66,12 @@ def delete_topics(bootstrap: str, *topics: str) -> None:
         future.result(TOPIC_TIMEOUT_S)
 
 
-def fill(bootstrap: str, topic: str, records: int) -> None:
-    """Write records ``0 .. records - 1`` to ``topic``; raises unless every one is acked."""
+def fill(
+    bootstrap: str, topic: str, records: int, value_of: Callable[[int], bytes] = input_value
+) -> None:
+    """Write records ``0 .. records - 1`` (record ``i``'s value ``value_of(i)``, its key
+    ``key_of(i)``, in partition ``i % PARTITIONS``) to ``topic``; raises unless every one
+    is acked."""
     failed = 0
 
     def on_delivery(error: object, _message: object) -> None:
@@ -86,9 +91,7 @@ def fill(bootstrap: str, topic: str, records: int) -> None:
     for i in range(records):
         while True:
             try:
-                producer.produce(
-                    topic, input_value(i), key_of(i).encode(), partition=i % PARTITIONS
-                )
+                producer.produce(topic, value_of(i), key_of(i).encode(), partition=i % PARTITIONS)
                 break
             except BufferError:
                 producer.poll(FILL_QUEUE_FULL_POLL_S)

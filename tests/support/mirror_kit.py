@@ -10,7 +10,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, NewPartitions
+from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from tests.support.agent_kit import (
@@ -109,8 +111,9 @@ def start_mirror(world: World, instance: str, target: str, **settings: object) -
     return agent
 
 
-def spawn_mirror(world: World, instance: str, target: str, log_dir: Path) -> Spawned:
-    """``turnout mirror run`` in its own process (for the kill tests)."""
+def spawn_mirror(world: World, instance: str, target: str, log_dir: Path, *options: str) -> Spawned:
+    """``turnout mirror run`` in its own process (for the kill tests), with ``options``
+    (the mirror's own) added."""
     out = log_dir / f"mirror-{instance}-{len(world.spawned)}.out"
     command = [
         sys.executable,
@@ -136,9 +139,37 @@ def spawn_mirror(world: World, instance: str, target: str, log_dir: Path) -> Spa
         str(SESSION_TIMEOUT_S),
         "--fence-margin",
         str(FENCE_MARGIN_S),
+        *options,
     ]
     with out.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
     spawned = Spawned(instance, process, out)
     world.spawned[f"{instance}-{process.pid}"] = spawned
     return spawned
+
+
+def topic_config(bootstrap: str, topic: str, name: str) -> str | None:
+    """A topic's config value (its own or inherited)."""
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    entries = admin.describe_configs([resource])[resource].result(WATERMARK_TIMEOUT_S)
+    value: str | None = entries[name].value
+    return value
+
+
+def set_topic_configs(bootstrap: str, topic: str, configs: dict[str, str]) -> None:
+    resource = ConfigResource(
+        ResourceType.TOPIC,
+        topic,
+        incremental_configs=[
+            ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+            for name, value in configs.items()
+        ],
+    )
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.incremental_alter_configs([resource])[resource].result(WATERMARK_TIMEOUT_S)
+
+
+def add_partitions(bootstrap: str, topic: str, total: int) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_partitions([NewPartitions(topic, total)])[topic].result(WATERMARK_TIMEOUT_S)

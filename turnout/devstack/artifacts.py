@@ -70,18 +70,20 @@ class Distribution:
 """
 
 
+#: Kafka's release archive binds slf4j 2 to log4j2; its Maven artifacts declare no binding
+#: and an slf4j 1.7 API, so a JVM of Kafka's built from Maven needs these for its logs.
+LOG4J2_BINDING = (
+    MavenDependency("org.slf4j", "slf4j-api", "2.0.17"),
+    MavenDependency("org.apache.logging.log4j", "log4j-slf4j2-impl", "2.24.3"),
+    MavenDependency("org.apache.logging.log4j", "log4j-core", "2.24.3"),
+)
+
+
 def kafka_distribution(version: str) -> Distribution:
-    # Kafka's release archive binds slf4j 2 to log4j2; the Maven artifact declares no
-    # binding and an slf4j 1.7 API, so both are pinned here to get the broker's logs.
     return Distribution(
         name="kafka",
         version=version,
-        dependencies=(
-            MavenDependency("org.apache.kafka", "kafka_2.13", version),
-            MavenDependency("org.slf4j", "slf4j-api", "2.0.17"),
-            MavenDependency("org.apache.logging.log4j", "log4j-slf4j2-impl", "2.24.3"),
-            MavenDependency("org.apache.logging.log4j", "log4j-core", "2.24.3"),
-        ),
+        dependencies=(MavenDependency("org.apache.kafka", "kafka_2.13", version), *LOG4J2_BINDING),
     )
 
 

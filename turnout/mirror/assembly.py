@@ -9,12 +9,22 @@ from dataclasses import dataclass
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.processors.output_target import OutputTarget
+from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.deployment import CodePolicy
 from turnout.mirror.checkpoints import Checkpointer
+from turnout.mirror.config_sync import ConfigSync
 from turnout.mirror.copier import mirror_processor
 from turnout.mirror.settings import MirrorSettings
 from turnout.mirror.sync_topic import SyncWriter
-from turnout.mirror.target_topics import MirrorRoutes, TargetTopics
+from turnout.mirror.target_topics import TARGET_METADATA_REFRESH_MS, MirrorRoutes, TargetTopics
+
+#: Records per call of the mirror's batch handler at most. Each call waits once for the
+#: target's acknowledgements of all its copies, and a partition has one call in flight at
+#: a time (per-partition order), so a partition copies at most this many records per
+#: acknowledgement round trip: the work manager's default (500) made that round trip,
+#: tens of milliseconds on a loaded machine, the bound. A failed call is retried whole:
+#: at most this many records are written again.
+MIRROR_BATCH_SIZE = 5000
 
 
 @dataclass(frozen=True)
@@ -27,19 +37,29 @@ class MirrorParts:
     #: Keeps the settings' checkpoint groups committed on the target; None without any.
     #: The caller starts and stops it around the agent.
     checkpointer: Checkpointer | None
+    #: Keeps the target topics' configs in step: start it with the agent, stop it after.
+    config_sync: ConfigSync
 
 
 def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
     source_admin = {"bootstrap.servers": config.kafka, **config.kafka_client_properties}
     target_admin = {"bootstrap.servers": settings.target_kafka}
     naming = settings.topic_naming()
-    topics = TargetTopics(naming, source_admin, target_admin)
+    topics = TargetTopics(naming, source_admin, target_admin, config_deny=settings.config_deny)
     syncs = SyncWriter(settings.target_kafka, config.deployment, naming)
     target = OutputTarget(
-        bootstrap=settings.target_kafka, routes=MirrorRoutes(topics), observer=syncs
+        bootstrap=settings.target_kafka,
+        routes=MirrorRoutes(topics),
+        producer_properties={"topic.metadata.refresh.interval.ms": str(TARGET_METADATA_REFRESH_MS)},
+        observer=syncs,
     )
     handler = mirror_processor(topics, coordinate_headers=settings.coordinate_headers)
-    policy = CodePolicy(batch=True, processor=True, output_target=target)
+    policy = CodePolicy(
+        batch=True,
+        processor=True,
+        output_target=target,
+        work_base=WorkConfig(batch_size=MIRROR_BATCH_SIZE),
+    )
     checkpointer = None
     if settings.checkpoint_groups:
         checkpointer = Checkpointer(
@@ -51,4 +71,5 @@ def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
             interval_s=settings.checkpoint_interval_s,
             source_client=config.kafka_client_properties,
         )
-    return MirrorParts(handler, policy, target, checkpointer)
+    sync = ConfigSync(topics, settings.config_sync_interval_s)
+    return MirrorParts(handler, policy, target, checkpointer, sync)

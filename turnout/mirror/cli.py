@@ -94,6 +94,14 @@ def run(
     checkpoint_interval: Annotated[
         float | None, typer.Option(help="Seconds between two checkpoints (default 5)")
     ] = None,
+    config_deny: Annotated[
+        list[str] | None,
+        typer.Option(help="A topic config never copied nor synced (repeatable)"),
+    ] = None,
+    config_sync_interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between syncs of the target topics' configs (default 30)"),
+    ] = None,
     deployment: options.Deployment = None,
     colour: options.Colour = None,
     instance: options.Instance = None,
@@ -139,6 +147,8 @@ def run(
             checkpoint_groups=checkpoint_group or None,
             checkpoint_group_template=checkpoint_group_template,
             checkpoint_interval_s=checkpoint_interval,
+            config_deny=frozenset(config_deny) if config_deny else None,
+            config_sync_interval_s=config_sync_interval,
         )
     except BadInput as exc:
         typer.echo(f"turnout mirror: {exc}", err=True)
@@ -147,6 +157,7 @@ def run(
     parts = mirror_parts(config, settings)
     if parts.checkpointer is not None:
         parts.checkpointer.start()
+    parts.config_sync.start()
     try:
         code = run_until_signalled(
             config,
@@ -159,6 +170,7 @@ def run(
     finally:
         if parts.checkpointer is not None:
             parts.checkpointer.stop()
+        parts.config_sync.stop()
     raise typer.Exit(code=code)
 
 

@@ -13,6 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from turnout.mirror.checkpoints import CHECKPOINT_INTERVAL_S, SAME_GROUP
 from turnout.protocol.mirror import NamingMode, TopicNaming
 
+#: How often the target topics' configs are compared with their sources': a config change
+#: is rare, and a pass costs two admin round trips per topic.
+CONFIG_SYNC_INTERVAL_S = 30.0
+
 
 class MirrorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TURNOUT_MIRROR_", extra="ignore")
@@ -33,6 +37,10 @@ class MirrorSettings(BaseSettings):
     checkpoint_group_template: str = Field(default=SAME_GROUP, pattern=r"\{group\}")
     #: Seconds between two checkpoints of the groups.
     checkpoint_interval_s: float = Field(default=CHECKPOINT_INTERVAL_S, gt=0)
+    #: Topic configs never copied nor synced, though allowed (``CONFIG_ALLOW_LIST``).
+    config_deny: frozenset[str] = frozenset()
+    #: How often the target topics' configs are brought in step with the sources'.
+    config_sync_interval_s: float = Field(default=CONFIG_SYNC_INTERVAL_S, gt=0)
 
     def topic_naming(self) -> TopicNaming:
         return TopicNaming(

@@ -4,8 +4,14 @@
   topic-level configs that ``CONFIG_ALLOW_LIST`` names (what shapes retention, compaction
   and timestamps; never placement such as replication, which is the target cluster's).
 - A target with fewer partitions than its source cannot hold each record at its source
-  partition: that is an error (``PartitionMismatchError``), never a silent re-partition.
-  A target with more partitions holds them all; the extra ones stay empty.
+  partition: found so when the mirror first looks at it, that is an error
+  (``PartitionMismatchError``), never a silent re-partition. Once the mirror has seen the
+  target hold every source partition, partitions added to the source later are added to
+  the target (``partitions_to_add``). A target with more partitions holds them all; the
+  extra ones stay empty.
+- Kept in sync: the source's own allowed configs, minus a deny list, that the target
+  does not have with the same value (``config_changes``); a target config the source
+  never set is left alone.
 """
 
 from __future__ import annotations
@@ -45,10 +51,44 @@ class SourceTopicMissingError(PermanentFailure):
 
 
 def copied_configs(
-    source_configs: Mapping[str, str], allow: frozenset[str] = CONFIG_ALLOW_LIST
+    source_configs: Mapping[str, str],
+    allow: frozenset[str] = CONFIG_ALLOW_LIST,
+    deny: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
-    """The source topic's own configs (set on the topic, not inherited) that are copied."""
-    return {name: value for name, value in source_configs.items() if name in allow}
+    """The source topic's own configs (set on the topic, not inherited) that are copied:
+    allowed and not denied."""
+    return {
+        name: value for name, value in source_configs.items() if name in allow and name not in deny
+    }
+
+
+def config_changes(
+    source_configs: Mapping[str, str],
+    target_configs: Mapping[str, str | None],
+    allow: frozenset[str] = CONFIG_ALLOW_LIST,
+    deny: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """What to set on the target so that it has the source's copied configs: those whose
+    target value (its own or inherited) differs. Nothing is ever removed from the target."""
+    return {
+        name: value
+        for name, value in copied_configs(source_configs, allow, deny).items()
+        if target_configs.get(name) != value
+    }
+
+
+def partitions_to_add(
+    source: str, target: str, source_count: int, target_count: int, held_before: bool
+) -> int:
+    """How many partitions to add to ``target``: none when it holds every source
+    partition; the shortfall when it held all the source had before (partitions were
+    added to the source since); else :class:`PartitionMismatchError`."""
+    if target_count >= source_count:
+        return 0
+    if held_before:
+        return source_count - target_count
+    check_partitions(source, target, source_count, target_count)
+    return 0  # not reached: check_partitions raised
 
 
 def check_partitions(source: str, target: str, source_count: int, target_count: int) -> None:

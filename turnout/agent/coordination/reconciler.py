@@ -341,6 +341,14 @@ class Reconciler:
             return None
         self._log.info("partitions %s", counts, extra={"event": "partitions"})
         self._partitions = counts
+        missing = sorted(t for t, n in counts.items() if n == 0)
+        if missing:
+            # An instance owns nothing of a topic Kafka does not know (a typo, or a topic
+            # not created yet): say so once per change instead of idling silently.
+            self._board.report_error(
+                f"topic {', '.join(missing)} not found on {self._config.kafka}: nothing of "
+                "it is consumed until it exists"
+            )
         return counts
 
     # ---- getting there ------------------------------------------------------------------

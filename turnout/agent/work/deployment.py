@@ -140,6 +140,10 @@ class CodePolicy:
     #: Where the processor's outputs go instead of the deployment's ``outputs`` map:
     #: another cluster and its routes (the mirror's target); None: the agent's cluster.
     output_target: OutputTarget | None = None
+    #: What the deployment's settings do not carry (run and batch sizes, say), for a
+    #: handler whose cost is not per call (the mirror's, which waits for the target's
+    #: acknowledgements once per batch); None: ``WorkConfig``'s defaults.
+    work_base: WorkConfig | None = None
 
 
 def failure_callback(
@@ -268,7 +272,7 @@ def settings_builder(
 
     def build(settings: ProcessingSettings, group: str) -> tuple[ProcessingPlan, DispatcherFactory]:
         return settings_dispatcher_factory(
-            settings, with_connection, bootstrap=bootstrap, group=group
+            settings, with_connection, bootstrap=bootstrap, group=group, base=code.work_base
         )
 
     return build

@@ -6,7 +6,12 @@ import pytest
 
 from tests.unit.agent.work.support import record
 from turnout.agent.work import FailedDecision, Failure, Ordering, PermanentFailure, WorkConfig
-from turnout.agent.work.deployment import failure_callback, plan_from_settings
+from turnout.agent.work.deployment import (
+    CodePolicy,
+    failure_callback,
+    plan_from_settings,
+    settings_builder,
+)
 from turnout.agent.work.outcomes import EscalationAction
 from turnout.protocol.processing import (
     DeadLetterSettings,
@@ -135,3 +140,10 @@ def test_a_held_decision_keeps_whether_it_stops_and_never_commits(
 ) -> None:
     assert decision.held is held
     assert not held.commits and held.stops == decision.stops
+
+
+def test_the_codes_work_base_sizes_the_batches_whatever_the_settings() -> None:
+    code = CodePolicy(batch=True, work_base=WorkConfig(batch_size=5000))
+    plan, _ = settings_builder(code, "127.0.0.1:9092", {})(ProcessingSettings(workers=3), "g")
+    assert plan.work.batch_size == 5000
+    assert plan.work.workers == 3
