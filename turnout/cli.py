@@ -114,7 +114,7 @@ COMMAND_SETS = (
         groups={
             "controlplane": "Run the control plane (REST API + reconciler).",
             "token": "API tokens (written straight to the database).",
-            "deployments": "Read deployments through the API.",
+            "deployments": "Create and read deployments through the API.",
         },
         commands={
             "switch": "Switch a deployment's live role to the other colour (refused while it is "
