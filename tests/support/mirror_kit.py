@@ -102,9 +102,12 @@ def read_topic(bootstrap: str, topic: str) -> dict[int, list[Fingerprint]]:
     return by_partition(read_all(bootstrap, topic, record_count(bootstrap, topic), 60.0))
 
 
-def start_mirror(world: World, instance: str, target: str, **settings: object) -> Agent:
-    """A mirror agent in this process, on the world's deployment (its source topics)."""
-    config = world.config(instance)
+def start_mirror(
+    world: World, instance: str, target: str, colour: Colour = Colour.BLUE, **settings: object
+) -> Agent:
+    """A mirror agent of ``colour`` in this process, on the world's deployment (its source
+    topics)."""
+    config = world.config(instance, colour)
     parts = mirror_parts(config, MirrorSettings(target_kafka=target, **settings))  # type: ignore[arg-type]
     agent = Agent(config, parts.handler, code_policy=parts.code_policy).start()
     world.agents[instance] = agent
