@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.integration.controlplane.kit import read_directive, register_cluster
 from tests.integration.web.test_dashboard_e2e import (
+    PAGE_TIMEOUT_MS,
     browser,
     dashboard_settings,
     log_in,
@@ -80,7 +81,9 @@ def test_an_admin_creates_a_mirror_in_the_dashboard_and_sees_it_as_one(
 
     page.get_by_role("link", name="Deployments").first.click()
     row = page.locator('[data-testid="deployment-row"][data-deployment="orders-mirror"]')
-    expect(row.get_by_test_id("mirror-badge")).to_contain_text("mirror → dr")
+    # The overview lists after it has read every deployment's live state.
+    badge = row.get_by_test_id("mirror-badge")
+    expect(badge).to_contain_text("mirror → dr", timeout=PAGE_TIMEOUT_MS)
     page.context.close()
 
 
