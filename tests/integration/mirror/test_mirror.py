@@ -9,7 +9,6 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.admin._resource import ResourceType
 
-from tests.support.agent_kit import World, wait_until, world
+from tests.support.agent_kit import World, wait_until
 from tests.support.mirror_kit import (
     create_source_topic,
     produce_keyed,
@@ -26,7 +25,7 @@ from tests.support.mirror_kit import (
     spawn_mirror,
     start_mirror,
 )
-from tests.support.services import Services, create_topic, unique_name, zk_chroot
+from tests.support.services import Services, create_topic
 from turnout.protocol import Colour, Role
 
 #: Copying a few thousand records between two local brokers takes seconds; a 2-core
@@ -37,18 +36,6 @@ ADMIN_TIMEOUT_S = 10.0
 #: The switch test's load: 500 keyed records every 0.1 s.
 LOAD_CHUNK = 500
 LOAD_CHUNK_EVERY_S = 0.1
-
-
-@pytest.fixture
-def mirror_world(
-    two_clusters: Services, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[World]:
-    topic = unique_name("src")
-    with (
-        zk_chroot(two_clusters.zookeeper, f"t-{request.node.name}") as root,
-        world(root, two_clusters.kafka, topic, unique_name("mirror"), 16, tmp_path) as w,
-    ):
-        yield w
 
 
 def _target(services: Services) -> str:

@@ -6,12 +6,9 @@ topic."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.support.agent_kit import World, wait_until, world
+from tests.support.agent_kit import World, wait_until
 from tests.support.mirror_kit import (
     add_partitions,
     create_source_topic,
@@ -23,7 +20,7 @@ from tests.support.mirror_kit import (
     start_mirror,
     topic_config,
 )
-from tests.support.services import Services, unique_name, zk_chroot
+from tests.support.services import Services
 from turnout.devstack.process import free_port
 
 #: Copying a few thousand records between two local brokers takes seconds; a 2-core
@@ -32,20 +29,10 @@ MIRRORED_TIMEOUT_S = 120.0
 #: The agent reads partition counts every few seconds and the mirror's admin calls time
 #: out within seconds: an error shows in the status well within this.
 ERROR_SHOWN_TIMEOUT_S = 90.0
+#: The source topic's partitions (the ``mirror_world`` fixture reads it).
+SOURCE_PARTITIONS = 8
 #: The tests' config-sync interval: short, so that a change shows within seconds.
 SYNC_INTERVAL_S = 1.0
-
-
-@pytest.fixture
-def mirror_world(
-    two_clusters: Services, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[World]:
-    topic = unique_name("src")
-    with (
-        zk_chroot(two_clusters.zookeeper, f"t-{request.node.name}") as root,
-        world(root, two_clusters.kafka, topic, unique_name("mirror"), 8, tmp_path) as w,
-    ):
-        yield w
 
 
 def _target(services: Services) -> str:
