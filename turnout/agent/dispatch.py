@@ -35,6 +35,10 @@ GATE_RECHECK_S = 0.02
 Handler = Callable[[Record], object]
 
 
+def _not_known(_tp: PartitionId) -> int | None:
+    return None
+
+
 def _no_role() -> Role | None:
     return None
 
@@ -57,6 +61,10 @@ class KafkaGroup:
     lease_s: float
     #: Whether the agent keeps its offsets in Kafka (the transactions commit them there).
     offsets_in_kafka: bool
+    #: The epoch the agent's ownership of a partition began at (None: not held, or not
+    #: known): a partition kept across a rebalance is re-stamped with the new epoch, and
+    #: its records carry it, but its ownership (and its transactional producer) go on.
+    ownership_began: Callable[[PartitionId], int | None] = _not_known
 
 
 @dataclass(frozen=True)

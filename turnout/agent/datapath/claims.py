@@ -132,7 +132,12 @@ class Claims:
             self._reports.report_error(f"{tp[0]}/{tp[1]}: owner node changed under us; dropping it")
             self._releases.lose(tp)
             return
-        held.claim = replace(held.claim, owner_version=stat.version, epoch=epoch)
+        held.claim = replace(
+            held.claim,
+            owner_version=stat.version,
+            epoch=epoch,
+            since_epoch=held.claim.began_at,
+        )
 
     def forget_watches(self) -> None:
         """Watches are gone with the session: look at every pending claim again."""

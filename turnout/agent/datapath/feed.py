@@ -114,6 +114,7 @@ class RecordFeed:
                     committed=self._committed,
                     lease_s=self._config.session_timeout_s - self._config.fence_margin_s,
                     offsets_in_kafka=self._config.offset_store == "kafka",
+                    ownership_began=self.ownership_began,
                 ),
                 warm_standby=self.warm_standby,
             )
@@ -157,6 +158,11 @@ class RecordFeed:
         """Whether a record of ``tp`` may start now: held, wanted and not paused or
         releasing, under a valid lease (``DispatchContext.may_start``)."""
         return tp in self.active and self._lease.valid()
+
+    def ownership_began(self, tp: PartitionId) -> int | None:
+        """The epoch this instance's ownership of ``tp`` began at (None: not held)."""
+        held = self.held.get(tp)
+        return None if held is None else held.claim.began_at
 
     def refresh_active(self, desired: Set[PartitionId], paused: bool) -> None:
         """Open the gate for held partitions that are desired, claimed and not paused."""

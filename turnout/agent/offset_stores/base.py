@@ -30,6 +30,13 @@ class Claim:
     owner_version: int
     epoch: int
     instance: str
+    #: The epoch this ownership began at (None: at ``epoch``). A kept partition's owner
+    #: node is re-stamped with each new epoch; its ownership goes on.
+    since_epoch: int | None = None
+
+    @property
+    def began_at(self) -> int:
+        return self.epoch if self.since_epoch is None else self.since_epoch
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ Per input partition (``_Partition``)::
     absent ──the agent, a warm standby, expects to claim it (``prepare``)──▶ prepared:
         a producer with the id below, created and connected, NOT initialised (that
         would fence the live owner before the switch)
-    absent or prepared ──first run of an ownership (a new epoch)──▶ initialising:
+    absent or prepared ──first run of an ownership (an epoch the partition was not
+        kept across: ``KafkaGroup.ownership_began``)──▶ initialising:
         a producer with ``transactional_id(deployment, group, tp)`` (the prepared one, if
         its id matches; else a new one, connected first as a prepared one is);
         ``init_transactions``
@@ -44,8 +45,8 @@ Per input partition (``_Partition``)::
         ``TransactionFenced``, and whoever owns the partition re-reads from the committed
         offset
 
-The gate (``DispatchContext.may_start``) is asked after ``init_transactions`` and before
-every transaction: a run that outlived its ownership (a drain that timed out, a frozen
+The gate (``DispatchContext.may_start``) is asked before and after ``init_transactions``
+and before every transaction: a run that outlived its ownership (a drain that timed out, a frozen
 process woken) writes nothing, even if its late ``init_transactions`` fenced the owner
 (who then takes the id back). A release whose drain timed out also ``abandon``s the
 partition before its owner node goes: the transaction in flight then never commits.
@@ -279,7 +280,7 @@ class ExactlyOnceRunner:
         takeovers = 0
         with self._lock:
             part = self._partitions.get(tp)
-            if part is not None and part.epoch == epoch:
+            if part is not None and self._same_ownership(part, tp, epoch):
                 if not part.fenced:
                     return part
                 if not self._gate(tp) or part.takeovers >= MAX_TAKEOVERS:
@@ -316,6 +317,9 @@ class ExactlyOnceRunner:
                 role = self._role()
                 topics = self._routes.topics(role) if role is not None else frozenset()
                 producer.connect(sorted(topics), PREPARE_CONNECT_TIMEOUT_S)
+            # Asked before too: a run that outlived its ownership (its process frozen
+            # since the dispatch) must not fence the new owner with its id at all.
+            self._wait_for_gate(tp)
             producer.init_transactions()
             committed = self._group.committed(tp)
             self._wait_for_gate(tp)
@@ -424,7 +428,7 @@ class ExactlyOnceRunner:
         tp = (record.topic, record.partition)
         with self._lock:
             part = self._partitions.get(tp)
-        if part is None or part.epoch != record.epoch or part.fenced:
+        if part is None or not self._same_ownership(part, tp, record.epoch) or part.fenced:
             raise TransactionFenced(f"{tp[0]}/{tp[1]}: not this ownership's to commit")
         self._wait_for_gate(tp)
         producer = part.producer
@@ -439,6 +443,15 @@ class ExactlyOnceRunner:
         part.floor = record.offset + 1
         self.committed += 1
         self._metrics.committed.inc()
+
+    def _same_ownership(self, part: _Partition, tp: PartitionId, epoch: int) -> bool:
+        """Whether a run at ``epoch`` belongs to the ownership ``part`` was taken over in:
+        the same epoch, or a later one the partition was kept across (re-stamped, not
+        released): its producer goes on, and no takeover fences anyone."""
+        if part.epoch == epoch:
+            return True
+        began = self._group.ownership_began(tp)
+        return began is not None and part.epoch >= began and epoch >= began
 
     def _wait_for_gate(self, tp: PartitionId) -> None:
         """Return once the gate is open; raise ``PartitionNotOwned`` if it stays shut for

@@ -69,6 +69,7 @@ class TargetPositions:
             committed=self.committed,
             lease_s=self._source.lease_s,
             offsets_in_kafka=True,
+            ownership_began=self._source.ownership_began,
         )
 
     def group(self) -> str | None:

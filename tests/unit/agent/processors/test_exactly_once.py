@@ -113,6 +113,10 @@ class Rig:
         #: Partitions given up: their gate is shut.
         self.released: set[int] = set()
         self.committed = committed
+        #: The committed offset's read shuts the gate (ownership lost mid-takeover).
+        self.close_gate_on_committed_read = False
+        #: The epoch each partition's ownership began at, as the agent says (None: unknown).
+        self.ownership_began: dict[int, int] = {}
         self.fail_on: set[int] = set()
         self.registry = CollectorRegistry()
 
@@ -142,6 +146,7 @@ class Rig:
                 committed=self._committed,
                 lease_s=9.0,
                 offsets_in_kafka=True,
+                ownership_began=lambda tp: self.ownership_began.get(tp[1]),
             ),
             producer_config=ProducerConfig(),
             transaction_timeout_ms=5_000,
@@ -152,6 +157,8 @@ class Rig:
 
     def _committed(self, tp: PartitionId) -> int | None:
         self.journal.append(("committed?",))
+        if self.close_gate_on_committed_read:
+            self.gate_open = False
         return self.committed
 
     def run(self, offsets: Sequence[int], epoch: int = 1, partition: int = 0) -> None:
@@ -296,12 +303,21 @@ def test_an_owner_fenced_by_a_late_run_of_a_past_ownership_takes_its_id_back_bou
         rig.run([MAX_TAKEOVERS + 1])
 
 
-def test_a_run_whose_gate_closed_after_the_takeover_writes_nothing() -> None:
+def test_a_run_whose_gate_closed_during_the_takeover_writes_nothing() -> None:
     rig = Rig(clock=Ticking())
-    rig.gate_open = False
+    rig.close_gate_on_committed_read = True  # the takeover's offset read: after init
     with pytest.raises(PartitionNotOwned):
         rig.run([0])
     assert [entry[0] for entry in rig.journal] == ["connect", "init", "committed?"]
+    assert rig.producers[0].closed
+
+
+def test_a_run_whose_gate_closed_before_the_takeover_fences_no_one() -> None:
+    rig = Rig(clock=Ticking())
+    rig.gate_open = False  # dispatched, then its process froze past the ownership
+    with pytest.raises(PartitionNotOwned):
+        rig.run([0])
+    assert "init" not in [entry[0] for entry in rig.journal]
     assert rig.producers[0].closed
 
 
@@ -309,6 +325,25 @@ def test_a_new_ownership_opens_a_new_producer() -> None:
     rig = Rig()
     rig.run([0], epoch=1)
     rig.run([1], epoch=2)
+    assert [p.closed for p in rig.producers] == [True, False]
+    assert [entry[0] for entry in rig.journal].count("init") == 2
+
+
+def test_a_partition_kept_across_a_rebalance_keeps_its_producer_and_fences_no_one() -> None:
+    rig = Rig()
+    rig.ownership_began[0] = 1
+    rig.run([0], epoch=1)
+    rig.run([1], epoch=2)  # re-stamped at epoch 2, owned since 1
+    assert len(rig.producers) == 1 and not rig.producers[0].closed
+    assert [entry[0] for entry in rig.journal].count("init") == 1
+
+
+def test_a_partition_claimed_again_after_a_release_takes_its_id_over_again() -> None:
+    rig = Rig()
+    rig.ownership_began[0] = 1
+    rig.run([0], epoch=1)
+    rig.ownership_began[0] = 3  # released at 2, claimed again at 3
+    rig.run([1], epoch=3)
     assert [p.closed for p in rig.producers] == [True, False]
     assert [entry[0] for entry in rig.journal].count("init") == 2
 
