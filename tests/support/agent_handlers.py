@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from turnout.agent import Output, Outputs, Record, batch_handler, processor
 
@@ -57,6 +58,34 @@ def enrich_slowly(record: Record, out: Outputs) -> Output:
     """``enrich``, taking ``SLOW_RECORD_S`` per record."""
     time.sleep(SLOW_RECORD_S)
     return Output("enriched", (record.value or b"") + b"|enriched")
+
+
+#: Names the file that holds ``enrich_held`` inside its call while it exists: a test's
+#: way of freezing a process whose worker is certainly in an open transaction.
+HOLD_FILE_ENV = "TURNOUT_TEST_HOLD_FILE"
+
+
+def inside_marker(hold: Path) -> Path:
+    """The file ``enrich_held`` creates once a call of it is held."""
+    return hold.with_name(hold.name + ".inside")
+
+
+#: How often a held call looks whether the hold file is gone.
+HOLD_RECHECK_S = 0.01
+
+
+@processor
+def enrich_held(record: Record, out: Outputs) -> Output:
+    """``enrich_slowly``, held inside the call while the file named by ``HOLD_FILE_ENV``
+    exists (marking that with ``inside_marker``)."""
+    named = os.environ.get(HOLD_FILE_ENV)
+    if named:
+        hold = Path(named)
+        if hold.exists():
+            inside_marker(hold).touch()
+            while hold.exists():
+                time.sleep(HOLD_RECHECK_S)
+    return enrich_slowly(record, out)
 
 
 class Refused(Exception):

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.agent_handlers import HOLD_FILE_ENV, inside_marker
 from tests.support.agent_kit import REPO_ROOT, LoadProducer, World, wait_until
 from tests.support.waiting import wait_until_frozen
 from turnout.devstack.process import free_port
@@ -52,7 +53,14 @@ class Processor:
     """A ``turnout agent run`` process whose output goes to a log file."""
 
     def __init__(
-        self, world: World, colour: Colour, instance: str, handler: str, *, metrics: bool = False
+        self,
+        world: World,
+        colour: Colour,
+        instance: str,
+        handler: str,
+        *,
+        metrics: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.instance = instance
         #: Where its Prometheus metrics are served (None: not served).
@@ -89,6 +97,7 @@ class Processor:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 cwd=REPO_ROOT,
+                env={**os.environ, **(env or {})},
             )
 
     def stop(self) -> None:
@@ -239,8 +248,11 @@ def test_a_killed_owner_and_a_frozen_one_leave_each_output_exactly_once_and_fenc
     make_world: Callable[..., World], topic_factory: Callable[..., str]
 ) -> None:
     world, live = _eos_world(make_world, topic_factory)
+    hold = world.log_dir / "hold-b"
     killed = Processor(world, Colour.BLUE, "a", "enrich_slowly")
-    frozen = Processor(world, Colour.BLUE, "b", "enrich_slowly", metrics=True)
+    frozen = Processor(
+        world, Colour.BLUE, "b", "enrich_held", metrics=True, env={HOLD_FILE_ENV: str(hold)}
+    )
     processors = [killed, frozen]
     try:
         wait_until(lambda: world.balanced({"a", "b"}), 30, "a and b share the partitions")
@@ -254,8 +266,12 @@ def test_a_killed_owner_and_a_frozen_one_leave_each_output_exactly_once_and_fenc
         processors.append(taker)
         wait_until(lambda: world.balanced({"b", "c"}), 30, "c takes a share")
         time.sleep(1.0)
+        # Frozen inside a processor call, so certainly in an open transaction.
+        hold.touch()
+        wait_until(lambda: inside_marker(hold).exists(), 30, "b is held inside a call")
         frozen.process.send_signal(signal.SIGSTOP)
         wait_until_frozen(frozen.process.pid)
+        hold.unlink()
         wait_until(lambda: world.all_owned({"c"}), 30, "c takes the frozen b's partitions")
         time.sleep(1.0)
         # Before the wake the taker may have been fenced by a late run of a past
@@ -267,7 +283,10 @@ def test_a_killed_owner_and_a_frozen_one_leave_each_output_exactly_once_and_fenc
         wait_until(
             lambda: "transaction_fenced" in frozen.output(),
             30,
-            "the woken owner's open transaction fails fenced",
+            lambda: (
+                "the woken owner's open transaction fails fenced; its output:\n"
+                + frozen.output()[-6000:]
+            ),
         )
         assert frozen.metric("turnout_processor_transactions_fenced_total") >= 1
         time.sleep(2.0)
