@@ -8,11 +8,14 @@ offset syncs topic on the target is deleted after the run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from confluent_kafka import KafkaException
 
 from bench.deployment import DEPLOYMENT, bench_deployment
 from bench.mirror_watch import MirrorRun, run_mirror, watcher_for
@@ -75,7 +78,9 @@ def run_turnout_mirror(
         try:
             run = run_mirror("turnout mirror", launch, watcher)
         finally:
-            delete_topics(target, offset_syncs_topic(DEPLOYMENT))
+            # Missing when the run failed before its first sync: nothing to delete then.
+            with contextlib.suppress(KafkaException):
+                delete_topics(target, offset_syncs_topic(DEPLOYMENT))
     settings: dict[str, Any] = {
         "instances": instances,
         "guarantee": "exactly_once" if exactly_once else "at_least_once",
