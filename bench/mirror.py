@@ -7,17 +7,20 @@ into a target topic of its own:
 - ``turnout``: Turnout's mirror at least once, ``--instances`` ``turnout mirror run``
   processes (``mirror_turnout``);
 - ``mm2``: Kafka's MirrorMaker 2 in its dedicated mode, ``tasks.max`` equal to
-  ``--instances`` (``mirror_mm2``; its settings are in ``settings.mm2``).
+  ``--instances`` (``mirror_mm2``; its settings are in ``settings.mm2``);
+- ``turnout_eos`` and ``mm2_eos``: the same two exactly once (Turnout's deployment with
+  ``guarantee`` ``exactly_once``; MirrorMaker 2 with KIP-618's exactly-once source
+  support), watched and judged as a ``read_committed`` reader sees their copies.
 
 ``*_msgs_per_s``: records over the time from the first copy readable on the target to the
 last (start-up excluded; ``*_startup_s`` is the time from the launch of the side's
 processes to the first copy readable, a JVM and its connector's for MirrorMaker 2);
 ``*_total_msgs_per_s``: from the launch to the last copy. ``ratio``: Turnout's
-``msgs_per_s`` over MirrorMaker 2's. ``copies``: each target judged by record identity
-(``lost``, ``duplicates``, ``unexpected``). ``turnout_eos_msgs_per_s``, ``ratio_eos`` and
-``migration`` are named slots holding ``"not built"``: the mirror's exactly-once mode and
-the cross-cluster switch do not exist yet. A side that fails says why in ``errors``, its
-figures are left out, and the exit code is 1.
+``msgs_per_s`` over MirrorMaker 2's, ``ratio_eos`` the same of the exactly-once sides.
+``copies``: each target judged by record identity (``lost``, ``duplicates``,
+``unexpected``); an exactly-once side with a duplicate fails. ``migration`` is a named
+slot holding ``"not built"``: the cross-cluster switch does not exist yet. A side that
+fails says why in ``errors``, its figures are left out, and the exit code is 1.
 
 Services: ``--source`` and ``--target`` (the two clusters' bootstrap servers, default
 ``TURNOUT_TEST_KAFKA`` / ``TURNOUT_TEST_SECOND_KAFKA``) and ``--zookeeper`` (default
@@ -37,14 +40,24 @@ from typing import Any
 
 from bench.mirror_data import judge_copy, value_of
 from bench.mirror_mm2 import mm2_target_topic, run_mm2
-from bench.mirror_turnout import run_turnout_mirror, turnout_target_topic
+from bench.mirror_turnout import TURNOUT_SIDES, run_turnout_mirror, turnout_target_topic
 from bench.processors_data import PARTITIONS, create_topics, delete_topics, fill
 
 RECORDS = 1_000_000
 #: Turnout's mirror processes, and MirrorMaker 2's ``tasks.max``.
 INSTANCES = 2
 NOT_BUILT = "not built"
-SIDES = ("turnout", "mm2")
+SIDES = ("turnout", "mm2", "turnout_eos", "mm2_eos")
+EXACTLY_ONCE_SIDES = frozenset({"turnout_eos", "mm2_eos"})
+
+
+#: Where a side's failure is told (the first process's log).
+_LOGS = {
+    "turnout": "turnout-mirror-1.log",
+    "turnout_eos": "turnout-eos-mirror-1.log",
+    "mm2": "mm2.log",
+    "mm2_eos": "mm2-eos.log",
+}
 
 
 def _load_average() -> list[float]:
@@ -53,25 +66,27 @@ def _load_average() -> list[float]:
 
 def _run_side(args: argparse.Namespace, side: str, topic: str, work_dir: Path,
               result: dict[str, Any]) -> None:  # fmt: skip
-    if side == "turnout":
-        target_topic = turnout_target_topic(topic)
+    exactly_once = side in EXACTLY_ONCE_SIDES
+    if side in TURNOUT_SIDES:
+        target_topic = turnout_target_topic(topic, exactly_once)
         run, settings = run_turnout_mirror(
             args.zookeeper, args.source, args.target, topic, args.records, args.instances,
-            work_dir,
+            work_dir, exactly_once,
         )  # fmt: skip
     else:
-        target_topic = mm2_target_topic(topic)
+        target_topic = mm2_target_topic(topic, exactly_once)
         run, settings = run_mm2(
-            args.source, args.target, topic, args.records, args.instances, work_dir
-        )
+            args.source, args.target, topic, args.records, args.instances, work_dir,
+            exactly_once,
+        )  # fmt: skip
     try:
-        report = judge_copy(args.target, target_topic, args.records)
+        report = judge_copy(args.target, target_topic, args.records, exactly_once)
     finally:
         delete_topics(args.target, target_topic)
     result.update(run.as_json(side))
     result["copies"][side] = report.as_json()
     result["settings"][side] = settings
-    if report.lost or report.unexpected:
+    if report.lost or report.unexpected or (exactly_once and report.duplicates):
         result["errors"][side] = f"the copy is not the source: {report.as_json()}"
 
 
@@ -97,8 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         "instances": args.instances,
         "cpu_count": os.cpu_count(),
         "load_average_start": _load_average(),
-        "turnout_eos_msgs_per_s": NOT_BUILT,
-        "ratio_eos": NOT_BUILT,
         "migration": NOT_BUILT,
         "copies": {},
         "settings": {},
@@ -115,15 +128,19 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     _run_side(args, side, topic, work, result)
                 except RuntimeError as exc:
-                    log = work / ("mm2.log" if side == "mm2" else "turnout-mirror-1.log")
+                    log = work / _LOGS[side]
                     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                     result["errors"][side] = f"{exc}; its log ends: {tail}"
     finally:
         delete_topics(args.source, topic)
     result["load_average_end"] = _load_average()
-    mine, theirs = result.get("turnout_msgs_per_s"), result.get("mm2_msgs_per_s")
-    if mine and theirs:
-        result["ratio"] = round(mine / theirs, 3)
+    for ratio, mine, theirs in (
+        ("ratio", "turnout", "mm2"),
+        ("ratio_eos", "turnout_eos", "mm2_eos"),
+    ):
+        turnouts, mm2s = result.get(f"{mine}_msgs_per_s"), result.get(f"{theirs}_msgs_per_s")
+        if turnouts and mm2s:
+            result[ratio] = round(turnouts / mm2s, 3)
     print(json.dumps(result))
     return 1 if result["errors"] else 0
 

@@ -5,14 +5,15 @@ digits, then filler; key ``k<i % KEYS>``, partition ``i % PARTITIONS``
 (``processors_data.fill``). A mirrored copy carries its identity in its value, so the
 target is judged by identity alone: ``lost`` are the identities never seen there,
 ``duplicates`` the copies beyond the first of each, ``unexpected`` the values that are
-no source record's.
+no source record's. A copy made in transactions is judged as a ``read_committed`` reader
+finds it (an aborted copy is no copy).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from bench.processors_data import PARTITIONS
 
@@ -45,14 +46,19 @@ class CopyReport:
         return {"lost": self.lost, "duplicates": self.duplicates, "unexpected": self.unexpected}
 
 
-def judge_copy(bootstrap: str, topic: str, records: int) -> CopyReport:
-    """Read every record ``topic`` holds now (up to its high watermarks) and count the
-    source identities ``0 .. records - 1`` in it."""
+def judge_copy(
+    bootstrap: str, topic: str, records: int, read_committed: bool = False
+) -> CopyReport:
+    """Read every record ``topic`` holds now (up to each partition's end: its high
+    watermark, or its last stable offset ``read_committed``) and count the source
+    identities ``0 .. records - 1`` in it."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": "bench-mirror-judge",
             "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed" if read_committed else "read_uncommitted",
         }
     )
     try:
@@ -60,22 +66,24 @@ def judge_copy(bootstrap: str, topic: str, records: int) -> CopyReport:
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), WATERMARK_TIMEOUT_S)[1]
             for p in range(PARTITIONS)
         }
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends if ends[p]])
+        reading = {p for p in ends if ends[p]}
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in reading])
         seen = bytearray(records)
         duplicates = unexpected = 0
-        remaining = sum(ends.values())
         idle = 0
-        while remaining > 0:
+        while reading:
             messages = consumer.consume(READ_BATCH, READ_POLL_S)
             if not messages:
                 idle += 1
                 if idle * READ_POLL_S > READ_LIMIT_S:
-                    raise RuntimeError(f"reading {topic} stalled with {remaining} records left")
+                    raise RuntimeError(f"reading {topic} stalled in partitions {sorted(reading)}")
                 continue
             for message in messages:
-                if message.error() is not None:
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        reading.discard(message.partition() or 0)
                     continue
-                remaining -= 1
                 value = message.value() or b""
                 head = value[:ID_DIGITS]
                 record_id = int(head) if head.isdigit() else -1

@@ -10,17 +10,27 @@ target producer's batching and linger tuned as MirrorMaker 2's users tune them f
 throughput (``PRODUCER``), heartbeats, checkpoints and ACL sync off (Turnout's side does
 none of them either). Its copies go to ``src.<topic>`` (``DefaultReplicationPolicy``).
 Its internal topics are deleted after the run.
+
+Exactly once (KIP-618, supported by the dedicated mode since Kafka 3.5): the target's
+``exactly.once.source.support`` ``enabled`` (a new MirrorMaker cluster: no
+``preparing`` step), which needs the dedicated mode's internal REST server
+(``dedicated.mode.enable.internal.rest``, on a free loopback port: the workers fence
+their tasks' producers through it), and the source consumer reading ``read_committed``
+(the connector declares exactly-once support only then). The run uses aliases of its own
+(``EOS_ALIASES``), so its copies (``srceos.<topic>``) and internal topics never meet
+those of an at-least-once run just deleted.
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from bench.mirror_watch import MirrorRun, WatermarkWatcher, run_mirror
+from bench.mirror_watch import MirrorRun, run_mirror, watcher_for
 from bench.processors_data import TOPIC_TIMEOUT_S, create_topics
 from turnout.devstack.artifacts import LOG4J2_BINDING, Distribution, MavenDependency, fetch
 from turnout.devstack.settings import default_cache_dir
@@ -28,6 +38,8 @@ from turnout.devstack.settings import default_cache_dir
 MM2_VERSION = "4.3.1"
 SOURCE_ALIAS = "src"
 TARGET_ALIAS = "dst"
+#: The source and target aliases of an exactly-once run.
+EOS_ALIASES = ("srceos", "dsteos")
 MAIN_CLASS = "org.apache.kafka.connect.mirror.MirrorMaker"
 #: The JVM's heap: the producer's buffers (32 MiB each) and Connect's worker fit well in it.
 HEAP = "1g"
@@ -57,19 +69,26 @@ def mm2_distribution() -> Distribution:
     )
 
 
-def mm2_target_topic(source_topic: str) -> str:
-    return f"{SOURCE_ALIAS}.{source_topic}"
+def _aliases(exactly_once: bool) -> tuple[str, str]:
+    return EOS_ALIASES if exactly_once else (SOURCE_ALIAS, TARGET_ALIAS)
 
 
-def mm2_settings(source: str, target: str, topic: str, tasks: int) -> dict[str, str]:
-    """The properties file's entries."""
+def mm2_target_topic(source_topic: str, exactly_once: bool = False) -> str:
+    return f"{_aliases(exactly_once)[0]}.{source_topic}"
+
+
+def mm2_settings(
+    source: str, target: str, topic: str, tasks: int, rest_port: int | None = None
+) -> dict[str, str]:
+    """The properties file's entries; exactly once with the internal REST server's port."""
+    src, dst = _aliases(rest_port is not None)
     settings = {
-        "clusters": f"{SOURCE_ALIAS}, {TARGET_ALIAS}",
-        f"{SOURCE_ALIAS}.bootstrap.servers": source,
-        f"{TARGET_ALIAS}.bootstrap.servers": target,
-        f"{SOURCE_ALIAS}->{TARGET_ALIAS}.enabled": "true",
-        f"{SOURCE_ALIAS}->{TARGET_ALIAS}.topics": topic,
-        f"{TARGET_ALIAS}->{SOURCE_ALIAS}.enabled": "false",
+        "clusters": f"{src}, {dst}",
+        f"{src}.bootstrap.servers": source,
+        f"{dst}.bootstrap.servers": target,
+        f"{src}->{dst}.enabled": "true",
+        f"{src}->{dst}.topics": topic,
+        f"{dst}->{src}.enabled": "false",
         "tasks.max": str(tasks),
         "emit.heartbeats.enabled": "false",
         "emit.checkpoints.enabled": "false",
@@ -82,9 +101,25 @@ def mm2_settings(source: str, target: str, topic: str, tasks: int) -> dict[str, 
                  "offset.storage.replication.factor", "status.storage.replication.factor",
                  "config.storage.replication.factor"):  # fmt: skip
         settings[name] = "1"
-    settings.update({f"{TARGET_ALIAS}.producer.{k}": v for k, v in PRODUCER.items()})
-    settings.update({f"{SOURCE_ALIAS}.consumer.{k}": v for k, v in CONSUMER.items()})
+    settings.update({f"{dst}.producer.{k}": v for k, v in PRODUCER.items()})
+    settings.update({f"{src}.consumer.{k}": v for k, v in CONSUMER.items()})
+    if rest_port is not None:
+        settings.update(
+            {
+                f"{dst}.exactly.once.source.support": "enabled",
+                "dedicated.mode.enable.internal.rest": "true",
+                "listeners": f"http://127.0.0.1:{rest_port}",
+                f"{src}.consumer.isolation.level": "read_committed",
+            }
+        )
     return settings
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _delete_internal_topics(bootstrap: str) -> None:
@@ -95,29 +130,32 @@ def _delete_internal_topics(bootstrap: str) -> None:
 
 
 def run_mm2(
-    source: str, target: str, topic: str, records: int, tasks: int, work_dir: Path
-) -> tuple[MirrorRun, dict[str, Any]]:
-    """Mirror ``topic`` with MirrorMaker 2 until every copy is readable on ``target``;
-    the run and the settings it ran with."""
+    source: str, target: str, topic: str, records: int, tasks: int, work_dir: Path,
+    exactly_once: bool = False,
+) -> tuple[MirrorRun, dict[str, Any]]:  # fmt: skip
+    """Mirror ``topic`` with MirrorMaker 2 until every copy is readable on ``target``
+    (exactly once: to a ``read_committed`` reader); the run and the settings it ran with."""
     lib = fetch(default_cache_dir(), mm2_distribution())
-    settings = mm2_settings(source, target, topic, tasks)
-    properties = work_dir / "mm2.properties"
+    settings = mm2_settings(source, target, topic, tasks, _free_port() if exactly_once else None)
+    name = "mm2-eos" if exactly_once else "mm2"
+    properties = work_dir / f"{name}.properties"
     properties.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
     log4j = work_dir / "log4j2.properties"
     log4j.write_text(_LOG4J2_PROPERTIES)
-    target_topic = mm2_target_topic(topic)
+    target_topic = mm2_target_topic(topic, exactly_once)
     create_topics(target, target_topic)
     command = [
         "java", f"-Xmx{HEAP}", f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{lib}/*",
-        MAIN_CLASS, str(properties), "--clusters", TARGET_ALIAS,
+        MAIN_CLASS, str(properties), "--clusters", _aliases(exactly_once)[1],
     ]  # fmt: skip
 
     def launch() -> list[subprocess.Popen[bytes]]:
-        with (work_dir / "mm2.log").open("wb") as log:
+        with (work_dir / f"{name}.log").open("wb") as log:
             return [subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)]
 
+    watcher = watcher_for(target, target_topic, records, exactly_once)
     try:
-        run = run_mirror("MirrorMaker 2", launch, WatermarkWatcher(target, target_topic, records))
+        run = run_mirror("MirrorMaker 2", launch, watcher)
     finally:
         _delete_internal_topics(source)
         _delete_internal_topics(target)

@@ -1,7 +1,13 @@
-"""When a mirror's copies became readable on the target: a thread that sums the target
-topic's high watermarks (what a reader can read) every ``WATCH_INTERVAL_S``, stamping the
-first copy and the ``target``-th with ``CLOCK_MONOTONIC``. It reads no record, so it
-takes next to nothing of the CPU the mirrors are measured on.
+"""When a mirror's copies became readable on the target: a thread stamping the first copy
+and the ``target``-th with ``CLOCK_MONOTONIC``.
+
+- ``WatermarkWatcher`` (a mirror at least once) sums the target topic's high watermarks
+  (what a reader can read) every ``WATCH_INTERVAL_S``. It reads no record, so it takes
+  next to nothing of the CPU the mirrors are measured on.
+- ``CommittedWatcher`` (a mirror exactly once) counts the records a ``read_committed``
+  reader reads: a transactional mirror's high watermarks count its transactions' markers
+  too, and its copies are readable only once committed. It reads every copy (counting,
+  never parsing them), a cost both exactly-once sides pay alike.
 
 ``run_mirror`` drives one side: start its processes, watch, stop them, and time it::
 
@@ -18,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
@@ -38,8 +45,18 @@ CHECK_S = 0.5
 STOP_TIMEOUT_S = 60.0
 
 
-class WatermarkWatcher:
-    """Sums ``topic``'s high watermarks until they reach ``target`` (see the module doc)."""
+#: How many records the committed watcher takes per poll, and how long a poll waits when
+#: nothing is there: the stamp's resolution, as ``WATCH_INTERVAL_S`` is the watermarks'.
+COMMITTED_BATCH = 10_000
+
+
+class Watcher:
+    """A thread stamping when ``target`` copies of ``topic`` are readable; the kinds
+    differ in how they count (``_watch``, which calls ``_count``)."""
+
+    #: The consumer's own settings and the thread's name, per kind.
+    consumer_settings: ClassVar[dict[str, str | bool]] = {}
+    thread_name = "bench-watch"
 
     def __init__(self, bootstrap: str, topic: str, target: int) -> None:
         self.target = target
@@ -49,8 +66,10 @@ class WatermarkWatcher:
         self.done = threading.Event()
         self._topic = topic
         self._stop = threading.Event()
-        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-watch"})
-        self._thread = threading.Thread(target=self._watch, name="bench-watermarks", daemon=True)
+        self._consumer = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": "bench-watch", **self.consumer_settings}
+        )
+        self._thread = threading.Thread(target=self._watch, name=self.thread_name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -59,6 +78,27 @@ class WatermarkWatcher:
         self._stop.set()
         self._thread.join()
         self._consumer.close()
+
+    def _watch(self) -> None:
+        raise NotImplementedError
+
+    def _count(self, seen: int) -> bool:
+        """Note ``seen`` copies readable now; whether that is all of them."""
+        now = time.monotonic_ns()
+        self.seen = seen
+        if seen and not self.first_ns:
+            self.first_ns = now
+        if seen >= self.target:
+            self.last_ns = now
+            self.done.set()
+            return True
+        return False
+
+
+class WatermarkWatcher(Watcher):
+    """Sums ``topic``'s high watermarks until they reach ``target`` (see the module doc)."""
+
+    thread_name = "bench-watermarks"
 
     def _watch(self) -> None:
         while not self._stop.wait(WATCH_INTERVAL_S):
@@ -71,14 +111,34 @@ class WatermarkWatcher:
                 )
             except KafkaException:
                 continue  # a target topic not created yet, or a leader moving
-            now = time.monotonic_ns()
-            self.seen = total
-            if total and not self.first_ns:
-                self.first_ns = now
-            if total >= self.target:
-                self.last_ns = now
-                self.done.set()
+            if self._count(total):
                 return
+
+
+class CommittedWatcher(Watcher):
+    """Counts ``topic``'s records as a ``read_committed`` reader reads them until there
+    are ``target`` (see the module doc)."""
+
+    consumer_settings: ClassVar[dict[str, str | bool]] = {
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+    }
+    thread_name = "bench-committed"
+
+    def _watch(self) -> None:
+        self._consumer.assign([TopicPartition(self._topic, p, 0) for p in range(PARTITIONS)])
+        while not self._stop.is_set():
+            messages = self._consumer.consume(COMMITTED_BATCH, WATCH_INTERVAL_S)
+            read = sum(1 for m in messages if m.error() is None)
+            if read and self._count(self.seen + read):
+                return
+
+
+def watcher_for(bootstrap: str, topic: str, records: int, exactly_once: bool) -> Watcher:
+    """The watcher of a mirror writing ``topic``: transactions need the committed one."""
+    if exactly_once:
+        return CommittedWatcher(bootstrap, topic, records)
+    return WatermarkWatcher(bootstrap, topic, records)
 
 
 @dataclass(frozen=True)
@@ -115,9 +175,7 @@ class MirrorRun:
         }
 
 
-def _await(
-    name: str, processes: Sequence[subprocess.Popen[bytes]], watcher: WatermarkWatcher
-) -> None:
+def _await(name: str, processes: Sequence[subprocess.Popen[bytes]], watcher: Watcher) -> None:
     started = time.monotonic()
     while not watcher.done.wait(CHECK_S):
         waited = time.monotonic() - started
@@ -136,7 +194,7 @@ def _await(
 def run_mirror(
     name: str,
     launch: Callable[[], list[subprocess.Popen[bytes]]],
-    watcher: WatermarkWatcher,
+    watcher: Watcher,
 ) -> MirrorRun:
     """Launch a side's processes, wait until ``watcher`` saw every copy, stop them
     (SIGTERM, then kill); ``name`` says which side in errors."""

@@ -70,8 +70,13 @@ class FakeSource(KafkaSource):
     def poll(self, timeout_s: float, max_records: int = 2000) -> list[Message]:
         return []
 
-    def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:
-        return {topic: self._kafka.partitions.get(topic, 0) for topic in topics}
+    def partition_counts(
+        self, topics: Sequence[str], pattern: Callable[[str], bool] | None = None
+    ) -> dict[str, int]:
+        counts = {topic: self._kafka.partitions.get(topic, 0) for topic in topics}
+        if pattern is not None:
+            counts |= {t: n for t, n in self._kafka.partitions.items() if pattern(t)}
+        return counts
 
     def warm_up(self, partitions: Mapping[str, int]) -> None:
         """Nothing to connect to; raises ``warm_up_error`` if a test set one."""

@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from typer.testing import CliRunner
 
 from tests.support.agent_kit import DEPLOYMENT, World, wait_until
@@ -119,6 +119,48 @@ def read_from(bootstrap: str, topic: str, starts: dict[int, int]) -> dict[int, l
         consumer.close()
     assert len(found) == wanted, f"{len(found)} of {wanted} read from the translated offsets"
     return by_partition(found)
+
+
+def read_committed(
+    bootstrap: str, topic: str, starts: dict[int, int] | None = None
+) -> dict[int, list[Fingerprint]]:
+    """Every committed record of ``topic`` now, by partition in offset order, as a
+    ``read_committed`` reader finds them from ``starts`` (partition → offset; default:
+    every partition from 0) to each partition's end (empty while the topic is missing).
+    Transaction markers take offsets, so the high watermarks do not count records here."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": unique_name("committed"),
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+        }
+    )
+    found: list[Message] = []
+    try:
+        metadata = consumer.list_topics(topic, timeout=MIRRORED_TIMEOUT_S).topics.get(topic)
+        if metadata is None or metadata.error is not None or not metadata.partitions:
+            return {}
+        chosen = starts if starts is not None else dict.fromkeys(metadata.partitions, 0)
+        consumer.assign([TopicPartition(topic, p, o) for p, o in chosen.items()])
+        open_partitions = set(chosen)
+        deadline = time.monotonic() + MIRRORED_TIMEOUT_S
+        while open_partitions and time.monotonic() < deadline:
+            for message in consumer.consume(1000, POLL_S):
+                error = message.error()
+                if error is None:
+                    found.append(message)
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    open_partitions.discard(message.partition() or 0)
+        assert not open_partitions, f"partitions {sorted(open_partitions)} of {topic} not read"
+    finally:
+        consumer.close()
+    return by_partition(found)
+
+
+def committed_count(bootstrap: str, topic: str) -> int:
+    return sum(len(records) for records in read_committed(bootstrap, topic).values())
 
 
 def translate_json(services: Services, group: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 
 from confluent_kafka import (
@@ -267,14 +267,21 @@ class KafkaSource:
                 logger.warning("fetch error: %s", error, extra={"event": "fetch_error"})
         return good
 
-    def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:
-        """Partition count per topic (0 for a topic that does not exist)."""
+    def partition_counts(
+        self, topics: Sequence[str], pattern: Callable[[str], bool] | None = None
+    ) -> dict[str, int]:
+        """Partition count per topic (0 for a topic that does not exist), and of every
+        topic of the cluster ``pattern`` takes (a binding's ``topic_pattern``)."""
         with self._turns.agent():
             metadata = self._consumer.list_topics(timeout=KAFKA_REQUEST_TIMEOUT_S)
         counts: dict[str, int] = {}
         for topic in topics:
             found = metadata.topics.get(topic)
             counts[topic] = 0 if found is None or found.error else len(found.partitions)
+        if pattern is not None:
+            for topic, found in metadata.topics.items():
+                if topic not in counts and not found.error and pattern(topic):
+                    counts[topic] = len(found.partitions)
         return counts
 
     def warm_up(self, partitions: Mapping[str, int]) -> None:

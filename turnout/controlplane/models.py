@@ -164,7 +164,10 @@ class Deployment(Base):
         return DeploymentPaths(self.cluster.zookeeper_root, self.name)
 
     def live_binding(self) -> Binding:
-        return _binding(self.live)
+        """The live binding; a mirror's source topic pattern (kept with its mirror
+        part) is the binding's ``topic_pattern``, resolved by its agents."""
+        pattern = None if self.mirror is None else self.mirror.get("source_topic_pattern")
+        return _binding(self.live).model_copy(update={"topic_pattern": pattern})
 
     def preview_binding(self) -> Binding | None:
         return None if self.preview is None else _binding(self.preview)

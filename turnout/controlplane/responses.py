@@ -61,6 +61,7 @@ def _mirror_public(deployment: Deployment) -> MirrorPublic | None:
         prefix=spec.prefix,
         template=spec.template,
         coordinate_headers=spec.coordinate_headers,
+        source_topic_pattern=deployment.live_binding().topic_pattern,
         target_topics={t: naming.target_topic(t) for t in deployment.live["topics"]},
     )
 

@@ -7,6 +7,7 @@ an older reader during a rolling upgrade.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Self
@@ -17,6 +18,7 @@ from turnout.protocol.mirror import MirrorSpec
 from turnout.protocol.partitions import parse_partition_key, partition_key
 from turnout.protocol.paths import validate_name
 from turnout.protocol.processing import ProcessingSettings
+from turnout.protocol.topic_pattern import topic_matches, validate_topic_pattern
 
 #: Kafka brokers accept commit metadata up to offset.metadata.max.bytes (4096 by default).
 MAX_COMMIT_METADATA_BYTES = 4096
@@ -80,10 +82,14 @@ class PartitionRef(_Wire):
 
 
 class Binding(_Wire):
-    """A consumer group and the topics it consumes."""
+    """A consumer group and the topics it consumes: those listed, and with a
+    ``topic_pattern`` every topic of the cluster the pattern takes (``topic_pattern.py``),
+    resolved by the agents (``resolved``) against the cluster's metadata. An agent that
+    does not know ``topic_pattern`` ignores it and consumes the listed topics only."""
 
     group: str
     topics: tuple[str, ...] = Field(min_length=1)
+    topic_pattern: str | None = None
 
     @field_validator("group")
     @classmethod
@@ -98,6 +104,27 @@ class Binding(_Wire):
         if len(set(value)) != len(value):
             raise ValueError("topics must not repeat")
         return tuple(sorted(value))
+
+    @field_validator("topic_pattern")
+    @classmethod
+    def _pattern_is_a_regex(cls, value: str | None) -> str | None:
+        return None if value is None else validate_topic_pattern(value)
+
+    def matches(self, topic: str) -> bool:
+        """Whether ``topic`` is one of the binding's: listed, or taken by its pattern."""
+        return topic in self.topics or (
+            self.topic_pattern is not None and topic_matches(self.topic_pattern, topic)
+        )
+
+    def resolved(self, known: Iterable[str]) -> Binding:
+        """This binding with every topic of ``known`` (the cluster's) that its pattern
+        takes listed too; itself without a pattern."""
+        if self.topic_pattern is None:
+            return self
+        found = {t for t in known if topic_matches(self.topic_pattern, t)}
+        if found <= set(self.topics):
+            return self
+        return self.model_copy(update={"topics": tuple(sorted(found.union(self.topics)))})
 
 
 class Directive(_Wire):

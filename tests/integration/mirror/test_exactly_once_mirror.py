@@ -6,22 +6,23 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from pathlib import Path
-
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from tests.support.agent_kit import World, wait_until
 from tests.support.mirror_kit import (
-    Fingerprint,
-    by_partition,
     create_source_topic,
     produce_keyed,
     read_topic,
     spawn_mirror,
 )
-from tests.support.mirror_positions_kit import MIRRORED_TIMEOUT_S, PARTITIONS, target_kafka
-from tests.support.services import Services, unique_name
+from tests.support.mirror_positions_kit import (
+    MIRRORED_TIMEOUT_S,
+    PARTITIONS,
+    committed_count,
+    read_committed,
+    target_kafka,
+)
+from tests.support.services import Services
 from turnout.protocol.processing import ProcessingSettings
 
 #: Records produced before the mirror starts, and at most while it runs (in chunks, so
@@ -29,50 +30,10 @@ from turnout.protocol.processing import ProcessingSettings
 RECORDS = 20_000
 CHUNK = 500
 CHUNK_EVERY_S = 0.1
-#: Reading a topic of tens of thousands of small records from a local broker.
-READ_TIMEOUT_S = 60.0
 
 EXACTLY_ONCE = ProcessingSettings.model_validate(
     {"version": 2, "ordering": "partition", "guarantee": "exactly_once"}
 )
-
-
-def _read_committed(bootstrap: str, topic: str) -> dict[int, list[Fingerprint]]:
-    """Every committed record of ``topic`` now, by partition in offset order, as a
-    ``read_committed`` reader finds them (up to each partition's end; empty while the
-    topic is missing). Transaction markers take offsets, so the high watermarks do not
-    count records here."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": unique_name("committed"),
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "isolation.level": "read_committed",
-        }
-    )
-    found: list[Message] = []
-    try:
-        metadata = consumer.list_topics(topic, timeout=READ_TIMEOUT_S).topics.get(topic)
-        if metadata is None or metadata.error is not None or not metadata.partitions:
-            return {}
-        consumer.assign([TopicPartition(topic, p, 0) for p in metadata.partitions])
-        open_partitions = set(metadata.partitions)
-        deadline = time.monotonic() + READ_TIMEOUT_S
-        while open_partitions and time.monotonic() < deadline:
-            for message in consumer.consume(1000, 0.2):
-                error = message.error()
-                if error is None:
-                    found.append(message)
-                elif error.code() == KafkaError._PARTITION_EOF:
-                    open_partitions.discard(message.partition() or 0)
-    finally:
-        consumer.close()
-    return by_partition(found)
-
-
-def _committed_count(bootstrap: str, topic: str) -> int:
-    return sum(len(records) for records in _read_committed(bootstrap, topic).values())
 
 
 def test_a_sigkilled_exactly_once_mirror_leaves_every_record_once_in_the_target(
@@ -95,10 +56,10 @@ def test_a_sigkilled_exactly_once_mirror_leaves_every_record_once_in_the_target(
     producing.start()
     try:
         wait_until(
-            lambda: _committed_count(target_kafka(two_clusters), target) >= RECORDS // 10,
+            lambda: committed_count(target_kafka(two_clusters), target) >= RECORDS // 10,
             MIRRORED_TIMEOUT_S,
             lambda: (
-                f"the first mirror copied {_committed_count(target_kafka(two_clusters), target)}"
+                f"the first mirror copied {committed_count(target_kafka(two_clusters), target)}"
                 f"; its output: {first.output()}"
             ),
         )
@@ -108,20 +69,20 @@ def test_a_sigkilled_exactly_once_mirror_leaves_every_record_once_in_the_target(
         stop_producing.set()
         producing.join()
     total = produced[0]
-    at_kill = _committed_count(target_kafka(two_clusters), target)
+    at_kill = committed_count(target_kafka(two_clusters), target)
     assert at_kill < total, "the mirror finished before it was killed: nothing was tested"
 
     second = spawn_mirror(positions_world, "m-2", target_kafka(two_clusters), tmp_path)
     wait_until(
-        lambda: _committed_count(target_kafka(two_clusters), target) >= total,
+        lambda: committed_count(target_kafka(two_clusters), target) >= total,
         MIRRORED_TIMEOUT_S,
         lambda: (
-            f"{_committed_count(target_kafka(two_clusters), target)} of {total} in the "
+            f"{committed_count(target_kafka(two_clusters), target)} of {total} in the "
             f"target; the second mirror's output: {second.output()}"
         ),
     )
     expected = read_topic(two_clusters.kafka, source)
-    mirrored = _read_committed(target_kafka(two_clusters), target)
+    mirrored = read_committed(target_kafka(two_clusters), target)
     # Every partition's committed copies are its source records once each, in order:
     # nothing lost, nothing duplicated, keys, values, headers and timestamps kept.
     assert mirrored == expected

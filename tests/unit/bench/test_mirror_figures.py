@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.mirror_data import ID_DIGITS, RECORD_BYTES, value_of
-from bench.mirror_mm2 import PRODUCER, mm2_settings
+from bench.mirror_mm2 import PRODUCER, mm2_settings, mm2_target_topic
 from bench.mirror_watch import MirrorRun
 
 
@@ -32,3 +32,13 @@ def test_mirrormaker_mirrors_one_flow_with_turnouts_instances_as_tasks() -> None
     assert settings["dst->src.enabled"] == "false"
     assert settings["tasks.max"] == "3"
     assert {k: settings[f"dst.producer.{k}"] for k in PRODUCER} == PRODUCER
+
+
+def test_mirrormaker_exactly_once_enables_kip_618_with_its_rest_server_and_own_aliases() -> None:
+    settings = mm2_settings("a:1", "b:2", "orders", tasks=2, rest_port=18083)
+    assert settings["srceos->dsteos.topics"] == "orders"
+    assert settings["dsteos.exactly.once.source.support"] == "enabled"
+    assert settings["dedicated.mode.enable.internal.rest"] == "true"
+    assert settings["listeners"] == "http://127.0.0.1:18083"
+    assert settings["srceos.consumer.isolation.level"] == "read_committed"
+    assert mm2_target_topic("orders", exactly_once=True) == "srceos.orders"

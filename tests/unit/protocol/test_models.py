@@ -140,7 +140,7 @@ EXAMPLES: dict[str, Wire] = {
 #: The field names each model writes: renaming one breaks every reader of the old name.
 WIRE_KEYS: dict[str, set[str]] = {
     "PartitionRef": {"topic", "partition"},
-    "Binding": {"group", "topics"},
+    "Binding": {"group", "topics", "topic_pattern"},
     "Directive": {
         "epoch",
         "deployment",

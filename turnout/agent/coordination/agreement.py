@@ -180,7 +180,7 @@ def foreseen_partitions(
         group=directive.live.group,
         members=members_of_colour(registrations, colour),
         members_version=0,
-        partitions={t: partitions.get(t, 0) for t in directive.live.topics},
+        partitions={t: partitions.get(t, 0) for t in directive.live.resolved(partitions).topics},
         use_pins=True,
     )
     if me not in view.members:

@@ -26,6 +26,10 @@ new epoch, claim the rest; the state is REBALANCING until the held set is the wa
 at the directive's epoch, then RUNNING (or PAUSED). Partition counts come from Kafka
 metadata, polled every ``METADATA_POLL_INTERVAL_S`` (Kafka has no watch); a count never
 shrinks (a lower one is a metadata hiccup, and believing it would release partitions).
+A binding's ``topic_pattern`` is resolved on the same read: the topics it takes join the
+counts, and the binding acted on (or kept warm) is the directive's with them listed
+(``Binding.resolved``), so a topic created to match is taken up within a poll, like a
+partition added.
 
 Why this module is long: what to hold and getting there share one state (the wanted
 set and since when, the partition counts, the warm binding, the adopted assignment);
@@ -214,7 +218,7 @@ class Reconciler:
             self._retire_source()
             return set()
         if binding is None:
-            self._keep_warm(directive.live)
+            self._keep_warm(directive.live.resolved(self._partitions))
             if self.warm:
                 self._feed.warm_standby.request(
                     directive.live.group,
@@ -227,6 +231,8 @@ class Reconciler:
                     ),
                 )
             return set()
+        pinned = binding == directive.live
+        binding = binding.resolved(self._partitions)
         source = self._feed.source
         if source is not None and source.group != binding.group:
             # The binding changed group: release under the old one first.
@@ -250,6 +256,7 @@ class Reconciler:
         stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not any(self._partitions.get(t) for t in binding.topics):
             self._read_partitions(binding)
+            self.binding = binding = binding.resolved(self._partitions)
         counts = self._partitions
         members = members_of_colour(read.registrations, self._config.colour)
         if self._config.instance not in members:
@@ -263,7 +270,7 @@ class Reconciler:
             members=members,
             members_version=read.members_version,
             partitions={t: counts.get(t, 0) for t in binding.topics},
-            use_pins=binding == directive.live,
+            use_pins=pinned,
         )
         try:
             record = agree(
@@ -310,6 +317,8 @@ class Reconciler:
         stale = self._clock() - self._partitions_read_at > METADATA_POLL_INTERVAL_S
         if stale or not all(t in self._partitions for t in live.topics):
             self._read_partitions(live)
+            live = live.resolved(self._partitions)
+            self._warm_binding = live
         if not self.warm:
             self._warm_up(live)
 
@@ -330,7 +339,9 @@ class Reconciler:
         assert source is not None
         self._partitions_read_at = self._clock()
         try:
-            fresh = source.partition_counts(binding.topics)
+            fresh = source.partition_counts(
+                binding.topics, binding.matches if binding.topic_pattern else None
+            )
         except Exception as exc:
             self._board.report_error(f"Kafka metadata: {exc}")
             return None

@@ -34,14 +34,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from confluent_kafka import KafkaError, Message
-
 from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs
-from turnout.agent.processors.output_target import OffsetSpan, TargetPartition, WriteObserver
+from turnout.agent.processors.output_target import (
+    OffsetSpan,
+    TargetPartition,
+    WriteObserver,
+    noting_offsets,
+)
 from turnout.agent.processors.routing import Routes
 from turnout.agent.records import Record
 from turnout.producer import PARTITION_ANY, CountingProducer, DeliveryCountdown
-from turnout.producer.reports import ReportCallback
 from turnout.protocol.models import Role
 
 #: How long a handler call waits for its outputs' acknowledgements before it counts as
@@ -114,7 +116,7 @@ class AtLeastOnceRunner:
         report = producer.reporting_to(countdown)
         spans: dict[TargetPartition, OffsetSpan] = {}
         if self._observer is not None:
-            report = _noting_offsets(report, spans)
+            report = noting_offsets(report, spans)
         produce = producer.produce_reported
         for output, target in zip(emitted, topics, strict=True):
             key = input_key if output.key is INPUT_KEY else output.key
@@ -136,22 +138,3 @@ class AtLeastOnceRunner:
             raise countdown.failures[0]
         if self._observer is not None:
             self._observer.written(records, spans)
-
-
-def _noting_offsets(
-    report: ReportCallback, spans: dict[TargetPartition, OffsetSpan]
-) -> ReportCallback:
-    """``report``, first noting an acknowledged record's offset in ``spans``: before the
-    countdown is told, so the waiter reads every offset once it is done."""
-
-    def noting(error: KafkaError | None, message: Message) -> None:
-        if error is None:
-            where = (message.topic() or "", message.partition() or 0)
-            offset = message.offset() or 0
-            span = spans.get(where)
-            spans[where] = (
-                (offset, offset) if span is None else (min(span[0], offset), max(span[1], offset))
-            )
-        report(error, message)
-
-    return noting

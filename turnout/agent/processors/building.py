@@ -174,6 +174,8 @@ def _exactly_once(
     # transactions there; the agent still commits the source group's offsets after each
     # run, which trail them (target_positions.py).
     positions = None if target is None else TargetPositions(target, group)
+    # Told of committed transactions only (the mirror's offset syncs).
+    observer = None if target is None else target.observer
     bounds = TransactionBounds()
     runner = ExactlyOnceRunner(
         processor,
@@ -187,6 +189,7 @@ def _exactly_once(
         registry=context.metrics.registry,
         position=None if positions is None else positions.position,
         bounds=bounds,
+        observer=observer,
     )
     letters: DeadLetterSink | None = None
     if dead_letter is not None:
@@ -214,6 +217,8 @@ def _exactly_once(
     def close(timeout_s: float) -> None:
         runner.close(timeout_s)
         positions.close()
+        if observer is not None:
+            observer.flush(timeout_s)
 
     return replace(handler, close=close)
 

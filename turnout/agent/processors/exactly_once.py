@@ -45,6 +45,13 @@ Per input partition (``_Partition``)::
         ``TransactionFenced``, and whoever owns the partition re-reads from the committed
         offset
 
+With a ``WriteObserver`` (an ``OutputTarget``'s: the mirror's offset syncs) each record's
+delivery report notes its offset, and once a transaction COMMITTED the observer is told
+where its inputs' outputs landed; an aborted or fenced transaction tells it nothing, so
+it never hears of a copy a ``read_committed`` reader cannot see. A committed transaction
+whose reports did not all come (never expected: the commit flushes them) tells it
+nothing either, and an observer that raises is logged: the transaction stands.
+
 The gate (``DispatchContext.may_start``) is asked before and after ``init_transactions``
 and before every transaction: a run that outlived its ownership (a drain that timed out, a frozen
 process woken) writes nothing, even if its late ``init_transactions`` fenced the owner
@@ -77,6 +84,12 @@ from prometheus_client import CollectorRegistry
 
 from turnout.agent.dispatch import GATE_RECHECK_S, KafkaGroup
 from turnout.agent.processors.emitting import ProcessorCall, ProcessorRaised, writes_of
+from turnout.agent.processors.output_target import (
+    OffsetSpan,
+    TargetPartition,
+    WriteObserver,
+    noting_offsets,
+)
 from turnout.agent.processors.routing import Routes
 from turnout.agent.processors.target_positions import input_position
 from turnout.agent.processors.transaction_metrics import TransactionMetrics
@@ -85,10 +98,12 @@ from turnout.agent.records import Record
 from turnout.agent.work.outcomes import PermanentFailure, RecordFailed
 from turnout.producer import (
     PARTITION_ANY,
+    DeliveryCountdown,
     FatalProducerError,
     ProducerConfig,
     TransactionalProducer,
 )
+from turnout.producer.reports import ReportCallback
 from turnout.protocol.models import Role
 from turnout.protocol.partitions import PartitionId
 
@@ -137,6 +152,24 @@ class TooManyTransactionalProducers(PermanentFailure):
     """The agent holds ``MAX_TRANSACTIONAL_PRODUCERS`` already."""
 
 
+class _Landed:
+    """Where one transaction's outputs landed, from their delivery reports."""
+
+    __slots__ = ("countdowns", "spans")
+
+    def __init__(self) -> None:
+        self.spans: dict[TargetPartition, OffsetSpan] = {}
+        self.countdowns: list[DeliveryCountdown] = []
+
+    def report(self, producer: OutputProducer, expected: int) -> ReportCallback:
+        countdown = DeliveryCountdown(expected)
+        self.countdowns.append(countdown)
+        return noting_offsets(producer.reporting_to(countdown), self.spans)
+
+    def complete(self) -> bool:
+        return all(c.remaining == 0 and not c.failures for c in self.countdowns)
+
+
 class _Partition:
     __slots__ = ("abandoned", "committing", "epoch", "fenced", "floor", "producer", "takeovers")
 
@@ -174,6 +207,7 @@ class ExactlyOnceRunner:
         clock: Callable[[], float] = time.monotonic,
         new_producer: Callable[[str], OutputProducer] | None = None,
         position: Callable[[PartitionId, int], TopicPartition] | None = None,
+        observer: WriteObserver | None = None,
     ) -> None:
         self._function = function
         self._per_batch = per_batch
@@ -191,6 +225,8 @@ class ExactlyOnceRunner:
         self._new_producer = new_producer or self._transactional_producer
         #: Where a partition's next offset is committed (``target_positions``).
         self._position = position or input_position
+        #: Told where each committed transaction's outputs landed.
+        self._observer = observer
         self._lock = threading.Lock()
         self._partitions: dict[PartitionId, _Partition] = {}
         #: A warm standby's producers, created and connected, not initialised: by id.
@@ -352,6 +388,7 @@ class ExactlyOnceRunner:
         opened_at = self._clock()
         end = start
         metrics = self._metrics
+        landed = None if self._observer is None else _Landed()
         try:
             producer.begin_transaction()
             metrics.begun.inc()
@@ -361,7 +398,7 @@ class ExactlyOnceRunner:
                     # One call per transaction, of at most the record bound (the time
                     # bound cannot cut a call short).
                     limit = min(len(records), start + bounds.max_records)
-                    self._emit(producer, records[start:limit], None, role, topic)
+                    self._emit(producer, records[start:limit], None, role, topic, landed)
                     end = limit
                 except ProcessorRaised as exc:
                     raised = exc
@@ -369,7 +406,7 @@ class ExactlyOnceRunner:
                 while end < len(records):
                     record = records[end]
                     try:
-                        self._emit(producer, record, record.key, role, topic)
+                        self._emit(producer, record, record.key, role, topic, landed)
                     except ProcessorRaised as exc:
                         raised = exc
                         break
@@ -387,6 +424,8 @@ class ExactlyOnceRunner:
             part.floor = records[end - 1].offset + 1
             self.committed += 1
             metrics.committed.inc()
+            if landed is not None:
+                self._observe(tp, records[start:end], landed)
         if raised is not None:
             if end == start:
                 self._abort(part, tp, raised)  # nothing in it
@@ -470,13 +509,44 @@ class ExactlyOnceRunner:
         input_key: bytes | None,
         role: Role | None,
         topic: Callable[[str, Role | None], str],
+        landed: _Landed | None,
     ) -> None:
-        """Produce the outputs of the processor's call on ``unit`` (``emitting.py``)."""
-        for to, value, key, partition, timestamp_ms, headers in writes_of(
-            self._function, unit, input_key, self._per_batch, role, topic
-        ):
-            where = PARTITION_ANY if partition is None else partition
-            producer.produce(to, value, key, where, timestamp_ms or 0, headers)
+        """Produce the outputs of the processor's call on ``unit`` (``emitting.py``),
+        noting where they land in ``landed`` if given."""
+        writes = writes_of(self._function, unit, input_key, self._per_batch, role, topic)
+        if landed is None:
+            for to, value, key, partition, timestamp_ms, headers in writes:
+                where = PARTITION_ANY if partition is None else partition
+                producer.produce(to, value, key, where, timestamp_ms or 0, headers)
+            return
+        report = landed.report(producer, len(writes))
+        for to, value, key, partition, timestamp_ms, headers in writes:
+            producer.produce_reported(
+                to,
+                value,
+                key,
+                headers,
+                report,
+                partition=PARTITION_ANY if partition is None else partition,
+                timestamp_ms=timestamp_ms or 0,
+            )
+
+    def _observe(self, tp: PartitionId, records: Sequence[Record], landed: _Landed) -> None:
+        """Tell the observer where a committed transaction's outputs landed (see the
+        module): after the floor moved, so that nothing here can make them run again."""
+        assert self._observer is not None
+        if not landed.complete():
+            log.warning(
+                "%s/%d: a committed transaction's delivery reports are incomplete: where "
+                "its outputs landed is not recorded",
+                tp[0],
+                tp[1],
+            )
+            return
+        try:
+            self._observer.written(records, landed.spans)
+        except Exception:
+            log.exception("%s/%d: the write observer failed (the transaction stands)", *tp)
 
     def _abort(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
         """Drop the open transaction; a fencing ends this ownership's processing of ``tp``."""

@@ -5,7 +5,8 @@ Without one, a processor's producer writes to the agent's own (source) cluster, 
 topics the deployment's settings map per role. The mirror brings one: its producer is on
 the target cluster and its routes name a target topic per source topic
 (``turnout.mirror``), and its ``observer`` hears where each run's outputs landed (the
-mirror's offset syncs).
+mirror's offset syncs): after the acknowledgements at least once, after the commit of
+their transaction exactly once.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from confluent_kafka import KafkaError, Message
+
 from turnout.agent.processors.routing import Routes
 from turnout.agent.records import Record
+from turnout.producer.reports import ReportCallback
 
 #: A target topic and partition.
 TargetPartition = tuple[str, int]
@@ -45,5 +49,27 @@ class OutputTarget:
     routes: Routes
     #: librdkafka properties of the producer on the target cluster (its security, say).
     producer_properties: Mapping[str, str] = field(default_factory=dict)
-    #: Hears where each call's outputs landed (at least once only).
+    #: Hears where each call's outputs landed: at least once, once they are
+    #: acknowledged; exactly once, once their transaction committed (never of an
+    #: aborted one).
     observer: WriteObserver | None = None
+
+
+def noting_offsets(
+    report: ReportCallback, spans: dict[TargetPartition, OffsetSpan]
+) -> ReportCallback:
+    """``report``, first noting an acknowledged record's offset in ``spans``: before the
+    report is passed on, so that whoever waits for the reports reads every offset once
+    they are all in."""
+
+    def noting(error: KafkaError | None, message: Message) -> None:
+        if error is None:
+            where = (message.topic() or "", message.partition() or 0)
+            offset = message.offset() or 0
+            span = spans.get(where)
+            spans[where] = (
+                (offset, offset) if span is None else (min(span[0], offset), max(span[1], offset))
+            )
+        report(error, message)
+
+    return noting

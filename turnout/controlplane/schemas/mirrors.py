@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from turnout.protocol.mirror import SOURCE_ALIAS, NamingMode, TopicNaming
+from turnout.protocol.topic_pattern import MAX_TOPIC_PATTERN_CHARS, validate_topic_pattern
 
 _MIRROR_EXAMPLE: dict[str, Any] = {
     "target_cluster": "dr",
@@ -39,6 +40,20 @@ class MirrorBody(BaseModel):
     coordinate_headers: bool = Field(
         default=False, description="Add the source topic, partition and offset as headers"
     )
+    source_topic_pattern: str | None = Field(
+        default=None,
+        max_length=MAX_TOPIC_PATTERN_CHARS,
+        description=(
+            "A regular expression (whole names; never Kafka's __ topics): every source "
+            "topic it matches, now or created later, is mirrored too"
+        ),
+        examples=["orders\\..*"],
+    )
+
+    @field_validator("source_topic_pattern")
+    @classmethod
+    def _pattern_is_a_regex(cls, value: str | None) -> str | None:
+        return None if value is None else validate_topic_pattern(value)
 
     @model_validator(mode="after")
     def _naming_is_whole(self) -> MirrorBody:
@@ -61,5 +76,7 @@ class MirrorPublic(BaseModel):
     prefix: str | None
     template: str | None
     coordinate_headers: bool
+    #: More source topics: those this pattern matches (None: the live topics only).
+    source_topic_pattern: str | None = None
     #: Each live topic's copy on the target cluster.
     target_topics: dict[str, str]

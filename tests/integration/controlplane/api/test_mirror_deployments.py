@@ -47,6 +47,7 @@ def test_a_mirror_deployment_carries_its_target_and_naming_into_the_directive(
             target_cluster=target,
             source_alias="eu",
             coordinate_headers=True,
+            source_topic_pattern=r"orders\..*",
         )
         created = create_deployment(client, body)
         assert created["mirror"] == {
@@ -56,8 +57,11 @@ def test_a_mirror_deployment_carries_its_target_and_naming_into_the_directive(
             "prefix": None,
             "template": None,
             "coordinate_headers": True,
+            "source_topic_pattern": r"orders\..*",
             "target_topics": {"orders": "eu.orders", "payments": "eu.payments"},
         }
+        # The pattern is the live binding's, for the agents to resolve.
+        assert read_directive(zk, body["name"]).live.topic_pattern == r"orders\..*"
         spec = read_directive(zk, body["name"]).mirror
         assert spec is not None
         assert (spec.target_cluster, spec.target_kafka) == (target, TARGET_KAFKA)
@@ -107,6 +111,13 @@ def test_a_mirror_that_cannot_be_one_is_422_naming_the_field(
             json=_mirror_body(unique, ["orders"], target_cluster=target, prefix="bad prefix/"),
         )
         assert "not a Kafka topic name" in _fields(bad_name)[("body", "mirror", "naming")]
+        bad_pattern = client.post(
+            "/api/v1/deployments",
+            json=_mirror_body(unique, ["orders"], target_cluster=target,
+                              source_topic_pattern="orders("),
+        )  # fmt: skip
+        field = ("body", "mirror", "source_topic_pattern")
+        assert "not a regular expression" in _fields(bad_pattern)[field]
         with_preview = _mirror_body(unique, ["orders"], target_cluster=target)
         with_preview["preview"] = {"group": unique("preview"), "topics": ["orders"]}
         refused = client.post("/api/v1/deployments", json=with_preview)

@@ -5,8 +5,9 @@ processes, are in tests/integration/agent/test_exactly_once_processors.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
@@ -26,7 +27,7 @@ from turnout.agent.processors.routing import OutputRoutes
 from turnout.agent.processors.transaction_metrics import TransactionMetrics
 from turnout.agent.processors.transactions import TransactionBounds
 from turnout.agent.work import RecordFailed
-from turnout.producer import ProducerConfig, ProducerFencedError
+from turnout.producer import DeliveryCountdown, ProducerConfig, ProducerFencedError
 from turnout.protocol import OutputTopics, Role
 from turnout.protocol.partitions import PartitionId
 
@@ -49,6 +50,39 @@ def fails_at(done: int, kind: type[BaseException]) -> Iterator[None]:
 ROUTES = OutputRoutes({"enriched": OutputTopics(live="out", preview="out.pv")})
 
 
+@dataclass(frozen=True)
+class Landed:
+    """A delivery report's message: where a record landed."""
+
+    topic_: str
+    partition_: int
+    offset_: int
+
+    def topic(self) -> str:
+        return self.topic_
+
+    def partition(self) -> int:
+        return self.partition_
+
+    def offset(self) -> int:
+        return self.offset_
+
+
+class Observer:
+    """A ``WriteObserver`` noting each call: the input offsets and the spans."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[list[int], dict[tuple[str, int], tuple[int, int]]]] = []
+
+    def written(
+        self, records: Sequence[Record], spans: Mapping[tuple[str, int], tuple[int, int]]
+    ) -> None:
+        self.told.append(([record.offset for record in records], dict(spans)))
+
+    def flush(self, timeout_s: float) -> None:
+        del timeout_s
+
+
 class StandInProducer:
     """Records every call, in order; ``fail_commit`` makes the next commit raise it."""
 
@@ -57,6 +91,9 @@ class StandInProducer:
         self.journal = journal
         self.fail_commit: BaseException | None = None
         self.closed = False
+        #: Reported records' reports, delivered by the commit (which flushes them).
+        self.unreported: list[tuple[Any, Landed]] = []
+        self.next_offset = 0
 
     def connect(self, topics: Sequence[str], timeout_s: float) -> None:
         self.journal.append(("connect", self.txid, *topics))
@@ -78,6 +115,21 @@ class StandInProducer:
     ) -> None:
         self.journal.append(("produce", topic, cast(bytes, value).decode()))
 
+    def reporting_to(self, countdown: DeliveryCountdown) -> Any:
+        def report(error: KafkaError | None, message: object) -> None:
+            assert error is None
+            countdown.acknowledged()
+
+        return report
+
+    def produce_reported(
+        self, topic: str, value: object, key: object, headers: object, report: Any, **kw: int
+    ) -> None:
+        self.produce(topic, value, key)
+        partition = kw["partition"] if kw["partition"] >= 0 else 0
+        self.unreported.append((report, Landed(topic, partition, self.next_offset)))
+        self.next_offset += 1
+
     def send_offsets_to_transaction(self, offsets: list[TopicPartition], metadata: object) -> None:
         self.journal.append(("offsets", *(f"{tp.partition}@{tp.offset}" for tp in offsets)))
 
@@ -85,9 +137,13 @@ class StandInProducer:
         if self.fail_commit is not None:
             error, self.fail_commit = self.fail_commit, None
             raise error
+        for report, message in self.unreported:
+            report(None, message)
+        self.unreported.clear()
         self.journal.append(("commit",))
 
     def abort_transaction(self) -> None:
+        self.unreported.clear()
         self.journal.append(("abort",))
 
     def close(self, timeout_s: float | None = None) -> None:
@@ -246,6 +302,24 @@ def test_a_failed_commit_fails_at_the_transactions_first_record_keeping_earlier_
     with fails_at(0, RuntimeError):
         rig.run([1, 2])
     assert rig.journal[-1] == ("abort",)
+
+
+def test_the_observer_hears_where_each_committed_transaction_landed() -> None:
+    observer = Observer()
+    rig = Rig(per_batch=True, bounds=TransactionBounds(max_records=2), observer=observer)
+    rig.run([0, 1, 2])
+    assert observer.told == [([0, 1], {("out", 0): (0, 1)}), ([2], {("out", 0): (2, 2)})]
+
+
+def test_the_observer_never_hears_of_an_aborted_transaction() -> None:
+    observer = Observer()
+    rig = Rig(per_batch=True, observer=observer)
+    rig.run([0])
+    rig.producers[0].fail_commit = RuntimeError("coordinator gone")
+    with fails_at(0, RuntimeError):
+        rig.run([1, 2])  # written (offsets 1 and 2 of "out"), then aborted
+    rig.run([1, 2])  # written again (3 and 4), committed
+    assert observer.told == [([0], {("out", 0): (0, 0)}), ([1, 2], {("out", 0): (3, 4)})]
 
 
 def test_a_dead_letter_commits_with_the_offset_after_its_record() -> None:
