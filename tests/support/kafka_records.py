@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
@@ -30,10 +31,22 @@ def produce(
     assert producer.flush(FLUSH_TIMEOUT_S) == 0
 
 
-def read_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0) -> list[Message]:
-    """Every record of partition 0.. of ``topic`` until ``expected`` arrived (bounded)."""
+def read_all(
+    bootstrap: str,
+    topic: str,
+    expected: int,
+    timeout_s: float = 30.0,
+    client: Mapping[str, str] | None = None,
+) -> list[Message]:
+    """Every record of partition 0.. of ``topic`` until ``expected`` arrived (bounded);
+    ``client``: more librdkafka properties (a secured cluster's)."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"reader-{topic}", "enable.auto.commit": False}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{topic}",
+            "enable.auto.commit": False,
+            **(client or {}),
+        }
     )
     metadata = consumer.list_topics(topic, timeout=10.0)
     consumer.assign([TopicPartition(topic, p, 0) for p in metadata.topics[topic].partitions])

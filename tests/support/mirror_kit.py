@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
@@ -79,10 +80,13 @@ def by_partition(messages: list[Message]) -> dict[int, list[Fingerprint]]:
     return {p: [f for _, f in sorted(records)] for p, records in found.items()}
 
 
-def record_count(bootstrap: str, topic: str) -> int:
+def record_count(bootstrap: str, topic: str, client: Mapping[str, str] | None = None) -> int:
     """Records in ``topic`` (the sum of its partitions' high watermarks); 0 while it is
-    missing or a partition has no leader yet (a topic just created)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "watermarks"})
+    missing or a partition has no leader yet (a topic just created). ``client``: more
+    librdkafka properties (a secured cluster's)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "watermarks", **(client or {})}
+    )
     try:
         metadata = consumer.list_topics(topic, timeout=WATERMARK_TIMEOUT_S).topics.get(topic)
         if metadata is None or metadata.error is not None:
@@ -97,9 +101,12 @@ def record_count(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
-def read_topic(bootstrap: str, topic: str) -> dict[int, list[Fingerprint]]:
+def read_topic(
+    bootstrap: str, topic: str, client: Mapping[str, str] | None = None
+) -> dict[int, list[Fingerprint]]:
     """Every record ``topic`` holds now, by partition in offset order."""
-    return by_partition(read_all(bootstrap, topic, record_count(bootstrap, topic), 60.0))
+    count = record_count(bootstrap, topic, client)
+    return by_partition(read_all(bootstrap, topic, count, 60.0, client))
 
 
 def start_mirror(

@@ -43,14 +43,17 @@ class MirrorParts:
 
 def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
     source_admin = {"bootstrap.servers": config.kafka, **config.kafka_client_properties}
-    target_admin = {"bootstrap.servers": settings.target_kafka}
+    # Holds the target's password, if any: handed to clients, never logged.
+    target_security = settings.target_security().client_config()
+    target_admin = {"bootstrap.servers": settings.target_kafka, **target_security}
     naming = settings.topic_naming()
     topics = TargetTopics(naming, source_admin, target_admin, config_deny=settings.config_deny)
-    syncs = SyncWriter(settings.target_kafka, config.deployment, naming)
+    syncs = SyncWriter(settings.target_kafka, config.deployment, naming, client=target_security)
     target = OutputTarget(
         bootstrap=settings.target_kafka,
         routes=MirrorRoutes(topics),
         producer_properties={"topic.metadata.refresh.interval.ms": str(TARGET_METADATA_REFRESH_MS)},
+        client_properties=target_security,
         observer=syncs,
     )
     handler = mirror_processor(topics, coordinate_headers=settings.coordinate_headers)
@@ -70,6 +73,7 @@ def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
             template=settings.checkpoint_group_template,
             interval_s=settings.checkpoint_interval_s,
             source_client=config.kafka_client_properties,
+            target_client=target_security,
         )
     sync = ConfigSync(topics, settings.config_sync_interval_s)
     return MirrorParts(handler, policy, target, checkpointer, sync)

@@ -100,11 +100,14 @@ class Checkpointer:
         template: str = SAME_GROUP,
         interval_s: float = CHECKPOINT_INTERVAL_S,
         source_client: Mapping[str, str] | None = None,
+        target_client: Mapping[str, str] | None = None,
     ) -> None:
         self._source = source
         #: librdkafka properties of the source cluster's clients (its security, say).
         self._source_client = dict(source_client or {})
         self._target = target
+        #: The same for the target cluster's.
+        self._target_client = dict(target_client or {})
         self._deployment = deployment
         self._groups = list(groups)
         self._template = template
@@ -123,8 +126,8 @@ class Checkpointer:
 
     def checkpoint_once(self) -> None:
         """One tick: every group translated and committed where the rules allow."""
-        table = read_syncs(self._target, self._deployment)
-        admin = AdminClient({"bootstrap.servers": self._target})
+        table = read_syncs(self._target, self._deployment, self._target_client)
+        admin = AdminClient({"bootstrap.servers": self._target, **self._target_client})
         for group in self._groups:
             name = target_group(self._template, group)
             members = _member_count(admin, name)
@@ -133,7 +136,8 @@ class Checkpointer:
                 continue
             committed = group_positions(self._source, group, self._source_client)
             rows = translate_positions(committed, table)
-            commits = checkpoint_commits(rows, group_positions(self._target, name))
+            on_target = group_positions(self._target, name, self._target_client)
+            commits = checkpoint_commits(rows, on_target)
             if commits:
                 _commit(admin, name, commits)
                 log.info("checkpointed %s: %d partitions", name, len(commits))

@@ -20,6 +20,7 @@ exit code 1.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,11 +46,16 @@ def _mirror_settings(config: AgentConfig, **values: object) -> MirrorSettings:
 
     given = {k: v for k, v in values.items() if v is not None}
     try:
-        return merged_settings(read_mirror_spec(config), given)
+        settings = merged_settings(read_mirror_spec(config), given)
     except MirrorSpecError as exc:
         raise BadInput(str(exc)) from exc
     except ValidationError as exc:
         raise invalid(exc, "mirror") from exc
+    try:
+        settings.target_security()
+    except ValueError as exc:  # pydantic's ValidationError among them
+        raise BadInput(f"target security file {settings.target_security_file}: {exc}") from exc
+    return settings
 
 
 @app.command()
@@ -59,6 +65,13 @@ def run(
         typer.Option(
             help="The target cluster's bootstrap servers (env TURNOUT_MIRROR_TARGET_KAFKA); "
             "default: the mirror deployment's target"
+        ),
+    ] = None,
+    target_security_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="An env file of TURNOUT_KAFKA_* lines: how to reach a secured target "
+            "cluster (env TURNOUT_MIRROR_TARGET_SECURITY_FILE); default: plaintext"
         ),
     ] = None,
     source_alias: Annotated[
@@ -139,6 +152,7 @@ def run(
         settings = _mirror_settings(
             config,
             target_kafka=target_kafka,
+            target_security_file=target_security_file,
             source_alias=source_alias,
             naming=naming,
             prefix=prefix,
@@ -182,14 +196,37 @@ def translate(
     ],
     kafka: Annotated[str, typer.Option(help="The SOURCE cluster's bootstrap")],
     target_kafka: Annotated[str, typer.Option(help="The target cluster's bootstrap")],
+    target_security_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="An env file of TURNOUT_KAFKA_* lines for a secured target cluster "
+            "(the source's security is the TURNOUT_KAFKA_* environment's)"
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON array")] = False,
 ) -> None:
     """Print GROUP's committed source offsets translated to the target, per partition,
     each exact or bounded (the most records a reader there may read again)."""
     from turnout.mirror.translation import TranslationError, translate_group
+    from turnout.protocol.kafka_security import load_kafka_security, load_kafka_security_file
 
     try:
-        rows = translate_group(kafka, target_kafka, deployment, group)
+        source_security = load_kafka_security()
+        target_security = (
+            None if target_security_file is None else load_kafka_security_file(target_security_file)
+        )
+    except ValueError as exc:  # pydantic's ValidationError among them
+        typer.echo(f"turnout mirror translate: Kafka security: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        rows = translate_group(
+            kafka,
+            target_kafka,
+            deployment,
+            group,
+            source_client=source_security.client_config(),
+            target_client=None if target_security is None else target_security.client_config(),
+        )
     except TranslationError as exc:
         typer.echo(f"turnout mirror translate: {exc}", err=True)
         raise typer.Exit(code=1) from None

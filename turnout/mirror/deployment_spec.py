@@ -53,8 +53,10 @@ def read_mirror_spec(config: AgentConfig) -> MirrorSpec | None:
 def merged_settings(spec: MirrorSpec | None, given: dict[str, object]) -> MirrorSettings:
     """The mirror's settings: ``given`` (the process's options, set ones only) over the
     environment when ``spec`` is None; else the deployment's, with ``target_kafka`` the
-    only local override. Raises ``MirrorSpecError`` for a local option that contradicts
-    the deployment, and ``pydantic.ValidationError`` for a bad value."""
+    only local override of what it decides (how to reach the target, its security file,
+    is always local: credentials never go into a directive). Raises ``MirrorSpecError``
+    for a local option that contradicts the deployment, and ``pydantic.ValidationError``
+    for a bad value."""
     if spec is None:
         return MirrorSettings(**given)  # type: ignore[arg-type]
     try:

@@ -83,9 +83,12 @@ class SyncWriter:
         *,
         schedule: SyncSchedule | None = None,
         tick_s: float = SYNC_EVERY_S,
+        client: Mapping[str, str] | None = None,
     ) -> None:
         self.topic = offset_syncs_topic(deployment)
         self._bootstrap = target_bootstrap
+        #: librdkafka properties of the target cluster's clients (its security, say).
+        self._client = dict(client or {})
         self._naming = naming
         self._schedule = schedule or SyncSchedule()
         self._tick_s = tick_s
@@ -95,6 +98,7 @@ class SyncWriter:
                 "enable.idempotence": True,
                 "acks": "all",
                 "linger.ms": 5,
+                **self._client,
             }
         )
         self._lock = threading.Lock()
@@ -178,7 +182,7 @@ class SyncWriter:
         if not messages:
             return
         if not self._topic_ready:
-            self._topic_ready = _create_sync_topic(self._bootstrap, self.topic)
+            self._topic_ready = _create_sync_topic(self._bootstrap, self.topic, self._client)
         for message in messages:
             self._producer.produce(
                 self.topic,
@@ -207,9 +211,9 @@ def _log_failure(error: KafkaError | None, message: object) -> None:
         log.warning("an offset sync was not written (translation uses an older one): %s", error)
 
 
-def _create_sync_topic(bootstrap: str, topic: str) -> bool:
+def _create_sync_topic(bootstrap: str, topic: str, client: Mapping[str, str]) -> bool:
     """Create the sync topic unless it exists; whether it is there now."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, **client})
     new = NewTopic(
         topic, num_partitions=1, replication_factor=-1, config={"cleanup.policy": "delete"}
     )

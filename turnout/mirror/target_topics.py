@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, NewPartitions
@@ -86,7 +87,11 @@ class TargetTopics:
     ) -> None:
         self._naming = naming
         self._source = AdminClient(dict(source_admin))
-        self._target = AdminClient(dict(target_admin))
+        #: The target client's newest error of its own (an authentication refused, a TLS
+        #: handshake failed): a metadata request that fails says only "transport".
+        self._target_error = ""
+        target_config: dict[str, Any] = {**target_admin, "error_cb": self._note_target_error}
+        self._target = AdminClient(target_config)
         self._config_allow = config_allow
         self._config_deny = config_deny
         self._target_bootstrap = target_admin.get("bootstrap.servers", "")
@@ -160,12 +165,17 @@ class TargetTopics:
         try:
             return _partition_count(self._target, target)
         except KafkaException as exc:
+            self._target.poll(0)  # serves the client's queued error callbacks
+            cause = f"; its client's last error: {self._target_error}" if self._target_error else ""
             self._target_down = (
                 f"the target cluster {self._target_bootstrap} did not answer a metadata "
-                f"request within {ADMIN_TIMEOUT_S:.0f} s: {exc.args[0]}"
+                f"request within {ADMIN_TIMEOUT_S:.0f} s: {exc.args[0]}{cause}"
             )
             self._target_down_until = time.monotonic() + TARGET_DOWN_HOLD_S
             raise TargetUnreachableError(self._target_down) from exc
+
+    def _note_target_error(self, error: KafkaError) -> None:
+        self._target_error = error.str()
 
     def _reread(self, target: str) -> int:
         """The partition count of a target topic someone else just made or grew: a topic

@@ -110,18 +110,25 @@ def group_positions(
 
 
 def translate_group(
-    source: str, target: str, deployment: str, group: str
+    source: str,
+    target: str,
+    deployment: str,
+    group: str,
+    *,
+    source_client: Mapping[str, str] | None = None,
+    target_client: Mapping[str, str] | None = None,
 ) -> list[TranslatedPartition]:
     """``group``'s positions on the source, translated with the mirror deployment's
-    syncs on the target. Raises ``TranslationError`` with one line on bad input."""
+    syncs on the target (each cluster's clients with its ``*_client`` properties: its
+    security, say). Raises ``TranslationError`` with one line on bad input."""
     try:
-        committed = group_positions(source, group, QUIET_CLIENT)
+        committed = group_positions(source, group, {**QUIET_CLIENT, **(source_client or {})})
     except (KafkaException, ClusterUnreachable) as exc:
         raise TranslationError(f"the source cluster {source} did not answer: {exc}") from exc
     if not committed:
         raise TranslationError(f"group {group!r} has no committed offsets on {source}")
     try:
-        table = read_syncs(target, deployment, QUIET_CLIENT)
+        table = read_syncs(target, deployment, {**QUIET_CLIENT, **(target_client or {})})
     except KafkaException as exc:
         raise TranslationError(f"the target cluster {target} did not answer: {exc}") from exc
     except LookupError as exc:

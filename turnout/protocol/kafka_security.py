@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256"]
@@ -97,6 +97,31 @@ class KafkaSecuritySettings(BaseSettings, KafkaSecurity):
     """``KafkaSecurity`` read from ``TURNOUT_KAFKA_*`` variables (see the module doc)."""
 
     model_config = SettingsConfigDict(env_prefix="TURNOUT_KAFKA_", extra="ignore", frozen=True)
+
+
+class _FileOnlyKafkaSecuritySettings(KafkaSecuritySettings):
+    """``KafkaSecuritySettings`` from its env file alone: the process's ``TURNOUT_KAFKA_*``
+    variables describe another cluster (an agent's own)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, dotenv_settings)
+
+
+def load_kafka_security_file(env_file: Path) -> KafkaSecurity:
+    """``KafkaSecurity`` from the ``TURNOUT_KAFKA_*`` lines of ``env_file`` only (a second
+    cluster's: the environment's variables are not read). A missing file is an error."""
+    if not env_file.is_file():
+        raise ValueError(f"the Kafka security file {env_file} is not a file")
+    settings = _FileOnlyKafkaSecuritySettings(_env_file=env_file)  # type: ignore[call-arg]
+    return KafkaSecurity.model_validate(settings.model_dump())
 
 
 def load_kafka_security(env_file: Path | None = None) -> KafkaSecurity:

@@ -116,7 +116,8 @@ def _runner_handler(
     dead_letter: DeadLetterConfig | None,
 ) -> ProcessorHandler:
     if target is not None:
-        bootstrap, producer_properties = target.bootstrap, target.producer_properties
+        bootstrap = target.bootstrap
+        producer_properties = {**target.client_properties, **target.producer_properties}
     name = f"processor.{context.instance}"
     config = ProducerConfig(
         bootstrap_servers=bootstrap,

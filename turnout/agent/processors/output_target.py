@@ -47,8 +47,10 @@ class OutputTarget:
     #: The target cluster's bootstrap servers.
     bootstrap: str
     routes: Routes
-    #: librdkafka properties of the producer on the target cluster (its security, say).
+    #: librdkafka properties of the producer on the target cluster (its tuning).
     producer_properties: Mapping[str, str] = field(default_factory=dict)
+    #: librdkafka properties of every client on the target cluster (its security, say).
+    client_properties: Mapping[str, str] = field(default_factory=dict)
     #: Hears where each call's outputs landed: at least once, once they are
     #: acknowledged; exactly once, once their transaction committed (never of an
     #: aborted one).

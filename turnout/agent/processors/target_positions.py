@@ -116,6 +116,7 @@ class TargetPositions:
                 consumer = Consumer(
                     {
                         "bootstrap.servers": self._target.bootstrap,
+                        **self._target.client_properties,
                         "group.id": group,
                         "enable.auto.commit": False,
                         "isolation.level": "read_committed",
