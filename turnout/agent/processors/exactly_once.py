@@ -44,18 +44,18 @@ Per input partition (``_Partition``)::
         ``TransactionFenced``, and whoever owns the partition re-reads from the committed
         offset
 
-The gate (``DispatchContext.may_start``) is asked after ``init_transactions`` and before
-every transaction: a run that outlived its ownership (a drain that timed out, a frozen
-process woken) writes nothing, even if its late ``init_transactions`` fenced the owner
-(who then takes the id back). A release whose drain timed out also ``abandon``s the
-partition before its owner node goes: the transaction in flight then never commits.
-
 With a ``WriteObserver`` (an ``OutputTarget``'s: the mirror's offset syncs) each record's
 delivery report notes its offset, and once a transaction COMMITTED the observer is told
 where its inputs' outputs landed; an aborted or fenced transaction tells it nothing, so
 it never hears of a copy a ``read_committed`` reader cannot see. A committed transaction
 whose reports did not all come (never expected: the commit flushes them) tells it
 nothing either, and an observer that raises is logged: the transaction stands.
+
+The gate (``DispatchContext.may_start``) is asked after ``init_transactions`` and before
+every transaction: a run that outlived its ownership (a drain that timed out, a frozen
+process woken) writes nothing, even if its late ``init_transactions`` fenced the owner
+(who then takes the id back). A release whose drain timed out also ``abandon``s the
+partition before its owner node goes: the transaction in flight then never commits.
 
 Why this module is long: one partition's state machine (takeover, transactions, dead
 letters, aborts and fencing) works on one ``_Partition`` under one lock; split, each part
