@@ -18,7 +18,10 @@ processes to the first copy readable, a JVM and its connector's for MirrorMaker 
 ``*_total_msgs_per_s``: from the launch to the last copy. ``ratio``: Turnout's
 ``msgs_per_s`` over MirrorMaker 2's, ``ratio_eos`` the same of the exactly-once sides.
 ``copies``: each target judged by record identity (``lost``, ``duplicates``,
-``unexpected``); an exactly-once side with a duplicate fails. ``migration`` is a named
+``unexpected``); an exactly-once side with a duplicate fails. ``offsets_skipped``: per
+exactly-once side, the target's offsets a ``read_committed`` reader skipped (transaction
+markers, aborted copies): at least one per partition shows the side wrote in
+transactions. ``migration`` is a named
 slot holding ``"not built"``: the cross-cluster switch does not exist yet. A side that
 fails says why in ``errors``, its figures are left out, and the exit code is 1.
 
@@ -85,6 +88,8 @@ def _run_side(args: argparse.Namespace, side: str, topic: str, work_dir: Path,
         delete_topics(args.target, target_topic)
     result.update(run.as_json(side))
     result["copies"][side] = report.as_json()
+    if exactly_once:
+        result["offsets_skipped"][side] = report.offsets_skipped
     result["settings"][side] = settings
     if report.lost or report.unexpected or (exactly_once and report.duplicates):
         result["errors"][side] = f"the copy is not the source: {report.as_json()}"
@@ -114,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_start": _load_average(),
         "migration": NOT_BUILT,
         "copies": {},
+        "offsets_skipped": {},
         "settings": {},
         "errors": {},
     }

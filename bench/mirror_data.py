@@ -41,6 +41,10 @@ class CopyReport:
     lost: int
     duplicates: int
     unexpected: int
+    #: Offsets of the target a reader skipped: transaction markers and aborted copies
+    #: (none in a copy made without transactions; at least one per partition written
+    #: in a transaction, so it shows a side did write transactionally).
+    offsets_skipped: int = 0
 
     def as_json(self) -> dict[str, int]:
         return {"lost": self.lost, "duplicates": self.duplicates, "unexpected": self.unexpected}
@@ -69,7 +73,7 @@ def judge_copy(
         reading = {p for p in ends if ends[p]}
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in reading])
         seen = bytearray(records)
-        duplicates = unexpected = 0
+        duplicates = unexpected = read = 0
         idle = 0
         while reading:
             messages = consumer.consume(READ_BATCH, READ_POLL_S)
@@ -84,6 +88,7 @@ def judge_copy(
                     if error.code() == KafkaError._PARTITION_EOF:
                         reading.discard(message.partition() or 0)
                     continue
+                read += 1
                 value = message.value() or b""
                 head = value[:ID_DIGITS]
                 record_id = int(head) if head.isdigit() else -1
@@ -93,6 +98,7 @@ def judge_copy(
                     duplicates += 1
                 else:
                     seen[record_id] = 1
-        return CopyReport(records - sum(seen), duplicates, unexpected)
+        skipped = sum(ends.values()) - read
+        return CopyReport(records - sum(seen), duplicates, unexpected, skipped)
     finally:
         consumer.close()

@@ -146,6 +146,8 @@ export interface MirrorSpec {
   prefix: string | null;
   template: string | null;
   coordinate_headers: boolean;
+  /** More source topics: every one this regular expression matches (whole names). */
+  source_topic_pattern?: string | null;
   /** Each live topic's copy on the target cluster. */
   target_topics: Record<string, string>;
 }

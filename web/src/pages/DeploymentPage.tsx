@@ -315,6 +315,7 @@ function DeploymentFacts({ d }: { d: Deployment }) {
             {Object.entries(d.mirror.target_topics)
               .map(([source, copy]) => `${source} → ${copy}`)
               .join(", ")}
+            {d.mirror.source_topic_pattern ? `, and every source topic matching ${d.mirror.source_topic_pattern}` : ""}
           </dd>
         </>
       ) : null}

@@ -32,6 +32,7 @@ describe("NewDeploymentPage", () => {
     fireEvent.click(screen.getByLabelText("Mirror to another cluster"));
     type("Source alias", "eu");
     fireEvent.click(screen.getByLabelText("Source coordinates as headers"));
+    type("More source topics (regular expression)", "orders\\..*");
     expect(screen.getByTestId("mirror-preview")).toHaveTextContent("orders → eu.orders, payments → eu.payments on dr");
     type("Topic naming", "template");
     expect(screen.getByTestId("mirror-preview")).toHaveTextContent("orders → mirror.eu.orders");
@@ -52,6 +53,7 @@ describe("NewDeploymentPage", () => {
         prefix: null,
         template: null,
         coordinate_headers: true,
+        source_topic_pattern: "orders\\..*",
       },
     });
   });

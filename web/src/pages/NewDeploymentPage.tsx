@@ -50,6 +50,7 @@ function NewDeploymentForm() {
   const [prefix, setPrefix] = useState("");
   const [template, setTemplate] = useState("mirror.{alias}.{topic}");
   const [coordinates, setCoordinates] = useState(false);
+  const [pattern, setPattern] = useState("");
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -89,6 +90,7 @@ function NewDeploymentForm() {
         coordinate_headers: coordinates,
       };
       if (alias) body.mirror.source_alias = alias;
+      if (pattern.trim()) body.mirror.source_topic_pattern = pattern.trim();
     }
     setSaving(true);
     setError(null);
@@ -159,6 +161,8 @@ function NewDeploymentForm() {
           ) : null}
           <label htmlFor="nd-coordinates">Source coordinates as headers</label>
           <input id="nd-coordinates" type="checkbox" checked={coordinates} onChange={(e) => setCoordinates(e.target.checked)} />
+          <label htmlFor="nd-pattern">More source topics (regular expression)</label>
+          <input id="nd-pattern" placeholder="orders\..*" value={pattern} onChange={(e) => setPattern(e.target.value)} />
           <p className="form-wide muted" data-testid="mirror-preview">
             {topicList.length === 0
               ? "Each topic's copy is shown here."
