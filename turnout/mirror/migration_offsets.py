@@ -65,3 +65,13 @@ def _exact(pairs: Sequence[tuple[int, int]], position: int) -> int | None:
         if next_end - end == next_start - start:
             return end + (position - start)
     return None
+
+
+def peer_is_newer(own_epoch: int | None, peer_epoch: int | None) -> bool:
+    """Whether the other cluster's commit of a partition is the one to resume from: it
+    was made at a later directive epoch than this cluster's (a switch or a rollback
+    moved the partition since), or this cluster has none. ``None``: no commit (or one
+    without Turnout's metadata, which is older than any colour's of this deployment)."""
+    if peer_epoch is None:
+        return False
+    return own_epoch is None or peer_epoch > own_epoch

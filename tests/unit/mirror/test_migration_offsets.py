@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from turnout.mirror.migration_offsets import copies_to_source, source_to_copies
+from turnout.mirror.migration_offsets import copies_to_source, peer_is_newer, source_to_copies
 from turnout.mirror.offset_syncs import OffsetSync
 
 
@@ -89,3 +89,12 @@ def test_a_translation_over_a_rewritten_partition_never_skips_a_record(
         return
     assert {s for s in log if s >= committed} <= set(log[target:])
     assert target == len(log) or log[target] == committed
+
+
+def test_the_commit_of_the_later_epoch_is_resumed_from() -> None:
+    assert peer_is_newer(None, 3)
+    assert peer_is_newer(2, 3)
+    assert not peer_is_newer(3, 3)
+    assert not peer_is_newer(4, 3)
+    assert not peer_is_newer(4, None)
+    assert not peer_is_newer(None, None)
