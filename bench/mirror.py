@@ -14,10 +14,12 @@ last (start-up excluded; ``*_startup_s`` is the time from the launch of the side
 processes to the first copy readable, a JVM and its connector's for MirrorMaker 2);
 ``*_total_msgs_per_s``: from the launch to the last copy. ``ratio``: Turnout's
 ``msgs_per_s`` over MirrorMaker 2's. ``copies``: each target judged by record identity
-(``lost``, ``duplicates``, ``unexpected``). ``turnout_eos_msgs_per_s``, ``ratio_eos`` and
-``migration`` are named slots holding ``"not built"``: the mirror's exactly-once mode and
-the cross-cluster switch do not exist yet. A side that fails says why in ``errors``, its
-figures are left out, and the exit code is 1.
+(``lost``, ``duplicates``, ``unexpected``). ``turnout_eos_msgs_per_s`` and ``ratio_eos``
+are named slots holding ``"not built"``: the mirror's exactly-once mode is not measured
+yet. ``migration``: one cross-cluster switch of a consumer deployment under load
+(``bench.mirror_migration``): ``switch_ms``, ``gap_ms_max``, ``lost``, ``duplicates``.
+A side that fails says why in ``errors``, its figures are left out, and the exit code
+is 1.
 
 Services: ``--source`` and ``--target`` (the two clusters' bootstrap servers, default
 ``TURNOUT_TEST_KAFKA`` / ``TURNOUT_TEST_SECOND_KAFKA``) and ``--zookeeper`` (default
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.mirror_data import judge_copy, value_of
+from bench.mirror_migration import run_migration
 from bench.mirror_mm2 import mm2_target_topic, run_mm2
 from bench.mirror_turnout import run_turnout_mirror, turnout_target_topic
 from bench.processors_data import PARTITIONS, create_topics, delete_topics, fill
@@ -45,6 +48,8 @@ RECORDS = 1_000_000
 INSTANCES = 2
 NOT_BUILT = "not built"
 SIDES = ("turnout", "mm2")
+#: The cross-cluster switch, run after the copying sides (``--only migration``).
+MIGRATION = "migration"
 
 
 def _load_average() -> list[float]:
@@ -75,6 +80,17 @@ def _run_side(args: argparse.Namespace, side: str, topic: str, work_dir: Path,
         result["errors"][side] = f"the copy is not the source: {report.as_json()}"
 
 
+def _run_migration(args: argparse.Namespace, work: Path, result: dict[str, Any]) -> None:
+    try:
+        migration = run_migration(args.zookeeper, args.source, args.target, work)
+    except RuntimeError as exc:
+        result["errors"][MIGRATION] = str(exc)
+        return
+    result[MIGRATION] = migration
+    if migration["lost"] or migration["duplicates"] or not migration["checker_ok"]:
+        result["errors"][MIGRATION] = f"the switch was not exact: {migration}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--source", default=os.environ.get("TURNOUT_TEST_KAFKA", "127.0.0.1:9092"))
@@ -86,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--instances", type=int, default=INSTANCES, help="Turnout's mirrors, MM2's tasks.max"
     )
-    parser.add_argument("--only", choices=SIDES, action="append", help="run only these sides")
+    parser.add_argument(
+        "--only", choices=(*SIDES, MIGRATION), action="append", help="run only these parts"
+    )
     parser.add_argument("--log-dir", type=Path, help="keep the sides' logs and MM2's files here")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {
@@ -99,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_start": _load_average(),
         "turnout_eos_msgs_per_s": NOT_BUILT,
         "ratio_eos": NOT_BUILT,
-        "migration": NOT_BUILT,
         "copies": {},
         "settings": {},
         "errors": {},
@@ -118,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                     log = work / ("mm2.log" if side == "mm2" else "turnout-mirror-1.log")
                     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                     result["errors"][side] = f"{exc}; its log ends: {tail}"
+            if MIGRATION in set(args.only or (*SIDES, MIGRATION)):
+                _run_migration(args, work, result)
     finally:
         delete_topics(args.source, topic)
     result["load_average_end"] = _load_average()

@@ -29,7 +29,7 @@ from tests.support.services import Services, unique_name, zk_chroot
 from turnout.agent import Handler
 from turnout.agent.observer import AgentObserver
 from turnout.agent.records import Record
-from turnout.mirror.copier import SOURCE_OFFSET_HEADER, SOURCE_PARTITION_HEADER
+from turnout.mirror.source_coordinates import as_source_record, source_offset
 from turnout.verify import read_history
 from turnout.verify.events import Processed
 
@@ -79,29 +79,15 @@ class MigrationWorld:
         errors = self.identity_errors
 
         def handle(record: Record) -> None:
-            headers = dict(record.headers)
-            offset = headers.get(SOURCE_OFFSET_HEADER)
-            partition = headers.get(SOURCE_PARTITION_HEADER)
-            if offset is None or partition is None:
+            source = source_offset(record)
+            if source is None:
                 errors.append(f"{record.topic}/{record.partition}@{record.offset}: not a copy")
                 return
-            source = int(offset)
-            if int(partition) != record.partition or source != record.offset - FOREIGN_RECORDS:
+            if source != record.offset - FOREIGN_RECORDS:
                 errors.append(
                     f"{record.topic}/{record.partition}@{record.offset}: copy of {source}"
                 )
-            handler(
-                Record(
-                    record.topic,
-                    record.partition,
-                    source,
-                    record.key,
-                    record.value,
-                    record.headers,
-                    record.timestamp_ms,
-                    record.epoch,
-                )
-            )
+            handler(as_source_record(record, source))
 
         return handle
 
