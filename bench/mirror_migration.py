@@ -141,6 +141,8 @@ def run_migration(zookeeper: str, source: str, target: str, work: Path) -> dict[
         load = LoadProcess(source, topic, work / "migration-acked.txt")
         load.wait_started(READY_TIMEOUT_S)
         time.sleep(SETTLE_S)
+        green = agents[2]
+        _wait(lambda: bool(green.status().ready), READY_TIMEOUT_S, "green to be ready (warm)")
         tail = EventTail(log_dir)
         started = time.monotonic_ns()
         stores[consumer_name].update(

@@ -61,7 +61,8 @@ from turnout.agent.environment import AgentEnvironment, kafka_source
 from turnout.agent.kafka_source import KafkaSource
 from turnout.mirror.migration_offsets import copies_to_source, peer_is_newer, source_to_copies
 from turnout.mirror.offset_syncs import SYNC_EVERY_S, OffsetSync
-from turnout.mirror.sync_topic import SyncTable, read_syncs
+from turnout.mirror.sync_follower import SyncFollower
+from turnout.mirror.sync_topic import SyncTable
 from turnout.protocol import CommitMetadata
 from turnout.protocol.partitions import PartitionId
 
@@ -77,8 +78,9 @@ CATCH_UP_TIMEOUT_S = 30.0
 #: new sync is seen soon after it was written.
 SYNCS_POLL_S = SYNC_EVERY_S / 2
 #: How often an unknown copies' name (a topic the mirror has not synced yet) makes the
-#: syncs be read again: each read is a scan of the sync topic.
-NAMES_REFRESH_S = 5.0
+#: syncs be read again: the mirror syncs within ``SYNC_EVERY_S`` of a first copy, and a
+#: read costs a watermark request and the syncs written since the last.
+NAMES_REFRESH_S = SYNC_EVERY_S
 
 #: Committed (next offset, metadata) per partition, as ``KafkaSource.committed`` says.
 Committed = dict[PartitionId, tuple[int, str | None] | None]
@@ -149,6 +151,7 @@ class MigratingSource(KafkaSource):
             auto_offset_reset=auto_offset_reset,
             properties=migration.peer_properties,
         )
+        self._syncs = SyncFollower(self._copies_kafka, migration.mirror, self._copies_client)
         self._table = SyncTable()
         self._names_read_at: float | None = None
         #: Copies' name → deployment's name, of the names met so far.
@@ -158,9 +161,7 @@ class MigratingSource(KafkaSource):
 
     def _read_syncs(self) -> SyncTable:
         try:
-            self._table = read_syncs(
-                self._copies_kafka, self._migration.mirror, self._copies_client
-            )
+            self._table = self._syncs.refresh()
         except LookupError:
             self._table = SyncTable()  # nothing mirrored yet
         self._names_read_at = self._clock()
@@ -251,6 +252,7 @@ class MigratingSource(KafkaSource):
             super().close()
         finally:
             self._peer.close()
+            self._syncs.close()
 
     # ---- where a claimed partition starts -----------------------------------------------
 
