@@ -119,6 +119,13 @@ def migration_environment(
     give it to ``Agent(..., environment=...)``."""
 
     def new_source(config: AgentConfig, group: str) -> KafkaSource:
+        if config.offset_store != "kafka":
+            # Another store would never ask the consumer where a claim starts: the colour
+            # would start at a position of the other cluster.
+            raise ValueError(
+                f"a colour consuming across mirror {migration.mirror!r} keeps its offsets "
+                f"in Kafka (offset_store kafka), not {config.offset_store}"
+            )
         return kafka_source(config, group, partial(MigratingSource, migration=migration))
 
     return replace(base or AgentEnvironment(), new_source=new_source)
