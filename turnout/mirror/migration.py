@@ -74,9 +74,10 @@ log = logging.getLogger(__name__)
 #: counts the mirror as stuck and lets the partition go, rather than stall the agent's
 #: loop longer.
 CATCH_UP_TIMEOUT_S = 30.0
-#: How often a waiting claim re-reads the syncs: half the mirror's sync interval, so a
-#: new sync is seen soon after it was written.
-SYNCS_POLL_S = SYNC_EVERY_S / 2
+#: How often a waiting claim re-reads the syncs: each look is a watermark request (the
+#: claim follows the sync topic), and every tenth of a second it waits past the sync
+#: that settles it adds to the switch.
+SYNCS_POLL_S = 0.1
 #: How often an unknown copies' name (a topic the mirror has not synced yet) makes the
 #: syncs be read again: the mirror syncs within ``SYNC_EVERY_S`` of a first copy, and a
 #: read costs a watermark request and the syncs written since the last.
