@@ -25,7 +25,9 @@ differences, and nothing else of the agent changes:
   made at the later directive epoch wins (``peer_is_newer``: a switch or a rollback
   moved the partition since the other was made). The other cluster's commit is final
   when read: its colour committed it at release, before its owner node went. It is
-  translated exactly (``migration_offsets``, its completed-beyond-a-gap offsets too);
+  translated exactly (``migration_offsets``, its completed-beyond-a-gap offsets too),
+  by the syncs or, on the copies' side, by the copies' coordinate headers read from the
+  newest sync below it (found as soon as the mirror copied it, not a sync later);
   while it cannot be yet (the mirror has not copied or synced past it) the claim waits,
   polling the syncs every ``SYNCS_POLL_S``, at most ``CATCH_UP_TIMEOUT_S``. Past that
   the claim fails (``MigrationNotReady``: the agent logs it, lists it in its status's
@@ -54,12 +56,19 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
 
-from confluent_kafka import KafkaException
+from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import TopicPartition as KafkaTP
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.environment import AgentEnvironment, kafka_source
-from turnout.agent.kafka_source import KafkaSource
-from turnout.mirror.migration_offsets import copies_to_source, peer_is_newer, source_to_copies
+from turnout.agent.kafka_source import KAFKA_REQUEST_TIMEOUT_S, KafkaSource
+from turnout.mirror.copier import SOURCE_OFFSET_HEADER
+from turnout.mirror.migration_offsets import (
+    copies_to_source,
+    peer_is_newer,
+    position_among_copies,
+    source_to_copies,
+)
 from turnout.mirror.offset_syncs import SYNC_EVERY_S, OffsetSync
 from turnout.mirror.sync_follower import SyncFollower
 from turnout.mirror.sync_topic import SyncTable
@@ -78,6 +87,9 @@ CATCH_UP_TIMEOUT_S = 30.0
 #: claim follows the sync topic), and every tenth of a second it waits past the sync
 #: that settles it adds to the switch.
 SYNCS_POLL_S = 0.1
+#: Copies read per request when a claim looks for its position among the copies: the
+#: stretch after the newest sync is at most ``SYNC_EVERY_RECORDS`` records.
+COPIES_READ_BATCH = 500
 #: How often an unknown copies' name (a topic the mirror has not synced yet) makes the
 #: syncs be read again: the mirror syncs within ``SYNC_EVERY_S`` of a first copy, and a
 #: read costs a watermark request and the syncs written since the last.
@@ -159,6 +171,8 @@ class MigratingSource(KafkaSource):
             auto_offset_reset=auto_offset_reset,
             properties=migration.peer_properties,
         )
+        #: Reads the copies' coordinate headers (``_among_copies``); opened on first use.
+        self._copies_reader: Consumer | None = None
         self._syncs = SyncFollower(self._copies_kafka, migration.mirror, self._copies_client)
         self._table = SyncTable()
         self._names_read_at: float | None = None
@@ -261,6 +275,8 @@ class MigratingSource(KafkaSource):
         finally:
             self._peer.close()
             self._syncs.close()
+            if self._copies_reader is not None:
+                self._copies_reader.close()
 
     # ---- where a claimed partition starts -----------------------------------------------
 
@@ -314,6 +330,8 @@ class MigratingSource(KafkaSource):
                 syncs: Sequence[OffsetSync] = history.syncs if history is not None else ()
                 positions = [offset, *(metadata.done if metadata else ())]
                 moved = [to_own(syncs, position) for position in positions]
+                if moved[0] is None and self._migration.side is Side.COPIES:
+                    moved[0] = self._among_copies(tp, offset, syncs)
                 if any(position is None for position in moved):
                     pending.append(f"{tp[0]}/{tp[1]} at {offset}")
                     continue
@@ -339,6 +357,53 @@ class MigratingSource(KafkaSource):
                 waited = True
             time.sleep(SYNCS_POLL_S)
             table = self._read_syncs()
+
+    def _among_copies(
+        self, tp: PartitionId, committed: int, syncs: Sequence[OffsetSync]
+    ) -> int | None:
+        """The copies' offset of source position ``committed`` read from the copies'
+        coordinate headers, from the newest sync at or below it to the copies' end
+        (``position_among_copies``): the copy of the position is found as soon as it is
+        copied, not only once a sync says so. None when the syncs do not reach that low,
+        a copy has no headers, or the copies end before it."""
+        below = [sync for sync in syncs if sync.source <= committed]
+        if not below:
+            return None
+        topic, partition = self._own(tp)
+        reader = self._copies_reader or self._open_copies_reader()
+        where = KafkaTP(topic, partition)
+        end = reader.get_watermark_offsets(where, KAFKA_REQUEST_TIMEOUT_S)[1]
+        start = below[-1].target
+        if start >= end:
+            return None
+        reader.assign([KafkaTP(topic, partition, start)])
+        copies: list[tuple[int, int | None]] = []
+        deadline = self._clock() + KAFKA_REQUEST_TIMEOUT_S
+        try:
+            while (not copies or copies[-1][0] < end - 1) and self._clock() < deadline:
+                for message in reader.consume(COPIES_READ_BATCH, SYNCS_POLL_S):
+                    if message.error() is None and message.offset() is not None:
+                        headers = dict(message.headers() or [])
+                        source = headers.get(SOURCE_OFFSET_HEADER)
+                        copies.append(
+                            (message.offset() or 0, None if source is None else int(source))
+                        )
+        finally:
+            reader.unassign()
+        if not copies or copies[-1][0] < end - 1:
+            return None  # not read to the end in time: the syncs decide
+        return position_among_copies(copies, committed, end)
+
+    def _open_copies_reader(self) -> Consumer:
+        self._copies_reader = Consumer(
+            {
+                "bootstrap.servers": self._copies_kafka,
+                "group.id": f"turnout.mirror.migration.{self._migration.mirror}",
+                "enable.auto.commit": False,
+                **self._copies_client,
+            }
+        )
+        return self._copies_reader
 
 
 def _epoch_of(value: tuple[int, str | None] | None) -> int | None:

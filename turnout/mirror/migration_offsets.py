@@ -34,7 +34,7 @@ of the copies sees (docs/mirror.md).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from turnout.mirror.offset_syncs import OffsetSync
 
@@ -75,3 +75,22 @@ def peer_is_newer(own_epoch: int | None, peer_epoch: int | None) -> bool:
     if peer_epoch is None:
         return False
     return own_epoch is None or peer_epoch > own_epoch
+
+
+def position_among_copies(
+    copies: Iterable[tuple[int, int | None]], committed: int, end: int
+) -> int | None:
+    """The copies' offset of source position ``committed``, from the copies themselves:
+    ``copies`` are (copies' offset, source offset from its coordinate headers) in offset
+    order, read from at or after the copy of a source offset at or below ``committed``
+    up to ``end`` (the copies' high watermark). The first copy of ``committed`` is its
+    position; when the copies end with the copy of the record before it, the next copy
+    goes at ``end``. None: not copied yet, or a copy without headers (the syncs decide)."""
+    last: int | None = None
+    for offset, source in copies:
+        if source is None:
+            return None
+        if source == committed:
+            return offset
+        last = source
+    return end if last == committed - 1 else None

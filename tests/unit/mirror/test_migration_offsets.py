@@ -6,7 +6,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from turnout.mirror.migration_offsets import copies_to_source, peer_is_newer, source_to_copies
+from turnout.mirror.migration_offsets import (
+    copies_to_source,
+    peer_is_newer,
+    position_among_copies,
+    source_to_copies,
+)
 from turnout.mirror.offset_syncs import OffsetSync
 
 
@@ -98,3 +103,28 @@ def test_the_commit_of_the_later_epoch_is_resumed_from() -> None:
     assert not peer_is_newer(4, 3)
     assert not peer_is_newer(4, None)
     assert not peer_is_newer(None, None)
+
+
+def test_the_first_copy_of_the_position_among_the_copies_is_its_place() -> None:
+    copies = [(100, 7), (101, 8), (102, 9), (103, 8), (104, 9)]
+    assert position_among_copies(copies, 8, end=105) == 101
+
+
+def test_copies_ending_with_the_record_before_put_the_position_at_their_end() -> None:
+    assert position_among_copies([(100, 7), (101, 8)], 9, end=102) == 102
+
+
+def test_copies_short_of_the_position_or_without_headers_say_nothing() -> None:
+    assert position_among_copies([(100, 7)], 9, end=101) is None
+    assert position_among_copies([(100, None), (101, 8)], 8, end=102) is None
+    assert position_among_copies([], 9, end=100) is None
+
+
+@given(st.integers(1, 200), st.integers(0, 50), st.data())
+def test_copies_of_each_record_once_give_the_exact_position(
+    length: int, foreign: int, data: st.DataObject
+) -> None:
+    start = data.draw(st.integers(0, length - 1))
+    committed = data.draw(st.integers(start, length))
+    copies = [(foreign + s, s) for s in range(start, length)]
+    assert position_among_copies(copies, committed, end=foreign + length) == foreign + committed
