@@ -70,7 +70,7 @@ from turnout.mirror.migration_offsets import (
     source_to_copies,
 )
 from turnout.mirror.offset_syncs import SYNC_EVERY_S, OffsetSync
-from turnout.mirror.sync_follower import SyncFollower
+from turnout.mirror.sync_follower import FETCH_WAIT_MAX_MS, SyncFollower
 from turnout.mirror.sync_topic import SyncTable
 from turnout.protocol import CommitMetadata
 from turnout.protocol.partitions import PartitionId
@@ -90,6 +90,9 @@ SYNCS_POLL_S = 0.1
 #: Copies read per request when a claim looks for its position among the copies: the
 #: stretch after the newest sync is at most ``SYNC_EVERY_RECORDS`` records.
 COPIES_READ_BATCH = 500
+#: Longest wait for the next copies while a claim reads them (it reads to the copies'
+#: high watermark, which is already there: this only bounds a slow fetch).
+COPIES_POLL_S = 0.1
 #: How often an unknown copies' name (a topic the mirror has not synced yet) makes the
 #: syncs be read again: the mirror syncs within ``SYNC_EVERY_S`` of a first copy, and a
 #: read costs a watermark request and the syncs written since the last.
@@ -325,13 +328,25 @@ class MigratingSource(KafkaSource):
         while True:
             done: Committed = {}
             pending: list[str] = []
-            for tp, (offset, metadata) in commits.items():
+            syncs_of: dict[PartitionId, Sequence[OffsetSync]] = {}
+            for tp in commits:
                 history = table.histories.get(tp)
-                syncs: Sequence[OffsetSync] = history.syncs if history is not None else ()
+                syncs_of[tp] = history.syncs if history is not None else ()
+            unsettled = {
+                tp: (offset, syncs_of[tp])
+                for tp, (offset, _) in commits.items()
+                if to_own(syncs_of[tp], offset) is None
+            }
+            found = (
+                self._among_copies(unsettled)
+                if unsettled and self._migration.side is Side.COPIES
+                else {}
+            )
+            for tp, (offset, metadata) in commits.items():
                 positions = [offset, *(metadata.done if metadata else ())]
-                moved = [to_own(syncs, position) for position in positions]
-                if moved[0] is None and self._migration.side is Side.COPIES:
-                    moved[0] = self._among_copies(tp, offset, syncs)
+                moved = [to_own(syncs_of[tp], position) for position in positions]
+                if moved[0] is None:
+                    moved[0] = found.get(tp)
                 if any(position is None for position in moved):
                     pending.append(f"{tp[0]}/{tp[1]} at {offset}")
                     continue
@@ -359,40 +374,55 @@ class MigratingSource(KafkaSource):
             table = self._read_syncs()
 
     def _among_copies(
-        self, tp: PartitionId, committed: int, syncs: Sequence[OffsetSync]
-    ) -> int | None:
-        """The copies' offset of source position ``committed`` read from the copies'
-        coordinate headers, from the newest sync at or below it to the copies' end
-        (``position_among_copies``): the copy of the position is found as soon as it is
-        copied, not only once a sync says so. None when the syncs do not reach that low,
-        a copy has no headers, or the copies end before it."""
-        below = [sync for sync in syncs if sync.source <= committed]
-        if not below:
-            return None
-        topic, partition = self._own(tp)
+        self, wanted: Mapping[PartitionId, tuple[int, Sequence[OffsetSync]]]
+    ) -> dict[PartitionId, int]:
+        """Per partition of ``wanted`` (its source position and syncs), the copies'
+        offset of that position read from the copies' coordinate headers, from the
+        newest sync at or below it to the copies' end (``position_among_copies``): found
+        as soon as the mirror copied it, not only once a sync says so. Left out: the
+        syncs do not reach that low, a copy has no headers, the copies end before it, or
+        they were not read to their end within ``KAFKA_REQUEST_TIMEOUT_S``. Every
+        partition is read at once, by one consumer."""
         reader = self._copies_reader or self._open_copies_reader()
-        where = KafkaTP(topic, partition)
-        end = reader.get_watermark_offsets(where, KAFKA_REQUEST_TIMEOUT_S)[1]
-        start = below[-1].target
-        if start >= end:
-            return None
-        reader.assign([KafkaTP(topic, partition, start)])
-        copies: list[tuple[int, int | None]] = []
+        #: This cluster's partition → (deployment's partition, position, first, end).
+        plans: dict[PartitionId, tuple[PartitionId, int, int, int]] = {}
+        for tp, (committed, syncs) in wanted.items():
+            below = [sync for sync in syncs if sync.source <= committed]
+            if not below:
+                continue
+            where = self._own(tp)
+            end = reader.get_watermark_offsets(KafkaTP(*where), KAFKA_REQUEST_TIMEOUT_S)[1]
+            if below[-1].target < end:
+                plans[where] = (tp, committed, below[-1].target, end)
+        if not plans:
+            return {}
+        copies: dict[PartitionId, list[tuple[int, int | None]]] = {where: [] for where in plans}
+        unread = set(plans)
+        reader.assign([KafkaTP(*where, plan[2]) for where, plan in plans.items()])
         deadline = self._clock() + KAFKA_REQUEST_TIMEOUT_S
         try:
-            while (not copies or copies[-1][0] < end - 1) and self._clock() < deadline:
-                for message in reader.consume(COPIES_READ_BATCH, SYNCS_POLL_S):
-                    if message.error() is None and message.offset() is not None:
-                        headers = dict(message.headers() or [])
-                        source = headers.get(SOURCE_OFFSET_HEADER)
-                        copies.append(
-                            (message.offset() or 0, None if source is None else int(source))
-                        )
+            while unread and self._clock() < deadline:
+                first = reader.poll(COPIES_POLL_S)
+                batch = [] if first is None else [first, *reader.consume(COPIES_READ_BATCH, 0)]
+                for message in batch:
+                    where = (message.topic() or "", message.partition() or 0)
+                    if message.error() is not None or where not in unread:
+                        continue
+                    offset = message.offset() or 0
+                    source = dict(message.headers() or []).get(SOURCE_OFFSET_HEADER)
+                    copies[where].append((offset, None if source is None else int(source)))
+                    if offset >= plans[where][3] - 1:
+                        unread.discard(where)
         finally:
             reader.unassign()
-        if not copies or copies[-1][0] < end - 1:
-            return None  # not read to the end in time: the syncs decide
-        return position_among_copies(copies, committed, end)
+        positions = {}
+        for where, (tp, committed, _, end) in plans.items():
+            position = (
+                None if where in unread else position_among_copies(copies[where], committed, end)
+            )
+            if position is not None:
+                positions[tp] = position
+        return positions
 
     def _open_copies_reader(self) -> Consumer:
         self._copies_reader = Consumer(
@@ -400,6 +430,7 @@ class MigratingSource(KafkaSource):
                 "bootstrap.servers": self._copies_kafka,
                 "group.id": f"turnout.mirror.migration.{self._migration.mirror}",
                 "enable.auto.commit": False,
+                "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
                 **self._copies_client,
             }
         )

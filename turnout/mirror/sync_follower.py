@@ -34,6 +34,10 @@ from turnout.mirror.target_topics import ADMIN_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
+#: How long a broker holds a fetch with nothing new (librdkafka's default is 500 ms): a
+#: reader of what is already written wants the answer at once.
+FETCH_WAIT_MAX_MS = 10
+
 
 class SyncFollower:
     """The syncs of one mirror deployment, read incrementally (see the module)."""
@@ -89,6 +93,9 @@ class SyncFollower:
                 "group.id": f"turnout.mirror.translate.{self._deployment}",
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
+                # A refresh reads to a high watermark it has just seen: the broker should
+                # answer at once, not hold the fetch for new syncs.
+                "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
                 **self._client,
             }
         )
