@@ -56,21 +56,19 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
 
-from confluent_kafka import Consumer, KafkaException
-from confluent_kafka import TopicPartition as KafkaTP
+from confluent_kafka import KafkaException
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.environment import AgentEnvironment, kafka_source
-from turnout.agent.kafka_source import KAFKA_REQUEST_TIMEOUT_S, KafkaSource
-from turnout.mirror.copier import SOURCE_OFFSET_HEADER
+from turnout.agent.kafka_source import KafkaSource
+from turnout.mirror.copies_reader import CopiesReader
 from turnout.mirror.migration_offsets import (
     copies_to_source,
     peer_is_newer,
-    position_among_copies,
     source_to_copies,
 )
 from turnout.mirror.offset_syncs import SYNC_EVERY_S, OffsetSync
-from turnout.mirror.sync_follower import FETCH_WAIT_MAX_MS, SyncFollower
+from turnout.mirror.sync_follower import SyncFollower
 from turnout.mirror.sync_topic import SyncTable
 from turnout.protocol import CommitMetadata
 from turnout.protocol.partitions import PartitionId
@@ -87,12 +85,6 @@ CATCH_UP_TIMEOUT_S = 30.0
 #: claim follows the sync topic), and every tenth of a second it waits past the sync
 #: that settles it adds to the switch.
 SYNCS_POLL_S = 0.1
-#: Copies read per request when a claim looks for its position among the copies: the
-#: stretch after the newest sync is at most ``SYNC_EVERY_RECORDS`` records.
-COPIES_READ_BATCH = 500
-#: Longest wait for the next copies while a claim reads them (it reads to the copies'
-#: high watermark, which is already there: this only bounds a slow fetch).
-COPIES_POLL_S = 0.1
 #: How often an unknown copies' name (a topic the mirror has not synced yet) makes the
 #: syncs be read again: the mirror syncs within ``SYNC_EVERY_S`` of a first copy, and a
 #: read costs a watermark request and the syncs written since the last.
@@ -174,8 +166,8 @@ class MigratingSource(KafkaSource):
             auto_offset_reset=auto_offset_reset,
             properties=migration.peer_properties,
         )
-        #: Reads the copies' coordinate headers (``_among_copies``); opened on first use.
-        self._copies_reader: Consumer | None = None
+        #: Reads the copies' coordinate headers (used on the copies' side only).
+        self._copies = CopiesReader(bootstrap, migration.mirror, properties, clock)
         self._syncs = SyncFollower(self._copies_kafka, migration.mirror, self._copies_client)
         self._table = SyncTable()
         self._names_read_at: float | None = None
@@ -278,8 +270,7 @@ class MigratingSource(KafkaSource):
         finally:
             self._peer.close()
             self._syncs.close()
-            if self._copies_reader is not None:
-                self._copies_reader.close()
+            self._copies.close()
 
     # ---- where a claimed partition starts -----------------------------------------------
 
@@ -338,7 +329,9 @@ class MigratingSource(KafkaSource):
                 if to_own(syncs_of[tp], offset) is None
             }
             found = (
-                self._among_copies(unsettled)
+                self._copies.positions(
+                    {self._own(tp): (tp, *position) for tp, position in unsettled.items()}
+                )
                 if unsettled and self._migration.side is Side.COPIES
                 else {}
             )
@@ -372,69 +365,6 @@ class MigratingSource(KafkaSource):
                 waited = True
             time.sleep(SYNCS_POLL_S)
             table = self._read_syncs()
-
-    def _among_copies(
-        self, wanted: Mapping[PartitionId, tuple[int, Sequence[OffsetSync]]]
-    ) -> dict[PartitionId, int]:
-        """Per partition of ``wanted`` (its source position and syncs), the copies'
-        offset of that position read from the copies' coordinate headers, from the
-        newest sync at or below it to the copies' end (``position_among_copies``): found
-        as soon as the mirror copied it, not only once a sync says so. Left out: the
-        syncs do not reach that low, a copy has no headers, the copies end before it, or
-        they were not read to their end within ``KAFKA_REQUEST_TIMEOUT_S``. Every
-        partition is read at once, by one consumer."""
-        reader = self._copies_reader or self._open_copies_reader()
-        #: This cluster's partition → (deployment's partition, position, first, end).
-        plans: dict[PartitionId, tuple[PartitionId, int, int, int]] = {}
-        for tp, (committed, syncs) in wanted.items():
-            below = [sync for sync in syncs if sync.source <= committed]
-            if not below:
-                continue
-            where = self._own(tp)
-            end = reader.get_watermark_offsets(KafkaTP(*where), KAFKA_REQUEST_TIMEOUT_S)[1]
-            if below[-1].target < end:
-                plans[where] = (tp, committed, below[-1].target, end)
-        if not plans:
-            return {}
-        copies: dict[PartitionId, list[tuple[int, int | None]]] = {where: [] for where in plans}
-        unread = set(plans)
-        reader.assign([KafkaTP(*where, plan[2]) for where, plan in plans.items()])
-        deadline = self._clock() + KAFKA_REQUEST_TIMEOUT_S
-        try:
-            while unread and self._clock() < deadline:
-                first = reader.poll(COPIES_POLL_S)
-                batch = [] if first is None else [first, *reader.consume(COPIES_READ_BATCH, 0)]
-                for message in batch:
-                    where = (message.topic() or "", message.partition() or 0)
-                    if message.error() is not None or where not in unread:
-                        continue
-                    offset = message.offset() or 0
-                    source = dict(message.headers() or []).get(SOURCE_OFFSET_HEADER)
-                    copies[where].append((offset, None if source is None else int(source)))
-                    if offset >= plans[where][3] - 1:
-                        unread.discard(where)
-        finally:
-            reader.unassign()
-        positions = {}
-        for where, (tp, committed, _, end) in plans.items():
-            position = (
-                None if where in unread else position_among_copies(copies[where], committed, end)
-            )
-            if position is not None:
-                positions[tp] = position
-        return positions
-
-    def _open_copies_reader(self) -> Consumer:
-        self._copies_reader = Consumer(
-            {
-                "bootstrap.servers": self._copies_kafka,
-                "group.id": f"turnout.mirror.migration.{self._migration.mirror}",
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
-                **self._copies_client,
-            }
-        )
-        return self._copies_reader
 
 
 def _epoch_of(value: tuple[int, str | None] | None) -> int | None:
