@@ -239,17 +239,25 @@ class MigratingSource(KafkaSource):
     def pause(self, tps: Iterable[PartitionId]) -> None:
         super().pause(self._own_all(tps))
 
-    def partition_counts(self, topics: Sequence[str]) -> dict[str, int]:
+    def partition_counts(
+        self, topics: Sequence[str], pattern: Callable[[str], bool] | None = None
+    ) -> dict[str, int]:
         """Per deployment topic, its partitions on this cluster (0 while the mirror has
-        not copied it: nothing to claim yet)."""
+        not copied it: nothing to claim yet). ``pattern`` (a binding's topic pattern)
+        adds the deployment's topics it takes among those the mirror copies (known from
+        its syncs), on either side: the copies' names are not the deployment's."""
+        wanted = list(topics)
+        if pattern is not None:
+            copied = self._read_syncs().target_topics
+            wanted += sorted(t for t in copied if t not in wanted and pattern(t))
         names = {}
-        for topic in topics:
+        for topic in wanted:
             try:
                 names[topic] = self._physical_name(topic, self._migration.side)
             except KafkaException:
                 continue
         counts = super().partition_counts(list(names.values()))
-        return {topic: counts[names[topic]] if topic in names else 0 for topic in topics}
+        return {topic: counts[names[topic]] if topic in names else 0 for topic in wanted}
 
     def warm_up(self, partitions: Mapping[str, int]) -> None:
         side = self._migration.side
