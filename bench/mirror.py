@@ -21,9 +21,11 @@ processes to the first copy readable, a JVM and its connector's for MirrorMaker 
 ``unexpected``); an exactly-once side with a duplicate fails. ``offsets_skipped``: per
 exactly-once side, the target's offsets a ``read_committed`` reader skipped (transaction
 markers, aborted copies): at least one per partition shows the side wrote in
-transactions. ``migration`` is a named
-slot holding ``"not built"``: the cross-cluster switch does not exist yet. A side that
-fails says why in ``errors``, its figures are left out, and the exit code is 1.
+transactions. ``migration``: one
+cross-cluster switch of a consumer deployment under load (``bench.mirror_migration``;
+alone with ``--only migration``): ``switch_ms``, ``gap_ms_max``, ``lost``,
+``duplicates``. A side that fails says why in ``errors``, its figures are left out, and
+the exit code is 1.
 
 Services: ``--source`` and ``--target`` (the two clusters' bootstrap servers, default
 ``TURNOUT_TEST_KAFKA`` / ``TURNOUT_TEST_SECOND_KAFKA``) and ``--zookeeper`` (default
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.mirror_data import judge_copy, value_of
+from bench.mirror_migration import run_migration
 from bench.mirror_mm2 import mm2_target_topic, run_mm2
 from bench.mirror_turnout import TURNOUT_SIDES, run_turnout_mirror, turnout_target_topic
 from bench.processors_data import PARTITIONS, create_topics, delete_topics, fill
@@ -49,9 +52,10 @@ from bench.processors_data import PARTITIONS, create_topics, delete_topics, fill
 RECORDS = 1_000_000
 #: Turnout's mirror processes, and MirrorMaker 2's ``tasks.max``.
 INSTANCES = 2
-NOT_BUILT = "not built"
 SIDES = ("turnout", "mm2", "turnout_eos", "mm2_eos")
 EXACTLY_ONCE_SIDES = frozenset({"turnout_eos", "mm2_eos"})
+#: The cross-cluster switch, run after the copying sides (``--only migration``).
+MIGRATION = "migration"
 
 
 #: Where a side's failure is told (the first process's log).
@@ -95,6 +99,17 @@ def _run_side(args: argparse.Namespace, side: str, topic: str, work_dir: Path,
         result["errors"][side] = f"the copy is not the source: {report.as_json()}"
 
 
+def _run_migration(args: argparse.Namespace, work: Path, result: dict[str, Any]) -> None:
+    try:
+        migration = run_migration(args.zookeeper, args.source, args.target, work)
+    except RuntimeError as exc:
+        result["errors"][MIGRATION] = str(exc)
+        return
+    result[MIGRATION] = migration
+    if migration["lost"] or migration["duplicates"] or not migration["checker_ok"]:
+        result["errors"][MIGRATION] = f"the switch was not exact: {migration}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--source", default=os.environ.get("TURNOUT_TEST_KAFKA", "127.0.0.1:9092"))
@@ -106,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--instances", type=int, default=INSTANCES, help="Turnout's mirrors, MM2's tasks.max"
     )
-    parser.add_argument("--only", choices=SIDES, action="append", help="run only these sides")
+    parser.add_argument(
+        "--only", choices=(*SIDES, MIGRATION), action="append", help="run only these parts"
+    )
     parser.add_argument("--log-dir", type=Path, help="keep the sides' logs and MM2's files here")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {
@@ -117,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         "instances": args.instances,
         "cpu_count": os.cpu_count(),
         "load_average_start": _load_average(),
-        "migration": NOT_BUILT,
         "copies": {},
         "offsets_skipped": {},
         "settings": {},
@@ -137,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                     log = work / _LOGS[side]
                     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                     result["errors"][side] = f"{exc}; its log ends: {tail}"
+            if MIGRATION in set(args.only or (*SIDES, MIGRATION)):
+                _run_migration(args, work, result)
     finally:
         delete_topics(args.source, topic)
     result["load_average_end"] = _load_average()

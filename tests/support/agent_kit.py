@@ -23,6 +23,8 @@ from confluent_kafka import Producer
 
 from tests.support.waiting import wait_until as wait_until  # re-exported: tests import it from here
 from turnout.agent import Agent, AgentConfig, Handler
+from turnout.agent.environment import AgentEnvironment
+from turnout.agent.observer import AgentObserver
 from turnout.protocol import (
     Binding,
     Colour,
@@ -264,9 +266,12 @@ class World:
         colour: Colour = Colour.BLUE,
         work_s: float = 0.0,
         wrap: Callable[[Handler], Handler] | None = None,
+        environment: AgentEnvironment | None = None,
+        wrap_observer: Callable[[AgentObserver], AgentObserver] | None = None,
         **extra: object,
     ) -> Agent:
-        """An agent in this process with the verifying handler (``wrap`` wraps it)."""
+        """An agent in this process with the verifying handler (``wrap`` wraps it) and
+        the event log as its observer (``wrap_observer`` wraps it)."""
         if self.event_log is None:
             self.event_log = EventLog(self.log_dir / f"events-{os.getpid()}.jsonl")
         handler: Handler = make_verifying_handler(
@@ -274,10 +279,14 @@ class World:
         )
         if wrap is not None:
             handler = wrap(handler)
+        observer: AgentObserver = self.event_log.bind(instance, colour)
+        if wrap_observer is not None:
+            observer = wrap_observer(observer)
         agent = Agent(
             self.config(instance, colour, **extra),
             handler,
-            observer=self.event_log.bind(instance, colour),
+            observer=observer,
+            environment=environment,
         )
         self.agents[instance] = agent.start()
         return agent

@@ -30,9 +30,12 @@ def zookeeper_gateway(config: AgentConfig) -> ZkGateway:
     )
 
 
-def kafka_source(config: AgentConfig, group: str) -> KafkaSource:
-    """A confluent-kafka consumer of ``group``, assigned by the agent (never subscribed)."""
-    return KafkaSource(
+def kafka_source(
+    config: AgentConfig, group: str, kind: Callable[..., KafkaSource] = KafkaSource
+) -> KafkaSource:
+    """A confluent-kafka consumer of ``group``, assigned by the agent (never subscribed);
+    ``kind`` builds it from ``KafkaSource``'s arguments (a subclass of it, say)."""
+    return kind(
         config.kafka,
         group,
         client_id=f"turnout-{config.deployment}-{config.instance}",

@@ -235,6 +235,12 @@ class KafkaSource:
 
     # ---- reading ------------------------------------------------------------------------
 
+    def logical_topic(self, topic: str) -> str:
+        """The deployment's name of a topic this consumer fetched (a record's ``topic()``):
+        the same name, unless a subclass fetches a partition under another name than the
+        one it is owned by (a colour consuming a mirror's copies)."""
+        return topic
+
     def poll(self, timeout_s: float, max_records: int = POLL_BATCH) -> list[Message]:
         """What is queued, up to ``max_records`` (at most ``POLL_BATCH``); if nothing is,
         the first record within ``timeout_s`` and what came with it."""

@@ -35,10 +35,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from turnout.agent.processors.output_target import OffsetSpan, TargetPartition
 from turnout.agent.records import Record
@@ -249,43 +249,11 @@ def read_syncs(
 ) -> SyncTable:
     """Every sync the deployment's sync topic holds now, as each partition's history.
     Raises ``SyncTopicMissing``, or ``KafkaException`` when the cluster does not answer."""
-    topic = offset_syncs_topic(deployment)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"turnout.mirror.translate.{deployment}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            **(client or {}),
-        }
-    )
-    table = SyncTable()
+    # Imported here: the follower builds on this module's types.
+    from turnout.mirror.sync_follower import SyncFollower
+
+    follower = SyncFollower(bootstrap, deployment, client)
     try:
-        metadata = consumer.list_topics(topic, timeout=ADMIN_TIMEOUT_S).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            raise SyncTopicMissing(f"no offset syncs topic {topic!r} on {bootstrap}")
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), ADMIN_TIMEOUT_S)
-        if high <= low:
-            return table
-        consumer.assign([TopicPartition(topic, 0, low)])
-        position = low
-        while position < high:
-            message = consumer.poll(READ_POLL_TIMEOUT_S)
-            if message is None:
-                raise KafkaException(
-                    KafkaError(KafkaError._TIMED_OUT, f"reading {topic} stalled at {position}")
-                )
-            if message.error() is not None:
-                if message.error().code() == KafkaError._PARTITION_EOF:  # type: ignore[union-attr]
-                    break
-                raise KafkaException(message.error())
-            position = (message.offset() or 0) + 1
-            try:
-                sync = SyncMessage.model_validate_json(message.value() or b"")
-            except ValidationError:
-                log.warning("offset %d of %s is not an offset sync: skipped", position - 1, topic)
-                continue
-            table.add(sync)
+        return follower.refresh()
     finally:
-        consumer.close()
-    return table
+        follower.close()

@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
+
+import pytest
 
 from tests.support.agent_kit import REPO_ROOT
 from tests.support.services import Services
@@ -19,22 +22,35 @@ RECORDS = 5_000
 BENCH_TIMEOUT_S = 600.0
 
 
-def test_the_mirror_benchmark_reports_every_side_with_exact_copies(
-    two_clusters: Services,
-) -> None:
-    assert two_clusters.second_kafka is not None
+def _run_bench(services: Services, *options: str) -> dict[str, Any]:
+    assert services.second_kafka is not None
     command = [
-        sys.executable, "-m", "bench.mirror", "--source", two_clusters.kafka,
-        "--target", two_clusters.second_kafka, "--zookeeper", two_clusters.zookeeper,
-        "--records", str(RECORDS),
+        sys.executable, "-m", "bench.mirror", "--source", services.kafka,
+        "--target", services.second_kafka, "--zookeeper", services.zookeeper,
+        "--records", str(RECORDS), *options,
     ]  # fmt: skip
     completed = subprocess.run(
         command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=BENCH_TIMEOUT_S
     )
     assert completed.stdout.strip(), f"no JSON; stderr:\n{completed.stderr[-4000:]}"
-    result = json.loads(completed.stdout)
+    result: dict[str, Any] = json.loads(completed.stdout)
     assert result["errors"] == {}, f"stderr:\n{completed.stderr[-4000:]}"
     assert completed.returncode == 0
+    return result
+
+
+def _assert_exact_migration(result: dict[str, Any]) -> None:
+    migration = result["migration"]
+    assert migration["switch_ms"] > 0
+    assert migration["gap_ms_max"] >= 0
+    assert migration["acked"] > 0
+    assert (migration["lost"], migration["duplicates"], migration["checker_ok"]) == (0, 0, True)
+
+
+def test_the_mirror_benchmark_reports_every_side_with_exact_copies(
+    two_clusters: Services,
+) -> None:
+    result = _run_bench(two_clusters)
     for side in ("turnout", "mm2", "turnout_eos", "mm2_eos"):
         assert result[f"{side}_msgs_per_s"] > 0
         assert result[f"{side}_startup_s"] > 0
@@ -50,4 +66,14 @@ def test_the_mirror_benchmark_reports_every_side_with_exact_copies(
     # Both exactly-once sides wrote in transactions: markers in every partition.
     for side in ("turnout_eos", "mm2_eos"):
         assert result["offsets_skipped"][side] >= result["partitions"]
-    assert result["migration"] == "not built"
+    _assert_exact_migration(result)
+
+
+def test_the_migration_slot_reports_an_exact_cross_cluster_switch(
+    two_clusters: Services, record_property: pytest.RecordProperty
+) -> None:
+    result = _run_bench(two_clusters, "--only", "migration")
+    _assert_exact_migration(result)
+    for figure in ("switch_ms", "gap_ms_max", "acked"):
+        record_property(figure, result["migration"][figure])
+    assert "turnout_msgs_per_s" not in result and "mm2_msgs_per_s" not in result

@@ -298,10 +298,11 @@ class RecordFeed:
             # Two topics may share a partition number: split on both.
             for (topic, partition), same in groupby(messages, topic_partition_of):
                 if topic is not None and partition is not None:
-                    self._route((topic, partition), list(same))
+                    self._route((source.logical_topic(topic), partition), list(same))
             return
         topic = messages[0].topic()
-        if topic is not None:
+        if topic is not None and source is not None:
+            topic = source.logical_topic(topic)
             for partition, run in partition_runs(messages):
                 self._route((topic, partition), run)
 
