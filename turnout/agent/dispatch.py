@@ -39,6 +39,10 @@ def _not_known(_tp: PartitionId) -> int | None:
     return None
 
 
+def _unreported(_message: str) -> None:
+    return None
+
+
 def _no_role() -> Role | None:
     return None
 
@@ -86,6 +90,9 @@ class DispatchContext:
     kafka_group: KafkaGroup | None = None
     #: Where a dispatcher registers what it can prepare while the agent is a warm standby.
     warm_standby: WarmStandby = field(default_factory=WarmStandby)
+    #: Shows a lasting condition of the work in the agent's status (its errors) and log:
+    #: a partition whose commits a failure decision holds, say. Any thread may call it.
+    report_error: Callable[[str], None] = _unreported
 
 
 @dataclass(frozen=True, slots=True)

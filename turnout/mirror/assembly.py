@@ -4,19 +4,21 @@ source) and the mirror's settings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.deployment import CodePolicy
+from turnout.agent.work.outcomes import FailedDecision
 from turnout.mirror.checkpoints import Checkpointer
 from turnout.mirror.config_sync import ConfigSync
 from turnout.mirror.copier import mirror_processor
 from turnout.mirror.settings import MirrorSettings
 from turnout.mirror.sync_topic import SyncWriter
 from turnout.mirror.target_topics import TARGET_METADATA_REFRESH_MS, MirrorRoutes, TargetTopics
+from turnout.mirror.topic_shape import PartitionMismatchError, SourceTopicMissingError
 
 #: Records per call of the mirror's batch handler at most. Each call waits once for the
 #: target's acknowledgements of all its copies, and a partition has one call in flight at
@@ -25,6 +27,17 @@ from turnout.mirror.target_topics import TARGET_METADATA_REFRESH_MS, MirrorRoute
 #: tens of milliseconds on a loaded machine, the bound. A failed call is retried whole:
 #: at most this many records are written again.
 MIRROR_BATCH_SIZE = 5000
+
+#: What an exhausted failure of these does, whatever the deployment's ``on_exhausted``:
+#: a topic whose target cannot take its partitions (or whose source is gone) holds its
+#: own partitions' commits at their first record, in the status as errors, while the
+#: other topics go on being copied; once the target is fixed, the partitions' next owner
+#: (a restart, a switch) copies from there. Stopping the whole agent would stop every
+#: healthy topic for one bad one.
+TOPIC_FAILURE_DECISIONS: Mapping[type[BaseException], FailedDecision] = {
+    PartitionMismatchError: FailedDecision.DO_NOT_COMMIT_AND_CONTINUE,
+    SourceTopicMissingError: FailedDecision.DO_NOT_COMMIT_AND_CONTINUE,
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
         processor=True,
         output_target=target,
         work_base=WorkConfig(batch_size=MIRROR_BATCH_SIZE),
+        failure_decisions=TOPIC_FAILURE_DECISIONS,
     )
     checkpointer = None
     if settings.checkpoint_groups:

@@ -18,6 +18,7 @@ from confluent_kafka.admin._resource import ResourceType
 
 from tests.support.agent_kit import World, wait_until
 from tests.support.mirror_kit import (
+    add_partitions,
     create_source_topic,
     produce_keyed,
     read_topic,
@@ -25,8 +26,8 @@ from tests.support.mirror_kit import (
     spawn_mirror,
     start_mirror,
 )
-from tests.support.services import Services, create_topic
-from turnout.protocol import Colour, Role
+from tests.support.services import Services, create_topic, unique_name
+from turnout.protocol import Binding, Colour, Role
 
 #: Copying a few thousand records between two local brokers takes seconds; a 2-core
 #: machine shared with other test sessions needs more.
@@ -130,14 +131,18 @@ def test_a_sigkilled_mirror_agent_loses_nothing_in_the_target(
         assert list(seen) == records
 
 
-def test_a_target_topic_with_fewer_partitions_is_an_error_in_status_and_gets_nothing(
+def test_a_target_topic_with_fewer_partitions_is_held_in_error_while_the_others_flow(
     two_clusters: Services, mirror_world: World
 ) -> None:
     source, target = mirror_world.topic, f"a.{mirror_world.topic}"
+    healthy = unique_name("src")
     create_source_topic(two_clusters.kafka, source, 16)
+    create_source_topic(two_clusters.kafka, healthy, 4)
     create_topic(_target(two_clusters), target, 4)
     produce_keyed(two_clusters.kafka, source, 200)
+    produce_keyed(two_clusters.kafka, healthy, 200)
     mirror_world.create_directive()
+    mirror_world.update_directive(live=Binding(group=mirror_world.group, topics=(source, healthy)))
 
     agent = start_mirror(mirror_world, "m-1", _target(two_clusters), source_alias="a")
     wait_until(
@@ -145,7 +150,24 @@ def test_a_target_topic_with_fewer_partitions_is_an_error_in_status_and_gets_not
         MIRRORED_TIMEOUT_S,
         lambda: f"errors: {agent.status().errors}",
     )
+    wait_until(
+        lambda: record_count(_target(two_clusters), f"a.{healthy}") >= 200,
+        MIRRORED_TIMEOUT_S,
+        "the healthy topic is mirrored beside the mismatched one",
+    )
     assert record_count(_target(two_clusters), target) == 0
+    assert agent.status().state == "RUNNING"
+    # The mismatched partitions' commits stayed where their first record is: once the
+    # target is fixed, the next owner copies every record.
+    assert agent.stop()
+    add_partitions(_target(two_clusters), target, 16)
+    start_mirror(mirror_world, "m-2", _target(two_clusters), source_alias="a")
+    wait_until(
+        lambda: record_count(_target(two_clusters), target) >= 200,
+        MIRRORED_TIMEOUT_S,
+        lambda: f"{record_count(_target(two_clusters), target)} of 200 copied after the fix",
+    )
+    assert read_topic(_target(two_clusters), target) == read_topic(two_clusters.kafka, source)
 
 
 def test_a_blue_green_switch_of_the_mirror_under_load_copies_every_record_once(

@@ -23,7 +23,7 @@ ARGS = ["translate", "--group", "g", "--deployment", "d", "--kafka", "s", "--tar
 def test_the_table_says_per_partition_whether_it_is_exact_bounded_or_unknown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(translation, "translate_group", lambda *args: ROWS)
+    monkeypatch.setattr(translation, "translate_group", lambda *args, **kwargs: ROWS)
     result = CliRunner().invoke(app, ARGS)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
@@ -45,7 +45,7 @@ def test_the_table_says_per_partition_whether_it_is_exact_bounded_or_unknown(
 
 
 def test_json_holds_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(translation, "translate_group", lambda *args: ROWS)
+    monkeypatch.setattr(translation, "translate_group", lambda *args, **kwargs: ROWS)
     result = CliRunner().invoke(app, [*ARGS, "--json"])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
@@ -58,7 +58,7 @@ def test_json_holds_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_translation_error_is_one_line_and_exit_code_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object) -> list[TranslatedPartition]:
+    def refuse(*args: object, **kwargs: object) -> list[TranslatedPartition]:
         raise TranslationError("group 'g' has no committed offsets on s")
 
     monkeypatch.setattr(translation, "translate_group", refuse)

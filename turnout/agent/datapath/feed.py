@@ -72,6 +72,7 @@ class RecordFeed:
         self._lease = context.session.lease
         self._metrics = context.metrics
         self._log = context.log
+        self._reports = context.reports
         self.held: dict[PartitionId, HeldPartition] = {}
         #: Partitions whose records may start now (held, wanted, not releasing/paused).
         self.active: frozenset[PartitionId] = frozenset()
@@ -117,6 +118,7 @@ class RecordFeed:
                     ownership_began=self.ownership_began,
                 ),
                 warm_standby=self.warm_standby,
+                report_error=self._reports.report_error,
             )
         )
 

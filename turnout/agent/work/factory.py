@@ -58,6 +58,7 @@ def work_manager_factory(
             on_closed=on_closed,
             commits_offsets=commits_offsets,
             on_abandoned=on_abandoned,
+            on_held=context.report_error,
         )
         # The agent's status (and the control plane's instances table) shows the records
         # the manager completed; the agent's own counter sees only the sequential path.

@@ -72,8 +72,13 @@ class FailurePolicy:
         on_failure: FailureCallback | None,
         on_escalation: EscalationCallback | None,
         dead_letters: DeadLetterSink | None,
+        on_held: Callable[[str], None] | None = None,
     ) -> None:
         self._config = config
+        #: Told (without the lock) of a record a DO_NOT_COMMIT_* decision holds: its
+        #: partition's commits stop there for this ownership, a condition the agent's
+        #: status must show, not only a log line.
+        self._on_held = on_held
         self._lock = lock
         self._flow = flow
         self._scheduler = scheduler
@@ -143,6 +148,7 @@ class FailurePolicy:
         for escalation in escalations:
             self._escalate(escalation)
         to_send: list[Record] = []
+        held: list[str] = []
         with self._lock:
             live = not part.closing
             topic = part.tp[0]
@@ -164,12 +170,20 @@ class FailurePolicy:
                     self._flow.retire(part, 1)
                 else:
                     self._hold(part, record)
+                    if not decision.stops:  # a stop is the agent's to report
+                        held.append(f"{where} ({decision.name})")
                 if decision.stops:
                     self.halt(f"failure decision {decision.name} at {where}: {error!r}")
             if not live:
                 self._flow.retire(part, len(failed))
             if lane.exclusive and not to_send:
                 self._scheduler.end_turn(lane)
+        if held and self._on_held is not None:
+            self._on_held(
+                f"commits held at {held[0]}"
+                + (f" and {len(held) - 1} more" if len(held) > 1 else "")
+                + f": {error!r}"
+            )
         if not to_send:
             return
         for record in to_send:

@@ -38,11 +38,12 @@ class Lifecycle:
         self.stop_reason: str | None = None
 
     def halt(self, reason: str) -> None:
-        """RUNNING -> HALTED (kept as is when already halted). Called under the lock."""
+        """RUNNING -> HALTED (kept as is when already halted). Called under the lock;
+        ``halted`` first, as readers without the lock take a stop reason to mean halted."""
+        self.halted = True
         if self.stop_reason is None:
             self.stop_reason = reason
             log.error("work manager stops: %s", reason)
-        self.halted = True
 
     def is_halted(self) -> bool:
         return self.halted

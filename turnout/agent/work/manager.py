@@ -94,6 +94,7 @@ class WorkManager:
         on_closed: Callable[[float], None] | None = None,
         commits_offsets: bool = False,
         on_abandoned: Callable[[PartitionId], None] | None = None,
+        on_held: Callable[[str], None] | None = None,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler or batch_handler")
@@ -141,6 +142,7 @@ class WorkManager:
             on_failure=on_failure,
             on_escalation=on_escalation,
             dead_letters=dead_letters,
+            on_held=on_held,
         )
         settlement = Settlement(
             per_batch=per_batch,

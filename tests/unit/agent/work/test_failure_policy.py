@@ -131,6 +131,25 @@ def test_do_not_commit_and_continue_holds_the_commit_point_whatever_succeeds_aft
     assert final is not None and final.next_offset == 2
 
 
+def test_a_record_held_without_a_stop_is_reported_for_the_status_once_per_decision(
+    managers: list[WorkManager],
+) -> None:
+    reported: list[str] = []
+    manager = build(
+        managers,
+        fail_offset_2,
+        on_failure=lambda f: FailedDecision.DO_NOT_COMMIT_AND_CONTINUE,
+        on_held=reported.append,
+    )
+    manager.open_partition(TP0, 0, frozenset())
+    for offset in range(10):
+        manager.submit(record(offset))
+    wait_until(lambda: bool(reported), "a report of the held record")
+    assert len(reported) == 1
+    assert f"{TP0[0]}/{TP0[1]}@2 (DO_NOT_COMMIT_AND_CONTINUE)" in reported[0]
+    assert "poison" in reported[0]
+
+
 def test_commit_and_stop_commits_the_record_and_stops(managers: list[WorkManager]) -> None:
     done: list[int] = []
 
