@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from turnout.agent.processors.contract import INPUT_KEY, Headers, Output, Outputs
+from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs
+from turnout.producer import PARTITION_ANY, Write
 from turnout.protocol.models import Role
 
 ProcessorCall = Callable[[object, Outputs], object]
-#: One output as the producer takes it: topic, value, key, partition (None: the
-#: partitioner's), timestamp in ms (None: now), headers.
-Write = tuple[str, bytes | str | None, bytes | str | None, int | None, int | None, Headers | None]
 
 
 class ProcessorRaised(Exception):
@@ -40,22 +38,32 @@ def writes_of(
     topic: Callable[[str, Role | None], str],
 ) -> list[Write]:
     """Call ``function`` on ``unit`` (a record, or a batch when ``per_batch``) and resolve
-    its outputs; raises ``ProcessorRaised`` for any failure."""
+    its outputs, as ``Producer.produce_writes`` takes them; raises ``ProcessorRaised``
+    for any failure. Outputs mostly name one output: its topic is resolved once per
+    name, not once per output."""
     out = Outputs()
     try:
         emitted = out.emitted(function(unit, out))
-        return [
-            (topic(output.output, role), output.value, _key(output, input_key, per_batch),
-             output.partition, output.timestamp_ms, output.headers)
-            for output in emitted
-        ]  # fmt: skip
+        topics: dict[str, str] = {}
+        writes: list[Write] = []
+        append = writes.append
+        for output in emitted:
+            name = output.output
+            to = topics.get(name)
+            if to is None:
+                to = topics[name] = topic(name, role)
+            key = output.key
+            if key is INPUT_KEY:
+                key = _input_key(output, input_key, per_batch)
+            partition = output.partition
+            append((to, output.value, key, PARTITION_ANY if partition is None else partition,
+                    output.timestamp_ms or 0, output.headers))  # fmt: skip
+        return writes
     except Exception as exc:
         raise ProcessorRaised(exc) from exc
 
 
-def _key(output: Output, input_key: bytes | None, per_batch: bool) -> bytes | str | None:
-    if output.key is not INPUT_KEY:
-        return output.key
+def _input_key(output: Output, input_key: bytes | None, per_batch: bool) -> bytes | None:
     if per_batch:
         raise ValueError(f"a batch processor's output to {output.output!r} must give its key")
     return input_key

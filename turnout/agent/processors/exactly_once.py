@@ -83,7 +83,6 @@ from turnout.agent.processors.transactions import TransactionBounds, transaction
 from turnout.agent.records import Record
 from turnout.agent.work.outcomes import PermanentFailure, RecordFailed
 from turnout.producer import (
-    PARTITION_ANY,
     FatalProducerError,
     ProducerConfig,
     TransactionalProducer,
@@ -271,6 +270,9 @@ class ExactlyOnceRunner:
             txid,
             transaction_timeout_ms=self._transaction_timeout_ms,
             registry=self._registry,
+            # The commit confirms a transaction's records: a report per record would
+            # only count them (see the producer's module).
+            failure_reports_only=True,
         )
 
     # ---- one partition ------------------------------------------------------------------
@@ -459,11 +461,9 @@ class ExactlyOnceRunner:
         topic: Callable[[str, Role | None], str],
     ) -> None:
         """Produce the outputs of the processor's call on ``unit`` (``emitting.py``)."""
-        for to, value, key, partition, timestamp_ms, headers in writes_of(
-            self._function, unit, input_key, self._per_batch, role, topic
-        ):
-            where = PARTITION_ANY if partition is None else partition
-            producer.produce(to, value, key, where, timestamp_ms or 0, headers)
+        producer.produce_writes(
+            writes_of(self._function, unit, input_key, self._per_batch, role, topic)
+        )
 
     def _abort(self, part: _Partition, tp: PartitionId, cause: BaseException) -> None:
         """Drop the open transaction; a fencing ends this ownership's processing of ``tp``."""

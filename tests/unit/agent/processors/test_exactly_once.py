@@ -78,6 +78,12 @@ class StandInProducer:
     ) -> None:
         self.journal.append(("produce", topic, cast(bytes, value).decode()))
 
+    def produce_writes(
+        self, writes: Sequence[tuple[str, object, object, int, int, object]]
+    ) -> None:
+        for topic, value, key, partition, timestamp_ms, headers in writes:
+            self.produce(topic, value, key, partition, timestamp_ms, headers)
+
     def send_offsets_to_transaction(self, offsets: list[TopicPartition], metadata: object) -> None:
         self.journal.append(("offsets", *(f"{tp.partition}@{tp.offset}" for tp in offsets)))
 
