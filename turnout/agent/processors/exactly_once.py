@@ -35,6 +35,10 @@ Per input partition (``_Partition``)::
         the transaction's first record; its earlier transactions stay committed)
     ready ──a dead letter (``dead_letter``, from ``dead_letters.py``)──▶ one transaction:
         the letter and the offset after its record ──▶ ready
+    any ──a failure decision holds a record (``hold``: ``DO_NOT_COMMIT_*``)──▶ held at it
+        for this ownership: runs commit only records before it; records at or past it
+        are passed over (a transaction cannot commit them without committing the offset
+        past the held one), and the next owner starts at the held record
     any ──fenced (another producer called init_transactions with the id)──▶ fenced: the
         transaction is dropped (never committed) and the run fails (retried by the
         failure policy). The next run takes the id over again only while the agent's
@@ -193,6 +197,8 @@ class ExactlyOnceRunner:
         self._partitions: dict[PartitionId, _Partition] = {}
         #: A warm standby's producers, created and connected, not initialised: by id.
         self._prepared: dict[str, OutputProducer] = {}
+        #: Per partition, the ownership (epoch) and offset of its held record (``hold``).
+        self._held: dict[PartitionId, tuple[int, int]] = {}
         #: Transactions committed and aborted, and fencings seen (this runner's; the
         #: registry's counters carry on across runners).
         self.committed = 0
@@ -204,8 +210,16 @@ class ExactlyOnceRunner:
         """Process a run of one partition in whole transactions (see the module)."""
         first = records[0]
         tp = (first.topic, first.partition)
+        held = self._held.get(tp)
+        limit = held[1] if held is not None and held[0] == first.epoch else None
+        if limit is not None and first.offset >= limit:
+            return  # passed over: see ``hold``
         part = self._partition(tp, first.epoch)
-        todo = [record for record in records if record.offset >= part.floor]
+        todo = [
+            record
+            for record in records
+            if record.offset >= part.floor and (limit is None or record.offset < limit)
+        ]
         skipped = len(records) - len(todo)
         start = 0
         while start < len(todo):
@@ -218,6 +232,29 @@ class ExactlyOnceRunner:
             except Exception as exc:
                 # Aborted: the earlier transactions of this run stay committed.
                 raise RecordFailed(skipped + start, exc) from exc
+
+    def hold(self, record: Record) -> None:
+        """The failure decision for ``record`` keeps it uncommitted (``DO_NOT_COMMIT_*``):
+        for the rest of this ownership, no transaction of its partition commits an offset
+        past it. A transaction commits a partition's outputs together with its offset, so
+        the records after the held one cannot commit either: from here on they are passed
+        over (neither processed nor written), and the partition's next owner, starting at
+        the held record, processes them. Called before the partition's next run starts."""
+        tp = (record.topic, record.partition)
+        with self._lock:
+            held = self._held.get(tp)
+            if held is not None and held[0] > record.epoch:
+                return  # a past ownership's decision, come late
+            if held is None or held[0] < record.epoch or record.offset < held[1]:
+                self._held[tp] = (record.epoch, record.offset)
+        log.warning(
+            "%s/%d@%d held: this ownership commits nothing of the partition from it on, "
+            "and passes its later records over to the next owner",
+            tp[0],
+            tp[1],
+            record.offset,
+            extra={"event": "partition_held"},
+        )
 
     def close(self, timeout_s: float) -> None:
         """Close every partition's producer (no transaction is open between runs)."""
