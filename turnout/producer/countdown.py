@@ -48,9 +48,12 @@ class DeliveryCountdown:
             self._done.set()
 
     def acknowledged(self) -> None:
-        """One message was acknowledged (called from the delivery report)."""
+        """One message was acknowledged (called from the delivery report, once per
+        message: ``_counted`` is spelled out here rather than called)."""
         self.acknowledged_count += 1
-        self._counted()
+        self.remaining -= 1
+        if self.remaining == 0:
+            self._done.set()
 
     def failed(self, error: ProducerError) -> None:
         """One message failed with ``error`` (called from the delivery report)."""

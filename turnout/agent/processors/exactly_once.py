@@ -215,11 +215,13 @@ class ExactlyOnceRunner:
         if limit is not None and first.offset >= limit:
             return  # passed over: see ``hold``
         part = self._partition(tp, first.epoch)
-        todo = [
-            record
-            for record in records
-            if record.offset >= part.floor and (limit is None or record.offset < limit)
-        ]
+        todo: Sequence[Record] = records
+        if first.offset < part.floor or limit is not None:
+            todo = [
+                record
+                for record in records
+                if record.offset >= part.floor and (limit is None or record.offset < limit)
+            ]
         skipped = len(records) - len(todo)
         start = 0
         while start < len(todo):
