@@ -218,13 +218,13 @@ class Producer(Generic[K, V]):
         if self._server.serve_requested:
             self._server.serve_inline()
 
-    def produce_writes(self, writes: Sequence[Write]) -> None:
-        """Queue each of ``writes`` as :meth:`produce` would with no callback and no
-        options, in order: the batch path, whose loop runs here rather than a Python call
-        per record. Keys, values and header values must be ``bytes`` or ``str`` (no
-        serializers). A record refused part way raises as :meth:`produce` does, the
-        records before it queued. (Its loop body repeats :meth:`produce`'s fast path
-        rather than call it: the call is what it saves.)"""
+    def produce_writes(self, writes: Sequence[Write], report: ReportCallback | None = None) -> None:
+        """Queue each of ``writes`` as :meth:`produce` would with no options, in order:
+        the batch path, whose loop runs here rather than a Python call per record. Each
+        record's delivery report goes to ``report`` (from :meth:`reporting_to`) if given,
+        else it is only counted. Keys, values and header values must be ``bytes`` or
+        ``str`` (no serializers). A record refused part way raises as :meth:`produce`
+        does (with ``report``, its report never comes), the records before it queued."""
         if not self._plain:
             self._check_usable()
             if self._serializing:
@@ -235,14 +235,14 @@ class Producer(Generic[K, V]):
         server = self._server
         for topic, value, key, partition, timestamp_ms, headers in writes:
             try:
-                if partition == -1 and not timestamp_ms and headers is None:
+                if report is None and partition == -1 and not timestamp_ms and headers is None:
                     kafka.produce(topic, value, key)
                 else:
-                    kafka.produce(topic, value, key, partition, None, None, timestamp_ms, headers)
+                    kafka.produce(topic, value, key, partition, report, None, timestamp_ms, headers)
             except Exception as exc:
                 self._produce_slowly(
                     exc,
-                    (topic, value, key, partition, None, None, timestamp_ms, headers),
+                    (topic, value, key, partition, report, None, timestamp_ms, headers),
                     self.config.queue_full,
                     self.config.queue_full_timeout_s,
                 )

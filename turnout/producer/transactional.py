@@ -31,7 +31,8 @@ acknowledgement, and fails if one failed), so a caller that waits for nothing bu
 commit loses nothing; the producer then counts a transaction's records as acknowledged
 when it commits (``produce`` and ``produce_writes`` count them) and samples no delivery
 latency. A record that asks for its own report (``send``, ``on_delivery``,
-``produce_reported``) is refused: its success would never be reported.
+``produce_reported``, ``produce_writes`` with a report) is refused: its success would
+never be reported.
 """
 
 from __future__ import annotations
@@ -149,8 +150,10 @@ class TransactionalProducer(Producer[K, V]):
             return
         super().produce(topic, value, key, partition, timestamp_ms, headers, on_delivery, options)
 
-    def produce_writes(self, writes: Sequence[Write]) -> None:
-        super().produce_writes(writes)
+    def produce_writes(self, writes: Sequence[Write], report: ReportCallback | None = None) -> None:
+        if report is not None and self.failure_reports_only:
+            raise ValueError(_NO_SUCCESS_REPORTS.format(self.transactional_id))
+        super().produce_writes(writes, report)
         self._produced += len(writes)
 
     def produce_reported(
