@@ -161,7 +161,13 @@ class Producer(Generic[K, V]):
         #: SerializationError). Called as ``self._untyped.produce(...)``, not through a
         #: stored bound method, which CPython would call the slower way (a tuple per call).
         self._untyped: Any = self._kafka
-        self._server.start()
+        if self._serves_in_background():
+            self._server.start()
+
+    def _serves_in_background(self) -> bool:
+        """Whether a poller thread serves the callbacks while nobody else does (see
+        :mod:`turnout.producer.serving`)."""
+        return True
 
     def _librdkafka_config(self) -> dict[str, Any]:
         """librdkafka's configuration: the typed config plus the producer's callbacks."""

@@ -32,7 +32,12 @@ commit loses nothing; the producer then counts a transaction's records as acknow
 when it commits (``produce`` and ``produce_writes`` count them) and samples no delivery
 latency. A record that asks for its own report (``send``, ``on_delivery``,
 ``produce_reported``, ``produce_writes`` with a report) is refused: its success would
-never be reported.
+never be reported. Such a producer has no background poller either: what librdkafka
+still queues (failure reports, errors) is served by the producer's own calls (commit
+and abort flush; a caller waiting for queue space serves), and a transaction's records
+fail its commit anyway. That spares a poller waking every
+``TRANSACTIONAL_POLL_SLICE_S`` per producer, and its transactional calls never wait for
+a poller's slice.
 """
 
 from __future__ import annotations
@@ -117,6 +122,9 @@ class TransactionalProducer(Producer[K, V]):
             registry=registry,
             name=name if name is not None else transactional_id,
         )
+
+    def _serves_in_background(self) -> bool:
+        return not self.failure_reports_only
 
     def _librdkafka_config(self) -> dict[str, Any]:
         """Adds the transactional id and timeout, and caps the delivery timeout at the
