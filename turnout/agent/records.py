@@ -378,6 +378,8 @@ class RecordRun(Sequence[Record]):
                 raise ValueError(f"cannot join {run!r} to {first!r}")
             messages += run.messages()
             offsets += run.offsets
+        if offsets[-1] - offsets[0] + 1 == len(offsets):  # consecutive: completed as a range
+            return RecordRun.consecutive(messages, offsets[0], *first.tp, first.epoch)
         return RecordRun(messages, offsets, first.topic, first.partition, first.epoch)
 
 

@@ -20,7 +20,7 @@ from turnout.producer.errors import (
     TransactionAbortRequiredError,
     UndeliveredError,
 )
-from turnout.producer.producer import PARTITION_ANY, CloseReport, Headers, Producer
+from turnout.producer.producer import PARTITION_ANY, CloseReport, Headers, Producer, Write
 from turnout.producer.serializers import (
     BytesSerializer,
     JsonSerializer,
@@ -60,5 +60,6 @@ __all__ = [
     "TransactionAbortRequiredError",
     "TransactionalProducer",
     "UndeliveredError",
+    "Write",
     "delivered",
 ]

@@ -79,7 +79,7 @@ RESERVED_PROPERTIES = {
     "dr_cb": "a per-message on_delivery or send()",
     "dr_msg_cb": "a per-message on_delivery or send()",
     "error_cb": "the producer's error state (fatal errors raise)",
-    "delivery.report.only.error": "nothing: futures and metrics need every report",
+    "delivery.report.only.error": "TransactionalProducer's failure_reports_only",
 }
 
 

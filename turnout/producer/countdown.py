@@ -5,7 +5,7 @@ A caller that writes a batch and only needs to know whether all of it was acknow
 (an at-least-once processor, before its input counts complete) pays per message for a
 counter decrement in the delivery report, and per batch for one :class:`DeliveryCountdown`
 and one report callback (:meth:`~turnout.producer.Producer.reporting_to`), passed with each
-:meth:`~turnout.producer.Producer.produce_reported`.
+:meth:`~turnout.producer.Producer.produce_writes` (or ``produce_reported``).
 
 States of a countdown of ``expected`` messages::
 
@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Protocol
 from turnout.producer.errors import ProducerError
 
 if TYPE_CHECKING:
-    from turnout.producer.producer import Headers
+    from collections.abc import Sequence
+
+    from turnout.producer.producer import Write
     from turnout.producer.reports import ReportCallback
 
 
@@ -48,9 +50,12 @@ class DeliveryCountdown:
             self._done.set()
 
     def acknowledged(self) -> None:
-        """One message was acknowledged (called from the delivery report)."""
+        """One message was acknowledged (called from the delivery report, once per
+        message: ``_counted`` is spelled out here rather than called)."""
         self.acknowledged_count += 1
-        self._counted()
+        self.remaining -= 1
+        if self.remaining == 0:
+            self._done.set()
 
     def failed(self, error: ProducerError) -> None:
         """One message failed with ``error`` (called from the delivery report)."""
@@ -72,14 +77,6 @@ class CountingProducer(Protocol):
 
     def reporting_to(self, countdown: DeliveryCountdown) -> ReportCallback: ...
 
-    def produce_reported(
-        self,
-        topic: str,
-        value: bytes | str | None,
-        key: bytes | str | None,
-        headers: Headers | None,
-        report: ReportCallback,
-        *,
-        partition: int = ...,
-        timestamp_ms: int = ...,
+    def produce_writes(
+        self, writes: Sequence[Write], report: ReportCallback | None = ...
     ) -> None: ...

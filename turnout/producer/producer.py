@@ -88,6 +88,9 @@ PURGE_SERVE_TIMEOUT_S = 5.0
 
 #: Record headers as librdkafka takes them: a dict, or a list of pairs (names may repeat).
 Headers = dict[str, bytes | str | None] | list[tuple[str, bytes | str | None]]
+#: One record for :meth:`Producer.produce_writes`: topic, value, key, partition
+#: (``PARTITION_ANY``: the partitioner's), timestamp in ms (0: now), headers.
+Write = tuple[str, bytes | str | None, bytes | str | None, int, int, Headers | None]
 
 logger = logging.getLogger("turnout.producer")
 
@@ -158,7 +161,13 @@ class Producer(Generic[K, V]):
         #: SerializationError). Called as ``self._untyped.produce(...)``, not through a
         #: stored bound method, which CPython would call the slower way (a tuple per call).
         self._untyped: Any = self._kafka
-        self._server.start()
+        if self._serves_in_background():
+            self._server.start()
+
+    def _serves_in_background(self) -> bool:
+        """Whether a poller thread serves the callbacks while nobody else does (see
+        :mod:`turnout.producer.serving`)."""
+        return True
 
     def _librdkafka_config(self) -> dict[str, Any]:
         """librdkafka's configuration: the typed config plus the producer's callbacks."""
@@ -214,6 +223,37 @@ class Producer(Generic[K, V]):
             )
         if self._server.serve_requested:
             self._server.serve_inline()
+
+    def produce_writes(self, writes: Sequence[Write], report: ReportCallback | None = None) -> None:
+        """Queue each of ``writes`` as :meth:`produce` would with no options, in order:
+        the batch path, whose loop runs here rather than a Python call per record. Each
+        record's delivery report goes to ``report`` (from :meth:`reporting_to`) if given,
+        else it is only counted. Keys, values and header values must be ``bytes`` or
+        ``str`` (no serializers). A record refused part way raises as :meth:`produce`
+        does (with ``report``, its report never comes), the records before it queued."""
+        if not self._plain:
+            self._check_usable()
+            if self._serializing:
+                raise SerializationError(
+                    f"producer {self.name!r} has serializers: produce_writes takes bytes or str"
+                )
+        kafka = self._untyped
+        server = self._server
+        for topic, value, key, partition, timestamp_ms, headers in writes:
+            try:
+                if report is None and partition == -1 and not timestamp_ms and headers is None:
+                    kafka.produce(topic, value, key)
+                else:
+                    kafka.produce(topic, value, key, partition, report, None, timestamp_ms, headers)
+            except Exception as exc:
+                self._produce_slowly(
+                    exc,
+                    (topic, value, key, partition, report, None, timestamp_ms, headers),
+                    self.config.queue_full,
+                    self.config.queue_full_timeout_s,
+                )
+            if server.serve_requested:
+                server.serve_inline()
 
     def send(
         self,

@@ -58,7 +58,9 @@ def test_a_warm_standby_has_its_transactional_producers_before_the_switch(
             30,
             lambda: f"the standby's producers: {sorted(_producers(green))}",
         )
-        assert green.status().ready
+        # The producers show in the metrics as each is made; the status says ready once
+        # the agent thread is done preparing (connecting them) and composes it again.
+        wait_until(lambda: bool(green.status().ready), 30, "the standby reports ready")
         load = LoadProducer(world.kafka, world.topic, world.log_dir, RATE_PER_S, keys=KEYS).start()
         time.sleep(1.0)
         switched = world.update_directive(

@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from tests.support.kafka_records import produce
 from tests.support.services import Services
 from turnout.producer import (
+    PARTITION_ANY,
     ProducerConfig,
     ProducerFencedError,
     TransactionalProducer,
@@ -169,3 +170,30 @@ def test_a_connected_producer_takes_its_id_over_without_waiting_for_the_coordina
             producer.init_transactions()
             took.append(time.monotonic() - started)
     assert max(took) < COORDINATOR_QUERY_TIMER_S, took
+
+
+def test_with_failure_reports_only_a_batch_commits_and_counts_as_acknowledged_at_the_commit(
+    config: ProducerConfig,
+    services: Services,
+    topic_factory: Callable[..., str],
+    unique: Callable[[str], str],
+) -> None:
+    topic = topic_factory()
+    producer: TransactionalProducer = TransactionalProducer(
+        config, unique("tid"), failure_reports_only=True
+    )
+    try:
+        producer.init_transactions()
+        producer.begin_transaction()
+        producer.produce_writes(
+            [(topic, f"w{i}".encode(), b"k", PARTITION_ANY, 0, None) for i in range(3)]
+        )
+        producer.produce(topic, b"single")
+        with pytest.raises(ValueError, match="reports failures only"):
+            producer.send(topic, b"wants its own report")
+        assert producer.stats.acked == 0
+        producer.commit_transaction()
+        assert producer.stats.acked == 4
+    finally:
+        producer.close()
+    assert read_committed(services.kafka, topic) == [b"w0", b"w1", b"w2", b"single"]

@@ -116,6 +116,13 @@ def test_joining_runs_keeps_order_and_rejects_another_partition() -> None:
         RecordRun.join([run, _run([8], partition=4)])
 
 
+def test_runs_of_two_fetches_joined_without_a_gap_are_one_consecutive_run() -> None:
+    joined = RecordRun.join([_run([3, 4]), _run([5, 6])])
+    assert joined.consecutive_from == 3
+    assert [r.offset for r in joined] == [3, 4, 5, 6]
+    assert RecordRun.join([_run([3, 4]), _run([6])]).consecutive_from is None
+
+
 def test_a_run_refuses_offsets_that_do_not_match_its_messages() -> None:
     with pytest.raises(ValueError, match="2 messages but 1 offsets"):
         RecordRun([_message(1), _message(2)], [1], "orders", 3, 1)

@@ -77,7 +77,7 @@ def test_idempotence_refuses_weaker_acknowledgements() -> None:
         ("enable.idempotence", "enable_idempotence"),
         ("queue.buffering.max.messages", "queue_max_messages"),
         ("transactional.id", "transactional_id"),
-        ("delivery.report.only.error", "every report"),
+        ("delivery.report.only.error", "failure_reports_only"),
     ],
 )
 def test_passthrough_may_not_set_what_the_producer_owns(key: str, instead: str) -> None:

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs
+from turnout.agent.processors.contract import Output, Outputs
+from turnout.agent.processors.emitting import resolved
 from turnout.agent.processors.output_target import (
     OffsetSpan,
     TargetPartition,
@@ -43,7 +44,7 @@ from turnout.agent.processors.output_target import (
 )
 from turnout.agent.processors.routing import Routes
 from turnout.agent.records import Record
-from turnout.producer import PARTITION_ANY, CountingProducer, DeliveryCountdown
+from turnout.producer import CountingProducer, DeliveryCountdown
 from turnout.protocol.models import Role
 
 #: How long a handler call waits for its outputs' acknowledgements before it counts as
@@ -58,10 +59,6 @@ ProcessorFunction = Callable[[object, Outputs], object]
 
 class OutputsNotAcknowledged(Exception):
     """Some outputs of an input were not acknowledged in time (retryable)."""
-
-
-class BatchOutputKeyError(ValueError):
-    """A batch processor's output left its key as ``INPUT_KEY``, which a batch lacks."""
 
 
 class AtLeastOnceRunner:
@@ -90,45 +87,32 @@ class AtLeastOnceRunner:
         out = Outputs()
         emitted = out.emitted(self._function(record, out))
         if emitted:
-            self._write(emitted, record.key, (record,))
+            self._write(emitted, record.key, False, (record,))
 
     def handle_batch(self, records: Sequence[Record]) -> None:
         """The batch handler: the same for a run of consecutive records of one lane."""
         out = Outputs()
         emitted = out.emitted(self._function(records, out))
         if emitted:
-            for output in emitted:
-                if output.key is INPUT_KEY:
-                    raise BatchOutputKeyError(
-                        f"a batch processor's output to {output.output!r} must give its key"
-                    )
-            self._write(emitted, None, records)
+            self._write(emitted, None, True, records)
 
     def _write(
-        self, emitted: list[Output], input_key: bytes | None, records: Sequence[Record]
+        self,
+        emitted: list[Output],
+        input_key: bytes | None,
+        per_batch: bool,
+        records: Sequence[Record],
     ) -> None:
-        role = self._role()
-        topic = self._routes.topic
-        topics = [topic(output.output, role) for output in emitted]
+        # Every output resolved (topic, key) before the first is produced.
+        writes = resolved(emitted, input_key, per_batch, self._role(), self._routes.topic)
         producer = self._producer
         assert producer is not None  # routing refused every output without one
-        countdown = DeliveryCountdown(len(emitted))
+        countdown = DeliveryCountdown(len(writes))
         report = producer.reporting_to(countdown)
         spans: dict[TargetPartition, OffsetSpan] = {}
         if self._observer is not None:
             report = noting_offsets(report, spans)
-        produce = producer.produce_reported
-        for output, target in zip(emitted, topics, strict=True):
-            key = input_key if output.key is INPUT_KEY else output.key
-            produce(
-                target,
-                output.value,
-                key,
-                output.headers,
-                report,
-                partition=PARTITION_ANY if output.partition is None else output.partition,
-                timestamp_ms=output.timestamp_ms,
-            )
+        producer.produce_writes(writes, report)
         if not countdown.wait(self._ack_timeout_s):
             raise OutputsNotAcknowledged(
                 f"{countdown.remaining} of {countdown.expected} outputs not acknowledged "

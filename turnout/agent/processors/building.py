@@ -32,6 +32,7 @@ from turnout.agent.processors.output_target import OutputTarget
 from turnout.agent.processors.routing import OutputRoutes, Routes
 from turnout.agent.processors.target_positions import TargetPositions
 from turnout.agent.processors.transactions import TransactionBounds, transaction_timeout_ms
+from turnout.agent.records import Record
 from turnout.agent.work.config import DeadLetterConfig
 from turnout.agent.work.dead_letters import DeadLetterSink, DeadLetterTopics
 from turnout.producer import Producer, ProducerConfig
@@ -66,6 +67,9 @@ class ProcessorHandler:
     #: Told of a partition whose release gave up waiting for its run (the drain timed
     #: out): its ownership commits nothing more.
     on_abandoned: Callable[[PartitionId], None] | None = None
+    #: Told of a record a failure decision holds (``DO_NOT_COMMIT_*``) before its
+    #: partition's next run: a runner that commits offsets itself must not pass it.
+    on_held: Callable[[Record], None] | None = None
 
 
 #: Under ``exactly_once``, errors that mean the partition is no longer this ownership's:
@@ -210,6 +214,7 @@ def _exactly_once(
         dead_letters=letters,
         never_committed=OWNERSHIP_LOST,
         on_abandoned=runner.abandon,
+        on_held=runner.hold,
     )
     if positions is None:
         context.warm_standby.register(runner.prepare)

@@ -29,9 +29,8 @@ not ask for.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from enum import Enum
-from typing import Final, TypeVar
+from typing import Final, NamedTuple, TypeVar
 
 #: The attribute ``processor`` sets on the function.
 PROCESSOR_MARK = "__turnout_processor__"
@@ -54,9 +53,16 @@ Headers = dict[str, bytes | str | None] | list[tuple[str, bytes | str | None]]
 OutputKey = bytes | str | None | _InputKey
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
-    """One output record, to the logical output ``output``."""
+class Output(NamedTuple):
+    """One output record, to the logical output ``output``. Read-only.
+
+    A named tuple rather than a frozen dataclass: a processor makes one per output, and a
+    frozen dataclass's ``__init__`` (one ``object.__setattr__`` per field) costs about
+    three times a tuple's construction, on the path every record takes. Being a tuple,
+    an ``Output`` is also iterable; a processor's returned value is read as one output
+    when it is an ``Output``, before it is read as an iterable of them
+    (``Outputs.emitted``).
+    """
 
     output: str
     value: bytes | str | None

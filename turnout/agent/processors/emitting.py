@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from turnout.agent.processors.contract import INPUT_KEY, Headers, Output, Outputs
+from turnout.agent.processors.contract import INPUT_KEY, Output, Outputs
+from turnout.producer import PARTITION_ANY, Write
 from turnout.protocol.models import Role
 
 ProcessorCall = Callable[[object, Outputs], object]
-#: One output as the producer takes it: topic, value, key, partition (None: the
-#: partitioner's), timestamp in ms (None: now), headers.
-Write = tuple[str, bytes | str | None, bytes | str | None, int | None, int | None, Headers | None]
 
 
 class ProcessorRaised(Exception):
@@ -31,6 +29,10 @@ class ProcessorRaised(Exception):
         self.at = 0
 
 
+class BatchOutputKeyError(ValueError):
+    """A batch processor's output left its key as ``INPUT_KEY``, which a batch lacks."""
+
+
 def writes_of(
     function: ProcessorCall,
     unit: object,
@@ -40,22 +42,41 @@ def writes_of(
     topic: Callable[[str, Role | None], str],
 ) -> list[Write]:
     """Call ``function`` on ``unit`` (a record, or a batch when ``per_batch``) and resolve
-    its outputs; raises ``ProcessorRaised`` for any failure."""
+    its outputs (``resolved``); raises ``ProcessorRaised`` for any failure."""
     out = Outputs()
     try:
-        emitted = out.emitted(function(unit, out))
-        return [
-            (topic(output.output, role), output.value, _key(output, input_key, per_batch),
-             output.partition, output.timestamp_ms, output.headers)
-            for output in emitted
-        ]  # fmt: skip
+        return resolved(out.emitted(function(unit, out)), input_key, per_batch, role, topic)
     except Exception as exc:
         raise ProcessorRaised(exc) from exc
 
 
-def _key(output: Output, input_key: bytes | None, per_batch: bool) -> bytes | str | None:
-    if output.key is not INPUT_KEY:
-        return output.key
-    if per_batch:
-        raise ValueError(f"a batch processor's output to {output.output!r} must give its key")
-    return input_key
+def resolved(
+    emitted: list[Output],
+    input_key: bytes | None,
+    per_batch: bool,
+    role: Role | None,
+    topic: Callable[[str, Role | None], str],
+) -> list[Write]:
+    """``emitted`` as ``Producer.produce_writes`` takes them: each output's topic for
+    ``role``, and its key (``INPUT_KEY``: ``input_key``; refused in a batch, with
+    ``BatchOutputKeyError``). Outputs mostly name one output: its topic is resolved
+    once per name, not once per output."""
+    topics: dict[str, str] = {}
+    writes: list[Write] = []
+    append = writes.append
+    for output in emitted:
+        name = output.output
+        to = topics.get(name)
+        if to is None:
+            to = topics[name] = topic(name, role)
+        key = output.key
+        if key is INPUT_KEY:
+            if per_batch:
+                raise BatchOutputKeyError(
+                    f"a batch processor's output to {output.output!r} must give its key"
+                )
+            key = input_key
+        partition = output.partition
+        append((to, output.value, key, PARTITION_ANY if partition is None else partition,
+                output.timestamp_ms or 0, output.headers))  # fmt: skip
+    return writes

@@ -36,6 +36,10 @@ Per input partition (``_Partition``)::
         the transaction's first record; its earlier transactions stay committed)
     ready ──a dead letter (``dead_letter``, from ``dead_letters.py``)──▶ one transaction:
         the letter and the offset after its record ──▶ ready
+    any ──a failure decision holds a record (``hold``: ``DO_NOT_COMMIT_*``)──▶ held at it
+        for this ownership: runs commit only records before it; records at or past it
+        are passed over (a transaction cannot commit them without committing the offset
+        past the held one), and the next owner starts at the held record
     any ──fenced (another producer called init_transactions with the id)──▶ fenced: the
         transaction is dropped (never committed) and the run fails (retried by the
         failure policy). The next run takes the id over again only while the agent's
@@ -97,7 +101,6 @@ from turnout.agent.processors.transactions import TransactionBounds, transaction
 from turnout.agent.records import Record
 from turnout.agent.work.outcomes import PermanentFailure, RecordFailed
 from turnout.producer import (
-    PARTITION_ANY,
     DeliveryCountdown,
     FatalProducerError,
     ProducerConfig,
@@ -231,6 +234,8 @@ class ExactlyOnceRunner:
         self._partitions: dict[PartitionId, _Partition] = {}
         #: A warm standby's producers, created and connected, not initialised: by id.
         self._prepared: dict[str, OutputProducer] = {}
+        #: Per partition, the ownership (epoch) and offset of its held record (``hold``).
+        self._held: dict[PartitionId, tuple[int, int]] = {}
         #: Transactions committed and aborted, and fencings seen (this runner's; the
         #: registry's counters carry on across runners).
         self.committed = 0
@@ -242,8 +247,18 @@ class ExactlyOnceRunner:
         """Process a run of one partition in whole transactions (see the module)."""
         first = records[0]
         tp = (first.topic, first.partition)
+        held = self._held.get(tp)
+        limit = held[1] if held is not None and held[0] == first.epoch else None
+        if limit is not None and first.offset >= limit:
+            return  # passed over: see ``hold``
         part = self._partition(tp, first.epoch)
-        todo = [record for record in records if record.offset >= part.floor]
+        todo: Sequence[Record] = records
+        if first.offset < part.floor or limit is not None:
+            todo = [
+                record
+                for record in records
+                if record.offset >= part.floor and (limit is None or record.offset < limit)
+            ]
         skipped = len(records) - len(todo)
         start = 0
         while start < len(todo):
@@ -256,6 +271,29 @@ class ExactlyOnceRunner:
             except Exception as exc:
                 # Aborted: the earlier transactions of this run stay committed.
                 raise RecordFailed(skipped + start, exc) from exc
+
+    def hold(self, record: Record) -> None:
+        """The failure decision for ``record`` keeps it uncommitted (``DO_NOT_COMMIT_*``):
+        for the rest of this ownership, no transaction of its partition commits an offset
+        past it. A transaction commits a partition's outputs together with its offset, so
+        the records after the held one cannot commit either: from here on they are passed
+        over (neither processed nor written), and the partition's next owner, starting at
+        the held record, processes them. Called before the partition's next run starts."""
+        tp = (record.topic, record.partition)
+        with self._lock:
+            held = self._held.get(tp)
+            if held is not None and held[0] > record.epoch:
+                return  # a past ownership's decision, come late
+            if held is None or held[0] < record.epoch or record.offset < held[1]:
+                self._held[tp] = (record.epoch, record.offset)
+        log.warning(
+            "%s/%d@%d held: this ownership commits nothing of the partition from it on, "
+            "and passes its later records over to the next owner",
+            tp[0],
+            tp[1],
+            record.offset,
+            extra={"event": "partition_held"},
+        )
 
     def close(self, timeout_s: float) -> None:
         """Close every partition's producer (no transaction is open between runs)."""
@@ -308,6 +346,10 @@ class ExactlyOnceRunner:
             txid,
             transaction_timeout_ms=self._transaction_timeout_ms,
             registry=self._registry,
+            # The commit confirms a transaction's records: a report per record would
+            # only count them (see the producer's module), unless an observer must hear
+            # where they landed.
+            failure_reports_only=self._observer is None,
         )
 
     # ---- one partition ------------------------------------------------------------------
@@ -512,24 +554,13 @@ class ExactlyOnceRunner:
         landed: _Landed | None,
     ) -> None:
         """Produce the outputs of the processor's call on ``unit`` (``emitting.py``),
-        noting where they land in ``landed`` if given."""
+        noting where they land in ``landed`` if given (only then does a record's delivery
+        report come back to Python: the commit confirms them all)."""
         writes = writes_of(self._function, unit, input_key, self._per_batch, role, topic)
         if landed is None:
-            for to, value, key, partition, timestamp_ms, headers in writes:
-                where = PARTITION_ANY if partition is None else partition
-                producer.produce(to, value, key, where, timestamp_ms or 0, headers)
-            return
-        report = landed.report(producer, len(writes))
-        for to, value, key, partition, timestamp_ms, headers in writes:
-            producer.produce_reported(
-                to,
-                value,
-                key,
-                headers,
-                report,
-                partition=PARTITION_ANY if partition is None else partition,
-                timestamp_ms=timestamp_ms or 0,
-            )
+            producer.produce_writes(writes)
+        else:
+            producer.produce_writes(writes, landed.report(producer, len(writes)))
 
     def _observe(self, tp: PartitionId, records: Sequence[Record], landed: _Landed) -> None:
         """Tell the observer where a committed transaction's outputs landed (see the

@@ -148,7 +148,11 @@ class CompletionTracker:
                 self.complete(offset)
 
     def complete_all(self, offsets: list[int]) -> None:
-        """``complete`` each of ``offsets`` (ascending)."""
+        """``complete`` each of ``offsets`` (ascending): as one range when they are
+        consecutive (ascending, and as many as their span)."""
+        if offsets and offsets[-1] - offsets[0] + 1 == len(offsets):
+            self.complete_range(offsets[0], len(offsets))
+            return
         for offset in offsets:
             self.complete(offset)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from turnout.agent.dispatch import DispatchContext, Dispatcher, DispatcherFactory
+from turnout.agent.records import Record
 from turnout.agent.sequential import SequentialDispatcher
 from turnout.agent.work.config import DeadLetterConfig, WorkConfig
 from turnout.agent.work.dead_letters import DeadLetterProducer, DeadLetterSink
@@ -146,6 +147,20 @@ class CodePolicy:
     work_base: WorkConfig | None = None
 
 
+def telling_holds(decide: FailureCallback, on_held: Callable[[Record], None]) -> FailureCallback:
+    """``decide``, telling ``on_held`` of each record it keeps uncommitted: the work
+    manager asks for a decision before it applies it and before the record's lane runs
+    again, so a handler that commits its own offsets learns of the hold in time."""
+
+    def deciding(failure: Failure) -> FailedDecision:
+        decision = decide(failure)
+        if not decision.commits:
+            on_held(failure.record)
+        return decision
+
+    return deciding
+
+
 def failure_callback(
     deployment: FailedDecision, overrides: Mapping[type[BaseException], FailedDecision]
 ) -> FailureCallback:
@@ -228,6 +243,8 @@ def settings_dispatcher_factory(
             if built.never_committed:
                 held = dict.fromkeys(built.never_committed, plan.on_exhausted.held)
                 deciding = failure_callback(plan.on_exhausted, {**held, **code.failure_decisions})
+            if built.on_held is not None:
+                deciding = telling_holds(deciding, built.on_held)
         return work_manager_factory(
             work,
             handler=None if per_batch else handler,

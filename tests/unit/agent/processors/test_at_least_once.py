@@ -3,19 +3,17 @@ emitted is acknowledged; a failed or late acknowledgement fails the input."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 import pytest
 from confluent_kafka import KafkaError, Message
 
 from turnout.agent import INPUT_KEY, Output, Outputs, Record
-from turnout.agent.processors.at_least_once import (
-    AtLeastOnceRunner,
-    BatchOutputKeyError,
-    OutputsNotAcknowledged,
-)
+from turnout.agent.processors.at_least_once import AtLeastOnceRunner, OutputsNotAcknowledged
+from turnout.agent.processors.emitting import BatchOutputKeyError
 from turnout.agent.processors.routing import OutputRoutes
-from turnout.producer import DeliveryCountdown, Headers, PermanentProducerError
+from turnout.producer import DeliveryCountdown, PermanentProducerError, Write
 from turnout.producer.reports import ReportCallback
 from turnout.protocol import OutputTopics, Role
 
@@ -42,23 +40,15 @@ class RecordingProducer:
 
         return cast(ReportCallback, report)
 
-    def produce_reported(
-        self,
-        topic: str,
-        value: bytes | str | None,
-        key: bytes | str | None,
-        headers: Headers | None,
-        report: ReportCallback,
-        *,
-        partition: int = -1,
-        timestamp_ms: int = 0,
-    ) -> None:
-        self.sent.append((topic, value, key))
-        self.placed.append((partition, timestamp_ms))
-        if self._settle == "ack":
-            report(None, cast(Message, None))
-        elif self._settle == "fail":
-            report(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), cast(Message, None))
+    def produce_writes(self, writes: Sequence[Write], report: ReportCallback | None = None) -> None:
+        assert report is not None
+        for topic, value, key, partition, timestamp_ms, _headers in writes:
+            self.sent.append((topic, value, key))
+            self.placed.append((partition, timestamp_ms))
+            if self._settle == "ack":
+                report(None, cast(Message, None))
+            elif self._settle == "fail":
+                report(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), cast(Message, None))
 
 
 def runner(producer: RecordingProducer, role: Role = Role.LIVE, **kw: Any) -> AtLeastOnceRunner:

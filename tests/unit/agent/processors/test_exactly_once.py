@@ -122,13 +122,17 @@ class StandInProducer:
 
         return report
 
-    def produce_reported(
-        self, topic: str, value: object, key: object, headers: object, report: Any, **kw: int
+    def produce_writes(
+        self,
+        writes: Sequence[tuple[str, object, object, int, int, object]],
+        report: Any = None,
     ) -> None:
-        self.produce(topic, value, key)
-        partition = kw["partition"] if kw["partition"] >= 0 else 0
-        self.unreported.append((report, Landed(topic, partition, self.next_offset)))
-        self.next_offset += 1
+        for topic, value, key, partition, timestamp_ms, headers in writes:
+            self.produce(topic, value, key, partition, timestamp_ms, headers)
+            if report is not None:
+                landed = Landed(topic, partition if partition >= 0 else 0, self.next_offset)
+                self.unreported.append((report, landed))
+                self.next_offset += 1
 
     def send_offsets_to_transaction(self, offsets: list[TopicPartition], metadata: object) -> None:
         self.journal.append(("offsets", *(f"{tp.partition}@{tp.offset}" for tp in offsets)))
@@ -524,3 +528,33 @@ def test_an_ownership_abandoned_by_its_release_commits_nothing_more() -> None:
         rig.run([1])
     assert rig.journal[-3:] == [("begin",), ("produce", "out", "v1"), ("abort",)]
     assert rig.journal.count(("commit",)) == 1
+
+
+def test_a_held_record_keeps_every_later_transaction_of_its_ownership_from_committing_past_it() -> (
+    None
+):
+    rig = Rig()
+    rig.fail_on = {2}
+    with fails_at(2, ValueError):
+        rig.run([0, 1, 2, 3])
+    rig.runner.hold(Record(TOPIC, 0, 2, b"k", b"v2", (), 0, 1))  # DO_NOT_COMMIT_AND_CONTINUE
+    rig.journal.clear()
+    rig.run([3, 4])
+    rig.run([5])
+    assert rig.journal == []  # passed over: neither produced nor committed
+    rig.run([3, 4], partition=1)  # another partition goes on
+    assert ("offsets", "1@5") in rig.journal
+
+
+def test_a_hold_ends_with_its_ownership() -> None:
+    rig = Rig(committed=2)
+    rig.run([0, 1])
+    rig.runner.hold(Record(TOPIC, 0, 2, b"k", b"v2", (), 0, 1))
+    rig.journal.clear()
+    rig.run([2, 3], epoch=2)  # the next owner starts at the held record
+    assert ("produce", "out", "v2") in rig.journal
+    assert ("offsets", "0@4") in rig.journal
+    rig.runner.hold(Record(TOPIC, 0, 3, b"k", b"v3", (), 0, 1))  # the past ownership's, late
+    rig.journal.clear()
+    rig.run([4], epoch=2)
+    assert ("offsets", "0@5") in rig.journal

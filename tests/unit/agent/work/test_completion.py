@@ -189,3 +189,14 @@ def test_a_fetched_run_registers_and_completes_as_one_range_and_a_run_with_gaps_
     tracker.complete_records(consecutive)
     assert tracker.point() == CommitPoint(8)
     assert tracker.span == 0
+
+
+def test_consecutive_offsets_given_as_a_list_complete_as_one_range() -> None:
+    tracker = CompletionTracker(0)
+    tracker.add_range(0, 6)
+    version = tracker.version
+    tracker.complete_all([0, 1, 2, 3])
+    assert tracker.point() == CommitPoint(4)
+    assert tracker.version == version + 1  # one change, not one per offset
+    tracker.complete_all([5])
+    assert tracker.point() == CommitPoint(4, (5,))

@@ -11,6 +11,7 @@ from turnout.agent.work.deployment import (
     failure_callback,
     plan_from_settings,
     settings_builder,
+    telling_holds,
 )
 from turnout.agent.work.outcomes import EscalationAction
 from turnout.protocol.processing import (
@@ -123,6 +124,21 @@ def test_the_codes_decision_per_exception_type_wins_over_the_deployments() -> No
     assert decide(failure(HardThrottled())) is FailedDecision.DO_NOT_COMMIT_AND_STOP
     assert decide(failure(PermanentFailure())) is FailedDecision.COMMIT_AND_STOP
     assert decide(failure(ValueError())) is FailedDecision.COMMIT_AND_CONTINUE
+
+
+def test_a_decision_that_keeps_a_record_uncommitted_is_told_to_the_handler_first() -> None:
+    held: list[int] = []
+    decide = telling_holds(
+        failure_callback(
+            FailedDecision.COMMIT_AND_CONTINUE,
+            {Throttled: FailedDecision.DO_NOT_COMMIT_AND_CONTINUE},
+        ),
+        lambda record: held.append(record.offset),
+    )
+    assert decide(failure(ValueError())) is FailedDecision.COMMIT_AND_CONTINUE
+    assert held == []
+    assert decide(failure(Throttled())) is FailedDecision.DO_NOT_COMMIT_AND_CONTINUE
+    assert held == [1]
 
 
 @pytest.mark.parametrize(
