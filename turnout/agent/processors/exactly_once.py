@@ -234,7 +234,8 @@ class ExactlyOnceRunner:
         self._partitions: dict[PartitionId, _Partition] = {}
         #: A warm standby's producers, created and connected, not initialised: by id.
         self._prepared: dict[str, OutputProducer] = {}
-        #: Per partition, the ownership (epoch) and offset of its held record (``hold``).
+        #: Per partition, the ownership (the epoch it began at) and offset of its held
+        #: record (``hold``).
         self._held: dict[PartitionId, tuple[int, int]] = {}
         #: Transactions committed and aborted, and fencings seen (this runner's; the
         #: registry's counters carry on across runners).
@@ -248,7 +249,8 @@ class ExactlyOnceRunner:
         first = records[0]
         tp = (first.topic, first.partition)
         held = self._held.get(tp)
-        limit = held[1] if held is not None and held[0] == first.epoch else None
+        ownership = self._ownership_of(tp, first.epoch)
+        limit = held[1] if held is not None and held[0] == ownership else None
         if limit is not None and first.offset >= limit:
             return  # passed over: see ``hold``
         part = self._partition(tp, first.epoch)
@@ -280,12 +282,13 @@ class ExactlyOnceRunner:
         over (neither processed nor written), and the partition's next owner, starting at
         the held record, processes them. Called before the partition's next run starts."""
         tp = (record.topic, record.partition)
+        ownership = self._ownership_of(tp, record.epoch)
         with self._lock:
             held = self._held.get(tp)
-            if held is not None and held[0] > record.epoch:
+            if held is not None and held[0] > ownership:
                 return  # a past ownership's decision, come late
-            if held is None or held[0] < record.epoch or record.offset < held[1]:
-                self._held[tp] = (record.epoch, record.offset)
+            if held is None or held[0] < ownership or record.offset < held[1]:
+                self._held[tp] = (ownership, record.offset)
         log.warning(
             "%s/%d@%d held: this ownership commits nothing of the partition from it on, "
             "and passes its later records over to the next owner",
@@ -524,6 +527,13 @@ class ExactlyOnceRunner:
         part.floor = record.offset + 1
         self.committed += 1
         self._metrics.committed.inc()
+
+    def _ownership_of(self, tp: PartitionId, epoch: int) -> int:
+        """The epoch the ownership a record fetched at ``epoch`` belongs to began at: a
+        partition kept across rebalances is re-stamped, its ownership (and a hold of it)
+        goes on."""
+        began = self._group.ownership_began(tp)
+        return began if began is not None and began <= epoch else epoch
 
     def _same_ownership(self, part: _Partition, tp: PartitionId, epoch: int) -> bool:
         """Whether a run at ``epoch`` belongs to the ownership ``part`` was taken over in:

@@ -558,3 +558,15 @@ def test_a_hold_ends_with_its_ownership() -> None:
     rig.journal.clear()
     rig.run([4], epoch=2)
     assert ("offsets", "0@5") in rig.journal
+
+
+def test_a_hold_goes_on_while_its_partition_is_kept_across_a_rebalance() -> None:
+    rig = Rig()
+    rig.ownership_began[0] = 1
+    rig.fail_on = {2}
+    with fails_at(2, ValueError):
+        rig.run([0, 1, 2, 3])
+    rig.runner.hold(Record(TOPIC, 0, 2, b"k", b"v2", (), 0, 1))
+    rig.journal.clear()
+    rig.run([3, 4], epoch=2)  # re-stamped at epoch 2, owned since 1: still held
+    assert rig.journal == []
