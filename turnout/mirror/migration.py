@@ -292,12 +292,19 @@ class MigratingSource(KafkaSource):
             self._logical_tp(tp): value
             for tp, value in super().committed(self._own_all(tps)).items()
         }
+        if other is Side.COPIES:
+            # Whether the copies' side ever held a topic is read from every sync written
+            # up to now, never from a table read before: a name missing from an older
+            # read would pass for "never held", and this side would resume from its own,
+            # older commit (the copies' colour fetches a topic only once its name is in
+            # the syncs, so a complete read that lacks it proves it never held it).
+            self._read_syncs()
         peer_names = {}
         for topic, partition in tps:
             try:
                 peer_names[self._physical_name(topic, other), partition] = (topic, partition)
             except KafkaException:
-                continue  # not copied yet: the other side has never held it
+                continue  # not copied yet (see above): the other side has never held it
         peer = {}
         if peer_names:
             answer = self._peer.committed(list(peer_names))

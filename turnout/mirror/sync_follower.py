@@ -71,7 +71,11 @@ class SyncFollower:
             error = message.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:
-                    break
+                    # An end reached by an earlier refresh may still be queued, before
+                    # what was written since: only an end at or past ``high`` is this one.
+                    if (message.offset() or 0) >= high:
+                        break
+                    continue
                 raise KafkaException(error)
             self._position = (message.offset() or 0) + 1
             try:

@@ -5,6 +5,7 @@ by the history checker over both clusters (``tests.support.migration_kit``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,7 +116,7 @@ def _assert_exact(mw: MigrationWorld, load: LoadProducer) -> None:
     mw.consumer.stop_all()
     assert mw.identity_errors == []
     report = mw.consumer.check(planned_only=True)
-    assert report.ok, report.to_dict()
+    assert report.ok, json.dumps(report.to_dict(), default=str)
     assert report.acked == acked
     assert report.duplicates.extra_copies == 0
 
