@@ -17,8 +17,9 @@ import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
 from tests.support.agent_handlers import HOLD_FILE_ENV, inside_marker
 from tests.support.agent_kit import REPO_ROOT, LoadProducer, World, wait_until
@@ -32,6 +33,8 @@ from turnout.verify import judge_outputs, read_outputs
 EOS_SWITCHES = int(os.environ.get("TURNOUT_EOS_SWITCHES", "5"))
 #: Keyed load: records per second and keys.
 RATE_PER_S = 200
+#: How long a read of committed offsets retries a coordinator that moves or loads.
+COORDINATOR_SETTLE_S = 30.0
 KEYS = 11
 #: Session of the spawned agents (the frozen one must outlive it), seconds.
 SESSION_S = 6.0
@@ -158,6 +161,17 @@ def _wait_owned(world: World, instance: str, epoch: int) -> None:
     )
 
 
+def _retriable(exc: BaseException) -> bool:
+    return isinstance(exc, KafkaException) and bool(exc.args[0].retriable())
+
+
+# A group coordinator that moves or loads (NOT_COORDINATOR) answers again within seconds.
+@retry(
+    retry=retry_if_exception(_retriable),
+    stop=stop_after_delay(COORDINATOR_SETTLE_S),
+    wait=wait_fixed(0.2),
+    reraise=True,
+)
 def _committed_and_ends(world: World) -> list[tuple[int, int]]:
     """(committed offset, end offset) of every input partition."""
     consumer = Consumer({"bootstrap.servers": world.kafka, "group.id": world.group})
