@@ -22,4 +22,4 @@ if [ "$audit_status" = 3 ] && [ "${TURNOUT_AUDIT_REQUIRED:-0}" != 1 ]; then
 elif [ "$audit_status" != 0 ]; then
   exit "$audit_status"
 fi
-echo "== pytest";        exec .venv/bin/pytest tests/unit tests/integration --durations=25 "$@"
+echo "== pytest";        exec .venv/bin/pytest tests/unit tests/integration --durations=25 -m "not long" "$@"

@@ -69,6 +69,7 @@ def test_the_mirror_benchmark_reports_every_side_with_exact_copies(
     _assert_exact_migration(result)
 
 
+@pytest.mark.long  # the every-side run above judges the migration slot too
 def test_the_migration_slot_reports_an_exact_cross_cluster_switch(
     two_clusters: Services, record_property: pytest.RecordProperty
 ) -> None:

@@ -242,6 +242,7 @@ def assert_bounded(result: dict[str, Any]) -> None:
     assert max(s[2] for s in samples) >= result["max_in_flight_per_partition"]
 
 
+@pytest.mark.long  # the agent's own run below is the suite's representative
 def test_rss_stays_bounded_over_a_million_records_with_a_slow_handler(
     services: Services, filled_topic: str, unique: Callable[[str], str]
 ) -> None:
