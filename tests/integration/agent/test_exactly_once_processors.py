@@ -26,6 +26,7 @@ from tests.support.agent_kit import REPO_ROOT, LoadProducer, World, wait_until
 from tests.support.waiting import wait_until_frozen
 from turnout.devstack.process import free_port
 from turnout.producer import ProducerConfig, TransactionalProducer
+from turnout.producer.transactional import TRANSACTION_CALL_TIMEOUT_S
 from turnout.protocol import Colour, Role, Strategy
 from turnout.protocol.processing import ProcessingSettings
 from turnout.verify import judge_outputs, read_outputs
@@ -296,7 +297,8 @@ def test_a_killed_owner_and_a_frozen_one_leave_each_output_exactly_once_and_fenc
         frozen.process.send_signal(signal.SIGCONT)
         wait_until(
             lambda: "transaction_fenced" in frozen.output(),
-            30,
+            # Its commit may wait out one transaction call's bound before it hears.
+            TRANSACTION_CALL_TIMEOUT_S + 30,
             lambda: (
                 "the woken owner's open transaction fails fenced; its output:\n"
                 + frozen.output()[-6000:]
