@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.processors_data import PARTITIONS, create_topics, delete_topics
 from bench.switch_load import LoadProcess
 from bench.switch_measure import EventTail, gaps_ms_per_switch, switch_done_ns
+from bench.waiting import wait_for
 from turnout.agent import Agent, AgentConfig, Handler
 from turnout.agent.records import Record
 from turnout.mirror.assembly import mirror_parts
@@ -53,16 +53,6 @@ SWITCH_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 120.0
 #: An agent's clean stop (its final commits).
 STOP_TIMEOUT_S = 15.0
-#: How often the run looks at its logs and agents while waiting.
-POLL_S = 0.05
-
-
-def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout_s:g} s waiting for {what}")
-        time.sleep(POLL_S)
 
 
 def _in_source_offsets(handler: Handler) -> Handler:
@@ -137,12 +127,12 @@ def run_migration(zookeeper: str, source: str, target: str, work: Path) -> dict[
                 ).start()
             )
         blue = agents[1]
-        _wait(lambda: len(blue.owned()) == PARTITIONS, READY_TIMEOUT_S, "blue to own all")
+        wait_for(lambda: len(blue.owned()) == PARTITIONS, READY_TIMEOUT_S, "blue to own all")
         load = LoadProcess(source, topic, work / "migration-acked.txt")
         load.wait_started(READY_TIMEOUT_S)
         time.sleep(SETTLE_S)
         green = agents[2]
-        _wait(lambda: bool(green.status().ready), READY_TIMEOUT_S, "green to be ready (warm)")
+        wait_for(lambda: bool(green.status().ready), READY_TIMEOUT_S, "green to be ready (warm)")
         tail = EventTail(log_dir)
         started = time.monotonic_ns()
         stores[consumer_name].update(
@@ -158,10 +148,10 @@ def run_migration(zookeeper: str, source: str, target: str, work: Path) -> dict[
                 done.append(at)
             return at is not None
 
-        _wait(switched, SWITCH_TIMEOUT_S, "green to process every partition")
+        wait_for(switched, SWITCH_TIMEOUT_S, "green to process every partition")
         time.sleep(SETTLE_S)
         acked = load.stop()
-        _wait(lambda: tail.drained(acked), DRAIN_TIMEOUT_S, "every record to be processed")
+        wait_for(lambda: tail.drained(acked), DRAIN_TIMEOUT_S, "every record to be processed")
     finally:
         if load is not None:
             load.kill()

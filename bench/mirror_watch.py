@@ -22,6 +22,7 @@ import signal
 import subprocess
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -50,7 +51,7 @@ STOP_TIMEOUT_S = 60.0
 COMMITTED_BATCH = 10_000
 
 
-class Watcher:
+class Watcher(ABC):
     """A thread stamping when ``target`` copies of ``topic`` are readable; the kinds
     differ in how they count (``_watch``, which calls ``_count``)."""
 
@@ -79,8 +80,9 @@ class Watcher:
         self._thread.join()
         self._consumer.close()
 
+    @abstractmethod
     def _watch(self) -> None:
-        raise NotImplementedError
+        """Follow the target topic until ``_count`` says every copy is there."""
 
     def _count(self, seen: int) -> bool:
         """Note ``seen`` copies readable now; whether that is all of them."""

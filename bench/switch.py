@@ -52,7 +52,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from functools import partial
 from pathlib import Path
@@ -66,6 +66,7 @@ from confluent_kafka.cimpl import NewTopic
 from bench.switch_load import PRODUCE_RATE_PER_S, LoadProcess, start_group_at_end
 from bench.switch_measure import EventTail, percentile, scenario_result, switch_done_ns
 from bench.switch_native import MODES, run_native
+from bench.waiting import wait_for
 from turnout.controlplane.app import create_app
 from turnout.controlplane.db import make_engine, make_sessionmaker, migrate
 from turnout.controlplane.security import ApiRole
@@ -87,8 +88,6 @@ SWITCH_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 120.0
 DRAIN_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
-#: How often the orchestration polls logs, ZooKeeper or the API.
-POLL_S = 0.05
 DEPLOYMENT = "bench"
 
 
@@ -143,14 +142,6 @@ def _spawn_agent(
 # ---- orchestration ----------------------------------------------------------------------
 
 
-def _wait(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(POLL_S)
-
-
 def _all_ready(zk: ZkGateway, paths: DeploymentPaths, instances: set[str]) -> bool:
     """Every one of ``instances`` reports ready in its status (warm, settled)."""
     for instance in instances:
@@ -184,7 +175,7 @@ def _controlplane(zookeeper: str, kafka: str, work: Path) -> Iterator[tuple[str,
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    _wait(lambda: server.started, READY_TIMEOUT_S, "the control plane")
+    wait_for(lambda: server.started, READY_TIMEOUT_S, "the control plane")
     try:
         yield f"http://127.0.0.1:{port}/api/v1", token
     finally:
@@ -199,7 +190,7 @@ def _wait_completed(api: httpx.Client, switch_id: str) -> None:
             raise RuntimeError(f"switch {switch_id} ended {state}")
         return bool(state == "completed")
 
-    _wait(completed, SWITCH_TIMEOUT_S, "the switch to complete")
+    wait_for(completed, SWITCH_TIMEOUT_S, "the switch to complete")
 
 
 def run_turnout(
@@ -243,7 +234,7 @@ def run_turnout(
                 parts = api.get(f"/deployments/{DEPLOYMENT}/state").json()["partitions"]
                 return len(parts) == PARTITIONS and all(p["owner_colour"] == colour for p in parts)
 
-            _wait(lambda: all_owned_by("blue"), READY_TIMEOUT_S, "blue to own every partition")
+            wait_for(lambda: all_owned_by("blue"), READY_TIMEOUT_S, "blue to own every partition")
             load = LoadProcess(kafka, topic, work / "turnout-acked.txt")
             load.wait_started(READY_TIMEOUT_S)
             time.sleep(SETTLE_S)
@@ -254,7 +245,9 @@ def run_turnout(
             for _ in range(switches):
                 colour = "green" if colour == "blue" else "blue"
                 new = {f"{colour}-{i}" for i in range(INSTANCES_PER_VERSION)}
-                _wait(partial(_all_ready, zk, paths, new), READY_TIMEOUT_S, f"{colour} to be ready")
+                wait_for(
+                    partial(_all_ready, zk, paths, new), READY_TIMEOUT_S, f"{colour} to be ready"
+                )
                 mark = len(tail.poll())
                 started = time.monotonic_ns()
                 response = api.post(
@@ -276,7 +269,7 @@ def run_turnout(
                         done.append(at)
                     return at is not None
 
-                _wait(consumed_by_new, SWITCH_TIMEOUT_S, f"switch to {colour}")
+                wait_for(consumed_by_new, SWITCH_TIMEOUT_S, f"switch to {colour}")
                 switch_ms.append((done[0] - started) / 1e6)
                 switch_starts.append(started)
                 with (log_dir / "switch-starts.txt").open("a") as marks:
@@ -284,7 +277,7 @@ def run_turnout(
                 _wait_completed(api, str(response.json()["id"]))
                 time.sleep(SETTLE_S)
             acked = load.stop()
-            _wait(lambda: tail.drained(acked), DRAIN_TIMEOUT_S, "every record to be processed")
+            wait_for(lambda: tail.drained(acked), DRAIN_TIMEOUT_S, "every record to be processed")
         finally:
             if load is not None:
                 load.kill()

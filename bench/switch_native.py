@@ -53,6 +53,7 @@ from confluent_kafka.admin import (
 
 from bench.switch_load import LoadProcess, start_group_at_end
 from bench.switch_measure import EventTail, scenario_result, switch_done_ns
+from bench.waiting import wait_for
 from turnout.agent.records import Record
 from turnout.devstack.process import stop_children
 from turnout.verify import EventLog, check, read_events
@@ -80,8 +81,6 @@ DRAIN_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
 #: Pause between rollouts (records flow under the new consumers before the next one).
 SETTLE_S = 1.0
-#: How often the orchestration polls the logs.
-POLL_S = 0.05
 #: A member commits what it processed this often.
 COMMIT_INTERVAL_S = 0.2
 
@@ -226,14 +225,6 @@ class _Side:
         return all((log_dir / f"ready-{n}-{self.generation}").exists() for n in self.names)
 
 
-def _wait(predicate: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(POLL_S)
-
-
 def _configure_group(kafka: str, group: str, configs: dict[str, str]) -> None:
     if not configs:
         return
@@ -288,18 +279,18 @@ def run_native(
                     command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT
                 )
                 out.close()
-        _wait(lambda: old.ready(log_dir) and new.ready(log_dir), READY_TIMEOUT_S, "consumers")
+        wait_for(lambda: old.ready(log_dir) and new.ready(log_dir), READY_TIMEOUT_S, "consumers")
         load.wait_started(READY_TIMEOUT_S)
         began = time.monotonic_ns()
         old.send("go")
-        _wait(
+        wait_for(
             lambda: switch_done_ns(tail.poll(), old.instances(), began, partitions) is not None,
             READY_TIMEOUT_S,
             "the first consumers",
         )
         for _ in range(rollouts):
             time.sleep(SETTLE_S)
-            _wait(partial(new.ready, log_dir), READY_TIMEOUT_S, "the new consumers to connect")
+            wait_for(partial(new.ready, log_dir), READY_TIMEOUT_S, "the new consumers to connect")
             started = time.monotonic_ns()
             new.send("go")
             joined = new.instances()
@@ -308,7 +299,7 @@ def run_native(
                 seen = {e.instance for e in tail.poll() if e.start_ns >= started}
                 return joined <= seen
 
-            _wait(received, ROLLOUT_TIMEOUT_S, "the new consumers to receive partitions")
+            wait_for(received, ROLLOUT_TIMEOUT_S, "the new consumers to receive partitions")
             old.send("leave")
             done: list[int] = []
 
@@ -320,14 +311,14 @@ def run_native(
                     done.append(at)
                 return at is not None
 
-            _wait(consumed, ROLLOUT_TIMEOUT_S, f"{mode}: the new consumers to take over")
+            wait_for(consumed, ROLLOUT_TIMEOUT_S, f"{mode}: the new consumers to take over")
             switch_ms.append((done[0] - started) / 1e6)
             starts.append(started)
             old.generation += 1
             old, new = new, old
         time.sleep(SETTLE_S)
         acked = load.stop()
-        _wait(lambda: tail.drained(acked), DRAIN_TIMEOUT_S, "every record to be processed")
+        wait_for(lambda: tail.drained(acked), DRAIN_TIMEOUT_S, "every record to be processed")
         for side in (old, new):
             side.send("exit")
     finally:
