@@ -32,7 +32,7 @@ from bench.switch_measure import EventTail, gaps_ms_per_switch, switch_done_ns
 from bench.waiting import wait_for
 from turnout.agent import Agent, AgentConfig, Handler
 from turnout.agent.records import Record
-from turnout.mirror.assembly import mirror_parts
+from turnout.mirror.assembly import MirrorParts, mirror_parts
 from turnout.mirror.migration import Migration, Side, migration_environment
 from turnout.mirror.settings import MirrorSettings
 from turnout.mirror.source_coordinates import as_source_record, source_offset
@@ -96,6 +96,7 @@ def run_migration(zookeeper: str, source: str, target: str, work: Path) -> dict[
     events = EventLog(log_dir / "events-migration.jsonl")
     agents: list[Agent] = []
     load: LoadProcess | None = None
+    parts: MirrorParts | None = None
 
     def config(name: str, instance: str, colour: Colour, kafka: str) -> AgentConfig:
         return AgentConfig(
@@ -157,6 +158,8 @@ def run_migration(zookeeper: str, source: str, target: str, work: Path) -> dict[
             load.kill()
         for agent in reversed(agents):
             agent.stop(STOP_TIMEOUT_S)
+        if parts is not None:
+            parts.close()
         events.close()
         for name in stores:
             zk.delete(DeploymentPaths("/turnout", name).base, recursive=True)

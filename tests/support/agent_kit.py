@@ -167,6 +167,8 @@ class World:
     spawned: dict[str, Spawned] = field(default_factory=dict)
     zk: ZkGateway | None = None
     event_log: EventLog | None = None
+    #: Run after every agent stopped (what an agent's parts hold: a mirror's sync writer).
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.paths = DeploymentPaths("/turnout", DEPLOYMENT)
@@ -339,6 +341,9 @@ class World:
 
     def close(self) -> None:
         self.stop_all()
+        closers, self.closers = self.closers, []
+        for close in closers:
+            close()
         if self.event_log is not None:
             self.event_log.close()
         if self.zk is not None:

@@ -7,28 +7,36 @@ registered twice (which prometheus_client refuses).
 
 from __future__ import annotations
 
+import itertools
 import threading
-import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from prometheus_client import CollectorRegistry
 
 T = TypeVar("T")
 
+_NUMBERS = itertools.count()
+
 
 class PerRegistry(Generic[T]):
     """``per_registry(registry)``: the set built by ``build`` for ``registry`` (built now
-    if it has none yet). Held weakly: a registry dropped takes its set with it."""
+    if it has none yet).
+
+    The set is kept on the registry itself, so it lives exactly as long as the registry.
+    A global map keyed weakly by registry would keep both for good: a set reaches back
+    to its registry (its collector reads the agent's work manager, which holds the
+    agent's metrics), and a weak key whose value leads to it never goes."""
 
     def __init__(self, build: Callable[[CollectorRegistry], T]) -> None:
         self._build = build
         self._lock = threading.Lock()
-        self._sets: weakref.WeakKeyDictionary[CollectorRegistry, T] = weakref.WeakKeyDictionary()
+        self._attribute = f"_turnout_metric_set_{next(_NUMBERS)}"
 
     def __call__(self, registry: CollectorRegistry) -> T:
         with self._lock:
-            found = self._sets.get(registry)
+            found = getattr(registry, self._attribute, None)
             if found is None:
-                found = self._sets[registry] = self._build(registry)
-            return found
+                found = self._build(registry)
+                setattr(registry, self._attribute, found)
+            return cast(T, found)

@@ -27,6 +27,10 @@ from turnout.mirror.topic_shape import PartitionMismatchError, SourceTopicMissin
 #: tens of milliseconds on a loaded machine, the bound. A failed call is retried whole:
 #: at most this many records are written again.
 MIRROR_BATCH_SIZE = 5000
+#: How long a stopped mirror waits for its last offset syncs to be acknowledged: one more
+#: sync only saves a translation some records of re-reading, so a target that does not
+#: answer must not hold the process's exit.
+SYNCS_CLOSE_TIMEOUT_S = 5.0
 
 #: What an exhausted failure of these does, whatever the deployment's ``on_exhausted``:
 #: a topic whose target cannot take its partitions (or whose source is gone) holds its
@@ -52,6 +56,13 @@ class MirrorParts:
     checkpointer: Checkpointer | None
     #: Keeps the target topics' configs in step: start it with the agent, stop it after.
     config_sync: ConfigSync
+    #: Writes the offset syncs: close it after the agent stopped (``close``).
+    syncs: SyncWriter
+
+    def close(self, timeout_s: float = SYNCS_CLOSE_TIMEOUT_S) -> None:
+        """After the agent stopped: write out the held offset syncs and release the
+        mirror's own producer."""
+        self.syncs.close(timeout_s)
 
 
 def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
@@ -90,4 +101,4 @@ def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
             target_client=target_security,
         )
     sync = ConfigSync(topics, settings.config_sync_interval_s)
-    return MirrorParts(handler, policy, target, checkpointer, sync)
+    return MirrorParts(handler, policy, target, checkpointer, sync, syncs)

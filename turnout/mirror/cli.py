@@ -185,6 +185,7 @@ def run(
         if parts.checkpointer is not None:
             parts.checkpointer.stop()
         parts.config_sync.stop()
+        parts.close()
     raise typer.Exit(code=code)
 
 

@@ -161,6 +161,14 @@ class SyncWriter:
         if remaining:
             log.warning("%d offset syncs not acknowledged at close", remaining)
 
+    def close(self, timeout_s: float) -> None:
+        """Write out what is held, wait up to ``timeout_s`` for it, then release the
+        producer (a sync still unacknowledged is dropped: translation uses an older one).
+        The writer takes no more writes."""
+        self.flush(timeout_s)
+        self._producer.purge(in_queue=True, in_flight=True, blocking=True)
+        self._producer.close()
+
     def _flush_until(self, stop: threading.Event) -> None:
         while not stop.wait(self._tick_s):
             self._send_held()

@@ -73,6 +73,16 @@ class TargetUnreachableError(Exception):
     policy, then its failure decision applies (by default: stop, this in the status)."""
 
 
+class _LastClientError:
+    """A client's newest error, as its ``error_cb`` reported it."""
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def note(self, error: KafkaError) -> None:
+        self.last = error.str()
+
+
 class TargetTopics:
     """Looks up, creates and checks target topics (see the module docstring)."""
 
@@ -88,9 +98,11 @@ class TargetTopics:
         self._naming = naming
         self._source = AdminClient(dict(source_admin))
         #: The target client's newest error of its own (an authentication refused, a TLS
-        #: handshake failed): a metadata request that fails says only "transport".
-        self._target_error = ""
-        target_config: dict[str, Any] = {**target_admin, "error_cb": self._note_target_error}
+        #: handshake failed): a metadata request that fails says only "transport". Its
+        #: own object: a callback bound to ``self`` would be a cycle through the client
+        #: that Python's collector cannot see, and keep both alive after the mirror.
+        self._target_errors = _LastClientError()
+        target_config: dict[str, Any] = {**target_admin, "error_cb": self._target_errors.note}
         self._target = AdminClient(target_config)
         self._config_allow = config_allow
         self._config_deny = config_deny
@@ -166,16 +178,14 @@ class TargetTopics:
             return _partition_count(self._target, target)
         except KafkaException as exc:
             self._target.poll(0)  # serves the client's queued error callbacks
-            cause = f"; its client's last error: {self._target_error}" if self._target_error else ""
+            last = self._target_errors.last
+            cause = f"; its client's last error: {last}" if last else ""
             self._target_down = (
                 f"the target cluster {self._target_bootstrap} did not answer a metadata "
                 f"request within {ADMIN_TIMEOUT_S:.0f} s: {exc.args[0]}{cause}"
             )
             self._target_down_until = time.monotonic() + TARGET_DOWN_HOLD_S
             raise TargetUnreachableError(self._target_down) from exc
-
-    def _note_target_error(self, error: KafkaError) -> None:
-        self._target_error = error.str()
 
     def _reread(self, target: str) -> int:
         """The partition count of a target topic someone else just made or grew: a topic

@@ -92,5 +92,6 @@ def test_checkpoints_commit_translated_offsets_forward_only_and_never_to_an_acti
             assert _target_committed(two_clusters, active) == {}
         finally:
             parts.checkpointer.stop()
+            parts.close()
     finally:
         member.close()

@@ -99,3 +99,4 @@ def test_an_exactly_once_mirror_under_load_translates_and_checkpoints_exactly(
         )
     finally:
         parts.checkpointer.stop()
+        parts.close()

@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ from pathlib import Path
 import httpx
 import pytest
 from confluent_kafka import Producer
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Request, expect, sync_playwright
 
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
 from tests.support.services import Services
@@ -304,8 +305,27 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+#: Each page's requests as they happened (started, answered, finished or failed, with
+#: seconds since the page opened), for a failure message to name a slow request.
+NETWORK_LOGS: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
+
+
+def record_network(page: Page) -> None:
+    opened = time.monotonic()
+    log: list[str] = []
+    NETWORK_LOGS[page] = log
+
+    def note(what: str, request: Request) -> None:
+        log.append(f"{time.monotonic() - opened:7.2f}s {what} {request.method} {request.url}")
+
+    page.on("request", lambda r: note("sent", r))
+    page.on("requestfinished", lambda r: note("finished", r))
+    page.on("requestfailed", lambda r: note(f"failed ({r.failure})", r))
+
+
 def log_in(browser: Browser, url: str, token: str, shot: str) -> Page:
     page = browser.new_context(viewport=VIEWPORT).new_page()
+    record_network(page)
     page.set_default_timeout(PAGE_TIMEOUT_MS)
     page.goto(url + "/")
     page.get_by_label("API token").fill(token)
@@ -349,9 +369,25 @@ def ownership_cells(page: Page) -> Locator:
     return page.get_by_test_id("ownership-section").get_by_test_id("partition-cell")
 
 
-def expect_all_owned_by(page: Page, colour: str, timeout_ms: int) -> None:
+def expect_map_complete(page: Page, timeout_ms: int) -> Locator:
+    """Wait for the ownership map to show every partition; on failure, say what the page
+    showed and which of its requests were slow, failed or never answered."""
     cells = ownership_cells(page)
-    expect(cells).to_have_count(PARTITIONS, timeout=timeout_ms)
+    try:
+        expect(cells).to_have_count(PARTITIONS, timeout=timeout_ms)
+    except AssertionError as missing:
+        screenshot(page, "failed-map")
+        shown = page.get_by_test_id("ownership-section").inner_text()
+        status = page.get_by_test_id("live-status").get_attribute("data-status")
+        requests = "\n".join(NETWORK_LOGS.get(page, ["(not recorded)"])[-30:])
+        raise AssertionError(
+            f"the map shows {shown!r}, the live stream is {status}; requests:\n{requests}"
+        ) from missing
+    return cells
+
+
+def expect_all_owned_by(page: Page, colour: str, timeout_ms: int) -> None:
+    cells = expect_map_complete(page, timeout_ms)
     for i in range(PARTITIONS):
         cell = cells.nth(i)
         expect(cell).to_have_attribute("data-owner-colour", colour, timeout=timeout_ms)
@@ -553,7 +589,6 @@ def event_streams(requested: list[str]) -> list[str]:
 
 
 def expect_all_owned_by_any(page: Page) -> None:
-    cells = ownership_cells(page)
-    expect(cells).to_have_count(PARTITIONS)
+    cells = expect_map_complete(page, PAGE_TIMEOUT_MS)
     for i in range(PARTITIONS):
         expect(cells.nth(i)).not_to_have_attribute("data-owner-colour", "unowned")

@@ -46,6 +46,13 @@ def work_manager_factory(
     """
 
     def build(context: DispatchContext) -> WorkManager:
+        processed = _ProcessedSource.of(context.metrics)
+
+        def closed(time_left_s: float) -> None:
+            processed.retire(manager)
+            if on_closed is not None:
+                on_closed(time_left_s)
+
         manager = WorkManager(
             config,
             handler=None if batch_handler is not None else (handler or context.handler),
@@ -55,14 +62,14 @@ def work_manager_factory(
             dead_letters=dead_letters() if dead_letters is not None else None,
             registry=context.metrics.registry,
             gate=context.may_start,
-            on_closed=on_closed,
+            on_closed=closed,
             commits_offsets=commits_offsets,
             on_abandoned=on_abandoned,
             on_held=context.report_error,
         )
         # The agent's status (and the control plane's instances table) shows the records
         # the manager completed; the agent's own counter sees only the sequential path.
-        _ProcessedSource.of(context.metrics).follow(manager)
+        processed.follow(manager)
         if on_built is not None:
             on_built(manager)
         return manager
@@ -73,11 +80,17 @@ def work_manager_factory(
 class _ProcessedSource:
     """The agent's ``records_processed`` from its work managers: one counter source per
     agent, summing every manager built for it (an agent replaces its manager when its
-    processing settings change; a replaced one's count stays)."""
+    processing settings change; a replaced one's count stays).
+
+    A closed manager leaves its count and is let go: held here, it would keep its whole
+    agent (consumers, producers, the metrics this source is filed under) alive for good."""
 
     def __init__(self) -> None:
-        #: Every manager built for the agent; each counts what it completed, for good.
+        #: The managers still open.
         self._managers: list[WorkManager] = []
+        #: What the closed managers completed.
+        self._retired = 0
+        self._lock = threading.Lock()
 
     @classmethod
     def of(cls, metrics: AgentMetrics) -> _ProcessedSource:
@@ -89,10 +102,20 @@ class _ProcessedSource:
             return source
 
     def follow(self, manager: WorkManager) -> None:
-        self._managers.append(manager)
+        with self._lock:
+            self._managers.append(manager)
+
+    def retire(self, manager: WorkManager) -> None:
+        with self._lock:
+            if manager in self._managers:
+                self._managers.remove(manager)
+                self._retired += manager.processed_total()
 
     def counters(self) -> Mapping[str, float]:
-        done = sum(manager.processed_total() for manager in self._managers)
+        with self._lock:
+            managers = list(self._managers)
+            done = self._retired
+        done += sum(manager.processed_total() for manager in managers)
         return {"records_processed": float(done)}
 
 
