@@ -18,6 +18,19 @@ def append_to_file(record: Record) -> None:
         sink.write(f"{record.partition} {record.offset} {value}\n")
 
 
+def append_source_position(record: Record) -> None:
+    """Append ``<partition> <source offset> <value>`` to TURNOUT_TEST_RECORDS_FILE: a copy's
+    source offset from the mirror's coordinate headers, any other record's own offset
+    (a migrating colour's records, on either cluster, in one numbering)."""
+    from turnout.mirror.source_coordinates import source_offset
+
+    copied = source_offset(record)
+    offset = record.offset if copied is None else copied
+    value = (record.value or b"").decode(errors="replace")
+    with open(os.environ["TURNOUT_TEST_RECORDS_FILE"], "a", encoding="utf-8") as sink:
+        sink.write(f"{record.partition} {offset} {value}\n")
+
+
 class Poisoned(Exception):
     """What ``fail_poison`` raises for a record it cannot handle."""
 

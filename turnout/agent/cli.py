@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from turnout.agent.config import AgentConfig
     from turnout.agent.coordination import Agent
     from turnout.agent.dispatch import Handler
+    from turnout.agent.environment import AgentEnvironment
     from turnout.agent.observer import AgentObserver
     from turnout.agent.processors.output_target import OutputTarget
 
@@ -114,10 +115,12 @@ def run_until_signalled(
     batch: bool = False,
     processor: bool = False,
     output_target: OutputTarget | None = None,
+    environment: AgentEnvironment | None = None,
 ) -> int:
     """Run an agent until SIGTERM/SIGINT; the process exit code. The deployment's
     processing settings drive it (``batch``: the handler takes batches; ``processor``: it
-    is a processor; ``output_target``: its outputs go there, the mirror's target)."""
+    is a processor; ``output_target``: its outputs go there, the mirror's target;
+    ``environment``: what it is built from, a migrating colour's consumer say)."""
     from turnout.agent.coordination import Agent, AgentState
     from turnout.agent.preflight import AccessRefused, check_access
     from turnout.agent.work.deployment import CodePolicy
@@ -137,7 +140,9 @@ def run_until_signalled(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     code = CodePolicy(batch=batch, processor=processor, output_target=output_target)
-    agent = Agent(config, handler, observer=observer, code_policy=code).start()
+    agent = Agent(
+        config, handler, observer=observer, code_policy=code, environment=environment
+    ).start()
     if ready is not None:
         ready(agent)
     while not stop.wait(0.2):
@@ -181,14 +186,7 @@ def run(
     stop_timeout: options.StopTimeout = DEFAULT_STOP_TIMEOUT_S,
     log_level: options.LogLevel = "INFO",
     log_json: options.LogJson = True,
-    batch: Annotated[
-        bool | None,
-        typer.Option(
-            "--batch/--per-record",
-            help="The handler takes batches of records (default: as marked with "
-            "@turnout.agent.batch_handler, else one record per call)",
-        ),
-    ] = None,
+    batch: options.Batch = None,
 ) -> None:
     """Run an agent until SIGTERM/SIGINT, then drain, commit, release and exit 0.
 
@@ -222,12 +220,26 @@ def run(
         typer.echo(f"turnout agent: {exc}", err=True)
         raise typer.Exit(code=2) from None
     logs.configure(log_level, json_lines=log_json)
+    code = run_handler_until_signalled(function, config, batch=batch, stop_timeout_s=stop_timeout)
+    raise typer.Exit(code=code)
+
+
+def run_handler_until_signalled(
+    function: Callable[..., object],
+    config: AgentConfig,
+    *,
+    batch: bool | None,
+    stop_timeout_s: float,
+    environment: AgentEnvironment | None = None,
+) -> int:
+    """``run_until_signalled`` for a user's handler: its shape (batches, a processor) as
+    marked, unless ``batch`` says otherwise; the process exit code."""
     per_batch = is_batch_handler(function) if batch is None else batch
-    code = run_until_signalled(
+    return run_until_signalled(
         config,
         function,
-        stop_timeout_s=stop_timeout,
+        stop_timeout_s=stop_timeout_s,
         batch=per_batch,
         processor=is_processor(function),
+        environment=environment,
     )
-    raise typer.Exit(code=code)

@@ -45,3 +45,11 @@ KafkaProperty = Annotated[
 StopTimeout = Annotated[float, typer.Option(help="Seconds allowed for a clean stop")]
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")]
 LogJson = Annotated[bool, typer.Option(help="JSON-lines logs (else plain text)")]
+Batch = Annotated[
+    bool | None,
+    typer.Option(
+        "--batch/--per-record",
+        help="The handler takes batches of records (default: as marked with "
+        "@turnout.agent.batch_handler, else one record per call)",
+    ),
+]

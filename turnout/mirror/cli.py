@@ -1,5 +1,6 @@
 """`turnout mirror run --target-kafka HOST:PORT --deployment D --colour blue --instance I`,
-and `turnout mirror translate --group G --deployment D --kafka SRC --target-kafka TGT`.
+and `turnout mirror translate --group G --deployment D --kafka SRC --target-kafka TGT`
+(and `turnout mirror consume`, a consumer colour across a mirror: ``consume_cli``).
 
 Runs one mirror agent in the foreground: an agent of deployment D (its source topics are
 the deployment's topics, on the cluster ``--kafka`` names) whose handler copies each
@@ -28,6 +29,7 @@ import typer
 from turnout.agent import cli_options as options
 from turnout.agent.cli import BadInput, build_config, invalid
 from turnout.agent.cli_options import DEFAULT_STOP_TIMEOUT_S
+from turnout.mirror.consume_cli import consume
 
 if TYPE_CHECKING:
     from turnout.agent.config import AgentConfig
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from turnout.mirror.translation import TranslatedPartition
 
 app = typer.Typer(help="Mirror topics to another Kafka cluster, as a Turnout deployment.")
+app.command(name="consume")(consume)
 
 
 def _mirror_settings(config: AgentConfig, **values: object) -> MirrorSettings:

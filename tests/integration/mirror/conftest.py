@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.agent_kit import World, world
+from tests.support.migration_kit import MigrationWorld, migration_world
 from tests.support.mirror_positions_kit import PARTITIONS
 from tests.support.services import Services, unique_name, zk_chroot
 
@@ -44,4 +45,15 @@ def positions_world(
     two_clusters: Services, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[World]:
     with _world_of(two_clusters, request, tmp_path, PARTITIONS) as w:
+        yield w
+
+
+@pytest.fixture
+def mw(
+    two_clusters: Services, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[MigrationWorld]:
+    """A consumer deployment on cluster A and the mirror of its topic to B (the migration
+    tests'), with the module's ``SOURCE_PARTITIONS`` or the default."""
+    partitions = getattr(request.module, "SOURCE_PARTITIONS", DEFAULT_SOURCE_PARTITIONS)
+    with migration_world(two_clusters, request.node.name, tmp_path, partitions) as w:
         yield w

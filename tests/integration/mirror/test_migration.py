@@ -6,21 +6,15 @@ by the history checker over both clusters (``tests.support.migration_kit``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.support.agent_kit import LoadProducer, wait_until
 from tests.support.migration_kit import (
     ALIAS,
     MigrationWorld,
     SourceOffsetsObserver,
-    migration_world,
     processed_by,
 )
 from tests.support.mirror_kit import create_source_topic, start_mirror
-from tests.support.services import Services
 from turnout.agent import Agent
 from turnout.mirror.migration import (
     CATCH_UP_TIMEOUT_S,
@@ -30,21 +24,13 @@ from turnout.mirror.migration import (
 )
 from turnout.protocol import Colour, Role
 
-PARTITIONS = 4
+SOURCE_PARTITIONS = PARTITIONS = 4
 #: Keys of the load: few enough that every key has records on both sides of a switch.
 KEYS = 16
 #: A switch under a loaded two-core machine: claims wait for the mirror's next sync.
 SETTLE_S = 60.0
 #: Records each colour processes before the next switch.
 RECORDS_PER_TENURE = 300
-
-
-@pytest.fixture
-def mw(
-    two_clusters: Services, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[MigrationWorld]:
-    with migration_world(two_clusters, request.node.name, tmp_path, PARTITIONS) as w:
-        yield w
 
 
 def _start_colours(
