@@ -38,12 +38,27 @@ def turnout_target_topic(source_topic: str, exactly_once: bool = False) -> str:
     return f"{TURNOUT_EOS_ALIAS if exactly_once else TURNOUT_ALIAS}.{source_topic}"
 
 
-def _command(zookeeper: str, source: str, target: str, instance: str, alias: str) -> list[str]:
+#: The exactly-once side's ZooKeeper session. A transaction may stay open for 80% of the
+#: ownership lease (the session less the fence margin), and librdkafka fails every output
+#: still unacknowledged after that: with the default session (10 s: transactions of
+#: 6.8 s), a target broker that stalls a few seconds (this machine's disk: the KRaft
+#: controller logs fsyncs of 2-4 s under the run's writes) aborts every open
+#: transaction, re-copied from its first record. MirrorMaker 2 rides such stalls on its
+#: 60 s transaction timeout; a mirror on such a cluster is run with a longer lease, as
+#: docs/mirror.md says: 30 s gives transactions 22.8 s (and a crashed mirror's
+#: partitions are taken over 30 s after the crash).
+EOS_SESSION_TIMEOUT_S = 30.0
+
+
+def _command(
+    zookeeper: str, source: str, target: str, instance: str, alias: str, exactly_once: bool
+) -> list[str]:
+    session = ["--session-timeout", str(EOS_SESSION_TIMEOUT_S)] if exactly_once else []
     return [
         sys.executable, "-m", "turnout", "mirror", "run", "--target-kafka", target,
         "--source-alias", alias, "--deployment", DEPLOYMENT, "--colour", "blue",
         "--instance", instance, "--zookeeper", zookeeper, "--kafka", source,
-        "--log-level", "WARNING",
+        "--log-level", "WARNING", *session,
     ]  # fmt: skip
 
 
@@ -65,7 +80,9 @@ def run_turnout_mirror(
         def launch() -> list[subprocess.Popen[bytes]]:
             started = []
             for n in range(1, instances + 1):
-                command = _command(deployment.zookeeper, source, target, f"mirror-{n}", alias)
+                command = _command(
+                    deployment.zookeeper, source, target, f"mirror-{n}", alias, exactly_once
+                )
                 with (log_dir / f"{log_name}-{n}.log").open("wb") as log:
                     started.append(
                         subprocess.Popen(
@@ -88,4 +105,5 @@ def run_turnout_mirror(
     }
     if processing is not None:
         settings["processing"] = EXACTLY_ONCE_FIELDS
+        settings["session_timeout_s"] = EOS_SESSION_TIMEOUT_S
     return run, settings
