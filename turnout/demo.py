@@ -296,7 +296,14 @@ def demo(
                 body = api.get(f"/deployments/{DEPLOYMENT}/state").json()
                 live = body["partitions"]
                 ready = all(colour["ready"] for colour in body["readiness"].values())
-                return ready and bool(live) and all(p["owner_instance"] for p in live)
+                # Every agent registered and settled: the first one up may own everything
+                # before the others join, and their joining moves partitions again.
+                settled = len(body["instances"]) == len(agents) and all(
+                    i["state"] == "RUNNING" and i["epoch"] == body["epoch"]
+                    for i in body["instances"]
+                )
+                owned = bool(live) and all(p["owner_instance"] for p in live)
+                return ready and settled and owned
 
             # Both colours ready: the first switch the user asks for is not refused.
             _wait(

@@ -121,6 +121,11 @@ def test_the_demo_comes_up_switches_through_the_cli_and_stops_cleanly_on_ctrl_c(
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait(10)
+            # The local stack's JVMs run in sessions of their own: stop them as a user would.
+            subprocess.run(
+                [sys.executable, "-m", "turnout", "dev", "down"],
+                env=env, cwd=REPO_ROOT, capture_output=True, timeout=120, check=False,
+            )  # fmt: skip
     text = log.read_text(errors="replace")
     assert "… stopping the local stack" in text, text[-4000:]
     assert "Traceback" not in text, text[-4000:]

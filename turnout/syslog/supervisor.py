@@ -14,6 +14,7 @@ SIGKILL) → exit 0, or 1 if a worker could not start.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -23,13 +24,17 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from turnout.syslog import logs, spool
 from turnout.syslog.settings import SyslogSettings
+
+if TYPE_CHECKING:
+    from prometheus_client import Metric
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +106,53 @@ def adopt_orphan_spools(settings: SyslogSettings) -> None:
             )  # fmt: skip
 
 
+#: The header of a worker's metrics file (prometheus-client's ``MmapedDict``: the bytes
+#: used, then padding). A file shorter than this is one a worker is creating right now
+#: (made empty, then sized): its values are not written yet.
+_METRICS_FILE_HEADER_BYTES = 8
+
+
+def metrics_exposition(directory: Path) -> tuple[str, bytes]:
+    """Every worker's metrics in ``directory`` added up, as a scrape's content type and
+    body. A file a worker is still creating is left to the next scrape: read now it
+    would fail the whole scrape."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    files = []
+    for path in directory.glob("*.db"):
+        # A worker marked dead meanwhile has its files removed: nothing of it to read.
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_size >= _METRICS_FILE_HEADER_BYTES:
+                files.append(str(path))
+    registry = CollectorRegistry()
+    registry.register(_WorkerFiles(files))
+    return CONTENT_TYPE_LATEST, generate_latest(registry)
+
+
+class _WorkerFiles:
+    """A collector of the given worker metrics files, added up."""
+
+    def __init__(self, files: list[str]) -> None:
+        self._files = files
+
+    def collect(self) -> Iterable[Metric]:
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        merged: Iterable[Metric] = MultiProcessCollector.merge(self._files, accumulate=True)  # type: ignore[no-untyped-call]
+        return merged
+
+
 class _Endpoint(BaseHTTPRequestHandler):
     supervisor: Supervisor
 
     def do_GET(self) -> None:
         if self.path == "/metrics":
-            status, kind, body = 200, *self.supervisor.metrics()
+            try:
+                status, kind, body = 200, *self.supervisor.metrics()
+            except Exception as exc:  # a scrape that fails says so, instead of hanging up
+                log.exception("the metrics could not be read", extra={"event": "metrics-error"})
+                status, kind = 500, "text/plain"
+                body = f"the metrics could not be read: {exc}\n".encode()
         elif self.path in ("/healthz", "/readyz"):
             healthy, report = self.supervisor.health()
             status, kind = (200 if healthy else 503), "application/json"
@@ -137,12 +183,7 @@ class Supervisor:
         self._http: ThreadingHTTPServer | None = None
 
     def metrics(self) -> tuple[str, bytes]:
-        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-        from prometheus_client.multiprocess import MultiProcessCollector
-
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(self._metrics_dir))  # type: ignore[no-untyped-call]
-        return CONTENT_TYPE_LATEST, generate_latest(registry)
+        return metrics_exposition(self._metrics_dir)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         serving = [w.index for w in self.workers if w.alive and w.ready.is_set()]
