@@ -33,10 +33,11 @@ from bench.waiting import wait_for
 from turnout.agent import Agent, AgentConfig, Handler
 from turnout.agent.records import Record
 from turnout.mirror.assembly import MirrorParts, mirror_parts
-from turnout.mirror.migration import Migration, Side, migration_environment
+from turnout.mirror.migration import Migration, migration_environment
 from turnout.mirror.settings import MirrorSettings
 from turnout.mirror.source_coordinates import as_source_record, source_offset
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role
+from turnout.protocol.crossing import MirrorSide
 from turnout.protocol.directives import DirectiveStore
 from turnout.verify import EventLog, check, make_verifying_handler, read_events
 from turnout.zk import ZkGateway
@@ -111,8 +112,8 @@ def run_migration(zookeeper: str, source: str, target: str, work: Path) -> dict[
         )
         agents.append(Agent(mirror_config, parts.handler, code_policy=parts.code_policy).start())
         colours = {
-            Colour.BLUE: (source, Migration(mirror_name, Side.SOURCE, target)),
-            Colour.GREEN: (target, Migration(mirror_name, Side.COPIES, source)),
+            Colour.BLUE: (source, Migration(mirror_name, MirrorSide.SOURCE, target)),
+            Colour.GREEN: (target, Migration(mirror_name, MirrorSide.COPIES, source)),
         }
         for colour, (kafka, migration) in colours.items():
             instance = f"{colour}-1"

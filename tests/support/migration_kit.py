@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 
-from tests.support.agent_kit import World, world
+from tests.support.agent_kit import World, wait_until, world
 from tests.support.kafka_records import FLUSH_TIMEOUT_S
 from tests.support.mirror_kit import create_source_topic, start_mirror
 from tests.support.mirror_positions_kit import target_kafka
@@ -143,3 +143,41 @@ def migration_world(
         ) as consumer,
     ):
         yield MigrationWorld(mirror, consumer, services)
+
+
+#: Reading a source topic back once its load stopped.
+READ_BACK_TIMEOUT_S = 30.0
+
+
+def recorded_positions(records: Path) -> list[tuple[int, int]]:
+    """(partition, source offset) of each line ``append_source_position`` wrote."""
+    if not records.exists():
+        return []
+    lines = records.read_text().splitlines()
+    return [(int(p), int(o)) for p, o, _ in (line.split(" ", 2) for line in lines)]
+
+
+def source_positions(bootstrap: str, topic: str, count: int) -> list[tuple[int, int]]:
+    """(partition, offset) of the first ``count`` records of ``topic``."""
+    reader = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"read-{topic}",
+         "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    )  # fmt: skip
+    found: list[tuple[int, int]] = []
+    try:
+        reader.subscribe([topic])
+        wait_until(
+            lambda: (
+                found.extend(
+                    (m.partition(), m.offset())
+                    for m in reader.consume(1000, 0.5)
+                    if m.error() is None
+                )
+                or len(found) >= count
+            ),
+            READ_BACK_TIMEOUT_S,
+            lambda: f"{len(found)} of {count} source records read back",
+        )
+    finally:
+        reader.close()
+    return found

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.kafka_source import KafkaSource
+from turnout.protocol.crossing import Crossing
 from turnout.zk import ZkGateway
 
 
@@ -55,3 +56,7 @@ class AgentEnvironment:
     new_source: Callable[[AgentConfig, str], KafkaSource] = kafka_source
     #: False: nothing renews the lease unless the owner calls ``Session.renew_lease``.
     heartbeat_thread: bool = True
+    #: The side of a mirror ``new_source``'s consumers read (None: the agent's own
+    #: cluster's topics, as named); a directive giving the colour another side makes the
+    #: agent own nothing (``Directive.crossing_refusal``).
+    crossing: Crossing | None = None

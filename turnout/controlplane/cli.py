@@ -312,8 +312,12 @@ def status_command(deployment: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt =
             state = client.state(deployment)
         except ClientError as exc:
             raise fail(str(exc)) from exc
+    live, clusters = state["active_colour"], state.get("clusters", {})
+    elsewhere = len(set(clusters.values())) > 1
     typer.echo(
-        f"{state['deployment']}: live {state['active_colour']}, epoch {state['epoch']}"
+        f"{state['deployment']}: live {live}"
+        + (f" on {clusters[live]}" if elsewhere else "")
+        + f", epoch {state['epoch']}"
         f"{', paused' if state['paused'] else ''}; ZooKeeper {state['zookeeper']}; "
         f"Kafka {state['kafka']}; lag {state['lag_total']} ({state['lag_status']})"
     )

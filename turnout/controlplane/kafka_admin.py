@@ -9,7 +9,7 @@ which the API turns into 503 (mutations) or empty figures (live state).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._listoffsets import OffsetSpec
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
+from turnout.protocol import Binding
 from turnout.protocol.kafka_security import KafkaSecurity
 from turnout.protocol.partitions import PartitionId
 
@@ -103,14 +104,21 @@ class KafkaAdmin:
 
     def partitions(self, target: KafkaTarget, topics: Iterable[str]) -> list[PartitionId]:
         """Every partition of ``topics``, sorted; a missing topic has none."""
+        wanted = set(topics)
+        return self._partitions(target, wanted.__contains__)
+
+    def binding_partitions(self, target: KafkaTarget, binding: Binding) -> list[PartitionId]:
+        """Every partition of the binding's topics, those its pattern takes now too."""
+        return self._partitions(target, binding.matches)
+
+    def _partitions(self, target: KafkaTarget, takes: Callable[[str], bool]) -> list[PartitionId]:
         try:
             metadata = self._client(target).list_topics(timeout=REQUEST_TIMEOUT_S)
         except KafkaException as exc:
             raise KafkaDownError(f"Kafka at {target}: {exc}") from exc
         found: list[PartitionId] = []
-        for topic in topics:
-            described = metadata.topics.get(topic)
-            if described is None or described.error is not None:
+        for topic, described in metadata.topics.items():
+            if described.error is not None or not takes(topic):
                 continue
             found.extend((topic, p) for p in described.partitions)
         return sorted(found)

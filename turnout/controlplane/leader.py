@@ -99,8 +99,8 @@ class LeaderLoop:
         if cached is not None and now - cached[0] < PARTITIONS_CACHE_S and cached[1]:
             return cached[1]
         try:
-            found: list[PartitionId] | None = self._context.kafka.partitions(
-                self._context.kafka_of(deployment.cluster), deployment.live["topics"]
+            found: list[PartitionId] | None = self._context.kafka.binding_partitions(
+                self._context.kafka_of(deployment.cluster), deployment.live_binding()
             )
         except KafkaDownError as exc:
             log.warning("cannot list partitions of %s: %s", deployment.name, exc)

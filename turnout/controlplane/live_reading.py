@@ -20,8 +20,9 @@ from turnout.controlplane.coordination.agent_reports import (
 )
 from turnout.controlplane.coordination.connections import ZkDownError
 from turnout.controlplane.kafka_admin import KafkaDownError
-from turnout.controlplane.models import Deployment
+from turnout.controlplane.models import Cluster, Deployment
 from turnout.protocol import Binding, Ownership
+from turnout.protocol.mirror import TopicNaming
 from turnout.protocol.partitions import PartitionId, parse_partition_key, partition_key
 from turnout.zk import ZkGateway
 
@@ -59,7 +60,21 @@ def _bindings(deployment: Deployment) -> list[tuple[BindingName, Binding]]:
     return found
 
 
-def read_live(context: AppContext, deployment: Deployment) -> LiveReading:
+@dataclass(frozen=True)
+class CopiesSide:
+    """Where the live colour consumes when it runs across a mirror (cluster
+    migration): the mirror's target cluster, each topic under its copy's name there,
+    the same partition. Its commits and end offsets are read there; the partitions
+    and their owners stay the deployment's own (ownership is keyed by them)."""
+
+    cluster: Cluster
+    naming: TopicNaming
+
+
+def read_live(
+    context: AppContext, deployment: Deployment, live_copies: CopiesSide | None = None
+) -> LiveReading:
+    """The reading; with ``live_copies``, the live binding's offsets are its copies'."""
     reading = LiveReading()
     paths = deployment.paths()
     bindings = _bindings(deployment)
@@ -75,20 +90,22 @@ def read_live(context: AppContext, deployment: Deployment) -> LiveReading:
         reading.zookeeper = f"unreachable: {exc}"
         reading.instances, reading.owners = [], {}
     for name, binding in bindings:
-        topics = list(binding.topics)
         owners = reading.owners.get(name, {})
         committed: dict[PartitionId, int | None] = {}
         ends: dict[PartitionId, int] = {}
         tps: list[PartitionId]
         try:
             bootstrap = context.kafka_of(deployment.cluster)
-            tps = context.kafka.partitions(bootstrap, topics)
-            committed = context.kafka.committed(bootstrap, binding.group, tps)
-            ends = context.kafka.end_offsets(bootstrap, tps)
+            tps = context.kafka.binding_partitions(bootstrap, binding)
+            if name == "live" and live_copies is not None:
+                committed, ends = _offsets_of_copies(context, live_copies, binding.group, tps)
+            else:
+                committed = context.kafka.committed(bootstrap, binding.group, tps)
+                ends = context.kafka.end_offsets(bootstrap, tps)
         except KafkaDownError as exc:
             reading.kafka = f"unreachable: {exc}"
             tps = sorted(
-                tp for tp in (parse_partition_key(key) for key in owners) if tp[0] in topics
+                tp for tp in (parse_partition_key(key) for key in owners) if binding.matches(tp[0])
             )
         for tp in tps:
             done, end = committed.get(tp), ends.get(tp)
@@ -103,3 +120,17 @@ def read_live(context: AppContext, deployment: Deployment) -> LiveReading:
                 )
             )
     return reading
+
+
+def _offsets_of_copies(
+    context: AppContext, copies: CopiesSide, group: str, tps: list[PartitionId]
+) -> tuple[dict[PartitionId, int | None], dict[PartitionId, int]]:
+    """The group's commits and the end offsets of ``tps``' copies, keyed by ``tps``."""
+    target = context.kafka_of(copies.cluster)
+    copy_of = {(copies.naming.target_topic(t), p): (t, p) for t, p in tps}
+    committed = context.kafka.committed(target, group, list(copy_of))
+    ends = context.kafka.end_offsets(target, list(copy_of))
+    return (
+        {copy_of[tp]: offset for tp, offset in committed.items()},
+        {copy_of[tp]: offset for tp, offset in ends.items()},
+    )

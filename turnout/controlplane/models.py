@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from turnout.controlplane.domain.desired_state import DesiredState
 from turnout.controlplane.domain.switch_machine import Step, advance_phases
 from turnout.protocol import AbsentPinPolicy, Binding, Colour, DeploymentPaths, Role, Strategy
+from turnout.protocol.crossing import Crossing, MirrorSide
 from turnout.protocol.mirror import MirrorSpec
 from turnout.protocol.processing import ProcessingSettings
 
@@ -112,7 +113,9 @@ class Deployment(Base):
     processing: Mapped[dict[str, Any]]
     drain_timeout_ms: Mapped[int]
     absent_pin_policy: Mapped[str] = mapped_column(String(32))
-    #: ``{"blue": {"version": ..., "role": ...}, "green": {...}}``: the desired roles.
+    #: ``{"blue": {"version": ..., "role": ...}, "green": {...}}``: the desired roles. A
+    #: colour consuming a mirror's copies (cluster migration) also holds ``"via_mirror"``
+    #: (the mirror deployment's name) and ``"cluster"`` (its target cluster's name).
     colours: Mapped[dict[str, Any]]
     #: ``{"<topic>/<partition>": "<instance>"}``
     pins: Mapped[dict[str, Any]]
@@ -167,10 +170,10 @@ class Deployment(Base):
         """The live binding; a mirror's source topic pattern (kept with its mirror
         part) is the binding's ``topic_pattern``, resolved by its agents."""
         pattern = None if self.mirror is None else self.mirror.get("source_topic_pattern")
-        return _binding(self.live).model_copy(update={"topic_pattern": pattern})
+        return _binding(self.live, pattern)
 
     def preview_binding(self) -> Binding | None:
-        return None if self.preview is None else _binding(self.preview)
+        return None if self.preview is None else _binding(self.preview, None)
 
     def desired_state(self) -> DesiredState:
         """What the directive must say for this row (see ``domain.desired_state``)."""
@@ -186,7 +189,29 @@ class Deployment(Base):
             drain_timeout_ms=self.drain_timeout_ms,
             processing=self.processing_settings(),
             mirror=self.mirror_spec(),
+            crossings=self.crossings(),
         )
+
+    def colour_cluster(self, colour: Colour) -> str:
+        """The cluster ``colour`` runs on: a mirror's target, or the deployment's own."""
+        return str(self.colours[colour.value].get("cluster") or self.cluster.name)
+
+    def crossings(self) -> dict[Colour, Crossing]:
+        """Each colour's side of the mirror a colour consumes across; empty when neither
+        does (``protocol.crossing``)."""
+        across = [c for c in Colour if self.colours[c.value].get("via_mirror")]
+        if not across:
+            return {}
+        (copies,) = across
+        mirror = str(self.colours[copies.value]["via_mirror"])
+        return {
+            c: Crossing(
+                mirror=mirror,
+                side=MirrorSide.COPIES if c is copies else MirrorSide.SOURCE,
+                cluster=self.colour_cluster(c),
+            )
+            for c in Colour
+        }
 
     def mirror_spec(self) -> MirrorSpec | None:
         """What the directive says of the mirror; None for any other deployment."""
@@ -199,8 +224,8 @@ class Deployment(Base):
         )
 
 
-def _binding(data: dict[str, Any]) -> Binding:
-    return Binding(group=data["group"], topics=tuple(data["topics"]))
+def _binding(data: dict[str, Any], pattern: str | None) -> Binding:
+    return Binding(group=data["group"], topics=tuple(data["topics"]), topic_pattern=pattern)
 
 
 class Switch(Base):

@@ -82,7 +82,12 @@ def deployment_public(deployment: Deployment, last_switch: Switch | None) -> Dep
         zookeeper_user=deployment.zookeeper_user,
         mirror=_mirror_public(deployment),
         colours={
-            Colour(c): ColourPublic(version=v["version"], role=Role(v["role"]))
+            Colour(c): ColourPublic(
+                version=v["version"],
+                role=Role(v["role"]),
+                cluster=deployment.colour_cluster(Colour(c)),
+                via_mirror=v.get("via_mirror"),
+            )
             for c, v in deployment.colours.items()
         },
         active_colour=deployment.active_colour(),
@@ -229,6 +234,7 @@ def state_public(deployment: Deployment, reading: LiveReading, status: LagStatus
         lag_total=sum(p.lag or 0 for p in reading.partitions if p.binding == "live"),
         lag_status=status.name,  # type: ignore[arg-type]
         processing_version=newest_processing,
+        clusters={colour: deployment.colour_cluster(colour) for colour in Colour},
         readiness={
             colour: readiness_public(
                 colour_readiness(colour, ((i.registration, i.status) for i in reading.instances))

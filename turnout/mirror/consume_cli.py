@@ -31,16 +31,17 @@ def migration_of(
     mirror: str, side: str, peer_kafka: str, peer_security: Path | None
 ) -> AgentEnvironment:
     """The environment of a colour consuming across ``mirror`` on ``side``."""
-    from turnout.mirror.migration import Migration, Side, migration_environment
+    from turnout.mirror.migration import Migration, migration_environment
+    from turnout.protocol.crossing import MirrorSide
     from turnout.protocol.kafka_security import load_kafka_security_file
 
     if not mirror or not peer_kafka:
         raise BadInput("--mirror and --peer-kafka must not be empty")
     try:
-        chosen = Side(side)
+        chosen = MirrorSide(side)
     except ValueError:
         raise BadInput(
-            f"--side {side!r} must be one of: {', '.join(s.value for s in Side)}"
+            f"--side {side!r} must be one of: {', '.join(s.value for s in MirrorSide)}"
         ) from None
     properties: dict[str, str] = {}
     if peer_security is not None:

@@ -4,8 +4,8 @@ A consumer deployment on cluster A (topic ``orders``, group ``billing``) is mirr
 a Turnout mirror deployment to cluster B (``a.orders``). Its colour started with a
 ``Migration`` (``migration_environment``) consumes the other side of that mirror:
 
-- ``Side.COPIES``: the colour runs on B and fetches the copies (``a.orders``);
-- ``Side.SOURCE``: the colour runs on A and fetches the source topics as any colour
+- ``MirrorSide.COPIES``: the colour runs on B and fetches the copies (``a.orders``);
+- ``MirrorSide.SOURCE``: the colour runs on A and fetches the source topics as any colour
   does, but knows about B (a rollback from a colour on B comes back exactly).
 
 Ownership stays keyed by the deployment's own partitions (the live binding's topics,
@@ -53,7 +53,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from functools import partial
 
 from confluent_kafka import KafkaException
@@ -71,6 +70,7 @@ from turnout.mirror.offset_syncs import SYNC_EVERY_S, OffsetSync
 from turnout.mirror.sync_follower import SyncFollower
 from turnout.mirror.sync_topic import SyncTable
 from turnout.protocol import CommitMetadata
+from turnout.protocol.crossing import Crossing, MirrorSide
 from turnout.protocol.partitions import PartitionId
 
 log = logging.getLogger(__name__)
@@ -94,13 +94,6 @@ NAMES_REFRESH_S = SYNC_EVERY_S
 Committed = dict[PartitionId, tuple[int, str | None] | None]
 
 
-class Side(StrEnum):
-    #: The colour runs on the mirror's target cluster and fetches the copies.
-    COPIES = "copies"
-    #: The colour runs on the source cluster; the copies are the other side.
-    SOURCE = "source"
-
-
 class MigrationNotReady(KafkaException):
     """The other cluster's commit could not be translated exactly in time."""
 
@@ -112,7 +105,7 @@ class Migration:
 
     #: The mirror deployment (its offset syncs topic is on the target cluster).
     mirror: str
-    side: Side
+    side: MirrorSide
     #: The other cluster's bootstrap servers (where the other colour commits).
     peer_kafka: str
     #: librdkafka properties of the other cluster's clients (its security, say).
@@ -136,7 +129,8 @@ def migration_environment(
             )
         return kafka_source(config, group, partial(MigratingSource, migration=migration))
 
-    return replace(base or AgentEnvironment(), new_source=new_source)
+    crossing = Crossing(mirror=migration.mirror, side=migration.side)
+    return replace(base or AgentEnvironment(), new_source=new_source, crossing=crossing)
 
 
 class MigratingSource(KafkaSource):
@@ -155,9 +149,13 @@ class MigratingSource(KafkaSource):
         super().__init__(bootstrap, group, client_id, auto_offset_reset, properties)
         self._migration = migration
         self._clock = clock
-        self._copies_kafka = bootstrap if migration.side is Side.COPIES else migration.peer_kafka
+        self._copies_kafka = (
+            bootstrap if migration.side is MirrorSide.COPIES else migration.peer_kafka
+        )
         self._copies_client = (
-            dict(properties) if migration.side is Side.COPIES else dict(migration.peer_properties)
+            dict(properties)
+            if migration.side is MirrorSide.COPIES
+            else dict(migration.peer_properties)
         )
         self._peer = KafkaSource(
             migration.peer_kafka,
@@ -195,10 +193,10 @@ class MigratingSource(KafkaSource):
             self._logical[name] = topic
         return name
 
-    def _physical_name(self, topic: str, side: Side) -> str:
+    def _physical_name(self, topic: str, side: MirrorSide) -> str:
         """``topic``'s name on ``side``; raises ``KafkaException`` for a topic the mirror
         has not copied yet."""
-        if side is Side.SOURCE:
+        if side is MirrorSide.SOURCE:
             return topic
         name = self._copies_name(topic)
         if name is None:
@@ -287,12 +285,12 @@ class MigratingSource(KafkaSource):
         cluster's offsets (see the module); waits for the mirror at most
         ``catch_up_timeout_s``, then raises ``MigrationNotReady``."""
         side = self._migration.side
-        other = Side.SOURCE if side is Side.COPIES else Side.COPIES
+        other = MirrorSide.SOURCE if side is MirrorSide.COPIES else MirrorSide.COPIES
         own = {
             self._logical_tp(tp): value
             for tp, value in super().committed(self._own_all(tps)).items()
         }
-        if other is Side.COPIES:
+        if other is MirrorSide.COPIES:
             # Whether the copies' side ever held a topic is read from every sync written
             # up to now, never from a table read before: a name missing from an older
             # read would pass for "never held", and this side would resume from its own,
@@ -327,7 +325,7 @@ class MigratingSource(KafkaSource):
     def _translated(
         self, commits: Mapping[PartitionId, tuple[int, CommitMetadata | None]]
     ) -> Committed:
-        to_own = source_to_copies if self._migration.side is Side.COPIES else copies_to_source
+        to_own = source_to_copies if self._migration.side is MirrorSide.COPIES else copies_to_source
         deadline = self._clock() + self._migration.catch_up_timeout_s
         table = self._read_syncs()
         waited = False
@@ -347,7 +345,7 @@ class MigratingSource(KafkaSource):
                 self._copies.positions(
                     {self._own(tp): (tp, *position) for tp, position in unsettled.items()}
                 )
-                if unsettled and self._migration.side is Side.COPIES
+                if unsettled and self._migration.side is MirrorSide.COPIES
                 else {}
             )
             for tp, (offset, metadata) in commits.items():
@@ -392,6 +390,6 @@ __all__ = [
     "MigratingSource",
     "Migration",
     "MigrationNotReady",
-    "Side",
+    "MirrorSide",
     "migration_environment",
 ]

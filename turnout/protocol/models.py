@@ -14,6 +14,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from turnout.protocol.crossing import Crossing
 from turnout.protocol.mirror import MirrorSpec
 from turnout.protocol.partitions import parse_partition_key, partition_key
 from turnout.protocol.paths import validate_name
@@ -85,10 +86,13 @@ class Binding(_Wire):
     """A consumer group and the topics it consumes: those listed, and with a
     ``topic_pattern`` every topic of the cluster the pattern takes (``topic_pattern.py``),
     resolved by the agents (``resolved``) against the cluster's metadata. An agent that
-    does not know ``topic_pattern`` ignores it and consumes the listed topics only."""
+    does not know ``topic_pattern`` ignores it and consumes the listed topics only.
+
+    A binding lists at least one topic or has a pattern; a pattern alone may take no
+    topic yet (its agents own nothing until one is created)."""
 
     group: str
-    topics: tuple[str, ...] = Field(min_length=1)
+    topics: tuple[str, ...] = ()
     topic_pattern: str | None = None
 
     @field_validator("group")
@@ -109,6 +113,12 @@ class Binding(_Wire):
     @classmethod
     def _pattern_is_a_regex(cls, value: str | None) -> str | None:
         return None if value is None else validate_topic_pattern(value)
+
+    @model_validator(mode="after")
+    def _topics_or_pattern(self) -> Self:
+        if not self.topics and self.topic_pattern is None:
+            raise ValueError("a binding lists at least one topic or has a topic pattern")
+        return self
 
     def matches(self, topic: str) -> bool:
         """Whether ``topic`` is one of the binding's: listed, or taken by its pattern."""
@@ -151,6 +161,9 @@ class Directive(_Wire):
     processing: ProcessingSettings | None = None
     #: A mirror deployment's copy (target cluster, topic naming); None: not a mirror.
     mirror: MirrorSpec | None = None
+    #: A deployment migrating across a mirror: each colour's side of it
+    #: (``crossing.py``); empty: the directive says nothing of sides.
+    crossings: dict[Colour, Crossing] = Field(default_factory=dict)
     #: The switch (or other operation) that wrote this epoch, for tracing; None if none.
     operation_id: str | None = None
     written_at: datetime = Field(default_factory=utc_now)
@@ -179,11 +192,34 @@ class Directive(_Wire):
             raise ValueError(
                 "a colour has the preview role but the deployment has no preview binding"
             )
+        if self.crossings:
+            sides = [self.crossings.get(c) for c in Colour]
+            if None in sides or len({(x.mirror, x.side) for x in sides if x}) != 2:
+                raise ValueError("crossings name both colours, one on each side of the same mirror")
+            if len({x.mirror for x in sides if x}) != 1:
+                raise ValueError("both colours' crossings are of the same mirror")
         return self
 
     @property
     def live_colour(self) -> Colour:
         return next(c for c, r in self.roles.items() if r is Role.LIVE)
+
+    def crossing_refusal(self, colour: Colour, running: Crossing | None) -> str | None:
+        """Why an agent of ``colour`` started on ``running`` (None: no mirror) must own
+        nothing under this directive; None when they agree (``crossing.py``)."""
+        if not self.crossings:
+            return None
+        wanted = self.crossings.get(colour)
+        if wanted is None and running is None:
+            return None
+        if wanted is not None and running is not None and wanted.same_side(running):
+            return None
+        says = "its own cluster, no mirror" if wanted is None else wanted.describe()
+        runs = "without a mirror" if running is None else f"on {running.describe()}"
+        return (
+            f"the directive has {colour} consume {says}, but this agent was started "
+            f"{runs}: it owns nothing until it is started on that side"
+        )
 
     def binding_for(self, colour: Colour) -> Binding | None:
         """The binding a colour consumes under this directive, or None (standby)."""

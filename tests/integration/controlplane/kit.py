@@ -232,3 +232,19 @@ def wait_switch(client: httpx.Client, switch_id: str, states: set[str]) -> dict[
 
     wait_until(reached, SWITCH_WAIT_S, lambda: f"switch stuck in {seen.get('state')}: {seen}")
     return dict(seen)
+
+
+def live_state(cp: RunningControlPlane, deployment: str) -> dict[str, Any]:
+    """``GET /deployments/{deployment}/state`` (200 asserted)."""
+    with cp.client() as reader:
+        found = reader.get(f"/api/v1/deployments/{deployment}/state")
+    assert found.status_code == 200, found.text
+    return dict(found.json())
+
+
+def register_target(cp: RunningControlPlane, name: str, kafka: str, root: str = "/dr") -> str:
+    """Register cluster ``name`` at ``kafka`` in the control plane's ZooKeeper under
+    ``root`` (a mirror's target, say); its name."""
+    with cp.client() as client:
+        register_cluster(client, name, kafka, cp.settings.zookeeper_connect, root)
+    return name

@@ -16,13 +16,9 @@ from tests.support.migration_kit import (
 )
 from tests.support.mirror_kit import create_source_topic, start_mirror
 from turnout.agent import Agent
-from turnout.mirror.migration import (
-    CATCH_UP_TIMEOUT_S,
-    Migration,
-    Side,
-    migration_environment,
-)
+from turnout.mirror.migration import CATCH_UP_TIMEOUT_S, Migration, migration_environment
 from turnout.protocol import Colour, Role
+from turnout.protocol.crossing import MirrorSide
 
 SOURCE_PARTITIONS = PARTITIONS = 4
 #: Keys of the load: few enough that every key has records on both sides of a switch.
@@ -42,14 +38,16 @@ def _start_colours(
     blue = consumer.start_agent(
         "blue-1",
         Colour.BLUE,
-        environment=migration_environment(Migration(mirror, Side.SOURCE, mw.target)),
+        environment=migration_environment(Migration(mirror, MirrorSide.SOURCE, mw.target)),
     )
     green = consumer.start_agent(
         "green-1",
         Colour.GREEN,
         wrap=mw.in_source_offsets,
         environment=migration_environment(
-            Migration(mirror, Side.COPIES, consumer.kafka, catch_up_timeout_s=catch_up_timeout_s)
+            Migration(
+                mirror, MirrorSide.COPIES, consumer.kafka, catch_up_timeout_s=catch_up_timeout_s
+            )
         ),
         wrap_observer=SourceOffsetsObserver,
         kafka=mw.target,

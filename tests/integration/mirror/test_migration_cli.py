@@ -11,8 +11,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from confluent_kafka import Consumer
-
 from tests.support.agent_kit import (
     DEPLOYMENT,
     FENCE_MARGIN_S,
@@ -21,9 +19,10 @@ from tests.support.agent_kit import (
     Spawned,
     wait_until,
 )
-from tests.support.migration_kit import MigrationWorld
+from tests.support.migration_kit import MigrationWorld, recorded_positions, source_positions
 from tests.support.mirror_kit import create_source_topic
 from turnout.protocol import Colour, Role
+from turnout.protocol.crossing import Crossing, MirrorSide
 
 SOURCE_PARTITIONS = PARTITIONS = 4
 KEYS = 16
@@ -32,8 +31,6 @@ KEYS = 16
 SETTLE_S = 60.0
 #: Records each colour processes before the next switch.
 RECORDS_PER_TENURE = 200
-#: Reading the source topic back once the load stopped.
-READ_TIMEOUT_S = 30.0
 
 
 def spawn_colour(
@@ -60,52 +57,43 @@ def spawn_colour(
     return spawned
 
 
-def positions(records: Path) -> list[tuple[int, int]]:
-    if not records.exists():
-        return []
-    lines = records.read_text().splitlines()
-    return [(int(p), int(o)) for p, o, _ in (line.split(" ", 2) for line in lines)]
-
-
-def source_positions(bootstrap: str, topic: str, count: int) -> list[tuple[int, int]]:
-    reader = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"read-{topic}",
-         "auto.offset.reset": "earliest", "enable.auto.commit": False}
-    )  # fmt: skip
-    found: list[tuple[int, int]] = []
-    try:
-        reader.subscribe([topic])
-        wait_until(
-            lambda: (
-                found.extend(
-                    (m.partition(), m.offset())
-                    for m in reader.consume(1000, 0.5)
-                    if m.error() is None
-                )
-                or len(found) >= count
-            ),
-            READ_TIMEOUT_S,
-            lambda: f"{len(found)} of {count} source records read back",
-        )
-    finally:
-        reader.close()
-    return found
-
-
 def test_cli_colours_migrate_to_the_mirrored_cluster_and_back_processing_each_record_once(
     mw: MigrationWorld, tmp_path: Path
 ) -> None:
     consumer = mw.consumer
     create_source_topic(consumer.kafka, consumer.topic, PARTITIONS)
     mw.start_mirror()
-    consumer.create_directive(live=Colour.BLUE)
+    mirror = mw.mirror.paths.deployment
+    # As the control plane writes it for a colour with `via_mirror` (each colour's side).
+    consumer.create_directive(
+        live=Colour.BLUE,
+        crossings={
+            Colour.BLUE: Crossing(mirror=mirror, side=MirrorSide.SOURCE),
+            Colour.GREEN: Crossing(mirror=mirror, side=MirrorSide.COPIES),
+        },
+    )
     files = {Colour.BLUE: tmp_path / "blue.txt", Colour.GREEN: tmp_path / "green.txt"}
     spawn_colour(mw, Colour.BLUE, consumer.kafka, "source", mw.target, files[Colour.BLUE])
     spawn_colour(mw, Colour.GREEN, mw.target, "copies", consumer.kafka, files[Colour.GREEN])
+
+    # A green agent started without the mirror (reading A's topics as named) would start
+    # at blue's commit on A, not the translated one: it owns nothing, says why, and is
+    # not ready, so a switch to green waits for it to go (or be started on B).
+    stray = consumer.spawn_agent("green-stray", Colour.GREEN)
+
+    def refusal() -> str | None:
+        status = consumer.instance_status("green-stray")
+        found = [e for e in status.errors if "owns nothing until" in e] if status else []
+        return found[0] if found and status is not None and status.ready is False else None
+
+    wait_until(lambda: refusal() is not None, SETTLE_S, "the stray green agent's refusal")
+    assert f"green consume its copies (mirror '{mirror}')" in (refusal() or "")
+    assert stray.terminate() == 0, stray.output()
+    consumer.spawned = {k: v for k, v in consumer.spawned.items() if v is not stray}
     load = consumer.producer(keys=KEYS)
 
     def processed() -> int:
-        return sum(len(positions(path)) for path in files.values())
+        return sum(len(recorded_positions(path)) for path in files.values())
 
     def tenure(live: Colour) -> None:
         other = Colour.GREEN if live is Colour.BLUE else Colour.BLUE
@@ -131,7 +119,7 @@ def test_cli_colours_migrate_to_the_mirrored_cluster_and_back_processing_each_re
     for spawned in list(consumer.spawned.values()):
         assert spawned.terminate() == 0, spawned.output()
 
-    done = {colour: positions(path) for colour, path in files.items()}
+    done = {colour: recorded_positions(path) for colour, path in files.items()}
     assert done[Colour.GREEN], "green processed nothing on B"
     for colour, rows in done.items():
         for partition in range(PARTITIONS):

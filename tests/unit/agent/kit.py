@@ -20,6 +20,7 @@ from turnout.agent.config import DEFAULT_COMMIT_EVERY
 from turnout.agent.coordination import AgentLoop
 from turnout.agent.environment import AgentEnvironment
 from turnout.protocol import Binding, Colour, DeploymentPaths, Directive, Role
+from turnout.protocol.crossing import Crossing
 from turnout.protocol.directives import DirectiveStore
 from turnout.protocol.partitions import PartitionId
 from turnout.protocol.paths import DEFAULT_ROOT
@@ -202,8 +203,11 @@ class Rig:
         self.directives.update(switched)
 
 
-def running_agent(partitions: int = 1, commit_every: int = DEFAULT_COMMIT_EVERY) -> Rig:
-    """A blue agent, live, holding every partition of ``t`` and RUNNING."""
+def running_agent(
+    partitions: int = 1, commit_every: int = DEFAULT_COMMIT_EVERY, crossing: Crossing | None = None
+) -> Rig:
+    """A blue agent, live, holding every partition of ``t`` and RUNNING (started on
+    ``crossing``'s side of a mirror, if given)."""
     clock = Clock()
     zookeeper = FakeZooKeeper(clock, SESSION_TIMEOUT_S)
     kafka = FakeKafka({TOPIC: partitions})
@@ -254,6 +258,7 @@ def running_agent(partitions: int = 1, commit_every: int = DEFAULT_COMMIT_EVERY)
             new_gateway=new_gateway,
             new_source=new_source,
             heartbeat_thread=False,
+            crossing=crossing,
         ),
     )
     rig = Rig(clock, zookeeper, kafka, directives, loop, observer, gateways, sources, dispatchers)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 
 from turnout.agent import AgentConfig
-from turnout.mirror.migration import Migration, Side, migration_environment
+from turnout.mirror.migration import Migration, migration_environment
 from turnout.protocol import Colour
+from turnout.protocol.crossing import MirrorSide
 
 
 def test_a_migrating_colour_with_offsets_in_zookeeper_is_refused() -> None:
     config = AgentConfig(
         deployment="billing", colour=Colour.GREEN, instance="green-1", offset_store="zookeeper"
     )
-    environment = migration_environment(Migration("orders-mirror", Side.COPIES, "a:9092"))
+    environment = migration_environment(Migration("orders-mirror", MirrorSide.COPIES, "a:9092"))
     with pytest.raises(ValueError, match="offset_store kafka"):
         environment.new_source(config, "billing")

@@ -31,9 +31,15 @@ from turnout.protocol import (
     Strategy,
     ZkOffset,
 )
+from turnout.protocol.crossing import Crossing, MirrorSide
 from turnout.protocol.models import MAX_COMMIT_METADATA_BYTES
 
 WRITTEN_AT = datetime(2026, 11, 24, 23, 0, 0, 120_000, tzinfo=UTC)
+SOURCE_SIDE = Crossing(mirror="orders-mirror", side=MirrorSide.SOURCE)
+COPIES_SIDE = Crossing(mirror="orders-mirror", side=MirrorSide.COPIES, cluster="b")
+COPIES_SIDE_OF_ANOTHER = Crossing(mirror="other-mirror", side=MirrorSide.COPIES)
+
+
 LIVE = Binding(group="billing", topics=("invoices",))
 PREVIEW = Binding(group="billing-preview", topics=("invoices",))
 
@@ -80,6 +86,10 @@ EXAMPLES: dict[str, Wire] = {
         absent_pin_policy=AbsentPinPolicy.FALLBACK,
         paused=True,
         drain_timeout_ms=2_500,
+        crossings={
+            Colour.BLUE: Crossing(mirror="orders-mirror", side=MirrorSide.SOURCE, cluster="a"),
+            Colour.GREEN: Crossing(mirror="orders-mirror", side=MirrorSide.COPIES, cluster="b"),
+        },
         operation_id="sw-42",
     ),
     "InstanceRegistration": InstanceRegistration(
@@ -154,6 +164,7 @@ WIRE_KEYS: dict[str, set[str]] = {
         "drain_timeout_ms",
         "processing",
         "mirror",
+        "crossings",
         "operation_id",
         "written_at",
     },
@@ -295,6 +306,13 @@ def test_a_partition_number_is_never_negative() -> None:
         PartitionRef.parse("invoices/-1")
 
 
+def test_a_binding_of_a_pattern_alone_lists_no_topic_until_its_pattern_takes_one() -> None:
+    alone = Binding(group="g", topic_pattern=r"orders\..*")
+    assert alone.topics == ()
+    assert alone.resolved(["payments", "orders.eu"]).topics == ("orders.eu",)
+    assert alone.resolved(["payments"]) == alone
+
+
 def test_a_binding_keeps_its_topics_sorted_so_equal_bindings_compare_equal() -> None:
     assert Binding(group="g", topics=("b", "a")).topics == ("a", "b")
     assert Binding(group="g", topics=("b", "a")) == Binding(group="g", topics=("a", "b"))
@@ -307,7 +325,7 @@ def test_a_binding_keeps_its_topics_sorted_so_equal_bindings_compare_equal() -> 
         ({"group": "", "topics": ("t",)}, "group ''"),
         ({"group": "g", "topics": ("t", "bad topic")}, "topic 'bad topic'"),
         ({"group": "g", "topics": ("t", "t")}, "topics must not repeat"),
-        ({"group": "g", "topics": ()}, "at least 1 item"),
+        ({"group": "g", "topics": ()}, "at least one topic or has a topic pattern"),
     ],
 )
 def test_a_binding_refuses_names_that_are_not_one_path_segment_and_empty_or_repeated_topics(
@@ -356,6 +374,13 @@ def test_each_colour_consumes_the_binding_its_role_gives_it() -> None:
         ({"drain_timeout_ms": -1}, "greater than or equal to 0"),
         ({"drain_timeout_ms": 600_001}, "less than or equal to 600000"),
         ({"strategy": "random"}, "Input should be 'range'"),
+        ({"crossings": {Colour.BLUE: SOURCE_SIDE}}, "name both colours"),
+        ({"crossings": {Colour.BLUE: SOURCE_SIDE, Colour.GREEN: SOURCE_SIDE}}, "each side"),
+        (
+            {"crossings": {Colour.BLUE: SOURCE_SIDE, Colour.GREEN: COPIES_SIDE_OF_ANOTHER}},
+            "the same mirror",
+        ),
+        ({"crossings": {Colour.BLUE: {"mirror": "a/b", "side": "source"}}}, "deployment 'a/b'"),
     ],
 )
 def test_an_inconsistent_directive_is_refused_with_the_reason(
@@ -363,6 +388,25 @@ def test_an_inconsistent_directive_is_refused_with_the_reason(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         directive(**changes)
+
+
+def test_an_agent_owns_nothing_unless_it_runs_on_the_side_the_directive_gives_its_colour() -> None:
+    migrating = directive(crossings={Colour.BLUE: SOURCE_SIDE, Colour.GREEN: COPIES_SIDE})
+    # The cluster's name is for people: agents compare the mirror and the side.
+    assert (
+        migrating.crossing_refusal(Colour.GREEN, COPIES_SIDE.model_copy(update={"cluster": None}))
+        is None
+    )
+    assert migrating.crossing_refusal(Colour.BLUE, SOURCE_SIDE) is None
+    refused = migrating.crossing_refusal(Colour.GREEN, None)
+    assert refused is not None
+    assert "green consume its copies on b (mirror 'orders-mirror')" in refused
+    assert "started without a mirror" in refused
+    assert migrating.crossing_refusal(Colour.GREEN, SOURCE_SIDE) is not None
+    assert migrating.crossing_refusal(Colour.GREEN, COPIES_SIDE_OF_ANOTHER) is not None
+    # A directive that says nothing of sides leaves every agent as it was started.
+    assert directive().crossing_refusal(Colour.GREEN, COPIES_SIDE) is None
+    assert directive().crossing_refusal(Colour.GREEN, None) is None
 
 
 def test_a_directive_read_from_zookeeper_is_validated_like_one_built_in_code() -> None:

@@ -8,6 +8,8 @@ regardless, since a lost watch must not leave the agent wrong for long.
 What to hold follows from the directive's binding for this colour:
 
     no directive ──▶ hold nothing; close the consumer once nothing is held
+    directive giving this colour another side of a mirror than the agent reads
+        (``Directive.crossing_refusal``) ──▶ hold nothing, report it once, not ready
     standby (no binding) ──▶ hold nothing; keep a consumer of the live group open (no
         assignment) and the live topics' partition counts fresh, and warm it up once
         (``KafkaSource.warm_up``: the group coordinator and every leader answered), so
@@ -93,6 +95,10 @@ class Reconciler:
         self._data = data
         self._feed = data.feed
         self._before_claims = before_claims
+        self._crossing = context.environment.crossing
+        #: Why the directive's side of a mirror for our colour is not the one this agent
+        #: was started on (``Directive.crossing_refusal``): then it owns nothing.
+        self.crossing_refused: str | None = None
         self.directive: Directive | None = None
         #: The binding this instance acts on (None: standby, or no directive).
         self.binding: Binding | None = None
@@ -209,6 +215,10 @@ class Reconciler:
             zk, self._paths, self._intake.on_watch, self._last_read
         )
         directive = self.directive = read.directive
+        if directive is not None and self._refuses_crossing(directive):
+            self._adopted = None
+            self._feed.warm_standby.request(None)
+            return set()
         binding = directive.binding_for(self._config.colour) if directive else None
         if directive is None or binding is None:
             self._adopted = None
@@ -288,6 +298,17 @@ class Reconciler:
             return None
         self._adopted = (self._paths.assignment(binding.group), record.inputs)
         return {tp for tp, owner in owners_of(record).items() if owner == self._config.instance}
+
+    def _refuses_crossing(self, directive: Directive) -> bool:
+        """Whether the directive puts our colour on another side of a mirror than this
+        agent's consumers read; a new refusal is reported once."""
+        refusal = directive.crossing_refusal(self._config.colour, self._crossing)
+        if refusal != self.crossing_refused:
+            self.crossing_refused = refusal
+            if refusal is not None:
+                self._board.report_error(refusal)
+            self._board.mark_changed()
+        return refusal is not None
 
     def _open_source(self, binding: Binding, role: Role) -> None:
         self._feed.open_source(binding.group, role)

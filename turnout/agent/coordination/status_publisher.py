@@ -104,6 +104,7 @@ class StatusPublisher:
             counters=self._metrics.snapshot(),
             errors=self._board.errors,
             ready=not fenced
+            and reconciler.crossing_refused is None
             and is_ready(
                 self._board.state,
                 registered=self._session.registered,

@@ -9,9 +9,10 @@ writes nothing and bumps no epoch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from turnout.protocol import Binding, Colour, Directive, Role
+from turnout.protocol.crossing import Crossing
 from turnout.protocol.mirror import MirrorSpec
 from turnout.protocol.models import AbsentPinPolicy, Strategy
 from turnout.protocol.processing import ProcessingSettings
@@ -33,6 +34,7 @@ class DesiredState:
     drain_timeout_ms: int
     processing: ProcessingSettings
     mirror: MirrorSpec | None = None
+    crossings: dict[Colour, Crossing] = field(default_factory=dict)
 
     def directive(self, epoch: int, operation_id: str | None) -> Directive:
         return Directive(
@@ -48,6 +50,7 @@ class DesiredState:
             drain_timeout_ms=self.drain_timeout_ms,
             processing=self.processing,
             mirror=self.mirror,
+            crossings=self.crossings,
             operation_id=operation_id,
         )
 

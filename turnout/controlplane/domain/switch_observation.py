@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 
 from turnout.controlplane.domain.switch_machine import Observation
 from turnout.protocol import Colour, Directive, Ownership
@@ -21,7 +21,7 @@ from turnout.protocol.partitions import PartitionId, parse_partition_key, partit
 def observe_owners(
     owners: Mapping[str, Ownership],
     *,
-    topics: Collection[str],
+    in_binding: Callable[[str], bool],
     partitions: list[PartitionId] | None,
     from_colour: Colour,
     to_colour: Colour,
@@ -31,12 +31,13 @@ def observe_owners(
 
     ``owners`` maps ``"topic/partition"`` to its owner node. ``partitions`` is every live
     partition, or None when Kafka could not list them: then the partitions that have an
-    owner node in ``topics`` are counted, and the total stays unknown (never claimed).
+    owner node in a topic of the binding (``in_binding``) are counted, and the total
+    stays unknown (never claimed).
     """
     keys = (
         {partition_key(*tp) for tp in partitions}
         if partitions is not None
-        else {key for key in owners if parse_partition_key(key)[0] in topics}
+        else {key for key in owners if in_binding(parse_partition_key(key)[0])}
     )
     live = [owner for key, owner in owners.items() if key in keys]
     return Observation(

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from turnout.controlplane.schemas.common import check_pins
 from turnout.controlplane.schemas.mirrors import MirrorBody, MirrorPublic
@@ -58,9 +69,21 @@ ZookeeperUser = Annotated[
 ]
 
 
+#: Why a binding without topics is refused, for the fields that may hold one.
+NO_TOPICS = (
+    "topics is empty: list at least one topic (only a mirror's live binding, with a "
+    "source_topic_pattern, may list none)"
+)
+
+
 class BindingBody(BaseModel):
     group: str = Field(examples=["billing"])
-    topics: list[str] = Field(min_length=1, max_length=100, examples=[["payments"]])
+    topics: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        examples=[["payments"]],
+        description="At least one, except for a mirror with a source_topic_pattern",
+    )
 
     @field_validator("group")
     @classmethod
@@ -77,6 +100,22 @@ class BindingBody(BaseModel):
         return sorted(value)
 
 
+#: A colour's mirror: cluster migration (docs/mirror.md, "Cluster migration").
+ViaMirror = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A mirror deployment copying this deployment's topics from its "
+        "cluster: this colour runs on the mirror's target cluster and consumes the "
+        "copies, and a switch to it moves the deployment there (at most one colour; "
+        "null: the deployment's own cluster)",
+        examples=["orders-mirror"],
+    ),
+]
+
+
 class ColourBody(BaseModel):
     version: str = Field(min_length=1, max_length=100, examples=["1.4.0"])
     role: Role | None = Field(
@@ -84,11 +123,15 @@ class ColourBody(BaseModel):
         description="Defaults: blue live, green standby "
         "(or preview when the deployment has a preview binding)",
     )
+    via_mirror: ViaMirror = None
 
 
 class ColourPublic(BaseModel):
     version: str
     role: Role
+    #: The cluster the colour's agents run on: the deployment's, or its mirror's target.
+    cluster: str
+    via_mirror: str | None = None
 
 
 class ColoursBody(BaseModel):
@@ -97,7 +140,10 @@ class ColoursBody(BaseModel):
 
 
 class ColourVersion(BaseModel):
-    version: str = Field(min_length=1, max_length=100)
+    """A colour's fields to change (its role changes only by switching)."""
+
+    version: str | None = Field(default=None, min_length=1, max_length=100)
+    via_mirror: ViaMirror = None
 
 
 class ColourVersionsUpdate(BaseModel):
@@ -127,6 +173,41 @@ def _refuse_mirror_change(data: Any) -> Any:
             "to copy elsewhere"
         )
     return data
+
+
+def _bindings_without_topics(data: Any) -> list[tuple[tuple[str, ...], str]]:
+    """(field, message) for each binding of a create body that lists no topic and may
+    not: any but the live binding of a mirror with a source topic pattern."""
+    if not isinstance(data, dict):
+        return []
+    mirror = data.get("mirror")
+    has_pattern = isinstance(mirror, dict) and bool(mirror.get("source_topic_pattern"))
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for name in ("live", "preview"):
+        binding = data.get(name)
+        if not isinstance(binding, dict) or binding.get("topics", []) != []:
+            continue  # absent, null, or topics the field itself checks
+        if name == "preview" or not has_pattern:
+            problems.append(((name, "topics"), f"{name}.{NO_TOPICS}"))
+    return problems
+
+
+def _validation_error(
+    title: str, errors: Iterable[ErrorDetails], more: Iterable[tuple[tuple[str, ...], str]]
+) -> ValidationError:
+    lines: list[InitErrorDetails] = [
+        {
+            "type": PydanticCustomError(e["type"], e["msg"]),
+            "loc": e["loc"],
+            "input": e["input"],
+        }
+        for e in errors
+    ]
+    lines += [
+        {"type": PydanticCustomError("no_topics", message), "loc": loc, "input": []}
+        for loc, message in more
+    ]
+    return ValidationError.from_exception_data(title, lines)
 
 
 def _valid_team(value: str | None) -> str | None:
@@ -160,6 +241,24 @@ class DeploymentCreate(BaseModel):
     )
 
     _moved = model_validator(mode="before")(_refuse_moved_fields)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _bindings_list_topics(
+        cls, data: Any, handler: ModelWrapValidatorHandler[DeploymentCreate]
+    ) -> DeploymentCreate:
+        """A binding without topics, refused at its ``topics`` field along with the
+        body's other errors (a check of the whole body would name only the body)."""
+        problems = _bindings_without_topics(data)
+        try:
+            created = handler(data)
+        except ValidationError as exc:
+            if not problems:
+                raise
+            raise _validation_error(cls.__name__, exc.errors(), problems) from None
+        if problems:
+            raise _validation_error(cls.__name__, [], problems)
+        return created
 
     @field_validator("name")
     @classmethod

@@ -75,6 +75,12 @@ class StatePublic(BaseModel):
     lag_total: int
     lag_status: Literal["OK", "WARN", "STALL", "STOP"]
     processing_version: int = Field(description="The deployment's newest settings version")
+    clusters: dict[Colour, str] = Field(
+        default_factory=dict,
+        description="The cluster each colour runs on: the deployment's, or for a colour "
+        "consuming a mirror's copies the mirror's target (the live colour's offsets and "
+        "lag are read there)",
+    )
     readiness: dict[Colour, ColourReadinessPublic]
 
 

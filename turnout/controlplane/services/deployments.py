@@ -30,12 +30,13 @@ from turnout.controlplane.queries import get_cluster, get_deployment, in_flight_
 from turnout.controlplane.responses import deployment_public
 from turnout.controlplane.schemas.common import Page
 from turnout.controlplane.schemas.deployments import (
+    NO_TOPICS,
     DeploymentCreate,
     DeploymentPublic,
     DeploymentUpdate,
 )
 from turnout.controlplane.schemas.mirrors import MirrorBody
-from turnout.controlplane.services import audit
+from turnout.controlplane.services import audit, crossings
 from turnout.controlplane.services.directive_writes import require_zookeeper, write_directive
 from turnout.protocol import Colour, Role
 from turnout.protocol.mirror import SOURCE_ALIAS, TopicNameError, TopicNaming
@@ -131,6 +132,17 @@ def create_deployment(
     roles = body.roles()
     processing = _checked(None, body.processing)
     mirror_target = None if body.mirror is None else _mirror_target(session, body, cluster)
+    across = crossings.check_create(
+        session,
+        cluster=cluster,
+        topics=body.live.topics,
+        has_preview=body.preview is not None,
+        is_mirror=body.mirror is not None,
+        wanted={
+            Colour.BLUE: body.colours.blue.via_mirror,
+            Colour.GREEN: body.colours.green.via_mirror,
+        },
+    )
     deployment = Deployment(
         name=body.name,
         team=body.team,
@@ -143,11 +155,12 @@ def create_deployment(
         absent_pin_policy=body.absent_pin_policy.value,
         zookeeper_user=body.zookeeper_user,
         colours={
-            Colour.BLUE.value: {"version": body.colours.blue.version, "role": roles[Colour.BLUE]},
-            Colour.GREEN.value: {
-                "version": body.colours.green.version,
-                "role": roles[Colour.GREEN],
-            },
+            c.value: {
+                "version": colour.version,
+                "role": roles[c],
+                **across.get(c, {}),
+            }
+            for c, colour in ((Colour.BLUE, body.colours.blue), (Colour.GREEN, body.colours.green))
         },
         pins=dict(body.pins),
         paused=body.paused,
@@ -206,22 +219,34 @@ def update_deployment(
     ):
         raise ConflictError("the preview binding needs a consumer group of its own")
     spec = deployment.mirror_spec()
-    if spec is not None and fields.get("live") is not None:
+    if fields.get("live") is not None:
         topics = fields["live"]["topics"]
-        _check_target_topics(spec.topic_naming(), topics, ("body", "live", "topics"))
+        if not topics and deployment.live_binding().topic_pattern is None:
+            raise InvalidFieldsError([(("body", "live", "topics"), f"live.{NO_TOPICS}")])
+        if spec is not None:
+            _check_target_topics(spec.topic_naming(), topics, ("body", "live", "topics"))
+    if fields.get("preview") is not None and not fields["preview"]["topics"]:
+        raise InvalidFieldsError([(("body", "preview", "topics"), f"preview.{NO_TOPICS}")])
     old_processing = deployment.processing_settings()
     processing = _checked(old_processing, fields.pop("processing", None) or {})
     deployment.processing = processing.model_dump(mode="json")
-    colours = fields.pop("colours", None) or {}
+    colours = {c: v for c, v in (fields.pop("colours", None) or {}).items() if v is not None}
+    if any("via_mirror" in v for v in colours.values()) and in_flight_switch(session, deployment):
+        raise ConflictError(f"a switch of {name!r} is in flight; change colours after it ends")
     updated_colours = {c: dict(v) for c, v in deployment.colours.items()}
     for colour, value in colours.items():
-        if value is not None:
+        if value.get("version") is not None:
             updated_colours[colour]["version"] = value["version"]
+    crossings.apply_update(session, deployment, updated_colours, colours)
     deployment.colours = updated_colours
     for key, value in fields.items():
         if value is None and key not in ("preview", "team"):
             continue
         setattr(deployment, key, value)
+    if deployment.preview is not None and deployment.crossings():
+        raise ConflictError("a colour consumes a mirror's copies: it has no preview binding")
+    if "live" in fields:
+        crossings.check_still_covered(session, deployment, ("body", "live", "topics"))
     session.flush()
     epoch = write_directive(context, session, deployment, operation_id=None)
     audit.record(
@@ -241,6 +266,12 @@ def update_deployment(
 
 def delete_deployment(context: AppContext, session: Session, *, name: str, actor: str) -> None:
     deployment = get_deployment(session, name, for_update=True)
+    users = crossings.crossing_users(session, deployment) if deployment.mirror else []
+    if users:
+        raise ConflictError(
+            f"a colour of {', '.join(users)} consumes the copies of {name!r}: "
+            "move it back to its own cluster first"
+        )
     connection = require_zookeeper(context, deployment.cluster)
     try:
         delete_directive(connection, deployment.paths())

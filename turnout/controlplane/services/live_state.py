@@ -20,10 +20,11 @@ from turnout.controlplane.domain.lag_status import (
     PartitionSample,
     deployment_status,
 )
-from turnout.controlplane.live_reading import LiveReading, read_live
+from turnout.controlplane.live_reading import CopiesSide, LiveReading, read_live
 from turnout.controlplane.models import Deployment, LagSample, utc_now
 from turnout.controlplane.responses import lag_point, state_public
 from turnout.controlplane.schemas.live_state import LagHistory, StatePublic
+from turnout.protocol.crossing import MirrorSide
 from turnout.protocol.partitions import partition_key
 
 #: Lag samples older than this are deleted; the history endpoint serves at most a day.
@@ -70,8 +71,21 @@ def _read_outside_the_transaction(
     leader's tasks behind it. The deployment's cluster is loaded first; nothing is
     expired by the commit (``expire_on_commit=False``)."""
     assert deployment.cluster is not None
+    live_copies = _live_copies(session, deployment)
     session.commit()
-    return read_live(context, deployment)
+    return read_live(context, deployment, live_copies)
+
+
+def _live_copies(session: Session, deployment: Deployment) -> CopiesSide | None:
+    """Where the live colour consumes, when it runs across a mirror."""
+    crossing = deployment.crossings().get(deployment.active_colour())
+    if crossing is None or crossing.side is not MirrorSide.COPIES:
+        return None
+    mirror = session.scalar(select(Deployment).where(Deployment.name == crossing.mirror))
+    spec = None if mirror is None else mirror.mirror_spec()
+    if mirror is None or spec is None or mirror.mirror_target is None:
+        return None  # kept from deletion while crossed (services.crossings)
+    return CopiesSide(cluster=mirror.mirror_target, naming=spec.topic_naming())
 
 
 def live_state(context: AppContext, session: Session, deployment: Deployment) -> StatePublic:

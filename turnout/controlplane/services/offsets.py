@@ -44,14 +44,22 @@ def reset_offsets(
     context: AppContext, session: Session, *, name: str, body: OffsetResetRequest, actor: str
 ) -> OffsetResetResult:
     deployment = get_deployment(session, name)
-    binding = deployment.live if body.binding == "live" else deployment.preview
+    binding = deployment.live_binding() if body.binding == "live" else deployment.preview_binding()
     if binding is None:
         raise InvalidError(f"deployment {name!r} has no preview binding")
-    group, topics = binding["group"], binding["topics"]
+    if deployment.crossings():
+        # Each colour commits on its own cluster and a claim takes the newer of the two
+        # (docs/mirror.md): a reset of one cluster's commits would be half a reset.
+        raise ConflictError(
+            f"a colour of {name!r} consumes a mirror's copies on another cluster: its "
+            "group commits on both; bring it back (colours.<colour>.via_mirror null) "
+            "before resetting offsets"
+        )
+    group = binding.group
     kafka = context.kafka
     try:
         bootstrap = context.kafka_of(deployment.cluster)
-        partitions = kafka.partitions(bootstrap, topics)
+        partitions = kafka.binding_partitions(bootstrap, binding)
         if body.to == "explicit":
             assert body.offsets is not None  # validated by the schema
             wanted: dict[PartitionId, int] = {}

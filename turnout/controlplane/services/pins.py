@@ -31,8 +31,8 @@ from turnout.zk import ZkGateway
 
 def _live_partitions(context: AppContext, deployment: Deployment) -> list[PartitionId]:
     try:
-        return context.kafka.partitions(
-            context.kafka_of(deployment.cluster), deployment.live["topics"]
+        return context.kafka.binding_partitions(
+            context.kafka_of(deployment.cluster), deployment.live_binding()
         )
     except KafkaDownError as exc:
         raise UnavailableError(str(exc)) from exc

@@ -64,7 +64,7 @@ def _look(
     live = deployment.live_binding()
     observation = observe_owners(
         read_owners(gateway, paths, live.group),
-        topics=live.topics,
+        in_binding=live.matches,
         partitions=partitions,
         from_colour=Colour(switch.from_colour),
         to_colour=to_colour,

@@ -45,6 +45,10 @@ export interface BindingSpec {
 export interface ColourSpec {
   version: string;
   role: ColourRole;
+  /** The cluster its agents run on (older control planes: absent, the deployment's). */
+  cluster?: string;
+  /** The mirror deployment whose copies it consumes (cluster migration); null: none. */
+  via_mirror?: string | null;
 }
 
 /** The service also reports `directive_written` between `pending` and `releasing` (not yet in api.md). */

@@ -55,6 +55,20 @@ describe("DeploymentPage", () => {
     expect(FakeEventSource.instances).toHaveLength(1); // no reconnect or polling
   });
 
+  it("names the cluster and mirror of a colour that consumes a mirror's copies", async () => {
+    const migrating = makeDeployment({
+      colours: {
+        blue: { version: "1.4.0", role: "live", cluster: "local", via_mirror: null },
+        green: { version: "1.5.0", role: "standby", cluster: "dr", via_mirror: "orders-mirror" },
+      },
+    });
+    mockApi(routes({ "GET /deployments/billing": migrating }));
+    open();
+    expect(await screen.findByTestId("colour-facts")).toHaveTextContent(
+      "blue 1.4.0 (live), green 1.5.0 (standby) on dr via mirror orders-mirror",
+    );
+  });
+
   it("re-reads the deployment once when a state event shows a newer epoch, not in a loop", async () => {
     const { calls } = mockApi(routes());
     open();

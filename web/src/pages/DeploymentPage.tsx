@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import type { Deployment, DeploymentState, LagPoint, Switch } from "../api/types";
+import type { ColourSpec, Deployment, DeploymentState, LagPoint, Switch } from "../api/types";
 import { partitionKey } from "../api/types";
 import { useClient } from "../auth/AuthContext";
 import { RequireRole } from "../auth/RequireRole";
@@ -24,6 +24,7 @@ import { EmptyState, ErrorState, Loading } from "../components/States";
 import { SwitchPanel } from "../components/SwitchPanel";
 import { useAsync } from "../hooks/useAsync";
 import { useDeploymentEvents, type LiveStatus } from "../hooks/useDeploymentEvents";
+import { describeTopics } from "../lib/bindingTopics";
 import { formatCount, formatTime } from "../lib/format";
 import { trimPoints } from "../lib/lagChart";
 import { mergeSwitch, sortNewestFirst } from "../lib/switches";
@@ -298,13 +299,13 @@ function DeploymentFacts({ d }: { d: Deployment }) {
       <dd>{d.cluster}</dd>
       <dt>Live binding</dt>
       <dd>
-        group <code>{d.live.group}</code> on {d.live.topics.join(", ")}
+        group <code>{d.live.group}</code> on {describeTopics(d.live, d.mirror)}
       </dd>
       <dt>Preview binding</dt>
       <dd>{d.preview ? <>group <code>{d.preview.group}</code> on {d.preview.topics.join(", ")}</> : "none"}</dd>
       <dt>Colours</dt>
-      <dd>
-        blue {d.colours.blue?.version} ({d.colours.blue?.role}), green {d.colours.green?.version} ({d.colours.green?.role})
+      <dd data-testid="colour-facts">
+        blue {describeColour(d.colours.blue)}, green {describeColour(d.colours.green)}
       </dd>
       {d.mirror ? (
         <>
@@ -315,7 +316,9 @@ function DeploymentFacts({ d }: { d: Deployment }) {
             {Object.entries(d.mirror.target_topics)
               .map(([source, copy]) => `${source} → ${copy}`)
               .join(", ")}
-            {d.mirror.source_topic_pattern ? `, and every source topic matching ${d.mirror.source_topic_pattern}` : ""}
+            {d.mirror.source_topic_pattern
+              ? `${Object.keys(d.mirror.target_topics).length > 0 ? ", and " : ""}every source topic matching ${d.mirror.source_topic_pattern}`
+              : ""}
           </dd>
         </>
       ) : null}
@@ -336,4 +339,11 @@ function DeploymentFacts({ d }: { d: Deployment }) {
       <dd>{formatTime(d.updated_at)}</dd>
     </dl>
   );
+}
+
+/** A colour's version and role, and where it runs when that is across a mirror. */
+function describeColour(colour: ColourSpec | undefined): string {
+  if (!colour) return "?";
+  const across = colour.via_mirror ? ` on ${colour.cluster ?? "?"} via mirror ${colour.via_mirror}` : "";
+  return `${colour.version} (${colour.role})${across}`;
 }

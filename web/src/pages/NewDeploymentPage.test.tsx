@@ -33,7 +33,9 @@ describe("NewDeploymentPage", () => {
     type("Source alias", "eu");
     fireEvent.click(screen.getByLabelText("Source coordinates as headers"));
     type("More source topics (regular expression)", "orders\\..*");
-    expect(screen.getByTestId("mirror-preview")).toHaveTextContent("orders → eu.orders, payments → eu.payments on dr");
+    expect(screen.getByTestId("mirror-preview")).toHaveTextContent(
+      "orders → eu.orders, payments → eu.payments, each topic matching orders\\..* → eu.<topic> on dr",
+    );
     type("Topic naming", "template");
     expect(screen.getByTestId("mirror-preview")).toHaveTextContent("orders → mirror.eu.orders");
     type("Topic naming", "prefix");
@@ -55,6 +57,30 @@ describe("NewDeploymentPage", () => {
         coordinate_headers: true,
         source_topic_pattern: "orders\\..*",
       },
+    });
+  });
+
+  it("creates a mirror of a source topic pattern alone, with no listed topic", async () => {
+    const { calls } = mockApi({
+      "GET /whoami": { name: "ada", role: "admin" },
+      "GET /clusters": CLUSTERS,
+      "POST /deployments": { status: 201, body: makeDeployment({ name: "audit-mirror" }) },
+    });
+    renderSignedIn(<NewDeploymentPage />);
+    await screen.findByLabelText("Name");
+    type("Name", "audit-mirror");
+    type("Consumer group", "audit-mirror");
+    expect(screen.getByLabelText("Topics (comma-separated)")).toBeRequired();
+    fireEvent.click(screen.getByLabelText("Mirror to another cluster"));
+    type("More source topics (regular expression)", "audit\\..*");
+    expect(screen.getByLabelText("Topics (comma-separated)")).not.toBeRequired();
+    expect(screen.getByTestId("mirror-preview")).toHaveTextContent("each topic matching audit\\..* → local.<topic> on dr");
+    fireEvent.click(screen.getByRole("button", { name: "Create deployment" }));
+    await screen.findByRole("button", { name: "Creating…" });
+    const post = calls.find((c) => c.method === "POST")!;
+    expect(post.body).toMatchObject({
+      live: { group: "audit-mirror", topics: [] },
+      mirror: { target_cluster: "dr", source_topic_pattern: "audit\\..*" },
     });
   });
 

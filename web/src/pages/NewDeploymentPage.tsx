@@ -70,6 +70,12 @@ function NewDeploymentForm() {
     .map((t) => t.trim())
     .filter((t) => t !== "");
   const effectiveAlias = alias || source;
+  // A mirror with a pattern may list no topic; any other deployment lists its topics.
+  const hasPattern = mirror && pattern.trim() !== "";
+  const copies = topicList.map((t) => `${t} → ${targetTopic(t, naming, effectiveAlias, prefix, template)}`);
+  if (hasPattern) {
+    copies.push(`each topic matching ${pattern.trim()} → ${targetTopic("<topic>", naming, effectiveAlias, prefix, template)}`);
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -118,7 +124,7 @@ function NewDeploymentForm() {
       <label htmlFor="nd-group">Consumer group</label>
       <input id="nd-group" required value={group} onChange={(e) => setGroup(e.target.value)} />
       <label htmlFor="nd-topics">Topics (comma-separated)</label>
-      <input id="nd-topics" required value={topics} onChange={(e) => setTopics(e.target.value)} />
+      <input id="nd-topics" required={!hasPattern} value={topics} onChange={(e) => setTopics(e.target.value)} />
       <label htmlFor="nd-blue">Blue version</label>
       <input id="nd-blue" required value={blue} onChange={(e) => setBlue(e.target.value)} />
       <label htmlFor="nd-green">Green version</label>
@@ -164,9 +170,7 @@ function NewDeploymentForm() {
           <label htmlFor="nd-pattern">More source topics (regular expression)</label>
           <input id="nd-pattern" placeholder="orders\..*" value={pattern} onChange={(e) => setPattern(e.target.value)} />
           <p className="form-wide muted" data-testid="mirror-preview">
-            {topicList.length === 0
-              ? "Each topic's copy is shown here."
-              : topicList.map((t) => `${t} → ${targetTopic(t, naming, effectiveAlias, prefix, template)}`).join(", ")}{" "}
+            {copies.length === 0 ? "Each topic's copy is shown here." : copies.join(", ")}{" "}
             on {mirrorTarget}
           </p>
         </>

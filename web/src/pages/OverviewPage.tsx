@@ -15,6 +15,7 @@ import { ColourTag } from "../components/ColourTag";
 import { LagStatusBadge } from "../components/LagStatusBadge";
 import { EmptyState, ErrorState, Loading } from "../components/States";
 import { useAsync } from "../hooks/useAsync";
+import { describeTopics } from "../lib/bindingTopics";
 import { formatAgo, formatCount, formatTime } from "../lib/format";
 
 /** How often the overview re-reads while visible: lag and instances move by the second,
@@ -110,7 +111,7 @@ function OverviewTable({ rows }: { rows: Row[] }) {
               <th scope="row" className="identifier">
                 <Link to={`/deployments/${encodeURIComponent(d.name)}`}>{d.name}</Link>
                 <div className="muted small">
-                  {d.live.topics.join(", ")} · {d.cluster}
+                  {describeTopics(d.live, d.mirror)} · {d.cluster}
                   {d.team ? (
                     <>
                       {" "}

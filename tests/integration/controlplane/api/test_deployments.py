@@ -30,7 +30,9 @@ def test_deployment_crud_with_etag_and_directive_in_zookeeper(
         assert created.status_code == 201, created.text
         body = created.json()
         assert body["active_colour"] == "blue" and body["epoch"] == 1
-        assert body["colours"]["green"] == {"version": "2.0", "role": "standby"}
+        assert body["colours"]["green"] == {
+            "version": "2.0", "role": "standby", "cluster": "local", "via_mirror": None,
+        }  # fmt: skip
         directive = read_directive(zk, name)
         assert directive.epoch == 1 and directive.live_colour is Colour.BLUE
         assert directive.live.group == group

@@ -16,7 +16,7 @@ from tests.integration.controlplane.kit import (
     create_deployment,
     deployment_body,
     read_directive,
-    register_cluster,
+    register_target,
 )
 from tests.support.controlplane import RunningControlPlane
 from turnout.zk import ZkGateway
@@ -37,10 +37,8 @@ def _mirror_body(unique: Callable[[str], str], topics: list[str], **mirror: Any)
 def test_a_mirror_deployment_carries_its_target_and_naming_into_the_directive(
     sqlite_controlplane: RunningControlPlane, zk: ZkGateway, unique: Callable[[str], str]
 ) -> None:
-    target = unique("dr")
-    settings = sqlite_controlplane.settings
+    target = register_target(sqlite_controlplane, unique("dr"), TARGET_KAFKA)
     with sqlite_controlplane.client() as client:
-        register_cluster(client, target, TARGET_KAFKA, settings.zookeeper_connect, "/dr")
         body = _mirror_body(
             unique,
             ["orders", "payments"],
@@ -87,10 +85,8 @@ def test_a_mirror_deployment_carries_its_target_and_naming_into_the_directive(
 def test_a_mirror_that_cannot_be_one_is_422_naming_the_field(
     sqlite_controlplane: RunningControlPlane, unique: Callable[[str], str]
 ) -> None:
-    target = unique("dr")
-    settings = sqlite_controlplane.settings
+    target = register_target(sqlite_controlplane, unique("dr"), TARGET_KAFKA)
     with sqlite_controlplane.client() as client:
-        register_cluster(client, target, TARGET_KAFKA, settings.zookeeper_connect, "/dr")
         unknown = client.post(
             "/api/v1/deployments",
             json=_mirror_body(unique, ["orders"], target_cluster=unique("nowhere")),
@@ -124,3 +120,42 @@ def test_a_mirror_that_cannot_be_one_is_422_naming_the_field(
         assert "no preview binding" in str(_fields(refused))
         listed = client.get("/api/v1/deployments", params={"limit": 500}).json()["data"]
     assert not [d for d in listed if d["mirror"] is not None and d["cluster"] == target]
+
+
+def test_a_mirror_made_of_a_source_topic_pattern_alone_is_accepted_and_a_plain_one_is_not(
+    sqlite_controlplane: RunningControlPlane, zk: ZkGateway, unique: Callable[[str], str]
+) -> None:
+    target = register_target(sqlite_controlplane, unique("dr"), TARGET_KAFKA)
+    with sqlite_controlplane.client() as client:
+        body = _mirror_body(unique, [], target_cluster=target, source_topic_pattern=r"audit\..*")
+        created = create_deployment(client, body)
+        assert created["live"]["topics"] == []
+        assert created["mirror"]["source_topic_pattern"] == r"audit\..*"
+        assert created["mirror"]["target_topics"] == {}
+        live = read_directive(zk, body["name"]).live
+        assert (live.topics, live.topic_pattern) == ((), r"audit\..*")
+        # Its live topics may be changed and emptied again: the pattern stays.
+        listed = client.patch(
+            f"/api/v1/deployments/{body['name']}",
+            json={"live": {"group": body["live"]["group"], "topics": ["audit"]}},
+        )
+        assert listed.status_code == 200, listed.text
+        emptied = client.patch(
+            f"/api/v1/deployments/{body['name']}",
+            json={"live": {"group": body["live"]["group"], "topics": []}},
+        )
+        assert emptied.status_code == 200, emptied.text
+        assert read_directive(zk, body["name"]).live.topics == ()
+
+        without_pattern = client.post(
+            "/api/v1/deployments", json=_mirror_body(unique, [], target_cluster=target)
+        )
+        assert without_pattern.status_code == 422
+        assert "live.topics is empty" in without_pattern.text
+        plain = create_deployment(client, deployment_body(unique("plain"), unique("g"), ["t"]))
+        group = plain["live"]["group"]
+        refused = client.patch(
+            f"/api/v1/deployments/{plain['name']}", json={"live": {"group": group, "topics": []}}
+        )
+        assert "live.topics is empty" in _fields(refused)[("body", "live", "topics")]
+        assert read_directive(zk, plain["name"]).live.topics == ("t",)

@@ -19,7 +19,7 @@ def test_owners_are_counted_by_colour_and_the_new_colour_only_at_the_switch_epoc
     }
     seen = observe_owners(
         owners,
-        topics=("payments",),
+        in_binding={"payments"}.__contains__,
         partitions=[("payments", p) for p in range(4)],
         from_colour=BLUE,
         to_colour=GREEN,
@@ -32,7 +32,12 @@ def test_owners_are_counted_by_colour_and_the_new_colour_only_at_the_switch_epoc
 def test_without_a_partition_list_the_owned_partitions_of_the_topics_count() -> None:
     owners = {"payments/0": owner(GREEN, 8), "payments/1": owner(GREEN, 8), "x/0": owner(BLUE, 1)}
     seen = observe_owners(
-        owners, topics=("payments",), partitions=None, from_colour=BLUE, to_colour=GREEN, epoch=8
+        owners,
+        in_binding={"payments"}.__contains__,
+        partitions=None,
+        from_colour=BLUE,
+        to_colour=GREEN,
+        epoch=8,
     )
     assert (seen.total_partitions, seen.owned_by_old, seen.owned_by_new) == (None, 0, 2)
     assert seen.released and not seen.claimed  # the total is unknown: never claimed

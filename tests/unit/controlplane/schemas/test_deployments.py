@@ -33,7 +33,13 @@ def test_default_roles_blue_live_green_standby_or_preview() -> None:
     ("changes", "message"),
     [
         ({"name": "bad/name"}, "deployment"),
-        ({"live": {"group": "g", "topics": []}}, "topics"),
+        ({"live": {"group": "g", "topics": []}}, "live.topics is empty"),
+        ({"live": {"group": "g"}}, "live.topics is empty"),
+        ({"preview": {"group": "billing-preview", "topics": []}}, "preview.topics is empty"),
+        (
+            {"live": {"group": "g"}, "mirror": {"target_cluster": "dr"}},
+            "only a mirror's live binding, with a source_topic_pattern",
+        ),
         ({"live": {"group": "g", "topics": ["a", "a"]}}, "must not repeat"),
         ({"pins": {"payments": "x"}}, "topic>/<partition"),
         (
@@ -59,3 +65,11 @@ def test_invalid_deployments_are_rejected_with_the_field(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         DeploymentCreate.model_validate(body(**changes))
+
+
+def test_a_mirror_may_be_made_of_a_source_topic_pattern_alone() -> None:
+    mirror = {"target_cluster": "dr", "source_topic_pattern": r"orders\..*"}
+    created = DeploymentCreate.model_validate(body(live={"group": "g"}, mirror=mirror))
+    assert created.live.topics == []
+    assert created.mirror is not None
+    assert created.mirror.source_topic_pattern == r"orders\..*"
