@@ -160,7 +160,7 @@ def run_migration(zookeeper: str, source: str, target: str, work: Path) -> dict[
         for agent in reversed(agents):
             agent.stop(STOP_TIMEOUT_S)
         if parts is not None:
-            parts.close()
+            parts.stop()
         events.close()
         for name in stores:
             zk.delete(DeploymentPaths("/turnout", name).base, recursive=True)

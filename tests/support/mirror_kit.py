@@ -118,7 +118,7 @@ def start_mirror(
     parts = mirror_parts(config, MirrorSettings(target_kafka=target, **settings))  # type: ignore[arg-type]
     agent = Agent(config, parts.handler, code_policy=parts.code_policy).start()
     world.agents[instance] = agent
-    world.closers.append(parts.close)
+    world.closers.append(parts.stop)
     return agent
 
 

@@ -52,16 +52,24 @@ class MirrorParts:
     code_policy: CodePolicy
     target: OutputTarget
     #: Keeps the settings' checkpoint groups committed on the target; None without any.
-    #: The caller starts and stops it around the agent.
     checkpointer: Checkpointer | None
-    #: Keeps the target topics' configs in step: start it with the agent, stop it after.
+    #: Keeps the target topics' configs in step.
     config_sync: ConfigSync
-    #: Writes the offset syncs: close it after the agent stopped (``close``).
+    #: Writes the offset syncs.
     syncs: SyncWriter
 
-    def close(self, timeout_s: float = SYNCS_CLOSE_TIMEOUT_S) -> None:
-        """After the agent stopped: write out the held offset syncs and release the
-        mirror's own producer."""
+    def start(self) -> None:
+        """With the agent: the checkpointer (if any) and the config sync's threads."""
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+        self.config_sync.start()
+
+    def stop(self, timeout_s: float = SYNCS_CLOSE_TIMEOUT_S) -> None:
+        """After the agent stopped: stop the threads (those never started too), write out
+        the held offset syncs and release the mirror's own producer."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+        self.config_sync.stop()
         self.syncs.close(timeout_s)
 
 

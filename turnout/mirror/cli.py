@@ -172,9 +172,7 @@ def run(
         raise typer.Exit(code=2) from None
     logs.configure(log_level, json_lines=log_json)
     parts = mirror_parts(config, settings)
-    if parts.checkpointer is not None:
-        parts.checkpointer.start()
-    parts.config_sync.start()
+    parts.start()
     try:
         code = run_until_signalled(
             config,
@@ -185,10 +183,7 @@ def run(
             output_target=parts.target,
         )
     finally:
-        if parts.checkpointer is not None:
-            parts.checkpointer.stop()
-        parts.config_sync.stop()
-        parts.close()
+        parts.stop()
     raise typer.Exit(code=code)
 
 

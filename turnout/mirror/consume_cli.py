@@ -1,6 +1,8 @@
 """`turnout mirror consume HANDLER --mirror M --side copies --peer-kafka A ...`: a colour of
 a consumer deployment that consumes across a mirror, so that a switch moves the
-deployment to the other cluster (cluster migration, docs/mirror.md).
+deployment to the other cluster (cluster migration, docs/mirror.md). Without ``--mirror``
+or ``--side``, they are read from the deployment's directive (the colour's side that the
+control plane wrote for its ``via_mirror``).
 
 It is ``turnout agent run`` (the same agent options, ``TURNOUT_AGENT_*`` variables, exit
 codes) with the agent's consumer a ``MigratingSource``: ``--side copies`` for a colour on
@@ -8,8 +10,8 @@ the mirror's target cluster reading the copies, ``--side source`` for one on the
 cluster; ``--peer-kafka`` is the other cluster, where the other colour commits, reached
 plaintext or with the ``TURNOUT_KAFKA_*`` lines of ``--peer-security-file`` (the process's
 own ``TURNOUT_KAFKA_*`` variables are its own cluster's). A migrating colour keeps its
-offsets in Kafka. Bad input is one line on stderr and exit code 2, before anything
-connects.
+offsets in Kafka. Bad input is one line on stderr and exit code 2, before the agent
+starts (the directive, when it is read, is the only thing read before).
 """
 
 from __future__ import annotations
@@ -25,6 +27,20 @@ from turnout.agent.cli_options import DEFAULT_STOP_TIMEOUT_S
 
 if TYPE_CHECKING:
     from turnout.agent.environment import AgentEnvironment
+    from turnout.protocol import Colour, Directive
+
+
+def side_from_directive(
+    directive: Directive | None, colour: Colour, mirror: str | None, side: str | None
+) -> tuple[str, str]:
+    """``--mirror`` and ``--side``, each the directive's for ``colour`` where not given."""
+    crossing = None if directive is None else directive.crossings.get(colour)
+    if crossing is None:
+        raise BadInput(
+            f"the deployment's directive gives {colour} no side of a mirror (the control "
+            f"plane writes one for colours.{colour}.via_mirror): pass --mirror and --side"
+        )
+    return mirror or crossing.mirror, side or crossing.side.value
 
 
 def migration_of(
@@ -55,19 +71,24 @@ def migration_of(
 
 def consume(
     handler: Annotated[str, typer.Argument(help="The record handler: package.module:function")],
-    mirror: Annotated[
-        str, typer.Option(help="The mirror deployment whose copies join the two clusters")
-    ],
-    side: Annotated[
-        str,
-        typer.Option(
-            help="'copies' (this colour runs on the mirror's target cluster and reads the "
-            "copies) or 'source' (it runs on the source cluster)"
-        ),
-    ],
     peer_kafka: Annotated[
         str, typer.Option(help="The other cluster's bootstrap servers (the other colour's)")
     ],
+    mirror: Annotated[
+        str | None,
+        typer.Option(
+            help="The mirror deployment whose copies join the two clusters "
+            "(default: the deployment's directive's, for this colour)"
+        ),
+    ] = None,
+    side: Annotated[
+        str | None,
+        typer.Option(
+            help="'copies' (this colour runs on the mirror's target cluster and reads the "
+            "copies) or 'source' (it runs on the source cluster) (default: the "
+            "directive's, for this colour)"
+        ),
+    ] = None,
     peer_security_file: Annotated[
         Path | None,
         typer.Option(
@@ -117,6 +138,14 @@ def consume(
             properties_file=properties,
             security_env_file=security_env_file,
         )
+        if mirror is None or side is None:
+            from turnout.mirror.deployment_spec import MirrorSpecError, read_directive
+
+            try:
+                directive = read_directive(config)
+            except MirrorSpecError as exc:
+                raise BadInput(str(exc)) from exc
+            mirror, side = side_from_directive(directive, config.colour, mirror, side)
         environment = migration_of(mirror, side, peer_kafka, peer_security_file)
     except BadInput as exc:
         typer.echo(f"turnout mirror consume: {exc}", err=True)

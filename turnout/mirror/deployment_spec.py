@@ -35,6 +35,13 @@ class MirrorSpecError(ValueError):
 def read_mirror_spec(config: AgentConfig) -> MirrorSpec | None:
     """The deployment's mirror part; None when the deployment is not a mirror (or has no
     directive yet). Raises ``MirrorSpecError`` when ZooKeeper cannot be read."""
+    directive = read_directive(config)
+    return None if directive is None else directive.mirror
+
+
+def read_directive(config: AgentConfig) -> Directive | None:
+    """The deployment's directive, read once; None when it has none yet. Raises
+    ``MirrorSpecError`` when ZooKeeper cannot be read."""
     gateway = zookeeper_gateway(config)
     try:
         gateway.start(timeout_s=READ_DIRECTIVE_TIMEOUT_S)
@@ -47,7 +54,7 @@ def read_mirror_spec(config: AgentConfig) -> MirrorSpec | None:
         ) from exc
     finally:
         gateway.stop()
-    return Directive.from_bytes(data).mirror
+    return Directive.from_bytes(data)
 
 
 def merged_settings(spec: MirrorSpec | None, given: dict[str, object]) -> MirrorSettings:

@@ -91,7 +91,6 @@ def test_checkpoints_commit_translated_offsets_forward_only_and_never_to_an_acti
             member.consume(1, 0)  # stays a member
             assert _target_committed(two_clusters, active) == {}
         finally:
-            parts.checkpointer.stop()
-            parts.close()
+            parts.stop()
     finally:
         member.close()

@@ -98,5 +98,4 @@ def test_an_exactly_once_mirror_under_load_translates_and_checkpoints_exactly(
             lambda: f"{group} on the target: {on_target()}, translated {translated}",
         )
     finally:
-        parts.checkpointer.stop()
-        parts.close()
+        parts.stop()

@@ -95,13 +95,15 @@ def test_a_switch_from_the_api_moves_a_consumer_to_the_mirrored_cluster_exactly(
             (_spawn(log, "mirror", "run", "--deployment", mirror, "--colour", "blue",
                     "--instance", "m-1", "--kafka", a, *common), log)
         )  # fmt: skip
-        for colour, side, own, peer in (("blue", "source", a, b), ("green", "copies", b, a)):
+        # Blue is told its side; green reads its own from the directive (via_mirror).
+        sides = {"blue": ["--mirror", mirror, "--side", "source"], "green": []}
+        for colour, own, peer in (("blue", a, b), ("green", b, a)):
             log = tmp_path / f"{colour}.out"
             env = {**os.environ, "TURNOUT_TEST_RECORDS_FILE": str(files[colour])}
             processes.append(
                 (_spawn(log, "mirror", "consume",
                         "tests.support.agent_handlers:append_source_position",
-                        "--mirror", mirror, "--side", side, "--peer-kafka", peer,
+                        *sides[colour], "--peer-kafka", peer,
                         "--deployment", name, "--colour", colour, "--instance", f"{colour}-1",
                         "--kafka", own, *common, env=env), log)
             )  # fmt: skip
