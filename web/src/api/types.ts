@@ -163,7 +163,7 @@ export interface DeploymentCreate {
   cluster: string;
   live: BindingSpec;
   strategy: string;
-  colours: { blue: { version: string }; green: { version: string } };
+  colours: { blue: { version: string }; green: { version: string; via_mirror?: string } };
   mirror?: Omit<MirrorSpec, "target_topics" | "source_alias"> & { source_alias?: string };
 }
 

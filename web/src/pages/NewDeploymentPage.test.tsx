@@ -84,6 +84,40 @@ describe("NewDeploymentPage", () => {
     });
   });
 
+  it("lets green consume the copies of a mirror from the chosen cluster (cluster migration)", async () => {
+    const mirror = makeDeployment({
+      name: "orders-mirror",
+      cluster: "local",
+      mirror: {
+        target_cluster: "dr",
+        source_alias: "local",
+        naming: "prefix",
+        prefix: null,
+        template: null,
+        coordinate_headers: true,
+        target_topics: { orders: "local.orders" },
+      },
+    });
+    const { calls } = mockApi({
+      "GET /whoami": { name: "ada", role: "admin" },
+      "GET /clusters": CLUSTERS,
+      "GET /deployments": { data: [mirror, makeDeployment({ name: "plain" })], count: 2 },
+      "POST /deployments": { status: 201, body: makeDeployment({ name: "billing" }) },
+    });
+    renderSignedIn(<NewDeploymentPage />);
+    await screen.findByLabelText("Green consumes the copies of");
+    expect(screen.getAllByRole("option", { name: /mirror / }).map((o) => o.textContent)).toEqual(["mirror orders-mirror → dr"]);
+    type("Name", "billing");
+    type("Consumer group", "billing");
+    type("Topics (comma-separated)", "orders");
+    type("Green consumes the copies of", "orders-mirror");
+    expect(screen.getByTestId("migration-preview")).toHaveTextContent("Green runs on dr and consumes the copies made by orders-mirror");
+    fireEvent.click(screen.getByRole("button", { name: "Create deployment" }));
+    await screen.findByRole("button", { name: "Creating…" });
+    const post = calls.find((c) => c.method === "POST")!;
+    expect(post.body).toMatchObject({ colours: { blue: { version: "1" }, green: { version: "2", via_mirror: "orders-mirror" } } });
+  });
+
   it("shows the server's refusal, field by field, and keeps what was typed", async () => {
     mockApi({
       "GET /whoami": { name: "ada", role: "admin" },

@@ -35,6 +35,8 @@ function NewDeploymentForm() {
   const client = useClient();
   const navigate = useNavigate();
   const clusters = useAsync((signal) => client.clusters(signal), [client]);
+  // Mirrors a colour may consume across; the form works without them (none offered).
+  const existing = useAsync((signal) => client.deployments(signal), [client]);
   const [name, setName] = useState("");
   const [team, setTeam] = useState("");
   const [cluster, setCluster] = useState("");
@@ -51,6 +53,7 @@ function NewDeploymentForm() {
   const [template, setTemplate] = useState("mirror.{alias}.{topic}");
   const [coordinates, setCoordinates] = useState(false);
   const [pattern, setPattern] = useState("");
+  const [greenVia, setGreenVia] = useState("");
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -70,6 +73,9 @@ function NewDeploymentForm() {
     .map((t) => t.trim())
     .filter((t) => t !== "");
   const effectiveAlias = alias || source;
+  // Mirrors copying from the chosen cluster: green may run on their target (migration).
+  const crossable = (existing.data?.data ?? []).filter((d) => d.mirror && d.cluster === source);
+  const via = mirror ? undefined : crossable.find((d) => d.name === greenVia);
   // A mirror with a pattern may list no topic; any other deployment lists its topics.
   const hasPattern = mirror && pattern.trim() !== "";
   const copies = topicList.map((t) => `${t} → ${targetTopic(t, naming, effectiveAlias, prefix, template)}`);
@@ -84,7 +90,7 @@ function NewDeploymentForm() {
       cluster: source,
       live: { group, topics: topicList },
       strategy,
-      colours: { blue: { version: blue }, green: { version: green } },
+      colours: { blue: { version: blue }, green: via ? { version: green, via_mirror: via.name } : { version: green } },
     };
     if (team) body.team = team;
     if (mirror) {
@@ -129,6 +135,25 @@ function NewDeploymentForm() {
       <input id="nd-blue" required value={blue} onChange={(e) => setBlue(e.target.value)} />
       <label htmlFor="nd-green">Green version</label>
       <input id="nd-green" required value={green} onChange={(e) => setGreen(e.target.value)} />
+      {crossable.length > 0 && !mirror ? (
+        <>
+          <label htmlFor="nd-green-via">Green consumes the copies of</label>
+          <select id="nd-green-via" value={via?.name ?? ""} onChange={(e) => setGreenVia(e.target.value)}>
+            <option value="">no mirror: {source}</option>
+            {crossable.map((d) => (
+              <option key={d.name} value={d.name}>
+                mirror {d.name} → {d.mirror!.target_cluster}
+              </option>
+            ))}
+          </select>
+          {via ? (
+            <p className="form-wide muted" data-testid="migration-preview">
+              Green runs on {via.mirror!.target_cluster} and consumes the copies made by {via.name}; a switch to green moves the deployment
+              there. Start its agents with <code>turnout mirror consume</code>.
+            </p>
+          ) : null}
+        </>
+      ) : null}
       <label htmlFor="nd-strategy">Strategy</label>
       <select id="nd-strategy" value={strategy} onChange={(e) => setStrategy(e.target.value)}>
         {STRATEGIES.map((s) => (
