@@ -1,6 +1,8 @@
 """An admin creates a mirror deployment in the dashboard: the form previews each topic's
 copy, the control plane stores it and writes its directive, the deployment's page and
-the overview show it as a mirror. A refusal is shown as the server gives it.
+the overview show it as a mirror. A refusal is shown as the server gives it. A mirror of
+a topic pattern alone, and a deployment whose green colour consumes its copies (cluster
+migration), are created the same way.
 
 Real ZooKeeper and Kafka (the directive is written), a real control plane serving the
 built dashboard, Debian's Chromium through Playwright. No agents: nothing here consumes.
@@ -96,4 +98,51 @@ def test_an_operator_is_offered_no_creation(
     assert page.get_by_role("link", name="New deployment").count() == 0
     page.goto(cp.url + "/deployments/new")
     expect(page.get_by_text("Creating a deployment needs the admin role.")).to_be_visible()
+    page.context.close()
+
+
+def test_an_admin_creates_a_pattern_mirror_and_a_deployment_migrating_across_it(
+    two_clusters_registered: RunningControlPlane, browser: Browser, zk: ZkGateway
+) -> None:
+    cp = two_clusters_registered
+    page = log_in(browser, cp.url, cp.tokens[ApiRole.ADMIN], "34-migrate-login")
+    page.get_by_role("link", name="New deployment").click()
+    form = page.get_by_role("form", name="New deployment")
+    form.get_by_label("Name").fill("audit-mirror")
+    form.get_by_label("Cluster", exact=True).select_option("local")
+    form.get_by_label("Consumer group").fill("audit-mirror")
+    form.get_by_label("Mirror to another cluster").check()
+    form.get_by_label("More source topics (regular expression)").fill(r"audit\..*")
+    expect(page.get_by_test_id("mirror-preview")).to_contain_text(
+        r"each topic matching audit\..* → local.<topic> on dr"
+    )
+    form.get_by_role("button", name="Create deployment").click()  # no topic listed
+    expect(page.get_by_test_id("mirror-facts")).to_contain_text(
+        r"every source topic matching audit\..*"
+    )
+    live = read_directive(zk, "audit-mirror").live
+    assert (live.topics, live.topic_pattern) == ((), r"audit\..*")
+
+    page.get_by_role("link", name="Deployments").first.click()
+    page.get_by_role("link", name="New deployment").click()
+    form = page.get_by_role("form", name="New deployment")
+    form.get_by_label("Name").fill("audit-reader")
+    form.get_by_label("Cluster", exact=True).select_option("local")
+    form.get_by_label("Consumer group").fill("audit-reader")
+    form.get_by_label("Topics (comma-separated)").fill("audit.eu")
+    form.get_by_label("Green consumes the copies of").select_option("audit-mirror")
+    expect(page.get_by_test_id("migration-preview")).to_contain_text(
+        "Green runs on dr and consumes the copies made by audit-mirror"
+    )
+    screenshot(page, "35-create-migrating")
+    form.get_by_role("button", name="Create deployment").click()
+    expect(page.get_by_test_id("colour-facts")).to_contain_text(
+        "green 2 (standby) on dr via mirror audit-mirror"
+    )
+    screenshot(page, "36-migrating-deployment")
+    sides = read_directive(zk, "audit-reader").crossings
+    assert {c.value: (s.mirror, s.side.value, s.cluster) for c, s in sides.items()} == {
+        "blue": ("audit-mirror", "source", "local"),
+        "green": ("audit-mirror", "copies", "dr"),
+    }
     page.context.close()
