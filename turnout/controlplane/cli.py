@@ -148,6 +148,13 @@ def deployments_create(
     )
     for source, target in (mirror or {}).get("target_topics", {}).items():
         typer.echo(f"  {source} → {target}")
+    if mirror and mirror.get("source_topic_pattern"):
+        typer.echo(f"  and every source topic matching {mirror['source_topic_pattern']}")
+    for colour, entry in sorted(created.get("colours", {}).items()):
+        if entry.get("via_mirror"):
+            typer.echo(
+                f"{colour} consumes the copies of {entry['via_mirror']} on {entry['cluster']}"
+            )
 
 
 @deployments_app.command("show")

@@ -8,7 +8,10 @@ of their own (other settings, a second replica) call them directly."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ from tests.support.agent_kit import wait_until
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
 from tests.support.log_secrets import WATCH
 from turnout.controlplane.coordination.acl import digest_auth
+from turnout.controlplane.security import ApiRole
 from turnout.controlplane.settings import ControlPlaneSettings
 from turnout.protocol import (
     Colour,
@@ -248,3 +252,22 @@ def register_target(cp: RunningControlPlane, name: str, kafka: str, root: str = 
     with cp.client() as client:
         register_cluster(client, name, kafka, cp.settings.zookeeper_connect, root)
     return name
+
+
+#: A CLI command against a local control plane, interpreter start-up included.
+CLI_TIMEOUT_S = 60.0
+
+
+def create_with_cli(
+    cp: RunningControlPlane, body: dict[str, Any], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """`turnout deployments create --file` with ``body`` (exit code 0 asserted)."""
+    body_file = tmp_path / f"{body['name']}.json"
+    body_file.write_text(json.dumps(body))
+    created = subprocess.run(
+        [sys.executable, "-m", "turnout", "deployments", "create", "--file",
+         str(body_file), "--url", cp.url, "--token", cp.tokens[ApiRole.ADMIN]],
+        capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    return created

@@ -21,6 +21,7 @@ from typing import Any
 
 from tests.integration.controlplane.kit import (
     cp_settings,
+    create_with_cli,
     deployment_body,
     live_state,
     register_cluster,
@@ -71,15 +72,18 @@ def test_a_switch_from_the_api_moves_a_consumer_to_the_mirrored_cluster_exactly(
         name, mirror = unique("billing"), unique("mirror")
         with cp.client() as admin:
             register_cluster(admin, "dr", b, zk_root, "/turnout-dr")
-            for body in (
-                deployment_body(mirror, unique("copier"), [topic],
-                                mirror={"target_cluster": "dr", "coordinate_headers": True}),
-                deployment_body(name, unique("billing"), [topic],
-                                colours={"blue": {"version": "1"},
-                                         "green": {"version": "2", "via_mirror": mirror}}),
-            ):  # fmt: skip
-                created = admin.post("/api/v1/deployments", json=body)
-                assert created.status_code == 201, created.text
+            created = admin.post(
+                "/api/v1/deployments",
+                json=deployment_body(mirror, unique("copier"), [topic],
+                                     mirror={"target_cluster": "dr", "coordinate_headers": True}),
+            )  # fmt: skip
+            assert created.status_code == 201, created.text
+        green = {"version": "2", "via_mirror": mirror}
+        body = deployment_body(
+            name, unique("billing"), [topic], colours={"blue": {"version": "1"}, "green": green}
+        )
+        said = create_with_cli(cp, body, tmp_path).stdout
+        assert f"green consumes the copies of {mirror} on dr" in said
 
         def stop_all() -> None:
             for process, _ in processes:

@@ -6,7 +6,6 @@ On two real clusters, a real control plane and ZooKeeper."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 
 from tests.integration.controlplane.kit import (
     cp_settings,
+    create_with_cli,
     deployment_body,
     live_state,
     register_cluster,
@@ -33,13 +33,10 @@ from tests.support.mirror_kit import (
 )
 from tests.support.services import Services
 from tests.support.waiting import wait_until
-from turnout.controlplane.security import ApiRole
 
 #: Copying a few hundred records between two local brokers takes seconds, after the
 #: agent's start; a 2-core machine shared with other test sessions needs more.
 MIRRORED_TIMEOUT_S = 120.0
-#: A CLI command against a local control plane, interpreter start-up included.
-COMMAND_TIMEOUT_S = 60.0
 #: A mirror agent drains, commits and releases on SIGTERM.
 STOP_TIMEOUT_S = 60.0
 RECORDS = 400
@@ -94,15 +91,7 @@ def test_a_mirror_created_with_the_cli_runs_from_its_deployment_alone(
             [topic],
             mirror={"target_cluster": "dr", "source_alias": "eu", "coordinate_headers": True},
         )
-        body_file = tmp_path / "mirror.json"
-        body_file.write_text(json.dumps(body))
-        token = cp.tokens[ApiRole.ADMIN]
-        created = subprocess.run(
-            [sys.executable, "-m", "turnout", "deployments", "create", "--file",
-             str(body_file), "--url", cp.url, "--token", token],
-            capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
+        created = create_with_cli(cp, body, tmp_path)
         assert "mirroring to dr" in created.stdout
         assert f"{topic} → eu.{topic}" in created.stdout
 
@@ -150,15 +139,14 @@ def test_a_mirror_made_of_a_pattern_alone_copies_each_matching_topic_and_shows_i
     with ExitStack() as stack:
         cp = _control_plane(stack, tmp_path, zk_root, source, target)
         name = unique("mirror")
-        with cp.client() as admin:
-            body = deployment_body(
-                name,
-                unique("group"),
-                [],
-                mirror={"target_cluster": "dr", "source_topic_pattern": rf"{prefix}\..*"},
-            )
-            created = admin.post("/api/v1/deployments", json=body)
-            assert created.status_code == 201, created.text
+        body = deployment_body(
+            name,
+            unique("group"),
+            [],
+            mirror={"target_cluster": "dr", "source_topic_pattern": rf"{prefix}\..*"},
+        )
+        created = create_with_cli(cp, body, tmp_path)
+        assert rf"and every source topic matching {prefix}\..*" in created.stdout
         log = tmp_path / "mirror.out"
         mirror = _spawn_mirror_run(name, zk_root, source, log)
         stack.callback(mirror.wait, STOP_TIMEOUT_S)
