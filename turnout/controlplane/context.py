@@ -20,7 +20,7 @@ from turnout.controlplane.coordination.credentials import (
     CredentialsError,
     CredentialStore,
 )
-from turnout.controlplane.db import make_engine, make_sessionmaker
+from turnout.controlplane.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from turnout.controlplane.kafka_admin import KafkaAdmin, KafkaDownError, KafkaTarget
 from turnout.controlplane.metrics import Metrics
 from turnout.controlplane.models import Cluster
@@ -52,6 +52,9 @@ class AppContext:
     settings: ControlPlaneSettings
     engine: Engine
     sessions: sessionmaker[Session]
+    #: Sessions for reads only (GET requests, the event stream): on SQLite they read
+    #: beside a writer instead of waiting for it (``db``).
+    read_sessions: sessionmaker[Session]
     zookeeper: ZkConnections
     kafka: KafkaAdmin
     auth_throttle: FailedAuthThrottle
@@ -65,6 +68,7 @@ class AppContext:
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
+            read_sessions=make_read_sessionmaker(engine),
             zookeeper=ZkConnections(credentials),
             kafka=KafkaAdmin(),
             auth_throttle=FailedAuthThrottle(

@@ -1,9 +1,13 @@
 """Engine, sessions and the schema check.
 
-SQLite runs every transaction as ``BEGIN IMMEDIATE``: pysqlite's default deferred
-transactions fail at once with "database is locked" when two of them try to upgrade a
-read lock to a write lock, instead of waiting their turn. PostgreSQL needs nothing
-special: the one-in-flight-switch rule is a unique constraint, which serialises there.
+SQLite runs every transaction that may write as ``BEGIN IMMEDIATE``: pysqlite's default
+deferred transactions fail at once with "database is locked" when two of them try to
+upgrade a read lock to a write lock, instead of waiting their turn. A read-only session
+(``make_read_sessionmaker``: GET requests, the event stream) begins a deferred
+transaction instead: in WAL mode it reads beside a writer rather than queueing behind
+it, so a writer that holds the lock for long (a request waiting on ZooKeeper) does not
+stall every page. PostgreSQL needs nothing special: the one-in-flight-switch rule is a
+unique constraint, which serialises there.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 #: How long a SQLite writer waits for another writer before giving up. Control-plane
 #: transactions take milliseconds; this only covers bursts of concurrent requests.
 SQLITE_BUSY_TIMEOUT_S = 30.0
+#: How long a read-only session waits for a lock: reads in WAL mode wait for nothing but
+#: a checkpoint's moment; the one write such a session may try (a token's last-used time,
+#: advisory) gives up after this rather than hold a page up behind a long writer.
+SQLITE_READ_ONLY_BUSY_TIMEOUT_S = 1.0
+#: The execution option that marks a read-only session's connections (see the module).
+READ_ONLY_OPTION = "turnout_read_only"
 
 
 def _alembic_home() -> Path:
@@ -63,11 +73,26 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # The busy timeout is the connection's, and pooled connections serve both kinds.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            wait_ms = int(SQLITE_READ_ONLY_BUSY_TIMEOUT_S * 1000)
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}")
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for work that only reads (see the module); on PostgreSQL the same as
+    ``make_sessionmaker``'s."""
+    return sessionmaker(
+        engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+    )
 
 
 def alembic_config(url: str) -> Config:

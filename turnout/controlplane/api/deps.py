@@ -31,8 +31,13 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(context: ContextDep) -> Iterator[Session]:
-    with context.sessions() as session:
+#: Requests that only read: their session never takes SQLite's write lock (``db``).
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
+def get_session(context: ContextDep, request: Request) -> Iterator[Session]:
+    read_only = request.method in READ_ONLY_METHODS
+    with (context.read_sessions if read_only else context.sessions)() as session:
         yield session
 
 

@@ -8,15 +8,19 @@ and with the secret its latest rotation replaced until ``previous_expires_at``.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from turnout.controlplane.errors import ApiError
 from turnout.controlplane.models import ApiToken
 from turnout.controlplane.security import hash_token
+
+log = logging.getLogger(__name__)
 
 #: ``last_used_at`` is written at most this often per token: a busy token would otherwise
 #: write a row on every request, and "used in the last minute" is all an operator reading
@@ -95,12 +99,18 @@ def _note_use(session: Session, row: ApiToken, now: datetime) -> None:
     if row.last_used_at is not None and row.last_used_at > stale:
         return
     # The condition again in the UPDATE: concurrent requests (or replicas) write it once.
-    session.execute(
-        update(ApiToken)
-        .where(
-            ApiToken.id == row.id,
-            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
+    try:
+        session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == row.id,
+                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
+            )
+            .values(last_used_at=now)
         )
-        .values(last_used_at=now)
-    )
-    session.commit()
+        session.commit()
+    except OperationalError as exc:
+        # SQLite's write lock held by a long writer, and this a read-only request: the
+        # time is advisory, a later request writes it; the request goes on.
+        session.rollback()
+        log.info("token %s: last use not recorded this time: %s", row.name, exc.orig)

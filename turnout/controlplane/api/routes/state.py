@@ -79,7 +79,7 @@ class _TokenGone(Exception):
 
 
 def _snapshot(context: AppContext, name: str, token_name: str) -> tuple[str, dict[str, str]]:
-    with context.sessions() as session:
+    with context.read_sessions() as session:
         refused = still_valid(session, token_name, utc_now())
         if refused is not None:
             raise _TokenGone(f"the stream's token is no longer valid ({refused.value}): it ends")
