@@ -12,10 +12,15 @@ unique constraint, which serialises there.
 
 from __future__ import annotations
 
+import logging
+import os
+import time
+import traceback
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -31,6 +36,17 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_READ_ONLY_BUSY_TIMEOUT_S = 1.0
 #: The execution option that marks a read-only session's connections (see the module).
 READ_ONLY_OPTION = "turnout_read_only"
+#: A SQLite write transaction held longer than this is logged with the code that began
+#: it: every other writer waited that long (and gives up at ``SQLITE_BUSY_TIMEOUT_S``).
+#: Control-plane transactions take milliseconds; seconds mean I/O inside one.
+LONG_WRITE_TRANSACTION_S = 5.0
+#: How many of the beginning code's innermost Turnout frames that log names.
+LONG_WRITE_FRAMES = 6
+_WRITE_BEGAN = "turnout_write_began"
+#: Frames of the code that began a transaction, not of SQLAlchemy's or this module's.
+_LIBRARY_FRAMES = (os.path.dirname(sqlalchemy.__file__), __file__)
+
+log = logging.getLogger(__name__)
 
 
 def _alembic_home() -> Path:
@@ -81,6 +97,24 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
         else:
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info[_WRITE_BEGAN] = (time.monotonic(), traceback.extract_stack())
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(connection: Any) -> None:
+        began = connection.info.pop(_WRITE_BEGAN, None)
+        if began is None:
+            return
+        held = time.monotonic() - began[0]
+        if held > LONG_WRITE_TRANSACTION_S:
+            ours = [f for f in began[1] if not f.filename.startswith(_LIBRARY_FRAMES)]
+            ours = ours[-LONG_WRITE_FRAMES:]
+            log.warning(
+                "a transaction held SQLite's write lock for %.1f s (other writers waited); "
+                "it began at:\n%s",
+                held,
+                "".join(traceback.format_list(ours)).rstrip(),
+            )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
