@@ -150,11 +150,13 @@ class Producer(Generic[K, V]):
         self._reports = ReportReader(
             self.name, self.stats, self._become_unusable, self.config.latency_sample_every
         )
-        self._unregister = report_to(self.registry, self.name, self.stats)
+        # The client first: once registered, a scrape reads the client's queue depth,
+        # and building a (transactional) client takes a while.
+        self._kafka = KafkaProducer(self._librdkafka_config())
         try:
-            self._kafka = KafkaProducer(self._librdkafka_config())
+            self._unregister = report_to(self.registry, self.name, self.stats)
         except BaseException:
-            self._unregister()
+            self._kafka.close()
             raise
         #: The same client, untyped on purpose: without serializers, keys and values go
         #: to librdkafka as they come, and a wrong type is its TypeError (turned into a

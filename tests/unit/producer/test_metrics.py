@@ -120,3 +120,32 @@ def test_the_producer_families_clash_with_a_metric_of_the_same_name() -> None:
     report_to(registry, "orders", DeliveryStats(lambda: 0))
     with pytest.raises(ValueError, match="Duplicated timeseries"):
         Counter("turnout_producer_sent", "clash", registry=registry)
+
+
+def test_a_scrape_while_a_producer_is_being_built_does_not_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A transactional client takes a while to build; the agent's metrics endpoint may be
+    scraped meanwhile, and the producer's collector must not be half there (seen in CI:
+    the scrape answered 500)."""
+    from confluent_kafka import Producer as KafkaProducer
+
+    from turnout.producer import Producer, ProducerConfig
+    from turnout.producer import producer as module
+
+    registry = CollectorRegistry()
+    scraped: list[bytes] = []
+
+    def built_while_scraped(config: dict[str, object]) -> KafkaProducer:
+        scraped.append(generate_latest(registry))
+        return KafkaProducer(config)
+
+    monkeypatch.setattr(module, "KafkaProducer", built_while_scraped)
+    producer: Producer[bytes, bytes] = Producer(
+        ProducerConfig(bootstrap_servers="127.0.0.1:1"), registry=registry, name="orders"
+    )
+    try:
+        assert len(scraped) == 1
+        assert sample(registry, "turnout_producer_queue_messages", producer="orders") == 0
+    finally:
+        producer.close(0.1)
