@@ -108,23 +108,25 @@ class LeaderLoop:
         self._partitions[deployment.id] = (now, found)
         return found
 
+    # The loop's reads go through read-only sessions: on SQLite a session that may write
+    # takes the one write lock for its whole transaction (``db.py``), and these run every
+    # ``switch_poll_interval_s``; each service takes the lock only to write.
+
     def advance_switches(self) -> None:
-        with self._context.sessions() as session:
-            ids = in_flight_switch_ids(session)
+        with self._context.read_sessions() as reading:
+            ids = in_flight_switch_ids(reading)
         for switch_id in ids:
-            with self._context.sessions() as session:
-                advance_switch(self._context, session, switch_id, self._live_partitions)
+            advance_switch(self._context, switch_id, self._live_partitions)
 
     def reconcile(self) -> None:
-        with self._context.sessions() as session:
-            names = deployment_names(session)
+        with self._context.read_sessions() as reading:
+            names = deployment_names(reading)
         for name in names:
-            with self._context.sessions() as session:
-                reconcile_deployment(self._context, session, name)
+            reconcile_deployment(self._context, name)
 
     def sample_lag(self) -> None:
-        with self._context.sessions() as session:
-            names = deployment_names(session)
+        with self._context.read_sessions() as reading:
+            names = deployment_names(reading)
         for name in names:
             with self._context.sessions() as session:
                 try:

@@ -121,6 +121,26 @@ def ensure_layout(
         raise ZkDownError(f"ZooKeeper at {connection.connect}: {exc}") from exc
 
 
+def directive_in_step(
+    connection: ZkConnection,
+    paths: DeploymentPaths,
+    desired: DesiredState,
+    *,
+    known_epoch: int,
+    agents_user: str | None = None,
+) -> bool:
+    """True when ZooKeeper's directive already carries ``desired`` at an epoch no newer
+    than ``known_epoch`` and the deployment's nodes exist: ``apply_directive`` would
+    write nothing and the database would record nothing. Raises ZkDownError."""
+    ensure_layout(connection, paths, agents_user)
+    current = read_directive(connection, paths)
+    return (
+        current is not None
+        and current.directive.epoch <= known_epoch
+        and same_intent(current.directive, desired.directive(current.directive.epoch, None))
+    )
+
+
 def read_directive(connection: ZkConnection, paths: DeploymentPaths) -> VersionedDirective | None:
     return connection.call(lambda gateway: DirectiveStore(gateway, paths).read())
 

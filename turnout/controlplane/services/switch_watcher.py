@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session
-
 from turnout.controlplane.context import AppContext
 from turnout.controlplane.coordination.agent_reports import read_owners
 from turnout.controlplane.coordination.connections import ZkDownError
@@ -32,7 +30,7 @@ from turnout.controlplane.domain.switch_machine import (
 )
 from turnout.controlplane.domain.switch_observation import observe_owners, superseded_reason
 from turnout.controlplane.models import Deployment, Switch, utc_now
-from turnout.controlplane.queries import get_deployment, get_switch, lock_switch
+from turnout.controlplane.queries import get_deployment, lock_switch
 from turnout.controlplane.services.directive_writes import apply_desired_state
 from turnout.controlplane.services.switch_steps import record_steps
 from turnout.protocol import Colour
@@ -73,37 +71,50 @@ def _look(
     return observation, superseded
 
 
+def _read(context: AppContext, switch_id: str) -> tuple[Switch, Deployment] | None:
+    """The switch and its deployment (with its cluster), read in a read-only session and
+    detached from it: what a look needs, with no transaction left open."""
+    with context.read_sessions() as reading:
+        switch = reading.get(Switch, switch_id)
+        if switch is None:
+            return None
+        deployment = switch.deployment
+        assert deployment.cluster is not None  # loaded now, for the look and the paths
+        return switch, deployment
+
+
 def advance_switch(
-    context: AppContext, session: Session, switch_id: str, partitions_of: PartitionLister
-) -> SwitchState:
-    """Take one look at an in-flight switch and record what changed; returns its state."""
-    switch = get_switch(session, switch_id)
+    context: AppContext, switch_id: str, partitions_of: PartitionLister
+) -> SwitchState | None:
+    """Take one look at an in-flight switch and record what changed; returns its state
+    (None if the switch is gone).
+
+    The look (ZooKeeper's directive and owner nodes, Kafka's partition list) runs with no
+    database transaction open: on SQLite a transaction that may write holds the one write
+    lock (``db.py``), and a look every ``switch_poll_interval_s`` inside one would stall
+    every request that writes for as long as ZooKeeper or Kafka takes to answer. Only a
+    step to record takes the lock (``_commit_steps``)."""
+    found = _read(context, switch_id)
+    if found is None:
+        return None
+    switch, deployment = found
     state = SwitchState(switch.state)
     if state.terminal:
         return state
-    deployment = switch.deployment
     now = utc_now()
     deadline_passed = now >= switch.deadline_at
-    connection = context.zookeeper_of(deployment.cluster)
-    steps: list[Step] = []
     if state is SwitchState.PENDING:
         if (now - switch.requested_at).total_seconds() < PENDING_GRACE_S and not deadline_passed:
-            session.rollback()
             return state
-        deployment = get_deployment(session, deployment.name, for_update=True)
-        try:
-            epoch = apply_desired_state(context, deployment, operation_id=switch.id)
-        except (ZkDownError, DirectiveConflictError) as exc:
-            if deadline_passed:
-                steps = [Step(SwitchState.TIMED_OUT, f"the directive was never written: {exc}")]
-                return _commit_steps(context, session, switch_id, state, steps, None)
-            session.rollback()
+        state = _write_orphaned_directive(context, switch_id, deployment.name, deadline_passed)
+        found = _read(context, switch_id)
+        if state is SwitchState.PENDING or found is None:
             return state
-        steps.append(directive_written(state))
-        _commit_steps(context, session, switch_id, state, steps, epoch)
-        switch = get_switch(session, switch_id)
+        switch, deployment = found
         state = SwitchState(switch.state)
-        steps = []
+        if state.terminal:
+            return state
+    connection = context.zookeeper_of(deployment.cluster)
     try:
         observation, superseded = connection.call(
             lambda gateway: _look(gateway, switch, deployment, partitions_of(deployment))
@@ -111,36 +122,55 @@ def advance_switch(
     except ZkDownError as exc:
         if deadline_passed:
             steps = [Step(SwitchState.TIMED_OUT, f"ZooKeeper unreachable at the deadline: {exc}")]
-            return _commit_steps(context, session, switch_id, state, steps, None)
-        session.rollback()
+            return _commit_steps(context, switch_id, state, steps, None)
         return state
     if superseded is not None:
         steps = [fail(state, superseded)]
     else:
         steps = observe(state, observation, deadline_passed=deadline_passed)
     if not steps:
-        session.rollback()
         return state
-    return _commit_steps(context, session, switch_id, state, steps, None)
+    return _commit_steps(context, switch_id, state, steps, None)
+
+
+def _write_orphaned_directive(
+    context: AppContext, switch_id: str, name: str, deadline_passed: bool
+) -> SwitchState:
+    """Write the directive of a switch whose request did not (see the module), under the
+    deployment's row lock as a request does; the switch's state after."""
+    with context.sessions() as session:
+        deployment = get_deployment(session, name, for_update=True)
+        try:
+            epoch = apply_desired_state(context, deployment, operation_id=switch_id)
+        except (ZkDownError, DirectiveConflictError) as exc:
+            session.rollback()
+            if deadline_passed:
+                steps = [Step(SwitchState.TIMED_OUT, f"the directive was never written: {exc}")]
+                return _commit_steps(context, switch_id, SwitchState.PENDING, steps, None)
+            return SwitchState.PENDING
+        session.rollback()  # the step is recorded under the switch's lock, below
+    return _commit_steps(
+        context, switch_id, SwitchState.PENDING, [directive_written(SwitchState.PENDING)], epoch
+    )
 
 
 def _commit_steps(
     context: AppContext,
-    session: Session,
     switch_id: str,
     seen: SwitchState,
     steps: list[Step],
     epoch: int | None,
 ) -> SwitchState:
-    session.rollback()  # end the read transaction; the write re-reads under a lock
-    switch = lock_switch(session, switch_id)
-    if switch is None or switch.state != seen.value:
-        session.rollback()  # someone else advanced it meanwhile: their step stands
-        return SwitchState(switch.state) if switch is not None else seen
-    if epoch is not None:
-        switch.epoch = epoch
-        switch.deployment.epoch = max(switch.deployment.epoch, epoch)
-    record_steps(context.metrics, switch, steps, utc_now())
-    final = SwitchState(switch.state)
-    session.commit()
-    return final
+    """Record ``steps`` under the switch's row lock, re-read, unless someone else advanced
+    the switch from ``seen`` meanwhile (their step stands)."""
+    with context.sessions() as session:
+        switch = lock_switch(session, switch_id)
+        if switch is None or switch.state != seen.value:
+            return SwitchState(switch.state) if switch is not None else seen
+        if epoch is not None:
+            switch.epoch = epoch
+            switch.deployment.epoch = max(switch.deployment.epoch, epoch)
+        record_steps(context.metrics, switch, steps, utc_now())
+        final = SwitchState(switch.state)
+        session.commit()
+        return final

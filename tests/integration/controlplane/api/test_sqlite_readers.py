@@ -1,6 +1,8 @@
 """On SQLite, requests that only read are served while another connection holds the
 database's write lock (a request waiting on ZooKeeper inside its transaction, say), and
-a request that writes waits for it: a page never freezes behind a slow writer.
+a request that writes waits for it: a page never freezes behind a slow writer. The
+leader's background work (the switch watcher, the reconciler) holds that lock only to
+write, never while it waits on ZooKeeper.
 
 A real control plane on a SQLite file, the lock taken by a second connection of the
 test's own."""
@@ -12,10 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from tests.integration.controlplane.kit import deployment_body
 from tests.support.controlplane import RunningControlPlane
+from turnout.controlplane.coordination.connections import ZkConnection
+from turnout.controlplane.leader import LeaderLoop
 
 #: A read served beside the writer answers in milliseconds; this allows a loaded machine.
 READ_WITHIN_S = 5.0
@@ -58,3 +63,59 @@ def test_reads_are_served_while_a_writer_holds_the_lock_and_writes_wait_their_tu
             writer.close()
         patch.join(READ_WITHIN_S + HOLD_S)
         assert answers == [200]
+
+
+def _write_lock_is_free(database: str) -> bool:
+    """Whether another connection takes the write lock at once (and gives it back)."""
+    probe = sqlite3.connect(database, isolation_level=None, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc), exc
+        return False
+    finally:
+        if probe.in_transaction:
+            probe.execute("ROLLBACK")
+        probe.close()
+    return True
+
+
+def test_the_leader_waits_on_zookeeper_with_the_write_lock_free(
+    sqlite_controlplane: RunningControlPlane,
+    unique: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A look at an in-flight switch and a reconcile pass that finds the directive in step
+    call ZooKeeper while any other connection could write: ZooKeeper taking seconds to
+    answer holds no request up. Every ZooKeeper call the loop makes from this test's
+    thread checks the lock first."""
+    database = make_url(sqlite_controlplane.settings.database_url).database
+    assert database and sqlite_controlplane.context is not None
+    name = unique("billing")
+    with sqlite_controlplane.client() as client:
+        created = client.post("/api/v1/deployments", json=deployment_body(name, unique("g"), ["t"]))
+        assert created.status_code == 201, created.text
+        # No agent runs, so the switch stays in flight and is looked at on every turn.
+        started = client.post(
+            f"/api/v1/deployments/{name}/switch",
+            json={"to": "green", "timeout_s": 60, "force": True},
+        )
+        assert started.status_code == 202, started.text
+
+    tester = threading.current_thread()
+    calls: list[bool] = []
+    real_call = ZkConnection.call
+
+    def checked_call(self: ZkConnection, action: Callable[..., object]) -> object:
+        if threading.current_thread() is tester:
+            calls.append(_write_lock_is_free(database))
+        return real_call(self, action)
+
+    monkeypatch.setattr(ZkConnection, "call", checked_call)
+    loop = LeaderLoop(sqlite_controlplane.context)
+    loop.advance_switches()
+    looked = len(calls)
+    loop.reconcile()
+    assert looked >= 1, "the switch watcher made no ZooKeeper call"
+    assert len(calls) > looked, "the reconciler made no ZooKeeper call"
+    assert all(calls), f"the write lock was held during ZooKeeper calls: {calls}"
