@@ -27,8 +27,22 @@ from turnout.protocol import Colour, Role
 Field = tuple[str, ...]
 
 
+#: Said at the deployment's ``colours`` when two colours name a mirror.
+AT_MOST_ONE = "at most one colour consumes a mirror's copies"
+
+
 def _invalid(field: Field, message: str) -> InvalidFieldsError:
     return InvalidFieldsError([(field, message)])
+
+
+def _refusals(field: Field, *, has_preview: bool, is_mirror: bool) -> list[tuple[Field, str]]:
+    """Why no colour of this deployment may consume a mirror's copies, said at ``field``."""
+    problems: list[tuple[Field, str]] = []
+    if has_preview:
+        problems.append((field, "a deployment with a preview binding cannot migrate"))
+    if is_mirror:
+        problems.append((field, "a mirror's colours copy from its own cluster"))
+    return problems
 
 
 def checked_mirror(
@@ -72,13 +86,10 @@ def check_create(
     named = {c: m for c, m in wanted.items() if m is not None}
     problems: list[tuple[Field, str]] = []
     if len(named) > 1:
-        problems.append((("body", "colours"), "at most one colour consumes a mirror's copies"))
+        problems.append((("body", "colours"), AT_MOST_ONE))
     for colour in named:
         field = ("body", "colours", colour.value, "via_mirror")
-        if has_preview:
-            problems.append((field, "a deployment with a preview binding cannot migrate"))
-        if is_mirror:
-            problems.append((field, "a mirror's colours copy from its own cluster"))
+        problems += _refusals(field, has_preview=has_preview, is_mirror=is_mirror)
     if problems:
         raise InvalidFieldsError(problems)
     return {
@@ -121,10 +132,13 @@ def apply_update(
         if change["via_mirror"] is None:
             continue
         field = ("body", "colours", name, "via_mirror")
-        if deployment.preview is not None:
-            raise _invalid(field, "a deployment with a preview binding cannot migrate")
-        if deployment.mirror is not None:
-            raise _invalid(field, "a mirror's colours copy from its own cluster")
+        refusals = _refusals(
+            field,
+            has_preview=deployment.preview is not None,
+            is_mirror=deployment.mirror is not None,
+        )
+        if refusals:
+            raise InvalidFieldsError(refusals)
         mirror = checked_mirror(
             session,
             name=str(change["via_mirror"]),
@@ -135,7 +149,7 @@ def apply_update(
         entry.update(crossing_fields(mirror))
     across = [c for c, entry in colours.items() if entry.get("via_mirror")]
     if len(across) > 1:
-        raise _invalid(("body", "colours"), "at most one colour consumes a mirror's copies")
+        raise _invalid(("body", "colours"), AT_MOST_ONE)
 
 
 def check_still_covered(session: Session, deployment: Deployment, field: Field) -> None:
