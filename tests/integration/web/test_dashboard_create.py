@@ -2,7 +2,7 @@
 copy, the control plane stores it and writes its directive, the deployment's page and
 the overview show it as a mirror. A refusal is shown as the server gives it. A mirror of
 a topic pattern alone, and a deployment whose green colour consumes its copies (cluster
-migration), are created the same way.
+migration), are created the same way; the deployment's page then changes that colour.
 
 Real ZooKeeper and Kafka (the directive is written), a real control plane serving the
 built dashboard, Debian's Chromium through Playwright. No agents: nothing here consumes.
@@ -27,6 +27,7 @@ from tests.integration.web.test_dashboard_e2e import (
 from tests.support.controlplane import RunningControlPlane, serve_in_thread
 from tests.support.services import Services
 from turnout.controlplane.security import ApiRole
+from turnout.protocol import Colour
 from turnout.zk import ZkGateway
 
 __all__ = ["browser"]  # the fixture, used by name below
@@ -145,4 +146,27 @@ def test_an_admin_creates_a_pattern_mirror_and_a_deployment_migrating_across_it(
         "blue": ("audit-mirror", "source", "local"),
         "green": ("audit-mirror", "copies", "dr"),
     }
+
+    # The deployment's page changes the standby colour: back to the topics themselves
+    # with a new version, then across the mirror again.
+    standby = page.get_by_test_id("standby-colour")
+    standby.get_by_label("green consumes the copies of").select_option("")
+    standby.get_by_label("green version").fill("3")
+    standby.get_by_role("button", name="Change green…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_test_id("standby-change")).to_contain_text(
+        "runs on local, consuming the topics themselves (now: dr via mirror audit-mirror)"
+    )
+    dialog.get_by_role("button", name="Change green").click()
+    expect(page.get_by_test_id("colour-facts")).to_have_text("blue 1 (live), green 3 (standby)")
+    assert read_directive(zk, "audit-reader").crossings == {}
+
+    standby.get_by_label("green consumes the copies of").select_option("audit-mirror")
+    standby.get_by_role("button", name="Change green…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Change green").click()
+    expect(page.get_by_test_id("colour-facts")).to_contain_text(
+        "green 3 (standby) on dr via mirror audit-mirror"
+    )
+    screenshot(page, "37-standby-colour-changed")
+    assert read_directive(zk, "audit-reader").crossings[Colour.GREEN].cluster == "dr"
     page.context.close()

@@ -9,6 +9,8 @@ import type {
   ApiToken,
   AuditEntry,
   Cluster,
+  Colour,
+  ColourChange,
   Deployment,
   DeploymentCreate,
   DeploymentState,
@@ -200,6 +202,15 @@ export class ApiClient {
     return this.request(`/deployments/${enc(name)}`, {
       method: "PATCH",
       body: { processing: change },
+      headers: { "If-Match": `"${version}"` },
+    });
+  }
+
+  /** Change one colour's version label or the mirror whose copies it consumes; If-Match guards against a concurrent change. */
+  changeColour(name: string, colour: Colour, change: ColourChange, version: number): Promise<Deployment> {
+    return this.request(`/deployments/${enc(name)}`, {
+      method: "PATCH",
+      body: { colours: { [colour]: change } },
       headers: { "If-Match": `"${version}"` },
     });
   }

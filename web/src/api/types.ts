@@ -42,6 +42,12 @@ export interface BindingSpec {
   topics: string[];
 }
 
+/** A PATCH of one colour: its version label, or the mirror whose copies it consumes (null: none). */
+export interface ColourChange {
+  version?: string;
+  via_mirror?: string | null;
+}
+
 export interface ColourSpec {
   version: string;
   role: ColourRole;

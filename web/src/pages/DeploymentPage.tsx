@@ -21,6 +21,7 @@ import { PausePanel } from "../components/PausePanel";
 import { PinEditor } from "../components/PinEditor";
 import { ProcessingPanel } from "../components/ProcessingPanel";
 import { EmptyState, ErrorState, Loading } from "../components/States";
+import { StandbyColourPanel } from "../components/StandbyColourPanel";
 import { SwitchPanel } from "../components/SwitchPanel";
 import { useAsync } from "../hooks/useAsync";
 import { useDeploymentEvents, type LiveStatus } from "../hooks/useDeploymentEvents";
@@ -198,6 +199,8 @@ export function DeploymentPage() {
         <section className="card span-2" aria-labelledby="cfg-h">
           <h2 id="cfg-h">Configuration</h2>
           <DeploymentFacts d={d} />
+          <h3 className="subhead">Standby colour</h3>
+          <StandbyColourPanel deployment={d} onSaved={deployment.setData} />
           <h3 className="subhead">Processing</h3>
           <ProcessingPanel deployment={d} state={state} onSaved={deployment.setData} />
         </section>

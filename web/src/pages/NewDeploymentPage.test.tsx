@@ -1,7 +1,7 @@
 import { fireEvent, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { mockApi, reply } from "../test/api";
-import { makeDeployment } from "../test/fixtures";
+import { makeDeployment, makeMirror } from "../test/fixtures";
 import { renderSignedIn } from "../test/render";
 import { NewDeploymentPage } from "./NewDeploymentPage";
 
@@ -85,19 +85,7 @@ describe("NewDeploymentPage", () => {
   });
 
   it("lets green consume the copies of a mirror from the chosen cluster (cluster migration)", async () => {
-    const mirror = makeDeployment({
-      name: "orders-mirror",
-      cluster: "local",
-      mirror: {
-        target_cluster: "dr",
-        source_alias: "local",
-        naming: "prefix",
-        prefix: null,
-        template: null,
-        coordinate_headers: true,
-        target_topics: { orders: "local.orders" },
-      },
-    });
+    const mirror = makeMirror("orders-mirror", "orders");
     const { calls } = mockApi({
       "GET /whoami": { name: "ada", role: "admin" },
       "GET /clusters": CLUSTERS,

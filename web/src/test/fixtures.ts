@@ -85,6 +85,25 @@ export function makeDeployment(over: Partial<Deployment> = {}): Deployment {
   };
 }
 
+/** A mirror deployment named ``name`` copying ``topic`` from cluster local to dr (prefix naming). */
+export function makeMirror(name: string, topic: string, over: Partial<Deployment> = {}): Deployment {
+  return makeDeployment({
+    name,
+    cluster: "local",
+    live: { group: name, topics: [topic] },
+    mirror: {
+      target_cluster: "dr",
+      source_alias: "local",
+      naming: "prefix",
+      prefix: null,
+      template: null,
+      coordinate_headers: true,
+      target_topics: { [topic]: `local.${topic}` },
+    },
+    ...over,
+  });
+}
+
 export function makeState(over: Partial<DeploymentState> = {}): DeploymentState {
   return {
     deployment: "billing",
