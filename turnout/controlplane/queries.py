@@ -18,6 +18,17 @@ from turnout.controlplane.models import Cluster, Deployment, Switch
 _IN_FLIGHT_VALUES = [state.value for state in IN_FLIGHT]
 
 
+def end_before_waiting(session: Session) -> None:
+    """End ``session``'s transaction before waiting on ZooKeeper or Kafka, keeping what it
+    loaded (sessions do not expire on commit; load relationships first).
+
+    On SQLite a transaction that may write holds the database's one write lock from its
+    first statement (``db.py``): a request that waits on the network inside one holds up
+    every other writer for as long as the network takes. A later write begins a new,
+    short transaction."""
+    session.commit()
+
+
 def get_cluster(session: Session, name: str) -> Cluster:
     cluster = session.scalar(select(Cluster).where(Cluster.name == name))
     if cluster is None:

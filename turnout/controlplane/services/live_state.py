@@ -22,6 +22,7 @@ from turnout.controlplane.domain.lag_status import (
 )
 from turnout.controlplane.live_reading import CopiesSide, LiveReading, read_live
 from turnout.controlplane.models import Deployment, LagSample, utc_now
+from turnout.controlplane.queries import end_before_waiting
 from turnout.controlplane.responses import lag_point, state_public
 from turnout.controlplane.schemas.live_state import LagHistory, StatePublic
 from turnout.protocol.crossing import MirrorSide
@@ -65,14 +66,11 @@ def _as_sample(row: LagSample) -> DeploymentSample:
 def _read_outside_the_transaction(
     context: AppContext, session: Session, deployment: Deployment
 ) -> LiveReading:
-    """``read_live`` with no database transaction open: it waits on ZooKeeper and Kafka
-    (seconds when either is slow), and on SQLite every transaction holds the one write
-    lock (``db.py``), so a reading inside one stalls every other request and the
-    leader's tasks behind it. The deployment's cluster is loaded first; nothing is
-    expired by the commit (``expire_on_commit=False``)."""
+    """``read_live`` (ZooKeeper and Kafka, seconds when either is slow) with no database
+    transaction open (``end_before_waiting``); the deployment's cluster is loaded first."""
     assert deployment.cluster is not None
     live_copies = _live_copies(session, deployment)
-    session.commit()
+    end_before_waiting(session)
     return read_live(context, deployment, live_copies)
 
 

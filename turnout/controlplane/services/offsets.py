@@ -23,7 +23,7 @@ from turnout.controlplane.coordination.connections import ZkConnection, ZkDownEr
 from turnout.controlplane.coordination.directives import directories_acl
 from turnout.controlplane.errors import ConflictError, InvalidError, UnavailableError
 from turnout.controlplane.kafka_admin import KafkaDownError
-from turnout.controlplane.queries import get_deployment
+from turnout.controlplane.queries import end_before_waiting, get_deployment
 from turnout.controlplane.schemas.offsets import (
     OffsetPlanItem,
     OffsetResetRequest,
@@ -31,7 +31,7 @@ from turnout.controlplane.schemas.offsets import (
 )
 from turnout.controlplane.services import audit
 from turnout.controlplane.services.directive_writes import require_zookeeper
-from turnout.protocol import DeploymentPaths, PartitionRef
+from turnout.protocol import Binding, DeploymentPaths, PartitionRef
 from turnout.protocol.partitions import PartitionId, partition_key
 from turnout.zk import Acl, CreateOp, ZkError, ZkTransactionError
 
@@ -56,10 +56,20 @@ def reset_offsets(
             "before resetting offsets"
         )
     group = binding.group
+    assert deployment.cluster is not None  # loaded before the transaction ends
+    # The plan's reads, the hold and the reset wait on Kafka and ZooKeeper; the audit
+    # record after them is a short transaction of its own.
+    end_before_waiting(session)
     kafka = context.kafka
     try:
         bootstrap = context.kafka_of(deployment.cluster)
         partitions = kafka.binding_partitions(bootstrap, binding)
+        if not partitions:
+            # Nothing to plan or reset (and Kafka refuses an empty reset): say why.
+            raise InvalidError(
+                f"the {body.binding} binding of {name!r} has no partitions on cluster "
+                f"{deployment.cluster.name!r}: {_none_exists(binding)}"
+            )
         if body.to == "explicit":
             assert body.offsets is not None  # validated by the schema
             wanted: dict[PartitionId, int] = {}
@@ -110,6 +120,15 @@ def reset_offsets(
     )
     session.commit()
     return OffsetResetResult(executed=True, partitions=plan)
+
+
+def _none_exists(binding: Binding) -> str:
+    """Why a binding has no partitions: none of its topics exists (yet)."""
+    listed = f"no topic of {', '.join(binding.topics)} exists" if binding.topics else ""
+    if binding.topic_pattern is None:
+        return listed
+    matched = f"no topic matches {binding.topic_pattern}"
+    return f"{listed} and {matched}" if listed else matched
 
 
 def _while_holding(

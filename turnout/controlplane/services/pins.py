@@ -19,7 +19,7 @@ from turnout.controlplane.coordination.connections import ZkDownError
 from turnout.controlplane.errors import ConflictError, InvalidError, UnavailableError
 from turnout.controlplane.kafka_admin import KafkaDownError
 from turnout.controlplane.models import Deployment
-from turnout.controlplane.queries import get_deployment, in_flight_switch
+from turnout.controlplane.queries import end_before_waiting, get_deployment, in_flight_switch
 from turnout.controlplane.schemas.pins import MovePublic, PinsPreview, PinsRequest
 from turnout.controlplane.services import audit
 from turnout.controlplane.services.directive_writes import require_zookeeper, write_directive
@@ -51,6 +51,8 @@ def preview_pins(
     context: AppContext, session: Session, *, name: str, body: PinsRequest
 ) -> PinsPreview:
     deployment = get_deployment(session, name)
+    assert deployment.cluster is not None  # loaded before the transaction ends
+    end_before_waiting(session)  # a preview writes nothing
     connection = require_zookeeper(context, deployment.cluster)
     partitions = _live_partitions(context, deployment)
     _check_pins_exist(body.pins, partitions)

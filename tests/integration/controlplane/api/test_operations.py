@@ -153,3 +153,21 @@ def test_offset_reset_holds_the_partitions_while_it_writes(
     assert seen_while_writing == [True, True]
     assert all(zk.exists(path) is None for path in owners)  # free again
     zk.create(owners[0], b"agent", ephemeral=True)  # an agent claims it now
+
+
+def test_an_offset_reset_of_a_binding_whose_topics_do_not_exist_says_so(
+    controlplane: RunningControlPlane, unique: Callable[[str], str]
+) -> None:
+    name, topic = unique("dep"), unique("absent")
+    with controlplane.client() as admin:
+        create_deployment(admin, deployment_body(name, unique("group"), [topic]))
+        for dry_run in (True, False):
+            reset = admin.post(
+                f"/api/v1/deployments/{name}/offsets/reset",
+                json={"to": "earliest", "dry_run": dry_run},
+            )
+            assert reset.status_code == 422, reset.text
+            assert reset.json()["detail"] == (
+                f"the live binding of {name!r} has no partitions on cluster 'local': "
+                f"no topic of {topic} exists"
+            )

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from tests.integration.controlplane.kit import deployment_body
 from tests.support.controlplane import RunningControlPlane
 from turnout.controlplane.coordination.connections import ZkConnection
+from turnout.controlplane.kafka_admin import KafkaAdmin
 from turnout.controlplane.leader import LeaderLoop
 
 #: A read served beside the writer answers in milliseconds; this allows a loaded machine.
@@ -65,9 +67,15 @@ def test_reads_are_served_while_a_writer_holds_the_lock_and_writes_wait_their_tu
         assert answers == [200]
 
 
+#: How long a probe waits for the write lock: a writer's own short transaction (the
+#: leader's lag sample, say) ends well within it; a transaction waiting on the very
+#: call the probe runs in never does.
+PROBE_WAIT_S = 0.5
+
+
 def _write_lock_is_free(database: str) -> bool:
-    """Whether another connection takes the write lock at once (and gives it back)."""
-    probe = sqlite3.connect(database, isolation_level=None, timeout=0)
+    """Whether another connection takes the write lock (and gives it back) promptly."""
+    probe = sqlite3.connect(database, isolation_level=None, timeout=PROBE_WAIT_S)
     try:
         probe.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
@@ -119,3 +127,47 @@ def test_the_leader_waits_on_zookeeper_with_the_write_lock_free(
     assert looked >= 1, "the switch watcher made no ZooKeeper call"
     assert len(calls) > looked, "the reconciler made no ZooKeeper call"
     assert all(calls), f"the write lock was held during ZooKeeper calls: {calls}"
+
+
+def test_previews_wait_on_zookeeper_and_kafka_with_the_write_lock_free(
+    sqlite_controlplane: RunningControlPlane,
+    topic_factory: Callable[..., str],
+    unique: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pin preview and an offset reset (its dry run and the reset itself) are POSTs
+    that read ZooKeeper and Kafka before anything is written: each of those calls is
+    made while any other connection could write."""
+    database = make_url(sqlite_controlplane.settings.database_url).database
+    assert database
+    name, topic = unique("billing"), topic_factory(partitions=2)
+    calls: list[tuple[str, bool]] = []
+    real_call = ZkConnection.call
+    real_partitions = KafkaAdmin.binding_partitions
+
+    def checked_call(self: ZkConnection, action: Callable[..., object]) -> object:
+        calls.append(("zookeeper", _write_lock_is_free(database)))
+        return real_call(self, action)
+
+    def checked_partitions(self: KafkaAdmin, *args: Any, **kwargs: Any) -> object:
+        calls.append(("kafka", _write_lock_is_free(database)))
+        return real_partitions(self, *args, **kwargs)
+
+    with sqlite_controlplane.client() as client:
+        created = client.post(
+            "/api/v1/deployments", json=deployment_body(name, unique("g"), [topic])
+        )
+        assert created.status_code == 201, created.text
+        monkeypatch.setattr(ZkConnection, "call", checked_call)
+        monkeypatch.setattr(KafkaAdmin, "binding_partitions", checked_partitions)
+        preview = client.post(f"/api/v1/deployments/{name}/pins/preview", json={"pins": {}})
+        assert preview.status_code == 200, preview.text
+        for dry_run in (True, False):
+            reset = client.post(
+                f"/api/v1/deployments/{name}/offsets/reset",
+                json={"to": "earliest", "dry_run": dry_run},
+            )
+            assert reset.status_code == 200, reset.text
+            assert reset.json()["executed"] is not dry_run
+    assert {kind for kind, _ in calls} == {"zookeeper", "kafka"}
+    assert all(free for _, free in calls), f"the write lock was held during: {calls}"
