@@ -28,13 +28,23 @@ def _hold_a_write(tmp_path: Path, read_only: bool) -> None:
         engine.dispose()
 
 
+def _warnings_of_a_long_hold(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    read_only: bool,
+) -> list[str]:
+    monkeypatch.setattr(db, "LONG_WRITE_TRANSACTION_S", HELD_S)
+    with caplog.at_level(logging.WARNING, logger="turnout.controlplane.db"):
+        _hold_a_write(tmp_path, read_only=read_only)
+    return [r.getMessage() for r in caplog.records]
+
+
 def test_a_long_write_transaction_is_logged_with_where_it_began(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "LONG_WRITE_TRANSACTION_S", HELD_S)
-    with caplog.at_level(logging.WARNING, logger="turnout.controlplane.db"):
-        _hold_a_write(tmp_path, read_only=False)
-    (warning,) = [r.getMessage() for r in caplog.records]
+    (warning,) = _warnings_of_a_long_hold(tmp_path, caplog, monkeypatch, read_only=False)
     assert "held SQLite's write lock for" in warning
     assert "_hold_a_write" in warning  # the code that began it, not SQLAlchemy's
 
@@ -42,7 +52,4 @@ def test_a_long_write_transaction_is_logged_with_where_it_began(
 def test_a_read_only_session_is_never_logged_as_holding_the_write_lock(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "LONG_WRITE_TRANSACTION_S", HELD_S)
-    with caplog.at_level(logging.WARNING, logger="turnout.controlplane.db"):
-        _hold_a_write(tmp_path, read_only=True)
-    assert caplog.records == []
+    assert _warnings_of_a_long_hold(tmp_path, caplog, monkeypatch, read_only=True) == []

@@ -137,21 +137,22 @@ def _write_orphaned_directive(
     context: AppContext, switch_id: str, name: str, deadline_passed: bool
 ) -> SwitchState:
     """Write the directive of a switch whose request did not (see the module), under the
-    deployment's row lock as a request does; the switch's state after."""
+    deployment's row lock as a request does; the switch's state after. The step is then
+    recorded under the switch's own lock (``_commit_steps``)."""
     with context.sessions() as session:
         deployment = get_deployment(session, name, for_update=True)
         try:
-            epoch = apply_desired_state(context, deployment, operation_id=switch_id)
+            epoch: int | None = apply_desired_state(context, deployment, operation_id=switch_id)
+            failure = None
         except (ZkDownError, DirectiveConflictError) as exc:
-            session.rollback()
-            if deadline_passed:
-                steps = [Step(SwitchState.TIMED_OUT, f"the directive was never written: {exc}")]
-                return _commit_steps(context, switch_id, SwitchState.PENDING, steps, None)
-            return SwitchState.PENDING
-        session.rollback()  # the step is recorded under the switch's lock, below
-    return _commit_steps(
-        context, switch_id, SwitchState.PENDING, [directive_written(SwitchState.PENDING)], epoch
-    )
+            epoch, failure = None, exc
+    if failure is None:
+        step = directive_written(SwitchState.PENDING)
+    elif deadline_passed:
+        step = Step(SwitchState.TIMED_OUT, f"the directive was never written: {failure}")
+    else:
+        return SwitchState.PENDING
+    return _commit_steps(context, switch_id, SwitchState.PENDING, [step], epoch)
 
 
 def _commit_steps(

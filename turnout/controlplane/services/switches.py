@@ -31,6 +31,7 @@ from turnout.controlplane.domain.switch_machine import (
 from turnout.controlplane.errors import ConflictError, UnavailableError
 from turnout.controlplane.models import Deployment, Switch, utc_now
 from turnout.controlplane.queries import (
+    end_before_waiting,
     get_deployment,
     in_flight_switch,
     last_switch,
@@ -131,7 +132,7 @@ def request_switch(
     current = _startable(session, deployment, to)
     if not gate.force:
         paths = deployment.paths()
-        session.rollback()  # hold no transaction (SQLite: no write lock) while waiting
+        end_before_waiting(session)  # the readiness wait reads ZooKeeper only
         require_ready(connection, paths, to, wait_s=gate.wait_ready_ms / 1000)
         deployment = get_deployment(session, name)
         current = _startable(session, deployment, to)
