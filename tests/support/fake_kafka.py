@@ -45,6 +45,11 @@ class FakeSource(KafkaSource):
         #: Warm-ups asked for, and what the next one raises (None: it succeeds).
         self.warm_ups = 0
         self.warm_up_error: Exception | None = None
+        #: What every metadata read raises (None: it answers), and whether a new client
+        #: would reach the cluster meanwhile (``cluster_answers``).
+        self.metadata_error: Exception | None = None
+        self.cluster_up = True
+        self.metadata_reads = 0
 
     def assign(self, starts: Sequence[tuple[PartitionId, int]]) -> None:
         """Added paused, as the real one: the agent resumes them."""
@@ -73,10 +78,16 @@ class FakeSource(KafkaSource):
     def partition_counts(
         self, topics: Sequence[str], pattern: Callable[[str], bool] | None = None
     ) -> dict[str, int]:
+        self.metadata_reads += 1
+        if self.metadata_error is not None:
+            raise self.metadata_error
         counts = {topic: self._kafka.partitions.get(topic, 0) for topic in topics}
         if pattern is not None:
             counts |= {t: n for t, n in self._kafka.partitions.items() if pattern(t)}
         return counts
+
+    def cluster_answers(self) -> bool:
+        return self.cluster_up
 
     def warm_up(self, partitions: Mapping[str, int]) -> None:
         """Nothing to connect to; raises ``warm_up_error`` if a test set one."""

@@ -132,15 +132,14 @@ class KafkaSource:
         # its duration (calls on a handle wait for each other), and the agent commits
         # while a worker fetches. Kafka takes a manual commit from any member of no
         # generation, so the handle needs no assignment.
-        self._offsets = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "client.id": f"{client_id}-offsets",
-                **properties,
-                "group.id": group,
-                "enable.auto.commit": False,
-            }
-        )
+        self._plain_conf: dict[str, str | int | bool] = {
+            "bootstrap.servers": bootstrap,
+            **properties,
+            "group.id": group,
+            "enable.auto.commit": False,
+        }
+        self._client_id = client_id
+        self._offsets = Consumer({**self._plain_conf, "client.id": f"{client_id}-offsets"})
         self._turns = CallTurns()
         self._paused: set[PartitionId] = set()
         self._assigned: set[PartitionId] = set()
@@ -289,6 +288,19 @@ class KafkaSource:
                 if topic not in counts and not found.error and pattern(topic):
                     counts[topic] = len(found.partitions)
         return counts
+
+    def cluster_answers(self) -> bool:
+        """Whether a new client, configured as this one, reads the cluster's metadata
+        within ``KAFKA_REQUEST_TIMEOUT_S``: tells a consumer cut off from a cluster that
+        is there from a cluster that is down (``coordination.source_health``)."""
+        probe = Consumer({**self._plain_conf, "client.id": f"{self._client_id}-probe"})
+        try:
+            probe.list_topics(timeout=KAFKA_REQUEST_TIMEOUT_S)
+        except KafkaException:
+            return False
+        finally:
+            probe.close()
+        return True
 
     def warm_up(self, partitions: Mapping[str, int]) -> None:
         """Do now, on a standby, what the first claim of these topics' partitions (count

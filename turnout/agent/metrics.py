@@ -34,6 +34,7 @@ COUNTERS = (
     "sessions_lost",
     "settings_applied",
     "settings_refused",
+    "consumer_renewals",
 )
 
 

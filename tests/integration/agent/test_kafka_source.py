@@ -84,3 +84,17 @@ def test_a_claimed_partitions_first_records_come_at_once_after_its_resume(
         finally:
             source.close()
     assert max(waits) < 0.4, f"first records {waits} s after the resumes"
+
+
+def test_a_new_client_tells_a_cluster_that_answers_from_one_that_does_not(
+    services: Services, unique: Callable[[str], str]
+) -> None:
+    reachable = KafkaSource(services.kafka, unique("group"), "probe", "earliest", {})
+    # Nothing listens on port 1 of loopback: every connection is refused.
+    unreachable = KafkaSource("127.0.0.1:1", unique("group"), "probe", "earliest", {})
+    try:
+        assert reachable.cluster_answers()
+        assert not unreachable.cluster_answers()
+    finally:
+        reachable.close()
+        unreachable.close()

@@ -40,7 +40,10 @@ split, each half would read and write the other's fields.
 Failures: a ZooKeeper request that times out ends the reconcile, asks for another and
 for a sweep of owner nodes this session may have created unseen; a view older than the
 published assignment's, or no agreement within its rounds, asks for another; a failed
-metadata read is reported and retried at the next poll, and so is a failed warm-up.
+metadata read is reported and retried at the next poll, and so is a failed warm-up; a
+consumer that keeps failing them while a new client reaches the cluster is renewed
+(``source_health``): everything held is released, the consumer closed and opened again,
+and the partitions claimed again at their committed offsets, as on a change of group.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from turnout.agent.coordination.agreement import (
 from turnout.agent.coordination.context import CoordinationContext
 from turnout.agent.coordination.deployment_read import DeploymentRead, read_deployment
 from turnout.agent.coordination.session import Session
+from turnout.agent.coordination.source_health import SourceHealth
 from turnout.agent.coordination.states import AgentState
 from turnout.agent.datapath import DataPath
 from turnout.agent.ephemerals import sweep_owner_nodes
@@ -118,6 +122,10 @@ class Reconciler:
         #: (path, inputs digest) of the published assignment this instance acts on.
         self._adopted: tuple[str, str] | None = None
         self._last_resync = 0.0
+        #: The consumer's failed requests in a row, and whether it is being renewed
+        #: (``source_health``): released, closed and opened again.
+        self._source_health = SourceHealth()
+        self._renewing_source = False
 
     # ---- what the loop calls --------------------------------------------------------------
 
@@ -224,6 +232,12 @@ class Reconciler:
             self._adopted = None
         if directive is None or binding is not None:
             self._feed.warm_standby.request(None)
+        if self._renewing_source:
+            self._apply(set())
+            if self._feed.held:
+                return None  # a release to finish (or its final commit to retry) first
+            self._renewing_source = False
+            self._retire_source()
         if directive is None:
             self._retire_source()
             return set()
@@ -350,7 +364,9 @@ class Reconciler:
             source.warm_up({t: self._partitions.get(t, 0) for t in live.topics})
         except Exception as exc:
             self._board.report_error(f"Kafka warm-up: {exc}")
+            self._source_failed()
             return
+        self._source_health.succeeded()
         self._warmed_up = live
         self._board.mark_changed()
 
@@ -358,14 +374,19 @@ class Reconciler:
         """Fresh partition counts if they changed since the last read, else None."""
         source = self._feed.source
         assert source is not None
-        self._partitions_read_at = self._clock()
         try:
             fresh = source.partition_counts(
                 binding.topics, binding.matches if binding.topic_pattern else None
             )
         except Exception as exc:
             self._board.report_error(f"Kafka metadata: {exc}")
+            self._source_failed()
             return None
+        finally:
+            # From the read's end: a read that failed after its whole timeout is not
+            # followed at once by the next, and the fetch gets its turns in between.
+            self._partitions_read_at = self._clock()
+        self._source_health.succeeded()
         # Kafka partitions never shrink: a lower count is a metadata hiccup (a topic in
         # leader election reports an error), and believing it would release partitions.
         counts = {t: max(n, self._partitions.get(t, 0)) for t, n in fresh.items()}
@@ -382,6 +403,27 @@ class Reconciler:
                 "it is consumed until it exists"
             )
         return counts
+
+    def _source_failed(self) -> None:
+        """Count a failed request of the consumer; when a probe is due, ask a new client
+        whether the cluster answers, and renew the consumer if it does (``source_health``)."""
+        source = self._feed.source
+        if not self._source_health.failed() or source is None or self._renewing_source:
+            return
+        if not source.cluster_answers():
+            self._board.report_error(
+                f"Kafka {self._config.kafka} unreachable: a new client cannot read its "
+                "metadata either; waiting for it"
+            )
+            return
+        self._renewing_source = True
+        self._metrics.inc("consumer_renewals")
+        self._board.report_error(
+            f"Kafka consumer of group {source.group} cut off from {self._config.kafka} "
+            "while a new client reaches it: renewing it (partitions released, then "
+            "claimed again at their committed offsets)"
+        )
+        self._intake.reconcile_soon()
 
     # ---- getting there ------------------------------------------------------------------
 

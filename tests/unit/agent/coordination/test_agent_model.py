@@ -40,6 +40,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Concatenate, ParamSpec
 
+from confluent_kafka import KafkaError, KafkaException
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -669,6 +670,19 @@ class AgentModel(RuleBasedStateMachine):
             self._violation(f"while {member.name} was frozen: {exc!r}")
         gateway.reconnect()
 
+    # ---- Kafka faults -------------------------------------------------------------------------
+
+    @rule(who=agent_picks, cluster_up=st.booleans())
+    @_tracked
+    def consumer_cut_off(self, who: int, cluster_up: bool) -> None:
+        """The agent's consumer fails every metadata read from now on: cut off from a
+        cluster a new client still reaches, or the cluster is down. Only a new consumer
+        (or the end's healing) reads again."""
+        member = self._pick(who)
+        if member is not None and member.sources:
+            member.sources[-1].metadata_error = KafkaException(KafkaError(KafkaError._TRANSPORT))
+            member.sources[-1].cluster_up = cluster_up
+
     # ---- the control plane ------------------------------------------------------------------
 
     @rule(change=st.sampled_from(["switch colours", "pause", "resume", "touch"]))
@@ -788,6 +802,9 @@ class AgentModel(RuleBasedStateMachine):
         if self.armed is not None and self.armed.gateway is not None:
             self.armed.gateway.disarm()
         self.armed = None
+        for member in self._members():
+            for source in member.sources:
+                source.metadata_error = None
         gaps: list[str] = ["not looked yet"]
         for _ in range(SETTLE_ROUNDS):
             self._expire_silent_sessions()
@@ -1028,3 +1045,59 @@ def test_a_partition_whose_release_failed_is_processed_again_once_wanted_back() 
         model.directive_changes(change="switch colours")
         model._faults_stop_and_the_cluster_converges()
     assert interrupted  # some drop did leave a release half done
+
+
+def _one_agent_running() -> tuple[AgentModel, Member]:
+    model = AgentModel()
+    model.start_cluster(blue=1, green=0)
+    for _ in range(3):
+        model.healthy_round()
+    return model, model.running["blue-1"]
+
+
+def _cut_off(member: Member, *, cluster_up: bool) -> FakeSource:
+    source = member.sources[-1]
+    source.metadata_error = KafkaException(KafkaError(KafkaError._TRANSPORT))
+    source.cluster_up = cluster_up
+    return source
+
+
+def test_a_consumer_cut_off_from_a_cluster_that_answers_is_renewed_without_loss() -> None:
+    """A consumer that fails every metadata read while a new client reaches the cluster
+    (seen after a broker stall) is released, closed and replaced; the partitions are
+    claimed again at their committed offsets (I4, checked at every claim), and the
+    renewal is counted and shown."""
+    model, blue = _one_agent_running()
+    held = blue.held()
+    assert held
+    blue.process(COMMIT_EVERY - 1)  # progress not committed yet: the release commits it
+    wedged = _cut_off(blue, cluster_up=True)
+    for _ in range(300):  # 30 s of the model's time
+        model.healthy_round()
+        model._check_ownership()
+        if len(blue.sources) > 1 and blue.held() == held:
+            break
+    assert wedged.closed
+    assert len(blue.sources) == 2
+    assert blue.held() == held
+    assert blue.counter("consumer_renewals") == 1
+    assert any("renewing it" in error for error in blue.status().errors)
+    assert not model.violations
+    model._faults_stop_and_the_cluster_converges()
+
+
+def test_a_consumer_of_a_cluster_that_is_down_is_kept_and_the_outage_shown() -> None:
+    """When a new client cannot reach the cluster either, a new consumer would not help:
+    the agent keeps its partitions and its consumer, and says the cluster is down."""
+    model, blue = _one_agent_running()
+    held = blue.held()
+    source = _cut_off(blue, cluster_up=False)
+    for _ in range(300):
+        model.healthy_round()
+    assert source.metadata_reads >= 4  # read again and again, a poll interval apart
+    assert len(blue.sources) == 1
+    assert not source.closed
+    assert blue.held() == held
+    assert blue.counter("consumer_renewals") == 0
+    assert any("unreachable" in error for error in blue.status().errors)
+    model._faults_stop_and_the_cluster_converges()
