@@ -33,7 +33,9 @@ fails fails the benchmark (exit 1, no JSON). ``turnout.api_ms_p50``: how long th
 call itself took (the directive is written before it answers).
 
 ``--keep DIR`` keeps the event logs and the switch start marks in ``DIR``;
-``python -m bench.switch_gaps DIR`` then shows where each handover's time went.
+``python -m bench.switch_gaps DIR`` then shows where each handover's time went, and
+``BENCH_AGENT_LOG_LEVEL`` (default ``WARNING``) sets the agents' log level (their JSON
+lines are kept in ``DIR`` too).
 
 Services: ``--zookeeper``/``--kafka`` (default: ``TURNOUT_TEST_ZK``/``TURNOUT_TEST_KAFKA``,
 else the local stack's default ports). Everything runs in a fresh ZooKeeper chroot and
@@ -107,7 +109,7 @@ def _agent_child(args: argparse.Namespace) -> int:
         zookeeper=args.zookeeper,
         kafka=args.kafka,
     )
-    logs.configure("WARNING", json_lines=True)
+    logs.configure(os.environ.get("BENCH_AGENT_LOG_LEVEL", "WARNING"), json_lines=True)
     with EventLog.in_directory(Path(args.events)) as log:
         handler = make_verifying_handler(log, args.instance, args.colour)
         return run_until_signalled(

@@ -498,6 +498,26 @@ class FakeGateway(ZkGateway):
             (path, functools.partial(self.delete, path, version=version)) for path, version in nodes
         )
 
+    def set_many(self, nodes: Sequence[tuple[str, bytes, int]]) -> dict[str, NodeStat | ZkError]:
+        written: dict[str, NodeStat | ZkError] = {}
+        for path, data, version in nodes:
+            try:
+                written[path] = self.set(path, data, version=version)
+            except ZkError as exc:
+                written[path] = exc
+        return written
+
+    def transaction_many(self, batches: Sequence[Sequence[TxnOp]]) -> list[ZkError | None]:
+        outcomes: list[ZkError | None] = []
+        for ops in batches:
+            try:
+                self.transaction(ops)
+            except ZkError as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
     def set(self, path: str, data: bytes, *, version: int = -1) -> NodeStat:
         with self._request(write=True):
             return self._server.set(path, data, version, writer=self)

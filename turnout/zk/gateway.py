@@ -389,19 +389,25 @@ class ZkGateway:
         return self._outcomes(pending)
 
     def _outcomes(self, pending: Sequence[tuple[str, Any]]) -> dict[str, ZkError | None]:
-        # One deadline for the batch: the requests were sent together, so a hung server
-        # costs one request timeout, not one per request.
+        answers = self._answers([result for _, result in pending])
+        return {
+            path: answer if isinstance(answer, ZkError) else None
+            for (path, _), answer in zip(pending, answers, strict=True)
+        }
+
+    def _answers(self, pending: Sequence[Any]) -> list[Any]:
+        """Each pipelined request's answer, or the ZkError it raised, in order. One
+        deadline for the batch: the requests were sent together, so a hung server costs
+        one request timeout, not one per request."""
         deadline = time.monotonic() + self.request_timeout_s
-        outcomes: dict[str, ZkError | None] = {}
-        for path, result in pending:
+        answers: list[Any] = []
+        for result in pending:
             try:
                 with translated():
-                    result.get(timeout=max(0.0, deadline - time.monotonic()))
+                    answers.append(result.get(timeout=max(0.0, deadline - time.monotonic())))
             except ZkError as exc:
-                outcomes[path] = exc
-            else:
-                outcomes[path] = None
-        return outcomes
+                answers.append(exc)
+        return answers
 
     def set(self, path: str, data: bytes, *, version: int = -1) -> NodeStat:
         """Write ``data``; with ``version`` >= 0 this is a compare-and-set."""
@@ -442,6 +448,23 @@ class ZkGateway:
             return
         self._wait(self._client.delete_async(path, version=version))
 
+    def set_many(self, nodes: Sequence[tuple[str, bytes, int]]) -> dict[str, NodeStat | ZkError]:
+        """Write several nodes (path, data, version; -1: any) in one round trip (requests
+        pipelined; each write stands alone). Per path the new stat, or what the write
+        raised (ZkBadVersionError, ZkNoNodeError, ...; ZkUnavailableError: outcome
+        unknown). Every request is waited for: none is left in flight."""
+        try:
+            self._check_session()
+        except ZkUnavailableError as exc:
+            return {path: exc for path, _, _ in nodes}
+        answers = self._answers(
+            [self._client.set_async(path, data, version=version) for path, data, version in nodes]
+        )
+        return {
+            path: answer if isinstance(answer, ZkError) else node_stat(answer)
+            for (path, _, _), answer in zip(nodes, answers, strict=True)
+        }
+
     def transaction(self, ops: Sequence[TxnOp]) -> None:
         """Apply ``ops`` atomically (ZooKeeper multi): all or none.
 
@@ -449,6 +472,32 @@ class ZkGateway:
         outcome is unknown.
         """
         self._check_session()
+        self._transaction_outcome(self._wait(self._send_transaction(ops).commit_async()))
+
+    def transaction_many(self, batches: Sequence[Sequence[TxnOp]]) -> list[ZkError | None]:
+        """Several independent transactions in one round trip (pipelined; ZooKeeper applies
+        one session's requests in order, each multi all or none). Per batch, in order:
+        None if applied, ZkTransactionError naming its failed step, or ZkUnavailableError
+        (outcome unknown). Every request is waited for: none is left in flight."""
+        try:
+            self._check_session()
+        except ZkUnavailableError as exc:
+            return [exc for _ in batches]
+        answers = self._answers([self._send_transaction(ops).commit_async() for ops in batches])
+        outcomes: list[ZkError | None] = []
+        for answer in answers:
+            if isinstance(answer, ZkError):
+                outcomes.append(answer)
+                continue
+            try:
+                self._transaction_outcome(answer)
+            except ZkTransactionError as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    def _send_transaction(self, ops: Sequence[TxnOp]) -> Any:
         txn = self._client.transaction()
         for op in ops:
             if isinstance(op, CheckOp):
@@ -459,7 +508,11 @@ class ZkGateway:
                 txn.set_data(op.path, op.data, version=op.version)
             else:
                 txn.delete(op.path, version=op.version)
-        results = self._wait(txn.commit_async())
+        return txn
+
+    @staticmethod
+    def _transaction_outcome(results: Sequence[object]) -> None:
+        """Raise ZkTransactionError naming the failed step of a multi's ``results``."""
         for index, result in enumerate(results):
             if not isinstance(result, BaseException) or isinstance(
                 result, RolledBackError | RuntimeInconsistency

@@ -26,6 +26,7 @@ from turnout.zk import (
     WatchEvent,
     WatchKind,
     ZkBadVersionError,
+    ZkError,
     ZkGateway,
     ZkNoAuthError,
     ZkNodeExistsError,
@@ -234,6 +235,32 @@ def test_batched_creates_deletes_and_exists_report_each_path_on_its_own(zk: ZkGa
     assert isinstance(deleted["/owners/t/2"], ZkBadVersionError)  # a delete stands alone
     assert isinstance(deleted["/owners/t/9"], ZkNoNodeError)
     assert zk.children("/owners/t") == ["1", "2"]
+
+
+def test_batched_writes_and_transactions_report_each_on_its_own(zk: ZkGateway) -> None:
+    zk.create("/w/0", b"a", makepath=True)
+    zk.create("/w/1", b"b")
+    written = zk.set_many([("/w/0", b"a2", 0), ("/w/1", b"b2", 7), ("/w/9", b"c", -1)])
+    first = written["/w/0"]
+    assert not isinstance(first, ZkError) and first.version == 1
+    assert isinstance(written["/w/1"], ZkBadVersionError)  # a write stands alone
+    assert isinstance(written["/w/9"], ZkNoNodeError)
+    assert zk.get("/w/0")[0] == b"a2" and zk.get("/w/1")[0] == b"b"
+
+    outcomes = zk.transaction_many(
+        [
+            [CheckOp("/w/0", version=1), SetOp("/w/0", b"a3", version=1)],
+            [CheckOp("/w/1", version=5), SetOp("/w/1", b"b3")],
+            [SetOp("/w/1", b"b4", version=0), CreateOp("/w/2", b"c")],
+        ]
+    )
+    assert outcomes[0] is None
+    refused = outcomes[1]
+    assert isinstance(refused, ZkTransactionError) and refused.failed == 0
+    assert isinstance(refused.cause, ZkBadVersionError)
+    assert outcomes[2] is None  # applied after the refused one: each stands alone
+    assert zk.get("/w/0")[0] == b"a3" and zk.get("/w/1")[0] == b"b4"
+    assert zk.exists("/w/2") is not None
 
 
 # ---- sessions ---------------------------------------------------------------------------

@@ -9,6 +9,10 @@ and claiming a partition rewrites the offset node (``claimed_by``) with a compar
 first. So a stale owner cannot commit: its session's owner node is gone (the check
 fails), and even a stale process that somehow still sent a request would hit the offset
 node's bumped version (the set fails).
+
+A batch (a claim's partitions, a commit's) costs one round trip: all in one multi when
+nothing changed under us, as in a handover; else each partition's request on its own,
+pipelined, so that one partition no longer ours fails alone.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from turnout.protocol.partitions import PartitionId
 from turnout.zk import (
     CheckOp,
     SetOp,
+    TxnOp,
     ZkBadVersionError,
+    ZkError,
     ZkGateway,
     ZkNodeExistsError,
     ZkNoNodeError,
@@ -44,9 +50,71 @@ class ZkOffsetStore:
         return self._paths.offset(claim.group, claim.tp[0], claim.tp[1])
 
     def on_claim(self, claims: Sequence[Claim]) -> dict[PartitionId, StoredOffset | None]:
+        """Stamp every claimed partition's offset node with the claim (compare-and-set)
+        and return what it held. One pipelined read of all the nodes; then, when every
+        node is there (as after a handover), all the stamps in one multi, else (or if
+        the multi is refused) the creates and stamps pipelined, each on its own; a node
+        that changed since the read (another claim's stamp, a create racing ours) is
+        done again alone."""
         for claim in claims:
             self._claim_epochs[claim.tp] = claim.epoch
-        return {claim.tp: self._claim_one(claim) for claim in claims}
+        paths = {claim.tp: self._path(claim) for claim in claims}
+        found = self._zk.get_many(list(paths.values()))
+        held: dict[PartitionId, ZkOffset] = {}
+        writes: list[tuple[str, bytes, int]] = []  # (path, data, version; -1: create)
+        for claim in claims:
+            node = found[paths[claim.tp]]
+            if node is None:
+                fresh = ZkOffset(claimed_by=claim.instance, epoch=claim.epoch)
+                writes.append((paths[claim.tp], fresh.to_bytes(), -1))
+            else:
+                held[claim.tp] = current = ZkOffset.from_bytes(node[0])
+                writes.append(
+                    (paths[claim.tp], self._stamp(current, claim).to_bytes(), node[1].version)
+                )
+        versions = self._write_claims(writes)
+        out: dict[PartitionId, StoredOffset | None] = {}
+        for claim in claims:
+            version = versions[paths[claim.tp]]
+            if isinstance(version, ZkNodeExistsError | ZkBadVersionError | ZkNoNodeError):
+                out[claim.tp] = self._claim_one(claim)  # changed since the read: again
+            elif isinstance(version, ZkError):
+                raise version
+            else:
+                self._versions[claim.tp] = version
+                before = held.get(claim.tp)
+                out[claim.tp] = None if before is None else self._stored(before)
+        return out
+
+    def _write_claims(self, writes: list[tuple[str, bytes, int]]) -> dict[str, int | ZkError]:
+        """Per path the offset node's version after the write, or what refused it."""
+        if len(writes) > 1 and all(version >= 0 for _, _, version in writes):
+            try:
+                self._zk.transaction([SetOp(path, data, version=v) for path, data, v in writes])
+            except ZkTransactionError:
+                pass  # some node changed since the read: each on its own below
+            else:
+                return {path: version + 1 for path, _, version in writes}
+        created = self._zk.create_many(
+            [(path, data) for path, data, version in writes if version < 0], makepath=True
+        )
+        stamped = self._zk.set_many([write for write in writes if write[2] >= 0])
+        versions: dict[str, int | ZkError] = {}
+        for path, error in created.items():
+            versions[path] = 0 if error is None else error
+        for path, stat in stamped.items():
+            versions[path] = stat if isinstance(stat, ZkError) else stat.version
+        return versions
+
+    @staticmethod
+    def _stamp(current: ZkOffset, claim: Claim) -> ZkOffset:
+        return current.model_copy(update={"claimed_by": claim.instance, "epoch": claim.epoch})
+
+    @staticmethod
+    def _stored(current: ZkOffset) -> StoredOffset | None:
+        if current.offset is None:
+            return None
+        return StoredOffset(current.offset, CommitMetadata.decode(current.metadata))
 
     def _claim_one(self, claim: Claim) -> StoredOffset | None:
         path = self._path(claim)
@@ -62,27 +130,55 @@ class ZkOffsetStore:
                 self._versions[claim.tp] = 0
                 return None
             current = ZkOffset.from_bytes(data)
-            stamped = current.model_copy(
-                update={"claimed_by": claim.instance, "epoch": claim.epoch}
-            )
             try:
-                new = self._zk.set(path, stamped.to_bytes(), version=stat.version)
+                new = self._zk.set(
+                    path, self._stamp(current, claim).to_bytes(), version=stat.version
+                )
             except ZkBadVersionError:
                 continue
             self._versions[claim.tp] = new.version
-            if current.offset is None:
-                return None
-            return StoredOffset(current.offset, CommitMetadata.decode(current.metadata))
+            return self._stored(current)
 
     def commit(
         self, points: Mapping[PartitionId, tuple[Claim, CommitPoint]]
     ) -> dict[PartitionId, Exception]:
+        """Every partition's commit transaction (owner node checked, offset node set at
+        the version we last wrote), pipelined: one round trip for all."""
         failed: dict[PartitionId, Exception] = {}
+        sent: list[tuple[PartitionId, int]] = []
+        batches: list[list[TxnOp]] = []
         for tp, (claim, point) in points.items():
-            try:
-                self._commit_one(tp, claim, point)
-            except Exception as exc:
-                failed[tp] = exc
+            version = self._versions.get(tp)
+            if version is None:
+                try:
+                    version = self._resync(tp, claim)
+                except Exception as exc:
+                    failed[tp] = exc
+                    continue
+            record = ZkOffset(
+                offset=point.next_offset,
+                metadata=metadata_for(claim, point).encode(),
+                claimed_by=claim.instance,
+                epoch=claim.epoch,
+            )
+            sent.append((tp, version))
+            batches.append(
+                [
+                    CheckOp(claim.owner_path, claim.owner_version),
+                    SetOp(self._path(claim), record.to_bytes(), version=version),
+                ]
+            )
+        for (tp, version), outcome in zip(sent, self._write(batches), strict=True):
+            if outcome is None:
+                self._versions[tp] = version + 1
+                continue
+            # Refused, or an unknown outcome (it may have been applied): the version is
+            # read again before the next commit of the partition.
+            self._versions.pop(tp, None)
+            if isinstance(outcome, ZkTransactionError):
+                failed[tp] = StaleCommitError(f"{tp}: {outcome}")
+            else:
+                failed[tp] = outcome
         return failed
 
     def _resync(self, tp: PartitionId, claim: Claim) -> int:
@@ -104,30 +200,21 @@ class ZkOffsetStore:
         self._versions[tp] = stat.version
         return stat.version
 
-    def _commit_one(self, tp: PartitionId, claim: Claim, point: CommitPoint) -> None:
-        version = self._versions.get(tp)
-        if version is None:
-            version = self._resync(tp, claim)
-        record = ZkOffset(
-            offset=point.next_offset,
-            metadata=metadata_for(claim, point).encode(),
-            claimed_by=claim.instance,
-            epoch=claim.epoch,
-        )
-        try:
-            self._zk.transaction(
-                [
-                    CheckOp(claim.owner_path, claim.owner_version),
-                    SetOp(self._path(claim), record.to_bytes(), version=version),
-                ]
-            )
-        except ZkTransactionError as exc:
-            self._versions.pop(tp, None)
-            raise StaleCommitError(f"{tp}: {exc}") from exc
-        except ZkUnavailableError:
-            self._versions.pop(tp, None)  # it may have been applied: resync before retrying
-            raise
-        self._versions[tp] = version + 1
+    def _write(self, batches: list[list[TxnOp]]) -> list[ZkError | None]:
+        """Apply each batch atomically; per batch None or what refused it. All in one
+        multi first (one log entry, one disk write: what a release's final commit waits
+        for); if that is refused (one partition no longer ours: the rare case), each
+        batch on its own, pipelined, to learn which."""
+        if len(batches) > 1:
+            try:
+                self._zk.transaction([op for ops in batches for op in ops])
+            except ZkTransactionError:
+                pass
+            except ZkUnavailableError as exc:
+                return [exc for _ in batches]
+            else:
+                return [None for _ in batches]
+        return self._zk.transaction_many(batches)
 
     def forget(self, tp: PartitionId) -> None:
         self._versions.pop(tp, None)
