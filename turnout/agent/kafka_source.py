@@ -141,6 +141,8 @@ class KafkaSource:
         self._client_id = client_id
         self._offsets = Consumer({**self._plain_conf, "client.id": f"{client_id}-offsets"})
         self._turns = CallTurns()
+        #: Each partition's leader (broker id) as of the last ``partition_counts``.
+        self._leaders: dict[PartitionId, int] = {}
         self._paused: set[PartitionId] = set()
         self._assigned: set[PartitionId] = set()
         self._topic_count = 0
@@ -194,7 +196,10 @@ class KafkaSource:
         thread, though, which sleeps up to its hard-coded 1 s (``rd_kafka_max_block_ms``)
         when it had nothing to fetch (every partition paused, as after a claim), so a
         claimed partition's first records would come up to a second late. A request to
-        the leaders wakes their threads: ``_wake_fetchers``."""
+        the leaders wakes their threads (``_wake_fetchers``), sent only to a leader none
+        of whose other partitions is being fetched: a fetching thread is awake and takes
+        the resumed partition into its next fetch, and a request sent behind its
+        long-polling fetch could time out (see ``_wake_fetchers``)."""
         wanted = wanted & self._assigned
         to_pause = wanted - self._paused
         to_resume = (self._paused - wanted) & self._assigned
@@ -204,17 +209,27 @@ class KafkaSource:
             if to_pause:
                 self._pause(to_pause)
             if to_resume:
+                fetching = {self._leaders.get(tp) for tp in self._assigned - self._paused}
+                idle = [tp for tp in to_resume if self._leaders.get(tp, -1) not in fetching]
                 self._consumer.resume([KafkaTP(t, p) for t, p in to_resume])
                 self._paused -= to_resume
                 for tp in to_resume:
                     if tp in seek:
                         self._consumer.seek(KafkaTP(tp[0], tp[1], seek[tp]))
-                self._wake_fetchers(to_resume)
+                if idle:
+                    self._wake_fetchers(idle)
 
     def _wake_fetchers(self, tps: Iterable[PartitionId]) -> None:
         """Send the leaders of ``tps`` a request (a ListOffsets for the log end) whose
         answer nobody waits for: its arrival on a broker thread's queue wakes the thread,
-        which then sees the resumed partitions and fetches at once."""
+        which then sees the resumed partitions and fetches at once.
+
+        The request goes out with no time to wait (librdkafka gives a request the call's
+        timeout), so one still unanswered at the broker thread's next timeout scan (every
+        second) counts as timed out, and librdkafka then drops the connection with its
+        fetch in flight (``socket.max.fails`` 1, which it advises to keep). A leader
+        answers at once unless a fetch is ahead of the request on the connection, which
+        ``set_paused`` avoids by waking only leaders with nothing being fetched."""
         # The expected "timed out" is suppressed: the request went out, and its answer is
         # not needed.
         with suppress(KafkaException):
@@ -287,6 +302,12 @@ class KafkaSource:
             for topic, found in metadata.topics.items():
                 if topic not in counts and not found.error and pattern(topic):
                     counts[topic] = len(found.partitions)
+        self._leaders = {
+            (topic, partition): part.leader
+            for topic in counts
+            if (found := metadata.topics.get(topic)) is not None
+            for partition, part in found.partitions.items()
+        }
         return counts
 
     def cluster_answers(self) -> bool:

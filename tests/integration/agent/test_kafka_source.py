@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
+
 from tests.support.kafka_records import produce
 from tests.support.services import Services
 from turnout.agent.kafka_source import KafkaSource
@@ -98,3 +100,40 @@ def test_a_new_client_tells_a_cluster_that_answers_from_one_that_does_not(
     finally:
         reachable.close()
         unreachable.close()
+
+
+def test_resuming_a_partition_while_its_leader_is_fetching_sends_no_request_that_times_out(
+    services: Services,
+    topic_factory: Callable[..., str],
+    unique: Callable[[str], str],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # librdkafka drops a connection when one of its requests times out, and a wake-up
+    # request is sent with no wait at all: one sent behind a long-polling fetch timed
+    # out at the broker thread's next scan (``REQTMOUT``), and the connection, the fetch
+    # in flight and its records went with it. While another partition of the leader is
+    # being fetched, its broker thread is awake anyway: no wake-up is needed.
+    topic = topic_factory(2)
+    produce(services.kafka, topic, 200, partitions=2)
+    idle, resumed = (topic, 0), (topic, 1)
+    # Long polls, so that a fetch of the idle partition is in flight when the other one
+    # is resumed.
+    source = KafkaSource(
+        services.kafka, unique("group"), "wake", "earliest", {"fetch.wait.max.ms": "1500"}
+    )
+    try:
+        assert source.partition_counts([topic]) == {topic: 2}  # the leaders are known
+        end = source.watermarks(idle)[1]
+        source.assign([(idle, end), (resumed, 0)])
+        source.set_paused({resumed}, {idle: end})
+        started = time.monotonic()
+        while time.monotonic() - started < 0.5:
+            assert not source.poll(0.05)  # nothing past the idle partition's end
+        source.set_paused(set(), {resumed: 0})
+        got = 0
+        while time.monotonic() - started < 4.0:
+            got += len(source.poll(0.05))
+        assert got == 100
+    finally:
+        source.close()
+    assert "REQTMOUT" not in capfd.readouterr().err
