@@ -15,9 +15,8 @@ length check.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 
 from confluent_kafka import (
     OFFSET_END,
@@ -29,6 +28,7 @@ from confluent_kafka import (
 )
 from confluent_kafka import TopicPartition as KafkaTP
 
+from turnout.agent.call_turns import CallTurns
 from turnout.protocol.partitions import PartitionId
 
 #: Kafka metadata and offset look-ups answer in milliseconds on a healthy cluster; this
@@ -52,52 +52,6 @@ FETCH_QUEUE_BACKOFF_MS = 20
 
 logger = logging.getLogger("turnout.agent.kafka")
 _error_of = Message.error
-
-
-class CallTurns:
-    """Whose turn it is to call the consumer: the agent's thread, or a fetching worker.
-
-    confluent-kafka makes calls on one handle wait for each other, but a waiting caller
-    spin-sleeps (``Handle_serialize_enter``) and a worker that polls in a loop starts its
-    next poll before the waiter gets in: a commit or a pause from the agent's thread could
-    wait for as long as the worker kept fetching. So every call takes a turn here, and the
-    agent's thread goes before a fetch that is waiting too (its calls are the rare ones,
-    and a release or a claim must not wait behind a stream of polls).
-    """
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._busy = False
-        self._agent_waiting = 0
-
-    @contextmanager
-    def agent(self) -> Iterator[None]:
-        with self._changed:
-            self._agent_waiting += 1
-            while self._busy:
-                self._changed.wait()
-            self._agent_waiting -= 1
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._done()
-
-    @contextmanager
-    def fetch(self) -> Iterator[None]:
-        with self._changed:
-            while self._busy or self._agent_waiting:
-                self._changed.wait()
-            self._busy = True
-        try:
-            yield
-        finally:
-            self._done()
-
-    def _done(self) -> None:
-        with self._changed:
-            self._busy = False
-            self._changed.notify_all()
 
 
 class KafkaSource:
