@@ -497,6 +497,23 @@ class ZkGateway:
                 outcomes.append(None)
         return outcomes
 
+    def transactions_together(self, batches: Sequence[Sequence[TxnOp]]) -> list[ZkError | None]:
+        """Apply each batch atomically; per batch, in order, None or what refused it (as
+        ``transaction_many``). All in one multi first: one request and one log entry,
+        which is what a handover waits for; if that is refused (one batch no longer
+        applies: the rare case), each on its own, pipelined, so that the others still
+        apply and the caller learns which did not. A lost reply: every outcome unknown."""
+        if len(batches) > 1:
+            try:
+                self.transaction([op for ops in batches for op in ops])
+            except ZkTransactionError:
+                pass
+            except ZkUnavailableError as exc:
+                return [exc for _ in batches]
+            else:
+                return [None for _ in batches]
+        return self.transaction_many(batches)
+
     def _send_transaction(self, ops: Sequence[TxnOp]) -> Any:
         txn = self._client.transaction()
         for op in ops:

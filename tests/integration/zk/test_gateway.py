@@ -263,6 +263,26 @@ def test_batched_writes_and_transactions_report_each_on_its_own(zk: ZkGateway) -
     assert zk.exists("/w/2") is not None
 
 
+def test_transactions_together_apply_all_at_once_or_each_on_its_own(zk: ZkGateway) -> None:
+    zk.create("/t/0", b"a", makepath=True)
+    zk.create("/t/1", b"b")
+    together = zk.transactions_together(
+        [[SetOp("/t/0", b"a1", version=0)], [SetOp("/t/1", b"b1", version=0)]]
+    )
+    assert together == [None, None]
+    assert zk.get("/t/0")[1].version == 1 and zk.get("/t/1")[1].version == 1
+
+    # One batch no longer applies: the multi is refused, and each is applied alone.
+    outcomes = zk.transactions_together(
+        [[SetOp("/t/0", b"a2", version=1)], [SetOp("/t/1", b"b2", version=0)]]
+    )
+    assert outcomes[0] is None
+    refused = outcomes[1]
+    assert isinstance(refused, ZkTransactionError)
+    assert isinstance(refused.cause, ZkBadVersionError)
+    assert zk.get("/t/0")[0] == b"a2" and zk.get("/t/1")[0] == b"b1"
+
+
 # ---- sessions ---------------------------------------------------------------------------
 
 

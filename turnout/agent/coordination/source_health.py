@@ -39,11 +39,6 @@ class SourceHealth:
     def __init__(self) -> None:
         self._failures = 0
 
-    @property
-    def failures(self) -> int:
-        """Failed requests in a row since the last success or probe."""
-        return self._failures
-
     def succeeded(self) -> None:
         self._failures = 0
 

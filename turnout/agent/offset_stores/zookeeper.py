@@ -33,7 +33,6 @@ from turnout.zk import (
     ZkNodeExistsError,
     ZkNoNodeError,
     ZkTransactionError,
-    ZkUnavailableError,
 )
 
 
@@ -143,7 +142,8 @@ class ZkOffsetStore:
         self, points: Mapping[PartitionId, tuple[Claim, CommitPoint]]
     ) -> dict[PartitionId, Exception]:
         """Every partition's commit transaction (owner node checked, offset node set at
-        the version we last wrote), pipelined: one round trip for all."""
+        the version we last wrote): one multi for all, or each on its own if that is
+        refused (``ZkGateway.transactions_together``)."""
         failed: dict[PartitionId, Exception] = {}
         sent: list[tuple[PartitionId, int]] = []
         batches: list[list[TxnOp]] = []
@@ -168,7 +168,9 @@ class ZkOffsetStore:
                     SetOp(self._path(claim), record.to_bytes(), version=version),
                 ]
             )
-        for (tp, version), outcome in zip(sent, self._write(batches), strict=True):
+        for (tp, version), outcome in zip(
+            sent, self._zk.transactions_together(batches), strict=True
+        ):
             if outcome is None:
                 self._versions[tp] = version + 1
                 continue
@@ -199,22 +201,6 @@ class ZkOffsetStore:
             )
         self._versions[tp] = stat.version
         return stat.version
-
-    def _write(self, batches: list[list[TxnOp]]) -> list[ZkError | None]:
-        """Apply each batch atomically; per batch None or what refused it. All in one
-        multi first (one log entry, one disk write: what a release's final commit waits
-        for); if that is refused (one partition no longer ours: the rare case), each
-        batch on its own, pipelined, to learn which."""
-        if len(batches) > 1:
-            try:
-                self._zk.transaction([op for ops in batches for op in ops])
-            except ZkTransactionError:
-                pass
-            except ZkUnavailableError as exc:
-                return [exc for _ in batches]
-            else:
-                return [None for _ in batches]
-        return self._zk.transaction_many(batches)
 
     def forget(self, tp: PartitionId) -> None:
         self._versions.pop(tp, None)
