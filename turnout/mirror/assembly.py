@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from turnout.agent.config import AgentConfig
 from turnout.agent.processors.output_target import OutputTarget
-from turnout.agent.work.config import WorkConfig
 from turnout.agent.work.deployment import CodePolicy
 from turnout.agent.work.outcomes import FailedDecision
 from turnout.mirror.checkpoints import Checkpointer
@@ -20,13 +19,6 @@ from turnout.mirror.sync_topic import SyncWriter
 from turnout.mirror.target_topics import TARGET_METADATA_REFRESH_MS, MirrorRoutes, TargetTopics
 from turnout.mirror.topic_shape import PartitionMismatchError, SourceTopicMissingError
 
-#: Records per call of the mirror's batch handler at most. Each call waits once for the
-#: target's acknowledgements of all its copies, and a partition has one call in flight at
-#: a time (per-partition order), so a partition copies at most this many records per
-#: acknowledgement round trip: the work manager's default (500) made that round trip,
-#: tens of milliseconds on a loaded machine, the bound. A failed call is retried whole:
-#: at most this many records are written again.
-MIRROR_BATCH_SIZE = 5000
 #: How long a stopped mirror waits for its last offset syncs to be acknowledged: one more
 #: sync only saves a translation some records of re-reading, so a target that does not
 #: answer must not hold the process's exit.
@@ -93,7 +85,6 @@ def mirror_parts(config: AgentConfig, settings: MirrorSettings) -> MirrorParts:
         batch=True,
         processor=True,
         output_target=target,
-        work_base=WorkConfig(batch_size=MIRROR_BATCH_SIZE),
         failure_decisions=TOPIC_FAILURE_DECISIONS,
     )
     checkpointer = None

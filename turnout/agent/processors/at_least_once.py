@@ -52,6 +52,14 @@ from turnout.protocol.models import Role
 #: out a leader election); this bound is what the retry policy sees, short enough that a
 #: stuck cluster shows as failures, long enough for a broker restart's leader moves.
 OUTPUT_ACK_TIMEOUT_S = 60.0
+#: Records per call of a batch processor at most (the runner asks the work manager for
+#: runs this large instead of its ``batch_size``). Each call waits once for its outputs'
+#: acknowledgements and a partition has one call in flight at a time (per-partition
+#: order), so a partition moves at most this many records per acknowledgement round trip:
+#: with the manager's 500 that round trip (tens of milliseconds on a loaded machine) was
+#: the bound. A call never waits for a run to fill, and a failed call is retried whole:
+#: at most this many inputs' outputs are written again.
+ACKNOWLEDGED_RUN_RECORDS = 5000
 
 #: A processor as the user writes it: ``(record, out)`` or ``(records, out)``.
 ProcessorFunction = Callable[[object, Outputs], object]

@@ -20,7 +20,11 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from turnout.agent.dispatch import DispatchContext
-from turnout.agent.processors.at_least_once import AtLeastOnceRunner, ProcessorFunction
+from turnout.agent.processors.at_least_once import (
+    ACKNOWLEDGED_RUN_RECORDS,
+    AtLeastOnceRunner,
+    ProcessorFunction,
+)
 from turnout.agent.processors.coroutines import plain_processor
 from turnout.agent.processors.dead_letters import TransactionalDeadLetters
 from turnout.agent.processors.exactly_once import (
@@ -57,7 +61,8 @@ class ProcessorHandler:
     #: The handler commits its partitions' offsets itself (``CommitsOwnOffsets``).
     commits_offsets: bool = False
     #: Records per handler call the runner asks for instead of the work manager's batch
-    #: size (the exactly-once runner: a transaction's worth); None: the manager's.
+    #: size (a batch runner: a transaction's worth, or an acknowledgement wait's), unless
+    #: the service's code chose one (``CodePolicy.work_base``); None: the manager's.
     batch_size: int | None = None
     #: Where the work manager's dead letters go instead of its own producer (None: there).
     dead_letters: DeadLetterSink | None = None
@@ -153,7 +158,9 @@ def _runner_handler(
         if observer is not None:
             observer.flush(timeout_s)
 
-    return ProcessorHandler(runner.handle_batch if per_batch else runner.handle, per_batch, close)
+    if not per_batch:
+        return ProcessorHandler(runner.handle, False, close)
+    return ProcessorHandler(runner.handle_batch, True, close, batch_size=ACKNOWLEDGED_RUN_RECORDS)
 
 
 def _exactly_once(

@@ -141,10 +141,21 @@ class CodePolicy:
     #: Where the processor's outputs go instead of the deployment's ``outputs`` map:
     #: another cluster and its routes (the mirror's target); None: the agent's cluster.
     output_target: OutputTarget | None = None
-    #: What the deployment's settings do not carry (run and batch sizes, say), for a
-    #: handler whose cost is not per call (the mirror's, which waits for the target's
-    #: acknowledgements once per batch); None: ``WorkConfig``'s defaults.
+    #: What the deployment's settings do not carry (run and batch sizes, say); None:
+    #: ``WorkConfig``'s defaults. A ``batch_size`` set here also wins over the run size a
+    #: processor's runner asks for (``ProcessorHandler.batch_size``).
     work_base: WorkConfig | None = None
+
+
+def sized_for_runner(
+    work: WorkConfig, runner_batch_size: int | None, code: CodePolicy
+) -> WorkConfig:
+    """``work`` with the batch size a processor's runner asks for (None: it asks for
+    none), unless the service's code set ``batch_size`` itself in ``work_base``."""
+    base = code.work_base
+    if runner_batch_size is None or (base is not None and "batch_size" in base.model_fields_set):
+        return work
+    return work.model_copy(update={"batch_size": runner_batch_size})
 
 
 def telling_holds(decide: FailureCallback, on_held: Callable[[Record], None]) -> FailureCallback:
@@ -234,8 +245,7 @@ def settings_dispatcher_factory(
             )
             handler, per_batch = built.handler, built.per_batch
             on_closed, commits_offsets = built.close, built.commits_offsets
-            if built.batch_size is not None:
-                work = work.model_copy(update={"batch_size": built.batch_size})
+            work = sized_for_runner(work, built.batch_size, code)
             on_abandoned = built.on_abandoned
             sink = built.dead_letters
             if sink is not None:

@@ -11,6 +11,7 @@ from turnout.agent.work.deployment import (
     failure_callback,
     plan_from_settings,
     settings_builder,
+    sized_for_runner,
     telling_holds,
 )
 from turnout.agent.work.outcomes import EscalationAction
@@ -163,3 +164,14 @@ def test_the_codes_work_base_sizes_the_batches_whatever_the_settings() -> None:
     plan, _ = settings_builder(code, "127.0.0.1:9092", {})(ProcessingSettings(workers=3), "g")
     assert plan.work.batch_size == 5000
     assert plan.work.workers == 3
+
+
+def test_a_runners_batch_size_replaces_the_default_but_not_the_codes_own() -> None:
+    default = WorkConfig()
+    assert sized_for_runner(default, 5000, CodePolicy(batch=True)).batch_size == 5000
+    assert sized_for_runner(default, None, CodePolicy(batch=True)).batch_size == 500
+    chosen = CodePolicy(batch=True, work_base=WorkConfig(batch_size=300))
+    assert sized_for_runner(WorkConfig(batch_size=300), 5000, chosen).batch_size == 300
+    # A work_base that leaves batch_size at its default does not choose it.
+    unchosen = CodePolicy(batch=True, work_base=WorkConfig(workers=2))
+    assert sized_for_runner(default, 5000, unchosen).batch_size == 5000
