@@ -19,6 +19,11 @@ record; the raw loop's gets each ``Message``, the agent's each ``Record``) and `
 ``batch_size`` records). The agent's completions are read from the manager every
 millisecond, so its handler does nothing the raw loop's does not.
 
+The benchmark's own process (the raw loop and the embedded agent) spaces its young
+garbage collections as ``turnout agent run`` spaces the CLI agent's
+(``turnout.agent.heap.space_young_collections``): every side runs under the same
+collector settings, so a ratio measures the agent, not the collector.
+
 Figures are records per second from the first record handled to the last, the median over
 ``--rounds`` rounds; each round runs every consumer back to back. ``ratio`` (per message)
 and ``batch_ratio`` are the medians of each round's ``agent / raw``; ``cli_agent_ratio``
@@ -32,6 +37,7 @@ chroot are fresh and removed at the end.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -50,6 +56,7 @@ from bench.completion import Completion
 from bench.deployment import DEPLOYMENT, bench_deployment
 from bench.throughput_setup import PARTITIONS, RUN_LIMIT_S, WORK
 from turnout.agent import Agent, AgentConfig
+from turnout.agent.heap import space_young_collections
 from turnout.agent.kafka_source import POLL_BATCH
 from turnout.agent.work import WorkManager, work_manager_factory
 from turnout.protocol import Colour
@@ -213,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         help="rounds of every consumer; figures are medians over the rounds",
     )
     args = parser.parse_args(argv)
+    space_young_collections()
     only = [c for c in CONSUMERS if c in set(args.only or DEFAULT_CONSUMERS)]
     shapes = [s for s in SHAPES if s in set(args.handler or SHAPES)]
     topic = f"bench-throughput-{uuid.uuid4().hex[:8]}"
@@ -250,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         "poll_batch": POLL_BATCH,
         "rounds": args.rounds,
         "cpu_count": os.cpu_count(),
+        "gc_thresholds": list(gc.get_threshold()),
     }
     for name, series in rates.items():
         result[f"{name}_msgs_per_s"] = round(statistics.median(series))

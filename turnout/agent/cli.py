@@ -122,7 +122,7 @@ def run_until_signalled(
     is a processor; ``output_target``: its outputs go there, the mirror's target;
     ``environment``: what it is built from, a migrating colour's consumer say)."""
     from turnout.agent.coordination import Agent, AgentState
-    from turnout.agent.heap import freeze_start_up
+    from turnout.agent.heap import freeze_start_up, space_young_collections
     from turnout.agent.preflight import AccessRefused, check_access
     from turnout.agent.work.deployment import CodePolicy
 
@@ -141,7 +141,9 @@ def run_until_signalled(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     code = CodePolicy(batch=batch, processor=processor, output_target=output_target)
-    freeze_start_up()  # this process is the agent's (``heap``)
+    # This process is the agent's (``heap``).
+    freeze_start_up()
+    space_young_collections()
     agent = Agent(
         config, handler, observer=observer, code_policy=code, environment=environment
     ).start()

@@ -1,5 +1,5 @@
-"""``heap.freeze_start_up``: what the CLI's agent process freezes, and what it still
-collects. Each case runs in a Python of its own: freezing the test session's heap would
+"""``heap``: what the CLI's agent process freezes, what it still collects, and how often
+it collects. Each case runs in a Python of its own: freezing the test session's heap would
 keep its later garbage for the rest of the session."""
 
 from __future__ import annotations
@@ -59,3 +59,18 @@ def test_cycles_made_after_the_freeze_are_still_collected() -> None:
         """
     )
     assert out == "True"
+
+
+def test_young_collections_are_spaced_and_the_older_generations_keep_their_thresholds() -> None:
+    out = _run(
+        """
+        import gc
+        from turnout.agent.heap import YOUNG_COLLECTION_THRESHOLD, space_young_collections
+
+        before = gc.get_threshold()
+        space_young_collections()
+        after = gc.get_threshold()
+        print(after[0] == YOUNG_COLLECTION_THRESHOLD > before[0], after[1:] == before[1:])
+        """
+    )
+    assert out == "True True"
