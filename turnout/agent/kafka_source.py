@@ -98,6 +98,7 @@ class KafkaSource:
         #: Each partition's leader (broker id) as of the last ``partition_counts``.
         self._leaders: dict[PartitionId, int] = {}
         self._paused: set[PartitionId] = set()
+        self._group_metadata: object | None = None
         self._assigned: set[PartitionId] = set()
         self._topic_count = 0
 
@@ -345,8 +346,14 @@ class KafkaSource:
         return out
 
     def group_metadata(self) -> object:
-        """The group's metadata for ``send_offsets_to_transaction`` (opaque)."""
-        return self._offsets.consumer_group_metadata()
+        """The group's metadata for ``send_offsets_to_transaction`` (opaque). The offsets
+        handle never joins the group, so its metadata (the group, no member, no
+        generation) never changes: it is read once, rather than once per transaction in a
+        call that waits its turn on the handle behind a commit or an offset look-up."""
+        metadata = self._group_metadata
+        if metadata is None:
+            metadata = self._group_metadata = self._offsets.consumer_group_metadata()
+        return metadata
 
     def commit(self, offsets: Mapping[PartitionId, tuple[int, str]]) -> None:
         """Commit synchronously; raises on any partition's failure."""

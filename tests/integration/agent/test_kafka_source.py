@@ -65,6 +65,22 @@ def test_the_agents_calls_are_not_starved_by_a_worker_fetching_in_a_loop(
         source.close()
 
 
+def test_the_groups_metadata_is_read_once_and_outlives_commits(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    topic = topic_factory(1)
+    group = unique("group")
+    source = KafkaSource(services.kafka, group, "metadata", "earliest", {})
+    try:
+        first = source.group_metadata()
+        source.commit({(topic, 0): (3, "m")})
+        assert source.group_metadata() is first
+        # What a transaction sends: the group's name, no member, no generation.
+        assert isinstance(first, bytes) and group.encode() in first
+    finally:
+        source.close()
+
+
 def test_a_claimed_partitions_first_records_come_at_once_after_its_resume(
     services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
 ) -> None:

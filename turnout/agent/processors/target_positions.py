@@ -59,6 +59,8 @@ class TargetPositions:
         self._source = source
         self._lock = threading.Lock()
         self._consumers: dict[str, Consumer] = {}
+        #: Each positions group's metadata (``metadata``), by group.
+        self._metadata: dict[str, object] = {}
 
     def kafka_group(self) -> KafkaGroup:
         """The group the exactly-once runner commits and reads positions through."""
@@ -86,7 +88,18 @@ class TargetPositions:
         return TopicPartition(topic, partition, next_offset)
 
     def metadata(self) -> object:
-        return self._consumer().consumer_group_metadata()
+        """The positions group's metadata for ``send_offsets_to_transaction``. Its
+        consumer never joins the group, so the metadata never changes: read once per
+        group, not once per transaction in a call that waits its turn on the handle
+        behind a ``committed`` look-up (which waits for pending transactional offsets)."""
+        group = self._held_group()
+        with self._lock:
+            metadata = self._metadata.get(group)
+        if metadata is None:
+            metadata = self._consumer(group).consumer_group_metadata()
+            with self._lock:
+                self._metadata[group] = metadata
+        return metadata
 
     def committed(self, tp: PartitionId) -> int | None:
         """The next source offset of ``tp`` stored on the target (None: none yet). The
@@ -103,13 +116,19 @@ class TargetPositions:
         with self._lock:
             consumers = list(self._consumers.values())
             self._consumers.clear()
+            self._metadata.clear()
         for consumer in consumers:
             consumer.close()
 
-    def _consumer(self) -> Consumer:
+    def _held_group(self) -> str:
         group = self.group()
         if group is None:
             raise LookupError("no binding held: no positions group")
+        return group
+
+    def _consumer(self, group: str | None = None) -> Consumer:
+        if group is None:
+            group = self._held_group()
         with self._lock:
             consumer = self._consumers.get(group)
             if consumer is None:

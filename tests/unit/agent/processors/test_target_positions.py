@@ -58,3 +58,26 @@ def test_the_positions_group_is_named_after_the_live_group_and_none_without_one(
 def test_without_a_target_the_position_is_the_input_partition_itself() -> None:
     stored = input_position(("orders", 3), 42)
     assert (stored.topic, stored.partition, stored.offset) == ("orders", 3, 42)
+
+
+def test_each_positions_groups_metadata_is_read_once_per_group() -> None:
+    # The consumer connects lazily: its group's metadata is local state, nothing is sent.
+    held = ["live"]
+    source = KafkaGroup(
+        deployment="orders-mirror",
+        group=lambda: held[0],
+        metadata=object,
+        committed=lambda tp: None,
+        lease_s=9.0,
+        offsets_in_kafka=True,
+    )
+    positions = TargetPositions(OutputTarget("127.0.0.1:1", PrefixRoutes()), source)
+    try:
+        first = positions.metadata()
+        assert positions.metadata() is first
+        assert b"turnout.positions.live" in first  # type: ignore[operator]
+        held[0] = "next"
+        other = positions.metadata()
+        assert other is not first and b"turnout.positions.next" in other  # type: ignore[operator]
+    finally:
+        positions.close()
