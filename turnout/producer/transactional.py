@@ -58,6 +58,16 @@ from turnout.producer.serializers import Serializer
 #: librdkafka's own default: the coordinator aborts a transaction left open this long,
 #: which bounds how long a dead producer's transaction blocks read_committed readers.
 DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000
+#: The first wait before a transactional request is retried, and the most it doubles to.
+#: A partition's transactions run back to back, so the next one's ``AddPartitionsToTxn``
+#: and ``AddOffsetsToTxn`` often reach the coordinator while it still writes the previous
+#: one's markers, and it answers ``CONCURRENT_TRANSACTIONS``. librdkafka's defaults (100 ms
+#: doubling to 1 s) then left the partition idle for up to a second per transaction
+#: whenever the brokers' disks were busy (docs/performance.md, "Session 14"); the markers
+#: take milliseconds, so retrying at this pace costs the coordinator a few requests more.
+#: A service's own ``retry.backoff.ms`` and ``retry.backoff.max.ms`` win.
+TRANSACTION_RETRY_BACKOFF_MS = 20
+TRANSACTION_RETRY_BACKOFF_MAX_MS = 100
 #: How long one transactional call may take. init_transactions waits for the
 #: coordinator to finish or abort a previous owner's transaction (it writes markers to
 #: every partition the transaction touched); commit waits for every record's
@@ -127,9 +137,12 @@ class TransactionalProducer(Producer[K, V]):
         return not self.failure_reports_only
 
     def _librdkafka_config(self) -> dict[str, Any]:
-        """Adds the transactional id and timeout, and caps the delivery timeout at the
+        """Adds the transactional id and timeout, the retry pace of its coordinator calls
+        (unless the service set its own), and caps the delivery timeout at the
         transaction's: librdkafka refuses a record that could outlive its transaction."""
         return {
+            "retry.backoff.ms": TRANSACTION_RETRY_BACKOFF_MS,
+            "retry.backoff.max.ms": TRANSACTION_RETRY_BACKOFF_MAX_MS,
             **super()._librdkafka_config(),
             "transactional.id": self.transactional_id,
             "transaction.timeout.ms": self.transaction_timeout_ms,

@@ -1,10 +1,18 @@
-"""TransactionalProducer refuses settings that cannot work before it makes a client."""
+"""TransactionalProducer refuses settings that cannot work before it makes a client, and
+the client it makes retries its coordinator calls at its own pace."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from turnout.producer import ProducerConfig, TransactionalProducer
+from turnout.producer import producer as producer_module
+from turnout.producer.transactional import (
+    TRANSACTION_RETRY_BACKOFF_MAX_MS,
+    TRANSACTION_RETRY_BACKOFF_MS,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,3 +33,33 @@ def test_impossible_settings_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         TransactionalProducer(config, transactional_id, transaction_timeout_ms=timeout_ms)
+
+
+class _Built(Exception):
+    """Stops the producer's construction once librdkafka's configuration is known."""
+
+
+@pytest.mark.parametrize(
+    ("properties", "backoff", "backoff_max"),
+    [
+        ({}, TRANSACTION_RETRY_BACKOFF_MS, TRANSACTION_RETRY_BACKOFF_MAX_MS),
+        ({"retry.backoff.ms": "250"}, "250", TRANSACTION_RETRY_BACKOFF_MAX_MS),
+    ],
+)
+def test_coordinator_calls_are_retried_at_a_short_pace_unless_the_service_sets_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+    properties: dict[str, str],
+    backoff: object,
+    backoff_max: object,
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def configured(config: dict[str, Any]) -> None:
+        seen.append(config)
+        raise _Built
+
+    monkeypatch.setattr(producer_module, "KafkaProducer", configured)
+    with pytest.raises(_Built):
+        TransactionalProducer(ProducerConfig(kafka_properties=properties), "tid")
+    assert seen[0]["retry.backoff.ms"] == backoff
+    assert seen[0]["retry.backoff.max.ms"] == backoff_max
