@@ -382,22 +382,25 @@ class Producer(Generic[K, V]):
             timeout = self.config.close_timeout_s if timeout_s is None else timeout_s
             self._reports.purge_reason = f"producer {self.name!r} closed after {timeout:g} s"
             started = time.monotonic()
-            self._server.stop()
-            with self._server.turn():
-                undelivered = self._flush(timeout)
-                flush_s = time.monotonic() - started
-                if undelivered:
-                    self._kafka.purge(in_queue=True, in_flight=True, blocking=True)
-                    self._flush(PURGE_SERVE_TIMEOUT_S)
-                for tracked in list(self._pending):
-                    tracked.abandon(
-                        UndeliveredError(
-                            f"producer {self.name!r} closed before the delivery report came",
-                            in_flight=True,
+            try:
+                self._server.stop()
+                with self._server.turn():
+                    undelivered = self._flush(timeout)
+                    flush_s = time.monotonic() - started
+                    if undelivered:
+                        self._purge()
+                    for tracked in list(self._pending):
+                        tracked.abandon(
+                            UndeliveredError(
+                                f"producer {self.name!r} closed before the delivery report came",
+                                in_flight=True,
+                            )
                         )
-                    )
-                self._release_client()
-            self._unregister()
+                    self._release_client()
+            finally:
+                # Whatever the client did, the name is free again: a producer made to
+                # replace this one (a fenced transactional id taken over) reports under it.
+                self._unregister()
             if undelivered:
                 logger.warning(
                     "producer %s closed with %d messages undelivered after %.1f s",
@@ -564,6 +567,16 @@ class Producer(Generic[K, V]):
         except KafkaException as exc:
             self._raised_while_serving(exc)
             return len(self._kafka)
+
+    def _purge(self) -> None:
+        """Drop what is still queued or in flight, and serve the reports that fail it. A
+        client that failed fatally (a fenced transactional producer) may refuse the purge:
+        its records are failed by the fatal error already."""
+        try:
+            self._kafka.purge(in_queue=True, in_flight=True, blocking=True)
+        except KafkaException as exc:
+            logger.warning("producer %s: purge at close refused: %s", self.name, exc)
+        self._flush(PURGE_SERVE_TIMEOUT_S)
 
     def _raised_while_serving(self, exc: KafkaException) -> None:
         """confluent-kafka raises a fatal error from whichever call is serving callbacks

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
+from prometheus_client import CollectorRegistry
 
 from turnout.producer import ProducerConfig, TransactionalProducer
 from turnout.producer import producer as producer_module
@@ -63,3 +65,36 @@ def test_coordinator_calls_are_retried_at_a_short_pace_unless_the_service_sets_i
         TransactionalProducer(ProducerConfig(kafka_properties=properties), "tid")
     assert seen[0]["retry.backoff.ms"] == backoff
     assert seen[0]["retry.backoff.max.ms"] == backoff_max
+
+
+class _FencedClient:
+    """A client failed fatally with a record still queued: it refuses the purge."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        del config
+
+    def poll(self, timeout: float) -> int:
+        return 0
+
+    def flush(self, timeout: float) -> int:
+        return 1
+
+    def purge(self, **_: bool) -> None:
+        raise KafkaException(KafkaError(KafkaError._FATAL, "fenced", fatal=True))
+
+    def close(self) -> None:
+        return None
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_a_closed_producer_frees_its_name_even_when_its_client_refuses_the_purge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(producer_module, "KafkaProducer", _FencedClient)
+    registry = CollectorRegistry()
+    fenced = TransactionalProducer(ProducerConfig(), "tid", registry=registry, name="p.0")
+    fenced.close(0.1)
+    # A producer made to take the transactional id over reports under the same name.
+    TransactionalProducer(ProducerConfig(), "tid", registry=registry, name="p.0").close(0.1)
