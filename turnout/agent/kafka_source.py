@@ -98,7 +98,10 @@ class KafkaSource:
         #: Each partition's leader (broker id) as of the last ``partition_counts``.
         self._leaders: dict[PartitionId, int] = {}
         self._paused: set[PartitionId] = set()
-        self._group_metadata: object | None = None
+        # The offsets handle never joins the group, so its metadata (the group, no member,
+        # no generation) never changes: read once, a local call, rather than once per
+        # transaction in a call that waits its turn on the handle behind a commit.
+        self._group_metadata: object = self._offsets.consumer_group_metadata()
         self._assigned: set[PartitionId] = set()
         self._topic_count = 0
 
@@ -346,14 +349,9 @@ class KafkaSource:
         return out
 
     def group_metadata(self) -> object:
-        """The group's metadata for ``send_offsets_to_transaction`` (opaque). The offsets
-        handle never joins the group, so its metadata (the group, no member, no
-        generation) never changes: it is read once, rather than once per transaction in a
-        call that waits its turn on the handle behind a commit or an offset look-up."""
-        metadata = self._group_metadata
-        if metadata is None:
-            metadata = self._group_metadata = self._offsets.consumer_group_metadata()
-        return metadata
+        """The group's metadata for ``send_offsets_to_transaction`` (opaque; read when the
+        offsets handle was made)."""
+        return self._group_metadata
 
     def commit(self, offsets: Mapping[PartitionId, tuple[int, str]]) -> None:
         """Commit synchronously; raises on any partition's failure."""

@@ -58,9 +58,8 @@ class TargetPositions:
         self._target = target
         self._source = source
         self._lock = threading.Lock()
-        self._consumers: dict[str, Consumer] = {}
-        #: Each positions group's metadata (``metadata``), by group.
-        self._metadata: dict[str, object] = {}
+        #: Each positions group's consumer and its group metadata (``_held``).
+        self._consumers: dict[str, tuple[Consumer, object]] = {}
 
     def kafka_group(self) -> KafkaGroup:
         """The group the exactly-once runner commits and reads positions through."""
@@ -92,21 +91,14 @@ class TargetPositions:
         consumer never joins the group, so the metadata never changes: read once per
         group, not once per transaction in a call that waits its turn on the handle
         behind a ``committed`` look-up (which waits for pending transactional offsets)."""
-        group = self._held_group()
-        with self._lock:
-            metadata = self._metadata.get(group)
-        if metadata is None:
-            metadata = self._consumer(group).consumer_group_metadata()
-            with self._lock:
-                self._metadata[group] = metadata
-        return metadata
+        return self._held()[1]
 
     def committed(self, tp: PartitionId) -> int | None:
         """The next source offset of ``tp`` stored on the target (None: none yet). The
         consumer reads ``read_committed``, so a pending transactional commit is waited
         for (librdkafka asks for stable offsets)."""
         topic, partition = self.stored_at(tp)
-        found = self._consumer().committed(
+        found = self._held()[0].committed(
             [TopicPartition(topic, partition)], timeout=COMMITTED_TIMEOUT_S
         )
         offset = found[0].offset if found else -1
@@ -114,24 +106,20 @@ class TargetPositions:
 
     def close(self) -> None:
         with self._lock:
-            consumers = list(self._consumers.values())
+            consumers = [consumer for consumer, _ in self._consumers.values()]
             self._consumers.clear()
-            self._metadata.clear()
         for consumer in consumers:
             consumer.close()
 
-    def _held_group(self) -> str:
+    def _held(self) -> tuple[Consumer, object]:
+        """The held positions group's consumer and its group metadata, made on first use
+        (the metadata is local: the consumer never joins the group)."""
         group = self.group()
         if group is None:
             raise LookupError("no binding held: no positions group")
-        return group
-
-    def _consumer(self, group: str | None = None) -> Consumer:
-        if group is None:
-            group = self._held_group()
         with self._lock:
-            consumer = self._consumers.get(group)
-            if consumer is None:
+            held = self._consumers.get(group)
+            if held is None:
                 consumer = Consumer(
                     {
                         "bootstrap.servers": self._target.bootstrap,
@@ -141,5 +129,5 @@ class TargetPositions:
                         "isolation.level": "read_committed",
                     }
                 )
-                self._consumers[group] = consumer
-            return consumer
+                held = self._consumers[group] = (consumer, consumer.consumer_group_metadata())
+            return held
