@@ -51,11 +51,18 @@ class FakeSource(KafkaSource):
         self.cluster_up = True
         self.metadata_reads = 0
 
-    def assign(self, starts: Sequence[tuple[PartitionId, int]]) -> None:
-        """Added paused, as the real one: the agent resumes them."""
+    def assign(self, starts: Sequence[tuple[PartitionId, int]], *, paused: bool = True) -> None:
+        """Added paused (the agent resumes them) or fetching, as the real one."""
         tps = [tp for tp, _ in starts]
         self._assigned.update(tps)
-        self._paused.update(tps)
+        if paused:
+            self._paused.update(tps)
+        else:
+            self._paused.difference_update(tps)
+
+    def is_fetching(self, tp: PartitionId) -> bool:
+        """Assigned and not paused (what the test reads of the consumer)."""
+        return tp in self._assigned and tp not in self._paused
 
     def unassign(self, tps: Iterable[PartitionId]) -> None:
         for tp in tps:

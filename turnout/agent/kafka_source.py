@@ -69,7 +69,7 @@ class KafkaSource:
             "client.id": client_id,
             # Fetch promptly: the consume loop is also the agent's event loop.
             "fetch.wait.max.ms": 100,
-            # A partition is assigned paused and then resumed with a seek (``set_paused``);
+            # A partition assigned paused is resumed with a seek (``set_paused``);
             # records fetched in between are discarded, but if they filled the partition's
             # queue, librdkafka backs its next fetch off for this long (1 s by default),
             # and the partition's first records waited that long after its claim.
@@ -107,8 +107,11 @@ class KafkaSource:
 
     # ---- assignment -------------------------------------------------------------------
 
-    def assign(self, starts: Sequence[tuple[PartitionId, int]]) -> None:
-        """Add partitions at the given offsets, paused (the agent resumes them)."""
+    def assign(self, starts: Sequence[tuple[PartitionId, int]], *, paused: bool = True) -> None:
+        """Add partitions at the given offsets, paused (the agent resumes them) or, with
+        ``paused`` False, fetching from those offsets at once: the assignment itself
+        starts the fetch and wakes the leader's broker thread, so a claim whose records
+        may start now needs no resume, seek or wake-up request after it."""
         if not starts:
             return
         with self._turns.agent():
@@ -117,7 +120,8 @@ class KafkaSource:
             self._assigned.update(tps)
             self._topic_count = len({topic for topic, _ in self._assigned})
             self._paused.difference_update(tps)
-            self._pause(tps)
+            if paused:
+                self._pause(tps)
 
     def unassign(self, tps: Iterable[PartitionId]) -> None:
         gone = [tp for tp in tps if tp in self._assigned]
@@ -152,8 +156,9 @@ class KafkaSource:
         bring are older than the seek's op version and discarded by librdkafka: the
         seek's offset is where fetching resumes. Neither wakes the leader's broker
         thread, though, which sleeps up to its hard-coded 1 s (``rd_kafka_max_block_ms``)
-        when it had nothing to fetch (every partition paused, as after a claim), so a
-        claimed partition's first records would come up to a second late. A request to
+        when it had nothing to fetch (every partition paused, as in a paused
+        deployment), so a resumed partition's first records would come up to a second
+        late. A request to
         the leaders wakes their threads (``_wake_fetchers``), sent only to a leader none
         of whose other partitions is being fetched: a fetching thread is awake and takes
         the resumed partition into its next fetch, and a request sent behind its

@@ -219,8 +219,8 @@ class MigratingSource(KafkaSource):
 
     # ---- the consumer, under this cluster's names ---------------------------------------
 
-    def assign(self, starts: Sequence[tuple[PartitionId, int]]) -> None:
-        super().assign([(self._own(tp), offset) for tp, offset in starts])
+    def assign(self, starts: Sequence[tuple[PartitionId, int]], *, paused: bool = True) -> None:
+        super().assign([(self._own(tp), offset) for tp, offset in starts], paused=paused)
 
     def unassign(self, tps: Iterable[PartitionId]) -> None:
         super().unassign(self._own_all(tps))

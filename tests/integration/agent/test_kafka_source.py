@@ -107,6 +107,38 @@ def test_a_claimed_partitions_first_records_come_at_once_after_its_resume(
     assert max(waits) < 0.4, f"first records {waits} s after the resumes"
 
 
+def test_a_partition_assigned_fetching_brings_its_first_records_at_once_after_an_idle_spell(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    # A claim whose records may start now assigns its partitions fetching, with no resume,
+    # seek or wake-up request after it: the assignment itself must wake the leader's
+    # broker thread, asleep (up to a second) since its last partition went.
+    topic = topic_factory(2)
+    produce(services.kafka, topic, 2_000, partitions=2)
+    earlier, claimed = (topic, 0), (topic, 1)
+    waits: list[float] = []
+    for attempt in range(3):
+        source = KafkaSource(services.kafka, unique(f"group{attempt}"), "claim", "earliest", {})
+        try:
+            source.assign([(earlier, 0)], paused=False)
+            while not source.poll(0.005):
+                pass  # fetching from the leader
+            source.unassign([earlier])
+            time.sleep(0.2)  # the broker thread has nothing to fetch, and goes to sleep
+            assigned = time.monotonic()
+            source.assign([(claimed, 0)], paused=False)
+            assert not source.paused
+            first: list[int] = []
+            while not first:
+                assert time.monotonic() - assigned < 10.0, "no record after the assignment"
+                first = [m.partition() or 0 for m in source.poll(0.005)]
+            waits.append(time.monotonic() - assigned)
+            assert set(first) == {1}
+        finally:
+            source.close()
+    assert max(waits) < 0.4, f"first records {waits} s after the assignments"
+
+
 def test_a_new_client_tells_a_cluster_that_answers_from_one_that_does_not(
     services: Services, unique: Callable[[str], str]
 ) -> None:

@@ -458,12 +458,13 @@ class Reconciler:
             if h.claim.epoch != epoch and tp in desired:
                 data.claims.restamp(tp, epoch)
         claims = sorted(desired - held.keys())
+        paused = self.directive is not None and self.directive.paused
         if claims:
             assert self.binding is not None
-            data.claims.claim_many(claims, self.binding.group, epoch, self._desired_since)
-        self._feed.refresh_active(
-            self._desired, self.directive is not None and self.directive.paused
-        )
+            data.claims.claim_many(
+                claims, self.binding.group, epoch, self._desired_since, start_now=not paused
+            )
+        self._feed.refresh_active(self._desired, paused)
         if held.keys() == desired and all(h.claim.epoch == epoch for h in held.values()):
             if self.applied_epoch != epoch:
                 self._log.info(

@@ -3,8 +3,9 @@ partition at a new epoch (its owner node re-stamped).
 
 Per partition::
 
-    (not held) ──owner node created, committed offset read──▶ held (active once the
-                 gate opens; blocked if nothing is committed and the policy is error)
+    (not held) ──owner node created, committed offset read──▶ held (active at once
+                 unless the deployment is paused; blocked if nothing is committed and
+                 the policy is error)
     (not held) ──node held by another live session──▶ waits for its watch (not asked
                  again until the node goes: ``WatchedOwnerNodes``)
     held ──new epoch, kept──▶ owner node re-stamped (node changed under us: lost)
@@ -61,8 +62,12 @@ class Claims:
         group: str,
         epoch: int,
         desired_since: Mapping[PartitionId, float],
+        *,
+        start_now: bool,
     ) -> None:
-        """Create the owner nodes we can, read all their offsets in one go, start them."""
+        """Create the owner nodes we can, read all their offsets in one go, start them:
+        with ``start_now`` (the deployment is not paused) their records may start as soon
+        as they are fetched (``RecordFeed.assign``)."""
         claims = self._create_owners(tps, group, epoch)
         if not claims:
             return
@@ -117,7 +122,7 @@ class Claims:
                 epoch,
                 extra={"event": "claimed", "topic": tp[0], "partition": tp[1], "offset": start},
             )
-        feed.assign(assign)
+        feed.assign(assign, start_now=start_now)
 
     def restamp(self, tp: PartitionId, epoch: int) -> None:
         """Rewrite a kept partition's owner node with the new epoch."""

@@ -232,11 +232,17 @@ class RecordFeed:
                     self._log.warning("Kafka consumer close failed: %s", exc)
                 self.source = None
 
-    def assign(self, starts: Sequence[tuple[PartitionId, int]]) -> None:
+    def assign(self, starts: Sequence[tuple[PartitionId, int]], *, start_now: bool) -> None:
         """Assign claimed partitions at their start offsets; a worker waiting for
-        something to fetch wakes."""
+        something to fetch wakes. With ``start_now`` their gate opens first and they are
+        assigned fetching (a claim's partitions when the deployment is not paused): the
+        first records come without a resume after the claim, which would wait its turn on
+        the consumer behind a worker's poll. Otherwise they are assigned paused, and
+        ``refresh_active`` resumes those that may start."""
         assert self.source is not None
-        self.source.assign(starts)
+        if start_now:
+            self.active = self.active | {tp for tp, _ in starts}
+        self.source.assign(starts, paused=not start_now)
         self._fetchable.set()
 
     # ---- records ------------------------------------------------------------------------

@@ -261,6 +261,11 @@ class Member:
         assert self.dispatcher is not None
         return self.dispatcher.context.may_start(tp)
 
+    def fetching(self, tp: PartitionId) -> bool:
+        """Whether the consumer fetches ``tp``: assigned and not paused."""
+        source = self.loop.data.feed.source
+        return source is not None and source.is_fetching(tp)
+
     def lease_valid(self) -> bool:
         return self.loop.session.lease.valid()
 
@@ -898,6 +903,8 @@ class AgentModel(RuleBasedStateMachine):
                 gaps.append(f"{holder.name} does not hold {tp} at epoch {directive.epoch}")
             elif holder.may_start(tp) == directive.paused:
                 gaps.append(f"{holder.name}'s gate of {tp} is wrong (paused: {directive.paused})")
+            elif holder.fetching(tp) == directive.paused:
+                gaps.append(f"{holder.name}'s fetch of {tp} is wrong (paused: {directive.paused})")
         for member in self._members():
             stray = member.held() - {
                 tp for tp, o in self._owners_by_instance().items() if o == member.name
