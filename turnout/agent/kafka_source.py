@@ -124,11 +124,18 @@ class KafkaSource:
                 self._pause(tps)
 
     def unassign(self, tps: Iterable[PartitionId]) -> None:
+        """Remove partitions from the assignment, unpaused: librdkafka keeps a partition's
+        pause across an unassignment, so a paused partition assigned again fetching
+        (``assign(paused=False)``) would never fetch. Resumed once unassigned, it fetches
+        nothing meanwhile."""
         gone = [tp for tp in tps if tp in self._assigned]
         if not gone:
             return
         with self._turns.agent():
             self._consumer.incremental_unassign([KafkaTP(t, p) for t, p in gone])
+            paused = [KafkaTP(t, p) for t, p in gone if (t, p) in self._paused]
+            if paused:
+                self._consumer.resume(paused)
             for tp in gone:
                 self._assigned.discard(tp)
                 self._paused.discard(tp)

@@ -139,6 +139,31 @@ def test_a_partition_assigned_fetching_brings_its_first_records_at_once_after_an
     assert max(waits) < 0.4, f"first records {waits} s after the assignments"
 
 
+def test_a_partition_paused_when_it_was_unassigned_fetches_when_assigned_again_fetching(
+    services: Services, topic_factory: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    # librdkafka keeps a partition's pause across an unassignment: an owner fenced (every
+    # partition paused), its partitions dropped, then claimed again, never fetched them.
+    topic = topic_factory(1)
+    produce(services.kafka, topic, 100)
+    tp = (topic, 0)
+    source = KafkaSource(services.kafka, unique("group"), "again", "earliest", {})
+    try:
+        source.assign([(tp, 0)], paused=False)
+        while not source.poll(0.005):
+            pass
+        source.pause([tp])
+        source.unassign([tp])
+        source.assign([(tp, 0)], paused=False)
+        got = 0
+        started = time.monotonic()
+        while got < 100 and time.monotonic() - started < 10.0:
+            got += len(source.poll(0.05))
+        assert got == 100
+    finally:
+        source.close()
+
+
 def test_a_new_client_tells_a_cluster_that_answers_from_one_that_does_not(
     services: Services, unique: Callable[[str], str]
 ) -> None:
