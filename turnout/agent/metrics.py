@@ -1,17 +1,22 @@
 """The agent's Prometheus metrics, on a registry of its own.
 
 Each agent gets its own ``CollectorRegistry`` so several agents in one process (tests,
-the benchmark, an app consuming two deployments) never clash on metric names. Every
-counter is mirrored in a plain dict for ``Agent.status()`` and the status znode.
+the benchmark, an app consuming two deployments) never clash on metric names. The
+counters are kept in a plain dict, added to by counter sources kept elsewhere (the work
+manager counts the records it completes), and read by both ``Agent.status()`` (the
+status znode) and the Prometheus registry at each scrape (``_Counters``): the two always
+show the same counts.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from turnout.agent.rate_window import RateWindow
 
@@ -83,22 +88,13 @@ class AgentMetrics:
             buckets=_SECONDS_BUCKETS,
             registry=self.registry,
         ).labels(**labels)
-        self._counters = {
-            name: Counter(
-                f"turnout_agent_{name}",
-                name.replace("_", " ").capitalize(),
-                list(labels),
-                registry=self.registry,
-            ).labels(**labels)
-            for name in COUNTERS
-        }
         self._lock = threading.Lock()
         self._values: dict[str, float] = dict.fromkeys(COUNTERS, 0.0)
         self._sources: list[Callable[[], Mapping[str, float]]] = []
         self._processed_rate = RateWindow(RATE_WINDOW_S)
+        self.registry.register(_Counters(self.counters, labels))
 
     def inc(self, name: str, amount: float = 1.0) -> None:
-        self._counters[name].inc(amount)
         with self._lock:
             self._values[name] += amount
 
@@ -110,17 +106,49 @@ class AgentMetrics:
         with self._lock:
             self._sources.append(source)
 
-    def snapshot(self) -> dict[str, float]:
-        """Every counter, plus ``rate_per_s``: records processed per second recently."""
+    def counters(self) -> dict[str, float]:
+        """Every counter: the agent's own counts and its counter sources' added up."""
         with self._lock:
             values = dict(self._values)
             sources = list(self._sources)
         for source in sources:
             for name, value in source().items():
                 values[name] = values.get(name, 0.0) + value
+        return values
+
+    def snapshot(self) -> dict[str, float]:
+        """Every counter, plus ``rate_per_s``: records processed per second recently."""
+        values = self.counters()
         values["rate_per_s"] = self._rate(values["records_processed"])
         return values
 
     def _rate(self, processed: float) -> float:
         with self._lock:
             return round(self._processed_rate.sample(time.monotonic(), processed), 2)
+
+
+class _Counters(Collector):
+    """The agent's counters as Prometheus counters (``turnout_agent_<name>_total``), read
+    from ``AgentMetrics.counters`` at each scrape."""
+
+    def __init__(self, read: Callable[[], Mapping[str, float]], labels: Mapping[str, str]) -> None:
+        self._read = read
+        self._labels = labels
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        for name in COUNTERS:
+            yield self._family(name)
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        values = self._read()
+        for name in COUNTERS:
+            family = self._family(name)
+            family.add_metric(list(self._labels.values()), values.get(name, 0.0))
+            yield family
+
+    def _family(self, name: str) -> CounterMetricFamily:
+        return CounterMetricFamily(
+            f"turnout_agent_{name}",
+            name.replace("_", " ").capitalize(),
+            labels=list(self._labels),
+        )

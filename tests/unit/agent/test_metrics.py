@@ -11,6 +11,20 @@ def test_status_counters_include_a_dispatchers_own_counts() -> None:
     assert metrics.snapshot()["records_processed"] == 42.0
 
 
+def test_prometheus_serves_the_counts_the_status_shows_a_dispatchers_own_included() -> None:
+    # The work manager keeps its count itself: served as 0 until the scrape read it too.
+    metrics = AgentMetrics("billing", "billing-blue-0")
+    metrics.inc("records_processed", 2)
+    metrics.inc("commits")
+    metrics.add_counter_source(lambda: {"records_processed": 40.0})
+    labels = {"deployment": "billing", "instance": "billing-blue-0"}
+    served = metrics.registry.get_sample_value
+    assert served("turnout_agent_records_processed_total", labels) == 42.0
+    assert served("turnout_agent_commits_total", labels) == 1.0
+    assert served("turnout_agent_fence_events_total", labels) == 0.0
+    assert metrics.snapshot()["records_processed"] == 42.0
+
+
 def test_rate_is_records_processed_per_second_over_the_recent_window(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
