@@ -159,7 +159,8 @@ def run_until_signalled(
     return 0 if finished and not failed else 1
 
 
-def _parse_properties(items: list[str]) -> dict[str, str]:
+def parse_kafka_properties(items: list[str]) -> dict[str, str]:
+    """``--kafka-property`` values (``key=value``) as a dict; a malformed one is bad input."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -218,7 +219,7 @@ def run(
             metrics_port=metrics_port,
             properties_file=properties,
             security_env_file=security_env_file,
-            kafka_properties=_parse_properties(kafka_property or []) or None,
+            kafka_properties=parse_kafka_properties(kafka_property or []) or None,
         )
     except BadInput as exc:
         typer.echo(f"turnout agent: {exc}", err=True)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from turnout.agent import cli_options as options
-from turnout.agent.cli import BadInput, build_config, invalid
+from turnout.agent.cli import BadInput, build_config, invalid, parse_kafka_properties
 from turnout.agent.cli_options import DEFAULT_STOP_TIMEOUT_S
 from turnout.mirror.consume_cli import consume
 
@@ -121,6 +121,7 @@ def run(
     deployment: options.Deployment = None,
     colour: options.Colour = None,
     instance: options.Instance = None,
+    version: options.Version = None,
     zookeeper: options.ZooKeeper = None,
     zk_root: options.ZkRoot = None,
     kafka: Annotated[str | None, typer.Option(help="The SOURCE cluster's bootstrap")] = None,
@@ -128,7 +129,17 @@ def run(
     fence_margin: options.FenceMargin = None,
     offset_store: options.OffsetStore = None,
     auto_offset_reset: options.AutoOffsetReset = None,
+    metrics_port: options.MetricsPort = None,
     properties: options.Properties = None,
+    security_env_file: options.SecurityEnvFile = None,
+    kafka_property: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kafka-property",
+            "-X",
+            help="librdkafka property of the SOURCE cluster's consumer, key=value (repeat)",
+        ),
+    ] = None,
     stop_timeout: options.StopTimeout = DEFAULT_STOP_TIMEOUT_S,
     log_level: options.LogLevel = "INFO",
     log_json: options.LogJson = True,
@@ -143,6 +154,7 @@ def run(
             deployment=deployment,
             colour=colour,
             instance=instance,
+            version=version,
             zookeeper=zookeeper,
             zk_root=zk_root,
             kafka=kafka,
@@ -150,7 +162,10 @@ def run(
             fence_margin_s=fence_margin,
             offset_store=offset_store,
             auto_offset_reset=auto_offset_reset,
+            metrics_port=metrics_port,
             properties_file=properties,
+            security_env_file=security_env_file,
+            kafka_properties=parse_kafka_properties(kafka_property or []) or None,
         )
         settings = _mirror_settings(
             config,

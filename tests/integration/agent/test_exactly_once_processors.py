@@ -13,16 +13,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
 from tests.support.agent_handlers import HOLD_FILE_ENV, inside_marker
 from tests.support.agent_kit import REPO_ROOT, LoadProducer, World, wait_until
+from tests.support.served_metrics import served_metric
 from tests.support.waiting import wait_until_frozen
 from turnout.devstack.process import free_port
 from turnout.producer import ProducerConfig, TransactionalProducer
@@ -119,14 +118,7 @@ class Processor:
     def metric(self, name: str) -> float:
         """A sample of its served metrics (0 if absent)."""
         assert self.metrics_port is not None
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            text = response.read().decode()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name:
-                    return float(sample.value)
-        return 0.0
+        return served_metric(self.metrics_port, name)
 
 
 def _warm_transactions(kafka: str) -> None:

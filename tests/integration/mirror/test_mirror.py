@@ -26,7 +26,9 @@ from tests.support.mirror_kit import (
     spawn_mirror,
     start_mirror,
 )
+from tests.support.served_metrics import served_metric
 from tests.support.services import Services, create_topic, unique_name
+from turnout.devstack.process import free_port
 from turnout.protocol import Binding, Colour, Role
 
 #: Copying a few thousand records between two local brokers takes seconds; a 2-core
@@ -99,7 +101,11 @@ def test_a_sigkilled_mirror_agent_loses_nothing_in_the_target(
     at_kill = record_count(_target(two_clusters), target)
     assert at_kill < total, "the mirror finished before it was killed: nothing was tested"
 
-    second = spawn_mirror(mirror_world, "m-2", _target(two_clusters), tmp_path)
+    # The second also serves its metrics, as `turnout agent run` does.
+    port = free_port()
+    second = spawn_mirror(
+        mirror_world, "m-2", _target(two_clusters), tmp_path, "--metrics-port", str(port)
+    )
     expected = read_topic(two_clusters.kafka, source)
     wanted = {p: Counter(records) for p, records in expected.items()}
 
@@ -118,6 +124,9 @@ def test_a_sigkilled_mirror_agent_loses_nothing_in_the_target(
         ),
     )
     mirrored = read_topic(_target(two_clusters), target)
+    copied = total - at_kill
+    assert served_metric(port, "turnout_agent_records_processed_total") >= copied
+    assert served_metric(port, "turnout_producer_acked_total") >= copied
     lost = sum(len(wanted[p] - Counter(mirrored.get(p, []))) for p in wanted)
     duplicates = sum(len(records) for records in mirrored.values()) - total
     record_property("mirrored_at_kill", at_kill)
