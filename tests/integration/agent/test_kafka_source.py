@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from confluent_kafka import Message
 
 from tests.support.kafka_records import produce
 from tests.support.services import Services
@@ -19,6 +20,18 @@ LONG_POLL_S = 1.5
 #: A call of the agent's waits for at most the fetcher's current poll (5 ms here) and its
 #: own round trip; generous for a shared 2-core machine.
 CALL_BOUND_S = 1.0
+#: How long a test waits for a partition's first records before it fails (they come in
+#: milliseconds, or a second late when a broker thread was not woken).
+FIRST_RECORDS_LIMIT_S = 10.0
+
+
+def _first_records(source: KafkaSource, what: str) -> list[Message]:
+    """Poll until records come, and return them; fails after ``FIRST_RECORDS_LIMIT_S``
+    naming ``what`` was waited for."""
+    started = time.monotonic()
+    while not (messages := source.poll(0.005)):
+        assert time.monotonic() - started < FIRST_RECORDS_LIMIT_S, f"no record {what}"
+    return messages
 
 
 def test_the_agents_calls_are_not_starved_by_a_worker_fetching_in_a_loop(
@@ -99,8 +112,7 @@ def test_a_claimed_partitions_first_records_come_at_once_after_its_resume(
             time.sleep(0.2)  # the broker thread has nothing to fetch, and goes to sleep
             resumed = time.monotonic()
             source.set_paused(set(), {tp: 0})
-            while not source.poll(0.005):
-                assert time.monotonic() - resumed < 10.0, "no record after the resume"
+            _first_records(source, "after the resume")
             waits.append(time.monotonic() - resumed)
         finally:
             source.close()
@@ -121,19 +133,15 @@ def test_a_partition_assigned_fetching_brings_its_first_records_at_once_after_an
         source = KafkaSource(services.kafka, unique(f"group{attempt}"), "claim", "earliest", {})
         try:
             source.assign([(earlier, 0)], paused=False)
-            while not source.poll(0.005):
-                pass  # fetching from the leader
+            _first_records(source, "from the leader at all")
             source.unassign([earlier])
             time.sleep(0.2)  # the broker thread has nothing to fetch, and goes to sleep
             assigned = time.monotonic()
             source.assign([(claimed, 0)], paused=False)
             assert not source.paused
-            first: list[int] = []
-            while not first:
-                assert time.monotonic() - assigned < 10.0, "no record after the assignment"
-                first = [m.partition() or 0 for m in source.poll(0.005)]
+            first = _first_records(source, "after the assignment")
             waits.append(time.monotonic() - assigned)
-            assert set(first) == {1}
+            assert {m.partition() for m in first} == {1}
         finally:
             source.close()
     assert max(waits) < 0.4, f"first records {waits} s after the assignments"
@@ -150,14 +158,13 @@ def test_a_partition_paused_when_it_was_unassigned_fetches_when_assigned_again_f
     source = KafkaSource(services.kafka, unique("group"), "again", "earliest", {})
     try:
         source.assign([(tp, 0)], paused=False)
-        while not source.poll(0.005):
-            pass
+        _first_records(source, "from the leader at all")
         source.pause([tp])
         source.unassign([tp])
         source.assign([(tp, 0)], paused=False)
-        got = 0
+        got = len(_first_records(source, "after the assignment again"))
         started = time.monotonic()
-        while got < 100 and time.monotonic() - started < 10.0:
+        while got < 100 and time.monotonic() - started < FIRST_RECORDS_LIMIT_S:
             got += len(source.poll(0.05))
         assert got == 100
     finally:
