@@ -19,7 +19,9 @@ from turnout.agent import batch_handler
 #: 0.2% of a run of a few seconds), every 0.1 s in between.
 CLI_POLL_S = 0.005
 CLI_POLL_COARSE_S = 0.1
-_PROCESSED = ("turnout_work_processed_total{", "turnout_agent_records_processed_total{")
+#: The agent's count of handled records: the sequential dispatcher's and every work
+#: manager's (``turnout_work_processed_total`` counts the managers' again, per topic).
+_PROCESSED = "turnout_agent_records_processed_total{"
 
 
 @batch_handler
@@ -75,18 +77,24 @@ def _free_port() -> int:
 
 
 def _scraped_processed(port: int) -> int:
-    """Records handled: the work managers' ``turnout_work_processed_total`` (over topics)
-    plus the sequential dispatcher's ``turnout_agent_records_processed_total`` (what ran
-    before the deployment's settings applied); 0 while nothing answers."""
+    """Records handled (``processed_in`` the agent's metrics page); 0 while nothing
+    answers."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as page:
             text = page.read().decode()
     except OSError:
         return 0
+    return processed_in(text)
+
+
+def processed_in(metrics_page: str) -> int:
+    """Records handled, from an agent's Prometheus page: its
+    ``turnout_agent_records_processed_total``, which holds what the sequential dispatcher
+    ran before the deployment's settings applied and what every work manager ran since."""
     return int(
         sum(
             float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
+            for line in metrics_page.splitlines()
             if line.startswith(_PROCESSED)
         )
     )
