@@ -20,7 +20,9 @@ Fields per scenario:
 - ``gap_ms_max``: the longest time any partition went without being processed while a
   record waited (a record waits from when the broker acknowledged it, or from when the
   previous record of its partition finished, whichever is later), over all switches;
-  ``gap_ms_per_switch``: each switch's longest wait, as samples, p50, p99 and max.
+  ``gap_ms_per_switch``: each switch's longest wait, as samples, p50, p99 and max;
+  ``gap_ms_worst_switches``: the five longest as ``[switch number, ms]`` (the first
+  switch is 1), which tells one outlier from a slow start.
   ``gap_ms_max_from_send`` counts from the producer's ``produce()`` call instead, so it
   also charges the producer's batching (``linger.ms`` 5) and any broker stall on the
   produce path to the consumers; it is shown for comparison with earlier figures.

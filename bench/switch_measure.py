@@ -108,6 +108,18 @@ def spread(values: Sequence[float]) -> dict[str, float | int]:
     }
 
 
+#: How many of the longest per-switch gaps the result names, with their switch's number.
+WORST_SWITCHES_SHOWN = 5
+
+
+def worst_switches(gaps: Sequence[float]) -> list[list[float]]:
+    """The longest per-switch gaps as ``[switch number, gap ms]``, longest first, the first
+    switch numbered 1: whether the maximum is one outlier, several, or the run's first
+    switches (services and agents still warming up) shows there."""
+    ranked = sorted(enumerate(gaps, start=1), key=lambda numbered: -numbered[1])
+    return [[number, round(gap, 1)] for number, gap in ranked[:WORST_SWITCHES_SHOWN]]
+
+
 def scenario_result(
     switch_ms: list[float],
     acked: Acked,
@@ -122,6 +134,7 @@ def scenario_result(
         "switch_ms_p99": round(percentile(switch_ms, 99), 1),
         "gap_ms_max": round(max(gaps, default=0.0), 1),
         "gap_ms_per_switch": spread(gaps),
+        "gap_ms_worst_switches": worst_switches(gaps),
         "gap_ms_max_from_send": round(gap_ms_max(acked, events, switch_starts, from_send=True), 1),
         "duplicates": report.duplicates.extra_copies,
         "lost": report.lost.count,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from bench.switch import summary
-from bench.switch_measure import gap_ms_max, gaps_ms_per_switch, percentile, switch_done_ns
+from bench.switch_measure import (
+    gap_ms_max,
+    gaps_ms_per_switch,
+    percentile,
+    switch_done_ns,
+    worst_switches,
+)
 from turnout.verify import Processed
 
 MS = 1_000_000
@@ -64,6 +70,12 @@ def test_each_switch_is_charged_the_waits_of_its_own_window() -> None:
     ]
     assert gaps_ms_per_switch(acked, events, [150 * MS, 350 * MS]) == [30.0, 50.0]
     assert gaps_ms_per_switch(acked, events, []) == []
+
+
+def test_the_worst_switches_are_named_by_number_from_one_longest_first() -> None:
+    gaps = [120.04, 40.0, 35.5, 260.0, 41.0, 39.0, 90.0]
+    assert worst_switches(gaps) == [[4, 260.0], [1, 120.0], [7, 90.0], [5, 41.0], [2, 40.0]]
+    assert worst_switches([]) == []
 
 
 def test_the_best_native_is_the_smallest_gap_and_the_ratio_is_against_it() -> None:
