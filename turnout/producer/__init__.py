@@ -5,6 +5,7 @@ agent can build processors on it. See docs/producer.md.
 """
 
 from turnout.producer.config import ProduceOptions, ProducerConfig, QueueFullPolicy
+from turnout.producer.confirming import ConfirmingProducer
 from turnout.producer.countdown import CountingProducer, DeliveryCountdown
 from turnout.producer.delivery import Delivery, DeliveryCallback, DeliveryFuture, delivered
 from turnout.producer.errors import (
@@ -34,6 +35,7 @@ __all__ = [
     "PARTITION_ANY",
     "BytesSerializer",
     "CloseReport",
+    "ConfirmingProducer",
     "CountingProducer",
     "Delivery",
     "DeliveryCallback",

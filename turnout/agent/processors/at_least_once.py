@@ -2,10 +2,14 @@
 is acknowledged.
 
 The runner turns a processor into a plain handler for the work manager: it calls the
-processor, writes what it emitted through one shared :class:`~turnout.producer.Producer`
-(idempotent, ``acks=all``), and returns only when every one of those records is
-acknowledged: one :class:`~turnout.producer.DeliveryCountdown` per call, counted down by
-the records' delivery reports, rather than a future per record. So the work manager's
+processor, writes what it emitted, and returns only when every one of those records is
+acknowledged (idempotent producers, ``acks=all``). Two ways, chosen when it is built:
+through a producer of the call's own, confirmed by flushing it, with a report for
+failures only (``confirmed_writes``: the default); or through one shared
+:class:`~turnout.producer.Producer`, with one
+:class:`~turnout.producer.DeliveryCountdown` per call counted down by the records'
+delivery reports (needed where each output's offset is noted: a mirror's). So the work
+manager's
 highest-contiguous commit point, which counts a record complete when its handler
 returns, never passes an input whose outputs are not written, under every ordering mode,
 with no new bookkeeping.
@@ -18,11 +22,12 @@ Per input (a per-record processor) or per run (a batch processor)::
         bounded by its ``queue_full_timeout_s``): the worker waits, so the work manager's
         in-flight bound fills and the input's fetch pauses; past the bound the send
         raises QueueFullError ──▶ failed
-    sending ──all sent──▶ waiting for the countdown, at most ``OUTPUT_ACK_TIMEOUT_S``
-    waiting ──every report came, all acknowledged──▶ complete (the handler returns)
-    waiting ──every report came, one or more failed (the first failure is raised), or
-        the wait timed out──▶ failed: the input is retried and its outputs written again
-        (at least once: a retry may duplicate outputs acknowledged before the failure)
+    sending ──all sent──▶ waiting for the confirmation (or the countdown), at most
+        ``OUTPUT_ACK_TIMEOUT_S``
+    waiting ──all acknowledged──▶ complete (the handler returns)
+    waiting ──one or more failed (the first failure is raised), or the wait timed out──▶
+        failed: the input is retried and its outputs written again (at least once: a
+        retry may duplicate outputs acknowledged before the failure)
 
 The role decides the topics (``routing.py``) and is read once per call, before sending.
 With a ``WriteObserver`` (an ``OutputTarget``'s) each delivery report also notes its
@@ -33,6 +38,7 @@ offsets of each partition written to.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from turnout.agent.processors.contract import Output, Outputs
 from turnout.agent.processors.emitting import resolved
@@ -44,7 +50,7 @@ from turnout.agent.processors.output_target import (
 )
 from turnout.agent.processors.routing import Routes
 from turnout.agent.records import Record
-from turnout.producer import CountingProducer, DeliveryCountdown
+from turnout.producer import CountingProducer, DeliveryCountdown, Write
 from turnout.protocol.models import Role
 
 #: How long a handler call waits for its outputs' acknowledgements before it counts as
@@ -69,9 +75,19 @@ class OutputsNotAcknowledged(Exception):
     """Some outputs of an input were not acknowledged in time (retryable)."""
 
 
+class ConfirmedOutputs(Protocol):
+    """Writes a call's resolved outputs and returns once each is acknowledged, raising
+    the first failure or ``OutputsNotAcknowledged`` (``confirmed_writes``)."""
+
+    def write(self, writes: Sequence[Write], timeout_s: float) -> None: ...
+
+
 class AtLeastOnceRunner:
-    """Runs a processor as a work-manager handler (see the module docstring). Without a
-    producer (a deployment with no outputs) every emitted output is refused by routing."""
+    """Runs a processor as a work-manager handler (see the module docstring). Outputs go
+    through ``confirmed`` if given (no report per record; ``confirmed_writes``), else
+    through ``producer``, counted down by its reports (needed with an ``observer``, which
+    notes each output's offset). Without either (a deployment with no outputs) every
+    emitted output is refused by routing."""
 
     def __init__(
         self,
@@ -82,8 +98,12 @@ class AtLeastOnceRunner:
         *,
         ack_timeout_s: float = OUTPUT_ACK_TIMEOUT_S,
         observer: WriteObserver | None = None,
+        confirmed: ConfirmedOutputs | None = None,
     ) -> None:
+        if confirmed is not None and observer is not None:
+            raise ValueError("an observer needs each output's report: give a producer")
         self._function = function
+        self._confirmed = confirmed
         self._observer = observer
         self._routes = routes
         self._role = role
@@ -113,6 +133,9 @@ class AtLeastOnceRunner:
     ) -> None:
         # Every output resolved (topic, key) before the first is produced.
         writes = resolved(emitted, input_key, per_batch, self._role(), self._routes.topic)
+        if self._confirmed is not None:
+            self._confirmed.write(writes, self._ack_timeout_s)
+            return
         producer = self._producer
         assert producer is not None  # routing refused every output without one
         countdown = DeliveryCountdown(len(writes))

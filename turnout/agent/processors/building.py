@@ -25,6 +25,7 @@ from turnout.agent.processors.at_least_once import (
     AtLeastOnceRunner,
     ProcessorFunction,
 )
+from turnout.agent.processors.confirmed_writes import PREPARED_PRODUCERS, ConfirmedWrites
 from turnout.agent.processors.coroutines import plain_processor
 from turnout.agent.processors.dead_letters import TransactionalDeadLetters
 from turnout.agent.processors.exactly_once import (
@@ -39,7 +40,7 @@ from turnout.agent.processors.transactions import TransactionBounds, transaction
 from turnout.agent.records import Record
 from turnout.agent.work.config import DeadLetterConfig
 from turnout.agent.work.dead_letters import DeadLetterSink, DeadLetterTopics
-from turnout.producer import Producer, ProducerConfig
+from turnout.producer import ConfirmingProducer, Producer, ProducerConfig
 from turnout.producer.config import RESERVED_PROPERTIES
 from turnout.protocol.partitions import PartitionId
 from turnout.protocol.processing import (
@@ -147,14 +148,26 @@ def _runner_handler(
         return ProcessorHandler(
             runner.handle_batch if per_batch else runner.handle, per_batch, _nothing
         )
-    producer: Producer[bytes | str, bytes | str] = Producer(
-        config, registry=context.metrics.registry, name=name
-    )
     observer = None if target is None else target.observer
-    runner = AtLeastOnceRunner(processor, chosen, context.role, producer, observer=observer)
+    closing: Callable[[float], object]
+    if observer is None:
+        registry = context.metrics.registry
+
+        def make(producer_name: str) -> ConfirmingProducer[bytes | str, bytes | str]:
+            return ConfirmingProducer(config, registry=registry, name=producer_name)
+
+        pool = ConfirmedWrites(make, name, min(settings.workers, PREPARED_PRODUCERS))
+        runner = AtLeastOnceRunner(processor, chosen, context.role, None, confirmed=pool)
+        closing = pool.close
+    else:
+        producer: Producer[bytes | str, bytes | str] = Producer(
+            config, registry=context.metrics.registry, name=name
+        )
+        runner = AtLeastOnceRunner(processor, chosen, context.role, producer, observer=observer)
+        closing = producer.close
 
     def close(timeout_s: float) -> None:
-        producer.close(timeout_s)
+        closing(timeout_s)
         if observer is not None:
             observer.flush(timeout_s)
 

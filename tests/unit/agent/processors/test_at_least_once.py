@@ -129,3 +129,50 @@ def test_an_outputs_partition_and_timestamp_reach_the_producer() -> None:
         [record(b"a", b"1")]
     )
     assert producer.placed == [(3, 1_700_000_000_000), (-1, 0)]
+
+
+class RecordingConfirmedWrites:
+    """Stands in for ``ConfirmedWrites`` (the ``ConfirmedOutputs`` seam): records each
+    call's writes and its bound, and raises ``failure`` if given."""
+
+    def __init__(self, failure: Exception | None = None) -> None:
+        self.calls: list[tuple[list[tuple[str, object, object]], float]] = []
+        self._failure = failure
+
+    def write(self, writes: Sequence[Write], timeout_s: float) -> None:
+        self.calls.append(([(topic, value, key) for topic, value, key, *_ in writes], timeout_s))
+        if self._failure is not None:
+            raise self._failure
+
+
+def confirmed_runner(writes: RecordingConfirmedWrites) -> AtLeastOnceRunner:
+    def enrich(record: Record, out: Outputs) -> Output:
+        return Output("enriched", record.value)
+
+    return AtLeastOnceRunner(
+        cast(Any, enrich), ROUTES, lambda: Role.LIVE, None, ack_timeout_s=5.0, confirmed=writes
+    )
+
+
+def test_with_confirmed_writes_a_calls_outputs_are_written_once_together_within_the_bound() -> None:
+    writes = RecordingConfirmedWrites()
+    confirmed_runner(writes).handle(record(b"k1", b"v"))
+    assert writes.calls == [([("out", b"v", b"k1")], 5.0)]
+
+
+def test_a_confirmed_writes_failure_fails_the_input() -> None:
+    failure = OutputsNotAcknowledged("1 of 1 outputs not acknowledged within 5.0 s")
+    with pytest.raises(OutputsNotAcknowledged, match="1 of 1"):
+        confirmed_runner(RecordingConfirmedWrites(failure)).handle(record(b"k", b"v"))
+
+
+def test_an_observer_of_output_offsets_needs_the_reporting_producer() -> None:
+    with pytest.raises(ValueError, match="observer needs each output's report"):
+        AtLeastOnceRunner(
+            cast(Any, print),
+            ROUTES,
+            lambda: Role.LIVE,
+            None,
+            observer=cast(Any, object()),
+            confirmed=RecordingConfirmedWrites(),
+        )
