@@ -18,7 +18,8 @@ Per producer::
         closed at once (what it had not sent is dropped; counted failed): the call fails
         and the work manager retries it, through another producer. A producer is never
         reused after a failure, so records a failed call left queued cannot land after
-        the retry's copies through the same producer's queue.
+        the retry's copies through the same producer's queue (a record it had already
+        sent still may: docs/processors.md, "At least once").
     any ──the pool closes──▶ closed (each flushed within the close's bound)
 """
 
