@@ -9,10 +9,9 @@ failures only (``confirmed_writes``: the default); or through one shared
 :class:`~turnout.producer.Producer`, with one
 :class:`~turnout.producer.DeliveryCountdown` per call counted down by the records'
 delivery reports (needed where each output's offset is noted: a mirror's). So the work
-manager's
-highest-contiguous commit point, which counts a record complete when its handler
-returns, never passes an input whose outputs are not written, under every ordering mode,
-with no new bookkeeping.
+manager's highest-contiguous commit point, which counts a record complete when its
+handler returns, never passes an input whose outputs are not written, under every
+ordering mode, with no new bookkeeping.
 
 Per input (a per-record processor) or per run (a batch processor)::
 
