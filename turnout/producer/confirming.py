@@ -31,27 +31,22 @@ queue space). Delivery latency is not sampled (no report carries it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, Message
 from prometheus_client import CollectorRegistry
 
-from turnout.producer.config import ProduceOptions, ProducerConfig
-from turnout.producer.delivery import DeliveryCallback
+from turnout.producer.config import ProducerConfig
 from turnout.producer.errors import ProducerError
-from turnout.producer.producer import PARTITION_ANY, Headers, K, Producer, V, Write
-from turnout.producer.reports import ReportCallback
+from turnout.producer.failure_reports import FailureReportsProducer
+from turnout.producer.producer import K, V
 from turnout.producer.serializers import Serializer
 
-_NO_SUCCESS_REPORTS = (
-    "producer {!r} is confirmed by flushing and reports failures only: a record's own "
-    "delivery report (send, on_delivery, produce_reported) would never come for a success"
-)
 
-
-class ConfirmingProducer(Producer[K, V]):
+class ConfirmingProducer(FailureReportsProducer[K, V]):
     """A :class:`Producer` confirmed by :meth:`confirm` (see the module docstring)."""
+
+    failure_reports_only = True
 
     def __init__(
         self,
@@ -62,8 +57,6 @@ class ConfirmingProducer(Producer[K, V]):
         registry: CollectorRegistry | None = None,
         name: str | None = None,
     ) -> None:
-        #: Records produced since the last confirm that emptied the producer.
-        self._written = 0
         #: Failures reported since the last confirm, oldest first.
         self._failures: list[ProducerError] = []
         super().__init__(
@@ -74,13 +67,9 @@ class ConfirmingProducer(Producer[K, V]):
             name=name,
         )
 
-    def _serves_in_background(self) -> bool:
-        return False
-
     def _librdkafka_config(self) -> dict[str, Any]:
         return {
             **super()._librdkafka_config(),
-            "delivery.report.only.error": True,
             "on_delivery": self._on_failure_report,
         }
 
@@ -89,44 +78,6 @@ class ConfirmingProducer(Producer[K, V]):
         for the next confirm. Served while the serving turn is held."""
         if error is not None:
             self._failures.append(self._reports.failure(error, message))
-
-    def produce(
-        self,
-        topic: str,
-        value: V | None,
-        key: K | None = None,
-        partition: int = PARTITION_ANY,
-        timestamp_ms: int = 0,
-        headers: Headers | None = None,
-        on_delivery: DeliveryCallback | None = None,
-        options: ProduceOptions[K, V] | None = None,
-    ) -> None:
-        """:meth:`Producer.produce` without ``on_delivery`` (refused): the record is
-        confirmed by the next :meth:`confirm`."""
-        if on_delivery is not None:
-            raise ValueError(_NO_SUCCESS_REPORTS.format(self.name))
-        super().produce(topic, value, key, partition, timestamp_ms, headers, None, options)
-        self._written += 1
-
-    def produce_writes(self, writes: Sequence[Write], report: ReportCallback | None = None) -> None:
-        """:meth:`Producer.produce_writes` without ``report`` (refused)."""
-        if report is not None:
-            raise ValueError(_NO_SUCCESS_REPORTS.format(self.name))
-        super().produce_writes(writes, None)
-        self._written += len(writes)
-
-    def produce_reported(
-        self,
-        topic: str,
-        value: V | None,
-        key: K | None,
-        headers: Headers | None,
-        report: ReportCallback,
-        *,
-        partition: int = PARTITION_ANY,
-        timestamp_ms: int = 0,
-    ) -> None:
-        raise ValueError(_NO_SUCCESS_REPORTS.format(self.name))
 
     def confirm(self, timeout_s: float) -> int:
         """Wait up to ``timeout_s`` until every record written so far is acknowledged or

@@ -24,20 +24,13 @@ States::
 Every call here serves librdkafka's callbacks inside (commit flushes), so it holds the
 serving turn for its duration.
 
-Reports of failures only (``failure_reports_only=True``): librdkafka calls back into
-Python only for a record that failed (``delivery.report.only.error``), not once per
-record written. The commit is what confirms a transaction's records (it waits for every
-acknowledgement, and fails if one failed), so a caller that waits for nothing but the
-commit loses nothing; the producer then counts a transaction's records as acknowledged
-when it commits (``produce`` and ``produce_writes`` count them) and samples no delivery
-latency. A record that asks for its own report (``send``, ``on_delivery``,
-``produce_reported``, ``produce_writes`` with a report) is refused: its success would
-never be reported. Such a producer has no background poller either: what librdkafka
-still queues (failure reports, errors) is served by the producer's own calls (commit
-and abort flush; a caller waiting for queue space serves), and a transaction's records
-fail its commit anyway. That spares a poller waking every
-``TRANSACTIONAL_POLL_SLICE_S`` per producer, and its transactional calls never wait for
-a poller's slice.
+Reports of failures only (``failure_reports_only=True``; ``failure_reports``): the
+commit is what confirms a transaction's records (it waits for every acknowledgement, and
+fails if one failed), so a caller that waits for nothing but the commit loses nothing;
+the producer counts a transaction's records as acknowledged when it commits and samples
+no delivery latency. With no background poller, a transaction's records fail its commit
+anyway, and its transactional calls never wait for a poller's slice (which would
+otherwise wake every ``TRANSACTIONAL_POLL_SLICE_S`` per producer).
 """
 
 from __future__ import annotations
@@ -48,11 +41,10 @@ from typing import Any, TypeVar
 from confluent_kafka import KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from turnout.producer.config import ProduceOptions, ProducerConfig
-from turnout.producer.delivery import DeliveryCallback
+from turnout.producer.config import ProducerConfig
 from turnout.producer.errors import FatalProducerError, classify
-from turnout.producer.producer import PARTITION_ANY, Headers, K, Producer, V, Write
-from turnout.producer.reports import ReportCallback
+from turnout.producer.failure_reports import FailureReportsProducer
+from turnout.producer.producer import K, V
 from turnout.producer.serializers import Serializer
 
 #: librdkafka's own default: the coordinator aborts a transaction left open this long,
@@ -85,13 +77,8 @@ TRANSACTIONAL_POLL_SLICE_S = 0.005
 
 T = TypeVar("T")
 
-_NO_SUCCESS_REPORTS = (
-    "producer {!r} reports failures only: a record's own delivery report (send, "
-    "on_delivery, produce_reported) would never come for a success"
-)
 
-
-class TransactionalProducer(Producer[K, V]):
+class TransactionalProducer(FailureReportsProducer[K, V]):
     """A :class:`Producer` with ``transactional.id`` ``transactional_id``.
 
     Its metrics label defaults to the transactional id (unique per producer, as the id
@@ -123,8 +110,6 @@ class TransactionalProducer(Producer[K, V]):
         self.transactional_id = transactional_id
         self.transaction_timeout_ms = transaction_timeout_ms
         self.failure_reports_only = failure_reports_only
-        #: Records produced in the open transaction (counted with failure reports only).
-        self._produced = 0
         super().__init__(
             config,
             key_serializer=key_serializer,
@@ -132,9 +117,6 @@ class TransactionalProducer(Producer[K, V]):
             registry=registry,
             name=name if name is not None else transactional_id,
         )
-
-    def _serves_in_background(self) -> bool:
-        return not self.failure_reports_only
 
     def _librdkafka_config(self) -> dict[str, Any]:
         """Adds the transactional id and timeout, the retry pace of its coordinator calls
@@ -147,52 +129,7 @@ class TransactionalProducer(Producer[K, V]):
             "transactional.id": self.transactional_id,
             "transaction.timeout.ms": self.transaction_timeout_ms,
             "message.timeout.ms": min(self.config.delivery_timeout_ms, self.transaction_timeout_ms),
-            "delivery.report.only.error": self.failure_reports_only,
         }
-
-    def produce(
-        self,
-        topic: str,
-        value: V | None,
-        key: K | None = None,
-        partition: int = PARTITION_ANY,
-        timestamp_ms: int = 0,
-        headers: Headers | None = None,
-        on_delivery: DeliveryCallback | None = None,
-        options: ProduceOptions[K, V] | None = None,
-    ) -> None:
-        """:meth:`Producer.produce`; with failure reports only, ``on_delivery`` (and so
-        ``send``) is refused and the record is counted for the commit."""
-        if self.failure_reports_only:
-            if on_delivery is not None:
-                raise ValueError(_NO_SUCCESS_REPORTS.format(self.transactional_id))
-            super().produce(topic, value, key, partition, timestamp_ms, headers, None, options)
-            self._produced += 1
-            return
-        super().produce(topic, value, key, partition, timestamp_ms, headers, on_delivery, options)
-
-    def produce_writes(self, writes: Sequence[Write], report: ReportCallback | None = None) -> None:
-        if report is not None and self.failure_reports_only:
-            raise ValueError(_NO_SUCCESS_REPORTS.format(self.transactional_id))
-        super().produce_writes(writes, report)
-        self._produced += len(writes)
-
-    def produce_reported(
-        self,
-        topic: str,
-        value: V | None,
-        key: K | None,
-        headers: Headers | None,
-        report: ReportCallback,
-        *,
-        partition: int = PARTITION_ANY,
-        timestamp_ms: int = 0,
-    ) -> None:
-        if self.failure_reports_only:
-            raise ValueError(_NO_SUCCESS_REPORTS.format(self.transactional_id))
-        super().produce_reported(
-            topic, value, key, headers, report, partition=partition, timestamp_ms=timestamp_ms
-        )
 
     def init_transactions(self, timeout_s: float = TRANSACTION_CALL_TIMEOUT_S) -> None:
         """Take over ``transactional_id``, fencing its previous producer (see above)."""
@@ -200,7 +137,7 @@ class TransactionalProducer(Producer[K, V]):
 
     def begin_transaction(self) -> None:
         self._transactional(self._kafka.begin_transaction)
-        self._produced = 0
+        self._written = 0
 
     def send_offsets_to_transaction(
         self,
@@ -225,8 +162,8 @@ class TransactionalProducer(Producer[K, V]):
         """Commit, holding the turn: the counts' one writer is whoever holds it."""
         self._kafka.commit_transaction(timeout_s)
         if self.failure_reports_only:
-            self.stats.acked += self._produced
-        self._produced = 0
+            self.stats.acked += self._written
+        self._written = 0
 
     def abort_transaction(self, timeout_s: float = TRANSACTION_CALL_TIMEOUT_S) -> None:
         """Abort the transaction: its records are never visible to read_committed
